@@ -1,0 +1,155 @@
+// Package model holds the domain types that every part of autoreplyd shares:
+// a comment fetched from a platform, a reply to post, and the typed errors a
+// responder uses to say whether a failed send may be tried again.
+//
+// IDs are strings everywhere: platform ids exceed 2^53 and must never pass
+// through float64 or int.
+package model
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Platform names, as used in config keys, history rows and rule environments.
+const (
+	PlatformDouyin = "douyin"
+	PlatformTikTok = "tiktok"
+	PlatformWeChat = "wechat"
+	PlatformWeibo  = "weibo"
+)
+
+// User is the author of a comment.
+type User struct {
+	UID      string // platform user id (Douyin uid, WeChat openid, Weibo idstr)
+	SecUID   string // Douyin/TikTok sec_uid; empty elsewhere
+	UniqueID string // the handle users see (Douyin unique_id)
+	Nickname string
+	Region   string
+	Verified bool
+}
+
+// Comment is one reply under a watched thread, as a source fetched it.
+type Comment struct {
+	Platform string // "douyin", ...
+	ID       string // the platform's id of this comment (Douyin cid)
+	// ThreadID is the id of the watched thread as configured (Douyin: the
+	// top-level comment whose replies are polled).
+	ThreadID string
+	PostID   string // the video/article/weibo the thread lives under (Douyin aweme_id)
+	// RootID is the top-level comment this reply belongs to (Douyin reply_id;
+	// "0" when the comment is itself top-level).
+	RootID string
+	// ReplyToID is the reply this one answers (Douyin reply_to_reply_id; "0"
+	// when it answers the root).
+	ReplyToID   string
+	ReplyToUser string // the nickname it answers, when the platform says
+	Text        string
+	CreatedAt   time.Time
+	Likes       int64
+	Level       int64
+	AuthorLiked bool // the post's author liked it (Douyin is_author_digged)
+	User        User
+	// Labels are the operator's labels of the watched thread, from config.
+	Labels map[string]string
+}
+
+// Reply is one answer to post through a responder.
+type Reply struct {
+	ClaimID int64   // the store's id of the claim this send settles
+	Comment Comment // the comment answered
+	Text    string  // the rendered reply text
+}
+
+// SendResult is what a responder reports after a successful send.
+type SendResult struct {
+	// PlatformReplyID is the platform's id of the reply we posted (kitkot:
+	// the new comment's cid). It lets the loop guard recognise our own reply
+	// when it shows up in the thread. May be empty when the platform does not
+	// say.
+	PlatformReplyID string
+	// Reason is an optional note for history, such as "already_replied".
+	Reason string
+}
+
+// FailureKind says what a failed send means for the claim.
+type FailureKind int
+
+const (
+	// Permanent: the platform refused the reply (invalid parameters, too
+	// long, not found...). Sending it again would fail the same way.
+	Permanent FailureKind = iota
+	// Retryable: the request provably did not take effect (connection
+	// refused, nothing written, HTTP 429/502/503/504, "busy" codes).
+	Retryable
+	// Unknown: the request may have taken effect (timeout or dropped
+	// connection after it was written). Never resent automatically.
+	Unknown
+)
+
+func (k FailureKind) String() string {
+	switch k {
+	case Permanent:
+		return "permanent"
+	case Retryable:
+		return "retryable"
+	case Unknown:
+		return "unknown"
+	}
+	return fmt.Sprintf("FailureKind(%d)", int(k))
+}
+
+// SendError is the error a responder returns when a send fails. Its message
+// must never contain a secret (api keys travel in kitkot's query string: never
+// wrap a *url.Error unredacted).
+type SendError struct {
+	Kind FailureKind
+	Code string // the platform's code, e.g. "400"; "" for transport errors
+	Msg  string // the platform's message, or a description of the transport failure
+	// Reason is a short machine-friendly word for history ("http_503",
+	// "timeout", "platform_400", "too_long"...).
+	Reason string
+}
+
+func (e *SendError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("%s failure: code %s: %s", e.Kind, e.Code, e.Msg)
+	}
+	return fmt.Sprintf("%s failure: %s", e.Kind, e.Msg)
+}
+
+// KindOf classifies err: the Kind of a *SendError in its chain, else Unknown
+// (an unclassified error cannot prove the request did not take effect).
+func KindOf(err error) FailureKind {
+	var se *SendError
+	if errors.As(err, &se) {
+		return se.Kind
+	}
+	return Unknown
+}
+
+// History statuses of a handled reply.
+const (
+	StatusPending  = "pending"  // claimed, not settled
+	StatusSent     = "sent"     // the platform accepted the reply
+	StatusRetrying = "retrying" // a retryable failure; sent again on a later cycle
+	StatusFailed   = "failed"   // a permanent failure, or retries exhausted
+	StatusUnknown  = "unknown"  // the outcome is unknown; never resent automatically
+	StatusDryRun   = "dry_run"  // --dry-run: what would have been sent
+	StatusSkipped  = "skipped"  // matched but not answered; see reason
+)
+
+// Reasons recorded with statuses.
+const (
+	ReasonNoReplyRule = "no_reply_rule" // the matching rule has no reply
+	ReasonCrashed     = "crashed"       // pending when the daemon stopped; outcome unknown
+)
+
+// Dispositions of a seen comment (the comments table): why it was or was not
+// offered to the rules.
+const (
+	DispositionEvaluated = "evaluated" // rules were evaluated (matched or not)
+	DispositionBacklog   = "backlog"   // already there when the thread was first seen
+	DispositionSelf      = "self"      // written by one of our own accounts
+)
