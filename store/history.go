@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Filter selects history rows. Zero fields do not filter; Limit 0 returns
+// every row.
+type Filter struct {
+	Since    time.Time // created_at >= Since
+	Until    time.Time // created_at < Until
+	Rule     string
+	Status   string
+	Platform string
+	Thread   string // thread id
+	Limit    int
+}
+
+// HistoryRow is one handled reply (a claim) with the comment it answers.
+type HistoryRow struct {
+	ID               int64
+	Platform         string
+	CommentID        string
+	ThreadID         string
+	PostID           string
+	Rule             string
+	Responder        string
+	Status           string
+	Reason           string
+	Error            string
+	ReplyText        string
+	CommentText      string
+	UserUID          string
+	UserNickname     string
+	UserUniqueID     string
+	PlatformReplyID  string
+	Attempts         int
+	CommentCreatedAt time.Time // zero when the platform did not say
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	NextAttemptAt    time.Time // zero unless retrying
+}
+
+// History returns the claims f selects, newest first (by created_at, then
+// id).
+func (s *Store) History(ctx context.Context, f Filter) ([]HistoryRow, error) {
+	var where []string
+	var args []any
+	if !f.Since.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, formatTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, formatTime(f.Until))
+	}
+	if f.Rule != "" {
+		where = append(where, "rule = ?")
+		args = append(args, f.Rule)
+	}
+	if f.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, f.Status)
+	}
+	if f.Platform != "" {
+		where = append(where, "platform = ?")
+		args = append(args, f.Platform)
+	}
+	if f.Thread != "" {
+		where = append(where, "thread_id = ?")
+		args = append(args, f.Thread)
+	}
+	q := `SELECT id, platform, comment_id, thread_id, post_id, rule, responder, status, reason, error,
+	        reply_text, comment_text, user_uid, user_nickname, user_unique_id, platform_reply_id,
+	        attempts, comment_created_at, created_at, updated_at, next_attempt_at
+	      FROM replies_v`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query history: %w", err)
+	}
+	defer rows.Close()
+	var out []HistoryRow
+	for rows.Next() {
+		var r HistoryRow
+		var commentCreated, created, updated, next sql.NullString
+		if err := rows.Scan(&r.ID, &r.Platform, &r.CommentID, &r.ThreadID, &r.PostID, &r.Rule,
+			&r.Responder, &r.Status, &r.Reason, &r.Error, &r.ReplyText, &r.CommentText,
+			&r.UserUID, &r.UserNickname, &r.UserUniqueID, &r.PlatformReplyID, &r.Attempts,
+			&commentCreated, &created, &updated, &next); err != nil {
+			return nil, fmt.Errorf("query history: %w", err)
+		}
+		for _, p := range []struct {
+			dst *time.Time
+			src sql.NullString
+		}{{&r.CommentCreatedAt, commentCreated}, {&r.CreatedAt, created}, {&r.UpdatedAt, updated}, {&r.NextAttemptAt, next}} {
+			if *p.dst, err = parseTime(p.src); err != nil {
+				return nil, fmt.Errorf("query history: claim %d: %w", r.ID, err)
+			}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query history: %w", err)
+	}
+	return out, nil
+}
+
+// Counts returns how many claims have each status; absent statuses are
+// absent keys.
+func (s *Store) Counts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*) FROM replies GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count claims: %w", err)
+	}
+	defer rows.Close()
+	counts := make(map[string]int)
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count claims: %w", err)
+		}
+		counts[st] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count claims: %w", err)
+	}
+	return counts, nil
+}

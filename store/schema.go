@@ -1,0 +1,99 @@
+package store
+
+// migrations are applied in order; migrations[i] takes the database from
+// schema version i to i+1 (PRAGMA user_version). Never edit a released
+// entry: append a new one.
+//
+// Conventions analysts can rely on:
+//   - timestamps are TEXT in UTC, "2006-01-02T15:04:05.000Z": they sort as
+//     text and sqlite's datetime()/julianday() understand them;
+//   - platform ids are TEXT (they exceed 2^53);
+//   - absent text is the empty string (NOT NULL); absent times are NULL.
+var migrations = [...]string{
+	// 1: the initial schema.
+	`
+CREATE TABLE comments (
+	platform           TEXT NOT NULL,
+	comment_id         TEXT NOT NULL,
+	thread_id          TEXT NOT NULL DEFAULT '',
+	post_id            TEXT NOT NULL DEFAULT '',
+	root_id            TEXT NOT NULL DEFAULT '',
+	reply_to_id        TEXT NOT NULL DEFAULT '',
+	user_uid           TEXT NOT NULL DEFAULT '',
+	user_nickname      TEXT NOT NULL DEFAULT '',
+	user_unique_id     TEXT NOT NULL DEFAULT '',
+	text               TEXT NOT NULL DEFAULT '',
+	comment_created_at TEXT,
+	disposition        TEXT NOT NULL CHECK (disposition IN ('evaluated', 'backlog', 'self')),
+	seen_at            TEXT NOT NULL,
+	PRIMARY KEY (platform, comment_id)
+) STRICT;
+
+CREATE INDEX comments_thread ON comments (platform, thread_id);
+
+CREATE TABLE replies (
+	id                INTEGER PRIMARY KEY,
+	platform          TEXT NOT NULL,
+	comment_id        TEXT NOT NULL,
+	thread_id         TEXT NOT NULL DEFAULT '',
+	rule              TEXT NOT NULL,
+	responder         TEXT NOT NULL DEFAULT '',
+	status            TEXT NOT NULL CHECK (status IN
+	                  ('pending', 'sent', 'retrying', 'failed', 'unknown', 'dry_run', 'skipped')),
+	reason            TEXT NOT NULL DEFAULT '',
+	error             TEXT NOT NULL DEFAULT '',
+	reply_text        TEXT NOT NULL DEFAULT '',
+	attempts          INTEGER NOT NULL DEFAULT 0,
+	platform_reply_id TEXT NOT NULL DEFAULT '',
+	created_at        TEXT NOT NULL,
+	updated_at        TEXT NOT NULL,
+	next_attempt_at   TEXT,
+	UNIQUE (platform, comment_id, rule),
+	FOREIGN KEY (platform, comment_id) REFERENCES comments (platform, comment_id)
+) STRICT;
+
+CREATE INDEX replies_created ON replies (created_at, id);
+CREATE INDEX replies_status ON replies (status, created_at);
+CREATE INDEX replies_rule ON replies (rule, created_at);
+CREATE INDEX replies_thread ON replies (platform, thread_id, created_at);
+CREATE INDEX replies_platform_reply ON replies (platform, platform_reply_id)
+	WHERE platform_reply_id <> '';
+CREATE INDEX replies_due ON replies (next_attempt_at) WHERE status = 'retrying';
+CREATE INDEX replies_sent ON replies (responder, updated_at) WHERE status = 'sent';
+
+CREATE TABLE threads (
+	platform       TEXT NOT NULL,
+	thread_id      TEXT NOT NULL,
+	initialized    INTEGER NOT NULL DEFAULT 0,
+	total          INTEGER NOT NULL DEFAULT 0,
+	known          INTEGER NOT NULL DEFAULT 0,
+	listing_order  TEXT NOT NULL DEFAULT '',
+	page_size      INTEGER NOT NULL DEFAULT 0,
+	cursor         TEXT NOT NULL DEFAULT '',
+	polls          INTEGER NOT NULL DEFAULT 0,
+	last_full_scan TEXT,
+	last_polled    TEXT,
+	PRIMARY KEY (platform, thread_id)
+) STRICT;
+
+CREATE TABLE pauses (
+	scope      TEXT PRIMARY KEY,
+	until      TEXT,
+	reason     TEXT NOT NULL DEFAULT '',
+	created_at TEXT NOT NULL
+) STRICT;
+
+CREATE VIEW replies_v AS
+SELECT r.id, r.platform, r.comment_id, r.thread_id, c.post_id, r.rule, r.responder,
+       r.status, r.reason, r.error, r.reply_text, r.attempts, r.platform_reply_id,
+       r.created_at, r.updated_at, r.next_attempt_at,
+       c.text AS comment_text, c.user_uid, c.user_nickname, c.user_unique_id,
+       c.comment_created_at, c.root_id, c.reply_to_id, c.disposition, c.seen_at
+FROM replies r
+JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id;
+`,
+}
+
+// SchemaVersion is the schema version (PRAGMA user_version) this code
+// writes and expects.
+const SchemaVersion = len(migrations)

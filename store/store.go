@@ -1,0 +1,220 @@
+// Package store owns autoreplyd's SQLite database: its schema and
+// migrations, the claims that guarantee at most one answer per comment and
+// rule, per-thread poll state, pauses of sources and responders, and the
+// history queries analysts and the history command run.
+//
+// One process writes (the daemon, through Open); any number read at the same
+// time (history, check, through OpenReadOnly), which WAL mode allows.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// TimeLayout is how every timestamp is stored: UTC with milliseconds. It
+// sorts as text and sqlite's datetime() understands it.
+const TimeLayout = "2006-01-02T15:04:05.000Z"
+
+// busyTimeoutMS is how long a connection waits for another's lock before
+// failing: long enough to ride out the daemon's short write transactions.
+const busyTimeoutMS = 5000
+
+// writerParams configure the daemon's connection. busy_timeout is applied
+// first by the driver; _txlock=immediate makes every transaction take the
+// write lock at BEGIN, so a read-then-write never fails with SQLITE_BUSY
+// half-way under contention.
+const writerParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+
+// readerParams configure a read-only connection: it never creates the file,
+// never migrates, and reads alongside a writer thanks to WAL.
+const readerParams = "mode=ro&_pragma=busy_timeout(5000)"
+
+// ErrReadOnly is returned by write methods of a store opened with
+// OpenReadOnly.
+var ErrReadOnly = errors.New("store is read-only")
+
+// ErrNotPending is returned (wrapped) by Settle when the claim is not pending.
+var ErrNotPending = errors.New("claim is not pending")
+
+// ErrNoClaim is returned (wrapped) when a claim id does not exist.
+var ErrNoClaim = errors.New("no such claim")
+
+// Store is an open autoreplyd database. Its methods are safe for concurrent
+// use.
+type Store struct {
+	db       *sql.DB
+	path     string
+	readOnly bool
+}
+
+// Open opens (creating if needed) the database at path for writing and
+// migrates it to SchemaVersion. Only the daemon should call it.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn, err := buildDSN(path, writerParams)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and a single connection
+	// makes the pool serialise our writers instead of SQLITE_BUSY doing it.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, path: path}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenReadOnly opens an existing database for reading only. It works while
+// the daemon has the database open. It refuses a missing file and a schema
+// other than SchemaVersion.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("database %s does not exist", path)
+		}
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	dsn, err := buildDSN(path, readerParams)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, readOnly: true}
+	v, err := userVersion(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	switch {
+	case v < SchemaVersion:
+		db.Close()
+		return nil, fmt.Errorf("database %s has schema version %d, this autoreplyd needs %d: run the daemon once to migrate it", path, v, SchemaVersion)
+	case v > SchemaVersion:
+		db.Close()
+		return nil, fmt.Errorf("database %s has schema version %d, newer than the %d this autoreplyd knows: upgrade autoreplyd", path, v, SchemaVersion)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close database %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path is the database file the store was opened on.
+func (s *Store) Path() string { return s.path }
+
+// buildDSN turns a file path into an SQLite URI: the path is made absolute and
+// percent-escaped so that '?', '#', '%' or spaces in it cannot be taken for
+// URI syntax (the driver also splits the DSN at the first '?').
+func buildDSN(path, params string) (string, error) {
+	if path == "" {
+		return "", errors.New("empty database path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // Windows drive letters: file:///C:/...
+	}
+	u := url.URL{Path: p}
+	return "file://" + u.EscapedPath() + "?" + params, nil
+}
+
+func userVersion(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// migrate applies the missing migrations in one immediate transaction, so a
+// failure leaves the database as it was and two daemons starting at once
+// cannot both migrate.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	defer tx.Rollback()
+	v, err := userVersion(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("open database %s: %w", s.path, err)
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("database %s has schema version %d, newer than the %d this autoreplyd knows: upgrade autoreplyd", s.path, v, SchemaVersion)
+	}
+	if v == SchemaVersion {
+		return nil
+	}
+	for i := v; i < SchemaVersion; i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migrate database %s to schema version %d: %w", s.path, i+1, err)
+		}
+	}
+	// PRAGMA takes no bound parameters; SchemaVersion is a constant.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion)); err != nil {
+		return fmt.Errorf("migrate database %s: set schema version: %w", s.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate database %s: commit: %w", s.path, err)
+	}
+	return nil
+}
+
+// writable returns ErrReadOnly, wrapped with op, on a read-only store.
+func (s *Store) writable(op string) error {
+	if s.readOnly {
+		return fmt.Errorf("%s: database %s: %w", op, s.path, ErrReadOnly)
+	}
+	return nil
+}
+
+// formatTime renders t in TimeLayout.
+func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// nullTime renders t in TimeLayout, or NULL for the zero time.
+func nullTime(t time.Time) sql.NullString {
+	if t.IsZero() {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: formatTime(t), Valid: true}
+}
+
+// parseTime reads a stored timestamp; NULL or empty is the zero time.
+func parseTime(v sql.NullString) (time.Time, error) {
+	if !v.Valid || v.String == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(TimeLayout, v.String)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad timestamp %q: %w", v.String, err)
+	}
+	return t, nil
+}
