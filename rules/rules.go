@@ -1,0 +1,271 @@
+// Package rules owns the rule language of autoreplyd: it loads rule files
+// (YAML), compiles and type-checks their expr-lang conditions and reply
+// templates once per load, and evaluates them against comments.
+//
+// Every problem of a load is reported at once, each with its file, line and
+// column. A loaded Set is immutable and safe for concurrent use.
+package rules
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/patcher"
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+)
+
+// maxExprNodes bounds the size of one condition or template expression. A
+// rule is a short condition; this refuses pasted garbage and generated
+// monsters, and keeps one evaluation well under a millisecond.
+const maxExprNodes = 500
+
+// Options tune a load.
+type Options struct {
+	// Location is the timezone of `now`, `created_at`, date() and of times
+	// rendered in replies. Nil means UTC.
+	Location *time.Location
+}
+
+// RuleInfo describes one loaded rule.
+type RuleInfo struct {
+	Name     string
+	File     string
+	Line     int // line of the rule's first key
+	HasReply bool
+	Continue bool
+	Variants int // number of reply variants; 0 without reply
+	// Description is the rule's free-text description.
+	Description string
+}
+
+// Set is a loaded, compiled set of rules, in evaluation order.
+type Set struct {
+	rules []*rule
+	files []string
+	loc   *time.Location
+}
+
+type rule struct {
+	info    RuleInfo
+	when    *vm.Program
+	replies [][]segment // one template per variant
+	parts   []string    // "reply" or "reply[N]" for each variant, for errors
+}
+
+// Rules describes the rules in evaluation order.
+func (s *Set) Rules() []RuleInfo {
+	out := make([]RuleInfo, len(s.rules))
+	for i, r := range s.rules {
+		out[i] = r.info
+	}
+	return out
+}
+
+// Files lists the files the rules were loaded from, in load order.
+func (s *Set) Files() []string { return slices.Clone(s.files) }
+
+// Len is the number of rules.
+func (s *Set) Len() int { return len(s.rules) }
+
+// Load reads rules from path: a file, or a directory whose *.yaml and *.yml
+// files (not recursive; dotfiles and editor temporaries skipped) are loaded
+// in name order. Rule order is file order, then order in the file. Problems
+// in the rules are returned together as a *LoadError.
+func Load(path string, opts Options) (*Set, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load rules: %w", err)
+	}
+	names := []string{path}
+	if fi.IsDir() {
+		if names, err = ruleFiles(path); err != nil {
+			return nil, fmt.Errorf("load rules: %w", err)
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("load rules: no *.yaml or *.yml files in %s", path)
+		}
+	}
+	srcs := make([]source, len(names))
+	for i, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("load rules: %w", err)
+		}
+		srcs[i] = source{name, data}
+	}
+	return load(srcs, opts)
+}
+
+// LoadBytes loads one rule file's contents; name is used in positions.
+func LoadBytes(name string, data []byte, opts Options) (*Set, error) {
+	return load([]source{{name, data}}, opts)
+}
+
+// ruleFiles lists the rule files of dir in name order.
+func ruleFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		ext := filepath.Ext(n)
+		if (ext != ".yaml" && ext != ".yml") || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "#") {
+			continue // editor temporaries (.#x.yaml, x.yaml~, x.yaml.swp) end up here too
+		}
+		p := filepath.Join(dir, n)
+		if fi, err := os.Stat(p); err != nil || fi.IsDir() {
+			continue
+		}
+		names = append(names, p)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+type source struct {
+	name string
+	data []byte
+}
+
+func load(srcs []source, opts Options) (*Set, error) {
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	c := &compiler{
+		when: append([]expr.Option{expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(maxExprNodes),
+			expr.Patch(patcher.WithTimezone{Location: loc})}, helperOptions...),
+		tmpl: append([]expr.Option{expr.Env(Env{}), expr.MaxNodes(maxExprNodes),
+			expr.Patch(patcher.WithTimezone{Location: loc})}, helperOptions...),
+	}
+	set := &Set{loc: loc}
+	var errs []PosError
+	type firstDef struct {
+		file      string
+		line, col int
+	}
+	seen := map[string]firstDef{}
+	for _, src := range srcs {
+		f := &srcFile{name: src.name}
+		set.files = append(set.files, src.name)
+		for _, spec := range f.parse(src.data) {
+			if first, dup := seen[spec.name]; dup {
+				f.errorf(spec.nameNode, spec.name, "duplicate name, first defined at %s:%d:%d", first.file, first.line, first.col)
+			} else {
+				seen[spec.name] = firstDef{f.name, spec.nameNode.Line, spec.nameNode.Column}
+			}
+			if r := c.compile(f, spec); r != nil {
+				set.rules = append(set.rules, r)
+			}
+		}
+		// Within a file, report in reading order.
+		slices.SortStableFunc(f.errs, func(a, b PosError) int {
+			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
+		})
+		errs = append(errs, f.errs...)
+	}
+	if len(errs) > 0 {
+		return nil, &LoadError{Errors: errs}
+	}
+	return set, nil
+}
+
+type compiler struct {
+	when, tmpl []expr.Option
+}
+
+// compile compiles one rule's condition and replies; errors go to f.
+func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
+	r := &rule{info: RuleInfo{
+		Name:        spec.name,
+		File:        f.name,
+		Line:        spec.node.Line,
+		HasReply:    len(spec.replies) > 0,
+		Continue:    spec.cont,
+		Variants:    len(spec.replies),
+		Description: spec.description,
+	}}
+	ok := true
+	prog, err := expr.Compile(spec.when.Value, c.when...)
+	if err != nil {
+		f.exprError(spec.when, 0, spec.when.Value, spec.name, "when", err)
+		ok = false
+	}
+	r.when = prog
+	for i, n := range spec.replies {
+		part := "reply"
+		if isList(spec.node) {
+			part = fmt.Sprintf("reply[%d]", i+1)
+		}
+		r.parts = append(r.parts, part)
+		segs, err := splitTemplate(n.Value)
+		if err != nil {
+			var te *templateError
+			errors.As(err, &te)
+			line, col := f.pos(n, te.off)
+			f.errorAt(line, col, spec.name, part+": "+te.msg)
+			ok = false
+			continue
+		}
+		for j := range segs {
+			s := &segs[j]
+			if s.prog == nil && s.src == "" {
+				continue
+			}
+			prog, err := expr.Compile(s.src, c.tmpl...)
+			if err == nil {
+				err = renderable(prog.Node().Type())
+			}
+			if err != nil {
+				f.exprError(n, s.off, s.src, spec.name, part, err)
+				ok = false
+				continue
+			}
+			s.prog = prog
+		}
+		r.replies = append(r.replies, segs)
+	}
+	if !ok {
+		return nil
+	}
+	return r
+}
+
+// isList says whether the rule's reply was written as a YAML list.
+func isList(ruleNode *yaml.Node) bool {
+	for i := 0; i+1 < len(ruleNode.Content); i += 2 {
+		if ruleNode.Content[i].Value == "reply" {
+			return deref(ruleNode.Content[i+1]).Kind == yaml.SequenceNode
+		}
+	}
+	return false
+}
+
+// exprError records an expr compile error of src, which starts at rune
+// offset base of scalar n's value.
+func (f *srcFile) exprError(n *yaml.Node, base int, src, rule, part string, err error) {
+	var fe *file.Error
+	var off int
+	msg := err.Error()
+	if errors.As(err, &fe) {
+		off = runeOffset(src, fe.Line, fe.Column)
+		msg = strings.TrimSpace(fe.Message)
+	} else {
+		// Errors without a position (a non-boolean `when`) point at the
+		// expression's first character.
+		off = len([]rune(src)) - len([]rune(strings.TrimLeft(src, " \t\r\n")))
+	}
+	line, col := f.pos(n, base+off)
+	f.errorAt(line, col, rule, part+": "+msg)
+}
