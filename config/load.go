@@ -1,0 +1,168 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+
+	// Zone data in the binary: timezone must work on hosts without tzdata.
+	_ "time/tzdata"
+)
+
+// Environment variable names.
+const (
+	// EnvPrefix starts every override: AUTOREPLYD_ + key path in capitals,
+	// with __ between levels (AUTOREPLYD_SOURCES__DOUYIN__TOKEN).
+	EnvPrefix = "AUTOREPLYD_"
+	// EnvConfig is the config path, not an override.
+	EnvConfig = "AUTOREPLYD_CONFIG"
+	// EnvCredentialsDirectory is set by systemd for LoadCredential=.
+	EnvCredentialsDirectory = "CREDENTIALS_DIRECTORY"
+)
+
+// DefaultPath returns $AUTOREPLYD_CONFIG from environ, else DefaultConfigPath.
+func DefaultPath(environ []string) string {
+	if p := lookupEnv(environ, EnvConfig); p != "" {
+		return p
+	}
+	return DefaultConfigPath
+}
+
+// lookupEnv returns the value of name in environ; the last one wins, as in
+// the koanf env provider.
+func lookupEnv(environ []string, name string) string {
+	v := ""
+	for _, kv := range environ {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+			v = val
+		}
+	}
+	return v
+}
+
+// Load reads the YAML file at path, applies AUTOREPLYD_* overrides and
+// CREDENTIALS_DIRECTORY from environ (pass os.Environ(); the process
+// environment is not read otherwise), fills defaults, resolves secrets and
+// validates. The error lists every problem found, each naming the file and
+// the key; it never contains a secret value.
+func Load(path string, environ []string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+
+	ko := koanf.New(".")
+	if err := ko.Load(file.Provider(abs), yaml.Parser()); err != nil {
+		return nil, fmt.Errorf("%s: %w", abs, pathErrCause(err))
+	}
+
+	// envKeys maps each overridden key path to its variable, for errors.
+	envKeys := map[string]string{}
+	envProvider := env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(k, v string) (string, any) {
+			if k == EnvConfig {
+				return "", nil
+			}
+			key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(k, EnvPrefix)), "__", ".")
+			if key != "" {
+				envKeys[key] = k
+			}
+			return key, v
+		},
+	})
+	if err := ko.Load(envProvider, nil); err != nil {
+		return nil, fmt.Errorf("%s: environment overrides: %w", abs, err)
+	}
+
+	// Decoding problems do not stop validation: one run reports everything.
+	cfg, probs := decode(ko.Raw())
+	cfg.File = abs
+	finish(cfg, lookupEnv(environ, EnvCredentialsDirectory), &probs)
+	if err := probs.join(abs, envKeys); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// finish resolves paths and secrets and validates a decoded config.
+func finish(c *Config, credDir string, p *problems) {
+	dir := filepath.Dir(c.File)
+
+	// First: later steps (and the daemon's expr.Timezone) panic on a bad zone.
+	c.Location = validateTimezone(c.Timezone, p)
+
+	c.Database = resolvePath(dir, c.Database)
+	c.Rules = resolvePath(dir, c.Rules)
+
+	for _, ref := range c.secretRefs() {
+		if p.covers(ref.key) || p.covers(ref.key+"_file") {
+			continue // already reported as malformed
+		}
+		if err := resolveSecret(ref, credDir, dir); err != nil {
+			p.add(err)
+		}
+	}
+	c.validate(p)
+}
+
+func resolvePath(dir, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+func validateTimezone(name string, p *problems) *time.Location {
+	if name == "" {
+		p.addf("timezone", "empty (use an IANA name such as Asia/Shanghai, or UTC or Local)")
+		return time.Local
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		p.addf("timezone", "unknown time zone %q (use an IANA name such as Asia/Shanghai, or UTC or Local)", name)
+		return time.Local
+	}
+	return loc
+}
+
+// secretRefs lists every secret of every configured section.
+func (c *Config) secretRefs() []secretRef {
+	var refs []secretRef
+	add := func(key string, val *Secret, file *string, required bool) {
+		refs = append(refs, secretRef{key: key, val: val, file: file, required: required})
+	}
+	if s := c.Sources.Douyin; s != nil {
+		add("sources.douyin.token", &s.Token, &s.TokenFile, true)
+	}
+	if s := c.Sources.TikTok; s != nil {
+		add("sources.tiktok.api_key", &s.APIKey, &s.APIKeyFile, true)
+	}
+	if s := c.Sources.Wechat; s != nil {
+		add("sources.wechat.app_secret", &s.AppSecret, &s.AppSecretFile, true)
+	}
+	if s := c.Sources.Weibo; s != nil {
+		add("sources.weibo.access_token", &s.AccessToken, &s.AccessTokenFile, true)
+	}
+	if r := c.Responders.Kitkot; r != nil {
+		add("responders.kitkot.api_key", &r.APIKey, &r.APIKeyFile, true)
+		add("responders.kitkot.session_key", &r.SessionKey, &r.SessionKeyFile, true)
+	}
+	if r := c.Responders.Wechat; r != nil {
+		add("responders.wechat.app_secret", &r.AppSecret, &r.AppSecretFile, true)
+	}
+	if r := c.Responders.Weibo; r != nil {
+		// Only the chosen API's credentials are required; the other's are
+		// still resolved, so a switch of `api` needs no other edit.
+		add("responders.weibo.access_token", &r.AccessToken, &r.AccessTokenFile, r.API == WeiboAPIV2)
+		add("responders.weibo.password", &r.Password, &r.PasswordFile, r.API == WeiboAPIV1)
+	}
+	return refs
+}
