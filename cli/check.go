@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/daemon"
+	"github.com/autoreplyd/autoreplyd/rules"
+)
+
+// runCheck validates config, platform wiring, rules and templates without
+// touching the database or the network, so it is safe while the daemon runs
+// (ExecReload runs it before SIGHUP). Every problem is printed, one a line,
+// as FILE:LINE:COL or KEY: MESSAGE; the exit code is 1 if there is any.
+func runCheck(path string, env Env) error {
+	cfg, err := config.Load(path, env.Environ)
+	if err != nil {
+		printErrors(env, err)
+		return exitError{1}
+	}
+	failed := false
+	bindings, responders, _, err := daemon.Build(cfg)
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "%s: %v\n", cfg.File, err)
+		failed = true
+	}
+	set, err := rules.Load(cfg.Rules, rules.Options{Location: cfg.Location})
+	if err != nil {
+		printErrors(env, err)
+		failed = true
+	}
+	if failed {
+		return exitError{1}
+	}
+	threads := 0
+	for _, b := range bindings {
+		threads += len(b.Source.Threads())
+	}
+	fmt.Fprintf(env.Stdout, "config %s: OK (%d source(s), %d thread(s), %d responder(s), schedule %q, timezone %s)\n",
+		cfg.File, len(bindings), threads, len(responders), cfg.Schedule, cfg.Location)
+	fmt.Fprintf(env.Stdout, "rules %s: OK (%d rule(s) in %d file(s))\n", cfg.Rules, set.Len(), len(set.Files()))
+	return nil
+}
+
+// printErrors prints each error of a joined or multi-error, one a line.
+func printErrors(env Env, err error) {
+	var le *rules.LoadError
+	if errors.As(err, &le) {
+		for _, e := range le.Errors {
+			fmt.Fprintln(env.Stderr, e.Error())
+		}
+		return
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			printErrors(env, e)
+		}
+		return
+	}
+	fmt.Fprintln(env.Stderr, err)
+}

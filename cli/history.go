@@ -1,0 +1,266 @@
+package cli
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/text/width"
+
+	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/store"
+)
+
+// defaultHistoryLimit keeps a bare `autoreplyd history` readable; --limit 0
+// lists everything.
+const defaultHistoryLimit = 100
+
+func historyCmd(env Env) *cobra.Command {
+	var cfgFlag, dbFlag, since, until, format string
+	var f store.Filter
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "List handled replies from the SQLite history (safe while the daemon runs)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch format {
+			case "table", "json", "csv":
+			default:
+				return fmt.Errorf("--format: %q is not table, json or csv", format)
+			}
+			db, loc := dbFlag, time.Local
+			if db == "" {
+				cfg, err := config.Load(configPath(cfgFlag, env.Environ), env.Environ)
+				if err != nil {
+					return err
+				}
+				db, loc = cfg.Database, cfg.Location
+			}
+			now := time.Now()
+			var err error
+			if f.Since, err = parseWhen(since, now, loc); err != nil {
+				return fmt.Errorf("--since: %w", err)
+			}
+			if f.Until, err = parseWhen(until, now, loc); err != nil {
+				return fmt.Errorf("--until: %w", err)
+			}
+			if f.Limit < 0 {
+				return fmt.Errorf("--limit: must be 0 (no limit) or more")
+			}
+			st, err := store.OpenReadOnly(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rows, err := st.History(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json":
+				return writeJSONLines(env.Stdout, rows)
+			case "csv":
+				return writeCSV(env.Stdout, rows)
+			}
+			writeTable(env.Stdout, rows, loc)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&cfgFlag, "config", "", "config file (default $AUTOREPLYD_CONFIG or /etc/autoreplyd/config.yaml)")
+	fl.StringVar(&dbFlag, "database", "", "read this SQLite file instead of the config's database")
+	fl.StringVar(&since, "since", "", "only replies claimed since: a duration ago (24h, 7d) or a time (2026-11-22, 2026-11-22 08:00, RFC 3339)")
+	fl.StringVar(&until, "until", "", "only replies claimed before: same forms as --since")
+	fl.StringVar(&f.Rule, "rule", "", "only this rule")
+	fl.StringVar(&f.Status, "status", "", "only this status (pending, sent, retrying, failed, unknown, dry_run, skipped)")
+	fl.StringVar(&f.Platform, "platform", "", "only this platform (douyin, ...)")
+	fl.StringVar(&f.Thread, "thread", "", "only this thread id")
+	fl.IntVar(&f.Limit, "limit", defaultHistoryLimit, "at most N rows, newest first (0 = all)")
+	fl.StringVar(&format, "format", "table", "table, json (JSON Lines) or csv")
+	return cmd
+}
+
+// parseWhen reads "24h", "7d", "2026-11-22", "2026-11-22 08:00" (local to
+// loc) or RFC 3339. "" is the zero time (no bound).
+func parseWhen(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days >= 0 {
+			return now.AddDate(0, 0, -days), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("%q: a negative duration", s)
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02 15:04", time.DateOnly} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a duration (24h, 7d) nor a time (2026-11-22, 2026-11-22 08:00, RFC 3339)", s)
+}
+
+// historyJSON is one JSON Lines record; field names are part of the product
+// contract.
+type historyJSON struct {
+	ID               int64  `json:"id"`
+	Platform         string `json:"platform"`
+	CommentID        string `json:"comment_id"`
+	ThreadID         string `json:"thread_id"`
+	PostID           string `json:"post_id"`
+	Rule             string `json:"rule"`
+	Responder        string `json:"responder"`
+	Status           string `json:"status"`
+	Reason           string `json:"reason"`
+	Error            string `json:"error"`
+	ReplyText        string `json:"reply_text"`
+	CommentText      string `json:"comment_text"`
+	User             string `json:"user"`
+	UserUID          string `json:"user_uid"`
+	PlatformReplyID  string `json:"platform_reply_id"`
+	Attempts         int    `json:"attempts"`
+	CommentCreatedAt string `json:"comment_created_at"`
+	CreatedAt        string `json:"created_at"`
+	UpdatedAt        string `json:"updated_at"`
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func toJSON(r store.HistoryRow) historyJSON {
+	return historyJSON{
+		ID: r.ID, Platform: r.Platform, CommentID: r.CommentID, ThreadID: r.ThreadID, PostID: r.PostID,
+		Rule: r.Rule, Responder: r.Responder, Status: r.Status, Reason: r.Reason, Error: r.Error,
+		ReplyText: r.ReplyText, CommentText: r.CommentText, User: r.UserNickname, UserUID: r.UserUID,
+		PlatformReplyID: r.PlatformReplyID, Attempts: r.Attempts,
+		CommentCreatedAt: rfc3339(r.CommentCreatedAt), CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
+	}
+}
+
+func writeJSONLines(w io.Writer, rows []store.HistoryRow) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, r := range rows {
+		if err := enc.Encode(toJSON(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var csvHeader = []string{"id", "platform", "comment_id", "thread_id", "post_id", "rule", "responder", "status", "reason", "error",
+	"reply_text", "comment_text", "user", "user_uid", "platform_reply_id", "attempts", "comment_created_at", "created_at", "updated_at"}
+
+func writeCSV(w io.Writer, rows []store.HistoryRow) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		j := toJSON(r)
+		rec := []string{strconv.FormatInt(j.ID, 10), j.Platform, j.CommentID, j.ThreadID, j.PostID, j.Rule, j.Responder, j.Status, j.Reason, j.Error,
+			j.ReplyText, j.CommentText, j.User, j.UserUID, j.PlatformReplyID, strconv.Itoa(j.Attempts), j.CommentCreatedAt, j.CreatedAt, j.UpdatedAt}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Table column widths for free text, in terminal cells.
+const (
+	tableTextCells  = 24
+	tableReplyCells = 30
+)
+
+func writeTable(w io.Writer, rows []store.HistoryRow, loc *time.Location) {
+	head := []string{"TIME", "PLATFORM", "THREAD", "COMMENT", "USER", "RULE", "STATUS", "REASON", "TEXT", "REPLY"}
+	table := [][]string{head}
+	for _, r := range rows {
+		table = append(table, []string{
+			r.CreatedAt.In(loc).Format("2006-01-02 15:04:05"),
+			r.Platform, r.ThreadID, r.CommentID,
+			clip(r.UserNickname, 16), r.Rule, r.Status, dash(r.Reason),
+			clip(r.CommentText, tableTextCells), clip(r.ReplyText, tableReplyCells),
+		})
+	}
+	widths := make([]int, len(head))
+	for _, row := range table {
+		for i, cell := range row {
+			widths[i] = max(widths[i], cells(cell))
+		}
+	}
+	var b strings.Builder
+	for _, row := range table {
+		b.Reset()
+		for i, cell := range row {
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-cells(cell)+2))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "(no handled replies match)")
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cells is the width of s in terminal cells: CJK and most emoji take two.
+func cells(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeCells(r)
+	}
+	return n
+}
+
+func runeCells(r rune) int {
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}
+
+// clip shortens s to at most n cells, on one line, marking a cut with "…".
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if cells(s) <= n {
+		return s
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		c := runeCells(r)
+		if used+c > n-1 {
+			break
+		}
+		b.WriteRune(r)
+		used += c
+	}
+	return b.String() + "…"
+}

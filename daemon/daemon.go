@@ -1,0 +1,201 @@
+// Package daemon wires autoreplyd together from its config: it opens the
+// store, loads the rules, builds the sources and responders from the
+// platform registry, and runs the poll cycle on the cron schedule, reloading
+// rules on request and stopping cleanly.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/poller"
+	"github.com/autoreplyd/autoreplyd/rules"
+	"github.com/autoreplyd/autoreplyd/store"
+)
+
+// Options adjusts a Daemon beyond its config.
+type Options struct {
+	// DryRun forces dry-run on (the --dry-run flag); the config's dry_run
+	// applies otherwise.
+	DryRun bool
+	Logger *slog.Logger
+	// OnEvent receives every decision (the demo prints them).
+	OnEvent func(poller.Event)
+	// Tune may adjust the poller's options before it is built (the demo
+	// shortens retry delays).
+	Tune func(*poller.Options)
+}
+
+// sendJitterMax bounds the random pause before each send, so answers do not
+// leave in a machine-regular rhythm.
+const sendJitterMax = 3 * time.Second
+
+// Daemon is a running autoreplyd.
+type Daemon struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	store  *store.Store
+	rules  atomic.Pointer[rules.Set]
+	poller *poller.Poller
+	dryRun bool
+
+	reloadMu sync.Mutex
+}
+
+// New opens the store, loads the rules and builds the pipeline. It settles
+// claims left pending by a crash as unknown (never resent automatically).
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Daemon{cfg: cfg, log: log.With("component", "daemon"), dryRun: opts.DryRun || cfg.DryRun}
+	set, err := rules.Load(cfg.Rules, rules.Options{Location: cfg.Location})
+	if err != nil {
+		return nil, err
+	}
+	d.rules.Store(set)
+	bindings, rs, pacing, err := Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	d.store = st
+	n, err := st.RecoverPending(ctx, time.Now())
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("recover pending claims: %w", err)
+	}
+	if n > 0 {
+		d.log.Warn("claims were pending when autoreplyd last stopped: marked unknown and NOT resent; check them with `autoreplyd history --status unknown`", "count", n)
+	}
+	po := poller.Options{
+		Store:      st,
+		Bindings:   bindings,
+		Responders: rs,
+		Pacing:     pacing,
+		DryRun:     d.dryRun,
+		Logger:     log,
+		Location:   cfg.Location,
+		OnEvent:    opts.OnEvent,
+		Jitter:     func() time.Duration { return rand.N(sendJitterMax) },
+	}
+	if opts.Tune != nil {
+		opts.Tune(&po)
+	}
+	p, err := poller.New(po, d.rules.Load)
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	d.poller = p
+	d.log.Info("ready", "rules", set.Len(), "rule_files", len(set.Files()), "sources", len(bindings), "database", cfg.Database, "dry_run", d.dryRun)
+	return d, nil
+}
+
+// Store is the daemon's store (for the demo's summary).
+func (d *Daemon) Store() *store.Store { return d.store }
+
+// Poller is the daemon's poller.
+func (d *Daemon) Poller() *poller.Poller { return d.poller }
+
+// Close closes the database.
+func (d *Daemon) Close() error {
+	if d.store == nil {
+		return nil
+	}
+	err := d.store.Close()
+	d.store = nil
+	return err
+}
+
+// Reload loads the rules again. Everything is validated before the live set
+// is touched: a broken edit is refused and the last good rules keep running.
+func (d *Daemon) Reload() error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.log.Info("reloading rules", "path", d.cfg.Rules)
+	set, err := rules.Load(d.cfg.Rules, rules.Options{Location: d.cfg.Location})
+	if err != nil {
+		d.log.Error("rules reload refused; the last good rules keep running", "err", err)
+		return err
+	}
+	d.rules.Store(set)
+	d.log.Info("rules reloaded", "rules", set.Len(), "rule_files", len(set.Files()))
+	return nil
+}
+
+// Rules is the live rule set.
+func (d *Daemon) Rules() *rules.Set { return d.rules.Load() }
+
+// Cycle runs one poll cycle and logs its summary.
+func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
+	start := time.Now()
+	st := d.poller.Cycle(ctx)
+	d.log.Info("cycle done", "took", time.Since(start).Round(time.Millisecond), "threads", st.Polled, "calls", st.Calls,
+		"new", st.New, "sent", st.Sent, "retrying", st.Retrying, "failed", st.Failed, "unknown", st.Unknown,
+		"dry_run", st.DryRun, "skipped", st.Skipped, "errors", st.Errors)
+	return st
+}
+
+// Run runs cycles on the schedule until ctx is cancelled: the first cycle at
+// once, then on each tick, skipping a tick while the previous cycle still
+// runs. A value on reload reloads the rules. On cancellation Run stops
+// polling, lets the in-flight send settle and returns nil.
+func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
+	sched, err := config.ParseSchedule(d.cfg.Schedule)
+	if err != nil {
+		return fmt.Errorf("schedule: %w", err)
+	}
+	cl := cronLogger{d.log.With("component", "cron")}
+	// Order matters: SkipIfStillRunning outermost, Recover inside it, or a
+	// panic would stop the job for good.
+	job := cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)).Then(cron.FuncJob(func() {
+		if ctx.Err() == nil {
+			d.Cycle(ctx)
+		}
+	}))
+	c := cron.New(cron.WithLocation(d.cfg.Location), cron.WithLogger(cl))
+	c.Schedule(sched, job)
+	c.Start()
+	// "@every" first fires one interval after Start: run the first cycle now.
+	var first sync.WaitGroup
+	first.Add(1)
+	go func() { defer first.Done(); job.Run() }()
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Info("stopping: no new cycles; waiting for the running one to settle")
+			<-c.Stop().Done()
+			first.Wait()
+			d.log.Info("stopped")
+			return nil
+		case <-reload:
+			_ = d.Reload()
+		}
+	}
+}
+
+// cronLogger adapts slog to cron's logger interface.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug(msg, kv...) }
+
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	c.l.Error(msg, append(kv, "err", err)...)
+}

@@ -1,0 +1,692 @@
+// Package poller runs autoreplyd's cycle: for each source it polls the
+// watched threads, records every new comment in the store, evaluates the
+// rules, commits a claim for each answer before the responder is called, and
+// settles the claim after. It also resends due retries and honours source
+// pauses. Platform specifics live in the sources (poller/douyin, ...) and the
+// responders (responders/...).
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"golang.org/x/time/rate"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/rules"
+	"github.com/autoreplyd/autoreplyd/store"
+)
+
+// Backlog policies of a source.
+const (
+	BacklogSkip   = "skip"
+	BacklogAnswer = "answer"
+)
+
+// Reasons the poller records.
+const (
+	ReasonDailyCap         = "daily_cap"         // the responder's daily cap was reached
+	ReasonNoResponder      = "no_responder"      // the source names a responder that is not configured
+	ReasonRetriesExhausted = "retries_exhausted" // retryable failures until MaxAttempts or MaxRetryAge
+	ReasonShutdown         = "shutdown"          // stopped before the send began; retried later
+	ReasonRetryDue         = "retry"             // a retry was taken up
+)
+
+// Retry policy defaults: every tunable named with why.
+const (
+	// DefaultMaxAttempts bounds sends of one claim: past it a retryable
+	// failure is recorded failed, so nothing is retried for ever.
+	DefaultMaxAttempts = 5
+	// DefaultMaxRetryAge bounds how late an answer may still go out: a reply
+	// a day late reads as spam.
+	DefaultMaxRetryAge = 24 * time.Hour
+	// DefaultRetryInitial is the first retry delay; it doubles (with jitter)
+	// up to DefaultRetryMax.
+	DefaultRetryInitial = time.Minute
+	// DefaultRetryMax caps one retry delay.
+	DefaultRetryMax = time.Hour
+	// DefaultSendTimeout bounds one send's exchange with the platform (the
+	// rate limiter's wait comes before and is not counted).
+	DefaultSendTimeout = 90 * time.Second
+	// retriesPerCycle bounds how many due retries one cycle takes up, so a
+	// long outage does not turn one cycle into a burst.
+	retriesPerCycle = 100
+)
+
+// Binding ties a source to its responder and its loop-guard and backlog
+// settings.
+type Binding struct {
+	Source    Source
+	Responder string   // the responder's name
+	SelfUIDs  []string // our own accounts on this platform: never answered
+	Backlog   string   // BacklogSkip (default) or BacklogAnswer
+}
+
+// Pacing is a responder's rate limit and daily cap.
+type Pacing struct {
+	Limit    rate.Limit // sends per second; 0 = unlimited
+	Burst    int
+	DailyCap int // sends per local day; 0 = none
+}
+
+// Event is one decision of the pipeline, reported to Options.OnEvent (the
+// demo prints them) and logged.
+type Event struct {
+	Comment model.Comment
+	// Disposition is model.Disposition*; for evaluated comments see Rule
+	// and Status.
+	Disposition string
+	Rule        string
+	Status      string // a model.Status* when a claim was made; "" otherwise
+	Reason      string
+	Reply       string
+	Err         error
+}
+
+// Options configures a Poller.
+type Options struct {
+	Store      *store.Store
+	Bindings   []Binding
+	Responders map[string]Responder
+	Pacing     map[string]Pacing // by responder name
+	DryRun     bool
+	Logger     *slog.Logger
+	Location   *time.Location   // for the daily cap's "local day"
+	Now        func() time.Time // defaults to time.Now
+	OnEvent    func(Event)      // optional; called synchronously
+
+	MaxAttempts  int
+	MaxRetryAge  time.Duration
+	RetryInitial time.Duration
+	RetryMax     time.Duration
+	SendTimeout  time.Duration
+	// Jitter returns a random delay to wait before each send, so answers do
+	// not go out in a machine-regular rhythm. Optional.
+	Jitter func() time.Duration
+}
+
+// Stats counts what one cycle did.
+type Stats struct {
+	Polled    int // threads polled
+	Calls     int // source API calls
+	New       int // new comments recorded
+	Claimed   int // claims committed
+	Sent      int
+	Failed    int
+	Unknown   int
+	Retrying  int
+	DryRun    int
+	Skipped   int
+	Errors    int // source errors and rule errors
+	RuleError int
+}
+
+// Poller runs cycles. One cycle at a time: Cycle is not reentrant (the cron
+// job skips a cycle while the previous one still runs).
+type Poller struct {
+	opts     Options
+	log      *slog.Logger
+	rules    func() *rules.Set
+	limiters map[string]*rate.Limiter
+
+	mu      sync.Mutex
+	stopped map[string]string    // platform -> why it was stopped (until restart)
+	backoff map[string]time.Time // platform -> no polls before
+	capDay  map[string]capCount  // responder -> sends counted today
+	// attempts of the retry being sent, for the exhaustion check.
+	attempts map[int64]attemptInfo
+}
+
+type capCount struct {
+	day   string
+	count int
+}
+
+// New builds a Poller. currentRules is called once per cycle and per comment
+// batch; it must return the live rule set (an atomic load).
+func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
+	if opts.Store == nil {
+		return nil, errors.New("poller: no store")
+	}
+	if currentRules == nil {
+		return nil, errors.New("poller: no rules")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.MaxRetryAge <= 0 {
+		opts.MaxRetryAge = DefaultMaxRetryAge
+	}
+	if opts.RetryInitial <= 0 {
+		opts.RetryInitial = DefaultRetryInitial
+	}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = DefaultRetryMax
+	}
+	if opts.SendTimeout <= 0 {
+		opts.SendTimeout = DefaultSendTimeout
+	}
+	p := &Poller{
+		opts:     opts,
+		log:      opts.Logger.With("component", "poller"),
+		rules:    currentRules,
+		limiters: map[string]*rate.Limiter{},
+		stopped:  map[string]string{},
+		backoff:  map[string]time.Time{},
+		capDay:   map[string]capCount{},
+		attempts: map[int64]attemptInfo{},
+	}
+	for i, b := range opts.Bindings {
+		if b.Source == nil {
+			return nil, fmt.Errorf("poller: binding %d has no source", i)
+		}
+		if _, ok := opts.Responders[b.Responder]; !ok {
+			return nil, fmt.Errorf("poller: source %s names responder %q, which is not configured", b.Source.Platform(), b.Responder)
+		}
+	}
+	for name, pc := range opts.Pacing {
+		if pc.Limit > 0 {
+			burst := max(pc.Burst, 1)
+			p.limiters[name] = rate.NewLimiter(pc.Limit, burst)
+		}
+	}
+	return p, nil
+}
+
+// Stopped returns the sources stopped until restart, with why.
+func (p *Poller) Stopped() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[string]string, len(p.stopped))
+	for k, v := range p.stopped {
+		out[k] = v
+	}
+	return out
+}
+
+// Cycle runs one cycle: due retries first, then every source. It returns
+// when done or when ctx is cancelled (an in-flight send still settles).
+func (p *Poller) Cycle(ctx context.Context) Stats {
+	var st Stats
+	p.retryDue(ctx, &st)
+	pauses := p.activePauses(ctx)
+	for _, b := range p.opts.Bindings {
+		if ctx.Err() != nil {
+			break
+		}
+		p.pollSource(ctx, b, pauses, &st)
+	}
+	return st
+}
+
+// activePauses loads the persisted pauses that are still in force.
+func (p *Poller) activePauses(ctx context.Context) map[string]store.Pause {
+	out := map[string]store.Pause{}
+	ps, err := p.opts.Store.Pauses(ctx)
+	if err != nil {
+		p.log.Error("load pauses", "err", err)
+		return out
+	}
+	now := p.opts.Now()
+	for _, pz := range ps {
+		if pz.Until.IsZero() || now.Before(pz.Until) {
+			out[pz.Scope] = pz
+		}
+	}
+	return out
+}
+
+// SourceScope is the pause scope of a source.
+func SourceScope(platform string) string { return "source:" + platform }
+
+func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]store.Pause, st *Stats) {
+	platform := b.Source.Platform()
+	log := p.log.With("platform", platform)
+	p.mu.Lock()
+	why, stopped := p.stopped[platform]
+	until := p.backoff[platform]
+	p.mu.Unlock()
+	if stopped {
+		log.Error("source stopped until restart: fix the cause, then restart autoreplyd", "reason", why)
+		return
+	}
+	if now := p.opts.Now(); now.Before(until) {
+		log.Info("source backing off", "until", until.Format(time.RFC3339))
+		return
+	}
+	if pz, ok := pauses[SourceScope(platform)]; ok {
+		log.Warn("source paused", "until", pz.Until.Format(time.RFC3339), "reason", pz.Reason)
+		return
+	}
+	for _, th := range b.Source.Threads() {
+		if ctx.Err() != nil {
+			return
+		}
+		if !p.pollThread(ctx, b, th, st) {
+			return
+		}
+	}
+}
+
+// pollThread polls one thread and handles what it found. It returns false
+// when the source must not be polled further this cycle.
+func (p *Poller) pollThread(ctx context.Context, b Binding, th model.Thread, st *Stats) bool {
+	platform := b.Source.Platform()
+	log := p.log.With("platform", platform, "thread", th.ID)
+	prev, _, err := p.opts.Store.ThreadState(ctx, platform, th.ID)
+	if err != nil {
+		log.Error("load thread state", "err", err)
+		st.Errors++
+		return true
+	}
+	known := func(ctx context.Context, ids []string) (map[string]bool, error) {
+		return p.opts.Store.Known(ctx, platform, ids)
+	}
+	res, pollErr := b.Source.PollThread(ctx, th, prev, known)
+	st.Polled++
+	st.Calls += res.Calls
+	firstSight := !prev.Initialized
+	if err := p.handleComments(ctx, b, res.Comments, firstSight, st); err != nil {
+		// Comments not recorded are seen again next cycle: nothing is lost.
+		log.Error("record comments", "err", err)
+		st.Errors++
+		return ctx.Err() == nil
+	}
+	if pollErr == nil {
+		if err := p.opts.Store.SaveThreadState(ctx, res.State); err != nil {
+			log.Error("save thread state", "err", err)
+			st.Errors++
+		}
+		log.Debug("thread polled", "new", len(res.Comments), "calls", res.Calls, "total", res.State.Total)
+		return true
+	}
+	st.Errors++
+	return p.handleSourceError(ctx, platform, th, pollErr)
+}
+
+func (p *Poller) handleSourceError(ctx context.Context, platform string, th model.Thread, err error) bool {
+	log := p.log.With("platform", platform, "thread", th.ID)
+	var se *model.SourceError
+	if !errors.As(err, &se) {
+		if ctx.Err() != nil {
+			return false
+		}
+		log.Warn("poll failed; retried next cycle", "err", err)
+		return true
+	}
+	switch se.Action {
+	case model.SourceRetry:
+		log.Warn("poll failed; retried next cycle", "code", se.Code, "err", se.Msg)
+		return true
+	case model.SourceSkipThread:
+		log.Error("thread refused by the platform; check its ids in the config", "code", se.Code, "err", se.Msg)
+		return true
+	case model.SourceBackoff:
+		d := se.RetryAfter
+		if d <= 0 {
+			d = time.Minute
+		}
+		until := p.opts.Now().Add(d)
+		p.mu.Lock()
+		p.backoff[platform] = until
+		p.mu.Unlock()
+		log.Warn("platform asks to slow down; source backs off", "code", se.Code, "until", until.Format(time.RFC3339), "err", se.Msg)
+		return false
+	case model.SourcePause:
+		reason := fmt.Sprintf("code %s: %s", se.Code, se.Msg)
+		if err := p.opts.Store.SetPause(ctx, SourceScope(platform), se.Until, reason, p.opts.Now()); err != nil {
+			log.Error("persist pause", "err", err)
+		}
+		log.Error("source paused", "code", se.Code, "until", se.Until.Format(time.RFC3339), "err", se.Msg)
+		return false
+	case model.SourceStop:
+		reason := fmt.Sprintf("code %s: %s", se.Code, se.Msg)
+		p.mu.Lock()
+		p.stopped[platform] = reason
+		p.mu.Unlock()
+		log.Error("SOURCE STOPPED: the platform refuses our credentials or account; polling stops until autoreplyd is restarted", "code", se.Code, "err", se.Msg)
+		return false
+	}
+	log.Warn("poll failed", "err", err)
+	return true
+}
+
+// handleComments records and answers the comments one poll found, oldest
+// first. It stops at the first store error (the rest are seen again).
+func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model.Comment, firstSight bool, st *Stats) error {
+	if len(comments) == 0 {
+		return nil
+	}
+	platform := b.Source.Platform()
+	ids := make([]string, len(comments))
+	for i, c := range comments {
+		ids[i] = c.ID
+	}
+	own, err := p.opts.Store.OwnReplies(ctx, platform, ids)
+	if err != nil {
+		return err
+	}
+	self := make(map[string]bool, len(b.SelfUIDs))
+	for _, u := range b.SelfUIDs {
+		self[u] = true
+	}
+	set := p.rules()
+	for _, c := range comments {
+		if ctx.Err() != nil {
+			return nil
+		}
+		var disp string
+		switch {
+		case own[c.ID] || (c.User.UID != "" && self[c.User.UID]):
+			disp = model.DispositionSelf
+		case firstSight && b.Backlog != BacklogAnswer:
+			disp = model.DispositionBacklog
+		default:
+			disp = model.DispositionEvaluated
+		}
+		if disp != model.DispositionEvaluated {
+			if _, err := p.opts.Store.Record(ctx, c, disp, nil, p.opts.Now()); err != nil {
+				return err
+			}
+			st.New++
+			p.emit(Event{Comment: c, Disposition: disp})
+			continue
+		}
+		if err := p.evaluate(ctx, b, set, c, st); err != nil {
+			return err
+		}
+		st.New++
+	}
+	return nil
+}
+
+// evaluate runs the rules on one comment, commits its claims and sends.
+func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c model.Comment, st *Stats) error {
+	now := p.opts.Now()
+	decisions, ruleErrs := set.Evaluate(c, now)
+	for _, re := range ruleErrs {
+		st.RuleError++
+		st.Errors++
+		p.log.Error("rule failed on a comment; evaluation went on with the next rule",
+			"rule", re.Rule, "platform", c.Platform, "comment", c.ID, "err", re.Err)
+	}
+	claims := make([]store.Claim, 0, len(decisions))
+	for _, d := range decisions {
+		cl := store.Claim{Rule: d.Rule, Responder: b.Responder}
+		switch {
+		case !d.HasReply:
+			cl.Status, cl.Reason = model.StatusSkipped, model.ReasonNoReplyRule
+		case p.capped(ctx, b.Responder):
+			cl.Status, cl.Reason = model.StatusSkipped, ReasonDailyCap
+			cl.ReplyText = pickVariant(d.Replies)
+		case p.opts.DryRun:
+			cl.Status = model.StatusDryRun
+			cl.ReplyText = pickVariant(d.Replies)
+		default:
+			cl.Status = model.StatusPending
+			cl.ReplyText = pickVariant(d.Replies)
+		}
+		claims = append(claims, cl)
+	}
+	claimed, err := p.opts.Store.Record(ctx, c, model.DispositionEvaluated, claims, now)
+	if err != nil {
+		return err
+	}
+	if len(decisions) == 0 {
+		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated})
+	}
+	for _, cl := range claimed {
+		st.Claimed++
+		switch cl.Status {
+		case model.StatusPending:
+			p.send(ctx, cl.ID, cl.Claim, c, st)
+		case model.StatusDryRun:
+			st.DryRun++
+			p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: cl.Status, Reply: cl.ReplyText})
+		case model.StatusSkipped:
+			st.Skipped++
+			p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: cl.Status, Reason: cl.Reason, Reply: cl.ReplyText})
+		}
+	}
+	return nil
+}
+
+// pickVariant chooses one of a rule's rendered variants.
+func pickVariant(vs []string) string {
+	switch len(vs) {
+	case 0:
+		return ""
+	case 1:
+		return vs[0]
+	}
+	return vs[rand.IntN(len(vs))]
+}
+
+// capped reports whether the responder reached its daily cap; the count is
+// read from history once per local day and kept up to date by send.
+func (p *Poller) capped(ctx context.Context, responder string) bool {
+	pc := p.opts.Pacing[responder]
+	if pc.DailyCap <= 0 {
+		return false
+	}
+	now := p.opts.Now().In(p.opts.Location)
+	day := now.Format(time.DateOnly)
+	p.mu.Lock()
+	cc, ok := p.capDay[responder]
+	p.mu.Unlock()
+	if !ok || cc.day != day {
+		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, p.opts.Location)
+		n, err := p.opts.Store.CountSent(ctx, responder, midnight)
+		if err != nil {
+			p.log.Error("count today's sends", "responder", responder, "err", err)
+			return false
+		}
+		cc = capCount{day: day, count: n}
+		p.mu.Lock()
+		p.capDay[responder] = cc
+		p.mu.Unlock()
+	}
+	return cc.count >= pc.DailyCap
+}
+
+func (p *Poller) countSent(responder string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cc, ok := p.capDay[responder]; ok {
+		cc.count++
+		p.capDay[responder] = cc
+	}
+}
+
+// send calls the responder for a committed pending claim and settles it.
+// The claim is settled even when ctx is cancelled meanwhile: the send runs
+// under its own timeout, so SIGTERM lets the in-flight send finish.
+func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Comment, st *Stats) {
+	log := p.log.With("platform", c.Platform, "comment", c.ID, "rule", cl.Rule, "responder", cl.Responder, "claim", id)
+	settle := func(s store.Settlement) {
+		// Settling must happen even during shutdown.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := p.opts.Store.Settle(sctx, id, s, p.opts.Now()); err != nil {
+			// The claim stays pending; at the next start it becomes unknown
+			// and is never resent automatically.
+			log.Error("settle claim", "status", s.Status, "err", err)
+		}
+	}
+	resp, ok := p.opts.Responders[cl.Responder]
+	if !ok {
+		st.Failed++
+		settle(store.Settlement{Status: model.StatusFailed, Reason: ReasonNoResponder, Error: "responder " + cl.Responder + " is not configured"})
+		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: model.StatusFailed, Reason: ReasonNoResponder, Reply: cl.ReplyText})
+		return
+	}
+	if err := p.wait(ctx, cl.Responder); err != nil {
+		// Nothing was sent: retry soon.
+		st.Retrying++
+		settle(store.Settlement{Status: model.StatusRetrying, Reason: ReasonShutdown, Error: "stopped before sending", NextAttempt: p.opts.Now()})
+		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: model.StatusRetrying, Reason: ReasonShutdown, Reply: cl.ReplyText})
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.SendTimeout)
+	res, err := resp.Send(sctx, model.Reply{ClaimID: id, Comment: c, Text: cl.ReplyText})
+	cancel()
+	if err == nil {
+		st.Sent++
+		p.countSent(cl.Responder)
+		settle(store.Settlement{Status: model.StatusSent, Reason: res.Reason, PlatformReplyID: res.PlatformReplyID})
+		log.Info("reply sent", "reply_id", res.PlatformReplyID)
+		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: model.StatusSent, Reason: res.Reason, Reply: cl.ReplyText})
+		return
+	}
+	s := p.failure(err, c, cl, id)
+	switch s.Status {
+	case model.StatusRetrying:
+		st.Retrying++
+	case model.StatusUnknown:
+		st.Unknown++
+	default:
+		st.Failed++
+	}
+	settle(s)
+	log.Warn("reply not sent", "status", s.Status, "reason", s.Reason, "err", s.Error)
+	p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: s.Status, Reason: s.Reason, Reply: cl.ReplyText, Err: err})
+}
+
+// failure turns a send error into the claim's settlement.
+func (p *Poller) failure(err error, c model.Comment, cl store.Claim, id int64) store.Settlement {
+	var se *model.SendError
+	reason, msg := "error", err.Error()
+	if errors.As(err, &se) {
+		reason = se.Reason
+		if reason == "" {
+			reason = se.Kind.String()
+		}
+	}
+	switch model.KindOf(err) {
+	case model.Retryable:
+		attempts, created := p.attemptsOf(id)
+		age := p.opts.Now().Sub(created)
+		if attempts >= p.opts.MaxAttempts || (!created.IsZero() && age >= p.opts.MaxRetryAge) {
+			return store.Settlement{Status: model.StatusFailed, Reason: ReasonRetriesExhausted, Error: fmt.Sprintf("%s (after %d attempts)", msg, attempts)}
+		}
+		return store.Settlement{Status: model.StatusRetrying, Reason: reason, Error: msg, NextAttempt: p.opts.Now().Add(p.retryDelay(attempts))}
+	case model.Unknown:
+		return store.Settlement{Status: model.StatusUnknown, Reason: reason, Error: msg}
+	default:
+		return store.Settlement{Status: model.StatusFailed, Reason: reason, Error: msg}
+	}
+}
+
+// attemptsOf reads a claim's attempts and creation time from history.
+func (p *Poller) attemptsOf(id int64) (int, time.Time) {
+	p.mu.Lock()
+	a, ok := p.attempts[id]
+	p.mu.Unlock()
+	if ok {
+		return a.n, a.created
+	}
+	return 1, time.Time{}
+}
+
+// retryDelay is the exponential backoff with jitter before attempt n+1.
+func (p *Poller) retryDelay(attempts int) time.Duration {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = p.opts.RetryInitial
+	b.MaxInterval = p.opts.RetryMax
+	b.Multiplier = 2
+	b.RandomizationFactor = 0.3
+	var d time.Duration
+	for range max(attempts, 1) {
+		d = b.NextBackOff()
+	}
+	return d
+}
+
+// wait applies the responder's rate limit and jitter.
+func (p *Poller) wait(ctx context.Context, responder string) error {
+	if l := p.limiters[responder]; l != nil {
+		if err := l.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	if p.opts.Jitter != nil {
+		if d := p.opts.Jitter(); d > 0 {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+// retryDue takes up the retrying claims whose time has come.
+func (p *Poller) retryDue(ctx context.Context, st *Stats) {
+	items, err := p.opts.Store.DueRetries(ctx, p.opts.Now(), retriesPerCycle)
+	if err != nil {
+		p.log.Error("load due retries", "err", err)
+		st.Errors++
+		return
+	}
+	for _, it := range items {
+		if ctx.Err() != nil {
+			return
+		}
+		ok, err := p.opts.Store.BeginRetry(ctx, it.ID, p.opts.Now())
+		if err != nil {
+			p.log.Error("begin retry", "claim", it.ID, "err", err)
+			st.Errors++
+			continue
+		}
+		if !ok {
+			continue
+		}
+		p.mu.Lock()
+		p.attempts[it.ID] = attemptInfo{n: it.Attempts + 1, created: it.CreatedAt}
+		p.mu.Unlock()
+		p.send(ctx, it.ID, it.Claim, it.Comment, st)
+		p.mu.Lock()
+		delete(p.attempts, it.ID)
+		p.mu.Unlock()
+	}
+}
+
+type attemptInfo struct {
+	n       int
+	created time.Time
+}
+
+func (p *Poller) emit(ev Event) {
+	attrs := []any{"platform", ev.Comment.Platform, "thread", ev.Comment.ThreadID, "comment", ev.Comment.ID, "disposition", ev.Disposition}
+	if ev.Rule != "" {
+		attrs = append(attrs, "rule", ev.Rule)
+	}
+	if ev.Status != "" {
+		attrs = append(attrs, "status", ev.Status)
+	}
+	if ev.Reason != "" {
+		attrs = append(attrs, "reason", ev.Reason)
+	}
+	p.log.Info("decision", attrs...)
+	if p.opts.OnEvent != nil {
+		p.opts.OnEvent(ev)
+	}
+}
