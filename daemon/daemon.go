@@ -68,6 +68,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	if err != nil {
 		return nil, err
 	}
+	for _, b := range bindings {
+		if w := SelfUIDsWarning(b); w != "" {
+			d.log.Warn(w)
+		}
+	}
 	st, err := store.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err

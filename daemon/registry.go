@@ -139,3 +139,14 @@ func kitkotResponder(cfg *config.Config) (poller.Responder, poller.Pacing, bool,
 	}
 	return r, poller.Pacing{Limit: c.RateLimit, Burst: c.Burst, DailyCap: c.DailyCap}, true, nil
 }
+
+// SelfUIDsWarning explains the risk of a source without self_uids: our own
+// replies are then recognised only by the ids the responder returned, and a
+// send whose outcome is unknown leaves no id, so the bot could answer itself.
+func SelfUIDsWarning(b poller.Binding) string {
+	if len(b.SelfUIDs) > 0 {
+		return ""
+	}
+	p := b.Source.Platform()
+	return fmt.Sprintf("sources.%s.self_uids is empty: list the uid of the account that answers, so its replies are never answered even when a send's outcome is unknown", p)
+}

@@ -302,7 +302,18 @@ func TestEndToEndAnswersOnceAndRecords(t *testing.T) {
 	// Our answers now show up in the threads; a third and fourth cycle
 	// answer nothing more.
 	w.once()
+	// Unchanged threads cost one (billed) call each per cycle.
+	w.jo.ResetCalls()
 	w.once()
+	calls := w.jo.Calls()
+	if len(calls) != 2 {
+		t.Fatalf("an idle cycle over 2 threads made %d calls: %+v", len(calls), calls)
+	}
+	for _, c := range calls {
+		if !c.TokenOK || c.Page != 1 {
+			t.Fatalf("idle call: %+v", c)
+		}
+	}
 	if n := len(w.kk.Posts()); n != 2 {
 		t.Fatalf("answers repeated or our own replies answered: %d posts", n)
 	}
@@ -487,6 +498,25 @@ func TestEndToEndSIGHUPReloadKeepsLastGoodRules(t *testing.T) {
 	waitFor(t, "the reload", func() bool { return strings.Contains(d.log(), "rules reloaded") })
 	w.add(threadA, "好看", "阿草", "6002")
 	waitFor(t, "an answer by the new rules", func() bool { return postsByText(w.kk)["多谢 阿草"] == 1 })
+
+	// history and check work while the daemon runs.
+	waitFor(t, "history to show both answers", func() bool {
+		n := 0
+		for _, r := range w.history("--status", "sent") {
+			if r.Rule == "thanks" {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if stdout, stderr, code := w.run("check", "--config", w.cfg); code != 0 || !strings.Contains(stdout, "OK") {
+		t.Fatalf("check while the daemon runs exited %d:\n%s%s", code, stdout, stderr)
+	}
+	select {
+	case <-d.done:
+		t.Fatalf("the daemon exited:\n%s", d.log())
+	default:
+	}
 }
 
 func TestCheckReportsPositions(t *testing.T) {
