@@ -302,10 +302,14 @@ func (p *Poller) pollThread(ctx context.Context, b Binding, th model.Thread, st 
 	st.Calls += res.Calls
 	firstSight := !prev.Initialized
 	if err := p.handleComments(ctx, b, res.Comments, firstSight, st); err != nil {
-		// Comments not recorded are seen again next cycle: nothing is lost.
+		// The thread state is not saved: comments not recorded are seen
+		// again next cycle, so nothing is lost.
+		if ctx.Err() != nil {
+			return false
+		}
 		log.Error("record comments", "err", err)
 		st.Errors++
-		return ctx.Err() == nil
+		return true
 	}
 	if pollErr == nil {
 		if err := p.opts.Store.SaveThreadState(ctx, res.State); err != nil {
@@ -367,7 +371,8 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 }
 
 // handleComments records and answers the comments one poll found, oldest
-// first. It stops at the first store error (the rest are seen again).
+// first. It stops at the first store error or at cancellation, returning the
+// error: the comments not handled are seen again next cycle.
 func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model.Comment, firstSight bool, st *Stats) error {
 	if len(comments) == 0 {
 		return nil
@@ -381,18 +386,24 @@ func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model
 	if err != nil {
 		return err
 	}
+	// Our own replies are also recognised by their text: a send whose
+	// outcome is unknown left no platform id to recognise them by.
+	ownText, err := p.ownTexts(ctx, platform, comments)
+	if err != nil {
+		return err
+	}
 	self := make(map[string]bool, len(b.SelfUIDs))
 	for _, u := range b.SelfUIDs {
 		self[u] = true
 	}
 	set := p.rules()
 	for _, c := range comments {
-		if ctx.Err() != nil {
-			return nil
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		var disp string
 		switch {
-		case own[c.ID] || (c.User.UID != "" && self[c.User.UID]):
+		case own[c.ID] || (c.User.UID != "" && self[c.User.UID]) || ownText[c.ThreadID+"\x00"+c.Text]:
 			disp = model.DispositionSelf
 		case firstSight && b.Backlog != BacklogAnswer:
 			disp = model.DispositionBacklog
@@ -415,6 +426,26 @@ func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model
 	return nil
 }
 
+// ownTexts finds the comments whose text is a reply we claimed in their
+// thread; the keys are thread id + NUL + text.
+func (p *Poller) ownTexts(ctx context.Context, platform string, comments []model.Comment) (map[string]bool, error) {
+	byThread := map[string][]string{}
+	for _, c := range comments {
+		byThread[c.ThreadID] = append(byThread[c.ThreadID], c.Text)
+	}
+	out := map[string]bool{}
+	for thread, texts := range byThread {
+		own, err := p.opts.Store.OwnTexts(ctx, platform, thread, texts)
+		if err != nil {
+			return nil, err
+		}
+		for t := range own {
+			out[thread+"\x00"+t] = true
+		}
+	}
+	return out, nil
+}
+
 // evaluate runs the rules on one comment, commits its claims and sends.
 func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c model.Comment, st *Stats) error {
 	now := p.opts.Now()
@@ -426,12 +457,13 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 			"rule", re.Rule, "platform", c.Platform, "comment", c.ID, "err", re.Err)
 	}
 	claims := make([]store.Claim, 0, len(decisions))
+	sending := 0 // answers this comment already claims, counted against the cap
 	for _, d := range decisions {
 		cl := store.Claim{Rule: d.Rule, Responder: b.Responder}
 		switch {
 		case !d.HasReply:
 			cl.Status, cl.Reason = model.StatusSkipped, model.ReasonNoReplyRule
-		case p.capped(ctx, b.Responder):
+		case p.capped(ctx, b.Responder, sending):
 			cl.Status, cl.Reason = model.StatusSkipped, ReasonDailyCap
 			cl.ReplyText = pickVariant(d.Replies)
 		case p.opts.DryRun:
@@ -440,6 +472,7 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 		default:
 			cl.Status = model.StatusPending
 			cl.ReplyText = pickVariant(d.Replies)
+			sending++
 		}
 		claims = append(claims, cl)
 	}
@@ -477,9 +510,10 @@ func pickVariant(vs []string) string {
 	return vs[rand.IntN(len(vs))]
 }
 
-// capped reports whether the responder reached its daily cap; the count is
-// read from history once per local day and kept up to date by send.
-func (p *Poller) capped(ctx context.Context, responder string) bool {
+// capped reports whether the responder reached its daily cap, counting
+// extra answers about to be sent; the count of sent answers is read from
+// history once per local day and kept up to date by send.
+func (p *Poller) capped(ctx context.Context, responder string, extra int) bool {
 	pc := p.opts.Pacing[responder]
 	if pc.DailyCap <= 0 {
 		return false
@@ -501,7 +535,7 @@ func (p *Poller) capped(ctx context.Context, responder string) bool {
 		p.capDay[responder] = cc
 		p.mu.Unlock()
 	}
-	return cc.count >= pc.DailyCap
+	return cc.count+extra >= pc.DailyCap
 }
 
 func (p *Poller) countSent(responder string) {
@@ -650,6 +684,10 @@ func (p *Poller) retryDue(ctx context.Context, st *Stats) {
 		if ctx.Err() != nil {
 			return
 		}
+		if p.capped(ctx, it.Responder, 0) {
+			// Left retrying: due again, and sent once the cap allows.
+			continue
+		}
 		ok, err := p.opts.Store.BeginRetry(ctx, it.ID, p.opts.Now())
 		if err != nil {
 			p.log.Error("begin retry", "claim", it.ID, "err", err)
@@ -657,6 +695,21 @@ func (p *Poller) retryDue(ctx context.Context, st *Stats) {
 			continue
 		}
 		if !ok {
+			continue
+		}
+		if age := p.opts.Now().Sub(it.CreatedAt); !it.CreatedAt.IsZero() && age >= p.opts.MaxRetryAge {
+			// Too late to answer (e.g. the daemon was down): a late reply
+			// reads as spam. The store only settles pending claims, hence
+			// BeginRetry first; nothing is sent.
+			st.Failed++
+			s := store.Settlement{Status: model.StatusFailed, Reason: ReasonRetriesExhausted,
+				Error: fmt.Sprintf("not sent: claimed %s ago, past the max retry age %s (after %d attempts)", age.Round(time.Second), p.opts.MaxRetryAge, it.Attempts)}
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			if err := p.opts.Store.Settle(sctx, it.ID, s, p.opts.Now()); err != nil {
+				p.log.Error("settle claim", "claim", it.ID, "status", s.Status, "err", err)
+			}
+			cancel()
+			p.emit(Event{Comment: it.Comment, Disposition: model.DispositionEvaluated, Rule: it.Rule, Status: s.Status, Reason: s.Reason, Reply: it.ReplyText})
 			continue
 		}
 		p.mu.Lock()

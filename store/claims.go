@@ -104,19 +104,34 @@ func (s *Store) OwnReplies(ctx context.Context, platform string, ids []string) (
 	return own, nil
 }
 
+// OwnTexts reports which of texts we claimed as a reply in a thread and may
+// have posted (sent, pending or unknown): a comment with such a text is our
+// own reply showing up, even when the send's outcome was unknown and left no
+// platform id to recognise it by.
+func (s *Store) OwnTexts(ctx context.Context, platform, threadID string, texts []string) (map[string]bool, error) {
+	own, err := s.matchIDs(ctx,
+		`SELECT reply_text FROM replies WHERE platform = ? AND thread_id = ? AND status IN ('sent', 'pending', 'unknown') AND reply_text IN `,
+		platform, texts, threadID)
+	if err != nil {
+		return nil, fmt.Errorf("look up own %s reply texts: %w", platform, err)
+	}
+	return own, nil
+}
+
 // matchIDs runs query + "(?, ?, ...)" over ids in chunks of maxVars and
-// collects the ids it returns. Empty ids are ignored.
-func (s *Store) matchIDs(ctx context.Context, query, platform string, ids []string) (map[string]bool, error) {
+// collects the ids it returns; the query's first parameters are platform,
+// then lead. Empty ids are ignored.
+func (s *Store) matchIDs(ctx context.Context, query, platform string, ids []string, lead ...any) (map[string]bool, error) {
 	found := make(map[string]bool)
-	args := make([]any, 0, maxVars+1)
+	args := make([]any, 0, maxVars+1+len(lead))
 	for start := 0; start < len(ids); {
-		args = append(args[:0], platform)
+		args = append(append(args[:0], platform), lead...)
 		for ; start < len(ids) && len(args) <= maxVars; start++ {
 			if ids[start] != "" {
 				args = append(args, ids[start])
 			}
 		}
-		n := len(args) - 1
+		n := len(args) - 1 - len(lead)
 		if n == 0 {
 			continue
 		}
