@@ -237,12 +237,16 @@ func (w *world) assertNoSecrets() {
 			}
 		}
 	}
-	// Nor in the database file.
-	db, err := os.ReadFile(filepath.Join(w.dir, "state", "autoreplyd.db"))
-	if err == nil {
+	// Nor in the database files (the WAL included).
+	files, _ := filepath.Glob(filepath.Join(w.dir, "state", "*"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
 		for _, s := range []string{tokenSecret, apiKeySecret, sessionSecret} {
-			if bytes.Contains(db, []byte(s)) {
-				w.t.Errorf("a secret is stored in the database")
+			if bytes.Contains(data, []byte(s)) {
+				w.t.Errorf("a secret is stored in %s", f)
 			}
 		}
 	}
@@ -546,5 +550,52 @@ func TestVersion(t *testing.T) {
 	stdout, _, code := w.run("version")
 	if code != 0 || !strings.HasPrefix(stdout, "autoreplyd ") {
 		t.Fatalf("version: %d %q", code, stdout)
+	}
+}
+
+// Every failure path, through the binary: the daemon records each outcome
+// with its reason, and no secret reaches the logs, history or database.
+func TestEndToEndFailuresRecordedWithoutSecrets(t *testing.T) {
+	w := newWorld(t, "@every 1h", true)
+	w.once()
+	refused := w.add(threadA, "多少钱", "甲", "7001")
+	busy := w.add(threadA, "价格?", "乙", "7002")
+	dropped := w.add(threadA, "how much", "丙", "7003")
+	w.kk.Faults.Push(
+		simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: "Failed to publish reply"},
+		simulator.Fault{Kind: simulator.FaultHTTPStatus, Status: http.StatusServiceUnavailable},
+		simulator.Fault{Kind: simulator.FaultDropAfter},
+	)
+	// Thread B's poll fails too (HTTP 502): its replies wait for the next cycle.
+	laterB := w.add(threadB, "好看", "丁", "7004")
+	w.jo.Faults.Push(
+		simulator.Fault{Kind: simulator.FaultSlow, Delay: 0}, // thread A's poll goes through
+		simulator.Fault{Kind: simulator.FaultHTTPStatus, Status: http.StatusBadGateway},
+	)
+	w.once()
+	statuses := func() map[string]string {
+		m := map[string]string{}
+		for _, r := range w.history() {
+			m[r.CommentID] = r.Status + "/" + r.Reason
+		}
+		return m
+	}
+	status := statuses()
+	if status[refused] != "failed/platform_400" || status[busy] != "retrying/http_503" || status[dropped] != "unknown/dropped" {
+		t.Fatalf("statuses: %v", status)
+	}
+	if _, ok := status[laterB]; ok {
+		t.Fatalf("thread B's reply handled although its poll failed: %v", status)
+	}
+	w.once()
+	if got := statuses()[laterB]; got != "sent/" {
+		t.Fatalf("thread B's reply after the failed poll: %q", got)
+	}
+
+	// An invalid token stops the source, loudly, without printing it.
+	w.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 100, Msg: "Invalid or Inactive Token"})
+	stderr := w.once()
+	if !strings.Contains(stderr, "SOURCE STOPPED") {
+		t.Fatalf("code 100 was not reported loudly:\n%s", stderr)
 	}
 }
