@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/text/width"
@@ -73,7 +74,7 @@ func historyCmd(env Env) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&cfgFlag, "config", "", "config file (default $AUTOREPLYD_CONFIG or /etc/autoreplyd/config.yaml)")
-	fl.StringVar(&dbFlag, "database", "", "read this SQLite file instead of the config's database")
+	fl.StringVar(&dbFlag, "database", "", "read this SQLite file instead of the config's database (times then shown in the host's time zone)")
 	fl.StringVar(&since, "since", "", "only replies claimed since: a duration ago (24h, 7d) or a time (2026-11-22, 2026-11-22 08:00, RFC 3339)")
 	fl.StringVar(&until, "until", "", "only replies claimed before: same forms as --since")
 	fl.StringVar(&f.Rule, "rule", "", "only this rule")
@@ -239,6 +240,12 @@ func cells(s string) int {
 }
 
 func runeCells(r rune) int {
+	switch {
+	case r == '\uFE0F':
+		return 1 // emoji presentation: the symbol before it shows two cells wide
+	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		return 0 // combining marks, zero-width space and joiner
+	}
 	switch width.LookupRune(r).Kind() {
 	case width.EastAsianWide, width.EastAsianFullwidth:
 		return 2
@@ -247,8 +254,15 @@ func runeCells(r rune) int {
 }
 
 // clip shortens s to at most n cells, on one line, marking a cut with "…".
+// Control characters (terminal escapes in untrusted text) are dropped.
 func clip(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 	if cells(s) <= n {
 		return s
 	}

@@ -187,7 +187,11 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			first.Wait()
 			d.log.Info("stopped")
 			return nil
-		case <-reload:
+		case _, ok := <-reload:
+			if !ok {
+				reload = nil // closed: no more reload requests
+				continue
+			}
 			_ = d.Reload()
 		}
 	}

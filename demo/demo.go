@@ -109,7 +109,7 @@ func Run(ctx context.Context, opts Options) error {
 		traffic.Tick(past, threadIDs)
 	}
 
-	cfgPath, err := writeFiles(dir, base, opts.Tick)
+	cfgPath, err := writeFiles(dir, base, kk.BotUID, opts.Tick)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func Run(ctx context.Context, opts Options) error {
 }
 
 // writeFiles writes the demo's config and the example rules into dir.
-func writeFiles(dir, base string, tick time.Duration) (string, error) {
+func writeFiles(dir, base, botUID string, tick time.Duration) (string, error) {
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(rulesPath, autoreplyd.ExampleRules, 0o644); err != nil {
 		return "", err
@@ -196,6 +196,7 @@ sources:
     base_url: %s
     token: %s
     responder: kitkot
+    self_uids: ["%s"]
     backlog: skip
     timeout: 10s
     threads:
@@ -208,7 +209,7 @@ sources:
     rate: 5/s
     burst: 3
     daily_cap: 0
-`, tick, base, demoToken, threads.String(), base, demoAPIKey, demoSessionKey)
+`, tick, base, demoToken, botUID, threads.String(), base, demoAPIKey, demoSessionKey)
 	path := filepath.Join(dir, "config.yaml")
 	return path, os.WriteFile(path, []byte(cfg), 0o644)
 }

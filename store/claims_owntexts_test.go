@@ -53,3 +53,12 @@ func TestOwnTexts(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenCreatesDirectory(t *testing.T) {
+	path := t.TempDir() + "/a/b/autoreplyd.db"
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}

@@ -60,6 +60,11 @@ type Store struct {
 // Open opens (creating if needed) the database at path for writing and
 // migrates it to SchemaVersion. Only the daemon should call it.
 func Open(ctx context.Context, path string) (*Store, error) {
+	// The directory is created if missing (systemd's StateDirectory does it
+	// too); the database's own file is created by SQLite.
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	dsn, err := buildDSN(path, writerParams)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)

@@ -194,10 +194,15 @@ func TestPathNeedingEscapes(t *testing.T) {
 }
 
 func TestOpenErrorNamesPath(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "no-such-dir", "x.db")
+	// A file where the database's directory should be: it cannot be made.
+	blocker := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(blocker, "x.db")
 	_, err := Open(t.Context(), path)
 	if err == nil || !strings.Contains(err.Error(), path) {
-		t.Fatalf("Open in a missing directory: %v", err)
+		t.Fatalf("Open under a file: %v", err)
 	}
 }
 

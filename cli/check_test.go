@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// checkWorld writes a config (with extra appended) and rules into a fresh
+// directory and returns the config path and the database path it names.
+func checkWorld(t *testing.T, rules, extra string) (cfg, db string) {
+	t.Helper()
+	dir := t.TempDir()
+	db = filepath.Join(dir, "state", "autoreplyd.db")
+	writeFile(t, filepath.Join(dir, "rules.yaml"), rules)
+	cfg = filepath.Join(dir, "config.yaml")
+	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", extra))
+	return cfg, db
+}
+
+// assertNoDatabase checks that check created neither the database nor its
+// directory.
+func assertNoDatabase(t *testing.T, db string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Dir(db)); !os.IsNotExist(err) {
+		t.Errorf("check created %s (stat: %v)", filepath.Dir(db), err)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("check created the database %s (stat: %v)", db, err)
+	}
+}
+
+func TestCheckGood(t *testing.T) {
+	cfg, db := checkWorld(t, goodRules, "")
+	r := runCLI(t, nil, "check", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr %q, want nothing", r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want two OK lines, got:\n%s", r.stdout)
+	}
+	wantCfg := "config " + cfg + ": OK (1 source(s), 2 thread(s), 1 responder(s), schedule \"@every 1m\", timezone Asia/Shanghai)"
+	if lines[0] != wantCfg {
+		t.Errorf("line 1:\n got %q\nwant %q", lines[0], wantCfg)
+	}
+	wantRules := "rules " + filepath.Join(filepath.Dir(cfg), "rules.yaml") + ": OK (2 rule(s) in 1 file(s))"
+	if lines[1] != wantRules {
+		t.Errorf("line 2:\n got %q\nwant %q", lines[1], wantRules)
+	}
+	assertNoDatabase(t, db)
+}
+
+// The config path also comes from $AUTOREPLYD_CONFIG, and overrides from
+// the explicit environment.
+func TestCheckConfigFromEnviron(t *testing.T) {
+	cfg, db := checkWorld(t, goodRules, "")
+	r := runCLI(t, []string{"AUTOREPLYD_CONFIG=" + cfg, "AUTOREPLYD_SCHEDULE=@every 5m"}, "check")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "config "+cfg+": OK") || !strings.Contains(r.stdout, `schedule "@every 5m"`) {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	assertNoDatabase(t, db)
+}
+
+func TestCheckRulesErrors(t *testing.T) {
+	// Two broken rules: an unknown name in a condition (line 3) and a
+	// broken template (line 6). Both must be reported.
+	const broken = `rules:
+  - name: one
+    when: 'txet contains "a"'
+  - name: two
+    when: 'true'
+    reply: '{{ user.nicknam }}'
+`
+	cfg, db := checkWorld(t, broken, "")
+	r := runCLI(t, nil, "check", "--config", cfg)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout %q, want nothing", r.stdout)
+	}
+	rulesPath := filepath.Join(filepath.Dir(cfg), "rules.yaml")
+	lines := strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want two error lines, got:\n%s", r.stderr)
+	}
+	for i, want := range []struct{ line, rule, name string }{{"3", "one", "txet"}, {"6", "two", "nicknam"}} {
+		re := regexp.MustCompile(`^` + regexp.QuoteMeta(rulesPath) + `:` + want.line + `:[0-9]+: rule "` + want.rule + `": .*` + want.name)
+		if !re.MatchString(lines[i]) {
+			t.Errorf("error %d = %q, want FILE:%s:COL naming rule %s and %q", i+1, lines[i], want.line, want.rule, want.name)
+		}
+	}
+	assertNoDatabase(t, db)
+}
+
+func TestCheckConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		want        []string
+	}{
+		{"unknown top-level key", "scheduel: \"@every 2m\"\n", []string{"scheduel"}},
+		{"unknown nested key", "log:\n  levle: debug\n", []string{"log.levle"}},
+		{"wechat source (not supported yet)", `  wechat:
+    base_url: http://127.0.0.1:1
+    app_id: wx0123456789abcdef
+    app_secret: wx-secret
+    responder: kitkot
+    articles: [{msg_data_id: "2247483647", index: 0}]
+`, []string{"sources.wechat", "not supported"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, db := checkWorld(t, goodRules, "")
+			if strings.HasPrefix(tc.extra, "  wechat:") {
+				// a second source under the existing sources: section
+				b, err := os.ReadFile(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := strings.Replace(string(b), "responders:\n", tc.extra+"responders:\n", 1)
+				writeFile(t, cfg, s)
+			} else {
+				b, err := os.ReadFile(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, cfg, string(b)+tc.extra)
+			}
+			r := runCLI(t, nil, "check", "--config", cfg)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr does not contain %q:\n%s", w, r.stderr)
+				}
+			}
+			if !strings.Contains(r.stderr, cfg) {
+				t.Errorf("stderr does not name the config file %s:\n%s", cfg, r.stderr)
+			}
+			if strings.Contains(r.stderr, "kk-key") || strings.Contains(r.stderr, "jo-token") || strings.Contains(r.stderr, "wx-secret") {
+				t.Errorf("stderr contains a secret:\n%s", r.stderr)
+			}
+			assertNoDatabase(t, db)
+		})
+	}
+}
+
+func TestCheckMissingConfig(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.yaml")
+	r := runCLI(t, nil, "check", "--config", missing)
+	if r.code != 1 || !strings.Contains(r.stderr, "nope.yaml") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
