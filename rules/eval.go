@@ -16,6 +16,8 @@ type Decision struct {
 	// Replies holds every variant rendered, in the order written; the caller
 	// picks one.
 	Replies []string
+	// Pacing is the rule's pacing, for the caller to enforce.
+	Pacing Pacing
 }
 
 // Verdict is one rule's outcome on a comment, for `autoreplyd explain`.

@@ -45,6 +45,8 @@ type RuleInfo struct {
 	Variants int // number of reply variants; 0 without reply
 	// Description is the rule's free-text description.
 	Description string
+	// Pacing is the rule's cooldown, limit and active windows.
+	Pacing Pacing
 }
 
 // Set is a loaded, compiled set of rules, in evaluation order.
