@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -90,7 +91,10 @@ func (s *Set) Evaluate(c model.Comment, now time.Time) ([]Decision, []RuleError)
 		if !o.matched {
 			continue
 		}
-		ds = append(ds, Decision{Rule: r.info.Name, HasReply: r.info.HasReply, Replies: o.replies})
+		d := Decision{Rule: r.info.Name, HasReply: r.info.HasReply, Replies: o.replies, Pacing: r.info.Pacing}
+		// The Set is shared: the caller gets its own copy of the windows.
+		d.Pacing.Active = slices.Clone(d.Pacing.Active)
+		ds = append(ds, d)
 		if !r.info.Continue {
 			break
 		}

@@ -75,20 +75,21 @@ rules:
     reply: ok
 `
 	set := mustLoad(t, rules)
+	sh := Pacing{Location: shanghai}
 	tests := []struct {
 		text     string
 		want     []Decision
 		wantErrs []string // rule names
 	}{
-		{"这个价格多少", []Decision{{Rule: "price", HasReply: true, Replies: []string{"史密斯夫妇💑 你好，价格请看橱窗"}}}, []string{"broken"}},
-		{"加ＶＸ聊", []Decision{{Rule: "spam"}}, nil},
+		{"这个价格多少", []Decision{{Rule: "price", HasReply: true, Replies: []string{"史密斯夫妇💑 你好，价格请看橱窗"}, Pacing: sh}}, []string{"broken"}},
+		{"加ＶＸ聊", []Decision{{Rule: "spam", Pacing: sh}}, nil},
 		{"谢谢主播", []Decision{
-			{Rule: "tag", HasReply: true, Replies: []string{"不客气 [呲牙]", "谢谢 史密斯夫妇💑"}},
-			{Rule: "thanks", HasReply: true, Replies: []string{"史密斯夫妇💑 🙏"}},
+			{Rule: "tag", HasReply: true, Replies: []string{"不客气 [呲牙]", "谢谢 史密斯夫妇💑"}, Pacing: sh},
+			{Rule: "thanks", HasReply: true, Replies: []string{"史密斯夫妇💑 🙏"}, Pacing: sh},
 		}, []string{"broken"}},
-		{"谢谢", []Decision{{Rule: "tag", HasReply: true, Replies: []string{"不客气 [呲牙]", "谢谢 史密斯夫妇💑"}}}, []string{"broken"}},
+		{"谢谢", []Decision{{Rule: "tag", HasReply: true, Replies: []string{"不客气 [呲牙]", "谢谢 史密斯夫妇💑"}, Pacing: sh}}, []string{"broken"}},
 		{"hello", nil, []string{"broken"}},
-		{"render", []Decision{{Rule: "after-render", HasReply: true, Replies: []string{"ok"}}}, []string{"broken", "bad-render", "empty-render"}},
+		{"render", []Decision{{Rule: "after-render", HasReply: true, Replies: []string{"ok"}, Pacing: sh}}, []string{"broken", "bad-render", "empty-render"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {

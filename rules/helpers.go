@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -33,6 +34,57 @@ var helperOptions = []expr.Option{
 		new(func(string) []string)),
 	expr.Function("stripEmoji", fnStripEmoji,
 		new(func(string) string)),
+	expr.Function("hasEmoji", fnHasEmoji,
+		new(func(string) bool)),
+	expr.Function("onlyEmoji", fnOnlyEmoji,
+		new(func(string) bool)),
+}
+
+// timeHelpers are the helpers that read a time in the configured timezone.
+func timeHelpers(loc *time.Location) []expr.Option {
+	return []expr.Option{
+		// hour(now) is 0 to 23.
+		expr.Function("hour", func(params ...any) (any, error) {
+			return params[0].(time.Time).In(loc).Hour(), nil
+		}, new(func(time.Time) int)),
+		// weekday(now) is ISO: 1 = Monday ... 7 = Sunday.
+		expr.Function("weekday", func(params ...any) (any, error) {
+			return isoWeekday(params[0].(time.Time).In(loc).Weekday()), nil
+		}, new(func(time.Time) int)),
+	}
+}
+
+func isoWeekday(d time.Weekday) int {
+	if d == time.Sunday {
+		return 7
+	}
+	return int(d)
+}
+
+// Bounds on the work of one helper call. Programs always terminate, but a
+// helper is Go code: a 1 MB comment or a list built from one must not make
+// a rule take seconds. A comment is at most a few KB.
+const (
+	// maxHelperText is how much of a string the helpers look at: the text
+	// helpers read (and return) at most its first maxHelperText bytes.
+	maxHelperText = 32 << 10
+	// maxNeedles is the longest list containsAny and containsAll take; a
+	// longer one is an error. A literal list cannot come close (maxExprNodes).
+	maxNeedles = 1000
+	// maxCodes is the most sticker codes emojiCodes returns.
+	maxCodes = 1000
+)
+
+// clip cuts s to at most maxHelperText bytes, on a character boundary.
+func clip(s string) string {
+	if len(s) <= maxHelperText {
+		return s
+	}
+	i := maxHelperText
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
 }
 
 // A cases.Caser keeps state and must not be shared between goroutines.
@@ -81,15 +133,18 @@ func foldedUnicode(s string) bool {
 }
 
 func fnNormalize(params ...any) (any, error) {
-	return normalize(params[0].(string)), nil
+	return normalize(clip(params[0].(string))), nil
 }
 
 // eachNeedle calls fn with every normalized, non-empty string of a helper's
 // list argument (any of the three typed forms) until fn returns false.
 func eachNeedle(name string, params []any, fn func(string) bool) error {
+	if n := needles(params); n > maxNeedles {
+		return fmt.Errorf("%s: %d strings to look for, more than %d", name, n, maxNeedles)
+	}
 	visit := func(s string) bool {
 		// An empty needle is in every text: ignore it rather than match all.
-		if n := normalize(s); n != "" {
+		if n := normalize(clip(s)); n != "" {
 			return fn(n)
 		}
 		return true
@@ -121,8 +176,19 @@ func eachNeedle(name string, params []any, fn func(string) bool) error {
 	return nil
 }
 
+// needles counts the strings of a helper's list argument.
+func needles(params []any) int {
+	switch list := params[1].(type) {
+	case []string:
+		return len(list)
+	case []any:
+		return len(list)
+	}
+	return len(params) - 1
+}
+
 func fnContainsAny(params ...any) (any, error) {
-	text := normalize(params[0].(string))
+	text := normalize(clip(params[0].(string)))
 	found := false
 	err := eachNeedle("containsAny", params, func(n string) bool {
 		found = strings.Contains(text, n)
@@ -135,7 +201,7 @@ func fnContainsAny(params ...any) (any, error) {
 }
 
 func fnContainsAll(params ...any) (any, error) {
-	text := normalize(params[0].(string))
+	text := normalize(clip(params[0].(string)))
 	all, seen := true, false
 	err := eachNeedle("containsAll", params, func(n string) bool {
 		seen = true
@@ -153,7 +219,7 @@ func fnContainsAll(params ...any) (any, error) {
 var emojiCode = regexp.MustCompile(`\[[^\[\]\s]{1,8}\]`)
 
 func fnEmojiCodes(params ...any) (any, error) {
-	codes := emojiCode.FindAllString(params[0].(string), -1)
+	codes := emojiCode.FindAllString(clip(params[0].(string)), maxCodes)
 	if codes == nil {
 		codes = []string{}
 	}
@@ -180,5 +246,16 @@ func stripEmoji(s string) string {
 }
 
 func fnStripEmoji(params ...any) (any, error) {
-	return stripEmoji(params[0].(string)), nil
+	return stripEmoji(clip(params[0].(string))), nil
+}
+
+func fnHasEmoji(params ...any) (any, error) {
+	return hasEmoji(clip(params[0].(string))), nil
+}
+
+// fnOnlyEmoji is false for a text longer than the helpers read: what it has
+// past that is unknown.
+func fnOnlyEmoji(params ...any) (any, error) {
+	s := params[0].(string)
+	return len(s) <= maxHelperText && onlyEmoji(s), nil
 }

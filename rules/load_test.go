@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadFile(t *testing.T) {
@@ -14,11 +15,12 @@ func TestLoadFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	utc := Pacing{Location: time.UTC}
 	want := []RuleInfo{
-		{Name: "price", File: "testdata/good.yaml", Line: 3, HasReply: true, Variants: 1, Description: "questions about the price"},
-		{Name: "spam", File: "testdata/good.yaml", Line: 8},
-		{Name: "thanks", File: "testdata/good.yaml", Line: 11, HasReply: true, Continue: true, Variants: 2},
-		{Name: "fallback", File: "testdata/good.yaml", Line: 20},
+		{Name: "price", File: "testdata/good.yaml", Line: 3, HasReply: true, Variants: 1, Description: "questions about the price", Pacing: utc},
+		{Name: "spam", File: "testdata/good.yaml", Line: 8, Pacing: utc},
+		{Name: "thanks", File: "testdata/good.yaml", Line: 11, HasReply: true, Continue: true, Variants: 2, Pacing: utc},
+		{Name: "fallback", File: "testdata/good.yaml", Line: 20, Pacing: utc},
 	}
 	if got := set.Rules(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Rules() =\n%+v\nwant\n%+v", got, want)
@@ -164,12 +166,12 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`t.yaml:4:1: YAML: did not find expected key (quote a reply that contains {{ }})`}},
 		{"unknown key", r(`    whn: 'true'`),
 			[]string{`t.yaml:2:5: rule "x": when is missing`, `t.yaml:3:5: rule "x": unknown key "whn" (did you mean "when"?)`}},
-		{"cooldown", r(`    when: 'true'`, `    cooldown: {user: 24h}`),
-			[]string{`t.yaml:4:5: rule "x": cooldown is not supported yet`}},
-		{"limit", r(`    when: 'true'`, `    limit: {hour: 30}`),
-			[]string{`t.yaml:4:5: rule "x": limit is not supported yet`}},
-		{"active", r(`    when: 'true'`, `    active: "09:00-22:00"`),
-			[]string{`t.yaml:4:5: rule "x": active is not supported yet`}},
+		{"pacing without reply", r(`    when: 'true'`, `    cooldown: {user: 24h}`, `    limit: {hour: 30}`, `    active: "09:00-22:00"`),
+			[]string{
+				`t.yaml:4:5: rule "x": cooldown without reply: pacing applies to answers, and a rule without reply only skips comments`,
+				`t.yaml:5:5: rule "x": limit without reply: pacing applies to answers, and a rule without reply only skips comments`,
+				`t.yaml:6:5: rule "x": active without reply: pacing applies to answers, and a rule without reply only skips comments`,
+			}},
 		{"via", r(`    when: 'true'`, `    via: kitkot`),
 			[]string{`t.yaml:4:5: rule "x": via is not supported yet`}},
 		{"empty file", "", []string{`t.yaml:1:1: file is empty: want a top-level rules: list`}},
@@ -202,7 +204,7 @@ func TestLoadErrors(t *testing.T) {
 			"  - name: c\n    when: 'true'\n    cooldown: {user: 1h}\n", []string{
 			`t.yaml:3:12: rule "a": when: unknown name nope`,
 			`t.yaml:6:16: rule "b": reply: unknown name nope`,
-			`t.yaml:9:5: rule "c": cooldown is not supported yet`,
+			`t.yaml:9:5: rule "c": cooldown without reply: pacing applies to answers, and a rule without reply only skips comments`,
 		}},
 	}
 	for _, tt := range tests {

@@ -14,11 +14,11 @@ import (
 )
 
 // ruleKeys are the keys a rule may have, in the order they are documented.
-var ruleKeys = []string{"name", "when", "reply", "continue", "description"}
+var ruleKeys = []string{"name", "when", "reply", "continue", "description", "cooldown", "limit", "active"}
 
 // unsupportedKeys are part of the rule language but not implemented yet:
 // refused loudly, since ignoring a cooldown would answer people too often.
-var unsupportedKeys = []string{"cooldown", "limit", "active", "via"}
+var unsupportedKeys = []string{"via"}
 
 // srcFile is one rule file being loaded.
 type srcFile struct {
@@ -36,6 +36,8 @@ type ruleSpec struct {
 	replies     []*yaml.Node
 	cont        bool
 	description string
+	pacing      Pacing
+	pacingKeys  []*yaml.Node // the cooldown, limit and active keys written
 }
 
 func (f *srcFile) errorf(n *yaml.Node, rule, format string, args ...any) {
@@ -227,6 +229,15 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 				return
 			}
 			r.description = v.Value
+		case "cooldown":
+			r.pacingKeys = append(r.pacingKeys, k)
+			f.parseCooldown(r, v)
+		case "limit":
+			r.pacingKeys = append(r.pacingKeys, k)
+			f.parseLimit(r, v)
+		case "active":
+			r.pacingKeys = append(r.pacingKeys, k)
+			f.parseActive(r, v)
 		default:
 			if contains(unsupportedKeys, k.Value) {
 				f.errorf(k, r.name, "%s is not supported yet", k.Value)
@@ -240,6 +251,12 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 	}
 	if r.when == nil && !hasKey(n, "when") {
 		f.errorf(n, r.name, "when is missing")
+	}
+	if !hasKey(n, "reply") {
+		// Pacing holds answers back; a rule without reply only skips.
+		for _, k := range r.pacingKeys {
+			f.errorf(k, r.name, "%s without reply: pacing applies to answers, and a rule without reply only skips comments", k.Value)
+		}
 	}
 	// A rule with errors is still compiled when it can be, to report every
 	// error at once; the load fails anyway.

@@ -68,6 +68,7 @@ func (s *Set) Rules() []RuleInfo {
 	out := make([]RuleInfo, len(s.rules))
 	for i, r := range s.rules {
 		out[i] = r.info
+		out[i].Pacing.Active = slices.Clone(r.info.Pacing.Active)
 	}
 	return out
 }
@@ -145,11 +146,13 @@ func load(srcs []source, opts Options) (*Set, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
+	helpers := append(slices.Clone(helperOptions), timeHelpers(loc)...)
 	c := &compiler{
+		loc: loc,
 		when: append([]expr.Option{expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(maxExprNodes),
-			expr.Patch(patcher.WithTimezone{Location: loc})}, helperOptions...),
+			expr.Patch(patcher.WithTimezone{Location: loc})}, helpers...),
 		tmpl: append([]expr.Option{expr.Env(Env{}), expr.MaxNodes(maxExprNodes),
-			expr.Patch(patcher.WithTimezone{Location: loc})}, helperOptions...),
+			expr.Patch(patcher.WithTimezone{Location: loc})}, helpers...),
 	}
 	set := &Set{loc: loc}
 	var errs []PosError
@@ -184,6 +187,7 @@ func load(srcs []source, opts Options) (*Set, error) {
 }
 
 type compiler struct {
+	loc        *time.Location
 	when, tmpl []expr.Option
 }
 
@@ -197,7 +201,9 @@ func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
 		Continue:    spec.cont,
 		Variants:    len(spec.replies),
 		Description: spec.description,
+		Pacing:      spec.pacing,
 	}}
+	r.info.Pacing.Location = c.loc
 	ok := true
 	prog, err := expr.Compile(spec.when.Value, c.when...)
 	if err != nil {
