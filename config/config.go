@@ -183,6 +183,10 @@ type Pacing struct {
 	Burst int `koanf:"burst" json:"burst"`
 	// DailyCap is the most answers per day; 0 means no cap.
 	DailyCap int `koanf:"daily_cap" json:"daily_cap"`
+	// AvoidRepeat: a reply with variants avoids the texts this responder
+	// account posted in its last AvoidRepeat answers, so identical text is
+	// never posted back to back; 0 turns it off.
+	AvoidRepeat int `koanf:"avoid_repeat" json:"avoid_repeat"`
 }
 
 // KitkotResponder answers with kitkot's aweme reply API.

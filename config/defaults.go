@@ -20,6 +20,9 @@ const (
 	DefaultRate     = "20/m"
 	DefaultBurst    = 1
 	DefaultDailyCap = 500
+	// DefaultAvoidRepeat is how many of a responder's last answers a reply
+	// variant avoids repeating.
+	DefaultAvoidRepeat = 10
 	// Weibo allows about 60 comments per hour per user and app.
 	DefaultWeiboRate = "1/m"
 )
@@ -76,7 +79,7 @@ func defaultWeiboSource() *WeiboSource {
 }
 
 func defaultPacing(r string) Pacing {
-	return Pacing{Rate: r, Burst: DefaultBurst, DailyCap: DefaultDailyCap}
+	return Pacing{Rate: r, Burst: DefaultBurst, DailyCap: DefaultDailyCap, AvoidRepeat: DefaultAvoidRepeat}
 }
 
 func defaultKitkot() *KitkotResponder {

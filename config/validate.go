@@ -286,4 +286,7 @@ func pacing(p *problems, section string, pc *Pacing) {
 	if pc.DailyCap < 0 {
 		p.addf(section+".daily_cap", "must not be negative (0 means no cap)")
 	}
+	if pc.AvoidRepeat < 0 {
+		p.addf(section+".avoid_repeat", "must not be negative (0 turns it off)")
+	}
 }

@@ -137,7 +137,7 @@ func kitkotResponder(cfg *config.Config) (poller.Responder, poller.Pacing, bool,
 	if err != nil {
 		return nil, poller.Pacing{}, false, err
 	}
-	return r, poller.Pacing{Limit: c.RateLimit, Burst: c.Burst, DailyCap: c.DailyCap}, true, nil
+	return r, poller.Pacing{Limit: c.RateLimit, Burst: c.Burst, DailyCap: c.DailyCap, AvoidRepeat: c.AvoidRepeat}, true, nil
 }
 
 // SelfUIDsWarning explains the risk of a source without self_uids: our own

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/pacing"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -68,11 +70,15 @@ type Binding struct {
 	Backlog   string   // BacklogSkip (default) or BacklogAnswer
 }
 
-// Pacing is a responder's rate limit and daily cap.
+// Pacing is a responder's rate limit, daily cap and variant rotation.
 type Pacing struct {
 	Limit    rate.Limit // sends per second; 0 = unlimited
 	Burst    int
 	DailyCap int // sends per local day; 0 = none
+	// AvoidRepeat: a reply with variants picks one this responder did not
+	// post in its last AvoidRepeat answers (dry-run ones in a dry run), so
+	// identical text is never posted back to back; 0 = a random variant.
+	AvoidRepeat int
 }
 
 // Event is one decision of the pipeline, reported to Options.OnEvent (the
@@ -457,21 +463,46 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 			"rule", re.Rule, "platform", c.Platform, "comment", c.ID, "err", re.Err)
 	}
 	claims := make([]store.Claim, 0, len(decisions))
-	sending := 0 // answers this comment already claims, counted against the cap
+	sending := 0        // answers this comment already claims, counted against the cap
+	var chosen []string // texts this comment already answers with, oldest first
+	// Pacing counts the answers in the store: those of earlier comments,
+	// this cycle's included, were committed before this one is evaluated.
+	// (The decisions of one comment are of distinct rules: they cannot
+	// pace each other.)
+	history := p.opts.Store.PacingHistory(p.opts.DryRun)
 	for _, d := range decisions {
 		cl := store.Claim{Rule: d.Rule, Responder: b.Responder}
-		switch {
-		case !d.HasReply:
+		if !d.HasReply {
 			cl.Status, cl.Reason = model.StatusSkipped, model.ReasonNoReplyRule
-		case p.capped(ctx, b.Responder, sending):
+			claims = append(claims, cl)
+			continue
+		}
+		// A store error leaves the comment unhandled (it is seen again next
+		// cycle): nothing is sent without its pacing checked.
+		text, err := p.chooseVariant(ctx, b.Responder, d.Replies, chosen)
+		if err != nil {
+			return fmt.Errorf("choose a reply variant of rule %s for %s comment %s: %w", d.Rule, c.Platform, c.ID, err)
+		}
+		cl.ReplyText = text
+		if p.capped(ctx, b.Responder, sending) {
 			cl.Status, cl.Reason = model.StatusSkipped, ReasonDailyCap
-			cl.ReplyText = pickVariant(d.Replies)
+			claims = append(claims, cl)
+			continue
+		}
+		reason, err := pacing.Check(ctx, history, d.Rule, d.Pacing, c, now)
+		if err != nil {
+			return fmt.Errorf("check pacing of rule %s for %s comment %s: %w", d.Rule, c.Platform, c.ID, err)
+		}
+		switch {
+		case reason != "":
+			// Held back: recorded skipped, so it is never answered later.
+			cl.Status, cl.Reason = model.StatusSkipped, reason
 		case p.opts.DryRun:
 			cl.Status = model.StatusDryRun
-			cl.ReplyText = pickVariant(d.Replies)
+			chosen = append(chosen, text)
 		default:
 			cl.Status = model.StatusPending
-			cl.ReplyText = pickVariant(d.Replies)
+			chosen = append(chosen, text)
 			sending++
 		}
 		claims = append(claims, cl)
@@ -499,7 +530,51 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 	return nil
 }
 
-// pickVariant chooses one of a rule's rendered variants.
+// chooseVariant chooses one of a rule's rendered variants for responder:
+// one it did not post in its last AvoidRepeat answers (nor in chosen, the
+// texts this comment already answers with, oldest first), at random; when
+// every variant is recent, the one used longest ago. A single variant is
+// used as is; with AvoidRepeat 0 the choice is random.
+func (p *Poller) chooseVariant(ctx context.Context, responder string, vs, chosen []string) (string, error) {
+	n := p.opts.Pacing[responder].AvoidRepeat
+	if len(vs) <= 1 || n <= 0 {
+		return pickVariant(vs), nil
+	}
+	stored, err := p.opts.Store.RecentReplyTexts(ctx, responder, n, p.opts.DryRun)
+	if err != nil {
+		return "", err
+	}
+	recent := slices.Clone(chosen)
+	slices.Reverse(recent)
+	recent = append(recent, stored...) // newest first
+	if len(recent) > n {
+		recent = recent[:n]
+	}
+	lastUse := make(map[string]int, len(recent)) // text -> answers ago (0 = the last)
+	for i, t := range recent {
+		if _, ok := lastUse[t]; !ok {
+			lastUse[t] = i
+		}
+	}
+	var fresh []string
+	for _, v := range vs {
+		if _, ok := lastUse[v]; !ok {
+			fresh = append(fresh, v)
+		}
+	}
+	if len(fresh) > 0 {
+		return pickVariant(fresh), nil
+	}
+	oldest := vs[0]
+	for _, v := range vs[1:] {
+		if lastUse[v] > lastUse[oldest] {
+			oldest = v
+		}
+	}
+	return oldest, nil
+}
+
+// pickVariant chooses one of a rule's rendered variants at random.
 func pickVariant(vs []string) string {
 	switch len(vs) {
 	case 0:

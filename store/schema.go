@@ -92,6 +92,15 @@ SELECT r.id, r.platform, r.comment_id, r.thread_id, c.post_id, r.rule, r.respond
 FROM replies r
 JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id;
 `,
+
+	// 2: indexes for pacing. A rule's cooldown per user finds the user's
+	// comments (then their claims by the unique (platform, comment_id,
+	// rule)); reply variants read a responder's latest answers. Cooldowns
+	// per thread and limits use replies_thread and replies_rule.
+	`
+CREATE INDEX comments_user ON comments (platform, user_uid);
+CREATE INDEX replies_responder ON replies (responder, created_at);
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code
