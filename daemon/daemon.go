@@ -1,7 +1,7 @@
 // Package daemon wires autoreplyd together from its config: it opens the
 // store, loads the rules, builds the sources and responders from the
 // platform registry, and runs the poll cycle on the cron schedule, reloading
-// rules on request and stopping cleanly.
+// rules when their files change or on request, and stopping cleanly.
 package daemon
 
 import (
@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/fsnotify/fsnotify"
 	"github.com/robfig/cron/v3"
 
 	"github.com/autoreplyd/autoreplyd/config"
@@ -33,6 +35,11 @@ type Options struct {
 	// Tune may adjust the poller's options before it is built (the demo
 	// shortens retry delays).
 	Tune func(*poller.Options)
+	// OnReload, if set, is told the outcome of every reload attempt, after
+	// it is logged: changed is true when a new rule set went live; err is
+	// the reason a reload was refused (the last good rules keep running).
+	// Neither means the files were byte-identical to the live rules.
+	OnReload func(changed bool, err error)
 }
 
 // sendJitterMax bounds the random pause before each send, so answers do not
@@ -48,7 +55,17 @@ type Daemon struct {
 	poller *poller.Poller
 	dryRun bool
 
+	watchLog *slog.Logger
+	onReload func(changed bool, err error)
+	// debounce is reloadDebounce; tests may lengthen it.
+	debounce time.Duration
+	// watchHook, if set, sees every event the rules watcher reads (tests).
+	watchHook func(ev fsnotify.Event, relevant, pending bool)
+
 	reloadMu sync.Mutex
+	// digest identifies the contents of the files behind the live rules
+	// ("" when unknown); guarded by reloadMu.
+	digest string
 }
 
 // New opens the store, loads the rules and builds the pipeline. It settles
@@ -58,12 +75,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	if log == nil {
 		log = slog.Default()
 	}
-	d := &Daemon{cfg: cfg, log: log.With("component", "daemon"), dryRun: opts.DryRun || cfg.DryRun}
-	set, err := rules.Load(cfg.Rules, rules.Options{Location: cfg.Location})
+	d := &Daemon{cfg: cfg, log: log.With("component", "daemon"), dryRun: opts.DryRun || cfg.DryRun,
+		watchLog: log.With("component", "watch"), onReload: opts.OnReload, debounce: reloadDebounce}
+	set, digest, err := d.loadRules()
 	if err != nil {
 		return nil, err
 	}
 	d.rules.Store(set)
+	d.digest = digest
 	bindings, rs, pacing, err := Build(cfg)
 	if err != nil {
 		return nil, err
@@ -128,18 +147,75 @@ func (d *Daemon) Close() error {
 
 // Reload loads the rules again. Everything is validated before the live set
 // is touched: a broken edit is refused and the last good rules keep running.
-func (d *Daemon) Reload() error {
+// Files byte-identical to the live rules' are not swapped ("rules
+// unchanged"). Safe to call concurrently (SIGHUP and the file watcher).
+func (d *Daemon) Reload() error { return d.reload("request") }
+
+// reload is Reload; trigger says what asked for it, for the log.
+func (d *Daemon) reload(trigger string) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
-	d.log.Info("reloading rules", "path", d.cfg.Rules)
-	set, err := rules.Load(d.cfg.Rules, rules.Options{Location: d.cfg.Location})
-	if err != nil {
-		d.log.Error("rules reload refused; the last good rules keep running", "err", err)
-		return err
+	d.log.Info("reloading rules", "path", d.cfg.Rules, "trigger", trigger)
+	changed, err := d.reloadLocked()
+	if d.onReload != nil {
+		d.onReload(changed, err)
 	}
-	d.rules.Store(set)
-	d.log.Info("rules reloaded", "rules", set.Len(), "rule_files", len(set.Files()))
-	return nil
+	return err
+}
+
+// reloadLocked does and logs one reload; reloadMu is held.
+func (d *Daemon) reloadLocked() (changed bool, err error) {
+	if d.digest != "" {
+		if now, err := rulesDigest(d.cfg.Rules); err == nil && now == d.digest {
+			d.log.Info("rules unchanged", "rules", d.rules.Load().Len())
+			return false, nil
+		}
+	}
+	set, digest, err := d.loadRules()
+	if err != nil {
+		problems := 1
+		if le := (*rules.LoadError)(nil); errors.As(err, &le) {
+			problems = len(le.Errors)
+		}
+		d.log.Error("rules reload refused; the last good rules keep running", "problems", problems, "err", err)
+		return false, err
+	}
+	old := d.rules.Swap(set)
+	d.digest = digest
+	d.log.Info("rules reloaded", "rules", set.Len(), "rule_files", len(set.Files()), "previous_rules", old.Len())
+	return true, nil
+}
+
+// loadRules loads and compiles the rules with the digest of the files they
+// were read from ("" when that is uncertain, so that the next reload loads
+// them rather than trusting it).
+func (d *Daemon) loadRules() (*rules.Set, string, error) {
+	path := d.cfg.Rules
+	opts := rules.Options{Location: d.cfg.Location}
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		// One read serves the digest and the load: they always agree.
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("load rules: %w", err)
+		}
+		set, err := rules.LoadBytes(path, data, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		return set, digestOf([]string{path}, [][]byte{data}), nil
+	}
+	// A directory: rules.Load reads the files itself. Trust the digest only
+	// if no file was replaced or written while it did.
+	before := fileVersions(path)
+	sum, _ := rulesDigest(path)
+	set, err := rules.Load(path, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	if !sameVersions(before, fileVersions(path)) {
+		sum = ""
+	}
+	return set, sum, nil
 }
 
 // Rules is the live rule set.
@@ -157,8 +233,9 @@ func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
 
 // Run runs cycles on the schedule until ctx is cancelled: the first cycle at
 // once, then on each tick, skipping a tick while the previous cycle still
-// runs. A value on reload reloads the rules. On cancellation Run stops
-// polling, lets the in-flight send settle and returns nil.
+// runs. A value on reload reloads the rules, and so does an edit of the rules
+// file or directory (see watchRules). On cancellation Run stops polling and
+// watching, lets the in-flight send settle and returns nil.
 func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	sched, err := config.ParseSchedule(d.cfg.Schedule)
 	if err != nil {
@@ -175,6 +252,11 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	c := cron.New(cron.WithLocation(d.cfg.Location), cron.WithLogger(cl))
 	c.Schedule(sched, job)
 	c.Start()
+	// The watcher reloads on edits until Run returns; SIGHUP works without it.
+	wctx, stopWatch := context.WithCancel(ctx)
+	watching := make(chan struct{})
+	go func() { defer close(watching); d.watchRules(wctx) }()
+	defer func() { stopWatch(); <-watching }()
 	// "@every" first fires one interval after Start: run the first cycle now.
 	var first sync.WaitGroup
 	first.Add(1)
@@ -185,6 +267,8 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			d.log.Info("stopping: no new cycles; waiting for the running one to settle")
 			<-c.Stop().Done()
 			first.Wait()
+			stopWatch()
+			<-watching
 			d.log.Info("stopped")
 			return nil
 		case _, ok := <-reload:
