@@ -62,7 +62,7 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.SetErr(env.Stderr)
 	root.SetContext(ctx)
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(runCmd(env), checkCmd(env), historyCmd(env), demoCmd(env), versionCmd(env))
+	root.AddCommand(runCmd(env), checkCmd(env), testCmd(env), explainCmd(env), historyCmd(env), demoCmd(env), versionCmd(env))
 	return root
 }
 
