@@ -14,8 +14,9 @@ import (
 type Traffic struct {
 	api *JustOneAPI
 
-	mu  sync.Mutex
-	rnd *rand.Rand
+	mu       sync.Mutex
+	rnd      *rand.Rand
+	regulars []Reply // people who commented before (their user fields)
 }
 
 // NewTraffic returns a generator adding replies to api, deterministic for seed.
@@ -79,6 +80,14 @@ func (t *Traffic) reply(now time.Time, thread string) Reply {
 		Region:     pick(joRegions),
 		Verified:   t.rnd.IntN(20) == 0,
 		Digg:       int64(t.rnd.IntN(5)),
+	}
+	// About a third of replies come from someone who commented before, as
+	// in real threads (and as cooldowns expect).
+	if len(t.regulars) > 0 && t.rnd.IntN(3) == 0 {
+		u := t.regulars[t.rnd.IntN(len(t.regulars))]
+		r.UserUID, r.Nickname, r.UniqueID, r.SecUID, r.Region, r.Verified = u.UserUID, u.Nickname, u.UniqueID, u.SecUID, u.Region, u.Verified
+	} else {
+		t.regulars = append(t.regulars, r)
 	}
 	if earlier := t.api.Replies(thread); len(earlier) > 0 && t.rnd.IntN(4) == 0 {
 		to := earlier[t.rnd.IntN(len(earlier))]
