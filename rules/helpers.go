@@ -38,6 +38,10 @@ var helperOptions = []expr.Option{
 		new(func(string) bool)),
 	expr.Function("onlyEmoji", fnOnlyEmoji,
 		new(func(string) bool)),
+	// Replaces expr's builtin, which builds the string before checking its
+	// memory budget: repeat(text, 1000000) of a 4 KB comment took 4 GB.
+	expr.Function("repeat", fnRepeat,
+		new(func(string, int) string)),
 }
 
 // timeHelpers are the helpers that read a time in the configured timezone.
@@ -251,6 +255,20 @@ func fnStripEmoji(params ...any) (any, error) {
 
 func fnHasEmoji(params ...any) (any, error) {
 	return hasEmoji(clip(params[0].(string))), nil
+}
+
+// maxRepeat is the longest string repeat builds, expr's memory budget.
+const maxRepeat = 1e6
+
+func fnRepeat(params ...any) (any, error) {
+	s, n := params[0].(string), params[1].(int)
+	if n < 0 {
+		return nil, fmt.Errorf("repeat: count %d is negative", n)
+	}
+	if n > 0 && len(s) > maxRepeat/n {
+		return nil, fmt.Errorf("repeat: result longer than %d bytes", int(maxRepeat))
+	}
+	return strings.Repeat(s, n), nil
 }
 
 // fnOnlyEmoji is false for a text longer than the helpers read: what it has

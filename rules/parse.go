@@ -54,8 +54,21 @@ func (f *srcFile) errorAt(line, col int, rule, msg string) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// maxRuleFile bounds a rule file. Rules are a few KB; loading costs about a
+// second per MiB, and a live reload must not stall on a stray huge file.
+const maxRuleFile = 1 << 20
+
+// maxExpanded bounds a rule file's YAML with its aliases expanded: every
+// alias repeats its target's work (a rule or a template compiled again), so
+// a few bytes of *a could otherwise cost minutes (a "billion laughs").
+const maxExpanded = 2 << 20
+
 // parse decodes data into rule specs, recording every problem in f.errs.
 func (f *srcFile) parse(data []byte) []*ruleSpec {
+	if len(data) > maxRuleFile {
+		f.errorAt(1, 1, "", fmt.Sprintf("file is %d bytes, more than the 1 MiB a rule file may have", len(data)))
+		return nil
+	}
 	f.lines = strings.Split(string(data), "\n")
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -72,6 +85,10 @@ func (f *srcFile) parse(data []byte) []*ruleSpec {
 		f.errorf(&extra, "", "more than one YAML document in a rule file")
 	} else if !errors.Is(err, io.EOF) {
 		f.yamlError(err)
+	}
+	if a := aliasBomb(&doc); a != nil {
+		f.errorf(a, "", "YAML aliases expand the file to more than %d MiB", maxExpanded>>20)
+		return nil
 	}
 	root := deref(&doc)
 	if root.Kind == yaml.DocumentNode {
@@ -149,8 +166,14 @@ func (f *srcFile) yamlError(err error) {
 	f.errorAt(1, 1, "", err.Error())
 }
 
-// maxYAMLProbeLines bounds the re-parsing done to locate a syntax error.
-const maxYAMLProbeLines = 5000
+// maxYAMLProbeLines and maxYAMLProbeBytes bound the re-parsing done to
+// locate a syntax error: every prefix of the file up to the faulty line is
+// parsed again, so the work grows with the square of the file's size (an
+// 800 KB file took two minutes). Past the budget, the parser's line is used.
+const (
+	maxYAMLProbeLines = 5000
+	maxYAMLProbeBytes = 8 << 20
+)
 
 // yamlProblemLine finds where a YAML syntax error is. The parser names the
 // line where the enclosing construct starts (often line 1); the first prefix
@@ -159,9 +182,14 @@ func (f *srcFile) yamlProblemLine(problem string, reported int) int {
 	if len(f.lines) > maxYAMLProbeLines {
 		return reported
 	}
+	work := 0
 	for n := 1; n <= len(f.lines); n++ {
+		prefix := strings.Join(f.lines[:n], "\n")
+		if work += len(prefix); work > maxYAMLProbeBytes {
+			return reported
+		}
 		var node yaml.Node
-		err := yaml.Unmarshal([]byte(strings.Join(f.lines[:n], "\n")), &node)
+		err := yaml.Unmarshal([]byte(prefix), &node)
 		if err == nil {
 			continue
 		}
@@ -170,6 +198,60 @@ func (f *srcFile) yamlProblemLine(problem string, reported int) int {
 		}
 	}
 	return reported
+}
+
+// aliasBomb returns the alias at which doc, aliases expanded, grows past
+// maxExpanded (counting each node and its value's bytes), or nil. Expanded
+// sizes are memoized, so the walk is linear in the file; a recursive alias
+// (&a [*a]) counts as nothing, since the loader never follows it twice.
+func aliasBomb(doc *yaml.Node) *yaml.Node {
+	sizes := map[*yaml.Node]int{} // alias targets; -1 while being measured
+	var size func(n *yaml.Node) int
+	size = func(n *yaml.Node) int {
+		if n.Kind == yaml.AliasNode {
+			if n.Alias == nil {
+				return 1
+			}
+			s, ok := sizes[n.Alias]
+			if !ok {
+				sizes[n.Alias] = -1
+				s = size(n.Alias)
+				sizes[n.Alias] = s
+			}
+			return max(s, 0)
+		}
+		s := 1 + len(n.Value)
+		for _, c := range n.Content {
+			if s += size(c); s > maxExpanded {
+				return s
+			}
+		}
+		return s
+	}
+	total := 0
+	var culprit *yaml.Node
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if culprit != nil {
+			return
+		}
+		if n.Kind == yaml.AliasNode {
+			total += size(n)
+		} else {
+			total += 1 + len(n.Value)
+		}
+		if total > maxExpanded {
+			culprit = n
+			return
+		}
+		if n.Kind != yaml.AliasNode {
+			for _, c := range n.Content {
+				walk(c)
+			}
+		}
+	}
+	walk(doc)
+	return culprit
 }
 
 // eachKey calls fn for every key of mapping m, refusing duplicates.

@@ -131,7 +131,9 @@ func render(segs []segment, env any, loc *time.Location, run func(*vm.Program, a
 		}
 		writeValue(&b, v, loc)
 	}
-	out := b.String()
+	// expr slices and indexes strings by bytes: text[0:1] of Chinese text
+	// is half a character. A reply is text; drop what is not.
+	out := strings.ToValidUTF8(b.String(), "")
 	if strings.TrimSpace(out) == "" {
 		return "", errEmptyReply
 	}

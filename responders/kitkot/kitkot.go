@@ -288,9 +288,10 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 }
 
 // sendError builds a SendError with both keys scrubbed from its text, in case
-// a platform or a transport error echoes the request URL.
+// a platform or a transport error echoes the request URL. The reason is
+// scrubbed too: "platform_"+code quotes the platform.
 func (r *Responder) sendError(kind model.FailureKind, code, msg, reason string) *model.SendError {
-	return &model.SendError{Kind: kind, Code: r.redact(code), Msg: r.redact(msg), Reason: reason}
+	return &model.SendError{Kind: kind, Code: r.redact(code), Msg: r.redact(msg), Reason: r.redact(reason)}
 }
 
 // redact replaces every spelling of a key that can appear in a URL.
