@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/daemon"
 	"github.com/autoreplyd/autoreplyd/rules"
+	"github.com/autoreplyd/autoreplyd/store"
 )
 
 // runCheck validates config, platform wiring, rules and templates without
@@ -43,7 +47,31 @@ func runCheck(path string, env Env) error {
 	fmt.Fprintf(env.Stdout, "config %s: OK (%d source(s), %d thread(s), %d responder(s), schedule %q, timezone %s)\n",
 		cfg.File, len(bindings), threads, len(responders), cfg.Schedule, cfg.Location)
 	fmt.Fprintf(env.Stdout, "rules %s: OK (%d rule(s) in %d file(s))\n", cfg.Rules, set.Len(), len(set.Files()))
+	checkPauses(env, cfg)
 	return nil
+}
+
+// checkPauses prints the persisted pauses in force when the database exists,
+// reading it only; a database it cannot read is a warning, not a failure.
+func checkPauses(env Env, cfg *config.Config) {
+	if _, err := os.Stat(cfg.Database); err != nil {
+		return
+	}
+	ctx := context.Background()
+	st, err := store.OpenReadOnly(ctx, cfg.Database)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "warning: pauses not checked:", err)
+		return
+	}
+	defer st.Close()
+	ps, err := activePauses(ctx, st, time.Now())
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "warning: pauses not checked:", err)
+		return
+	}
+	for _, p := range ps {
+		fmt.Fprintf(env.Stdout, "paused: %s (lift with `autoreplyd resume %s`)\n", describePause(p, cfg.Location), p.Scope)
+	}
 }
 
 // printErrors prints each error of a joined or multi-error, one a line.

@@ -64,6 +64,8 @@ type Config struct {
 	// the listener off.
 	Listen string `koanf:"listen" json:"listen"`
 	Log    Log    `koanf:"log" json:"log"`
+	// Retry is the policy for retryable send failures.
+	Retry Retry `koanf:"retry" json:"retry"`
 
 	Sources    Sources    `koanf:"sources" json:"sources"`
 	Responders Responders `koanf:"responders" json:"responders"`
@@ -75,6 +77,16 @@ type Log struct {
 	Level string `koanf:"level" json:"level"`
 	// Format is text or json.
 	Format string `koanf:"format" json:"format"`
+}
+
+// Retry is how retryable send failures are retried: on later cycles, after
+// an exponential backoff with jitter from InitialDelay up to MaxDelay, until
+// MaxAttempts sends or MaxAge after the claim, then recorded failed.
+type Retry struct {
+	MaxAttempts  int           `koanf:"max_attempts" json:"max_attempts"`
+	MaxAge       time.Duration `koanf:"max_age" json:"max_age"`
+	InitialDelay time.Duration `koanf:"initial_delay" json:"initial_delay"`
+	MaxDelay     time.Duration `koanf:"max_delay" json:"max_delay"`
 }
 
 // Sources holds one section per platform; a nil section is not configured.
@@ -103,6 +115,18 @@ type DouyinSource struct {
 	// thread (a safety net against unstable paging); 0 turns it off.
 	FullRescanEvery int      `koanf:"full_rescan_every" json:"full_rescan_every"`
 	Threads         []Thread `koanf:"threads" json:"threads"`
+	// Rate bounds the source's API calls: N/s, N/m or N/h.
+	Rate string `koanf:"rate" json:"rate"`
+	// RateLimit is Rate parsed.
+	RateLimit rate.Limit `koanf:"-" json:"rate_limit"`
+	// Burst is the token bucket size of Rate.
+	Burst int `koanf:"burst" json:"burst"`
+	// Concurrency bounds the source's concurrent calls; threads are polled
+	// one at a time for now, so any value acts as 1.
+	Concurrency int `koanf:"concurrency" json:"concurrency"`
+	// StopPause is how long a credentials or balance refusal (JustOneAPI
+	// 100/300/600/601/602) is persisted as a pause of the source.
+	StopPause time.Duration `koanf:"stop_pause" json:"stop_pause"`
 }
 
 // TikTokSource polls TikTok comment threads through kitkot.
@@ -187,6 +211,10 @@ type Pacing struct {
 	// account posted in its last AvoidRepeat answers, so identical text is
 	// never posted back to back; 0 turns it off.
 	AvoidRepeat int `koanf:"avoid_repeat" json:"avoid_repeat"`
+	// BreakerFailures permanent refusals in a row pause the responder for
+	// BreakerPause; 0 turns the breaker off.
+	BreakerFailures int           `koanf:"breaker_failures" json:"breaker_failures"`
+	BreakerPause    time.Duration `koanf:"breaker_pause" json:"breaker_pause"`
 }
 
 // KitkotResponder answers with kitkot's aweme reply API.

@@ -25,6 +25,28 @@ const (
 	DefaultAvoidRepeat = 10
 	// Weibo allows about 60 comments per hour per user and app.
 	DefaultWeiboRate = "1/m"
+
+	// Responder breaker: equal to poller.DefaultBreakerFailures and
+	// poller.DefaultBreakerPause (see there for why).
+	DefaultBreakerFailures = 5
+	DefaultBreakerPause    = 30 * time.Minute
+
+	// Douyin source: JustOneAPI charges every call and answers 302 when
+	// pressed; 5 calls a second stays clear of that while still polling a
+	// few hundred threads a minute. Burst 1 spreads calls evenly.
+	DefaultSourceRate  = "5/s"
+	DefaultSourceBurst = 1
+	// DefaultSourceConcurrency: threads are polled one at a time.
+	DefaultSourceConcurrency = 1
+	// DefaultSourceStopPause equals poller.DefaultSourceStopPause.
+	DefaultSourceStopPause = time.Hour
+
+	// Retry policy: equal to poller.DefaultMaxAttempts, DefaultMaxRetryAge,
+	// DefaultRetryInitial and DefaultRetryMax (see there for why).
+	DefaultRetryMaxAttempts  = 5
+	DefaultRetryMaxAge       = 24 * time.Hour
+	DefaultRetryInitialDelay = time.Minute
+	DefaultRetryMaxDelay     = time.Hour
 )
 
 func defaultConfig() *Config {
@@ -35,6 +57,12 @@ func defaultConfig() *Config {
 		Timezone: DefaultTimezone,
 		Listen:   DefaultListen,
 		Log:      Log{Level: "info", Format: "text"},
+		Retry: Retry{
+			MaxAttempts:  DefaultRetryMaxAttempts,
+			MaxAge:       DefaultRetryMaxAge,
+			InitialDelay: DefaultRetryInitialDelay,
+			MaxDelay:     DefaultRetryMaxDelay,
+		},
 	}
 }
 
@@ -46,6 +74,10 @@ func defaultDouyin() *DouyinSource {
 		Timeout:         DefaultSourceTimeout,
 		MaxPages:        DefaultMaxPages,
 		FullRescanEvery: DefaultFullRescanEvery,
+		Rate:            DefaultSourceRate,
+		Burst:           DefaultSourceBurst,
+		Concurrency:     DefaultSourceConcurrency,
+		StopPause:       DefaultSourceStopPause,
 	}
 }
 
@@ -79,7 +111,8 @@ func defaultWeiboSource() *WeiboSource {
 }
 
 func defaultPacing(r string) Pacing {
-	return Pacing{Rate: r, Burst: DefaultBurst, DailyCap: DefaultDailyCap, AvoidRepeat: DefaultAvoidRepeat}
+	return Pacing{Rate: r, Burst: DefaultBurst, DailyCap: DefaultDailyCap, AvoidRepeat: DefaultAvoidRepeat,
+		BreakerFailures: DefaultBreakerFailures, BreakerPause: DefaultBreakerPause}
 }
 
 func defaultKitkot() *KitkotResponder {

@@ -32,6 +32,7 @@ func (c *Config) validate(p *problems) {
 	oneOf(p, "log.level", c.Log.Level, "debug", "info", "warn", "error")
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	oneOf(p, "log.format", c.Log.Format, "text", "json")
+	retry(p, &c.Retry)
 
 	s := &c.Sources
 	if s.Douyin == nil && s.TikTok == nil && s.Wechat == nil && s.Weibo == nil {
@@ -46,6 +47,18 @@ func (c *Config) validate(p *problems) {
 		positiveDuration(p, k+".timeout", d.Timeout)
 		paging(p, k, d.MaxPages, d.FullRescanEvery)
 		threads(p, k, d.Threads)
+		lim, err := ParseRate(d.Rate)
+		if err != nil {
+			p.addf(k+".rate", "%v", err)
+		}
+		d.RateLimit = lim
+		if d.Burst < 1 {
+			p.addf(k+".burst", "must be at least 1")
+		}
+		if d.Concurrency < 1 {
+			p.addf(k+".concurrency", "must be at least 1")
+		}
+		positiveDuration(p, k+".stop_pause", d.StopPause)
 	}
 	if t := s.TikTok; t != nil {
 		const k = "sources.tiktok"
@@ -288,5 +301,21 @@ func pacing(p *problems, section string, pc *Pacing) {
 	}
 	if pc.AvoidRepeat < 0 {
 		p.addf(section+".avoid_repeat", "must not be negative (0 turns it off)")
+	}
+	if pc.BreakerFailures < 0 {
+		p.addf(section+".breaker_failures", "must not be negative (0 turns the breaker off)")
+	}
+	positiveDuration(p, section+".breaker_pause", pc.BreakerPause)
+}
+
+func retry(p *problems, r *Retry) {
+	if r.MaxAttempts < 1 {
+		p.addf("retry.max_attempts", "must be at least 1")
+	}
+	positiveDuration(p, "retry.max_age", r.MaxAge)
+	positiveDuration(p, "retry.initial_delay", r.InitialDelay)
+	positiveDuration(p, "retry.max_delay", r.MaxDelay)
+	if r.InitialDelay > 0 && r.MaxDelay > 0 && r.InitialDelay > r.MaxDelay {
+		p.addf("retry.initial_delay", "%s is longer than retry.max_delay %s", r.InitialDelay, r.MaxDelay)
 	}
 }

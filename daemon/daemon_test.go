@@ -145,7 +145,8 @@ func TestBuildGood(t *testing.T) {
 	if len(rs) != 1 || rs["kitkot"] == nil {
 		t.Errorf("responders %v, want kitkot only", rs)
 	}
-	want := poller.Pacing{Limit: rate.Limit(30.0 / 60), Burst: 2, DailyCap: 400, AvoidRepeat: config.DefaultAvoidRepeat}
+	want := poller.Pacing{Limit: rate.Limit(30.0 / 60), Burst: 2, DailyCap: 400, AvoidRepeat: config.DefaultAvoidRepeat,
+		BreakerFailures: config.DefaultBreakerFailures, BreakerPause: config.DefaultBreakerPause}
 	if got := pacing["kitkot"]; got != want || len(pacing) != 1 {
 		t.Errorf("pacing %+v, want kitkot %+v", pacing, want)
 	}

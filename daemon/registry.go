@@ -116,11 +116,13 @@ func douyinSource(cfg *config.Config) (poller.Binding, bool, error) {
 		FullRescanEvery: c.FullRescanEvery,
 		Threads:         threads,
 		Location:        cfg.Location,
+		Rate:            c.RateLimit,
+		Burst:           c.Burst,
 	})
 	if err != nil {
 		return poller.Binding{}, false, err
 	}
-	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog}, true, nil
+	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog, StopPause: c.StopPause}, true, nil
 }
 
 func kitkotResponder(cfg *config.Config) (poller.Responder, poller.Pacing, bool, error) {
@@ -137,7 +139,21 @@ func kitkotResponder(cfg *config.Config) (poller.Responder, poller.Pacing, bool,
 	if err != nil {
 		return nil, poller.Pacing{}, false, err
 	}
-	return r, poller.Pacing{Limit: c.RateLimit, Burst: c.Burst, DailyCap: c.DailyCap, AvoidRepeat: c.AvoidRepeat}, true, nil
+	return r, pacingOf(c.Pacing), true, nil
+}
+
+// pacingOf is a responder's config pacing as the poller takes it.
+func pacingOf(c config.Pacing) poller.Pacing {
+	return poller.Pacing{Limit: c.RateLimit, Burst: c.Burst, DailyCap: c.DailyCap, AvoidRepeat: c.AvoidRepeat,
+		BreakerFailures: c.BreakerFailures, BreakerPause: c.BreakerPause}
+}
+
+// ApplyRetry sets the retry policy of the config's `retry` section in po.
+func ApplyRetry(po *poller.Options, cfg *config.Config) {
+	po.MaxAttempts = cfg.Retry.MaxAttempts
+	po.MaxRetryAge = cfg.Retry.MaxAge
+	po.RetryInitial = cfg.Retry.InitialDelay
+	po.RetryMax = cfg.Retry.MaxDelay
 }
 
 // SelfUIDsWarning explains the risk of a source without self_uids: our own

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 )
@@ -31,6 +33,8 @@ const (
 	// which repair what incremental polls cannot see (replies released from
 	// moderation with an old create time, a mis-detected order).
 	DefaultFullRescanEvery = 60
+	// DefaultBurst is 1: calls are spread evenly, never bunched.
+	DefaultBurst = 1
 )
 
 // Config configures a Source.
@@ -46,6 +50,11 @@ type Config struct {
 	// (default DefaultFullRescanEvery; negative: never after the first).
 	FullRescanEvery int
 	Threads         []model.Thread
+	// Rate is the most calls per second, waited for before each call; 0
+	// means no limit (the config's sources.douyin.rate defaults to 5/s).
+	// Burst is the token bucket's size (default DefaultBurst).
+	Rate  rate.Limit
+	Burst int
 	// Location is where "the next day" starts when the daily quota is
 	// exhausted (default time.Local).
 	Location *time.Location
@@ -62,6 +71,7 @@ type Source struct {
 	client        *http.Client
 	endpoint      string // BaseURL + listPath
 	shownEndpoint string // endpoint with any userinfo redacted, for errors
+	limiter       *rate.Limiter
 }
 
 var _ poller.Source = (*Source)(nil)
@@ -100,6 +110,12 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = rate.Inf
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -109,7 +125,8 @@ func New(cfg Config) (*Source, error) {
 	}
 	cfg.Threads = slices.Clone(cfg.Threads)
 	u.Path = strings.TrimRight(u.Path, "/") + listPath
-	return &Source{cfg: cfg, client: client, endpoint: u.String(), shownEndpoint: u.Redacted()}, nil
+	return &Source{cfg: cfg, client: client, endpoint: u.String(), shownEndpoint: u.Redacted(),
+		limiter: rate.NewLimiter(cfg.Rate, cfg.Burst)}, nil
 }
 
 // Platform is "douyin".
@@ -220,6 +237,11 @@ type fetched struct {
 
 // get fetches page n, records its replies and judges its order.
 func (sc *scan) get(ctx context.Context, n int) (*fetched, error) {
+	// The source's rate limit, shared by every thread; a cancelled wait
+	// makes no call.
+	if err := sc.src.limiter.Wait(ctx); err != nil {
+		return nil, &model.SourceError{Action: model.SourceRetry, Msg: "stopped while waiting for the source rate limit: " + err.Error()}
+	}
 	p, err := sc.src.fetch(ctx, sc.th.ID, n)
 	sc.calls++
 	if err != nil {
