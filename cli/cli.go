@@ -62,7 +62,8 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.SetErr(env.Stderr)
 	root.SetContext(ctx)
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(runCmd(env), checkCmd(env), testCmd(env), explainCmd(env), historyCmd(env), demoCmd(env), versionCmd(env))
+	root.AddCommand(runCmd(env), checkCmd(env), testCmd(env), explainCmd(env), historyCmd(env), demoCmd(env), versionCmd(env), resumeCmd(env))
+	root.AddCommand(resolveCmd(env))
 	return root
 }
 
@@ -92,8 +93,13 @@ func runCmd(env Env) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			d, err := daemon.New(ctx, cfg, daemon.Options{DryRun: dryRun, Logger: log})
+			// The daemon waits out a database that is locked, read-only or
+			// full (a crash loop would not fix it); --once fails at once.
+			d, err := daemon.New(ctx, cfg, daemon.Options{DryRun: dryRun, Logger: log, WaitForStore: !once})
 			if err != nil {
+				if !once && ctx.Err() != nil {
+					return nil // SIGTERM while waiting for the database
+				}
 				return err
 			}
 			defer func() {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/fsnotify/fsnotify"
 	"github.com/robfig/cron/v3"
 
@@ -40,6 +41,15 @@ type Options struct {
 	// the reason a reload was refused (the last good rules keep running).
 	// Neither means the files were byte-identical to the live rules.
 	OnReload func(changed bool, err error)
+	// WaitForStore makes New wait out a database it cannot open or write
+	// for a transient reason (locked by another process, read-only, full,
+	// an I/O error): it logs the reason and tries again with backoff (5s
+	// doubling up to 5m) until it works or ctx is cancelled, so that a
+	// service manager does not restart-loop on a condition the operator
+	// fixes in place. Without it (run --once) New fails at once, with the
+	// reason. A permanent problem (not a database, corrupt, a newer schema)
+	// fails at once either way.
+	WaitForStore bool
 }
 
 // sendJitterMax bounds the random pause before each send, so answers do not
@@ -92,19 +102,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 			d.log.Warn(w)
 		}
 	}
-	st, err := store.Open(ctx, cfg.Database)
+	st, err := d.openStore(ctx, opts.WaitForStore)
 	if err != nil {
 		return nil, err
 	}
 	d.store = st
-	n, err := st.RecoverPending(ctx, time.Now())
-	if err != nil {
-		_ = st.Close()
-		return nil, fmt.Errorf("recover pending claims: %w", err)
-	}
-	if n > 0 {
-		d.log.Warn("claims were pending when autoreplyd last stopped: marked unknown and NOT resent; check them with `autoreplyd history --status unknown`", "count", n)
-	}
 	po := poller.Options{
 		Store:      st,
 		Bindings:   bindings,
@@ -116,6 +118,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		OnEvent:    opts.OnEvent,
 		Jitter:     func() time.Duration { return rand.N(sendJitterMax) },
 	}
+	ApplyRetry(&po, cfg)
 	if opts.Tune != nil {
 		opts.Tune(&po)
 	}
@@ -127,6 +130,66 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	d.poller = p
 	d.log.Info("ready", "rules", set.Len(), "rule_files", len(set.Files()), "sources", len(bindings), "database", cfg.Database, "dry_run", d.dryRun)
 	return d, nil
+}
+
+// Delays between attempts to open an unavailable database (WaitForStore):
+// the first, doubling up to the cap. Variables so that tests can shorten them.
+var (
+	storeRetryInitial = 5 * time.Second
+	storeRetryMax     = 5 * time.Minute
+)
+
+// openStore opens the database and settles the claims a crash left pending
+// as unknown (never resent automatically): the first write, so a database
+// that opens but cannot be written fails here. With wait, a transient
+// failure is logged and retried with backoff until it works or ctx ends.
+func (d *Daemon) openStore(ctx context.Context, wait bool) (*store.Store, error) {
+	path := d.cfg.Database
+	open := func() (*store.Store, error) {
+		st, err := store.Open(ctx, path)
+		if err != nil {
+			return nil, store.Explain(err)
+		}
+		n, err := st.RecoverPending(ctx, time.Now())
+		if err != nil {
+			_ = st.Close()
+			return nil, store.Explain(fmt.Errorf("database %s: %w", path, err))
+		}
+		if n > 0 {
+			d.log.Warn("claims were pending when autoreplyd last stopped: marked unknown and NOT resent; check them with `autoreplyd history --status unknown`", "count", n)
+		}
+		return st, nil
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = storeRetryInitial
+	b.MaxInterval = storeRetryMax
+	b.Multiplier = 2
+	b.RandomizationFactor = 0.1
+	failures := 0
+	st, err := backoff.Retry(ctx, func() (*store.Store, error) {
+		st, err := open()
+		if err == nil {
+			return st, nil
+		}
+		if !wait || !store.IsTransient(err) || ctx.Err() != nil {
+			return nil, backoff.Permanent(err)
+		}
+		failures++
+		return nil, err
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, next time.Duration) {
+		d.log.Error("database unavailable: nothing is polled or sent until it can be written; retrying",
+			"database", path, "problem", store.Describe(err), "retry_in", next.Round(time.Millisecond), "attempts", failures, "err", err)
+	}))
+	if err != nil {
+		if ctx.Err() != nil && failures > 0 {
+			return nil, fmt.Errorf("stopped while waiting for database %s: %w", path, ctx.Err())
+		}
+		return nil, err
+	}
+	if failures > 0 {
+		d.log.Info("database available again", "database", path, "after_attempts", failures)
+	}
+	return st, nil
 }
 
 // Store is the daemon's store (for the demo's summary).
