@@ -68,6 +68,9 @@ type Binding struct {
 	Responder string   // the responder's name
 	SelfUIDs  []string // our own accounts on this platform: never answered
 	Backlog   string   // BacklogSkip (default) or BacklogAnswer
+	// StopPause is how long a credentials/balance stop (SourceStop) is also
+	// persisted as a pause (default DefaultSourceStopPause).
+	StopPause time.Duration
 }
 
 // Pacing is a responder's rate limit, daily cap and variant rotation.
@@ -75,6 +78,10 @@ type Pacing struct {
 	Limit    rate.Limit // sends per second; 0 = unlimited
 	Burst    int
 	DailyCap int // sends per local day; 0 = none
+	// BreakerFailures permanent failures in a row pause the responder for
+	// BreakerPause (default DefaultBreakerPause); 0 turns the breaker off.
+	BreakerFailures int
+	BreakerPause    time.Duration
 	// AvoidRepeat: a reply with variants picks one this responder did not
 	// post in its last AvoidRepeat answers (dry-run ones in a dry run), so
 	// identical text is never posted back to back; 0 = a random variant.
@@ -147,6 +154,17 @@ type Poller struct {
 	capDay  map[string]capCount  // responder -> sends counted today
 	// attempts of the retry being sent, for the exhaustion check.
 	attempts map[int64]attemptInfo
+
+	// stopPause is each platform's Binding.StopPause.
+	stopPause map[string]time.Duration
+	// paused holds the responder pauses in force (loaded from the store at
+	// the start of each cycle, added to when a breaker trips).
+	paused map[string]store.Pause
+	// streak counts each responder's permanent failures in a row.
+	streak map[string]int
+	// released: the responder's held answers were released since it was
+	// last seen paused (only Cycle's goroutine uses it).
+	released map[string]bool
 }
 
 type capCount struct {
@@ -196,11 +214,20 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		backoff:  map[string]time.Time{},
 		capDay:   map[string]capCount{},
 		attempts: map[int64]attemptInfo{},
+
+		stopPause: map[string]time.Duration{},
+		paused:    map[string]store.Pause{},
+		streak:    map[string]int{},
+		released:  map[string]bool{},
 	}
 	for i, b := range opts.Bindings {
 		if b.Source == nil {
 			return nil, fmt.Errorf("poller: binding %d has no source", i)
 		}
+		if b.StopPause <= 0 {
+			b.StopPause = DefaultSourceStopPause
+		}
+		p.stopPause[b.Source.Platform()] = b.StopPause
 		if _, ok := opts.Responders[b.Responder]; !ok {
 			return nil, fmt.Errorf("poller: source %s names responder %q, which is not configured", b.Source.Platform(), b.Responder)
 		}
@@ -229,8 +256,11 @@ func (p *Poller) Stopped() map[string]string {
 // when done or when ctx is cancelled (an in-flight send still settles).
 func (p *Poller) Cycle(ctx context.Context) Stats {
 	var st Stats
-	p.retryDue(ctx, &st)
+	// Pauses first: one lifted by `autoreplyd resume` releases its held
+	// answers for this cycle's retries.
 	pauses := p.activePauses(ctx)
+	p.loadResponderPauses(ctx, pauses)
+	p.retryDue(ctx, &st)
 	for _, b := range p.opts.Bindings {
 		if ctx.Err() != nil {
 			break
@@ -313,13 +343,13 @@ func (p *Poller) pollThread(ctx context.Context, b Binding, th model.Thread, st 
 		if ctx.Err() != nil {
 			return false
 		}
-		log.Error("record comments", "err", err)
+		log.Error("record comments: they are seen again next cycle", "problem", store.Describe(err), "err", err)
 		st.Errors++
 		return true
 	}
 	if pollErr == nil {
 		if err := p.opts.Store.SaveThreadState(ctx, res.State); err != nil {
-			log.Error("save thread state", "err", err)
+			log.Error("save thread state", "problem", store.Describe(err), "err", err)
 			st.Errors++
 		}
 		log.Debug("thread polled", "new", len(res.Comments), "calls", res.Calls, "total", res.State.Total)
@@ -349,7 +379,7 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 	case model.SourceBackoff:
 		d := se.RetryAfter
 		if d <= 0 {
-			d = time.Minute
+			d = DefaultSourceBackoff
 		}
 		until := p.opts.Now().Add(d)
 		p.mu.Lock()
@@ -368,8 +398,19 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 		reason := fmt.Sprintf("code %s: %s", se.Code, se.Msg)
 		p.mu.Lock()
 		p.stopped[platform] = reason
+		d := p.stopPause[platform]
 		p.mu.Unlock()
-		log.Error("SOURCE STOPPED: the platform refuses our credentials or account; polling stops until autoreplyd is restarted", "code", se.Code, "err", se.Msg)
+		if d <= 0 {
+			d = DefaultSourceStopPause
+		}
+		// Persisted too, so a crash or restart loop does not resume paying
+		// for refused calls.
+		until := p.opts.Now().Add(d)
+		if err := p.opts.Store.SetPause(ctx, SourceScope(platform), until, reason, p.opts.Now()); err != nil {
+			log.Error("persist pause", "err", err)
+		}
+		log.Error("SOURCE STOPPED: the platform refuses our credentials or account; polling stops until autoreplyd is restarted (and, after a restart, until the pause ends or `autoreplyd resume "+SourceScope(platform)+"`)",
+			"code", se.Code, "until", until.Format(time.RFC3339), "err", se.Msg)
 		return false
 	}
 	log.Warn("poll failed", "err", err)
@@ -415,6 +456,17 @@ func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model
 			disp = model.DispositionBacklog
 		default:
 			disp = model.DispositionEvaluated
+		}
+		if disp == model.DispositionSelf && !own[c.ID] && ownText[c.ThreadID+"\x00"+c.Text] {
+			// A reply of ours with a text we claimed here, posted after the
+			// claim, settles the oldest such unknown send: it went out.
+			// (Only ownText comments can match: Reconcile wants an unknown
+			// claim with this text in this thread.)
+			if id, ok, err := p.opts.Store.Reconcile(ctx, platform, c.ThreadID, c.Text, c.ID, c.CreatedAt, p.opts.Now()); err != nil {
+				p.log.Error("reconcile unknown send; the comment is still recorded as ours", "platform", platform, "comment", c.ID, "err", err)
+			} else if ok {
+				p.log.Info("unknown send reconciled: our reply showed up in the thread", "platform", platform, "thread", c.ThreadID, "claim", id, "comment", c.ID)
+			}
 		}
 		if disp != model.DispositionEvaluated {
 			if _, err := p.opts.Store.Record(ctx, c, disp, nil, p.opts.Now()); err != nil {
@@ -507,6 +559,16 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 		}
 		claims = append(claims, cl)
 	}
+	// Pace the send BEFORE the claim is committed: a crash while waiting for
+	// the rate limiter or the jitter then leaves nothing behind (the comment
+	// is seen again), instead of a claim that can only become unknown.
+	waited := false
+	if _, paused := p.responderPause(b.Responder); sending > 0 && !paused {
+		if err := p.wait(ctx, b.Responder); err != nil {
+			return err // cancelled: nothing recorded, seen again next cycle
+		}
+		waited = true
+	}
 	claimed, err := p.opts.Store.Record(ctx, c, model.DispositionEvaluated, claims, now)
 	if err != nil {
 		return err
@@ -518,7 +580,8 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 		st.Claimed++
 		switch cl.Status {
 		case model.StatusPending:
-			p.send(ctx, cl.ID, cl.Claim, c, st)
+			p.send(ctx, cl.ID, cl.Claim, c, st, waited)
+			waited = false // a further answer to this comment waits its turn
 		case model.StatusDryRun:
 			st.DryRun++
 			p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: cl.Status, Reply: cl.ReplyText})
@@ -625,16 +688,33 @@ func (p *Poller) countSent(responder string) {
 // send calls the responder for a committed pending claim and settles it.
 // The claim is settled even when ctx is cancelled meanwhile: the send runs
 // under its own timeout, so SIGTERM lets the in-flight send finish.
-func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Comment, st *Stats) {
+//
+// waited says the rate limit and jitter were already waited for, before the
+// claim was committed.
+func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Comment, st *Stats, waited bool) {
 	log := p.log.With("platform", c.Platform, "comment", c.ID, "rule", cl.Rule, "responder", cl.Responder, "claim", id)
 	settle := func(s store.Settlement) {
 		// Settling must happen even during shutdown.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := p.opts.Store.Settle(sctx, id, s, p.opts.Now()); err != nil {
+		err := p.opts.Store.Settle(sctx, id, s, p.opts.Now())
+		// A database locked by another process (or briefly full) must not
+		// leave a send that happened recorded as pending: try again while
+		// the time allows.
+		for err != nil && store.IsTransient(err) {
+			log.Warn("settle claim: database unavailable; trying again", "status", s.Status, "problem", store.Describe(err), "err", err)
+			select {
+			case <-sctx.Done():
+			case <-time.After(time.Second):
+				err = p.opts.Store.Settle(sctx, id, s, p.opts.Now())
+				continue
+			}
+			break
+		}
+		if err != nil {
 			// The claim stays pending; at the next start it becomes unknown
 			// and is never resent automatically.
-			log.Error("settle claim", "status", s.Status, "err", err)
+			log.Error("settle claim", "status", s.Status, "problem", store.Describe(err), "err", err)
 		}
 	}
 	resp, ok := p.opts.Responders[cl.Responder]
@@ -644,7 +724,13 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: model.StatusFailed, Reason: ReasonNoResponder, Reply: cl.ReplyText})
 		return
 	}
-	if err := p.wait(ctx, cl.Responder); err != nil {
+	if pz, paused := p.responderPause(cl.Responder); paused && !p.opts.DryRun {
+		p.hold(ctx, id, cl, c, pz, st)
+		return
+	}
+	if waited {
+		// Paced before the claim was committed.
+	} else if err := p.wait(ctx, cl.Responder); err != nil {
 		// Nothing was sent: retry soon.
 		st.Retrying++
 		settle(store.Settlement{Status: model.StatusRetrying, Reason: ReasonShutdown, Error: "stopped before sending", NextAttempt: p.opts.Now()})
@@ -657,6 +743,7 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 	if err == nil {
 		st.Sent++
 		p.countSent(cl.Responder)
+		p.sendSucceeded(cl.Responder)
 		settle(store.Settlement{Status: model.StatusSent, Reason: res.Reason, PlatformReplyID: res.PlatformReplyID})
 		log.Info("reply sent", "reply_id", res.PlatformReplyID)
 		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: model.StatusSent, Reason: res.Reason, Reply: cl.ReplyText})
@@ -674,6 +761,7 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 	settle(s)
 	log.Warn("reply not sent", "status", s.Status, "reason", s.Reason, "err", s.Error)
 	p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: s.Status, Reason: s.Reason, Reply: cl.ReplyText, Err: err})
+	p.sendFailed(ctx, cl.Responder, err)
 }
 
 // failure turns a send error into the claim's settlement.
@@ -759,9 +847,21 @@ func (p *Poller) retryDue(ctx context.Context, st *Stats) {
 		if ctx.Err() != nil {
 			return
 		}
+		if _, paused := p.responderPause(it.Responder); paused {
+			// Left retrying: due again, and sent once the pause ends.
+			continue
+		}
 		if p.capped(ctx, it.Responder, 0) {
 			// Left retrying: due again, and sent once the cap allows.
 			continue
+		}
+		tooLate := !it.CreatedAt.IsZero() && p.opts.Now().Sub(it.CreatedAt) >= p.opts.MaxRetryAge
+		if !tooLate {
+			// Paced before the claim is committed pending again, so a crash
+			// while waiting leaves it retrying, not unknown.
+			if err := p.wait(ctx, it.Responder); err != nil {
+				return
+			}
 		}
 		ok, err := p.opts.Store.BeginRetry(ctx, it.ID, p.opts.Now())
 		if err != nil {
@@ -790,7 +890,7 @@ func (p *Poller) retryDue(ctx context.Context, st *Stats) {
 		p.mu.Lock()
 		p.attempts[it.ID] = attemptInfo{n: it.Attempts + 1, created: it.CreatedAt}
 		p.mu.Unlock()
-		p.send(ctx, it.ID, it.Claim, it.Comment, st)
+		p.send(ctx, it.ID, it.Claim, it.Comment, st, true)
 		p.mu.Lock()
 		delete(p.attempts, it.ID)
 		p.mu.Unlock()

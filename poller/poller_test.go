@@ -1059,7 +1059,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 
-	t.Run("send not begun is left retrying", func(t *testing.T) {
+	t.Run("send not begun leaves no claim", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		p := h.newPoller(func(o *poller.Options) {
 			o.Pacing = map[string]poller.Pacing{responderName: {Limit: rate.Every(time.Hour), Burst: 1}}
@@ -1072,26 +1072,26 @@ func TestCancel(t *testing.T) {
 		defer cancel()
 		done := make(chan poller.Stats, 1)
 		go func() { done <- p.Cycle(ctx) }()
-		// The second claim is committed, then its send waits for the rate
-		// limiter (an hour).
-		waitFor(t, "the second claim", func() bool {
-			rows, err := h.st.History(context.Background(), store.Filter{Status: model.StatusPending})
-			return err == nil && len(rows) == 1 && rows[0].CommentID == c2
-		})
+		// The first answer goes out; the second waits for the rate limiter
+		// (an hour) BEFORE its claim is committed.
+		waitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
 		cancel()
 		st := waitCycle(t, done)
-		if st.Sent != 1 || st.Retrying != 1 {
+		if st.Sent != 1 || st.Claimed != 1 {
 			t.Fatalf("stats: %+v", st)
 		}
 		wantStatus(t, h.row(c1), model.StatusSent, "")
-		r := h.row(c2)
-		wantStatus(t, r, model.StatusRetrying, poller.ReasonShutdown)
-		if r.NextAttemptAt.After(h.clk.Now()) {
-			t.Fatalf("a shut-down claim should be due at once: %+v", r)
+		// Nothing was committed for the second comment: a crash at this
+		// point would not leave an unknown claim behind.
+		if rows := h.rowsOf(c2); len(rows) != 0 {
+			t.Fatalf("a claim was committed before its send was paced: %+v", rows)
+		}
+		if h.known(c2)[c2] {
+			t.Fatalf("the unhandled comment was recorded")
 		}
 		h.wantPosts(1)
 
-		// Nothing lost: the next run sends it.
+		// Nothing lost: the next run answers it.
 		p2 := h.newPoller(nil)
 		if st := h.cycle(p2); st.Sent != 1 {
 			t.Fatalf("next run: %+v", st)
