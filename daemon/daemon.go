@@ -72,6 +72,10 @@ type Daemon struct {
 	// watchHook, if set, sees every event the rules watcher reads (tests).
 	watchHook func(ev fsnotify.Event, relevant, pending bool)
 
+	// lastReloadErr is the first line of the last refused reload, nil after
+	// a good one (for /-/ready).
+	lastReloadErr atomic.Pointer[string]
+
 	reloadMu sync.Mutex
 	// digest identifies the contents of the files behind the live rules
 	// ("" when unknown); guarded by reloadMu.
@@ -220,6 +224,12 @@ func (d *Daemon) reload(trigger string) error {
 	defer d.reloadMu.Unlock()
 	d.log.Info("reloading rules", "path", d.cfg.Rules, "trigger", trigger)
 	changed, err := d.reloadLocked()
+	if err != nil {
+		msg := firstLine(err.Error())
+		d.lastReloadErr.Store(&msg)
+	} else {
+		d.lastReloadErr.Store(nil)
+	}
 	if d.onReload != nil {
 		d.onReload(changed, err)
 	}
@@ -304,6 +314,11 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	if err != nil {
 		return fmt.Errorf("schedule: %w", err)
 	}
+	stopHealth, err := d.serveHealth(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopHealth()
 	cl := cronLogger{d.log.With("component", "cron")}
 	// Order matters: SkipIfStillRunning outermost, Recover inside it, or a
 	// panic would stop the job for good.

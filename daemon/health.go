@@ -1,0 +1,99 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// healthTimeout bounds one /-/ready answer: it reads the pauses from the
+// store, which may wait on a lock.
+const healthTimeout = 5 * time.Second
+
+// Ready reports whether the daemon is doing its whole job, and if not, why:
+// a source or responder paused, stopped or backing off, or the last rules
+// reload refused (the last good rules keep running, but the edit did not
+// take effect).
+func (d *Daemon) Ready(ctx context.Context) (bool, []string) {
+	var why []string
+	if msg := d.lastReloadErr.Load(); msg != nil {
+		why = append(why, "rules reload refused (the last good rules keep running): "+*msg)
+	}
+	ps, err := d.poller.Pauses(ctx)
+	if err != nil {
+		why = append(why, "cannot read pauses from the database: "+err.Error())
+	}
+	for _, p := range ps {
+		line := fmt.Sprintf("%s %s: %s", p.Scope, p.Kind, p.Reason)
+		if !p.Until.IsZero() {
+			line += " (until " + p.Until.In(d.cfg.Location).Format(time.RFC3339) + ")"
+		}
+		why = append(why, line)
+	}
+	return len(why) == 0, why
+}
+
+// HealthHandler serves /-/healthy (the process answers) and /-/ready (200
+// "ready", or 503 with one reason a line).
+func (d *Daemon) HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "healthy")
+	})
+	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		ok, why := d.Ready(ctx)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if ok {
+			fmt.Fprintln(w, "ready")
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "not ready:")
+		for _, line := range why {
+			fmt.Fprintln(w, "  "+line)
+		}
+	})
+	return mux
+}
+
+// serveHealth listens on cfg.Listen ("" = off) until ctx is done. A busy
+// address is an error at startup, not a silent loss of health checks.
+func (d *Daemon) serveHealth(ctx context.Context) (stop func(), err error) {
+	if d.cfg.Listen == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", d.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: d.HealthHandler(), ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("health listener stopped", "addr", d.cfg.Listen, "err", err)
+		}
+	}()
+	d.log.Info("serving /-/healthy and /-/ready", "addr", ln.Addr().String())
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-done
+	}, nil
+}
+
+// firstLine is the first line of a multi-line error, for one-line reasons.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}

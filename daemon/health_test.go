@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body)
+}
+
+func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
+	dir := t.TempDir()
+	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
+	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	h := d.HealthHandler()
+
+	if code, body := get(t, h, "/-/healthy"); code != 200 || body != "healthy\n" {
+		t.Fatalf("healthy: %d %q", code, body)
+	}
+	if code, body := get(t, h, "/-/ready"); code != 200 || body != "ready\n" {
+		t.Fatalf("ready: %d %q", code, body)
+	}
+
+	// A persisted pause (a quota answer, or a tripped responder) makes it
+	// not ready, with the reason.
+	until := time.Now().Add(time.Hour)
+	if err := d.Store().SetPause(t.Context(), "responder:kitkot", until, "5 permanent failures in a row, last code 400", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	code, body := get(t, h, "/-/ready")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "responder:kitkot") || !strings.Contains(body, "code 400") {
+		t.Fatalf("ready while paused: %d %q", code, body)
+	}
+
+	// A refused reload is reported too, and cleared by a good one.
+	if err := d.Store().ClearPause(t.Context(), "responder:kitkot"); err != nil {
+		t.Fatal(err)
+	}
+	write(t, cfg.Rules, rulesBroken)
+	if err := d.Reload(); err == nil {
+		t.Fatal("broken rules reloaded")
+	}
+	code, body = get(t, h, "/-/ready")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "rules reload refused") || !strings.Contains(body, "rules.yaml:") {
+		t.Fatalf("ready after a refused reload: %d %q", code, body)
+	}
+	write(t, cfg.Rules, rulesV2)
+	if err := d.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, h, "/-/ready"); code != 200 {
+		t.Fatalf("ready after a good reload: %d %q", code, body)
+	}
+}
+
+func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
+	// An address already taken is an error at startup.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
+	cfg.Listen = busy.Addr().String()
+	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Run(t.Context(), nil); err == nil || !strings.Contains(err.Error(), "listen") {
+		t.Fatalf("Run on a busy address: %v", err)
+	}
+
+	// A free address is served while Run runs.
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	cfg.Listen = addr
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, nil) }()
+	waitFor(t, "/-/healthy", func() bool {
+		resp, err := http.Get("http://" + addr + "/-/healthy")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get("http://" + addr + "/-/healthy"); err == nil {
+		t.Fatal("still serving after Run returned")
+	}
+}
