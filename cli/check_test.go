@@ -109,17 +109,17 @@ func TestCheckConfigErrors(t *testing.T) {
 	}{
 		{"unknown top-level key", "scheduel: \"@every 2m\"\n", []string{"scheduel"}},
 		{"unknown nested key", "log:\n  levle: debug\n", []string{"log.levle"}},
-		{"wechat source (not supported yet)", `  wechat:
+		{"weibo source (not supported yet)", `  weibo:
     base_url: http://127.0.0.1:1
-    app_id: wx0123456789abcdef
-    app_secret: wx-secret
+    access_token: wb-secret
     responder: kitkot
-    articles: [{msg_data_id: "2247483647", index: 0}]
-`, []string{"sources.wechat", "not supported"}},
+    self_uids: ["1"]
+    weibos: [{id: "4023227965"}]
+`, []string{"sources.weibo", "not supported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, db := checkWorld(t, goodRules, "")
-			if strings.HasPrefix(tc.extra, "  wechat:") {
+			if strings.HasPrefix(tc.extra, "  weibo:") {
 				// a second source under the existing sources: section
 				b, err := os.ReadFile(cfg)
 				if err != nil {

@@ -35,6 +35,12 @@ const (
 	ResponderWeibo  = "weibo"
 )
 
+// WeChat access-token APIs (sources.wechat.token_api, responders.wechat.token_api).
+const (
+	WechatTokenStable = "stable" // POST /cgi-bin/stable_token (default)
+	WechatTokenLegacy = "legacy" // GET /cgi-bin/token
+)
+
 // Weibo responder API versions.
 const (
 	WeiboAPIV1 = "v1"
@@ -154,14 +160,18 @@ type Thread struct {
 
 // WechatSource polls comments of WeChat Official Account articles.
 type WechatSource struct {
-	BaseURL       string        `koanf:"base_url" json:"base_url"`
-	AppID         string        `koanf:"app_id" json:"app_id"`
-	AppSecret     Secret        `koanf:"app_secret" json:"app_secret"`
-	AppSecretFile string        `koanf:"app_secret_file" json:"app_secret_file,omitempty"`
-	Responder     string        `koanf:"responder" json:"responder"`
-	Backlog       string        `koanf:"backlog" json:"backlog"`
-	Timeout       time.Duration `koanf:"timeout" json:"timeout"`
-	Articles      []Article     `koanf:"articles" json:"articles"`
+	BaseURL       string `koanf:"base_url" json:"base_url"`
+	AppID         string `koanf:"app_id" json:"app_id"`
+	AppSecret     Secret `koanf:"app_secret" json:"app_secret"`
+	AppSecretFile string `koanf:"app_secret_file" json:"app_secret_file,omitempty"`
+	// TokenAPI is WechatTokenStable (POST /cgi-bin/stable_token) or
+	// WechatTokenLegacy (GET /cgi-bin/token, which invalidates the previous
+	// token on every call).
+	TokenAPI  string        `koanf:"token_api" json:"token_api"`
+	Responder string        `koanf:"responder" json:"responder"`
+	Backlog   string        `koanf:"backlog" json:"backlog"`
+	Timeout   time.Duration `koanf:"timeout" json:"timeout"`
+	Articles  []Article     `koanf:"articles" json:"articles"`
 }
 
 // Article is one watched WeChat article (a msg_data_id and its index).
@@ -230,12 +240,17 @@ type KitkotResponder struct {
 
 // WechatResponder answers WeChat article comments.
 type WechatResponder struct {
-	BaseURL       string        `koanf:"base_url" json:"base_url"`
-	AppID         string        `koanf:"app_id" json:"app_id"`
-	AppSecret     Secret        `koanf:"app_secret" json:"app_secret"`
-	AppSecretFile string        `koanf:"app_secret_file" json:"app_secret_file,omitempty"`
-	Timeout       time.Duration `koanf:"timeout" json:"timeout"`
-	Pacing        `koanf:",squash"`
+	BaseURL       string `koanf:"base_url" json:"base_url"`
+	AppID         string `koanf:"app_id" json:"app_id"`
+	AppSecret     Secret `koanf:"app_secret" json:"app_secret"`
+	AppSecretFile string `koanf:"app_secret_file" json:"app_secret_file,omitempty"`
+	// TokenAPI: as WechatSource.TokenAPI.
+	TokenAPI string        `koanf:"token_api" json:"token_api"`
+	Timeout  time.Duration `koanf:"timeout" json:"timeout"`
+	// MaxLength is the longest reply sent, in runes; longer ones fail
+	// (too_long) without a call. WeChat's real limit is not documented.
+	MaxLength int `koanf:"max_length" json:"max_length"`
+	Pacing    `koanf:",squash"`
 }
 
 // WeiboResponder answers Weibo comments, with the v1 (statuses/reply, basic

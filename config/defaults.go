@@ -10,6 +10,10 @@ const (
 	DefaultWechatBaseURL = "https://api.weixin.qq.com"
 	DefaultWeiboBaseURL  = "https://api.weibo.com"
 
+	// DefaultWechatMaxLength is responders.wechat.max_length in runes: the
+	// real limit of comment/reply/add is undocumented (88007 says "too long").
+	DefaultWechatMaxLength = 600
+
 	// JustOneAPI calls can take tens of seconds; its guidance is >= 60s.
 	DefaultSourceTimeout    = 60 * time.Second
 	DefaultResponderTimeout = 30 * time.Second
@@ -95,6 +99,7 @@ func defaultTikTok() *TikTokSource {
 func defaultWechatSource() *WechatSource {
 	return &WechatSource{
 		BaseURL:   DefaultWechatBaseURL,
+		TokenAPI:  WechatTokenStable,
 		Responder: ResponderWechat,
 		Backlog:   BacklogSkip,
 		Timeout:   DefaultResponderTimeout,
@@ -125,9 +130,11 @@ func defaultKitkot() *KitkotResponder {
 
 func defaultWechatResponder() *WechatResponder {
 	return &WechatResponder{
-		BaseURL: DefaultWechatBaseURL,
-		Timeout: DefaultResponderTimeout,
-		Pacing:  defaultPacing(DefaultRate),
+		BaseURL:   DefaultWechatBaseURL,
+		TokenAPI:  WechatTokenStable,
+		MaxLength: DefaultWechatMaxLength,
+		Timeout:   DefaultResponderTimeout,
+		Pacing:    defaultPacing(DefaultRate),
 	}
 }
 

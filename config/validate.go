@@ -74,6 +74,7 @@ func (c *Config) validate(p *problems) {
 		const k = "sources.wechat"
 		w.BaseURL = baseURL(p, k, w.BaseURL)
 		required(p, k+".app_id", w.AppID)
+		oneOf(p, k+".token_api", w.TokenAPI, WechatTokenStable, WechatTokenLegacy)
 		c.checkResponder(p, k, w.Responder)
 		oneOf(p, k+".backlog", w.Backlog, BacklogSkip, BacklogAnswer)
 		positiveDuration(p, k+".timeout", w.Timeout)
@@ -98,7 +99,11 @@ func (c *Config) validate(p *problems) {
 	if w := r.Wechat; w != nil {
 		w.BaseURL = baseURL(p, "responders.wechat", w.BaseURL)
 		required(p, "responders.wechat.app_id", w.AppID)
+		oneOf(p, "responders.wechat.token_api", w.TokenAPI, WechatTokenStable, WechatTokenLegacy)
 		positiveDuration(p, "responders.wechat.timeout", w.Timeout)
+		if w.MaxLength < 1 {
+			p.addf("responders.wechat.max_length", "must be at least 1")
+		}
 		pacing(p, "responders.wechat", &w.Pacing)
 	}
 	if w := r.Weibo; w != nil {

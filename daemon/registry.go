@@ -8,25 +8,58 @@ import (
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/poller/douyin"
+	pwechat "github.com/autoreplyd/autoreplyd/poller/wechat"
 	"github.com/autoreplyd/autoreplyd/responders/kitkot"
+	rwechat "github.com/autoreplyd/autoreplyd/responders/wechat"
+	"github.com/autoreplyd/autoreplyd/wechat"
 )
 
 // sourceFactory builds a platform's source binding from the config; ok is
 // false when the platform is not configured.
-type sourceFactory func(cfg *config.Config) (b poller.Binding, ok bool, err error)
+type sourceFactory func(cfg *config.Config, env *buildEnv) (b poller.Binding, ok bool, err error)
 
 // responderFactory builds a responder and its pacing; ok is false when the
 // responder is not configured.
-type responderFactory func(cfg *config.Config) (r poller.Responder, p poller.Pacing, ok bool, err error)
+type responderFactory func(cfg *config.Config, env *buildEnv) (r poller.Responder, p poller.Pacing, ok bool, err error)
+
+// buildEnv is what the factories of one Build share: one WeChat API client
+// (and so one access token) per app id, used by the source and the
+// responder of that app alike.
+type buildEnv struct {
+	wechat map[string]*wechat.Client
+}
+
+// wechatClient returns the app's client, making it on first use. Two
+// sections naming one app id must agree on its endpoint, secret and token
+// API: two token refreshers of one app would invalidate each other's tokens.
+func (e *buildEnv) wechatClient(cfg wechat.Config) (*wechat.Client, error) {
+	if c, ok := e.wechat[cfg.AppID]; ok {
+		if !c.Same(cfg) {
+			return nil, fmt.Errorf("app_id %s is also configured with another base_url, app_secret or token_api: give both sections the same values", cfg.AppID)
+		}
+		return c, nil
+	}
+	c, err := wechat.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if e.wechat == nil {
+		e.wechat = map[string]*wechat.Client{}
+	}
+	e.wechat[cfg.AppID] = c
+	return c, nil
+}
 
 // sources is the registry of implemented source platforms, by name.
 var sources = map[string]sourceFactory{
 	model.PlatformDouyin: douyinSource,
+	model.PlatformWeChat: wechatSource,
 }
 
 // responders is the registry of implemented responders, by config name.
 var responders = map[string]responderFactory{
-	"kitkot": kitkotResponder,
+	"kitkot":     kitkotResponder,
+	rwechat.Name: wechatResponder,
 }
 
 // configuredButMissing lists the config sections present in the file whose
@@ -37,14 +70,8 @@ func configuredButMissing(cfg *config.Config) []string {
 	if cfg.Sources.TikTok != nil {
 		out = append(out, "sources.tiktok")
 	}
-	if cfg.Sources.Wechat != nil {
-		out = append(out, "sources.wechat")
-	}
 	if cfg.Sources.Weibo != nil {
 		out = append(out, "sources.weibo")
-	}
-	if cfg.Responders.Wechat != nil {
-		out = append(out, "responders.wechat")
 	}
 	if cfg.Responders.Weibo != nil {
 		out = append(out, "responders.weibo")
@@ -57,9 +84,10 @@ func Build(cfg *config.Config) ([]poller.Binding, map[string]poller.Responder, m
 	if missing := configuredButMissing(cfg); len(missing) > 0 {
 		return nil, nil, nil, fmt.Errorf("%s: this platform is not supported by this version of autoreplyd yet; remove the section", missing[0])
 	}
+	env := &buildEnv{}
 	var bindings []poller.Binding
 	for _, name := range sortedKeys(sources) {
-		b, ok, err := sources[name](cfg)
+		b, ok, err := sources[name](cfg, env)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("sources.%s: %w", name, err)
 		}
@@ -70,7 +98,7 @@ func Build(cfg *config.Config) ([]poller.Binding, map[string]poller.Responder, m
 	rs := map[string]poller.Responder{}
 	pacing := map[string]poller.Pacing{}
 	for _, name := range sortedKeys(responders) {
-		r, p, ok, err := responders[name](cfg)
+		r, p, ok, err := responders[name](cfg, env)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("responders.%s: %w", name, err)
 		}
@@ -99,7 +127,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-func douyinSource(cfg *config.Config) (poller.Binding, bool, error) {
+func douyinSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) {
 	c := cfg.Sources.Douyin
 	if c == nil {
 		return poller.Binding{}, false, nil
@@ -125,7 +153,7 @@ func douyinSource(cfg *config.Config) (poller.Binding, bool, error) {
 	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog, StopPause: c.StopPause}, true, nil
 }
 
-func kitkotResponder(cfg *config.Config) (poller.Responder, poller.Pacing, bool, error) {
+func kitkotResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
 	c := cfg.Responders.Kitkot
 	if c == nil {
 		return nil, poller.Pacing{}, false, nil
@@ -136,6 +164,46 @@ func kitkotResponder(cfg *config.Config) (poller.Responder, poller.Pacing, bool,
 		SessionKey: c.SessionKey.Value(),
 		Timeout:    c.Timeout,
 	})
+	if err != nil {
+		return nil, poller.Pacing{}, false, err
+	}
+	return r, pacingOf(c.Pacing), true, nil
+}
+
+func wechatSource(cfg *config.Config, env *buildEnv) (poller.Binding, bool, error) {
+	c := cfg.Sources.Wechat
+	if c == nil {
+		return poller.Binding{}, false, nil
+	}
+	client, err := env.wechatClient(wechat.Config{BaseURL: c.BaseURL, AppID: c.AppID, AppSecret: c.AppSecret.Value(),
+		TokenAPI: c.TokenAPI, Timeout: c.Timeout})
+	if err != nil {
+		return poller.Binding{}, false, err
+	}
+	articles := make([]pwechat.Article, len(c.Articles))
+	for i, a := range c.Articles {
+		articles[i] = pwechat.Article{MsgDataID: a.MsgDataID, Index: a.Index, Labels: a.Labels}
+	}
+	src, err := pwechat.New(pwechat.Config{Client: client, Articles: articles, Timeout: c.Timeout, Location: cfg.Location})
+	if err != nil {
+		return poller.Binding{}, false, err
+	}
+	// WeChat shows our answer as the comment's `reply`, never as a comment
+	// of its own: there are no self uids to list.
+	return poller.Binding{Source: src, Responder: c.Responder, Backlog: c.Backlog}, true, nil
+}
+
+func wechatResponder(cfg *config.Config, env *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
+	c := cfg.Responders.Wechat
+	if c == nil {
+		return nil, poller.Pacing{}, false, nil
+	}
+	client, err := env.wechatClient(wechat.Config{BaseURL: c.BaseURL, AppID: c.AppID, AppSecret: c.AppSecret.Value(),
+		TokenAPI: c.TokenAPI, Timeout: c.Timeout})
+	if err != nil {
+		return nil, poller.Pacing{}, false, err
+	}
+	r, err := rwechat.New(rwechat.Config{Client: client, Timeout: c.Timeout, MaxLength: c.MaxLength})
 	if err != nil {
 		return nil, poller.Pacing{}, false, err
 	}
@@ -160,7 +228,8 @@ func ApplyRetry(po *poller.Options, cfg *config.Config) {
 // replies are then recognised only by the ids the responder returned, and a
 // send whose outcome is unknown leaves no id, so the bot could answer itself.
 func SelfUIDsWarning(b poller.Binding) string {
-	if len(b.SelfUIDs) > 0 {
+	if len(b.SelfUIDs) > 0 || b.Source.Platform() == model.PlatformWeChat {
+		// WeChat: our answers are a comment's `reply`, never comments.
 		return ""
 	}
 	p := b.Source.Platform()

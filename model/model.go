@@ -53,6 +53,10 @@ type Comment struct {
 	User        User
 	// Labels are the operator's labels of the watched thread, from config.
 	Labels map[string]string
+	// AlreadyAnswered: the platform shows the comment already answered
+	// (e.g. in the WeChat backend, where a comment takes one reply only):
+	// record it, never answer it.
+	AlreadyAnswered bool
 }
 
 // Reply is one answer to post through a responder.
@@ -151,5 +155,5 @@ const (
 const (
 	DispositionEvaluated = "evaluated" // rules were evaluated (matched or not)
 	DispositionBacklog   = "backlog"   // already there when the thread was first seen
-	DispositionSelf      = "self"      // written by one of our own accounts
+	DispositionSelf      = "self"      // written by one of our own accounts, or already answered on the platform
 )

@@ -1,0 +1,183 @@
+// Package wechat answers WeChat Official Account article comments through
+// `POST /cgi-bin/comment/reply/add?access_token=`, and classifies every
+// failure by whether the reply may already have been posted.
+//
+// The body's ids are JSON numbers, written digit for digit (they may exceed
+// 2^31), and the body is encoded without HTML escaping: WeChat refuses
+// `\u003c` and friends (40033), which Go's default encoding writes for
+// `<`, `>` and `&`. A comment takes one reply only: 88005 "already reply"
+// counts as answered and is never retried.
+package wechat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	pwechat "github.com/autoreplyd/autoreplyd/poller/wechat"
+	wxapi "github.com/autoreplyd/autoreplyd/wechat"
+)
+
+// Name is the responder's config name.
+const Name = "wechat"
+
+const (
+	// DefaultTimeout bounds one send.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxLength is the longest reply sent, in runes. WeChat's real
+	// limit is undocumented (88007 "reply content beyond max len").
+	DefaultMaxLength = 600
+)
+
+// Config configures the responder.
+type Config struct {
+	Client    *wxapi.Client // shared with the source of the same app
+	Timeout   time.Duration // per send; default DefaultTimeout
+	MaxLength int           // runes; default DefaultMaxLength
+}
+
+// Responder sends replies to WeChat comments. Safe for concurrent use.
+type Responder struct {
+	client    *wxapi.Client
+	timeout   time.Duration
+	maxLength int
+}
+
+// New checks cfg and returns a responder.
+func New(cfg Config) (*Responder, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("wechat: no API client")
+	}
+	if cfg.Timeout < 0 || cfg.MaxLength < 0 {
+		return nil, errors.New("wechat: timeout and max_length must not be negative")
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxLength == 0 {
+		cfg.MaxLength = DefaultMaxLength
+	}
+	return &Responder{client: cfg.Client, timeout: cfg.Timeout, maxLength: cfg.MaxLength}, nil
+}
+
+// Name is "wechat".
+func (r *Responder) Name() string { return Name }
+
+// replyBody is reply/add's body: every id a JSON number.
+type replyBody struct {
+	MsgDataID     json.Number `json:"msg_data_id"`
+	Index         json.Number `json:"index"`
+	UserCommentID json.Number `json:"user_comment_id"`
+	Content       string      `json:"content"`
+}
+
+// Send posts reply.Text as the answer to reply.Comment, whose id is
+// "<msg_data_id>:<index>:<user_comment_id>". Outcomes:
+//
+//	errcode 0                                           success
+//	88005 already replied                               success, Reason "already_replied"
+//	text empty / longer than MaxLength (no call made)   Permanent "empty_text" / "too_long"
+//	comment id not composite digits (no call made)      Permanent "bad_comment_id"
+//	-1 system busy                                      Retryable "busy"
+//	45009 daily quota / 45011 too frequent              Retryable "quota" / "too_frequent"
+//	40001/40014/42001 after one refresh and one retry   Retryable "token_invalid"
+//	40164/40013/40125/48001                             Permanent "ip_not_whitelisted"/"invalid_appid"/"invalid_secret"/"api_unauthorized"
+//	any other code (88000/88001/88002/88004/88007/...)  Permanent "platform_CODE", the platform's errmsg
+//	getting the access token failed otherwise           Retryable "token_" + reason
+//	not fully written (connect, DNS, cancelled)         Retryable "connect"
+//	written, then timeout/drop/unreadable answer        Unknown "timeout"/"dropped"/"cancelled"/"bad_answer"
+//	HTTP 429/502/503/504 / other 5xx / 4xx, 3xx         Retryable / Unknown / Permanent "http_NNN"
+func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
+	text := reply.Text
+	if strings.TrimSpace(text) == "" {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "reply text is empty", Reason: "empty_text"}
+	}
+	if n := utf8.RuneCountInString(text); n > r.maxLength {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent,
+			Msg: fmt.Sprintf("reply is %d characters, more than responders.wechat.max_length (%d)", n, r.maxLength), Reason: "too_long"}
+	}
+	msg, index, ucid, err := pwechat.ParseCommentID(reply.Comment.ID)
+	if err != nil {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: err.Error(), Reason: "bad_comment_id"}
+	}
+	err = r.client.Call(ctx, wxapi.Request{
+		Path:    wxapi.CommentReplyPath,
+		Body:    replyBody{MsgDataID: json.Number(msg), Index: json.Number(index), UserCommentID: json.Number(ucid), Content: text},
+		Fresh:   true,
+		Timeout: r.timeout,
+	}, nil)
+	if err == nil {
+		return model.SendResult{}, nil
+	}
+	var we *wxapi.Error
+	if !errors.As(err, &we) {
+		return model.SendResult{}, &model.SendError{Kind: model.Unknown, Msg: r.client.Redact(err.Error()), Reason: "error"}
+	}
+	if we.Code == wxapi.CodeAlreadyReplied {
+		return model.SendResult{Reason: "already_replied"}, nil
+	}
+	return model.SendResult{}, classify(we)
+}
+
+// classify turns a client failure into a *model.SendError.
+func classify(we *wxapi.Error) *model.SendError {
+	se := &model.SendError{Msg: we.Error()}
+	if we.Code != 0 {
+		se.Code = strconv.Itoa(we.Code)
+		switch we.Code {
+		case wxapi.CodeBusy:
+			se.Kind, se.Reason = model.Retryable, "busy"
+		case wxapi.CodeDailyQuota:
+			se.Kind, se.Reason = model.Retryable, "quota"
+		case wxapi.CodeTooFrequent:
+			se.Kind, se.Reason = model.Retryable, "too_frequent"
+		case wxapi.CodeInvalidCredential, wxapi.CodeInvalidToken, wxapi.CodeTokenExpired:
+			if we.TokenFetch() {
+				// The token API says 40001 for a wrong secret.
+				se.Kind, se.Reason = model.Permanent, "invalid_secret"
+			} else {
+				se.Kind, se.Reason = model.Retryable, "token_invalid"
+			}
+		case wxapi.CodeIPNotWhitelisted:
+			se.Kind, se.Reason = model.Permanent, "ip_not_whitelisted"
+		case wxapi.CodeInvalidAppID:
+			se.Kind, se.Reason = model.Permanent, "invalid_appid"
+		case wxapi.CodeInvalidSecret:
+			se.Kind, se.Reason = model.Permanent, "invalid_secret"
+		case wxapi.CodeAPIUnauthorized:
+			se.Kind, se.Reason = model.Permanent, "api_unauthorized"
+		default:
+			if we.TokenFetch() {
+				se.Kind, se.Reason = model.Retryable, "token_code_"+se.Code
+			} else {
+				se.Kind, se.Reason = model.Permanent, "platform_"+se.Code
+			}
+		}
+		return se
+	}
+	if we.TokenFetch() {
+		// The reply was never sent.
+		se.Kind, se.Reason = model.Retryable, "token_"+we.Reason
+		return se
+	}
+	switch {
+	case we.HTTPStatus == 429, we.HTTPStatus == 502, we.HTTPStatus == 503, we.HTTPStatus == 504:
+		se.Kind = model.Retryable
+	case we.HTTPStatus >= 500:
+		se.Kind = model.Unknown
+	case we.HTTPStatus != 0:
+		se.Kind = model.Permanent
+	case we.Transport && !we.Written:
+		se.Kind = model.Retryable
+	default:
+		se.Kind = model.Unknown
+	}
+	se.Reason = we.Reason
+	return se
+}
