@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/rules"
 )
 
 // healthTimeout bounds one /-/ready answer: it reads the pauses from the
@@ -37,10 +39,11 @@ func (d *Daemon) Ready(ctx context.Context) (bool, []string) {
 	return len(why) == 0, why
 }
 
-// HealthHandler serves /-/healthy (the process answers) and /-/ready (200
-// "ready", or 503 with one reason a line).
+// HealthHandler serves /-/healthy (the process answers), /-/ready (200
+// "ready", or 503 with one reason a line) and /metrics (Prometheus).
 func (d *Daemon) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", d.metrics.Handler())
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "healthy")
@@ -81,13 +84,26 @@ func (d *Daemon) serveHealth(ctx context.Context) (stop func(), err error) {
 			d.log.Error("health listener stopped", "addr", d.cfg.Listen, "err", err)
 		}
 	}()
-	d.log.Info("serving /-/healthy and /-/ready", "addr", ln.Addr().String())
+	d.log.Info("serving /metrics, /-/healthy and /-/ready", "addr", ln.Addr().String())
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		<-done
 	}, nil
+}
+
+// metricRuleNames are the names of set's rules, for the metrics.
+func metricRuleNames(set *rules.Set) []string {
+	if set == nil {
+		return nil
+	}
+	infos := set.Rules()
+	names := make([]string, len(infos))
+	for i, r := range infos {
+		names[i] = r.Name
+	}
+	return names
 }
 
 // firstLine is the first line of a multi-line error, for one-line reasons.

@@ -91,6 +91,26 @@ func (p *Poller) Pauses(ctx context.Context) ([]PauseState, error) {
 	return out, nil
 }
 
+// observePauses sets the paused metric from Pauses: 1 for each scope
+// paused, stopped or backing off, 0 for the others.
+func (p *Poller) observePauses(ctx context.Context) {
+	if p.opts.Metrics == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	ps, err := p.Pauses(ctx)
+	if err != nil {
+		p.log.Warn("read pauses for the paused metric", "err", err)
+		return
+	}
+	scopes := make([]string, 0, len(ps))
+	for _, pz := range ps {
+		scopes = append(scopes, pz.Scope)
+	}
+	p.opts.Metrics.SetPaused(scopes)
+}
+
 // loadResponderPauses takes the responder pauses in force from this cycle's
 // persisted pauses, warns once per paused responder, and releases the claims
 // held for a responder no longer paused (its pause ended or was lifted

@@ -1,0 +1,316 @@
+// Package metrics holds autoreplyd's Prometheus metrics (autoreplyd_*) on a
+// registry of their own, with the Go and process collectors.
+//
+// Every series the daemon knows of at start exists at 0 from start: the
+// platforms and pause scopes are declared from the bindings, rule names from
+// the loaded rules (and from each reloaded set), statuses and dispositions
+// from the model's constants. Label values are platform names, rule names,
+// status words and platform codes: never a URL, a message or an error text,
+// so no secret can reach a scrape.
+//
+// The methods take plain values, and a nil *Metrics is a no-op, so that
+// code and tests without metrics need not build one.
+package metrics
+
+import (
+	"errors"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/autoreplyd/autoreplyd/model"
+)
+
+const namespace = "autoreplyd"
+
+// Statuses are the reply outcomes counted by autoreplyd_replies_total (every
+// settled status; pending is not an outcome).
+var Statuses = []string{
+	model.StatusSent, model.StatusFailed, model.StatusUnknown,
+	model.StatusRetrying, model.StatusDryRun, model.StatusSkipped,
+}
+
+// Dispositions are the kinds of fetched comments counted by
+// autoreplyd_comments_fetched_total.
+var Dispositions = []string{model.DispositionEvaluated, model.DispositionBacklog, model.DispositionSelf}
+
+// LatencyBuckets are the reply latency histogram's upper bounds in seconds:
+// 5s to 6h (a reply is answered within a cycle or two; retries and pauses
+// make the tail).
+var LatencyBuckets = []float64{5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 21600}
+
+// CycleBuckets are the cycle duration histogram's upper bounds in seconds.
+var CycleBuckets = []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600}
+
+// Metrics is autoreplyd's metrics. The zero value is not usable: use New.
+// A nil *Metrics ignores every call.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	reloadSuccess prometheus.Gauge
+	reloadTime    prometheus.Gauge
+	rulesLoaded   prometheus.Gauge
+	polls         *prometheus.CounterVec
+	pollErrors    *prometheus.CounterVec
+	apiCalls      *prometheus.CounterVec
+	comments      *prometheus.CounterVec
+	ruleMatches   *prometheus.CounterVec
+	ruleErrors    *prometheus.CounterVec
+	replies       *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	paused        *prometheus.GaugeVec
+	cycle         prometheus.Histogram
+	lastCycle     prometheus.Gauge
+
+	mu     sync.Mutex
+	scopes map[string]bool // the pause scopes with a series
+}
+
+// New builds the metrics on a fresh registry. version is the build's version
+// ("" = the module version from the build info, else "dev").
+func New(version string) *Metrics {
+	if version == "" {
+		version = "dev"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+	}
+	reg := prometheus.NewRegistry()
+	m := &Metrics{reg: reg, scopes: map[string]bool{}}
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
+		Help: "Always 1; the labels tell the version of autoreplyd and of Go it was built with."}, []string{"version", "goversion"})
+	f(buildInfo)
+	buildInfo.WithLabelValues(version, runtime.Version()).Set(1)
+
+	m.reloadSuccess = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "rules_reload_success",
+		Help: "1 if the last rules (re)load succeeded, 0 if it was refused (the last good rules keep running)."})
+	m.reloadTime = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "rules_reload_timestamp_seconds",
+		Help: "Unix time of the last successful rules (re)load."})
+	m.rulesLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "rules_loaded",
+		Help: "Number of rules in the live rule set."})
+	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "polls_total",
+		Help: "Thread polls, by platform."}, []string{"platform"})
+	m.pollErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "poll_errors_total",
+		Help: "Failed thread polls, by platform and code: the platform's business code, else what the poller does about it (retry, backoff, pause, stop, skip_thread; error when untyped)."},
+		[]string{"platform", "code"})
+	m.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "api_calls_total",
+		Help: "Source API calls (requests made to poll threads; billed by JustOneAPI), by platform."}, []string{"platform"})
+	m.comments = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "comments_fetched_total",
+		Help: "New comments recorded, by platform and disposition (evaluated by the rules, backlog at first sight, self: our own)."},
+		[]string{"platform", "disposition"})
+	m.ruleMatches = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "rule_matches_total",
+		Help: "Comments a rule matched and acted on (a claim was recorded, answered or skipped), by rule."}, []string{"rule"})
+	m.ruleErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "rule_errors_total",
+		Help: "Rule evaluations that failed at run time (evaluation went on with the next rule), by rule."}, []string{"rule"})
+	m.replies = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "replies_total",
+		Help: "Answer outcomes, by platform and status (sent, failed, unknown, retrying, dry_run, skipped); a retried answer counts once per outcome."},
+		[]string{"platform", "status"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "reply_latency_seconds",
+		Help: "Time from a comment's creation to our answer being sent, by platform.", Buckets: LatencyBuckets}, []string{"platform"})
+	m.paused = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "paused",
+		Help: "1 while a source or responder (scope source:NAME or responder:NAME) is paused, stopped or backing off, else 0."},
+		[]string{"scope"})
+	m.cycle = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Name: "cycle_duration_seconds",
+		Help: "Duration of poll cycles.", Buckets: CycleBuckets})
+	m.lastCycle = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "last_cycle_timestamp_seconds",
+		Help: "Unix time the last poll cycle ended."})
+	for _, c := range []prometheus.Collector{m.reloadSuccess, m.reloadTime, m.rulesLoaded, m.polls, m.pollErrors,
+		m.apiCalls, m.comments, m.ruleMatches, m.ruleErrors, m.replies, m.latency, m.paused, m.cycle, m.lastCycle} {
+		f(c)
+	}
+	return m
+}
+
+// Registry is the registry the metrics are on (tests gather from it).
+func (m *Metrics) Registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
+// Handler serves the metrics in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Declare creates the series of platforms and pause scopes at 0: every
+// platform's polls, API calls, retry errors, comments by disposition,
+// replies by status and latency; every scope's paused gauge.
+func (m *Metrics) Declare(platforms, scopes []string) {
+	if m == nil {
+		return
+	}
+	for _, p := range platforms {
+		m.polls.WithLabelValues(p)
+		m.apiCalls.WithLabelValues(p)
+		m.pollErrors.WithLabelValues(p, model.SourceRetry.String())
+		for _, d := range Dispositions {
+			m.comments.WithLabelValues(p, d)
+		}
+		for _, s := range Statuses {
+			m.replies.WithLabelValues(p, s)
+		}
+		m.latency.WithLabelValues(p)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range scopes {
+		if !m.scopes[s] {
+			m.scopes[s] = true
+			m.paused.WithLabelValues(s).Set(0)
+		}
+	}
+}
+
+// Reload records a rules (re)load: ok says whether it succeeded; rules are
+// the names of the live rules (after it), whose series are created at 0.
+func (m *Metrics) Reload(ok bool, rules []string) {
+	if m == nil {
+		return
+	}
+	for _, r := range rules {
+		m.ruleMatches.WithLabelValues(r)
+		m.ruleErrors.WithLabelValues(r)
+	}
+	m.rulesLoaded.Set(float64(len(rules)))
+	if ok {
+		m.reloadSuccess.Set(1)
+		m.reloadTime.Set(float64(time.Now().UnixNano()) / 1e9)
+	} else {
+		m.reloadSuccess.Set(0)
+	}
+}
+
+// Poll counts one thread poll of platform and the API calls it made.
+func (m *Metrics) Poll(platform string, calls int) {
+	if m == nil {
+		return
+	}
+	m.polls.WithLabelValues(platform).Inc()
+	if calls > 0 {
+		m.apiCalls.WithLabelValues(platform).Add(float64(calls))
+	}
+}
+
+// PollError counts a failed poll of platform. Only the error's code is kept
+// (see ErrorCode), never its text.
+func (m *Metrics) PollError(platform string, err error) {
+	if m == nil || err == nil {
+		return
+	}
+	m.pollErrors.WithLabelValues(platform, ErrorCode(err)).Inc()
+}
+
+// ErrorCode is the code label of a source error: the platform's business
+// code when it has one (and it looks like a code), else the action the
+// poller takes (retry, backoff, pause, stop, skip_thread), else "error".
+func ErrorCode(err error) string {
+	var se *model.SourceError
+	if !errors.As(err, &se) {
+		return "error"
+	}
+	if se.Code != "" {
+		if isCode(se.Code) {
+			return se.Code
+		}
+		return "other"
+	}
+	return se.Action.String()
+}
+
+// isCode reports whether s is short and made of letters, digits, '_', '-'
+// and '.' only: a code, not a message.
+func isCode(s string) bool {
+	if len(s) > 24 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_', r == '-', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Comment counts one new comment of platform recorded with disposition.
+func (m *Metrics) Comment(platform, disposition string) {
+	if m == nil {
+		return
+	}
+	m.comments.WithLabelValues(platform, disposition).Inc()
+}
+
+// RuleMatch counts a comment rule matched and acted on.
+func (m *Metrics) RuleMatch(rule string) {
+	if m == nil {
+		return
+	}
+	m.ruleMatches.WithLabelValues(rule).Inc()
+}
+
+// RuleError counts a run-time failure of rule.
+func (m *Metrics) RuleError(rule string) {
+	if m == nil {
+		return
+	}
+	m.ruleErrors.WithLabelValues(rule).Inc()
+}
+
+// Reply counts an answer outcome of platform with status. For a sent
+// answer, latency (the comment's creation to the answer) is observed too;
+// a negative latency means unknown and is not observed.
+func (m *Metrics) Reply(platform, status string, latency time.Duration) {
+	if m == nil || status == "" {
+		return
+	}
+	m.replies.WithLabelValues(platform, status).Inc()
+	if status == model.StatusSent && latency >= 0 {
+		m.latency.WithLabelValues(platform).Observe(latency.Seconds())
+	}
+}
+
+// SetPaused sets the paused gauge: 1 for the scopes given, 0 for every other
+// scope known (declared or paused before).
+func (m *Metrics) SetPaused(scopes []string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range scopes {
+		m.scopes[s] = true
+	}
+	for s := range m.scopes {
+		v := 0.0
+		if slices.Contains(scopes, s) {
+			v = 1
+		}
+		m.paused.WithLabelValues(s).Set(v)
+	}
+}
+
+// Cycle records one poll cycle that took d and ended now.
+func (m *Metrics) Cycle(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.cycle.Observe(d.Seconds())
+	m.lastCycle.Set(float64(time.Now().UnixNano()) / 1e9)
+}

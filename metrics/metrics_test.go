@@ -1,0 +1,252 @@
+package metrics_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/autoreplyd/autoreplyd/metrics"
+	"github.com/autoreplyd/autoreplyd/model"
+)
+
+// scrape returns what /metrics serves.
+func scrape(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("/metrics: %d", rec.Code)
+	}
+	body, _ := io.ReadAll(rec.Result().Body)
+	return string(body)
+}
+
+func declared(t *testing.T) *metrics.Metrics {
+	t.Helper()
+	m := metrics.New("v1.2.3")
+	m.Declare([]string{"douyin", "wechat"}, []string{"source:douyin", "source:wechat", "responder:kitkot"})
+	m.Reload(true, []string{"price", "spam"})
+	return m
+}
+
+func TestSeriesExistAtZeroFromStart(t *testing.T) {
+	m := declared(t)
+	body := scrape(t, m)
+	want := []string{
+		`autoreplyd_build_info{goversion="go`,
+		`version="v1.2.3"} 1`,
+		`autoreplyd_rules_reload_success 1`,
+		`autoreplyd_rules_loaded 2`,
+		`autoreplyd_polls_total{platform="douyin"} 0`,
+		`autoreplyd_polls_total{platform="wechat"} 0`,
+		`autoreplyd_api_calls_total{platform="douyin"} 0`,
+		`autoreplyd_poll_errors_total{code="retry",platform="douyin"} 0`,
+		`autoreplyd_rule_matches_total{rule="price"} 0`,
+		`autoreplyd_rule_errors_total{rule="spam"} 0`,
+		`autoreplyd_reply_latency_seconds_count{platform="douyin"} 0`,
+		`autoreplyd_paused{scope="responder:kitkot"} 0`,
+		`autoreplyd_paused{scope="source:wechat"} 0`,
+		`autoreplyd_cycle_duration_seconds_count 0`,
+		`autoreplyd_last_cycle_timestamp_seconds 0`,
+		`go_goroutines `,
+		`process_start_time_seconds `,
+	}
+	for _, s := range metrics.Statuses {
+		want = append(want, fmt.Sprintf(`autoreplyd_replies_total{platform="wechat",status=%q} 0`, s))
+	}
+	for _, d := range metrics.Dispositions {
+		want = append(want, fmt.Sprintf(`autoreplyd_comments_fetched_total{disposition=%q,platform="douyin"} 0`, d))
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", body)
+	}
+	if n := testutil.CollectAndCount(m.Registry(), "autoreplyd_replies_total"); n != 2*len(metrics.Statuses) {
+		t.Errorf("replies series: %d", n)
+	}
+	if n, err := testutil.GatherAndCount(m.Registry(), "autoreplyd_reload_timestamp_seconds"); err != nil || n != 0 {
+		t.Errorf("a misspelt name is counted: %d %v", n, err)
+	}
+	if probs, err := testutil.GatherAndLint(m.Registry()); err != nil || len(probs) != 0 {
+		t.Errorf("lint problems: %v %v", probs, err)
+	}
+}
+
+func TestCountersMove(t *testing.T) {
+	m := declared(t)
+	m.Poll("douyin", 3)
+	m.Poll("douyin", 0)
+	m.PollError("douyin", &model.SourceError{Action: model.SourceStop, Code: "601", Msg: "insufficient balance"})
+	m.PollError("douyin", &model.SourceError{Action: model.SourceRetry, Msg: "HTTP 503"})
+	m.PollError("douyin", errors.New("plain"))
+	m.PollError("douyin", nil)
+	m.Comment("douyin", model.DispositionEvaluated)
+	m.Comment("douyin", model.DispositionEvaluated)
+	m.Comment("douyin", model.DispositionSelf)
+	m.RuleMatch("price")
+	m.RuleError("spam")
+	m.Reply("douyin", model.StatusSent, 42*time.Second)
+	m.Reply("douyin", model.StatusSent, -1) // unknown latency: counted, not observed
+	m.Reply("douyin", model.StatusFailed, time.Hour)
+	m.Reply("douyin", "", 0)
+	m.Cycle(2 * time.Second)
+
+	body := scrape(t, m)
+	for _, w := range []string{
+		`autoreplyd_polls_total{platform="douyin"} 2`,
+		`autoreplyd_api_calls_total{platform="douyin"} 3`,
+		`autoreplyd_poll_errors_total{code="601",platform="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="retry",platform="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="error",platform="douyin"} 1`,
+		`autoreplyd_comments_fetched_total{disposition="evaluated",platform="douyin"} 2`,
+		`autoreplyd_comments_fetched_total{disposition="self",platform="douyin"} 1`,
+		`autoreplyd_comments_fetched_total{disposition="backlog",platform="douyin"} 0`,
+		`autoreplyd_rule_matches_total{rule="price"} 1`,
+		`autoreplyd_rule_errors_total{rule="spam"} 1`,
+		`autoreplyd_rule_errors_total{rule="price"} 0`,
+		`autoreplyd_replies_total{platform="douyin",status="sent"} 2`,
+		`autoreplyd_replies_total{platform="douyin",status="failed"} 1`,
+		`autoreplyd_replies_total{platform="douyin",status="unknown"} 0`,
+		`autoreplyd_reply_latency_seconds_count{platform="douyin"} 1`,
+		`autoreplyd_reply_latency_seconds_sum{platform="douyin"} 42`,
+		`autoreplyd_reply_latency_seconds_bucket{platform="douyin",le="30"} 0`,
+		`autoreplyd_reply_latency_seconds_bucket{platform="douyin",le="60"} 1`,
+		`autoreplyd_cycle_duration_seconds_count 1`,
+	} {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
+	if strings.Contains(body, "autoreplyd_last_cycle_timestamp_seconds 0\n") {
+		t.Error("last cycle timestamp not set")
+	}
+	if t.Failed() {
+		t.Logf("/metrics:\n%s", body)
+	}
+}
+
+func TestReloadAndPauses(t *testing.T) {
+	m := declared(t)
+	ts := gauge(m, "autoreplyd_rules_reload_timestamp_seconds")
+	if ts < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Fatalf("reload timestamp %v", ts)
+	}
+	m.Reload(false, []string{"price", "spam"})
+	body := scrape(t, m)
+	if !strings.Contains(body, "autoreplyd_rules_reload_success 0\n") {
+		t.Errorf("refused reload not recorded:\n%s", body)
+	}
+	m.Reload(true, []string{"price", "spam", "thanks"})
+	body = scrape(t, m)
+	for _, w := range []string{"autoreplyd_rules_reload_success 1\n", "autoreplyd_rules_loaded 3\n", `autoreplyd_rule_matches_total{rule="thanks"} 0`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("after a good reload, /metrics lacks %q", w)
+		}
+	}
+
+	m.SetPaused([]string{"responder:kitkot", "source:weibo"})
+	body = scrape(t, m)
+	for _, w := range []string{`autoreplyd_paused{scope="responder:kitkot"} 1`, `autoreplyd_paused{scope="source:weibo"} 1`, `autoreplyd_paused{scope="source:douyin"} 0`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("while paused, /metrics lacks %q", w)
+		}
+	}
+	m.SetPaused(nil)
+	body = scrape(t, m)
+	for _, w := range []string{`autoreplyd_paused{scope="responder:kitkot"} 0`, `autoreplyd_paused{scope="source:weibo"} 0`} {
+		if !strings.Contains(body, w) {
+			t.Errorf("after the pauses, /metrics lacks %q", w)
+		}
+	}
+}
+
+// gauge reads one unlabelled gauge from the gathered families (-1: none).
+func gauge(m *metrics.Metrics, name string) float64 {
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		return -1
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return -1
+}
+
+func TestNilIsNoOp(t *testing.T) {
+	var m *metrics.Metrics
+	m.Declare([]string{"douyin"}, []string{"source:douyin"})
+	m.Reload(true, []string{"a"})
+	m.Poll("douyin", 1)
+	m.PollError("douyin", errors.New("x"))
+	m.Comment("douyin", model.DispositionSelf)
+	m.RuleMatch("a")
+	m.RuleError("a")
+	m.Reply("douyin", model.StatusSent, time.Second)
+	m.SetPaused([]string{"source:douyin"})
+	m.Cycle(time.Second)
+	if m.Registry() != nil {
+		t.Fatal("nil Metrics has a registry")
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 404 {
+		t.Fatalf("nil Metrics handler: %d", rec.Code)
+	}
+}
+
+// No secret reaches a label: only codes are kept of a source error, and a
+// "code" that is really a message is replaced.
+func TestNoSecretsInLabels(t *testing.T) {
+	const secret = "jo-TOKEN-metrics-7c1e"
+	m := declared(t)
+	m.PollError("douyin", &model.SourceError{Action: model.SourceRetry,
+		Msg: "Get \"https://api.justoneapi.com/api/douyin/get-video-sub-comment/v1?token=" + secret + "\": connection refused"})
+	m.PollError("douyin", &model.SourceError{Action: model.SourceStop, Code: "100", Msg: "bad token " + secret})
+	m.PollError("douyin", &model.SourceError{Action: model.SourceRetry, Code: "token=" + secret})
+	m.PollError("douyin", fmt.Errorf("poll: %w", errors.New("token "+secret)))
+	body := scrape(t, m)
+	if strings.Contains(body, secret) || strings.Contains(body, "justoneapi") {
+		t.Fatalf("a secret reached /metrics:\n%s", body)
+	}
+	for _, w := range []string{
+		`autoreplyd_poll_errors_total{code="retry",platform="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="100",platform="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="other",platform="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="error",platform="douyin"} 1`,
+	} {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
+}
+
+func TestErrorCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&model.SourceError{Action: model.SourceBackoff, Code: "302"}, "302"},
+		{&model.SourceError{Action: model.SourcePause}, "pause"},
+		{&model.SourceError{Action: model.SourceSkipThread}, "skip_thread"},
+		{fmt.Errorf("wrapped: %w", &model.SourceError{Action: model.SourceStop, Code: "-1"}), "-1"},
+		{&model.SourceError{Code: strings.Repeat("9", 40)}, "other"},
+		{&model.SourceError{Code: "a b"}, "other"},
+		{errors.New("x"), "error"},
+	} {
+		if got := metrics.ErrorCode(tc.err); got != tc.want {
+			t.Errorf("ErrorCode(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
