@@ -1,0 +1,258 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// notifySocket is a fake service manager: a unixgram socket that NOTIFY_SOCKET
+// points at, recording every message it receives.
+type notifySocket struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func listenNotify(t *testing.T) *notifySocket {
+	t.Helper()
+	// A short path: t.TempDir() can exceed the 108 bytes of sun_path.
+	dir, err := os.MkdirTemp("", "sdn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := filepath.Join(dir, "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &notifySocket{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			k, err := conn.Read(buf)
+			if err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("notify socket: %v", err)
+				}
+				return
+			}
+			n.mu.Lock()
+			n.msgs = append(n.msgs, string(buf[:k]))
+			n.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+	t.Setenv("NOTIFY_SOCKET", path)
+	return n
+}
+
+func (n *notifySocket) snapshot() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.msgs)
+}
+
+// states is the sequence of READY, RELOADING and STOPPING messages (status
+// lines and watchdog pings left out), by their first line.
+func (n *notifySocket) states() []string {
+	var out []string
+	for _, m := range n.snapshot() {
+		first, _, _ := strings.Cut(m, "\n")
+		switch first {
+		case "READY=1", "RELOADING=1", "STOPPING=1":
+			out = append(out, first)
+		}
+	}
+	return out
+}
+
+func (n *notifySocket) count(first string) int {
+	k := 0
+	for _, m := range n.snapshot() {
+		if f, _, _ := strings.Cut(m, "\n"); f == first {
+			k++
+		}
+	}
+	return k
+}
+
+// runNotified starts Run on a daemon whose source refuses connections (the
+// first cycle fails fast) and returns the reload channel, the reload
+// counter, the logs and a stop function that cancels Run and checks it
+// returned nil.
+func runNotified(t *testing.T) (d *Daemon, reload chan struct{}, rl *reloads, logs *syncBuffer, stop func()) {
+	t.Helper()
+	cfg := load(t, writeConfig(t, t.TempDir(), closedURL(t), "@every 1h", rulesV1, ""))
+	rl = &reloads{}
+	logs = &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := New(t.Context(), cfg, Options{Logger: log, OnReload: rl.on})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	reload = make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, reload) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v, want nil", err)
+				}
+			case <-time.After(60 * time.Second):
+				t.Error("Run did not return after cancellation")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return d, reload, rl, logs, stop
+}
+
+func (r *reloads) total() int {
+	c := r.counts()
+	return c[0] + c[1] + c[2]
+}
+
+// Run tells the service manager READY=1 at start, RELOADING=1 then READY=1
+// around every reload (asked for on the channel, or after an edit of the
+// rules), and STOPPING=1 on cancellation, in that order.
+func TestNotifyLifecycle(t *testing.T) {
+	sock := listenNotify(t)
+	d, reload, rl, logs, stop := runNotified(t)
+
+	waitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
+	waitFor(t, "the rules watch", func() bool { return strings.Contains(logs.String(), "watching rules for changes") })
+	waitFor(t, "the first cycle's status", func() bool {
+		return slices.ContainsFunc(sock.snapshot(), func(m string) bool { return strings.Contains(m, "last cycle") })
+	})
+
+	// A request on the channel (SIGHUP), files unchanged.
+	reload <- struct{}{}
+	waitFor(t, "the requested reload", func() bool { return rl.total() == 1 })
+	waitFor(t, "READY=1 after the reload", func() bool { return sock.count("READY=1") == 2 })
+
+	// An edit of the rules file, picked up by the watcher.
+	renameOver(t, d.cfg.Rules, rulesV2)
+	waitFor(t, "the reload after the edit", func() bool { return d.Rules().Len() == 3 })
+	// A broken edit: refused, still RELOADING=1 then READY=1 (the last good
+	// rules keep running), with the reason in the status.
+	renameOver(t, d.cfg.Rules, rulesBroken)
+	waitFor(t, "the refused reload", func() bool { return rl.counts()[2] == 1 })
+	n := rl.total()
+	waitFor(t, "READY=1 after every reload", func() bool { return sock.count("READY=1") == 1+n })
+
+	stop()
+	want := []string{"READY=1"}
+	for range n {
+		want = append(want, "RELOADING=1", "READY=1")
+	}
+	want = append(want, "STOPPING=1")
+	if got := sock.states(); !slices.Equal(got, want) {
+		t.Errorf("states %q, want %q (%d reloads)", got, want, n)
+	}
+	if n < 3 {
+		t.Errorf("%d reloads, want at least 3", n)
+	}
+
+	msgs := sock.snapshot()
+	if !strings.HasPrefix(msgs[0], "READY=1\nSTATUS=running, 2 rules") {
+		t.Errorf("first message %q", msgs[0])
+	}
+	var refused bool
+	for _, m := range msgs {
+		if strings.HasPrefix(m, "RELOADING=1\n") && !strings.Contains(m, "\nMONOTONIC_USEC=") {
+			t.Errorf("RELOADING=1 without MONOTONIC_USEC: %q", m)
+		}
+		if strings.HasPrefix(m, "READY=1\n") && strings.Contains(m, "rules reload refused") {
+			refused = true
+		}
+		if strings.HasPrefix(m, "WATCHDOG=1") {
+			t.Errorf("watchdog ping without WATCHDOG_USEC: %q", m)
+		}
+	}
+	if !refused {
+		t.Errorf("no status line says the reload was refused:\n%q", msgs)
+	}
+	if strings.Contains(logs.String(), "cannot notify") {
+		t.Errorf("notify failures logged:\n%s", logs.String())
+	}
+}
+
+// With WatchdogSec= (WATCHDOG_USEC, WATCHDOG_PID of this process) Run pings
+// WATCHDOG=1 at half the interval; for another process's WATCHDOG_PID it
+// does not.
+func TestNotifyWatchdog(t *testing.T) {
+	t.Run("enabled", func(t *testing.T) {
+		sock := listenNotify(t)
+		t.Setenv("WATCHDOG_USEC", "100000") // 100ms: a ping every 50ms
+		t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+		_, _, _, logs, stop := runNotified(t)
+		waitFor(t, "watchdog pings", func() bool { return sock.count("WATCHDOG=1") >= 3 })
+		stop()
+		if !strings.Contains(logs.String(), "service manager watchdog enabled") {
+			t.Errorf("the watchdog was not logged:\n%s", logs.String())
+		}
+		// No ping after Run returned.
+		n := sock.count("WATCHDOG=1")
+		time.Sleep(200 * time.Millisecond)
+		if m := sock.count("WATCHDOG=1"); m != n {
+			t.Errorf("%d pings after Run returned", m-n)
+		}
+	})
+	t.Run("another process", func(t *testing.T) {
+		sock := listenNotify(t)
+		t.Setenv("WATCHDOG_USEC", "100000")
+		t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()+1))
+		_, _, _, _, stop := runNotified(t)
+		waitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
+		time.Sleep(300 * time.Millisecond)
+		stop()
+		if n := sock.count("WATCHDOG=1"); n != 0 {
+			t.Errorf("%d watchdog pings for another process's watchdog", n)
+		}
+	})
+}
+
+// Without NOTIFY_SOCKET nothing is sent and nothing is logged; with one that
+// nobody listens on, the failure is logged and Run goes on.
+func TestNotifyWithoutManager(t *testing.T) {
+	for _, tc := range []struct {
+		name, socket string
+		warned       bool
+	}{
+		{"unset", "", false},
+		{"nobody listening", filepath.Join(t.TempDir(), "gone"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("NOTIFY_SOCKET", tc.socket)
+			t.Setenv("WATCHDOG_USEC", "100000")
+			t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
+			d, reload, rl, logs, stop := runNotified(t)
+			waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
+			write(t, d.cfg.Rules, rulesV2)
+			reload <- struct{}{}
+			waitFor(t, "the reload", func() bool { return rl.total() >= 1 && d.Rules().Len() == 3 })
+			stop()
+			if got := strings.Contains(logs.String(), "cannot notify the service manager"); got != tc.warned {
+				t.Errorf("notify failure logged: %v, want %v\n%s", got, tc.warned, logs.String())
+			}
+		})
+	}
+}
