@@ -20,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -50,6 +51,9 @@ type Options struct {
 	// reason. A permanent problem (not a database, corrupt, a newer schema)
 	// fails at once either way.
 	WaitForStore bool
+	// Version is the build's version, for autoreplyd_build_info ("": the
+	// module version, else "dev").
+	Version string
 }
 
 // sendJitterMax bounds the random pause before each send, so answers do not
@@ -64,6 +68,8 @@ type Daemon struct {
 	rules  atomic.Pointer[rules.Set]
 	poller *poller.Poller
 	dryRun bool
+	// metrics are served on /metrics (see health.go).
+	metrics *metrics.Metrics
 
 	watchLog *slog.Logger
 	onReload func(changed bool, err error)
@@ -97,6 +103,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	}
 	d.rules.Store(set)
 	d.digest = digest
+	d.metrics = metrics.New(opts.Version)
+	d.metrics.Reload(true, metricRuleNames(set))
 	bindings, rs, pacing, err := Build(cfg)
 	if err != nil {
 		return nil, err
@@ -120,6 +128,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		Logger:     log,
 		Location:   cfg.Location,
 		OnEvent:    opts.OnEvent,
+		Metrics:    d.metrics,
 		Jitter:     func() time.Duration { return rand.N(sendJitterMax) },
 	}
 	ApplyRetry(&po, cfg)
@@ -222,14 +231,18 @@ func (d *Daemon) Reload() error { return d.reload("request") }
 func (d *Daemon) reload(trigger string) error {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	d.notifyReloading(trigger)
 	d.log.Info("reloading rules", "path", d.cfg.Rules, "trigger", trigger)
 	changed, err := d.reloadLocked()
 	if err != nil {
 		msg := firstLine(err.Error())
 		d.lastReloadErr.Store(&msg)
+		d.notifyReady(d.runningStatus() + "; rules reload refused, the last good rules keep running: " + msg)
 	} else {
 		d.lastReloadErr.Store(nil)
+		d.notifyReady(d.runningStatus())
 	}
+	d.metrics.Reload(err == nil, metricRuleNames(d.rules.Load()))
 	if d.onReload != nil {
 		d.onReload(changed, err)
 	}
@@ -319,12 +332,18 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 		return err
 	}
 	defer stopHealth()
+	// Type=notify: the database is open and the rules compiled (New), the
+	// health listener is bound; before any cycle or reload. See notify.go.
+	d.notifyReady(d.runningStatus())
 	cl := cronLogger{d.log.With("component", "cron")}
 	// Order matters: SkipIfStillRunning outermost, Recover inside it, or a
 	// panic would stop the job for good.
 	job := cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)).Then(cron.FuncJob(func() {
 		if ctx.Err() == nil {
-			d.Cycle(ctx)
+			st := d.Cycle(ctx)
+			if ctx.Err() == nil {
+				d.notifyCycle(st)
+			}
 		}
 	}))
 	c := cron.New(cron.WithLocation(d.cfg.Location), cron.WithLogger(cl))
@@ -339,9 +358,12 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	var first sync.WaitGroup
 	first.Add(1)
 	go func() { defer first.Done(); job.Run() }()
+	watchdog, stopWatchdog := d.watchdogTicker()
+	defer stopWatchdog()
 	for {
 		select {
 		case <-ctx.Done():
+			d.notifyStopping()
 			d.log.Info("stopping: no new cycles; waiting for the running one to settle")
 			<-c.Stop().Done()
 			first.Wait()
@@ -355,6 +377,8 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 				continue
 			}
 			_ = d.Reload()
+		case <-watchdog:
+			d.notifyWatchdog()
 		}
 	}
 }

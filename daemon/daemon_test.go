@@ -186,13 +186,6 @@ func TestBuildUnsupportedPlatforms(t *testing.T) {
     self_uids: ["1"]
     threads: [{comment_id: "7300000000000000000", aweme_id: "7300000000000000001"}]
 `, true},
-		{"wechat source", "sources.wechat", `  wechat:
-    base_url: http://127.0.0.1:1
-    app_id: wx0123456789abcdef
-    app_secret: wx-secret
-    responder: kitkot
-    articles: [{msg_data_id: "2247483647", index: 0}]
-`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

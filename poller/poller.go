@@ -19,6 +19,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/time/rate"
 
+	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
 	"github.com/autoreplyd/autoreplyd/rules"
@@ -113,6 +114,7 @@ type Options struct {
 	Location   *time.Location   // for the daily cap's "local day"
 	Now        func() time.Time // defaults to time.Now
 	OnEvent    func(Event)      // optional; called synchronously
+	Metrics    *metrics.Metrics // optional (nil: none)
 
 	MaxAttempts  int
 	MaxRetryAge  time.Duration
@@ -232,6 +234,16 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 			return nil, fmt.Errorf("poller: source %s names responder %q, which is not configured", b.Source.Platform(), b.Responder)
 		}
 	}
+	// Every platform's and scope's series exist at 0 from start.
+	var platforms, scopes []string
+	for _, b := range opts.Bindings {
+		platforms = append(platforms, b.Source.Platform())
+		scopes = append(scopes, SourceScope(b.Source.Platform()))
+	}
+	for name := range opts.Responders {
+		scopes = append(scopes, ResponderScope(name))
+	}
+	opts.Metrics.Declare(platforms, scopes)
 	for name, pc := range opts.Pacing {
 		if pc.Limit > 0 {
 			burst := max(pc.Burst, 1)
@@ -256,6 +268,12 @@ func (p *Poller) Stopped() map[string]string {
 // when done or when ctx is cancelled (an in-flight send still settles).
 func (p *Poller) Cycle(ctx context.Context) Stats {
 	var st Stats
+	start := time.Now()
+	p.observePauses(ctx)
+	defer func() {
+		p.observePauses(ctx)
+		p.opts.Metrics.Cycle(time.Since(start))
+	}()
 	// Pauses first: one lifted by `autoreplyd resume` releases its held
 	// answers for this cycle's retries.
 	pauses := p.activePauses(ctx)
@@ -336,6 +354,7 @@ func (p *Poller) pollThread(ctx context.Context, b Binding, th model.Thread, st 
 	res, pollErr := b.Source.PollThread(ctx, th, prev, known)
 	st.Polled++
 	st.Calls += res.Calls
+	p.opts.Metrics.Poll(platform, res.Calls)
 	firstSight := !prev.Initialized
 	if err := p.handleComments(ctx, b, res.Comments, firstSight, st); err != nil {
 		// The thread state is not saved: comments not recorded are seen
@@ -356,6 +375,7 @@ func (p *Poller) pollThread(ctx context.Context, b Binding, th model.Thread, st 
 		return true
 	}
 	st.Errors++
+	p.opts.Metrics.PollError(platform, pollErr)
 	return p.handleSourceError(ctx, platform, th, pollErr)
 }
 
@@ -452,6 +472,10 @@ func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model
 		switch {
 		case own[c.ID] || (c.User.UID != "" && self[c.User.UID]) || ownText[c.ThreadID+"\x00"+c.Text]:
 			disp = model.DispositionSelf
+		case c.AlreadyAnswered:
+			// Answered on the platform already (e.g. in the WeChat backend):
+			// handled by our side, never answered again.
+			disp = model.DispositionSelf
 		case firstSight && b.Backlog != BacklogAnswer:
 			disp = model.DispositionBacklog
 		default:
@@ -473,6 +497,7 @@ func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model
 				return err
 			}
 			st.New++
+			p.opts.Metrics.Comment(platform, disp)
 			p.emit(Event{Comment: c, Disposition: disp})
 			continue
 		}
@@ -480,6 +505,7 @@ func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model
 			return err
 		}
 		st.New++
+		p.opts.Metrics.Comment(platform, disp)
 	}
 	return nil
 }
@@ -511,6 +537,7 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 	for _, re := range ruleErrs {
 		st.RuleError++
 		st.Errors++
+		p.opts.Metrics.RuleError(re.Rule)
 		p.log.Error("rule failed on a comment; evaluation went on with the next rule",
 			"rule", re.Rule, "platform", c.Platform, "comment", c.ID, "err", re.Err)
 	}
@@ -578,6 +605,7 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 	}
 	for _, cl := range claimed {
 		st.Claimed++
+		p.opts.Metrics.RuleMatch(cl.Rule)
 		switch cl.Status {
 		case model.StatusPending:
 			p.send(ctx, cl.ID, cl.Claim, c, st, waited)
@@ -914,6 +942,13 @@ func (p *Poller) emit(ev Event) {
 		attrs = append(attrs, "reason", ev.Reason)
 	}
 	p.log.Info("decision", attrs...)
+	if ev.Status != "" {
+		latency := time.Duration(-1) // unknown
+		if !ev.Comment.CreatedAt.IsZero() {
+			latency = max(p.opts.Now().Sub(ev.Comment.CreatedAt), 0)
+		}
+		p.opts.Metrics.Reply(ev.Comment.Platform, ev.Status, latency)
+	}
 	if p.opts.OnEvent != nil {
 		p.opts.OnEvent(ev)
 	}
