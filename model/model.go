@@ -114,6 +114,13 @@ type SendError struct {
 	// Reason is a short machine-friendly word for history ("http_503",
 	// "timeout", "platform_400", "too_long"...).
 	Reason string
+	// PauseFor and PauseToNextDay say the platform asks us to stop sending
+	// with this responder for a while (WeChat 45011 "too frequent": a few
+	// minutes; 45009 daily quota: until the next local day). The poller
+	// pauses the responder, persisted, and holds the claim retrying until
+	// the pause ends.
+	PauseFor       time.Duration
+	PauseToNextDay bool
 }
 
 func (e *SendError) Error() string {

@@ -232,6 +232,33 @@ func (p *Poller) sendFailed(ctx context.Context, responder string, err error) {
 		last = "code " + se.Code + ": " + se.Msg
 	}
 	reason := fmt.Sprintf("%d permanent failures in a row, last %s", n, last)
+	p.mu.Unlock()
+	p.pauseResponder(ctx, responder, until, reason)
+}
+
+// platformPause reports the end of the pause a send error asks for (a
+// platform quota or "too frequent" answer), if any.
+func (p *Poller) platformPause(err error) (time.Time, bool) {
+	var se *model.SendError
+	if !errors.As(err, &se) {
+		return time.Time{}, false
+	}
+	now := p.opts.Now()
+	switch {
+	case se.PauseToNextDay:
+		t := now.In(p.opts.Location)
+		return time.Date(t.Year(), t.Month(), t.Day()+1, 0, 0, 0, 0, p.opts.Location), true
+	case se.PauseFor > 0:
+		return now.Add(se.PauseFor), true
+	}
+	return time.Time{}, false
+}
+
+// pauseResponder pauses responder until the given time, in memory at once
+// and persisted so a restart honours it, and says so loudly.
+func (p *Poller) pauseResponder(ctx context.Context, responder string, until time.Time, reason string) {
+	now := p.opts.Now()
+	p.mu.Lock()
 	p.paused[responder] = store.Pause{Scope: ResponderScope(responder), Reason: reason, Until: until, CreatedAt: now}
 	p.mu.Unlock()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -239,7 +266,7 @@ func (p *Poller) sendFailed(ctx context.Context, responder string, err error) {
 	if err := p.opts.Store.SetPause(sctx, ResponderScope(responder), until, reason, now); err != nil {
 		p.log.Error("persist responder pause (it holds for this cycle only)", "responder", responder, "err", err)
 	}
-	p.log.Error("RESPONDER PAUSED: the platform keeps refusing our replies (account, session or risk control?); nothing is sent with it until the pause ends or `autoreplyd resume "+ResponderScope(responder)+"`",
+	p.log.Error("RESPONDER PAUSED: the platform refuses more replies for now (quota, pace, account, session or risk control); nothing is sent with it until the pause ends or `autoreplyd resume "+ResponderScope(responder)+"`",
 		"responder", responder, "until", until.Format(time.RFC3339), "reason", reason)
 }
 

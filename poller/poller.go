@@ -778,6 +778,16 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 		return
 	}
 	s := p.failure(err, c, cl, id)
+	if until, ok := p.platformPause(err); ok {
+		// The platform asks us to stop for a while (quota, too frequent):
+		// pause the responder, persisted, and hold this claim until then.
+		var se *model.SendError
+		errors.As(err, &se)
+		p.pauseResponder(ctx, cl.Responder, until, fmt.Sprintf("code %s: %s", se.Code, se.Msg))
+		if s.Status == model.StatusRetrying {
+			s.NextAttempt = until
+		}
+	}
 	switch s.Status {
 	case model.StatusRetrying:
 		st.Retrying++

@@ -125,6 +125,11 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 	return model.SendResult{}, classify(we)
 }
 
+// tooFrequentPause is how long a "too frequent" answer (45011) pauses the
+// responder: WeChat does not say; minutes, not seconds, since pushing on
+// risks the account.
+const tooFrequentPause = 10 * time.Minute
+
 // classify turns a client failure into a *model.SendError.
 func classify(we *wxapi.Error) *model.SendError {
 	se := &model.SendError{Msg: we.Error()}
@@ -134,9 +139,10 @@ func classify(we *wxapi.Error) *model.SendError {
 		case wxapi.CodeBusy:
 			se.Kind, se.Reason = model.Retryable, "busy"
 		case wxapi.CodeDailyQuota:
-			se.Kind, se.Reason = model.Retryable, "quota"
+			// The account's daily quota: nothing more goes out today.
+			se.Kind, se.Reason, se.PauseToNextDay = model.Retryable, "quota", true
 		case wxapi.CodeTooFrequent:
-			se.Kind, se.Reason = model.Retryable, "too_frequent"
+			se.Kind, se.Reason, se.PauseFor = model.Retryable, "too_frequent", tooFrequentPause
 		case wxapi.CodeInvalidCredential, wxapi.CodeInvalidToken, wxapi.CodeTokenExpired:
 			if we.TokenFetch() {
 				// The token API says 40001 for a wrong secret.

@@ -155,6 +155,13 @@ func TestEveryCodeClassified(t *testing.T) {
 		if len(sim.Posts()) != 0 {
 			t.Fatalf("%d: posted", tc.code)
 		}
+		// Quota and pace answers ask the poller to pause the responder.
+		if got, want := se.PauseToNextDay, tc.code == 45009; got != want {
+			t.Fatalf("%d: PauseToNextDay %v", tc.code, got)
+		}
+		if got, want := se.PauseFor > 0, tc.code == 45011; got != want {
+			t.Fatalf("%d: PauseFor %s", tc.code, se.PauseFor)
+		}
 	}
 	// Token codes: one refresh and one retry, then retryable.
 	for _, code := range []int{40001, 40014, 42001} {
