@@ -8,10 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/text/width"
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -201,80 +199,8 @@ func writeTable(w io.Writer, rows []store.HistoryRow, loc *time.Location) {
 			clip(r.CommentText, tableTextCells), clip(r.ReplyText, tableReplyCells),
 		})
 	}
-	widths := make([]int, len(head))
-	for _, row := range table {
-		for i, cell := range row {
-			widths[i] = max(widths[i], cells(cell))
-		}
-	}
-	var b strings.Builder
-	for _, row := range table {
-		b.Reset()
-		for i, cell := range row {
-			b.WriteString(cell)
-			if i < len(row)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-cells(cell)+2))
-			}
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-	}
+	writeCells(w, table)
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "(no handled replies match)")
 	}
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// cells is the width of s in terminal cells: CJK and most emoji take two.
-func cells(s string) int {
-	n := 0
-	for _, r := range s {
-		n += runeCells(r)
-	}
-	return n
-}
-
-func runeCells(r rune) int {
-	switch {
-	case r == '\uFE0F':
-		return 1 // emoji presentation: the symbol before it shows two cells wide
-	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
-		return 0 // combining marks, zero-width space and joiner
-	}
-	switch width.LookupRune(r).Kind() {
-	case width.EastAsianWide, width.EastAsianFullwidth:
-		return 2
-	}
-	return 1
-}
-
-// clip shortens s to at most n cells, on one line, marking a cut with "…".
-// Control characters (terminal escapes in untrusted text) are dropped.
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return -1
-		}
-		return r
-	}, s)
-	if cells(s) <= n {
-		return s
-	}
-	var b strings.Builder
-	used := 0
-	for _, r := range s {
-		c := runeCells(r)
-		if used+c > n-1 {
-			break
-		}
-		b.WriteRune(r)
-		used += c
-	}
-	return b.String() + "…"
 }

@@ -19,6 +19,9 @@ const (
 	DefaultSchedule   = "@every 1m"
 	DefaultTimezone   = "Local"
 	DefaultListen     = "127.0.0.1:9464"
+	// MinRetention is the shortest retention other than 0: pacing (limits
+	// per day, daily caps) counts the last day of answers.
+	MinRetention = 24 * time.Hour
 )
 
 // Backlog policies: what to do with replies already present when a thread is
@@ -72,6 +75,9 @@ type Config struct {
 	Log    Log    `koanf:"log" json:"log"`
 	// Retry is the policy for retryable send failures.
 	Retry Retry `koanf:"retry" json:"retry"`
+	// Retention is how long finished claims are kept in the history (see
+	// store.Prune); 0 keeps them forever.
+	Retention time.Duration `koanf:"retention" json:"retention"`
 
 	Sources    Sources    `koanf:"sources" json:"sources"`
 	Responders Responders `koanf:"responders" json:"responders"`

@@ -203,9 +203,9 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 	}
 	switch v := data.(type) {
 	case string:
-		d, err := time.ParseDuration(strings.TrimSpace(v))
+		d, err := parseDuration(strings.TrimSpace(v))
 		if err != nil {
-			return nil, fmt.Errorf("invalid duration %q: use a number with a unit, e.g. 30s, 2m, 1h", v)
+			return nil, fmt.Errorf("invalid duration %q: use a number with a unit, e.g. 30s, 2m, 1h, 7d", v)
 		}
 		return d, nil
 	case int, int64, uint64, float64:
@@ -215,6 +215,41 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 		return nil, errors.New("a duration needs a unit, e.g. 60s (quote it in YAML if needed)")
 	}
 	return data, nil
+}
+
+// parseDuration is time.ParseDuration that also takes whole days, alone or
+// leading: "30d", "1d12h". A day is 24 hours.
+func parseDuration(s string) (time.Duration, error) {
+	sign, rest := "", s
+	if r, ok := strings.CutPrefix(rest, "-"); ok {
+		sign, rest = "-", r
+	} else if r, ok := strings.CutPrefix(rest, "+"); ok {
+		rest = r
+	}
+	i := 0
+	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+		i++
+	}
+	if i == 0 || i == len(rest) || rest[i] != 'd' {
+		return time.ParseDuration(s)
+	}
+	days, err := strconv.ParseInt(rest[:i], 10, 64)
+	const maxDays = math.MaxInt64 / int64(24*time.Hour)
+	if err != nil || days > maxDays {
+		return 0, fmt.Errorf("time: invalid duration %q", s)
+	}
+	d := time.Duration(days) * 24 * time.Hour
+	if more := rest[i+1:]; more != "" {
+		m, err := time.ParseDuration(more)
+		if err != nil || m < 0 || m > math.MaxInt64-d {
+			return 0, fmt.Errorf("time: invalid duration %q", s)
+		}
+		d += m
+	}
+	if sign == "-" {
+		d = -d
+	}
+	return d, nil
 }
 
 // stringHook turns YAML numbers and booleans into strings exactly: ids such

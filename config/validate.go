@@ -33,6 +33,12 @@ func (c *Config) validate(p *problems) {
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	oneOf(p, "log.format", c.Log.Format, "text", "json")
 	retry(p, &c.Retry)
+	switch {
+	case c.Retention < 0:
+		p.addf("retention", "must not be negative: 0 keeps the history forever, e.g. 90d prunes it after 90 days")
+	case c.Retention > 0 && c.Retention < MinRetention:
+		p.addf("retention", "%v is too short: at least 1d (rate limits and daily caps count a day of answers), or 0 to keep the history forever", c.Retention)
+	}
 
 	s := &c.Sources
 	if s.Douyin == nil && s.TikTok == nil && s.Wechat == nil && s.Weibo == nil {

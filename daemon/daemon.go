@@ -229,6 +229,13 @@ func (d *Daemon) Reload() error { return d.reload("request") }
 
 // reload is Reload; trigger says what asked for it, for the log.
 func (d *Daemon) reload(trigger string) error {
+	_, err := d.reloadChanged(trigger)
+	return err
+}
+
+// reloadChanged is reload, also telling whether a new rule set went live
+// (false with a nil error: the files were identical to the live rules').
+func (d *Daemon) reloadChanged(trigger string) (bool, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	d.notifyReloading(trigger)
@@ -246,7 +253,7 @@ func (d *Daemon) reload(trigger string) error {
 	if d.onReload != nil {
 		d.onReload(changed, err)
 	}
-	return err
+	return changed, err
 }
 
 // reloadLocked does and logs one reload; reloadMu is held.
@@ -357,7 +364,11 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	// "@every" first fires one interval after Start: run the first cycle now.
 	var first sync.WaitGroup
 	first.Add(1)
-	go func() { defer first.Done(); job.Run() }()
+	firstDone := make(chan struct{})
+	go func() { defer first.Done(); defer close(firstDone); job.Run() }()
+	// The retention is applied after the first cycle, then every PruneInterval.
+	pruning := make(chan struct{})
+	go func() { defer close(pruning); d.pruneLoop(ctx, firstDone) }()
 	watchdog, stopWatchdog := d.watchdogTicker()
 	defer stopWatchdog()
 	for {
@@ -367,6 +378,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			d.log.Info("stopping: no new cycles; waiting for the running one to settle")
 			<-c.Stop().Done()
 			first.Wait()
+			<-pruning
 			stopWatch()
 			<-watching
 			d.log.Info("stopped")

@@ -40,9 +40,12 @@ func (d *Daemon) Ready(ctx context.Context) (bool, []string) {
 }
 
 // HealthHandler serves /-/healthy (the process answers), /-/ready (200
-// "ready", or 503 with one reason a line) and /metrics (Prometheus).
+// "ready", or 503 with one reason a line), /metrics (Prometheus) and
+// POST /-/reload (see serveReload).
 func (d *Daemon) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
+	// Other methods get 405 with Allow: POST from the mux.
+	mux.HandleFunc("POST /-/reload", d.serveReload)
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -66,6 +69,31 @@ func (d *Daemon) HealthHandler() http.Handler {
 	return mux
 }
 
+// serveReload reloads the rules as SIGHUP does and answers with the
+// outcome: 200 "reloaded" (a new rule set is live) or "unchanged" (the files
+// are byte-identical to the live rules'); 400 with every problem, one a line
+// with file:line:col, when the rules are refused (the last good rules keep
+// running); 500 with the error when they could not be read at all.
+func (d *Daemon) serveReload(w http.ResponseWriter, _ *http.Request) {
+	changed, err := d.reloadChanged("http")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case err != nil:
+		code := http.StatusInternalServerError
+		if le := (*rules.LoadError)(nil); errors.As(err, &le) {
+			code = http.StatusBadRequest
+		}
+		w.WriteHeader(code)
+		fmt.Fprintln(w, "rules reload refused, the last good rules keep running:")
+		fmt.Fprintln(w, strings.TrimRight(err.Error(), "\n"))
+	case changed:
+		fmt.Fprintln(w, "reloaded")
+	default:
+		fmt.Fprintln(w, "unchanged")
+	}
+}
+
 // serveHealth listens on cfg.Listen ("" = off) until ctx is done. A busy
 // address is an error at startup, not a silent loss of health checks.
 func (d *Daemon) serveHealth(ctx context.Context) (stop func(), err error) {
@@ -84,7 +112,7 @@ func (d *Daemon) serveHealth(ctx context.Context) (stop func(), err error) {
 			d.log.Error("health listener stopped", "addr", d.cfg.Listen, "err", err)
 		}
 	}()
-	d.log.Info("serving /metrics, /-/healthy and /-/ready", "addr", ln.Addr().String())
+	d.log.Info("serving /metrics, /-/healthy, /-/ready and POST /-/reload", "addr", ln.Addr().String())
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

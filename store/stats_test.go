@@ -1,0 +1,139 @@
+package store
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
+)
+
+func TestStats(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	rec := func(id, platform, rule string, at time.Time, status string) {
+		t.Helper()
+		c := comment(id)
+		c.Platform = platform
+		cl := pending(rule)
+		if status == model.StatusDryRun || status == model.StatusSkipped {
+			cl.Status = status
+		}
+		won := mustRecord(t, s, c, at, cl)
+		switch status {
+		case model.StatusPending, model.StatusDryRun, model.StatusSkipped:
+			return
+		}
+		st := Settlement{Status: status}
+		if status == model.StatusRetrying {
+			st.NextAttempt = at.Add(time.Hour)
+		}
+		if err := s.Settle(ctx, won[0].ID, st, at.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec("1", "douyin", "price", day.Add(-4*time.Hour), model.StatusSent)     // 20:00Z on the 21st: the 22nd in Shanghai
+	rec("2", "douyin", "price", day.Add(-9*time.Hour), model.StatusSent)     // 15:00Z: 23:00 on the 21st in Shanghai
+	rec("3", "douyin", "price", day.Add(time.Hour), model.StatusFailed)      // the 22nd anywhere
+	rec("4", "douyin", "spam", day.Add(2*time.Hour), model.StatusSkipped)    //
+	rec("5", "weibo", "price", day.Add(3*time.Hour), model.StatusUnknown)    //
+	rec("6", "douyin", "price", day.Add(20*time.Hour), model.StatusRetrying) // 20:00Z on the 22nd: the 23rd in Shanghai
+	rec("7", "douyin", "price", day.Add(20*time.Hour+30*time.Second), model.StatusSent)
+
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Stats(ctx, StatsFilter{}, sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []StatsRow{
+		{"2026-11-21", "price", model.StatusSent, 1},
+		{"2026-11-22", "price", model.StatusSent, 1},
+		{"2026-11-22", "price", model.StatusFailed, 1},
+		{"2026-11-22", "price", model.StatusUnknown, 1},
+		{"2026-11-22", "spam", model.StatusSkipped, 1},
+		{"2026-11-23", "price", model.StatusSent, 1},
+		{"2026-11-23", "price", model.StatusRetrying, 1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Asia/Shanghai:\n got %v\nwant %v", got, want)
+	}
+
+	// UTC: rows 1 and 2 are on the 21st, 6 and 7 on the 22nd; nil is UTC.
+	got, err = s.Stats(ctx, StatsFilter{Platform: "douyin", Rule: "price"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []StatsRow{
+		{"2026-11-21", "price", model.StatusSent, 2},
+		{"2026-11-22", "price", model.StatusSent, 1},
+		{"2026-11-22", "price", model.StatusFailed, 1},
+		{"2026-11-22", "price", model.StatusRetrying, 1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("UTC, douyin, price:\n got %v\nwant %v", got, want)
+	}
+
+	// Since and Until bound created_at.
+	got, err = s.Stats(ctx, StatsFilter{Since: day, Until: day.Add(3 * time.Hour)}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []StatsRow{
+		{"2026-11-22", "price", model.StatusFailed, 1},
+		{"2026-11-22", "spam", model.StatusSkipped, 1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("since/until:\n got %v\nwant %v", got, want)
+	}
+}
+
+// A zone with daylight saving time: the day of each claim follows the
+// offset in force at its instant.
+func TestStatsDST(t *testing.T) {
+	s, _ := openTest(t)
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2026-11-01: EDT (-4) ends at 06:00Z. 03:30Z is 23:30 EDT on Oct 31;
+	// 04:30Z is 00:30 EDT on Nov 1; 04:30Z the next day is 23:30 EST on Nov 1.
+	for i, at := range []time.Time{
+		time.Date(2026, 11, 1, 3, 30, 0, 0, time.UTC),
+		time.Date(2026, 11, 1, 4, 30, 0, 0, time.UTC),
+		time.Date(2026, 11, 2, 4, 30, 0, 0, time.UTC),
+	} {
+		mustRecord(t, s, comment(string(rune('a'+i))), at, Claim{Rule: "r", Status: model.StatusDryRun})
+	}
+	got, err := s.Stats(t.Context(), StatsFilter{}, ny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []StatsRow{
+		{"2026-10-31", "r", model.StatusDryRun, 1},
+		{"2026-11-01", "r", model.StatusDryRun, 2},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+func TestStatsReadOnly(t *testing.T) {
+	s, path := openTest(t)
+	mustRecord(t, s, comment("1"), t0, Claim{Rule: "r", Status: model.StatusDryRun})
+	ro, err := OpenReadOnly(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	got, err := ro.Stats(t.Context(), StatsFilter{}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Count != 1 || got[0].Day != t0.Format(time.DateOnly) {
+		t.Errorf("got %v", got)
+	}
+}
