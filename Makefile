@@ -1,0 +1,71 @@
+# autoreplyd: build, test, install and package. `make help` lists the targets.
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GOARCH  ?= $(shell go env GOARCH)
+export GOARCH
+
+PREFIX  ?= /usr
+BINDIR  ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR  ?= $(PREFIX)/share/doc/autoreplyd
+# Fixed: the unit and the default --config use /etc/autoreplyd.
+CONFDIR := /etc/autoreplyd
+DESTDIR ?=
+
+# nfpm for `make deb`, installed on demand into bin/tools (v2.44.2: later
+# versions need go.digitalxero.dev modules the Go proxy does not serve).
+NFPM_VERSION ?= v2.44.2
+export NFPM_VERSION
+
+GO_LDFLAGS := -s -w -X github.com/autoreplyd/autoreplyd/cli.Version=$(VERSION)
+
+.PHONY: help build test ci install deb clean
+
+help: ## list the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@echo "  (VERSION=$(VERSION); install honours DESTDIR and PREFIX)"
+
+build: ## bin/autoreplyd, with `autoreplyd version` = git describe
+	go build -trimpath -ldflags "$(GO_LDFLAGS)" -o bin/autoreplyd ./cmd/autoreplyd
+
+test: ## go test ./...
+	go test ./...
+
+ci: ## the whole CI (.ci/run)
+	bash .ci/run
+
+# Never overwrites an operator's config, rules or rules tests: each is copied
+# only when absent. Builds bin/autoreplyd first only if it is missing, so
+# `make build && sudo make install` needs no Go toolchain as root.
+RULES_TEST_SED := s|^rule_files: \[rules.example.yaml\]|rule_files: [rules.yaml]|
+
+install: ## install the binary, unit, example config and rules (DESTDIR, PREFIX)
+	@[ -x bin/autoreplyd ] || $(MAKE) --no-print-directory build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) \
+		$(DESTDIR)$(DOCDIR)/examples
+	install -d -m 0700 $(DESTDIR)$(CONFDIR)/credentials
+	install -m 0755 bin/autoreplyd $(DESTDIR)$(BINDIR)/autoreplyd
+	sed 's|/usr/bin/autoreplyd|$(BINDIR)/autoreplyd|g' systemd/autoreplyd.service \
+		>$(DESTDIR)$(UNITDIR)/autoreplyd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/autoreplyd.service
+	@set -e; d=$(DESTDIR)$(CONFDIR); \
+	for pair in config.example.yaml:config.yaml rules.example.yaml:rules.yaml; do \
+		src=$${pair%%:*}; dst=$$d/$${pair#*:}; \
+		if [ -e "$$dst" ]; then echo "keeping $$dst"; \
+		else echo "install -m 0644 $$src $$dst"; install -m 0644 "$$src" "$$dst"; fi; \
+	done; \
+	if [ -e "$$d/rules.test.yaml" ]; then echo "keeping $$d/rules.test.yaml"; \
+	else echo "rules.example.test.yaml (testing rules.yaml) -> $$d/rules.test.yaml"; \
+		(umask 022; sed '$(RULES_TEST_SED)' rules.example.test.yaml >"$$d/rules.test.yaml"); fi
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 config.example.yaml rules.example.yaml rules.example.test.yaml \
+		$(DESTDIR)$(DOCDIR)/examples/
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "next: secrets in $(CONFDIR)/credentials, then systemctl daemon-reload && systemctl enable --now autoreplyd"; \
+	fi
+
+deb: build ## dist/autoreplyd_<version>_<arch>.deb (nfpm; dpkg-deb if nfpm cannot be installed)
+	VERSION='$(VERSION)' RULES_TEST_SED='$(RULES_TEST_SED)' sh packaging/build-deb
+
+clean: ## remove bin/ and dist/
+	rm -rf bin dist
