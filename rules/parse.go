@@ -407,14 +407,19 @@ func contains(list []string, s string) bool {
 }
 
 // suggest returns ` (did you mean "when"?)` for a near miss of a known key.
-func suggest(key string, known []string) string {
+func suggest(key string, known []string) string { return Suggest(key, known) }
+
+// Suggest returns ` (did you mean "X"?)` when word is a near miss (edit
+// distance at most 2) of one of known, else "". Shared by the rule loader
+// and the rule test loader, so both help a typo the same way.
+func Suggest(word string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := editDistance(key, k); d < bestD {
+		if d := editDistance(word, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
-	if best == "" {
+	if best == "" || best == word {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
