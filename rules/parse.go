@@ -175,16 +175,24 @@ const (
 	maxYAMLProbeBytes = 8 << 20
 )
 
-// yamlProblemLine finds where a YAML syntax error is. The parser names the
-// line where the enclosing construct starts (often line 1); the first prefix
-// of the file that fails with the same problem ends on the faulty line.
+// yamlProblemLine finds where a YAML syntax error is.
 func (f *srcFile) yamlProblemLine(problem string, reported int) int {
-	if len(f.lines) > maxYAMLProbeLines {
+	return YAMLProblemLine(f.lines, problem, reported)
+}
+
+// YAMLProblemLine finds the line of a YAML syntax error in a file of lines.
+// The parser names the line where the enclosing construct starts (often
+// line 1); the first prefix of the file that fails with the same problem
+// ends on the faulty line. Bounded by maxYAMLProbeLines/maxYAMLProbeBytes:
+// past them, the parser's reported line is returned. Shared with the rule
+// test loader.
+func YAMLProblemLine(lines []string, problem string, reported int) int {
+	if len(lines) > maxYAMLProbeLines {
 		return reported
 	}
 	work := 0
-	for n := 1; n <= len(f.lines); n++ {
-		prefix := strings.Join(f.lines[:n], "\n")
+	for n := 1; n <= len(lines); n++ {
+		prefix := strings.Join(lines[:n], "\n")
 		if work += len(prefix); work > maxYAMLProbeBytes {
 			return reported
 		}

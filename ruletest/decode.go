@@ -34,9 +34,6 @@ var skipReasons = []string{model.ReasonNoReplyRule, pacing.ReasonCooldown, pacin
 
 var platforms = []string{model.PlatformDouyin, model.PlatformTikTok, model.PlatformWeChat, model.PlatformWeibo}
 
-// maxYAMLProbeLines bounds the re-parsing done to locate a syntax error.
-const maxYAMLProbeLines = 5000
-
 // maxHistoryCount bounds `count:` of one made-up history entry.
 const maxHistoryCount = 10000
 
@@ -144,16 +141,7 @@ func (d *decoder) yamlError(data []byte, err error) {
 		return
 	}
 	line, _ := strconv.Atoi(m[1])
-	if lines := strings.Split(string(data), "\n"); len(lines) <= maxYAMLProbeLines {
-		for n := 1; n <= len(lines); n++ {
-			var node yaml.Node
-			err := yaml.Unmarshal([]byte(strings.Join(lines[:n], "\n")), &node)
-			if p := yamlLine.FindStringSubmatch(fmt.Sprint(err)); p != nil && p[2] == m[2] {
-				line = n
-				break
-			}
-		}
-	}
+	line = rules.YAMLProblemLine(strings.Split(string(data), "\n"), m[2], line)
 	msg := "YAML: " + m[2]
 	if strings.HasPrefix(m[2], "did not find expected ',' or") {
 		msg += " (inside [...] or {...}, quote a text that holds [ ] { } or a comma, as in '谢谢[比心]')"
