@@ -21,8 +21,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -30,9 +30,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unicode/utf8"
 )
 
 // Token APIs.
@@ -334,9 +332,9 @@ func (c *Client) fetch(ctx context.Context, force bool) (string, error) {
 	var a tokenAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
 		if status/100 != 2 {
-			return "", c.errorf(&Error{Op: "token", HTTPStatus: status, Msg: fmt.Sprintf("HTTP %d: %s", status, snippet(body)), Reason: "http_" + strconv.Itoa(status)})
+			return "", c.errorf(&Error{Op: "token", HTTPStatus: status, Msg: fmt.Sprintf("HTTP %d: %s", status, httperr.Snippet(body, maxMsg)), Reason: "http_" + strconv.Itoa(status)})
 		}
-		return "", c.errorf(&Error{Op: "token", Transport: true, Written: true, Msg: "unreadable answer: " + snippet(body), Reason: "bad_answer"})
+		return "", c.errorf(&Error{Op: "token", Transport: true, Written: true, Msg: "unreadable answer: " + httperr.Snippet(body, maxMsg), Reason: "bad_answer"})
 	}
 	if a.ErrCode != 0 {
 		return "", c.errorf(&Error{Op: "token", Code: a.ErrCode, Msg: a.ErrMsg, Reason: "code_" + strconv.Itoa(a.ErrCode)})
@@ -435,10 +433,10 @@ func (c *Client) call(ctx context.Context, r Request, tok string, body []byte) (
 		return nil, &Error{Op: r.Path, Code: *env.ErrCode, Msg: env.ErrMsg, HTTPStatus: nonOK(status), Reason: "code_" + strconv.Itoa(*env.ErrCode)}
 	}
 	if status/100 != 2 {
-		return nil, &Error{Op: r.Path, HTTPStatus: status, Msg: fmt.Sprintf("HTTP %d: %s", status, snippet(raw)), Reason: "http_" + strconv.Itoa(status)}
+		return nil, &Error{Op: r.Path, HTTPStatus: status, Msg: fmt.Sprintf("HTTP %d: %s", status, httperr.Snippet(raw, maxMsg)), Reason: "http_" + strconv.Itoa(status)}
 	}
 	if jerr != nil {
-		return nil, &Error{Op: r.Path, Transport: true, Written: true, Msg: "unreadable answer: " + snippet(raw), Reason: "bad_answer"}
+		return nil, &Error{Op: r.Path, Transport: true, Written: true, Msg: "unreadable answer: " + httperr.Snippet(raw, maxMsg), Reason: "bad_answer"}
 	}
 	return raw, nil
 }
@@ -471,16 +469,16 @@ func (c *Client) exchange(hc *http.Client, req *http.Request) ([]byte, int, *Err
 			if conns.Load() > 0 {
 				what = "connection failed before the request was sent"
 			}
-			return nil, 0, &Error{Transport: true, Msg: what + " to " + c.shown + ": " + describe(err), Reason: "connect"}
+			return nil, 0, &Error{Transport: true, Msg: what + " to " + c.shown + ": " + httperr.Describe(err), Reason: "connect"}
 		}
-		reason, what := afterWrite(ctx, err)
-		return nil, 0, &Error{Transport: true, Written: true, Msg: "request sent, no answer: " + what + ": " + describe(err), Reason: reason}
+		reason, what := httperr.AfterWrite(ctx, err)
+		return nil, 0, &Error{Transport: true, Written: true, Msg: "request sent, no answer: " + what + ": " + httperr.Describe(err), Reason: reason}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		reason, what := afterWrite(ctx, err)
-		return nil, 0, &Error{Transport: true, Written: true, Msg: fmt.Sprintf("HTTP %d, reading the answer failed: %s: %s", resp.StatusCode, what, describe(err)), Reason: reason}
+		reason, what := httperr.AfterWrite(ctx, err)
+		return nil, 0, &Error{Transport: true, Written: true, Msg: fmt.Sprintf("HTTP %d, reading the answer failed: %s: %s", resp.StatusCode, what, httperr.Describe(err)), Reason: reason}
 	}
 	return body, resp.StatusCode, nil
 }
@@ -525,59 +523,3 @@ func encode(v any) ([]byte, error) {
 
 // Encode is the JSON encoding Call uses (no HTML escaping), exported for tests.
 func Encode(v any) ([]byte, error) { return encode(v) }
-
-// afterWrite names a failure that came after the request was written.
-func afterWrite(ctx context.Context, err error) (reason, what string) {
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return "timeout", "timed out waiting for the answer"
-	case ctx.Err() != nil:
-		return "cancelled", "cancelled while waiting for the answer"
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "timeout", "timed out waiting for the answer"
-	}
-	return "dropped", "connection lost before the answer"
-}
-
-// describe says what a transport error was without the request URL.
-func describe(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline exceeded"
-	case errors.Is(err, context.Canceled):
-		return "context cancelled"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset by peer"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed by the server"
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return "DNS lookup of " + dnsErr.Name + " failed"
-	}
-	return err.Error()
-}
-
-// snippet quotes the start of a non-JSON answer.
-func snippet(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) > maxMsg {
-		cut := maxMsg
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	if s == "" {
-		return "(empty answer)"
-	}
-	return s
-}

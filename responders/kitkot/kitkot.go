@@ -14,17 +14,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/autoreplyd/autoreplyd/model"
 )
@@ -190,7 +188,7 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 	}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, r.endpoint+"?"+q.Encode(), nil)
 	if err != nil {
-		return model.SendResult{}, r.sendError(model.Permanent, "", "cannot build the request: "+describe(err), "bad_request")
+		return model.SendResult{}, r.sendError(model.Permanent, "", "cannot build the request: "+httperr.Describe(err), "bad_request")
 	}
 	req.Header.Set("Accept", "application/json")
 
@@ -204,10 +202,10 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 			if ctx.Err() != nil {
 				what += " (" + ctxWhy(ctx) + ")"
 			}
-			return model.SendResult{}, r.sendError(model.Retryable, "", what+": "+describe(err), "connect")
+			return model.SendResult{}, r.sendError(model.Retryable, "", what+": "+httperr.Describe(err), "connect")
 		}
-		reason, what := afterWrite(ctx, err)
-		return model.SendResult{}, r.sendError(model.Unknown, "", "request sent, no answer: "+what+": "+describe(err), reason)
+		reason, what := httperr.AfterWrite(ctx, err)
+		return model.SendResult{}, r.sendError(model.Unknown, "", "request sent, no answer: "+what+": "+httperr.Describe(err), reason)
 	}
 	defer func() { _ = resp.Body.Close() }()
 
@@ -241,7 +239,7 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 		if parsed && a.Msg != "" {
 			return string(a.Msg)
 		}
-		return snippet(body)
+		return httperr.Snippet(body, maxMsg)
 	}
 	code := func(def string) string {
 		if parsed && *a.Code != "" {
@@ -254,11 +252,11 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 	switch {
 	case status >= 200 && status < 300:
 		if readErr != nil {
-			reason, what := afterWrite(ctx, readErr)
-			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d, reading the answer failed: %s: %s", status, what, describe(readErr)), reason)
+			reason, what := httperr.AfterWrite(ctx, readErr)
+			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d, reading the answer failed: %s: %s", status, what, httperr.Describe(readErr)), reason)
 		}
 		if !parsed {
-			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d with an unreadable answer: %q", status, snippet(body)), "bad_answer")
+			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d with an unreadable answer: %q", status, httperr.Snippet(body, maxMsg)), "bad_answer")
 		}
 		if c := code(""); c != "200" {
 			return model.SendResult{}, r.sendError(model.Permanent, c, platformMsg(), "platform_"+c)
@@ -306,70 +304,12 @@ func (r *Responder) redact(s string) string {
 	return s
 }
 
-// afterWrite names a failure that came after the request was written.
-func afterWrite(ctx context.Context, err error) (reason, what string) {
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return "timeout", "timed out waiting for the answer"
-	case ctx.Err() != nil:
-		return "cancelled", "cancelled while waiting for the answer"
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "timeout", "timed out waiting for the answer"
-	}
-	return "dropped", "connection lost before the answer"
-}
-
 // ctxWhy says why ctx ended.
 func ctxWhy(ctx context.Context) string {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return "timed out"
 	}
 	return "cancelled"
-}
-
-// describe says what a transport error was without the request URL: a
-// *url.Error prints the URL, keys included, so only its cause is used.
-func describe(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "deadline exceeded"
-	case errors.Is(err, context.Canceled):
-		return "context cancelled"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset by peer"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed by the server"
-	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return "DNS lookup of " + dnsErr.Name + " failed"
-	}
-	// The cause of a *url.Error does not hold the URL; callers still redact.
-	return err.Error()
-}
-
-// snippet quotes the start of a non-JSON answer.
-func snippet(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if len(s) > maxMsg {
-		cut := maxMsg
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	if s == "" {
-		return "(empty answer)"
-	}
-	return s
 }
 
 // flexString decodes a JSON string or number (ids beyond 2^53 keep every

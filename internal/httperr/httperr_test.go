@@ -1,0 +1,50 @@
+package httperr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestDescribeNeverPrintsTheURL(t *testing.T) {
+	const key = "SECRET-KEY-123"
+	u := "https://api.example/x?token=" + key
+	for _, cause := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, context.DeadlineExceeded, errors.New("tls: bad certificate")} {
+		err := &url.Error{Op: "Get", URL: u, Err: fmt.Errorf("dial: %w", cause)}
+		if got := Describe(err); strings.Contains(got, key) || got == "" {
+			t.Fatalf("Describe(%v) = %q", cause, got)
+		}
+	}
+}
+
+func TestAfterWrite(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	if r, _ := AfterWrite(ctx, errors.New("x")); r != "timeout" {
+		t.Fatalf("deadline: %s", r)
+	}
+	c2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if r, _ := AfterWrite(c2, errors.New("x")); r != "cancelled" {
+		t.Fatalf("cancel: %s", r)
+	}
+	if r, _ := AfterWrite(context.Background(), syscall.ECONNRESET); r != "dropped" {
+		t.Fatalf("reset: %s", r)
+	}
+}
+
+func TestSnippetCutsOnCharacters(t *testing.T) {
+	if got := Snippet([]byte("  "), 10); got != "(empty answer)" {
+		t.Fatal(got)
+	}
+	got := Snippet([]byte(strings.Repeat("价", 10)), 7) // 3 bytes each
+	if got != "价价..." {
+		t.Fatalf("%q", got)
+	}
+}
