@@ -268,12 +268,17 @@ type WeiboResponder struct {
 	AccessToken     Secret `koanf:"access_token" json:"access_token"`
 	AccessTokenFile string `koanf:"access_token_file" json:"access_token_file,omitempty"`
 	// AppKey is sent as `source` by the v1 API.
-	AppKey       string        `koanf:"app_key" json:"app_key"`
-	Username     string        `koanf:"username" json:"username"`
-	Password     Secret        `koanf:"password" json:"password"`
-	PasswordFile string        `koanf:"password_file" json:"password_file,omitempty"`
-	Timeout      time.Duration `koanf:"timeout" json:"timeout"`
-	Pacing       `koanf:",squash"`
+	AppKey       string `koanf:"app_key" json:"app_key"`
+	Username     string `koanf:"username" json:"username"`
+	Password     Secret `koanf:"password" json:"password"`
+	PasswordFile string `koanf:"password_file" json:"password_file,omitempty"`
+	// WithoutMention asks Weibo not to prefix replies with "回复@name:"
+	// (without_mention=1): the whole 140 characters go to the text.
+	WithoutMention bool `koanf:"without_mention" json:"without_mention"`
+	// RIP is the acting user's IP, sent as `rip` by the v2 API when set.
+	RIP     string        `koanf:"rip" json:"rip,omitempty"`
+	Timeout time.Duration `koanf:"timeout" json:"timeout"`
+	Pacing  `koanf:",squash"`
 }
 
 // Secrets returns every non-empty secret value, for scrubbing logs.
