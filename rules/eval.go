@@ -19,6 +19,9 @@ type Decision struct {
 	Replies []string
 	// Pacing is the rule's pacing, for the caller to enforce.
 	Pacing Pacing
+	// Via is the responder the rule names to answer with; "" for the
+	// source's own.
+	Via string
 }
 
 // Verdict is one rule's outcome on a comment, for `autoreplyd explain`.
@@ -91,7 +94,7 @@ func (s *Set) Evaluate(c model.Comment, now time.Time) ([]Decision, []RuleError)
 		if !o.matched {
 			continue
 		}
-		d := Decision{Rule: r.info.Name, HasReply: r.info.HasReply, Replies: o.replies, Pacing: r.info.Pacing}
+		d := Decision{Rule: r.info.Name, HasReply: r.info.HasReply, Replies: o.replies, Pacing: r.info.Pacing, Via: r.info.Via}
 		// The Set is shared: the caller gets its own copy of the windows.
 		d.Pacing.Active = slices.Clone(d.Pacing.Active)
 		ds = append(ds, d)

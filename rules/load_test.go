@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
 )
 
 func TestLoadFile(t *testing.T) {
@@ -172,8 +174,10 @@ func TestLoadErrors(t *testing.T) {
 				`t.yaml:5:5: rule "x": limit without reply: pacing applies to answers, and a rule without reply only skips comments`,
 				`t.yaml:6:5: rule "x": active without reply: pacing applies to answers, and a rule without reply only skips comments`,
 			}},
-		{"via", r(`    when: 'true'`, `    via: kitkot`),
-			[]string{`t.yaml:4:5: rule "x": via is not supported yet`}},
+		{"via without reply", r(`    when: 'true'`, `    via: kitkot`),
+			[]string{`t.yaml:4:5: rule "x": via without reply: a rule without reply only skips comments`}},
+		{"empty via", r(`    when: 'true'`, `    reply: hi`, `    via: ""`),
+			[]string{`t.yaml:5:10: rule "x": via must name a responder, e.g. via: kitkot`}},
 		{"empty file", "", []string{`t.yaml:1:1: file is empty: want a top-level rules: list`}},
 		{"comments only", "# nothing\n", []string{`t.yaml:1:1: file is empty: want a top-level rules: list`}},
 		{"empty rules list", "rules: []\n", []string{`t.yaml:1:8: no rules`}},
@@ -228,5 +232,19 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("Error() = %q", err.Error())
 			}
 		})
+	}
+}
+
+func TestVia(t *testing.T) {
+	set, err := LoadBytes("t.yaml", []byte("rules:\n  - name: a\n    when: 'true'\n    reply: hi\n    via: wechat\n    continue: true\n  - name: b\n    when: 'true'\n    reply: yo\n"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs := set.Rules(); rs[0].Via != "wechat" || rs[1].Via != "" {
+		t.Errorf("Via = %q, %q; want wechat, \"\"", rs[0].Via, rs[1].Via)
+	}
+	ds, _ := set.Evaluate(model.Comment{Text: "x"}, time.Now())
+	if len(ds) != 2 || ds[0].Via != "wechat" || ds[1].Via != "" {
+		t.Errorf("decisions = %+v", ds)
 	}
 }

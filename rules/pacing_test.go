@@ -192,8 +192,8 @@ func TestPacingErrors(t *testing.T) {
 			[]string{`t.yaml:5:29: rule "x": active[2]: "13:00-13:00" is empty: start and end are the same (00:00-24:00 is the whole day)`}},
 		{"near miss of a pacing key", []string{`    cooldwon: {user: 1h}`},
 			[]string{`t.yaml:5:5: rule "x": unknown key "cooldwon" (did you mean "cooldown"?)`}},
-		{"via still refused", []string{`    via: kitkot`},
-			[]string{`t.yaml:5:5: rule "x": via is not supported yet`}},
+		{"via not a name", []string{`    via: [kitkot]`},
+			[]string{`t.yaml:5:10: rule "x": via must name a responder, e.g. via: kitkot`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

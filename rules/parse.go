@@ -14,11 +14,11 @@ import (
 )
 
 // ruleKeys are the keys a rule may have, in the order they are documented.
-var ruleKeys = []string{"name", "when", "reply", "continue", "description", "cooldown", "limit", "active"}
+var ruleKeys = []string{"name", "when", "reply", "via", "continue", "description", "cooldown", "limit", "active"}
 
 // unsupportedKeys are part of the rule language but not implemented yet:
 // refused loudly, since ignoring a cooldown would answer people too often.
-var unsupportedKeys = []string{"via"}
+var unsupportedKeys = []string{}
 
 // srcFile is one rule file being loaded.
 type srcFile struct {
@@ -36,6 +36,8 @@ type ruleSpec struct {
 	replies     []*yaml.Node
 	cont        bool
 	description string
+	via         string     // the responder that answers instead of the source's
+	viaKey      *yaml.Node // the via key, when written
 	pacing      Pacing
 	pacingKeys  []*yaml.Node // the cooldown, limit and active keys written
 }
@@ -313,6 +315,13 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 				return
 			}
 			r.cont = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
+		case "via":
+			r.viaKey = k
+			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || strings.TrimSpace(v.Value) == "" {
+				f.errorf(v, r.name, "via must name a responder, e.g. via: kitkot")
+				return
+			}
+			r.via = strings.TrimSpace(v.Value)
 		case "description":
 			if v.Kind != yaml.ScalarNode {
 				f.errorf(v, r.name, "description must be text")
@@ -344,6 +353,9 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 	}
 	if !hasKey(n, "reply") {
 		// Pacing holds answers back; a rule without reply only skips.
+		if r.viaKey != nil {
+			f.errorf(r.viaKey, r.name, "via without reply: a rule without reply only skips comments")
+		}
 		for _, k := range r.pacingKeys {
 			f.errorf(k, r.name, "%s without reply: pacing applies to answers, and a rule without reply only skips comments", k.Value)
 		}

@@ -47,6 +47,9 @@ type RuleInfo struct {
 	Description string
 	// Pacing is the rule's cooldown, limit and active windows.
 	Pacing Pacing
+	// Via is the responder that answers this rule's matches instead of the
+	// source's own; "" for the source's.
+	Via string
 }
 
 // Set is a loaded, compiled set of rules, in evaluation order.
@@ -202,6 +205,7 @@ func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
 		Variants:    len(spec.replies),
 		Description: spec.description,
 		Pacing:      spec.pacing,
+		Via:         spec.via,
 	}}
 	r.info.Pacing.Location = c.loc
 	ok := true

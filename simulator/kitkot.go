@@ -56,6 +56,7 @@ type Kitkot struct {
 	posts    []Post
 	requests int
 	nextCID  uint64
+	kr       krState // the reply listing (kitkot_replies.go)
 }
 
 // NewKitkot returns an imitation that accepts exactly apiKey and sessionKey.
@@ -108,6 +109,10 @@ func (k *Kitkot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if r.URL.Path == KitkotRepliesPath {
+		k.krServe(w, r, fl, faulty)
+		return
+	}
 	if r.URL.Path != KitkotReplyPath {
 		k.fail(w, http.StatusNotFound, "Not found")
 		return

@@ -1,0 +1,77 @@
+package daemon
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/rules"
+)
+
+func TestBuildTikTok(t *testing.T) {
+	cfg := &config.Config{
+		Location: time.UTC,
+		Sources: config.Sources{TikTok: &config.TikTokSource{BaseURL: "http://127.0.0.1:1/api", APIKey: "tk-key",
+			Responder: "kitkot", Backlog: "skip", Timeout: time.Second, MaxPages: 10,
+			Threads: []config.Thread{{CommentID: "7300000000000000011", AwemeID: "7300000000000000001"}}}},
+		Responders: config.Responders{Kitkot: &config.KitkotResponder{BaseURL: "http://127.0.0.1:1/api", APIKey: "tk-key",
+			SessionKey: "s", Timeout: time.Second}},
+	}
+	bindings, rs, _, err := Build(cfg)
+	if err != nil || len(bindings) != 1 || bindings[0].Source.Platform() != "tiktok" || bindings[0].Responder != "kitkot" || rs["kitkot"] == nil {
+		t.Fatalf("Build: %v %v %v", bindings, rs, err)
+	}
+	if th := bindings[0].Source.Threads(); len(th) != 1 || th[0].PostID != "7300000000000000001" {
+		t.Fatalf("threads %+v", th)
+	}
+
+	set, err := rules.LoadBytes("r.yaml", []byte("rules:\n  - name: a\n    when: 'true'\n    reply: hi\n    via: kitkot\n"), rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckVia(set, rs); err != nil {
+		t.Fatalf("via kitkot: %v", err)
+	}
+	set, err = rules.LoadBytes("r.yaml", []byte("rules:\n  - name: a\n    when: 'true'\n    reply: hi\n    via: weibo\n"), rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = CheckVia(set, rs)
+	if err == nil || !strings.Contains(err.Error(), `r.yaml:2: rule "a": via "weibo" is not a configured responder (configured: kitkot)`) {
+		t.Fatalf("via weibo: %v", err)
+	}
+}
+
+// New and reloads refuse a rule whose via names no configured responder.
+func TestViaChecked(t *testing.T) {
+	dir := t.TempDir()
+	viaNope := rulesV1 + "  - name: routed\n    when: 'true'\n    reply: hi\n    via: nope\n"
+	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", viaNope, ""))
+	if _, err := New(t.Context(), cfg, Options{Logger: quietLogger()}); err == nil || !strings.Contains(err.Error(), `via "nope"`) {
+		t.Fatalf("New: %v", err)
+	}
+	write(t, cfg.Rules, strings.Replace(viaNope, "via: nope", "via: kitkot", 1))
+	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	before := d.Rules()
+	write(t, cfg.Rules, viaNope)
+	if err := d.Reload(); err == nil || !strings.Contains(err.Error(), `via "nope" is not a configured responder`) {
+		t.Fatalf("Reload: %v", err)
+	}
+	if d.Rules() != before {
+		t.Error("a refused reload replaced the rules")
+	}
+}
+
+func TestDouyinFullRescanZeroMeansNever(t *testing.T) {
+	if got := rescanEvery(0); got >= 0 {
+		t.Fatalf("full_rescan_every 0 must turn rescans off, got %d", got)
+	}
+	if got := rescanEvery(60); got != 60 {
+		t.Fatalf("got %d", got)
+	}
+}

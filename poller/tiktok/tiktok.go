@@ -1,0 +1,282 @@
+// Package tiktok is the poller's TikTok source: it lists the replies of
+// watched TikTok comment threads through kitkot's
+// `GET /api/video/comments/replies` (a cursor-paged listing) and tells new
+// replies from known ones by cid, whatever order kitkot lists them in.
+//
+// A poll scans the thread to the end, except when the listing is known to be
+// newest first: then it stops at the first page whose replies are all known.
+// A cursor cannot jump to the end of an oldest-first listing, so such a
+// listing is scanned whole, and so is every FullRescanEvery-th poll.
+package tiktok
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller"
+)
+
+// Defaults of Config.
+const (
+	DefaultTimeout         = 60 * time.Second
+	DefaultMaxPages        = 500
+	DefaultFullRescanEvery = 60
+	DefaultPageSize        = 20 // the count asked for
+)
+
+// Config configures a Source.
+type Config struct {
+	BaseURL string // e.g. https://kitkot.xyz/api
+	APIKey  string
+	// Timeout bounds each call (default DefaultTimeout).
+	Timeout time.Duration
+	// MaxPages bounds the calls of one poll (default DefaultMaxPages); a
+	// scan that reaches it counts as complete.
+	MaxPages int
+	// FullRescanEvery makes every n-th poll of a newest-first thread a full
+	// scan (default DefaultFullRescanEvery; negative: never after the first).
+	FullRescanEvery int
+	// PageSize is the count asked for per page (default DefaultPageSize).
+	PageSize int
+	Threads  []model.Thread
+	// HTTPClient is optional.
+	HTTPClient *http.Client
+	// Now is optional, for tests.
+	Now func() time.Time
+}
+
+// Source lists new replies of watched TikTok threads. It implements
+// poller.Source and is safe for concurrent use.
+type Source struct {
+	cfg           Config
+	client        *http.Client
+	endpoint      string
+	shownEndpoint string
+}
+
+var _ poller.Source = (*Source)(nil)
+
+// New checks cfg, fills its defaults and returns the source.
+func New(cfg Config) (*Source, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("tiktok: base_url %q: want an http or https URL", cfg.BaseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("tiktok: base_url %q: must not have a query or fragment", u.Redacted())
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("tiktok: api_key is empty")
+	}
+	seen := make(map[string]bool, len(cfg.Threads))
+	for i, th := range cfg.Threads {
+		switch {
+		case th.ID == "":
+			return nil, fmt.Errorf("tiktok: thread %d: comment_id is empty", i)
+		case seen[th.ID]:
+			return nil, fmt.Errorf("tiktok: thread %s is listed twice", th.ID)
+		}
+		seen[th.ID] = true
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxPages <= 0 {
+		cfg.MaxPages = DefaultMaxPages
+	}
+	if cfg.FullRescanEvery == 0 {
+		cfg.FullRescanEvery = DefaultFullRescanEvery
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = DefaultPageSize
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{}
+	}
+	cfg.Threads = slices.Clone(cfg.Threads)
+	u.Path = strings.TrimRight(u.Path, "/") + listPath
+	return &Source{cfg: cfg, client: client, endpoint: u.String(), shownEndpoint: u.Redacted()}, nil
+}
+
+// Platform is "tiktok".
+func (s *Source) Platform() string { return model.PlatformTikTok }
+
+// Threads are the watched threads, as configured.
+func (s *Source) Threads() []model.Thread { return slices.Clone(s.cfg.Threads) }
+
+// PollThread lists what is new in thread th since prev.
+func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, known poller.KnownFunc) (model.PollResult, error) {
+	n := int64(s.cfg.FullRescanEvery)
+	full := !prev.Initialized || prev.Order != model.OrderNewest ||
+		(n > 0 && prev.Polls > 0 && prev.Polls%n == 0)
+
+	status := map[string]bool{} // cid seen in this poll -> not known before it
+	var found []model.Comment
+	var obs orderObserver
+	calls := 0
+	var total int64
+	cursor := ""
+	failed := func(err error) (model.PollResult, error) {
+		return model.PollResult{Comments: sorted(found), State: prev, Calls: calls}, err
+	}
+	for {
+		p, err := s.fetch(ctx, th.ID, cursor)
+		calls++
+		if err != nil {
+			return failed(err)
+		}
+		if calls == 1 {
+			total = p.Total
+		}
+		obs.page(p.Replies)
+		var ids []string
+		for i := range p.Replies {
+			if id := string(p.Replies[i].CID); id != "" && !slices.Contains(ids, id) {
+				if _, seen := status[id]; !seen {
+					ids = append(ids, id)
+				}
+			}
+		}
+		recorded := map[string]bool{}
+		if len(ids) > 0 && known != nil {
+			if recorded, err = known(ctx, ids); err != nil {
+				return failed(&model.SourceError{Action: model.SourceRetry, Msg: "look up known replies: " + s.redact(err.Error())})
+			}
+		}
+		fresh := 0
+		for i := range p.Replies {
+			r := &p.Replies[i]
+			id := string(r.CID)
+			if _, seen := status[id]; id == "" || seen {
+				continue
+			}
+			status[id] = !recorded[id]
+			if !recorded[id] {
+				fresh++
+				found = append(found, comment(th, r))
+			}
+		}
+		switch {
+		case !p.HasMore || len(p.Replies) == 0 || calls >= s.cfg.MaxPages:
+		case p.Next == "" || p.Next == cursor:
+			// A cursor that does not move would loop: the listing ends here.
+		case !full && fresh == 0:
+			// Newest first: a page with nothing new ends the new replies.
+		default:
+			cursor = p.Next
+			continue
+		}
+		break
+	}
+
+	now := s.cfg.Now()
+	st := prev
+	st.Platform = model.PlatformTikTok
+	st.ThreadID = th.ID
+	st.Total = total
+	st.Polls = prev.Polls + 1
+	st.LastPolled = now
+	if full {
+		// The order is judged afresh from the whole listing.
+		if o := obs.order(); o != model.OrderUnknown {
+			st.Order = o
+		}
+		st.Initialized = true
+		st.Known = int64(len(status))
+		st.LastFullScan = now
+	} else {
+		if obs.order() == model.OrderOldest || obs.order() == model.OrderMixed {
+			st.Order = model.OrderMixed // no longer newest first: scan whole next time
+		}
+		st.Known = prev.Known + int64(len(found))
+	}
+	return model.PollResult{Comments: sorted(found), State: st, Calls: calls}, nil
+}
+
+// sorted returns the new replies by creation time, ties by id.
+func sorted(found []model.Comment) []model.Comment {
+	out := slices.Clone(found)
+	slices.SortStableFunc(out, func(a, b model.Comment) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(len(a.ID), len(b.ID)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// orderObserver judges a listing's order from consecutive create times.
+type orderObserver struct {
+	rising, falling, has bool
+	last                 int64
+}
+
+func (o *orderObserver) page(rs []reply) {
+	for i := range rs {
+		t := rs[i].CreateTime.int()
+		if o.has {
+			o.rising = o.rising || t > o.last
+			o.falling = o.falling || t < o.last
+		}
+		o.last, o.has = t, true
+	}
+}
+
+func (o *orderObserver) order() string {
+	switch {
+	case o.rising && o.falling:
+		return model.OrderMixed
+	case o.falling:
+		return model.OrderNewest
+	case o.rising:
+		return model.OrderOldest
+	}
+	return model.OrderUnknown
+}
+
+// comment converts r, a reply of thread th, to the shared model.
+func comment(th model.Thread, r *reply) model.Comment {
+	post := string(r.AwemeID)
+	if post == "" || post == "0" {
+		post = th.PostID
+	}
+	root := string(r.ReplyID)
+	if root == "" || root == "0" {
+		root = th.ID
+	}
+	return model.Comment{
+		Platform:  model.PlatformTikTok,
+		ID:        string(r.CID),
+		ThreadID:  th.ID,
+		PostID:    post,
+		RootID:    root,
+		ReplyToID: string(r.ReplyToReplyID),
+		Text:      r.Text,
+		CreatedAt: time.Unix(r.CreateTime.int(), 0).UTC(),
+		Likes:     r.DiggCount.int(),
+		Level:     2,
+		User: model.User{
+			UID:      string(r.User.UID),
+			SecUID:   r.User.SecUID,
+			UniqueID: r.User.UniqueID,
+			Nickname: r.User.Nickname,
+			Region:   r.User.Region,
+		},
+		Labels: th.Labels,
+	}
+}
