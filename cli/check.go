@@ -34,6 +34,12 @@ func runCheck(path string, env Env) error {
 		printErrors(env, err)
 		failed = true
 	}
+	if err == nil && responders != nil {
+		if err := daemon.CheckVia(set, responders); err != nil {
+			fmt.Fprintln(env.Stderr, err)
+			failed = true
+		}
+	}
 	if failed {
 		return exitError{1}
 	}

@@ -109,13 +109,13 @@ func TestCheckConfigErrors(t *testing.T) {
 	}{
 		{"unknown top-level key", "scheduel: \"@every 2m\"\n", []string{"scheduel"}},
 		{"unknown nested key", "log:\n  levle: debug\n", []string{"log.levle"}},
-		{"weibo source (not supported yet)", `  weibo:
+		{"weibo source whose responder is not configured", `  weibo:
     base_url: http://127.0.0.1:1
     access_token: wb-secret
-    responder: kitkot
+    responder: weibo
     self_uids: ["1"]
     weibos: [{id: "4023227965"}]
-`, []string{"sources.weibo", "not supported"}},
+`, []string{"sources.weibo.responder"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg, db := checkWorld(t, goodRules, "")

@@ -68,6 +68,8 @@ type Daemon struct {
 	rules  atomic.Pointer[rules.Set]
 	poller *poller.Poller
 	dryRun bool
+	// responders are the configured responders, which a rule's via must name.
+	responders map[string]poller.Responder
 	// metrics are served on /metrics (see health.go).
 	metrics *metrics.Metrics
 
@@ -109,6 +111,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckVia(set, rs); err != nil {
+		return nil, err
+	}
+	d.responders = rs
 	for _, b := range bindings {
 		if w := SelfUIDsWarning(b); w != "" {
 			d.log.Warn(w)
@@ -265,6 +271,9 @@ func (d *Daemon) reloadLocked() (changed bool, err error) {
 		}
 	}
 	set, digest, err := d.loadRules()
+	if err == nil {
+		err = CheckVia(set, d.responders)
+	}
 	if err != nil {
 		problems := 1
 		if le := (*rules.LoadError)(nil); errors.As(err, &le) {

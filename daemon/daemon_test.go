@@ -169,59 +169,6 @@ func TestBuildNoSource(t *testing.T) {
 	}
 }
 
-func TestBuildUnsupportedPlatforms(t *testing.T) {
-	for _, tc := range []struct {
-		name, key, extra string
-		inSources        bool
-	}{
-		{"weibo responder", "responders.weibo", `  weibo:
-    api: v2
-    base_url: http://127.0.0.1:1
-    access_token: wb-token
-`, false},
-		{"tiktok source", "sources.tiktok", `  tiktok:
-    base_url: http://127.0.0.1:1/api
-    api_key: tt-key
-    responder: kitkot
-    self_uids: ["1"]
-    threads: [{comment_id: "7300000000000000000", aweme_id: "7300000000000000001"}]
-`, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := writeConfig(t, dir, "http://127.0.0.1:1", "@every 1m", rulesV1, "")
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := string(b)
-			if tc.inSources {
-				s = strings.Replace(s, "responders:\n", tc.extra+"responders:\n", 1)
-			} else {
-				s += tc.extra
-			}
-			write(t, path, s)
-			cfg := load(t, path)
-			_, _, _, err = Build(cfg)
-			if err == nil || !strings.HasPrefix(err.Error(), tc.key+":") || !strings.Contains(err.Error(), "not supported") {
-				t.Fatalf("Build: %v, want an error naming %s", err, tc.key)
-			}
-			for _, secret := range []string{"wb-token", "tt-key", "wx-secret", token, apiKey} {
-				if strings.Contains(err.Error(), secret) {
-					t.Errorf("error contains a secret: %v", err)
-				}
-			}
-			// New refuses it too, before creating the database.
-			if _, err := New(t.Context(), cfg, Options{Logger: quietLogger()}); err == nil || !strings.Contains(err.Error(), tc.key) {
-				t.Errorf("New: %v", err)
-			}
-			if _, err := os.Stat(filepath.Join(dir, "autoreplyd.db")); !os.IsNotExist(err) {
-				t.Errorf("New created the database for a refused config (stat: %v)", err)
-			}
-		})
-	}
-}
-
 func ruleNames(d *Daemon) []string {
 	var names []string
 	for _, r := range d.Rules().Rules() {

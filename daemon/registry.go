@@ -3,14 +3,19 @@ package daemon
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/poller/douyin"
+	"github.com/autoreplyd/autoreplyd/poller/tiktok"
 	pwechat "github.com/autoreplyd/autoreplyd/poller/wechat"
+	pweibo "github.com/autoreplyd/autoreplyd/poller/weibo"
 	"github.com/autoreplyd/autoreplyd/responders/kitkot"
 	rwechat "github.com/autoreplyd/autoreplyd/responders/wechat"
+	rweibo "github.com/autoreplyd/autoreplyd/responders/weibo"
+	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/wechat"
 )
 
@@ -53,13 +58,16 @@ func (e *buildEnv) wechatClient(cfg wechat.Config) (*wechat.Client, error) {
 // sources is the registry of implemented source platforms, by name.
 var sources = map[string]sourceFactory{
 	model.PlatformDouyin: douyinSource,
+	model.PlatformTikTok: tiktokSource,
 	model.PlatformWeChat: wechatSource,
+	model.PlatformWeibo:  weiboSource,
 }
 
 // responders is the registry of implemented responders, by config name.
 var responders = map[string]responderFactory{
 	"kitkot":     kitkotResponder,
 	rwechat.Name: wechatResponder,
+	rweibo.Name:  weiboResponder,
 }
 
 // configuredButMissing lists the config sections present in the file whose
@@ -67,15 +75,6 @@ var responders = map[string]responderFactory{
 // silently watching nothing.
 func configuredButMissing(cfg *config.Config) []string {
 	var out []string
-	if cfg.Sources.TikTok != nil {
-		out = append(out, "sources.tiktok")
-	}
-	if cfg.Sources.Weibo != nil {
-		out = append(out, "sources.weibo")
-	}
-	if cfg.Responders.Weibo != nil {
-		out = append(out, "responders.weibo")
-	}
 	return out
 }
 
@@ -141,7 +140,7 @@ func douyinSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 		Token:           c.Token.Value(),
 		Timeout:         c.Timeout,
 		MaxPages:        c.MaxPages,
-		FullRescanEvery: c.FullRescanEvery,
+		FullRescanEvery: rescanEvery(c.FullRescanEvery),
 		Threads:         threads,
 		Location:        cfg.Location,
 		Rate:            c.RateLimit,
@@ -151,6 +150,52 @@ func douyinSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 		return poller.Binding{}, false, err
 	}
 	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog, StopPause: c.StopPause}, true, nil
+}
+
+func tiktokSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) {
+	c := cfg.Sources.TikTok
+	if c == nil {
+		return poller.Binding{}, false, nil
+	}
+	threads := make([]model.Thread, len(c.Threads))
+	for i, t := range c.Threads {
+		threads[i] = model.Thread{ID: t.CommentID, PostID: t.AwemeID, Labels: t.Labels}
+	}
+	rescan := c.FullRescanEvery
+	if rescan == 0 {
+		rescan = -1 // the config's 0 turns periodic rescans off
+	}
+	src, err := tiktok.New(tiktok.Config{
+		BaseURL:         c.BaseURL,
+		APIKey:          c.APIKey.Value(),
+		Timeout:         c.Timeout,
+		MaxPages:        c.MaxPages,
+		FullRescanEvery: rescan,
+		Threads:         threads,
+	})
+	if err != nil {
+		return poller.Binding{}, false, err
+	}
+	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog}, true, nil
+}
+
+// CheckVia refuses a rule whose via names a responder that is not
+// configured (responders as Build returns them).
+func CheckVia(set *rules.Set, responders map[string]poller.Responder) error {
+	if set == nil {
+		return nil
+	}
+	for _, r := range set.Rules() {
+		if r.Via == "" {
+			continue
+		}
+		if _, ok := responders[r.Via]; !ok {
+			names := sortedKeys(responders)
+			return fmt.Errorf("%s:%d: rule %q: via %q is not a configured responder (configured: %s)",
+				r.File, r.Line, r.Name, r.Via, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 func kitkotResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
@@ -210,6 +255,44 @@ func wechatResponder(cfg *config.Config, env *buildEnv) (poller.Responder, polle
 	return r, pacingOf(c.Pacing), true, nil
 }
 
+func weiboSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) {
+	c := cfg.Sources.Weibo
+	if c == nil {
+		return poller.Binding{}, false, nil
+	}
+	weibos := make([]pweibo.Weibo, len(c.Weibos))
+	for i, w := range c.Weibos {
+		weibos[i] = pweibo.Weibo{ID: w.ID, Labels: w.Labels}
+	}
+	src, err := pweibo.New(pweibo.Config{BaseURL: c.BaseURL, AccessToken: c.AccessToken.Value(), Weibos: weibos, Timeout: c.Timeout})
+	if err != nil {
+		return poller.Binding{}, false, err
+	}
+	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog}, true, nil
+}
+
+func weiboResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
+	c := cfg.Responders.Weibo
+	if c == nil {
+		return nil, poller.Pacing{}, false, nil
+	}
+	r, err := rweibo.New(rweibo.Config{
+		API:            c.API,
+		BaseURL:        c.BaseURL,
+		AccessToken:    c.AccessToken.Value(),
+		AppKey:         c.AppKey,
+		Username:       c.Username,
+		Password:       c.Password.Value(),
+		WithoutMention: c.WithoutMention,
+		RIP:            c.RIP,
+		Timeout:        c.Timeout,
+	})
+	if err != nil {
+		return nil, poller.Pacing{}, false, err
+	}
+	return r, pacingOf(c.Pacing), true, nil
+}
+
 // pacingOf is a responder's config pacing as the poller takes it.
 func pacingOf(c config.Pacing) poller.Pacing {
 	return poller.Pacing{Limit: c.RateLimit, Burst: c.Burst, DailyCap: c.DailyCap, AvoidRepeat: c.AvoidRepeat,
@@ -234,4 +317,14 @@ func SelfUIDsWarning(b poller.Binding) string {
 	}
 	p := b.Source.Platform()
 	return fmt.Sprintf("sources.%s.self_uids is empty: list the uid of the account that answers, so its replies are never answered even when a send's outcome is unknown", p)
+}
+
+// rescanEvery maps the config's full_rescan_every (0 = never, as documented;
+// an absent key already got its default) to the douyin source's setting,
+// where 0 means "the default" and a negative number means never.
+func rescanEvery(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

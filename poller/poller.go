@@ -7,6 +7,7 @@
 package poller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -542,15 +543,19 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 			"rule", re.Rule, "platform", c.Platform, "comment", c.ID, "err", re.Err)
 	}
 	claims := make([]store.Claim, 0, len(decisions))
-	sending := 0        // answers this comment already claims, counted against the cap
-	var chosen []string // texts this comment already answers with, oldest first
+	sending := map[string]int{} // answers this comment already claims, by responder, counted against its cap
+	first := ""                 // the responder of the first answer to send
+	var chosen []string         // texts this comment already answers with, oldest first
 	// Pacing counts the answers in the store: those of earlier comments,
 	// this cycle's included, were committed before this one is evaluated.
 	// (The decisions of one comment are of distinct rules: they cannot
 	// pace each other.)
 	history := p.opts.Store.PacingHistory(p.opts.DryRun)
 	for _, d := range decisions {
-		cl := store.Claim{Rule: d.Rule, Responder: b.Responder}
+		// A rule's via routes its answer to another responder, whose cap,
+		// pacing and variant rotation then apply.
+		responder := cmp.Or(d.Via, b.Responder)
+		cl := store.Claim{Rule: d.Rule, Responder: responder}
 		if !d.HasReply {
 			cl.Status, cl.Reason = model.StatusSkipped, model.ReasonNoReplyRule
 			claims = append(claims, cl)
@@ -558,12 +563,12 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 		}
 		// A store error leaves the comment unhandled (it is seen again next
 		// cycle): nothing is sent without its pacing checked.
-		text, err := p.chooseVariant(ctx, b.Responder, d.Replies, chosen)
+		text, err := p.chooseVariant(ctx, responder, d.Replies, chosen)
 		if err != nil {
 			return fmt.Errorf("choose a reply variant of rule %s for %s comment %s: %w", d.Rule, c.Platform, c.ID, err)
 		}
 		cl.ReplyText = text
-		if p.capped(ctx, b.Responder, sending) {
+		if p.capped(ctx, responder, sending[responder]) {
 			cl.Status, cl.Reason = model.StatusSkipped, ReasonDailyCap
 			claims = append(claims, cl)
 			continue
@@ -582,7 +587,8 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 		default:
 			cl.Status = model.StatusPending
 			chosen = append(chosen, text)
-			sending++
+			sending[responder]++
+			first = cmp.Or(first, responder)
 		}
 		claims = append(claims, cl)
 	}
@@ -590,8 +596,8 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 	// the rate limiter or the jitter then leaves nothing behind (the comment
 	// is seen again), instead of a claim that can only become unknown.
 	waited := false
-	if _, paused := p.responderPause(b.Responder); sending > 0 && !paused {
-		if err := p.wait(ctx, b.Responder); err != nil {
+	if _, paused := p.responderPause(first); first != "" && !paused {
+		if err := p.wait(ctx, first); err != nil {
 			return err // cancelled: nothing recorded, seen again next cycle
 		}
 		waited = true
