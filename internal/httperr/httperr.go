@@ -7,11 +7,13 @@ package httperr
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"strings"
 	"syscall"
+	"time"
 	"unicode/utf8"
 )
 
@@ -72,6 +74,29 @@ func Snippet(body []byte, max int) string {
 	}
 	if s == "" {
 		return "(empty answer)"
+	}
+	return s
+}
+
+// Failure describes a failed exchange with endpoint (no URL, no query) for
+// a source's error: what the operation was and why it failed.
+func Failure(op, endpoint string, timeout time.Duration, err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("%s %s: no answer within %s", op, endpoint, timeout)
+	}
+	return op + " " + endpoint + ": " + Describe(err)
+}
+
+// Redact replaces every secret in s, raw or URL-escaped (a platform may
+// echo the request's query back in its message).
+func Redact(s string, secrets ...string) string {
+	for _, k := range secrets {
+		if k == "" {
+			continue
+		}
+		for _, form := range []string{k, url.QueryEscape(k), url.PathEscape(k)} {
+			s = strings.ReplaceAll(s, form, "REDACTED")
+		}
 	}
 	return s
 }

@@ -48,3 +48,19 @@ func TestSnippetCutsOnCharacters(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+func TestFailureAndRedact(t *testing.T) {
+	const key = "k+y/=SECRET"
+	err := &url.Error{Op: "Get", URL: "https://x/api?api_key=" + url.QueryEscape(key), Err: syscall.ECONNREFUSED}
+	msg := Redact(Failure("list replies", "https://x/api/list", time.Minute, err), key)
+	if strings.Contains(msg, "SECRET") || !strings.Contains(msg, "connection refused") || !strings.Contains(msg, "list replies https://x/api/list") {
+		t.Fatalf("%q", msg)
+	}
+	slow := Failure("list", "e", 5*time.Second, fmt.Errorf("x: %w", context.DeadlineExceeded))
+	if slow != "list e: no answer within 5s" {
+		t.Fatalf("%q", slow)
+	}
+	if got := Redact("echo "+url.QueryEscape(key)+" and "+key, key); strings.Contains(got, "SECRET") {
+		t.Fatalf("%q", got)
+	}
+}

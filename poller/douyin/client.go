@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"io"
 	"net/http"
 	"net/url"
@@ -264,26 +264,11 @@ func (s *Source) fetch(ctx context.Context, commentID string, pageNo int) (page,
 
 // transportError describes a failed exchange without the URL's token.
 func (s *Source) transportError(op string, err error) *model.SourceError {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // ue.Error() prints the whole URL, token included
-	}
-	msg := op + " " + s.shownEndpoint + ": " + err.Error()
-	if errors.Is(err, context.DeadlineExceeded) {
-		msg = fmt.Sprintf("%s %s: no answer within %s", op, s.shownEndpoint, s.cfg.Timeout)
-	}
-	return &model.SourceError{Action: model.SourceRetry, Msg: s.redact(msg)}
+	return &model.SourceError{Action: model.SourceRetry, Msg: s.redact(httperr.Failure(op, s.shownEndpoint, s.cfg.Timeout, err))}
 }
 
 // redact removes the token from msg, in case a message echoes it.
-func (s *Source) redact(msg string) string {
-	for _, t := range []string{s.cfg.Token, url.QueryEscape(s.cfg.Token)} {
-		if t != "" {
-			msg = strings.ReplaceAll(msg, t, "REDACTED")
-		}
-	}
-	return msg
-}
+func (s *Source) redact(msg string) string { return httperr.Redact(msg, s.cfg.Token) }
 
 // comment converts r, a reply of thread th, to the shared model.
 func comment(th model.Thread, r *reply) model.Comment {

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"io"
 	"net/http"
 	"net/url"
@@ -220,23 +220,8 @@ func (s *Source) fetch(ctx context.Context, commentID, cursor string) (page, err
 
 // transportError describes a failed exchange without the URL's api_key.
 func (s *Source) transportError(op string, err error) *model.SourceError {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err // ue.Error() prints the whole URL, api_key included
-	}
-	msg := op + " " + s.shownEndpoint + ": " + err.Error()
-	if errors.Is(err, context.DeadlineExceeded) {
-		msg = fmt.Sprintf("%s %s: no answer within %s", op, s.shownEndpoint, s.cfg.Timeout)
-	}
-	return &model.SourceError{Action: model.SourceRetry, Msg: s.redact(msg)}
+	return &model.SourceError{Action: model.SourceRetry, Msg: s.redact(httperr.Failure(op, s.shownEndpoint, s.cfg.Timeout, err))}
 }
 
 // redact removes the api_key from msg, in case a message echoes it.
-func (s *Source) redact(msg string) string {
-	for _, t := range []string{s.cfg.APIKey, url.QueryEscape(s.cfg.APIKey)} {
-		if t != "" {
-			msg = strings.ReplaceAll(msg, t, "REDACTED")
-		}
-	}
-	return msg
-}
+func (s *Source) redact(msg string) string { return httperr.Redact(msg, s.cfg.APIKey) }
