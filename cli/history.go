@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -27,26 +26,15 @@ func historyCmd(env Env) *cobra.Command {
 		Short: "List handled replies from the SQLite history (safe while the daemon runs)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch format {
-			case "table", "json", "csv":
-			default:
-				return fmt.Errorf("--format: %q is not table, json or csv", format)
+			if err := checkFormat(format); err != nil {
+				return err
 			}
-			db, loc := dbFlag, time.Local
-			if db == "" {
-				cfg, err := config.Load(configPath(cfgFlag, env.Environ), env.Environ)
-				if err != nil {
-					return err
-				}
-				db, loc = cfg.Database, cfg.Location
+			db, loc, err := databaseOf(dbFlag, cfgFlag, env)
+			if err != nil {
+				return err
 			}
-			now := time.Now()
-			var err error
-			if f.Since, err = parseWhen(since, now, loc); err != nil {
-				return fmt.Errorf("--since: %w", err)
-			}
-			if f.Until, err = parseWhen(until, now, loc); err != nil {
-				return fmt.Errorf("--until: %w", err)
+			if f.Since, f.Until, err = parseRange(since, until, loc); err != nil {
+				return err
 			}
 			if f.Limit < 0 {
 				return fmt.Errorf("--limit: must be 0 (no limit) or more")

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -45,13 +44,9 @@ hand" in the error column.`,
 			if n != 1 {
 				return errors.New("give exactly one of --sent, --retry or --drop")
 			}
-			db := dbFlag
-			if db == "" {
-				cfg, err := config.Load(configPath(cfgFlag, env.Environ), env.Environ)
-				if err != nil {
-					return err
-				}
-				db = cfg.Database
+			db, _, err := databaseOf(dbFlag, cfgFlag, env)
+			if err != nil {
+				return err
 			}
 			// A missing database is an error here, not a new empty one.
 			ro, err := store.OpenReadOnly(cmd.Context(), db)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -36,13 +35,9 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 					return fmt.Errorf("%q: a scope is source:PLATFORM or responder:NAME (see `autoreplyd resume --list`)", a)
 				}
 			}
-			db, loc := dbFlag, time.Local
-			if db == "" {
-				cfg, err := config.Load(configPath(cfgFlag, env.Environ), env.Environ)
-				if err != nil {
-					return err
-				}
-				db, loc = cfg.Database, cfg.Location
+			db, loc, err := databaseOf(dbFlag, cfgFlag, env)
+			if err != nil {
+				return err
 			}
 			if list {
 				st, err := store.OpenReadOnly(cmd.Context(), db)

@@ -8,11 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -33,26 +31,15 @@ and status. Days are in the config's timezone (with --database: the host's).
 A claim counts on the day it was made, whatever its status now.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch format {
-			case "table", "json", "csv":
-			default:
-				return fmt.Errorf("--format: %q is not table, json or csv", format)
+			if err := checkFormat(format); err != nil {
+				return err
 			}
-			db, loc := dbFlag, time.Local
-			if db == "" {
-				cfg, err := config.Load(configPath(cfgFlag, env.Environ), env.Environ)
-				if err != nil {
-					return err
-				}
-				db, loc = cfg.Database, cfg.Location
+			db, loc, err := databaseOf(dbFlag, cfgFlag, env)
+			if err != nil {
+				return err
 			}
-			now := time.Now()
-			var err error
-			if f.Since, err = parseWhen(since, now, loc); err != nil {
-				return fmt.Errorf("--since: %w", err)
-			}
-			if f.Until, err = parseWhen(until, now, loc); err != nil {
-				return fmt.Errorf("--until: %w", err)
+			if f.Since, f.Until, err = parseRange(since, until, loc); err != nil {
+				return err
 			}
 			st, err := store.OpenReadOnly(cmd.Context(), db)
 			if err != nil {

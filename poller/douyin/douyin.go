@@ -9,9 +9,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -78,25 +76,15 @@ var _ poller.Source = (*Source)(nil)
 
 // New checks cfg, fills its defaults and returns the source.
 func New(cfg Config) (*Source, error) {
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("douyin: base_url %q: want an http or https URL", cfg.BaseURL)
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("douyin: base_url %q: must not have a query or fragment", u.Redacted())
+	u, err := poller.ParseBaseURL("douyin", cfg.BaseURL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Token == "" {
 		return nil, errors.New("douyin: token is empty")
 	}
-	seen := make(map[string]bool, len(cfg.Threads))
-	for i, th := range cfg.Threads {
-		switch {
-		case th.ID == "":
-			return nil, fmt.Errorf("douyin: thread %d: comment_id is empty", i)
-		case seen[th.ID]:
-			return nil, fmt.Errorf("douyin: thread %s is listed twice", th.ID)
-		}
-		seen[th.ID] = true
+	if err := poller.CheckThreads("douyin", cfg.Threads); err != nil {
+		return nil, err
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
