@@ -36,7 +36,7 @@ type Verdict struct {
 }
 
 // A vm.VM must not be shared between goroutines; a pool saves allocating one
-// per run.
+// per run. Evaluate and Explain take one for all the programs they run.
 var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 func run(p *vm.Program, env any) (any, error) {
@@ -52,8 +52,9 @@ type outcome struct {
 	err     error
 }
 
-func (s *Set) apply(r *rule, env any) outcome {
-	v, err := run(r.when, env)
+// apply runs rule r against env on m.
+func (s *Set) apply(m *vm.VM, r *rule, env any) outcome {
+	v, err := m.Run(r.when, env)
 	if err != nil {
 		return outcome{err: &exprError{part: "when", err: err}}
 	}
@@ -65,7 +66,7 @@ func (s *Set) apply(r *rule, env any) outcome {
 		o.replies = make([]string, 0, len(r.replies))
 	}
 	for i, segs := range r.replies {
-		text, err := render(segs, env, s.loc, run)
+		text, err := render(segs, env, s.loc, m.Run)
 		if err != nil {
 			return outcome{matched: true, err: &exprError{part: r.parts[i], err: err}}
 		}
@@ -83,10 +84,12 @@ func (s *Set) Evaluate(c model.Comment, now time.Time) ([]Decision, []RuleError)
 		return nil, nil
 	}
 	var env any = NewEnv(c, now, s.loc) // boxed once for every rule
+	m := vms.Get().(*vm.VM)
+	defer vms.Put(m)
 	var ds []Decision
 	var errs []RuleError
 	for _, r := range s.rules {
-		o := s.apply(r, env)
+		o := s.apply(m, r, env)
 		if o.err != nil {
 			errs = append(errs, RuleError{Rule: r.info.Name, CommentID: c.ID, Err: o.err})
 			continue
@@ -112,10 +115,12 @@ func (s *Set) Explain(c model.Comment, now time.Time) []Verdict {
 		return nil
 	}
 	var env any = NewEnv(c, now, s.loc)
+	m := vms.Get().(*vm.VM)
+	defer vms.Put(m)
 	out := make([]Verdict, len(s.rules))
 	open := true
 	for i, r := range s.rules {
-		o := s.apply(r, env)
+		o := s.apply(m, r, env)
 		v := Verdict{Rule: r.info.Name, Matched: o.matched, Err: o.err, Replies: o.replies}
 		if open && o.matched && o.err == nil {
 			v.Acts = true

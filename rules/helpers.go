@@ -119,6 +119,9 @@ func folded(s string) bool {
 }
 
 func foldedUnicode(s string) bool {
+	// plain: only ASCII and CJK Unified Ideographs so far, which are in
+	// NFKC as they stand, whatever their neighbours (TestFoldedPlain).
+	plain := true
 	for _, r := range s {
 		if r < utf8.RuneSelf {
 			if 'A' <= r && r <= 'Z' {
@@ -126,6 +129,10 @@ func foldedUnicode(s string) bool {
 			}
 			continue
 		}
+		if isHan(r) {
+			continue // no case, no decomposition, never composes
+		}
+		plain = false
 		// Below U+2E80 lie the Latin, Greek, Cyrillic... letters whose full
 		// case folding may differ from their simple one; above it, a rune
 		// without a simple fold has no full one either, once NFKC has run.
@@ -133,8 +140,12 @@ func foldedUnicode(s string) bool {
 			return false
 		}
 	}
-	return norm.NFKC.IsNormalString(s)
+	return plain || norm.NFKC.IsNormalString(s)
 }
+
+// isHan reports whether r is in the block of CJK Unified Ideographs, the
+// bulk of Chinese text.
+func isHan(r rune) bool { return 0x4E00 <= r && r <= 0x9FFF }
 
 func fnNormalize(params ...any) (any, error) {
 	return normalize(clip(params[0].(string))), nil
