@@ -133,12 +133,26 @@ type DouyinSource struct {
 	RateLimit rate.Limit `koanf:"-" json:"rate_limit"`
 	// Burst is the token bucket size of Rate.
 	Burst int `koanf:"burst" json:"burst"`
-	// Concurrency bounds the source's concurrent calls; threads are polled
-	// one at a time for now, so any value acts as 1.
+	// Concurrency bounds the threads polled at once (the rate limit
+	// still applies to every call).
 	Concurrency int `koanf:"concurrency" json:"concurrency"`
 	// StopPause is how long a credentials or balance refusal (JustOneAPI
 	// 100/300/600/601/602) is persisted as a pause of the source.
 	StopPause time.Duration `koanf:"stop_pause" json:"stop_pause"`
+	Adaptive  `koanf:",squash"`
+}
+
+// Adaptive is a source's adaptive polling: a thread whose last QuietPolls
+// polls found nothing new is polled less and less often (each interval twice
+// the last), down to once every MaxInterval, and every cycle again once a
+// poll finds something.
+type Adaptive struct {
+	// MaxInterval is the longest time between two polls of a quiet thread;
+	// 0 turns adaptive polling off (every thread is polled every cycle).
+	MaxInterval time.Duration `koanf:"max_interval" json:"max_interval"`
+	// QuietPolls is how many polls in a row must find nothing new before a
+	// thread backs off; at least 1.
+	QuietPolls int `koanf:"quiet_polls" json:"quiet_polls"`
 }
 
 // TikTokSource polls TikTok comment threads through kitkot.
@@ -153,6 +167,7 @@ type TikTokSource struct {
 	MaxPages        int           `koanf:"max_pages" json:"max_pages"`
 	FullRescanEvery int           `koanf:"full_rescan_every" json:"full_rescan_every"`
 	Threads         []Thread      `koanf:"threads" json:"threads"`
+	Adaptive        `koanf:",squash"`
 }
 
 // Thread is one watched top-level comment whose replies are polled.
@@ -178,6 +193,7 @@ type WechatSource struct {
 	Backlog   string        `koanf:"backlog" json:"backlog"`
 	Timeout   time.Duration `koanf:"timeout" json:"timeout"`
 	Articles  []Article     `koanf:"articles" json:"articles"`
+	Adaptive  `koanf:",squash"`
 }
 
 // Article is one watched WeChat article (a msg_data_id and its index).
@@ -197,6 +213,7 @@ type WeiboSource struct {
 	Backlog         string        `koanf:"backlog" json:"backlog"`
 	Timeout         time.Duration `koanf:"timeout" json:"timeout"`
 	Weibos          []Weibo       `koanf:"weibos" json:"weibos"`
+	Adaptive        `koanf:",squash"`
 }
 
 // Weibo is one watched weibo (status).

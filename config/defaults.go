@@ -44,6 +44,9 @@ const (
 	DefaultSourceConcurrency = 1
 	// DefaultSourceStopPause equals poller.DefaultSourceStopPause.
 	DefaultSourceStopPause = time.Hour
+	// DefaultQuietPolls equals poller.DefaultQuietPolls (see there for why).
+	// max_interval defaults to 0: adaptive polling is off unless asked for.
+	DefaultQuietPolls = 3
 
 	// Retry policy: equal to poller.DefaultMaxAttempts, DefaultMaxRetryAge,
 	// DefaultRetryInitial and DefaultRetryMax (see there for why).
@@ -82,6 +85,7 @@ func defaultDouyin() *DouyinSource {
 		Burst:           DefaultSourceBurst,
 		Concurrency:     DefaultSourceConcurrency,
 		StopPause:       DefaultSourceStopPause,
+		Adaptive:        defaultAdaptive(),
 	}
 }
 
@@ -93,6 +97,7 @@ func defaultTikTok() *TikTokSource {
 		Timeout:         DefaultSourceTimeout,
 		MaxPages:        DefaultMaxPages,
 		FullRescanEvery: DefaultFullRescanEvery,
+		Adaptive:        defaultAdaptive(),
 	}
 }
 
@@ -103,6 +108,7 @@ func defaultWechatSource() *WechatSource {
 		Responder: ResponderWechat,
 		Backlog:   BacklogSkip,
 		Timeout:   DefaultResponderTimeout,
+		Adaptive:  defaultAdaptive(),
 	}
 }
 
@@ -112,8 +118,11 @@ func defaultWeiboSource() *WeiboSource {
 		Responder: ResponderWeibo,
 		Backlog:   BacklogSkip,
 		Timeout:   DefaultResponderTimeout,
+		Adaptive:  defaultAdaptive(),
 	}
 }
+
+func defaultAdaptive() Adaptive { return Adaptive{QuietPolls: DefaultQuietPolls} }
 
 func defaultPacing(r string) Pacing {
 	return Pacing{Rate: r, Burst: DefaultBurst, DailyCap: DefaultDailyCap, AvoidRepeat: DefaultAvoidRepeat,

@@ -65,6 +65,7 @@ func (c *Config) validate(p *problems) {
 			p.addf(k+".concurrency", "must be at least 1")
 		}
 		positiveDuration(p, k+".stop_pause", d.StopPause)
+		adaptive(p, k, d.Adaptive)
 	}
 	if t := s.TikTok; t != nil {
 		const k = "sources.tiktok"
@@ -75,6 +76,7 @@ func (c *Config) validate(p *problems) {
 		positiveDuration(p, k+".timeout", t.Timeout)
 		paging(p, k, t.MaxPages, t.FullRescanEvery)
 		threads(p, k, t.Threads)
+		adaptive(p, k, t.Adaptive)
 	}
 	if w := s.Wechat; w != nil {
 		const k = "sources.wechat"
@@ -85,6 +87,7 @@ func (c *Config) validate(p *problems) {
 		oneOf(p, k+".backlog", w.Backlog, BacklogSkip, BacklogAnswer)
 		positiveDuration(p, k+".timeout", w.Timeout)
 		articles(p, k, w.Articles)
+		adaptive(p, k, w.Adaptive)
 	}
 	if w := s.Weibo; w != nil {
 		const k = "sources.weibo"
@@ -94,6 +97,7 @@ func (c *Config) validate(p *problems) {
 		oneOf(p, k+".backlog", w.Backlog, BacklogSkip, BacklogAnswer)
 		positiveDuration(p, k+".timeout", w.Timeout)
 		weibos(p, k, w.Weibos)
+		adaptive(p, k, w.Adaptive)
 	}
 
 	r := &c.Responders
@@ -295,6 +299,15 @@ func weibos(p *problems, section string, ws []Weibo) {
 			continue
 		}
 		seen[w.ID] = i
+	}
+}
+
+func adaptive(p *problems, section string, a Adaptive) {
+	if a.MaxInterval < 0 {
+		p.addf(section+".max_interval", "must not be negative (0 polls every thread every cycle; e.g. 15m backs quiet threads off up to 15 minutes)")
+	}
+	if a.QuietPolls < 1 {
+		p.addf(section+".quiet_polls", "must be at least 1")
 	}
 }
 

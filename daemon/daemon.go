@@ -137,6 +137,15 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		Metrics:    d.metrics,
 		Jitter:     func() time.Duration { return rand.N(sendJitterMax) },
 	}
+	if sched, err := config.ParseSchedule(cfg.Schedule); err == nil {
+		// Run refuses a bad spec; the poller's default period stands in here.
+		po.Period = schedulePeriod(sched, time.Now().In(cfg.Location))
+	}
+	for _, b := range bindings {
+		if w := adaptiveWarning(b, po.Period); w != "" {
+			d.log.Warn(w)
+		}
+	}
 	ApplyRetry(&po, cfg)
 	if opts.Tune != nil {
 		opts.Tune(&po)
@@ -149,6 +158,32 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	d.poller = p
 	d.log.Info("ready", "rules", set.Len(), "rule_files", len(set.Files()), "sources", len(bindings), "database", cfg.Database, "dry_run", d.dryRun)
 	return d, nil
+}
+
+// schedulePeriod is the time between two cycles of sched as from now: the
+// next fire after the next fire, minus the next fire (0 when sched never
+// fires).
+func schedulePeriod(sched cron.Schedule, now time.Time) time.Duration {
+	next := sched.Next(now)
+	if next.IsZero() {
+		return 0
+	}
+	after := sched.Next(next)
+	if after.IsZero() {
+		return 0
+	}
+	return after.Sub(next)
+}
+
+// adaptiveWarning explains a max_interval too short to defer any thread: a
+// quiet thread is due again max_interval minus half a period after its poll,
+// which must be past the next cycle.
+func adaptiveWarning(b poller.Binding, period time.Duration) string {
+	if b.MaxInterval <= 0 || period <= 0 || b.MaxInterval > period+period/2 {
+		return ""
+	}
+	return fmt.Sprintf("sources.%s.max_interval %s is too short for cycles %s apart: adaptive polling defers no thread; use many times the period (e.g. 15m for @every 1m), or 0",
+		b.Source.Platform(), b.MaxInterval, period)
 }
 
 // Delays between attempts to open an unavailable database (WaitForStore):
@@ -169,13 +204,16 @@ func (d *Daemon) openStore(ctx context.Context, wait bool) (*store.Store, error)
 		if err != nil {
 			return nil, store.Explain(err)
 		}
-		n, err := st.RecoverPending(ctx, time.Now())
+		n, requeued, err := st.RecoverPending(ctx, time.Now())
 		if err != nil {
 			_ = st.Close()
 			return nil, store.Explain(fmt.Errorf("database %s: %w", path, err))
 		}
 		if n > 0 {
 			d.log.Warn("claims were pending when autoreplyd last stopped: marked unknown and NOT resent; check them with `autoreplyd history --status unknown`", "count", n)
+		}
+		if requeued > 0 {
+			d.log.Info("answers queued but not yet sent when autoreplyd last stopped: sent now", "count", requeued)
 		}
 		return st, nil
 	}
@@ -327,7 +365,7 @@ func (d *Daemon) Rules() *rules.Set { return d.rules.Load() }
 func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
 	start := time.Now()
 	st := d.poller.Cycle(ctx)
-	d.log.Info("cycle done", "took", time.Since(start).Round(time.Millisecond), "threads", st.Polled, "calls", st.Calls,
+	d.log.Info("cycle done", "took", time.Since(start).Round(time.Millisecond), "threads", st.Polled, "deferred", st.Deferred, "calls", st.Calls,
 		"new", st.New, "sent", st.Sent, "retrying", st.Retrying, "failed", st.Failed, "unknown", st.Unknown,
 		"dry_run", st.DryRun, "skipped", st.Skipped, "errors", st.Errors)
 	return st

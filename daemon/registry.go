@@ -149,7 +149,8 @@ func douyinSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 	if err != nil {
 		return poller.Binding{}, false, err
 	}
-	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog, StopPause: c.StopPause}, true, nil
+	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog, StopPause: c.StopPause,
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency}, true, nil
 }
 
 func tiktokSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) {
@@ -176,7 +177,8 @@ func tiktokSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 	if err != nil {
 		return poller.Binding{}, false, err
 	}
-	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog}, true, nil
+	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog,
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: 1}, true, nil
 }
 
 // CheckVia refuses a rule whose via names a responder that is not
@@ -235,7 +237,8 @@ func wechatSource(cfg *config.Config, env *buildEnv) (poller.Binding, bool, erro
 	}
 	// WeChat shows our answer as the comment's `reply`, never as a comment
 	// of its own: there are no self uids to list.
-	return poller.Binding{Source: src, Responder: c.Responder, Backlog: c.Backlog}, true, nil
+	return poller.Binding{Source: src, Responder: c.Responder, Backlog: c.Backlog,
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: 1}, true, nil
 }
 
 func wechatResponder(cfg *config.Config, env *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
@@ -268,7 +271,8 @@ func weiboSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) 
 	if err != nil {
 		return poller.Binding{}, false, err
 	}
-	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog}, true, nil
+	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog,
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: 1}, true, nil
 }
 
 func weiboResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.Pacing, bool, error) {

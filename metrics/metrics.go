@@ -58,6 +58,7 @@ type Metrics struct {
 	reloadTime    prometheus.Gauge
 	rulesLoaded   prometheus.Gauge
 	polls         *prometheus.CounterVec
+	deferred      *prometheus.CounterVec
 	pollErrors    *prometheus.CounterVec
 	apiCalls      *prometheus.CounterVec
 	comments      *prometheus.CounterVec
@@ -101,6 +102,8 @@ func New(version string) *Metrics {
 		Help: "Number of rules in the live rule set."})
 	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "polls_total",
 		Help: "Thread polls, by platform."}, []string{"platform"})
+	m.deferred = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "polls_deferred_total",
+		Help: "Thread polls not made because adaptive polling deferred a quiet thread (max_interval), by platform."}, []string{"platform"})
 	m.pollErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "poll_errors_total",
 		Help: "Failed thread polls, by platform and code: the platform's business code, else what the poller does about it (retry, backoff, pause, stop, skip_thread; error when untyped)."},
 		[]string{"platform", "code"})
@@ -125,7 +128,7 @@ func New(version string) *Metrics {
 		Help: "Duration of poll cycles.", Buckets: CycleBuckets})
 	m.lastCycle = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "last_cycle_timestamp_seconds",
 		Help: "Unix time the last poll cycle ended."})
-	for _, c := range []prometheus.Collector{m.reloadSuccess, m.reloadTime, m.rulesLoaded, m.polls, m.pollErrors,
+	for _, c := range []prometheus.Collector{m.reloadSuccess, m.reloadTime, m.rulesLoaded, m.polls, m.deferred, m.pollErrors,
 		m.apiCalls, m.comments, m.ruleMatches, m.ruleErrors, m.replies, m.latency, m.paused, m.cycle, m.lastCycle} {
 		f(c)
 	}
@@ -149,7 +152,7 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // Declare creates the series of platforms and pause scopes at 0: every
-// platform's polls, API calls, retry errors, comments by disposition,
+// platform's polls, deferred polls, API calls, retry errors, comments by disposition,
 // replies by status and latency; every scope's paused gauge.
 func (m *Metrics) Declare(platforms, scopes []string) {
 	if m == nil {
@@ -157,6 +160,7 @@ func (m *Metrics) Declare(platforms, scopes []string) {
 	}
 	for _, p := range platforms {
 		m.polls.WithLabelValues(p)
+		m.deferred.WithLabelValues(p)
 		m.apiCalls.WithLabelValues(p)
 		m.pollErrors.WithLabelValues(p, model.SourceRetry.String())
 		for _, d := range Dispositions {
@@ -205,6 +209,15 @@ func (m *Metrics) Poll(platform string, calls int) {
 	if calls > 0 {
 		m.apiCalls.WithLabelValues(platform).Add(float64(calls))
 	}
+}
+
+// Deferred counts n thread polls of platform that adaptive polling deferred
+// (quiet threads not due yet).
+func (m *Metrics) Deferred(platform string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.deferred.WithLabelValues(platform).Add(float64(n))
 }
 
 // PollError counts a failed poll of platform. Only the error's code is kept

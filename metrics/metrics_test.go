@@ -45,6 +45,8 @@ func TestSeriesExistAtZeroFromStart(t *testing.T) {
 		`autoreplyd_rules_loaded 2`,
 		`autoreplyd_polls_total{platform="douyin"} 0`,
 		`autoreplyd_polls_total{platform="wechat"} 0`,
+		`autoreplyd_polls_deferred_total{platform="douyin"} 0`,
+		`autoreplyd_polls_deferred_total{platform="wechat"} 0`,
 		`autoreplyd_api_calls_total{platform="douyin"} 0`,
 		`autoreplyd_poll_errors_total{code="retry",platform="douyin"} 0`,
 		`autoreplyd_rule_matches_total{rule="price"} 0`,
@@ -86,6 +88,8 @@ func TestCountersMove(t *testing.T) {
 	m := declared(t)
 	m.Poll("douyin", 3)
 	m.Poll("douyin", 0)
+	m.Deferred("douyin", 7)
+	m.Deferred("douyin", 0)
 	m.PollError("douyin", &model.SourceError{Action: model.SourceStop, Code: "601", Msg: "insufficient balance"})
 	m.PollError("douyin", &model.SourceError{Action: model.SourceRetry, Msg: "HTTP 503"})
 	m.PollError("douyin", errors.New("plain"))
@@ -105,6 +109,8 @@ func TestCountersMove(t *testing.T) {
 	for _, w := range []string{
 		`autoreplyd_polls_total{platform="douyin"} 2`,
 		`autoreplyd_api_calls_total{platform="douyin"} 3`,
+		`autoreplyd_polls_deferred_total{platform="douyin"} 7`,
+		`autoreplyd_polls_deferred_total{platform="wechat"} 0`,
 		`autoreplyd_poll_errors_total{code="601",platform="douyin"} 1`,
 		`autoreplyd_poll_errors_total{code="retry",platform="douyin"} 1`,
 		`autoreplyd_poll_errors_total{code="error",platform="douyin"} 1`,
@@ -189,6 +195,7 @@ func TestNilIsNoOp(t *testing.T) {
 	m.Declare([]string{"douyin"}, []string{"source:douyin"})
 	m.Reload(true, []string{"a"})
 	m.Poll("douyin", 1)
+	m.Deferred("douyin", 1)
 	m.PollError("douyin", errors.New("x"))
 	m.Comment("douyin", model.DispositionSelf)
 	m.RuleMatch("a")

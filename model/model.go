@@ -155,6 +155,7 @@ const (
 const (
 	ReasonNoReplyRule = "no_reply_rule" // the matching rule has no reply
 	ReasonCrashed     = "crashed"       // pending when the daemon stopped; outcome unknown
+	ReasonRequeued    = "requeued"      // queued, not yet sent, when the daemon stopped; sent after the restart
 )
 
 // Dispositions of a seen comment (the comments table): why it was or was not

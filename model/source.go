@@ -36,6 +36,12 @@ type ThreadState struct {
 	Polls        int64  // polls since the thread was first seen
 	LastFullScan time.Time
 	LastPolled   time.Time
+	// IdlePolls counts the polls in a row that found nothing new: adaptive
+	// polling backs a quiet thread off on it (0 after any new reply).
+	IdlePolls int64
+	// NextPoll is the earliest time adaptive polling polls the thread again;
+	// zero means at the next cycle.
+	NextPoll time.Time
 }
 
 // PollResult is what one poll of one thread found.

@@ -73,6 +73,18 @@ type Binding struct {
 	// StopPause is how long a credentials/balance stop (SourceStop) is also
 	// persisted as a pause (default DefaultSourceStopPause).
 	StopPause time.Duration
+	// MaxInterval turns adaptive polling on (see schedule.go): a thread that
+	// found nothing new in QuietPolls polls in a row is polled less and
+	// less often, down to once every MaxInterval, and every cycle again as
+	// soon as a poll finds something. 0 polls every thread every cycle.
+	MaxInterval time.Duration
+	// QuietPolls is how many polls in a row must find nothing new before a
+	// thread backs off (default DefaultQuietPolls).
+	QuietPolls int
+	// Concurrency bounds the source's polls in flight, counted until what
+	// they found is handled (default 1: poll, handle, poll); handling is
+	// one thread at a time.
+	Concurrency int
 }
 
 // Pacing is a responder's rate limit, daily cap and variant rotation.
@@ -125,6 +137,9 @@ type Options struct {
 	// Jitter returns a random delay to wait before each send, so answers do
 	// not go out in a machine-regular rhythm. Optional.
 	Jitter func() time.Duration
+	// Period is the time between two cycles (the schedule's), the unit of
+	// adaptive polling's back-off (default DefaultPeriod).
+	Period time.Duration
 }
 
 // Stats counts what one cycle did.
@@ -141,6 +156,24 @@ type Stats struct {
 	Skipped   int
 	Errors    int // source errors and rule errors
 	RuleError int
+	Deferred  int // threads not polled: quiet, and not due yet (adaptive polling)
+}
+
+// add adds o's counts to s.
+func (s *Stats) add(o Stats) {
+	s.Polled += o.Polled
+	s.Deferred += o.Deferred
+	s.Calls += o.Calls
+	s.New += o.New
+	s.Claimed += o.Claimed
+	s.Sent += o.Sent
+	s.Failed += o.Failed
+	s.Unknown += o.Unknown
+	s.Retrying += o.Retrying
+	s.DryRun += o.DryRun
+	s.Skipped += o.Skipped
+	s.Errors += o.Errors
+	s.RuleError += o.RuleError
 }
 
 // Poller runs cycles. One cycle at a time: Cycle is not reentrant (the cron
@@ -309,77 +342,6 @@ func (p *Poller) activePauses(ctx context.Context) map[string]store.Pause {
 // SourceScope is the pause scope of a source.
 func SourceScope(platform string) string { return "source:" + platform }
 
-func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]store.Pause, st *Stats) {
-	platform := b.Source.Platform()
-	log := p.log.With("platform", platform)
-	p.mu.Lock()
-	why, stopped := p.stopped[platform]
-	until := p.backoff[platform]
-	p.mu.Unlock()
-	if stopped {
-		log.Error("source stopped until restart: fix the cause, then restart autoreplyd", "reason", why)
-		return
-	}
-	if now := p.opts.Now(); now.Before(until) {
-		log.Info("source backing off", "until", until.Format(time.RFC3339))
-		return
-	}
-	if pz, ok := pauses[SourceScope(platform)]; ok {
-		log.Warn("source paused", "until", pz.Until.Format(time.RFC3339), "reason", pz.Reason)
-		return
-	}
-	for _, th := range b.Source.Threads() {
-		if ctx.Err() != nil {
-			return
-		}
-		if !p.pollThread(ctx, b, th, st) {
-			return
-		}
-	}
-}
-
-// pollThread polls one thread and handles what it found. It returns false
-// when the source must not be polled further this cycle.
-func (p *Poller) pollThread(ctx context.Context, b Binding, th model.Thread, st *Stats) bool {
-	platform := b.Source.Platform()
-	log := p.log.With("platform", platform, "thread", th.ID)
-	prev, _, err := p.opts.Store.ThreadState(ctx, platform, th.ID)
-	if err != nil {
-		log.Error("load thread state", "err", err)
-		st.Errors++
-		return true
-	}
-	known := func(ctx context.Context, ids []string) (map[string]bool, error) {
-		return p.opts.Store.Known(ctx, platform, ids)
-	}
-	res, pollErr := b.Source.PollThread(ctx, th, prev, known)
-	st.Polled++
-	st.Calls += res.Calls
-	p.opts.Metrics.Poll(platform, res.Calls)
-	firstSight := !prev.Initialized
-	if err := p.handleComments(ctx, b, res.Comments, firstSight, st); err != nil {
-		// The thread state is not saved: comments not recorded are seen
-		// again next cycle, so nothing is lost.
-		if ctx.Err() != nil {
-			return false
-		}
-		log.Error("record comments: they are seen again next cycle", "problem", store.Describe(err), "err", err)
-		st.Errors++
-		return true
-	}
-	if pollErr == nil {
-		if err := p.opts.Store.SaveThreadState(ctx, res.State); err != nil {
-			log.Error("save thread state", "problem", store.Describe(err), "err", err)
-			st.Errors++
-		}
-		log.Debug("thread polled", "new", len(res.Comments), "calls", res.Calls, "total", res.State.Total)
-		return true
-	}
-	st.Errors++
-	p.opts.Metrics.PollError(platform, pollErr)
-	return p.handleSourceError(ctx, platform, th, pollErr)
-}
-
 func (p *Poller) handleSourceError(ctx context.Context, platform string, th model.Thread, err error) bool {
 	log := p.log.With("platform", platform, "thread", th.ID)
 	var se *model.SourceError
@@ -439,24 +401,66 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 }
 
 // handleComments records and answers the comments one poll found, oldest
-// first. It stops at the first store error or at cancellation, returning the
-// error: the comments not handled are seen again next cycle.
+// first, in two steps. First every comment is recorded with its claims in one
+// store batch (one commit for the page): answers to send are claimed queued,
+// not yet attempted. Then the queued answers are sent one by one, each marked
+// attempted (committed) right before its send and settled after it. A crash
+// in the first step loses nothing (the comments are seen again next cycle); a
+// crash between the steps leaves queued claims that the next start sends.
+// It stops at the first store error or at cancellation during the first step,
+// returning the error: the comments not recorded are seen again next cycle.
 func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model.Comment, firstSight bool, st *Stats) error {
 	if len(comments) == 0 {
 		return nil
 	}
+	var pg *page
+	err := p.opts.Store.Batch(ctx, func(db *store.Store) error {
+		pg = &page{queued: map[string]int{}} // a failed commit retried from scratch
+		return p.recordPage(ctx, db, b, comments, firstSight, pg)
+	})
+	if err != nil {
+		return err
+	}
+	// Committed: now the page's outcomes are facts.
+	st.add(pg.st)
+	for _, f := range pg.after {
+		f()
+	}
+	for _, q := range pg.send {
+		p.send(ctx, q.id, q.claim, q.comment, st, false)
+	}
+	return nil
+}
+
+// page collects what recording one page decided, acted on once its batch is
+// committed.
+type page struct {
+	st     Stats
+	after  []func()       // events and metrics of the recorded comments
+	send   []queuedSend   // the answers to send, in order
+	queued map[string]int // answers queued by responder, counted against its cap
+}
+
+type queuedSend struct {
+	id      int64
+	claim   store.Claim
+	comment model.Comment
+}
+
+// recordPage records comments and their claims through db, the page's batch.
+func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, comments []model.Comment, firstSight bool, pg *page) error {
 	platform := b.Source.Platform()
 	ids := make([]string, len(comments))
 	for i, c := range comments {
 		ids[i] = c.ID
 	}
-	own, err := p.opts.Store.OwnReplies(ctx, platform, ids)
+	own, err := db.OwnReplies(ctx, platform, ids)
 	if err != nil {
 		return err
 	}
 	// Our own replies are also recognised by their text: a send whose
 	// outcome is unknown left no platform id to recognise them by.
-	ownText, err := p.ownTexts(ctx, platform, comments)
+	ownText, err := p.ownTexts(ctx, db, platform, comments)
 	if err != nil {
 		return err
 	}
@@ -487,40 +491,44 @@ func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model
 			// claim, settles the oldest such unknown send: it went out.
 			// (Only ownText comments can match: Reconcile wants an unknown
 			// claim with this text in this thread.)
-			if id, ok, err := p.opts.Store.Reconcile(ctx, platform, c.ThreadID, c.Text, c.ID, c.CreatedAt, p.opts.Now()); err != nil {
-				p.log.Error("reconcile unknown send; the comment is still recorded as ours", "platform", platform, "comment", c.ID, "err", err)
+			if id, ok, err := db.Reconcile(ctx, platform, c.ThreadID, c.Text, c.ID, c.CreatedAt, p.opts.Now()); err != nil {
+				return err
 			} else if ok {
-				p.log.Info("unknown send reconciled: our reply showed up in the thread", "platform", platform, "thread", c.ThreadID, "claim", id, "comment", c.ID)
+				pg.after = append(pg.after, func() {
+					p.log.Info("unknown send reconciled: our reply showed up in the thread", "platform", platform, "thread", c.ThreadID, "claim", id, "comment", c.ID)
+				})
 			}
 		}
 		if disp != model.DispositionEvaluated {
-			if _, err := p.opts.Store.Record(ctx, c, disp, nil, p.opts.Now()); err != nil {
+			if _, err := db.Record(ctx, c, disp, nil, p.opts.Now()); err != nil {
 				return err
 			}
-			st.New++
-			p.opts.Metrics.Comment(platform, disp)
-			p.emit(Event{Comment: c, Disposition: disp})
+			pg.st.New++
+			pg.after = append(pg.after, func() {
+				p.opts.Metrics.Comment(platform, disp)
+				p.emit(Event{Comment: c, Disposition: disp})
+			})
 			continue
 		}
-		if err := p.evaluate(ctx, b, set, c, st); err != nil {
+		if err := p.evaluate(ctx, db, b, set, c, pg); err != nil {
 			return err
 		}
-		st.New++
-		p.opts.Metrics.Comment(platform, disp)
+		pg.st.New++
+		pg.after = append(pg.after, func() { p.opts.Metrics.Comment(platform, disp) })
 	}
 	return nil
 }
 
 // ownTexts finds the comments whose text is a reply we claimed in their
 // thread; the keys are thread id + NUL + text.
-func (p *Poller) ownTexts(ctx context.Context, platform string, comments []model.Comment) (map[string]bool, error) {
+func (p *Poller) ownTexts(ctx context.Context, db *store.Store, platform string, comments []model.Comment) (map[string]bool, error) {
 	byThread := map[string][]string{}
 	for _, c := range comments {
 		byThread[c.ThreadID] = append(byThread[c.ThreadID], c.Text)
 	}
 	out := map[string]bool{}
 	for thread, texts := range byThread {
-		own, err := p.opts.Store.OwnTexts(ctx, platform, thread, texts)
+		own, err := db.OwnTexts(ctx, platform, thread, texts)
 		if err != nil {
 			return nil, err
 		}
@@ -532,7 +540,8 @@ func (p *Poller) ownTexts(ctx context.Context, platform string, comments []model
 }
 
 // evaluate runs the rules on one comment, commits its claims and sends.
-func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c model.Comment, st *Stats) error {
+func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *rules.Set, c model.Comment, pg *page) error {
+	st := &pg.st
 	now := p.opts.Now()
 	decisions, ruleErrs := set.Evaluate(c, now)
 	for _, re := range ruleErrs {
@@ -543,14 +552,12 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 			"rule", re.Rule, "platform", c.Platform, "comment", c.ID, "err", re.Err)
 	}
 	claims := make([]store.Claim, 0, len(decisions))
-	sending := map[string]int{} // answers this comment already claims, by responder, counted against its cap
-	first := ""                 // the responder of the first answer to send
-	var chosen []string         // texts this comment already answers with, oldest first
+	var chosen []string // texts this comment already answers with, oldest first
 	// Pacing counts the answers in the store: those of earlier comments,
-	// this cycle's included, were committed before this one is evaluated.
-	// (The decisions of one comment are of distinct rules: they cannot
-	// pace each other.)
-	history := p.opts.Store.PacingHistory(p.opts.DryRun)
+	// this page's included, were recorded (in the page's batch, which db
+	// reads) before this one is evaluated. (The decisions of one comment are
+	// of distinct rules: they cannot pace each other.)
+	history := db.PacingHistory(p.opts.DryRun)
 	for _, d := range decisions {
 		// A rule's via routes its answer to another responder, whose cap,
 		// pacing and variant rotation then apply.
@@ -563,12 +570,12 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 		}
 		// A store error leaves the comment unhandled (it is seen again next
 		// cycle): nothing is sent without its pacing checked.
-		text, err := p.chooseVariant(ctx, responder, d.Replies, chosen)
+		text, err := p.chooseVariant(ctx, db, responder, d.Replies, chosen)
 		if err != nil {
 			return fmt.Errorf("choose a reply variant of rule %s for %s comment %s: %w", d.Rule, c.Platform, c.ID, err)
 		}
 		cl.ReplyText = text
-		if p.capped(ctx, responder, sending[responder]) {
+		if p.capped(ctx, db, responder, pg.queued[responder]) {
 			cl.Status, cl.Reason = model.StatusSkipped, ReasonDailyCap
 			claims = append(claims, cl)
 			continue
@@ -585,43 +592,36 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 			cl.Status = model.StatusDryRun
 			chosen = append(chosen, text)
 		default:
-			cl.Status = model.StatusPending
+			// Queued: sent once the page is committed.
+			cl.Status, cl.Queued = model.StatusPending, true
 			chosen = append(chosen, text)
-			sending[responder]++
-			first = cmp.Or(first, responder)
+			pg.queued[responder]++
 		}
 		claims = append(claims, cl)
 	}
-	// Pace the send BEFORE the claim is committed: a crash while waiting for
-	// the rate limiter or the jitter then leaves nothing behind (the comment
-	// is seen again), instead of a claim that can only become unknown.
-	waited := false
-	if _, paused := p.responderPause(first); first != "" && !paused {
-		if err := p.wait(ctx, first); err != nil {
-			return err // cancelled: nothing recorded, seen again next cycle
-		}
-		waited = true
-	}
-	claimed, err := p.opts.Store.Record(ctx, c, model.DispositionEvaluated, claims, now)
+	claimed, err := db.Record(ctx, c, model.DispositionEvaluated, claims, now)
 	if err != nil {
 		return err
 	}
 	if len(decisions) == 0 {
-		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated})
+		pg.after = append(pg.after, func() { p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated}) })
 	}
 	for _, cl := range claimed {
 		st.Claimed++
-		p.opts.Metrics.RuleMatch(cl.Rule)
+		pg.after = append(pg.after, func() { p.opts.Metrics.RuleMatch(cl.Rule) })
 		switch cl.Status {
 		case model.StatusPending:
-			p.send(ctx, cl.ID, cl.Claim, c, st, waited)
-			waited = false // a further answer to this comment waits its turn
+			pg.send = append(pg.send, queuedSend{id: cl.ID, claim: cl.Claim, comment: c})
 		case model.StatusDryRun:
 			st.DryRun++
-			p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: cl.Status, Reply: cl.ReplyText})
+			pg.after = append(pg.after, func() {
+				p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: cl.Status, Reply: cl.ReplyText})
+			})
 		case model.StatusSkipped:
 			st.Skipped++
-			p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: cl.Status, Reason: cl.Reason, Reply: cl.ReplyText})
+			pg.after = append(pg.after, func() {
+				p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: cl.Status, Reason: cl.Reason, Reply: cl.ReplyText})
+			})
 		}
 	}
 	return nil
@@ -632,12 +632,12 @@ func (p *Poller) evaluate(ctx context.Context, b Binding, set *rules.Set, c mode
 // texts this comment already answers with, oldest first), at random; when
 // every variant is recent, the one used longest ago. A single variant is
 // used as is; with AvoidRepeat 0 the choice is random.
-func (p *Poller) chooseVariant(ctx context.Context, responder string, vs, chosen []string) (string, error) {
+func (p *Poller) chooseVariant(ctx context.Context, db *store.Store, responder string, vs, chosen []string) (string, error) {
 	n := p.opts.Pacing[responder].AvoidRepeat
 	if len(vs) <= 1 || n <= 0 {
 		return pickVariant(vs), nil
 	}
-	stored, err := p.opts.Store.RecentReplyTexts(ctx, responder, n, p.opts.DryRun)
+	stored, err := db.RecentReplyTexts(ctx, responder, n, p.opts.DryRun)
 	if err != nil {
 		return "", err
 	}
@@ -685,7 +685,7 @@ func pickVariant(vs []string) string {
 // capped reports whether the responder reached its daily cap, counting
 // extra answers about to be sent; the count of sent answers is read from
 // history once per local day and kept up to date by send.
-func (p *Poller) capped(ctx context.Context, responder string, extra int) bool {
+func (p *Poller) capped(ctx context.Context, db *store.Store, responder string, extra int) bool {
 	pc := p.opts.Pacing[responder]
 	if pc.DailyCap <= 0 {
 		return false
@@ -697,7 +697,7 @@ func (p *Poller) capped(ctx context.Context, responder string, extra int) bool {
 	p.mu.Unlock()
 	if !ok || cc.day != day {
 		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, p.opts.Location)
-		n, err := p.opts.Store.CountSent(ctx, responder, midnight)
+		n, err := db.CountSent(ctx, responder, midnight)
 		if err != nil {
 			p.log.Error("count today's sends", "responder", responder, "err", err)
 			return false
@@ -724,7 +724,10 @@ func (p *Poller) countSent(responder string) {
 // under its own timeout, so SIGTERM lets the in-flight send finish.
 //
 // waited says the rate limit and jitter were already waited for, before the
-// claim was committed.
+// claim was committed pending (a retry). A queued claim (cl.Queued) is paced
+// here, then marked attempted (committed) right before the send: a crash
+// while waiting leaves it queued, to be sent after the restart, never
+// unknown.
 func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Comment, st *Stats, waited bool) {
 	log := p.log.With("platform", c.Platform, "comment", c.ID, "rule", cl.Rule, "responder", cl.Responder, "claim", id)
 	settle := func(s store.Settlement) {
@@ -771,6 +774,20 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: model.StatusRetrying, Reason: ReasonShutdown, Reply: cl.ReplyText})
 		return
 	}
+	if cl.Queued {
+		ok, err := p.startSend(ctx, id)
+		if err != nil {
+			// Nothing was sent; the claim stays queued (pending, not
+			// attempted) and is sent after the next start.
+			st.Errors++
+			log.Error("mark the claim attempted; not sent: it is sent after the next start", "problem", store.Describe(err), "err", err)
+			return
+		}
+		if !ok {
+			log.Warn("claim no longer queued; not sent")
+			return
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.SendTimeout)
 	res, err := resp.Send(sctx, model.Reply{ClaimID: id, Comment: c, Text: cl.ReplyText})
 	cancel()
@@ -806,6 +823,24 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 	log.Warn("reply not sent", "status", s.Status, "reason", s.Reason, "err", s.Error)
 	p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: s.Status, Reason: s.Reason, Reply: cl.ReplyText, Err: err})
 	p.sendFailed(ctx, cl.Responder, err)
+}
+
+// startSend marks queued claim id attempted, trying again for a while when
+// the database is locked or briefly unavailable.
+func (p *Poller) startSend(ctx context.Context, id int64) (bool, error) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for {
+		ok, err := p.opts.Store.StartSend(sctx, id, p.opts.Now())
+		if err == nil || !store.IsTransient(err) || ctx.Err() != nil {
+			return ok, err
+		}
+		select {
+		case <-sctx.Done():
+			return false, err
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // failure turns a send error into the claim's settlement.
@@ -895,7 +930,7 @@ func (p *Poller) retryDue(ctx context.Context, st *Stats) {
 			// Left retrying: due again, and sent once the pause ends.
 			continue
 		}
-		if p.capped(ctx, it.Responder, 0) {
+		if p.capped(ctx, p.opts.Store, it.Responder, 0) {
 			// Left retrying: due again, and sent once the cap allows.
 			continue
 		}
@@ -957,7 +992,13 @@ func (p *Poller) emit(ev Event) {
 	if ev.Reason != "" {
 		attrs = append(attrs, "reason", ev.Reason)
 	}
-	p.log.Info("decision", attrs...)
+	if ev.Disposition == model.DispositionBacklog {
+		// A new thread's existing replies: thousands at a first start with
+		// many threads; counted in the cycle summary, listed at debug.
+		p.log.Debug("decision", attrs...)
+	} else {
+		p.log.Info("decision", attrs...)
+	}
 	if ev.Status != "" {
 		latency := time.Duration(-1) // unknown
 		if !ev.Comment.CreatedAt.IsZero() {

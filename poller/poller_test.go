@@ -1059,7 +1059,7 @@ func TestCancel(t *testing.T) {
 		}
 	})
 
-	t.Run("send not begun leaves no claim", func(t *testing.T) {
+	t.Run("send not begun is never unknown", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		p := h.newPoller(func(o *poller.Options) {
 			o.Pacing = map[string]poller.Pacing{responderName: {Limit: rate.Every(time.Hour), Burst: 1}}
@@ -1072,26 +1072,59 @@ func TestCancel(t *testing.T) {
 		defer cancel()
 		done := make(chan poller.Stats, 1)
 		go func() { done <- p.Cycle(ctx) }()
-		// The first answer goes out; the second waits for the rate limiter
-		// (an hour) BEFORE its claim is committed.
+		// Both answers are claimed queued with the page; the first goes
+		// out, the second waits for the rate limiter (an hour) BEFORE it is
+		// marked attempted.
 		waitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
 		cancel()
 		st := waitCycle(t, done)
-		if st.Sent != 1 || st.Claimed != 1 {
+		if st.Sent != 1 || st.Claimed != 2 || st.Retrying != 1 {
 			t.Fatalf("stats: %+v", st)
 		}
 		wantStatus(t, h.row(c1), model.StatusSent, "")
-		// Nothing was committed for the second comment: a crash at this
-		// point would not leave an unknown claim behind.
-		if rows := h.rowsOf(c2); len(rows) != 0 {
-			t.Fatalf("a claim was committed before its send was paced: %+v", rows)
-		}
-		if h.known(c2)[c2] {
-			t.Fatalf("the unhandled comment was recorded")
+		// Stopped before its send: retrying, due now, no attempt used.
+		r := h.row(c2)
+		wantStatus(t, r, model.StatusRetrying, poller.ReasonShutdown)
+		if r.Attempts != 0 {
+			t.Fatalf("attempts of a claim never sent = %d", r.Attempts)
 		}
 		h.wantPosts(1)
 
 		// Nothing lost: the next run answers it.
+		p2 := h.newPoller(nil)
+		if st := h.cycle(p2); st.Sent != 1 {
+			t.Fatalf("next run: %+v", st)
+		}
+		wantStatus(t, h.row(c2), model.StatusSent, "")
+		h.wantPosts(2)
+	})
+
+	t.Run("crash between the page commit and the sends", func(t *testing.T) {
+		h := newHarness(t, setup{})
+		p := h.newPoller(func(o *poller.Options) {
+			o.Pacing = map[string]poller.Pacing{responderName: {Limit: rate.Every(time.Hour), Burst: 1}}
+		})
+		h.initThreads(p)
+		c1 := h.add(threadA, "10000000000000002", "甲", "多少钱")
+		c2 := h.add(threadA, "10000000000000003", "乙", "多少钱")
+		// A crash is a cycle that never finishes: the send of c2 waits an
+		// hour; the database is read as the next start finds it.
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan poller.Stats, 1)
+		go func() { done <- p.Cycle(ctx) }()
+		waitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
+		waitFor(t, "the first answer settled", func() bool { return h.row(c1).Status == model.StatusSent })
+		r := h.row(c2)
+		if r.Status != model.StatusPending || r.Attempts != 0 {
+			t.Fatalf("queued claim while its send waits: %+v", r)
+		}
+		unknown, requeued, err := h.st.RecoverPending(context.Background(), h.clk.Now())
+		if err != nil || unknown != 0 || requeued != 1 {
+			t.Fatalf("RecoverPending = %d, %d, %v; want 0 unknown, 1 requeued", unknown, requeued, err)
+		}
+		cancel()
+		<-done
+		wantStatus(t, h.row(c2), model.StatusRetrying, model.ReasonRequeued)
 		p2 := h.newPoller(nil)
 		if st := h.cycle(p2); st.Sent != 1 {
 			t.Fatalf("next run: %+v", st)

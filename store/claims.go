@@ -23,6 +23,11 @@ type Claim struct {
 	Status    string // model.StatusPending, or the terminal dry_run, skipped, failed
 	Reason    string
 	ReplyText string
+	// Queued records a pending claim whose send has not started (attempts
+	// 0): StartSend marks it attempted right before the send. A queued
+	// claim found at startup was never sent and is sent then; only an
+	// attempted one becomes unknown.
+	Queued bool
 }
 
 // Claimed is a claim that Record inserted, with its id.
@@ -57,28 +62,52 @@ func validDisposition(d string) bool {
 	return false
 }
 
-// RecoverPending marks every pending claim unknown with reason "crashed" and
-// returns how many there were. The daemon calls it once at start, before
-// sending anything: a claim still pending then was interrupted mid-send and
-// its outcome cannot be known, so it is never resent automatically.
-func (s *Store) RecoverPending(ctx context.Context, now time.Time) (int, error) {
+// RecoverPending settles the pending claims a previous run left behind and
+// returns how many became unknown and how many were requeued. The daemon
+// calls it once at start, before sending anything. A claim whose send was
+// started (attempts > 0) was interrupted mid-send: its outcome cannot be
+// known, so it becomes unknown ("crashed") and is never resent
+// automatically. A queued claim (attempts 0) was never sent: it becomes
+// retrying, due now ("requeued"), without using up an attempt.
+func (s *Store) RecoverPending(ctx context.Context, now time.Time) (unknown, requeued int, err error) {
 	if err := s.writable("recover pending claims"); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	res, err := s.db.ExecContext(ctx,
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
+	}
+	defer tx.Rollback()
+	ts := formatTime(now)
+	res, err := tx.ExecContext(ctx,
+		`UPDATE replies SET status = ?, reason = ?, error = ?, updated_at = ?, next_attempt_at = ?
+		 WHERE status = ? AND attempts = 0`,
+		model.StatusRetrying, model.ReasonRequeued,
+		"queued but not yet sent when the daemon stopped", ts, ts, model.StatusPending)
+	if err != nil {
+		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
+	}
+	q, err := res.RowsAffected()
+	if err != nil {
+		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
+	}
+	res, err = tx.ExecContext(ctx,
 		`UPDATE replies SET status = ?, reason = ?, error = ?, updated_at = ?, next_attempt_at = NULL
 		 WHERE status = ?`,
 		model.StatusUnknown, model.ReasonCrashed,
 		"pending when the daemon stopped; the reply may or may not have been posted",
-		formatTime(now), model.StatusPending)
+		ts, model.StatusPending)
 	if err != nil {
-		return 0, fmt.Errorf("recover pending claims: %w", err)
+		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
 	}
-	n, err := res.RowsAffected()
+	u, err := res.RowsAffected()
 	if err != nil {
-		return 0, fmt.Errorf("recover pending claims: %w", err)
+		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
 	}
-	return int(n), nil
+	if err := tx.Commit(); err != nil {
+		return 0, 0, fmt.Errorf("recover pending claims: commit: %w", err)
+	}
+	return int(u), int(q), nil
 }
 
 // Known reports which of ids are recorded comments of platform. Only known
@@ -136,7 +165,7 @@ func (s *Store) matchIDs(ctx context.Context, query, platform string, ids []stri
 			continue
 		}
 		q := query + "(?" + strings.Repeat(", ?", n-1) + ")"
-		rows, err := s.db.QueryContext(ctx, q, args...)
+		rows, err := s.q.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -189,17 +218,13 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 	}
 
 	ts := formatTime(now)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("record %s comment %s: %w", c.Platform, c.ID, err)
 	}
 	defer tx.Rollback()
 
-	_, err = tx.ExecContext(ctx,
-		`INSERT INTO comments (platform, comment_id, thread_id, post_id, root_id, reply_to_id,
-		   user_uid, user_nickname, user_unique_id, text, comment_created_at, disposition, seen_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (platform, comment_id) DO NOTHING`,
+	_, err = s.stmt(ctx, tx.Tx, s.stmts.insertComment).ExecContext(ctx,
 		c.Platform, c.ID, c.ThreadID, c.PostID, c.RootID, c.ReplyToID,
 		c.User.UID, c.User.Nickname, c.User.UniqueID, c.Text, nullTime(c.CreatedAt), disposition, ts)
 	if err != nil {
@@ -209,16 +234,11 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 	var won []Claimed
 	for _, cl := range claims {
 		attempts := 0
-		if cl.Status == model.StatusPending {
+		if cl.Status == model.StatusPending && !cl.Queued {
 			attempts = 1
 		}
 		var id int64
-		err := tx.QueryRowContext(ctx,
-			`INSERT INTO replies (platform, comment_id, thread_id, rule, responder, status, reason,
-			   reply_text, attempts, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			 ON CONFLICT (platform, comment_id, rule) DO NOTHING
-			 RETURNING id`,
+		err := s.stmt(ctx, tx.Tx, s.stmts.insertClaim).QueryRowContext(ctx,
 			c.Platform, c.ID, c.ThreadID, cl.Rule, cl.Responder, cl.Status, cl.Reason,
 			cl.ReplyText, attempts, ts, ts).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -256,16 +276,8 @@ func (s *Store) Settle(ctx context.Context, id int64, st Settlement, now time.Ti
 		next = nullTime(st.NextAttempt)
 	}
 
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("settle claim %d: %w", id, err)
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx,
-		`UPDATE replies SET status = ?, reason = ?, error = ?,
-		   platform_reply_id = CASE WHEN ? = '' THEN platform_reply_id ELSE ? END,
-		   updated_at = ?, next_attempt_at = ?
-		 WHERE id = ? AND status = ?`,
+	// One statement: autocommitted on its own, or part of the Batch.
+	res, err := s.stmt(ctx, nil, s.stmts.settle).ExecContext(ctx,
 		st.Status, st.Reason, st.Error, st.PlatformReplyID, st.PlatformReplyID,
 		formatTime(now), next, id, model.StatusPending)
 	if err != nil {
@@ -277,7 +289,7 @@ func (s *Store) Settle(ctx context.Context, id int64, st Settlement, now time.Ti
 	}
 	if n == 0 {
 		var cur string
-		err := tx.QueryRowContext(ctx, `SELECT status FROM replies WHERE id = ?`, id).Scan(&cur)
+		err := s.q.QueryRowContext(ctx, `SELECT status FROM replies WHERE id = ?`, id).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("settle claim %d: %w", id, ErrNoClaim)
 		}
@@ -286,10 +298,25 @@ func (s *Store) Settle(ctx context.Context, id int64, st Settlement, now time.Ti
 		}
 		return fmt.Errorf("settle claim %d: status is %s: %w", id, cur, ErrNotPending)
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("settle claim %d: commit: %w", id, err)
-	}
 	return nil
+}
+
+// StartSend marks queued claim id attempted, committed right before its send:
+// from then on a crash leaves it unknown instead of queued. It reports false,
+// changing nothing, when the claim is no longer a queued pending claim.
+func (s *Store) StartSend(ctx context.Context, id int64, now time.Time) (bool, error) {
+	if err := s.writable("start send"); err != nil {
+		return false, err
+	}
+	res, err := s.stmt(ctx, nil, s.stmts.startSend).ExecContext(ctx, formatTime(now), id, model.StatusPending)
+	if err != nil {
+		return false, fmt.Errorf("start send of claim %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("start send of claim %d: %w", id, err)
+	}
+	return n == 1, nil
 }
 
 // DueRetries returns up to limit (all when limit <= 0) retrying claims whose
@@ -307,7 +334,7 @@ func (s *Store) DueRetries(ctx context.Context, now time.Time, limit int) ([]Ret
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list due retries: %w", err)
 	}
@@ -346,7 +373,7 @@ func (s *Store) BeginRetry(ctx context.Context, id int64, now time.Time) (bool, 
 		return false, err
 	}
 	ts := formatTime(now)
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.q.ExecContext(ctx,
 		`UPDATE replies SET status = ?, attempts = attempts + 1, updated_at = ?, next_attempt_at = NULL
 		 WHERE id = ? AND status = ? AND next_attempt_at <= ?`,
 		model.StatusPending, ts, id, model.StatusRetrying, ts)
@@ -364,7 +391,7 @@ func (s *Store) BeginRetry(ctx context.Context, id int64, now time.Time) (bool, 
 // since, for daily caps.
 func (s *Store) CountSent(ctx context.Context, responder string, since time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx,
+	err := s.q.QueryRowContext(ctx,
 		`SELECT count(*) FROM replies WHERE status = ? AND responder = ? AND updated_at >= ?`,
 		model.StatusSent, responder, formatTime(since)).Scan(&n)
 	if err != nil {

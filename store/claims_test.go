@@ -188,17 +188,38 @@ func TestRecoverPending(t *testing.T) {
 	a := mustRecord(t, s, comment("1"), t0, pending("r"))
 	b := mustRecord(t, s, comment("2"), t0, pending("r"))
 	mustRecord(t, s, comment("3"), t0, Claim{Rule: "r", Status: model.StatusDryRun})
+	queued := Claim{Rule: "r", Responder: "kitkot", Status: model.StatusPending, ReplyText: "hi", Queued: true}
+	q := mustRecord(t, s, comment("4"), t0, queued)       // never started
+	started := mustRecord(t, s, comment("5"), t0, queued) // started, then the crash
+	if ok, err := s.StartSend(ctx, started[0].ID, t0); err != nil || !ok {
+		t.Fatalf("StartSend = %v, %v", ok, err)
+	}
+	if ok, err := s.StartSend(ctx, started[0].ID, t0); err != nil || ok {
+		t.Fatalf("second StartSend = %v, %v; want false", ok, err)
+	}
 	if err := s.Settle(ctx, b[0].ID, Settlement{Status: model.StatusSent}, t0); err != nil {
 		t.Fatal(err)
 	}
 	later := t0.Add(time.Hour)
-	n, err := s.RecoverPending(ctx, later)
-	if err != nil || n != 1 {
-		t.Fatalf("RecoverPending = %d, %v; want 1", n, err)
+	n, requeued, err := s.RecoverPending(ctx, later)
+	if err != nil || n != 2 || requeued != 1 {
+		t.Fatalf("RecoverPending = %d unknown, %d requeued, %v; want 2, 1", n, requeued, err)
+	}
+	due, err := s.DueRetries(ctx, later, 0)
+	if err != nil || len(due) != 1 || due[0].ID != q[0].ID || due[0].Attempts != 0 {
+		t.Fatalf("DueRetries after recovery = %+v, %v; want the queued claim with 0 attempts", due, err)
 	}
 	rows, _ := s.History(ctx, Filter{})
 	for _, r := range rows {
 		switch r.ID {
+		case q[0].ID:
+			if r.Status != model.StatusRetrying || r.Reason != model.ReasonRequeued {
+				t.Errorf("queued row = %+v", r)
+			}
+		case started[0].ID:
+			if r.Status != model.StatusUnknown || r.Reason != model.ReasonCrashed {
+				t.Errorf("started row = %+v", r)
+			}
 		case a[0].ID:
 			if r.Status != model.StatusUnknown || r.Reason != model.ReasonCrashed || !r.UpdatedAt.Equal(later) {
 				t.Errorf("recovered row = %+v", r)
@@ -214,13 +235,13 @@ func TestRecoverPending(t *testing.T) {
 		}
 	}
 	// The crashed claim is never sent again: not due, cannot be settled.
-	if due, _ := s.DueRetries(ctx, later.Add(24*time.Hour), 0); len(due) != 0 {
-		t.Errorf("crashed claim is due: %+v", due)
+	if due, _ := s.DueRetries(ctx, later.Add(24*time.Hour), 0); len(due) != 1 || due[0].ID != q[0].ID {
+		t.Errorf("due after recovery: %+v; want only the requeued claim", due)
 	}
 	if err := s.Settle(ctx, a[0].ID, Settlement{Status: model.StatusSent}, later); !errors.Is(err, ErrNotPending) {
 		t.Errorf("Settle crashed claim = %v", err)
 	}
-	if n, _ := s.RecoverPending(ctx, later); n != 0 {
+	if n, _, _ := s.RecoverPending(ctx, later); n != 0 {
 		t.Errorf("second RecoverPending = %d", n)
 	}
 }

@@ -18,7 +18,7 @@ func (s *Store) Hold(ctx context.Context, id int64, reason, msg string, next, no
 	if next.IsZero() {
 		return fmt.Errorf("hold claim %d: a next attempt time is required", id)
 	}
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.q.ExecContext(ctx,
 		`UPDATE replies SET status = ?, reason = ?, error = ?, attempts = max(attempts - 1, 0),
 		   updated_at = ?, next_attempt_at = ?
 		 WHERE id = ? AND status = ?`,
@@ -44,7 +44,7 @@ func (s *Store) ReleaseHeld(ctx context.Context, responder, reason string, now t
 		return 0, err
 	}
 	ts := formatTime(now)
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.q.ExecContext(ctx,
 		`UPDATE replies SET next_attempt_at = ?
 		 WHERE status = ? AND responder = ? AND reason = ? AND next_attempt_at > ?`,
 		ts, model.StatusRetrying, responder, reason, ts)

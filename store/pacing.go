@@ -84,7 +84,7 @@ func (s *Store) answers(ctx context.Context, q pacing.Query, includeDryRun bool)
 		args = append(args, q.ThreadID)
 	}
 	var n int
-	if err := s.db.QueryRowContext(ctx, b.String(), args...).Scan(&n); err != nil {
+	if err := s.q.QueryRowContext(ctx, b.String(), args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count answers of rule %s: %w", q.Rule, err)
 	}
 	return n, nil
@@ -97,7 +97,7 @@ func (s *Store) RecentReplyTexts(ctx context.Context, responder string, n int, i
 	if n <= 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.q.QueryContext(ctx,
 		`SELECT reply_text FROM replies WHERE responder = ? AND `+statusIn("status", includeDryRun)+`
 		 ORDER BY created_at DESC, id DESC LIMIT ?`, responder, n)
 	if err != nil {

@@ -62,7 +62,7 @@ func (s *Store) Reconcile(ctx context.Context, platform, threadID, text, ourRepl
 		return 0, false, nil
 	}
 	op := fmt.Sprintf("reconcile %s reply %s", platform, ourReplyID)
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.begin(ctx)
 	if err != nil {
 		return 0, false, fmt.Errorf("%s: %w", op, err)
 	}
@@ -160,7 +160,7 @@ func (s *Store) Resolve(ctx context.Context, id int64, action string, now time.T
 func (s *Store) ClaimRow(ctx context.Context, id int64) (HistoryRow, error) {
 	var r HistoryRow
 	var commentCreated, created, updated, next sql.NullString
-	err := s.db.QueryRowContext(ctx,
+	err := s.q.QueryRowContext(ctx,
 		`SELECT id, platform, comment_id, thread_id, post_id, rule, responder, status, reason, error,
 		   reply_text, comment_text, user_uid, user_nickname, user_unique_id, platform_reply_id,
 		   attempts, comment_created_at, created_at, updated_at, next_attempt_at

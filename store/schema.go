@@ -101,6 +101,13 @@ JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id;
 CREATE INDEX comments_user ON comments (platform, user_uid);
 CREATE INDEX replies_responder ON replies (responder, created_at);
 `,
+
+	// 3: adaptive polling. A quiet thread's polls in a row without anything
+	// new, and when it is due again.
+	`
+ALTER TABLE threads ADD COLUMN idle_polls INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE threads ADD COLUMN next_poll TEXT;
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code

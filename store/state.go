@@ -10,28 +10,65 @@ import (
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
+// threadColumns are the columns scanThread reads, in its order.
+const threadColumns = `thread_id, initialized, total, known, listing_order, page_size, cursor, polls,
+	last_full_scan, last_polled, idle_polls, next_poll`
+
+// scanThread reads one threads row selected with threadColumns.
+func scanThread(row interface{ Scan(...any) error }, platform string) (model.ThreadState, error) {
+	st := model.ThreadState{Platform: platform}
+	var full, polled, next sql.NullString
+	err := row.Scan(&st.ThreadID, &st.Initialized, &st.Total, &st.Known, &st.Order, &st.PageSize, &st.Cursor, &st.Polls,
+		&full, &polled, &st.IdlePolls, &next)
+	if err != nil {
+		return st, err
+	}
+	if st.LastFullScan, err = parseTime(full); err != nil {
+		return st, err
+	}
+	if st.LastPolled, err = parseTime(polled); err != nil {
+		return st, err
+	}
+	if st.NextPoll, err = parseTime(next); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
 // ThreadState returns the saved poll state of a thread; false when the thread
 // was never saved (the zero ThreadState then means "never polled").
 func (s *Store) ThreadState(ctx context.Context, platform, threadID string) (model.ThreadState, bool, error) {
-	st := model.ThreadState{Platform: platform, ThreadID: threadID}
-	var full, polled sql.NullString
-	err := s.db.QueryRowContext(ctx,
-		`SELECT initialized, total, known, listing_order, page_size, cursor, polls, last_full_scan, last_polled
-		 FROM threads WHERE platform = ? AND thread_id = ?`, platform, threadID).
-		Scan(&st.Initialized, &st.Total, &st.Known, &st.Order, &st.PageSize, &st.Cursor, &st.Polls, &full, &polled)
+	st, err := scanThread(s.q.QueryRowContext(ctx,
+		`SELECT `+threadColumns+` FROM threads WHERE platform = ? AND thread_id = ?`, platform, threadID), platform)
 	if errors.Is(err, sql.ErrNoRows) {
 		return model.ThreadState{}, false, nil
 	}
 	if err != nil {
 		return model.ThreadState{}, false, fmt.Errorf("load state of %s thread %s: %w", platform, threadID, err)
 	}
-	if st.LastFullScan, err = parseTime(full); err != nil {
-		return model.ThreadState{}, false, fmt.Errorf("load state of %s thread %s: %w", platform, threadID, err)
-	}
-	if st.LastPolled, err = parseTime(polled); err != nil {
-		return model.ThreadState{}, false, fmt.Errorf("load state of %s thread %s: %w", platform, threadID, err)
-	}
 	return st, true, nil
+}
+
+// ThreadStates returns the saved poll state of every thread of platform, by
+// thread id: one query per cycle instead of one per thread.
+func (s *Store) ThreadStates(ctx context.Context, platform string) (map[string]model.ThreadState, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT `+threadColumns+` FROM threads WHERE platform = ?`, platform)
+	if err != nil {
+		return nil, fmt.Errorf("load %s thread states: %w", platform, err)
+	}
+	defer rows.Close()
+	out := map[string]model.ThreadState{}
+	for rows.Next() {
+		st, err := scanThread(rows, platform)
+		if err != nil {
+			return nil, fmt.Errorf("load %s thread states: %w", platform, err)
+		}
+		out[st.ThreadID] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load %s thread states: %w", platform, err)
+	}
+	return out, nil
 }
 
 // SaveThreadState inserts or replaces the poll state of st's thread.
@@ -42,17 +79,9 @@ func (s *Store) SaveThreadState(ctx context.Context, st model.ThreadState) error
 	if st.Platform == "" || st.ThreadID == "" {
 		return fmt.Errorf("save thread state: platform and thread id are required (got %q, %q)", st.Platform, st.ThreadID)
 	}
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO threads (platform, thread_id, initialized, total, known, listing_order, page_size,
-		   cursor, polls, last_full_scan, last_polled)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		 ON CONFLICT (platform, thread_id) DO UPDATE SET
-		   initialized = excluded.initialized, total = excluded.total, known = excluded.known,
-		   listing_order = excluded.listing_order, page_size = excluded.page_size,
-		   cursor = excluded.cursor, polls = excluded.polls,
-		   last_full_scan = excluded.last_full_scan, last_polled = excluded.last_polled`,
+	_, err := s.stmt(ctx, nil, s.stmts.saveThread).ExecContext(ctx,
 		st.Platform, st.ThreadID, st.Initialized, st.Total, st.Known, st.Order, st.PageSize,
-		st.Cursor, st.Polls, nullTime(st.LastFullScan), nullTime(st.LastPolled))
+		st.Cursor, st.Polls, nullTime(st.LastFullScan), nullTime(st.LastPolled), st.IdlePolls, nullTime(st.NextPoll))
 	if err != nil {
 		return fmt.Errorf("save state of %s thread %s: %w", st.Platform, st.ThreadID, err)
 	}
@@ -76,7 +105,7 @@ func (s *Store) SetPause(ctx context.Context, scope string, until time.Time, rea
 	if scope == "" {
 		return errors.New("set pause: empty scope")
 	}
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.q.ExecContext(ctx,
 		`INSERT INTO pauses (scope, until, reason, created_at) VALUES (?, ?, ?, ?)
 		 ON CONFLICT (scope) DO UPDATE SET
 		   until = excluded.until, reason = excluded.reason, created_at = excluded.created_at`,
@@ -90,7 +119,7 @@ func (s *Store) SetPause(ctx context.Context, scope string, until time.Time, rea
 // Pauses returns every stored pause, expired ones included (the caller
 // compares Until with its clock), ordered by scope.
 func (s *Store) Pauses(ctx context.Context) ([]Pause, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT scope, until, reason, created_at FROM pauses ORDER BY scope`)
+	rows, err := s.q.QueryContext(ctx, `SELECT scope, until, reason, created_at FROM pauses ORDER BY scope`)
 	if err != nil {
 		return nil, fmt.Errorf("list pauses: %w", err)
 	}
@@ -122,7 +151,7 @@ func (s *Store) ClearPause(ctx context.Context, scope string) error {
 	if err := s.writable("clear pause"); err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM pauses WHERE scope = ?`, scope); err != nil {
+	if _, err := s.q.ExecContext(ctx, `DELETE FROM pauses WHERE scope = ?`, scope); err != nil {
 		return fmt.Errorf("clear pause of %s: %w", scope, err)
 	}
 	return nil

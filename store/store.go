@@ -55,6 +55,13 @@ type Store struct {
 	db       *sql.DB
 	path     string
 	readOnly bool
+
+	// q runs the queries: db, or the transaction of a Batch.
+	q querier
+	// tx is the transaction of a Batch (nil outside one).
+	tx *sql.Tx
+	// stmts are the hot statements, prepared once by Open (nil when read-only).
+	stmts *statements
 }
 
 // Open opens (creating if needed) the database at path for writing and
@@ -76,10 +83,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite has one writer anyway, and a single connection
 	// makes the pool serialise our writers instead of SQLITE_BUSY doing it.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, q: db, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if s.stmts, err = prepare(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -102,7 +113,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, readOnly: true}
+	s := &Store{db: db, q: db, path: path, readOnly: true}
 	v, err := userVersion(ctx, db)
 	if err != nil {
 		db.Close()
@@ -121,6 +132,10 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.tx != nil {
+		return errors.New("close database: called inside a batch")
+	}
+	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close database %s: %w", s.path, err)
 	}

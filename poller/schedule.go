@@ -1,0 +1,89 @@
+package poller
+
+import (
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
+)
+
+// Adaptive polling: a thread with recent activity is polled every cycle; a
+// thread whose polls keep finding nothing backs off, each interval twice the
+// last, up to Binding.MaxInterval, and is polled every cycle again as soon as
+// a poll finds something. The cost is reaction time on a quiet thread that
+// wakes up: at worst MaxInterval later than without adaptive polling.
+
+const (
+	// DefaultQuietPolls is Binding.QuietPolls: three empty polls in a row
+	// tell a quiet thread from one between two replies of a conversation.
+	DefaultQuietPolls = 3
+	// DefaultPeriod is Options.Period when unset: the default schedule's
+	// (@every 1m).
+	DefaultPeriod = time.Minute
+)
+
+// adaptive is one source's adaptive polling settings.
+type adaptive struct {
+	period time.Duration // the time between two cycles
+	max    time.Duration // the longest interval; 0 turns adaptive polling off
+	quiet  int64         // empty polls in a row before a thread backs off
+}
+
+// adaptiveOf is b's adaptive polling with period, defaults filled in.
+func adaptiveOf(b Binding, period time.Duration) adaptive {
+	a := adaptive{period: period, max: max(b.MaxInterval, 0), quiet: int64(b.QuietPolls)}
+	if a.period <= 0 {
+		a.period = DefaultPeriod
+	}
+	if a.quiet < 1 {
+		a.quiet = DefaultQuietPolls
+	}
+	return a
+}
+
+// due reports whether a thread whose saved state is prev (the zero state for
+// a thread never polled) is polled by a cycle at now.
+func (a adaptive) due(prev model.ThreadState, now time.Time) bool {
+	if a.max <= 0 || prev.NextPoll.IsZero() || !now.Before(prev.NextPoll) {
+		return true
+	}
+	// A NextPoll further than max away was set under a larger max_interval,
+	// or before the clock was set back: it must not defer the thread longer
+	// than max_interval promises.
+	return prev.NextPoll.Sub(now) > a.max
+}
+
+// interval is how long a thread waits after its idle-th empty poll in a row:
+// 0 (the next cycle) until it is quiet, then period × 2^(idle−quiet+1), at
+// most max.
+func (a adaptive) interval(idle int64) time.Duration {
+	if a.max <= 0 || idle < a.quiet {
+		return 0
+	}
+	d := a.period
+	for k := idle - a.quiet + 1; k > 0 && d < a.max; k-- {
+		if d > a.max/2 {
+			d = a.max // doubling would pass max (or overflow)
+			break
+		}
+		d *= 2
+	}
+	return min(d, a.max)
+}
+
+// after returns st, the state a successful poll at now returned, with the
+// adaptive fields set from prev (the state before the poll) and found, the
+// number of new comments the poll found.
+func (a adaptive) after(prev, st model.ThreadState, found int, now time.Time) model.ThreadState {
+	st.NextPoll = time.Time{}
+	if found > 0 {
+		st.IdlePolls = 0
+		return st
+	}
+	st.IdlePolls = prev.IdlePolls + 1
+	if d := a.interval(st.IdlePolls); d > 0 {
+		// Half a period early, so that a cycle starting a little early does
+		// not find the thread not yet due and defer it once more.
+		st.NextPoll = now.Add(d - a.period/2)
+	}
+	return st
+}

@@ -1,0 +1,253 @@
+package poller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/store"
+)
+
+const (
+	// idleBatch is how many states of threads that found nothing new are
+	// saved in one commit: a commit per thread costs ~100 µs, a second a
+	// cycle with 10,000 threads.
+	idleBatch = 200
+	// idleSaveTimeout bounds saving a batch of idle states, which is done
+	// even while the cycle is being cancelled (the polls did happen).
+	idleSaveTimeout = 30 * time.Second
+)
+
+// pollSource polls the due threads of b's source, unless the source is
+// stopped, backing off or paused.
+func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]store.Pause, st *Stats) {
+	platform := b.Source.Platform()
+	log := p.log.With("platform", platform)
+	p.mu.Lock()
+	why, stopped := p.stopped[platform]
+	until := p.backoff[platform]
+	p.mu.Unlock()
+	if stopped {
+		log.Error("source stopped until restart: fix the cause, then restart autoreplyd", "reason", why)
+		return
+	}
+	if now := p.opts.Now(); now.Before(until) {
+		log.Info("source backing off", "until", until.Format(time.RFC3339))
+		return
+	}
+	if pz, ok := pauses[SourceScope(platform)]; ok {
+		log.Warn("source paused", "until", pz.Until.Format(time.RFC3339), "reason", pz.Reason)
+		return
+	}
+	states, err := p.opts.Store.ThreadStates(ctx, platform)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("load thread states: source not polled this cycle", "problem", store.Describe(err), "err", err)
+			st.Errors++
+		}
+		return
+	}
+	ad := adaptiveOf(b, p.opts.Period)
+	now := p.opts.Now()
+	var due []model.Thread
+	deferred := 0
+	for _, th := range b.Source.Threads() {
+		if ad.due(states[th.ID], now) {
+			due = append(due, th)
+		} else {
+			deferred++
+		}
+	}
+	if deferred > 0 {
+		st.Deferred += deferred
+		p.opts.Metrics.Deferred(platform, deferred)
+		log.Debug("quiet threads deferred", "deferred", deferred, "due", len(due))
+	}
+	p.pollThreads(ctx, b, due, states, ad, st)
+}
+
+// polled is one PollThread call's outcome, passed from the goroutine that
+// fetched it to the one that handles it.
+type polled struct {
+	th   model.Thread
+	prev model.ThreadState
+	res  model.PollResult
+	err  error
+	// cancelled: err came while the source's polls were being stopped (by
+	// another thread's source error, or by the cycle's end).
+	cancelled bool
+}
+
+// pollThreads polls threads with at most b.Concurrency polls started and
+// not yet handled, and handles what they find one thread at a time in this
+// goroutine, in the order the polls end: Stats, the store's writes and the
+// source errors stay single-threaded. A slot is freed once its result is
+// handled, not when its call returns, so one at a time (the default) is
+// exactly the sequence poll, handle, poll: no call is made ahead, the
+// platform sees our requests in the same order, and a source error leaves
+// no poll in flight. A source error that stops the source for this cycle
+// cancels the polls not yet ended, and so does ctx.
+func (p *Poller) pollThreads(ctx context.Context, b Binding, threads []model.Thread, states map[string]model.ThreadState, ad adaptive, st *Stats) {
+	if len(threads) == 0 {
+		return
+	}
+	platform := b.Source.Platform()
+	limit := max(b.Concurrency, 1)
+	// sctx ends this source's polls for this cycle.
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	known := func(ctx context.Context, ids []string) (map[string]bool, error) {
+		return p.opts.Store.Known(ctx, platform, ids)
+	}
+	slots := make(chan struct{}, limit)
+	// Never full: at most limit polls are started and not yet handled.
+	results := make(chan polled, limit)
+	// quit frees the dispatcher should the handling below panic; on a
+	// normal return it has ended already.
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		var polls sync.WaitGroup
+		defer close(results)
+		defer polls.Wait()
+		for _, th := range threads {
+			select {
+			case slots <- struct{}{}:
+			case <-sctx.Done():
+				return
+			case <-quit:
+				return
+			}
+			if sctx.Err() != nil {
+				return // stopped while waiting for a slot
+			}
+			prev := states[th.ID]
+			polls.Go(func() { results <- p.pollOne(sctx, b.Source, th, prev, known) })
+		}
+	}()
+
+	idle := &idleStates{p: p, ctx: ctx, log: p.log.With("platform", platform), st: st}
+	stopped := false
+	// Every result is taken, even once stopped: its poll may have found
+	// comments, and its goroutine must end.
+	for r := range results {
+		if !p.handlePolled(ctx, b, r, ad, idle, st) && !stopped {
+			stopped = true
+			stop() // before the slot is freed: no poll starts after the stop
+		}
+		<-slots
+	}
+	idle.flush()
+}
+
+// pollOne calls the source for one thread; a panic in the source is turned
+// into an error of this poll (it runs outside the cron job's recovery).
+func (p *Poller) pollOne(ctx context.Context, src Source, th model.Thread, prev model.ThreadState, known KnownFunc) (r polled) {
+	r = polled{th: th, prev: prev}
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("source panicked", "platform", src.Platform(), "thread", th.ID, "panic", v, "stack", string(debug.Stack()))
+			r.res, r.err = model.PollResult{State: prev}, fmt.Errorf("poll %s thread %s: panic: %v", src.Platform(), th.ID, v)
+		}
+	}()
+	r.res, r.err = src.PollThread(ctx, th, prev, known)
+	r.cancelled = r.err != nil && ctx.Err() != nil
+	return r
+}
+
+// handlePolled records what one poll found and saves the thread's state. It
+// returns false when the source must not be polled further this cycle.
+func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adaptive, idle *idleStates, st *Stats) bool {
+	platform := b.Source.Platform()
+	log := p.log.With("platform", platform, "thread", r.th.ID)
+	st.Polled++
+	st.Calls += r.res.Calls
+	p.opts.Metrics.Poll(platform, r.res.Calls)
+	if r.err == nil && len(r.res.Comments) == 0 {
+		// Nothing new: the state is saved with others', in one commit.
+		idle.add(ad.after(r.prev, r.res.State, 0, p.opts.Now()))
+		log.Debug("thread polled", "new", 0, "calls", r.res.Calls, "total", r.res.State.Total)
+		return true
+	}
+	firstSight := !r.prev.Initialized
+	if err := p.handleComments(ctx, b, r.res.Comments, firstSight, st); err != nil {
+		// The thread state is not saved: comments not recorded are seen
+		// again next cycle, so nothing is lost.
+		if ctx.Err() != nil {
+			return false
+		}
+		log.Error("record comments: they are seen again next cycle", "problem", store.Describe(err), "err", err)
+		st.Errors++
+		return true
+	}
+	if r.err == nil {
+		state := ad.after(r.prev, r.res.State, len(r.res.Comments), p.opts.Now())
+		// Saved even when the cycle is being cancelled (SIGTERM during the
+		// sends): the comments are recorded, so the state is true.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err := p.opts.Store.SaveThreadState(sctx, state)
+		cancel()
+		if err != nil {
+			log.Error("save thread state", "problem", store.Describe(err), "err", err)
+			st.Errors++
+		}
+		log.Debug("thread polled", "new", len(r.res.Comments), "calls", r.res.Calls, "total", r.res.State.Total)
+		return true
+	}
+	if r.cancelled {
+		// Not a failure of the thread: its poll was cut short because the
+		// source stopped for this cycle (or the cycle ended). Its state is
+		// not saved, so it is polled again next time.
+		log.Debug("poll cancelled", "err", r.err)
+		return ctx.Err() == nil
+	}
+	st.Errors++
+	p.opts.Metrics.PollError(platform, r.err)
+	return p.handleSourceError(ctx, platform, r.th, r.err)
+}
+
+// idleStates collects the states of threads whose poll found nothing new and
+// saves them idleBatch at a time, in one commit each.
+type idleStates struct {
+	p      *Poller
+	ctx    context.Context
+	log    *slog.Logger
+	st     *Stats
+	states []model.ThreadState
+}
+
+func (s *idleStates) add(ts model.ThreadState) {
+	s.states = append(s.states, ts)
+	if len(s.states) >= idleBatch {
+		s.flush()
+	}
+}
+
+// flush saves the states collected. A failure loses nothing but the
+// progress of those threads' polls: they are polled again as if they had
+// not been.
+func (s *idleStates) flush() {
+	if len(s.states) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), idleSaveTimeout)
+	defer cancel()
+	err := s.p.opts.Store.Batch(ctx, func(db *store.Store) error {
+		// Only db here: the outer store would wait for this batch for ever.
+		for _, ts := range s.states {
+			if err := db.SaveThreadState(ctx, ts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Error("save thread states", "threads", len(s.states), "problem", store.Describe(err), "err", err)
+		s.st.Errors++
+	}
+	s.states = s.states[:0]
+}
