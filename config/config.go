@@ -78,6 +78,9 @@ type Config struct {
 	// Retention is how long finished claims are kept in the history (see
 	// store.Prune); 0 keeps them forever.
 	Retention time.Duration `koanf:"retention" json:"retention"`
+	// SendJitter is the longest random pause before each send, so answers
+	// do not go out in a machine-regular rhythm; 0 turns it off.
+	SendJitter time.Duration `koanf:"send_jitter" json:"send_jitter"`
 
 	Sources    Sources    `koanf:"sources" json:"sources"`
 	Responders Responders `koanf:"responders" json:"responders"`

@@ -54,16 +54,20 @@ const (
 	DefaultRetryMaxAge       = 24 * time.Hour
 	DefaultRetryInitialDelay = time.Minute
 	DefaultRetryMaxDelay     = time.Hour
+
+	// DefaultSendJitter bounds the random pause before each send.
+	DefaultSendJitter = 3 * time.Second
 )
 
 func defaultConfig() *Config {
 	return &Config{
-		Database: DefaultDatabase,
-		Rules:    DefaultRules,
-		Schedule: DefaultSchedule,
-		Timezone: DefaultTimezone,
-		Listen:   DefaultListen,
-		Log:      Log{Level: "info", Format: "text"},
+		Database:   DefaultDatabase,
+		Rules:      DefaultRules,
+		Schedule:   DefaultSchedule,
+		Timezone:   DefaultTimezone,
+		Listen:     DefaultListen,
+		Log:        Log{Level: "info", Format: "text"},
+		SendJitter: DefaultSendJitter,
 		Retry: Retry{
 			MaxAttempts:  DefaultRetryMaxAttempts,
 			MaxAge:       DefaultRetryMaxAge,

@@ -33,6 +33,9 @@ func (c *Config) validate(p *problems) {
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	oneOf(p, "log.format", c.Log.Format, "text", "json")
 	retry(p, &c.Retry)
+	if c.SendJitter < 0 {
+		p.addf("send_jitter", "must not be negative (0 turns the random pause before each send off)")
+	}
 	switch {
 	case c.Retention < 0:
 		p.addf("retention", "must not be negative: 0 keeps the history forever, e.g. 90d prunes it after 90 days")

@@ -56,10 +56,6 @@ type Options struct {
 	Version string
 }
 
-// sendJitterMax bounds the random pause before each send, so answers do not
-// leave in a machine-regular rhythm.
-const sendJitterMax = 3 * time.Second
-
 // Daemon is a running autoreplyd.
 type Daemon struct {
 	cfg    *config.Config
@@ -135,7 +131,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		Location:   cfg.Location,
 		OnEvent:    opts.OnEvent,
 		Metrics:    d.metrics,
-		Jitter:     func() time.Duration { return rand.N(sendJitterMax) },
+	}
+	if j := cfg.SendJitter; j > 0 {
+		po.Jitter = func() time.Duration { return rand.N(j) }
 	}
 	if sched, err := config.ParseSchedule(cfg.Schedule); err == nil {
 		// Run refuses a bad spec; the poller's default period stands in here.

@@ -201,6 +201,14 @@ type Poller struct {
 	// released: the responder's held answers were released since it was
 	// last seen paused (only Cycle's goroutine uses it).
 	released map[string]bool
+	// queuedOut counts each responder's answers queued to the sender and
+	// not yet settled (under mu).
+	queuedOut map[string]int
+	// snd sends the running cycle's queued answers (only Cycle's goroutine
+	// uses the field; nil outside a cycle: answers are then sent inline).
+	snd *sender
+	// emitMu serialises OnEvent calls (the sender's goroutines emit too).
+	emitMu sync.Mutex
 }
 
 type capCount struct {
@@ -255,6 +263,7 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		paused:    map[string]store.Pause{},
 		streak:    map[string]int{},
 		released:  map[string]bool{},
+		queuedOut: map[string]int{},
 	}
 	for i, b := range opts.Bindings {
 		if b.Source == nil {
@@ -313,12 +322,17 @@ func (p *Poller) Cycle(ctx context.Context) Stats {
 	pauses := p.activePauses(ctx)
 	p.loadResponderPauses(ctx, pauses)
 	p.retryDue(ctx, &st)
+	// The pages' answers are sent while polling goes on; the cycle ends
+	// when both are done.
+	p.snd = p.newSender(ctx)
+	defer func() { p.snd = nil }()
 	for _, b := range p.opts.Bindings {
 		if ctx.Err() != nil {
 			break
 		}
 		p.pollSource(ctx, b, pauses, &st)
 	}
+	st.add(p.snd.finish())
 	return st
 }
 
@@ -427,7 +441,11 @@ func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model
 		f()
 	}
 	for _, q := range pg.send {
-		p.send(ctx, q.id, q.claim, q.comment, st, false)
+		if p.snd != nil {
+			p.snd.enqueue(q)
+		} else {
+			p.send(ctx, q.id, q.claim, q.comment, st, false)
+		}
 	}
 	return nil
 }
@@ -575,7 +593,7 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 			return fmt.Errorf("choose a reply variant of rule %s for %s comment %s: %w", d.Rule, c.Platform, c.ID, err)
 		}
 		cl.ReplyText = text
-		if p.capped(ctx, db, responder, pg.queued[responder]) {
+		if p.capped(ctx, db, responder, pg.queued[responder]+p.outstandingOf(responder)) {
 			cl.Status, cl.Reason = model.StatusSkipped, ReasonDailyCap
 			claims = append(claims, cl)
 			continue
@@ -1007,6 +1025,8 @@ func (p *Poller) emit(ev Event) {
 		p.opts.Metrics.Reply(ev.Comment.Platform, ev.Status, latency)
 	}
 	if p.opts.OnEvent != nil {
+		p.emitMu.Lock()
+		defer p.emitMu.Unlock()
 		p.opts.OnEvent(ev)
 	}
 }

@@ -552,28 +552,72 @@ func (r *probeResponder) Send(context.Context, model.Reply) (model.SendResult, e
 	return model.SendResult{}, nil
 }
 
-// One at a time (the default) is poll, handle, poll: no thread is polled
-// before the previous one's answers are sent.
-func TestOneAtATimeIsSequential(t *testing.T) {
+// Sends do not hold up polling: with one poll at a time (the default), the
+// first answer's send is held until every thread has been polled, which
+// would never happen if polling waited for it. Every answer is still sent
+// and settled before the cycle ends.
+func TestSendsDoNotHoldUpPolling(t *testing.T) {
 	const threads = 5
 	w := newWorld(t, threads)
+	var before int
+	var mu sync.Mutex
 	var startedAtSend []int
 	resp := &probeResponder{name: w.resp.name, probe: func() {
-		started, _, _, _ := w.src.counts()
-		startedAtSend = append(startedAtSend, started)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			started, _, _, _ := w.src.counts()
+			if started-before == threads || time.Now().After(deadline) {
+				mu.Lock()
+				startedAtSend = append(startedAtSend, started-before)
+				mu.Unlock()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
 	}}
 	p := w.poller(nil, func(o *poller.Options) { o.Responders = map[string]poller.Responder{resp.name: resp} })
 	w.cycle(p)
-	before, _, _, _ := w.src.counts()
+	before, _, _, _ = w.src.counts()
 	for i := range threads {
 		w.add(i)
 	}
 	if st := w.cycle(p); st.Sent != threads {
 		t.Fatalf("stats: %+v", st)
 	}
-	for i, n := range startedAtSend {
-		if n-before != i+1 {
-			t.Fatalf("polls started when each answer was sent: %v (from %d), want 1, 2, 3, ...", startedAtSend, before)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(startedAtSend) != threads || startedAtSend[0] != threads {
+		t.Fatalf("polls started when each answer was sent: %v, want all %d at the first", startedAtSend, threads)
+	}
+}
+
+// The daily cap counts the answers queued for sending and not yet settled:
+// three threads with a question each, a cap of 2 and sends held until every
+// thread is polled still make exactly 2 answers.
+func TestDailyCapCountsQueuedAnswers(t *testing.T) {
+	const threads = 3
+	w := newWorld(t, threads)
+	var before int
+	resp := &probeResponder{name: w.resp.name, probe: func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if started, _, _, _ := w.src.counts(); started-before == threads {
+				return
+			}
+			time.Sleep(time.Millisecond)
 		}
+	}}
+	p := w.poller(nil, func(o *poller.Options) {
+		o.Responders = map[string]poller.Responder{resp.name: resp}
+		o.Pacing = map[string]poller.Pacing{resp.name: {DailyCap: 2}}
+	})
+	w.cycle(p)
+	before, _, _, _ = w.src.counts()
+	for i := range threads {
+		w.add(i)
+	}
+	st := w.cycle(p)
+	if st.Sent != 2 || st.Skipped != 1 {
+		t.Fatalf("stats: %+v; want 2 sent, 1 skipped by the daily cap", st)
 	}
 }

@@ -92,6 +92,9 @@ type Weibo struct {
 	// Faults are consumed one per request. FaultCode answers the error
 	// JSON with Code and Msg.
 	Faults Faults
+	// ReplyFaults are consumed one per reply request (v1 or v2), before
+	// Faults: a fault for a send whatever polls run meanwhile.
+	ReplyFaults Faults
 	// Now is the imitation's clock (default time.Now).
 	Now func() time.Time
 
@@ -240,7 +243,13 @@ func (x *Weibo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	fl, faulty := x.Faults.Next()
+	fl, faulty := Fault{}, false
+	if r.URL.Path == WeiboReplyV2Path || r.URL.Path == WeiboReplyV1Path {
+		fl, faulty = x.ReplyFaults.Next()
+	}
+	if !faulty {
+		fl, faulty = x.Faults.Next()
+	}
 	if faulty {
 		if before(w, r, fl) {
 			return

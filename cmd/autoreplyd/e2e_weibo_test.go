@@ -237,8 +237,7 @@ func TestEndToEndWeiboRepeatedContentRefused(t *testing.T) {
 	w.once()
 	a := w.add(wbWeiboA, "好看", "2001", "甲")
 	w.once()
-	// The cycle polls weibo A, then answers its new comments.
-	w.wb.Faults.Push(wbPass, simulator.Fault{Kind: simulator.FaultCode, Code: 20019, Msg: "repeat content!"})
+	w.wb.ReplyFaults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 20019, Msg: "repeat content!"})
 	b := w.add(wbWeiboA, "好看好看", "2002", "乙")
 	w.once()
 	w.once()
@@ -254,9 +253,6 @@ func TestEndToEndWeiboRepeatedContentRefused(t *testing.T) {
 	}
 }
 
-// wbPass is a fault that lets a request through unchanged.
-var wbPass = simulator.Fault{Kind: simulator.FaultSlow}
-
 // A token expired at send time pauses the responder loudly and holds the
 // claim; an expired token at poll time stops the source loudly. No message
 // holds a secret.
@@ -264,7 +260,7 @@ func TestEndToEndWeiboTokenExpired(t *testing.T) {
 	w := newWbWorld(t, "@every 1h", "v2")
 	w.once()
 	id := w.add(wbWeiboA, "好看", "3001", "丙")
-	w.wb.Faults.Push(wbPass, simulator.Fault{Kind: simulator.FaultCode, Code: 21327, Msg: "expired_token"})
+	w.wb.ReplyFaults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 21327, Msg: "expired_token"})
 	stderr := w.once()
 	if !strings.Contains(stderr, "RESPONDER PAUSED") || !strings.Contains(stderr, "21327") {
 		t.Fatalf("21327 on send was not reported loudly:\n%s", stderr)
