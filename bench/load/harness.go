@@ -1,0 +1,442 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// tickMargin is the least time before the next cycle starts in which the
+// harness still adds a cycle's new replies (which takes a few milliseconds).
+const tickMargin = 100 * time.Millisecond
+
+// cycleEnd is when the last cycle of m ended (the daemon's clock is ours).
+func cycleEnd(m metrics) time.Time {
+	return time.Unix(0, int64(m.get("autoreplyd_last_cycle_timestamp_seconds")*1e9))
+}
+
+// cycleStart is when the last cycle of m started, prev being the scrape
+// after the cycle before it (the zero metrics for the first cycle).
+func cycleStart(m, prev metrics) time.Time {
+	d := m.get("autoreplyd_cycle_duration_seconds_sum") - prev.get("autoreplyd_cycle_duration_seconds_sum")
+	return cycleEnd(m).Add(-time.Duration(d * 1e9))
+}
+
+// tickClock predicts the daemon's "@every PERIOD" ticks: robfig/cron fires
+// on whole seconds, PERIOD apart (a tick during a cycle is skipped).
+type tickClock struct {
+	period time.Duration
+	last   time.Time // a tick: the first after the cron started, less one period, or one that started a cycle
+}
+
+// tickSlack is how late cron may fire a tick: a tick due just before a
+// cycle ended may still start the next cycle, its timer firing after the end.
+const tickSlack = 100 * time.Millisecond
+
+// next is the first tick after t, or the one just before t (within
+// tickSlack) that may not have fired yet.
+func (c *tickClock) next(t time.Time) time.Time {
+	t = t.Add(-tickSlack)
+	if !t.After(c.last) {
+		return c.last.Add(c.period)
+	}
+	n := t.Sub(c.last)/c.period + 1
+	return c.last.Add(n * c.period)
+}
+
+// seen re-anchors the clock on a cycle that started at start, and reports
+// whether that was on a predicted tick.
+func (c *tickClock) seen(start time.Time) bool {
+	tick := start.Truncate(time.Second)
+	ok := tick.Sub(c.last)%c.period == 0
+	c.last = tick
+	return ok
+}
+
+func (o options) validate() error {
+	switch {
+	case o.Threads < 1:
+		return errors.New("-threads must be at least 1")
+	case o.Replies < 0:
+		return errors.New("-replies must not be negative")
+	case o.Active <= 0 || o.Active > 1:
+		return errors.New("-active must be in (0, 1]")
+	case o.NewPerActive < 1:
+		return errors.New("-new-per-active must be at least 1")
+	case o.Match < 0 || o.Spam < 0 || o.Match+o.Spam > 1:
+		return errors.New("-match and -spam must be fractions adding up to at most 1")
+	case o.Period < time.Second || o.Period%time.Second != 0:
+		return errors.New("-period must be a whole number of seconds (cron's @every resolution)")
+	case o.Cycles < 1:
+		return errors.New("-cycles must be at least 1")
+	case o.PageSize < 1:
+		return errors.New("-page-size must be at least 1")
+	case o.History < 0:
+		return errors.New("-history must not be negative")
+	}
+	return nil
+}
+
+// activeThreads is how many threads get new replies each cycle.
+func (o options) activeThreads() int {
+	return min(max(int(float64(o.Threads)*o.Active+0.5), 1), o.Threads)
+}
+
+// run runs the whole harness and returns its report; progress goes to logw.
+func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(logw, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+	rep := &report{Machine: describeMachine(), Options: o.summary()}
+
+	dir := o.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "autoreplyd-load-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+
+	im, err := startImitation(o.Order, o.PageSize, o.Echo)
+	if err != nil {
+		return nil, err
+	}
+	defer im.close()
+	g := newGenerator(o.Seed)
+	start := time.Now()
+	for i := range o.Threads {
+		im.jo.AddThread(threadID(i), g.backlog(i, o.Replies, start))
+	}
+	logf("imitation on %s: %d threads, %d replies each (%s order, %d a page)", im.base, o.Threads, o.Replies, o.Order, o.PageSize)
+
+	bin := o.Bin
+	if bin == "" {
+		bin = filepath.Join(dir, "autoreplyd")
+		logf("building ./cmd/autoreplyd")
+		if err := buildDaemon(ctx, bin); err != nil {
+			return nil, err
+		}
+	}
+	rep.Binary = describeBinary(bin, o.Bin == "")
+	if o.History > 0 {
+		cache := o.HistoryCache
+		if cache == "" {
+			if cache, err = defaultHistoryCache(o.History); err != nil {
+				return nil, err
+			}
+		}
+		info, err := prepareHistory(ctx, o.History, cache, filepath.Join(dir, dbName), logf)
+		if err != nil {
+			return nil, err
+		}
+		rep.History = &info
+		logf("history: %d rows, %.0f MB (cache %s, reused %v)", info.Rows, float64(info.Bytes)/1e6, info.Cache, info.Reused)
+	}
+	credDir, err := writeSecrets(dir, im)
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	cfgPath, err := writeConfig(dir, o, im, listen)
+	if err != nil {
+		return nil, err
+	}
+
+	logf("starting autoreplyd run (schedule @every %s, source rate %s, concurrency %d)", o.Period, o.SourceRate, o.Concurrency)
+	d, startup, err := startDaemon(ctx, bin, cfgPath, credDir, listen, dir)
+	if err != nil {
+		return nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.kill()
+		}
+	}()
+	rep.Startup = startupReport{Seconds: startup.Seconds(), HistoryRows: o.History, Threads: o.Threads}
+	logf("ready after %s", startup.Round(time.Millisecond))
+
+	// The first cycle: every thread seen for the first time.
+	// The schedule's ticks: @every fires on whole seconds, PERIOD apart,
+	// counted from when the cron started, just before the first cycle (the
+	// clock is set right when the first cycle's start is known).
+	ticks := &tickClock{period: o.Period, last: time.Now().Truncate(time.Second)}
+	m, scrapes, err := d.waitCycles(ctx, 1, time.Now(), ticks)
+	if err != nil {
+		return nil, err
+	}
+	lastEnd := cycleEnd(m)
+	ticks.last = cycleStart(m, metrics{}).Truncate(time.Second)
+	_, total, _ := im.takeCalls(lastEnd)
+	first := cycleReport{N: 0, DaemonCycles: cycleCount(m), Calls: total, IdleThreads: o.Threads, CallsIdle: total, Scrapes: scrapes}
+	first.fill(m, metrics{})
+	first.Spill = first.DaemonCalls != first.Calls
+	rep.FirstCycle = first
+	rep.Daemon.RSSAfterFirstCycle = procStatus(d.cmd.Process.Pid, "VmRSS")["VmRSS"]
+	logf("first cycle: %.1fs, %d calls, %d backlog replies recorded", first.Seconds, first.Calls, first.Backlog)
+
+	// The scrapes allocate in the daemon too: their cost, measured between
+	// cycles, is taken off the allocation figures at the end.
+	var costs []scrapeCost
+	measureCost := func() {
+		if time.Until(ticks.next(lastEnd)) > 1500*time.Millisecond {
+			if c, ok := d.scrapeCost(ctx); ok {
+				costs = append(costs, c)
+			}
+		}
+	}
+	measureCost()
+	// waitNext waits for the next cycle to end and takes its calls.
+	waitNext := func(prev metrics) (metrics, int, map[string]threadCalls, int, map[string]int, error) {
+		m, scrapes, err := d.waitCycles(ctx, cycleCount(prev)+1, ticks.next(lastEnd), ticks)
+		if err != nil {
+			return m, 0, nil, 0, nil, err
+		}
+		calls, total, unseen := im.takeCalls(cycleEnd(m))
+		return m, scrapes, calls, total, unseen, nil
+	}
+
+	var added []newReply
+	prev := m
+	active := o.activeThreads()
+	for k := 1; k <= o.Cycles; k++ {
+		// New replies must be in place before the next cycle starts, or
+		// some threads would see them a cycle late: when the next tick is
+		// too close, that cycle runs without them and is not measured.
+		skipped := 0
+		for time.Until(ticks.next(lastEnd)) < tickMargin {
+			logf("the next cycle starts in %s: too soon to add replies; it runs unmeasured",
+				time.Until(ticks.next(lastEnd)).Round(time.Millisecond))
+			m, _, _, _, _, err := waitNext(prev)
+			if err != nil {
+				return nil, err
+			}
+			ticks.seen(cycleStart(m, prev))
+			lastEnd = cycleEnd(m)
+			prev = m
+			skipped++
+		}
+		echoes := im.takeEchoes()
+		fresh := im.addNew(g, g.choose(active, o.Threads), o.NewPerActive, o.Match, o.Spam, true)
+		added = append(added, fresh...)
+		late := im.callsAfter(lastEnd) > 0
+
+		m, scrapes, calls, total, unseen, err := waitNext(prev)
+		if err != nil {
+			return nil, err
+		}
+		c := cycleReport{N: k, DaemonCycles: cycleCount(m) - cycleCount(prev), Calls: total, NewReplies: len(fresh), Echoes: echoes,
+			Scrapes: scrapes, Unmeasured: skipped, Late: late || !ticks.seen(cycleStart(m, prev))}
+		c.fill(m, prev)
+		// The calls the harness counted are exactly the cycle's; the
+		// daemon's count differs when the scrape came after the next cycle
+		// had started polling.
+		c.Spill = c.DaemonCalls != c.Calls
+		for _, tc := range calls {
+			if tc.fresh > 0 {
+				c.ActiveThreads++
+				c.CallsActive += tc.calls
+				c.Seen += tc.fresh
+			} else {
+				c.CallsIdle += tc.calls
+			}
+		}
+		for t := range unseen {
+			if calls[t].calls == 0 {
+				c.Waiting++
+			}
+		}
+		c.IdleThreads = o.Threads - c.ActiveThreads - c.Waiting
+		rep.Cycles = append(rep.Cycles, c)
+		logf("cycle %d: %.1fs, %d calls (%d on %d threads with new replies, %d on %d idle; %d threads with new replies not polled), %d new replies + %d own answers, %d handled, %d sent",
+			k, c.Seconds, c.Calls, c.CallsActive, c.ActiveThreads, c.CallsIdle, c.IdleThreads, c.Waiting, c.NewReplies, c.Echoes, c.Handled, c.Sent)
+		prev, lastEnd = m, cycleEnd(m)
+		measureCost()
+	}
+
+	// Adaptive polling may leave questions in quiet threads for up to
+	// max_interval: let the daemon run on (no new replies) until they are
+	// answered, so that the check and the latencies count them.
+	drainStart := time.Now()
+	limit := drainLimit(o, rep.Cycles)
+	for im.answers().Pending > 0 && time.Since(drainStart) < limit {
+		if rep.Drain.Cycles == 0 {
+			logf("%d questions not answered yet: running on (at most %s) until they are", im.answers().Pending, limit.Round(time.Second))
+		}
+		m, _, _, _, _, err := waitNext(prev)
+		if err != nil {
+			return nil, err
+		}
+		ticks.seen(cycleStart(m, prev))
+		prev, lastEnd = m, cycleEnd(m)
+		rep.Drain.Cycles++
+	}
+	if rep.Drain.Cycles > 0 {
+		rep.Drain.Seconds = time.Since(drainStart).Seconds()
+		logf("ran %d more cycles (%.0fs): %d questions still unanswered", rep.Drain.Cycles, rep.Drain.Seconds, im.answers().Pending)
+	}
+
+	if c, ok := median(costs); ok {
+		rep.Daemon.ScrapeMallocs, rep.Daemon.ScrapeAllocBytes = c.mallocs, c.bytes
+		for _, cy := range append([]*cycleReport{&rep.FirstCycle}, pointers(rep.Cycles)...) {
+			cy.Mallocs -= float64(cy.Scrapes) * c.mallocs
+			cy.AllocBytes -= float64(cy.Scrapes) * c.bytes
+		}
+	}
+	// Just before SIGTERM: the daemon's peak RSS so far.
+	st := procStatus(d.cmd.Process.Pid, "VmHWM", "VmRSS")
+	rep.Daemon.PeakRSS, rep.Daemon.RSS = st["VmHWM"], st["VmRSS"]
+	rep.Daemon.GoRuntimeMetrics = prev.has("go_memstats_mallocs_total")
+	stopTook, stopErr := d.stop(90 * time.Second)
+	stopped = true
+	rep.Daemon.StopSeconds = stopTook.Seconds()
+	rep.Daemon.LogLines = d.logLines()
+	if stopErr != nil {
+		return nil, stopErr
+	}
+	logf("autoreplyd stopped after SIGTERM in %s", stopTook.Round(time.Millisecond))
+
+	ans := im.answers()
+	rep.Check, err = verify(ctx, filepath.Join(dir, dbName), added, ans)
+	if err != nil {
+		return nil, fmt.Errorf("verify the history: %w", err)
+	}
+	rep.latencies(ans.Latencies)
+
+	logf("fetch+decode baseline: %d rounds of %d threads", max(o.Cycles, 1), active)
+	rep.Fetch, err = fetchDecode(ctx, im, g, o, active)
+	if err != nil {
+		return nil, err
+	}
+	rep.Harness.PeakRSS = procStatus(os.Getpid(), "VmHWM")["VmHWM"]
+	rep.summarize(o)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return rep, nil
+}
+
+// fill sets the figures the daemon's metrics give, as the difference
+// between m and prev (the scrape after the cycle before).
+func (c *cycleReport) fill(m, prev metrics) {
+	d := func(name string, labels ...string) float64 { return m.get(name, labels...) - prev.get(name, labels...) }
+	c.Seconds = d("autoreplyd_cycle_duration_seconds_sum")
+	c.DaemonCalls = int(d("autoreplyd_api_calls_total", "platform", "douyin"))
+	c.Polls = int(d("autoreplyd_polls_total", "platform", "douyin"))
+	c.Deferred = int(d("autoreplyd_polls_deferred_total", "platform", "douyin"))
+	c.Handled = int(d("autoreplyd_comments_fetched_total", "disposition", "evaluated", "platform", "douyin") +
+		d("autoreplyd_comments_fetched_total", "disposition", "self", "platform", "douyin"))
+	c.Backlog = int(d("autoreplyd_comments_fetched_total", "disposition", "backlog", "platform", "douyin"))
+	c.Sent = int(d("autoreplyd_replies_total", "platform", "douyin", "status", "sent"))
+	c.Skipped = int(d("autoreplyd_replies_total", "platform", "douyin", "status", "skipped"))
+	c.Mallocs = d("go_memstats_mallocs_total")
+	c.AllocBytes = d("go_memstats_alloc_bytes_total")
+}
+
+// drainLimit is how long the harness waits after the last cycle for
+// questions still unanswered: adaptive polling's max_interval (when set)
+// plus two of the longest cycles and periods; else two of them.
+func drainLimit(o options, cycles []cycleReport) time.Duration {
+	longest := o.Period
+	for _, c := range cycles {
+		longest = max(longest, time.Duration(c.Seconds*float64(time.Second))+o.Period)
+	}
+	limit := 2 * longest
+	if o.MaxInterval != "" {
+		mi, err := time.ParseDuration(o.MaxInterval)
+		if err != nil {
+			mi = time.Hour // a form Go does not parse (e.g. 1d): wait long
+		}
+		limit += mi
+	}
+	return limit
+}
+
+// machine describes where the harness ran.
+type machine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	MemoryGiB int    `json:"memory_gib"`
+	Kernel    string `json:"kernel"`
+	Go        string `json:"go"`
+}
+
+func describeMachine() machine {
+	m := machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			m.MemoryGiB = int((kb + 512*1024) / (1024 * 1024))
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	return m
+}
+
+// describeBinary identifies the daemon binary: its hash and when it was
+// built (the file's time; "" path for one built by the harness itself).
+func describeBinary(path string, ours bool) binaryInfo {
+	b := binaryInfo{Path: path}
+	if ours {
+		b.Path = "go build ./cmd/autoreplyd (this run)"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return b
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err == nil {
+		b.SHA256 = hex.EncodeToString(h.Sum(nil))[:16]
+	}
+	if fi, err := f.Stat(); err == nil {
+		b.Built = fi.ModTime().UTC().Format("2006-01-02 15:04:05Z")
+	}
+	return b
+}
+
+func pointers[T any](s []T) []*T {
+	out := make([]*T, len(s))
+	for i := range s {
+		out[i] = &s[i]
+	}
+	return out
+}
+
+func sortedCopy(v []float64) []float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s
+}

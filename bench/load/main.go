@@ -1,0 +1,167 @@
+// Command load is the load harness of issue 8. It serves a loopback
+// imitation of JustOneAPI (Douyin reply listing) and kitkot (reply posting)
+// with thousands of watched threads, runs the real autoreplyd binary against
+// it as a child process, adds new replies to a fraction of the threads every
+// cycle, and reports what the daemon did: cycle time, comments per second,
+// API calls per new reply and per idle thread, reaction latency,
+// allocations, peak RSS and startup time (optionally over a large pre-seeded
+// history), and the pipeline's speed next to merely fetching and decoding
+// the same pages.
+//
+//	go run ./bench/load -threads 10000 -replies 20 -active 0.01 -period 10s -cycles 6
+//	go run ./bench/load -history 1000000 -cycles 2
+//
+// Everything stays on 127.0.0.1; the secrets are made up for the run and
+// never printed.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the harness's flags.
+type options struct {
+	Threads      int
+	Replies      int
+	Active       float64
+	NewPerActive int
+	Match        float64
+	Spam         float64
+	Period       time.Duration
+	Cycles       int
+
+	SourceRate  string
+	SourceBurst int
+	Concurrency int
+	SendRate    string
+	SendBurst   int
+	MaxInterval string
+	QuietPolls  int
+	SendJitter  string
+
+	Order    string
+	PageSize int
+	Echo     bool
+
+	History      int
+	HistoryCache string
+
+	FetchConcurrency int
+
+	Seed    uint64
+	Bin     string
+	Dir     string
+	JSON    bool
+	JSONOut string
+	Timeout time.Duration
+}
+
+func defaultOptions() options {
+	return options{
+		Threads:          10000,
+		Replies:          20,
+		Active:           0.01,
+		NewPerActive:     2,
+		Match:            0.3,
+		Spam:             0.1,
+		Period:           10 * time.Second,
+		Cycles:           6,
+		SourceRate:       "100/s",
+		SourceBurst:      1,
+		Concurrency:      8,
+		Order:            "newest",
+		PageSize:         10,
+		Echo:             true,
+		FetchConcurrency: 1,
+		Seed:             1,
+		Timeout:          3 * time.Hour,
+	}
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	fs.IntVar(&o.Threads, "threads", o.Threads, "watched threads")
+	fs.IntVar(&o.Replies, "replies", o.Replies, "existing replies per thread (the backlog of the first cycle)")
+	fs.Float64Var(&o.Active, "active", o.Active, "fraction of threads that get new replies each cycle (at least one thread)")
+	fs.IntVar(&o.NewPerActive, "new-per-active", o.NewPerActive, "new replies per active thread and cycle")
+	fs.Float64Var(&o.Match, "match", o.Match, "fraction of new replies that are questions the rules answer (price, buy_link)")
+	fs.Float64Var(&o.Spam, "spam", o.Spam, "fraction of new replies that are spam (the spam rule skips them); the rest is chatter no rule matches")
+	fs.DurationVar(&o.Period, "period", o.Period, "the daemon's schedule: @every PERIOD")
+	fs.IntVar(&o.Cycles, "cycles", o.Cycles, "measured cycles after the first one")
+	fs.StringVar(&o.SourceRate, "source-rate", o.SourceRate, "sources.douyin.rate")
+	fs.IntVar(&o.SourceBurst, "source-burst", o.SourceBurst, "sources.douyin.burst")
+	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "sources.douyin.concurrency")
+	fs.StringVar(&o.SendRate, "send-rate", o.SendRate, `responders.kitkot.rate ("" = effectively unlimited: 1000000/s, burst 1000; the daemon's own default is 20/m)`)
+	fs.IntVar(&o.SendBurst, "send-burst", o.SendBurst, "responders.kitkot.burst when -send-rate is set (0 = the daemon's default)")
+	fs.StringVar(&o.MaxInterval, "max-interval", o.MaxInterval, `sources.douyin.max_interval ("" = key omitted)`)
+	fs.IntVar(&o.QuietPolls, "quiet-polls", o.QuietPolls, "sources.douyin.quiet_polls (0 = key omitted)")
+	fs.StringVar(&o.SendJitter, "send-jitter", o.SendJitter, `send_jitter, the longest random pause before each send ("" = key omitted; 0 = none)`)
+	fs.StringVar(&o.Order, "order", o.Order, "the imitation's listing order: newest, oldest or recommended")
+	fs.IntVar(&o.PageSize, "page-size", o.PageSize, "the imitation's page size")
+	fs.BoolVar(&o.Echo, "echo", o.Echo, "answers show up in their thread, as on Douyin (the daemon sees them as its own)")
+	fs.IntVar(&o.History, "history", o.History, "rows of pre-seeded history (comments + replies) in the database at start (the target is 1000000)")
+	fs.StringVar(&o.HistoryCache, "history-cache", o.HistoryCache, `seeded database cache ("" = <user cache dir>/autoreplyd-bench/history-N.db)`)
+	fs.IntVar(&o.FetchConcurrency, "fetch-concurrency", o.FetchConcurrency, "threads polled at once in the fetch+decode baseline")
+	fs.Uint64Var(&o.Seed, "seed", o.Seed, "traffic seed")
+	fs.StringVar(&o.Bin, "bin", o.Bin, `autoreplyd binary ("" = go build ./cmd/autoreplyd into the run directory)`)
+	fs.StringVar(&o.Dir, "dir", o.Dir, `run directory, kept afterwards ("" = a temporary one, removed)`)
+	fs.BoolVar(&o.JSON, "json", o.JSON, "print the report as JSON")
+	fs.StringVar(&o.JSONOut, "json-out", o.JSONOut, "also write the JSON report to this file")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "give up after this long")
+}
+
+func main() {
+	opts := defaultOptions()
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	opts.register(fs)
+	_ = fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "load: unexpected arguments %q\n", fs.Args())
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, opts, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+	if err := printReport(os.Stdout, rep, opts.JSON); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+	if opts.JSONOut != "" {
+		f, err := os.Create(opts.JSONOut)
+		if err == nil {
+			err = printReport(f, rep, true)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+	}
+	if len(rep.Check.Problems) > 0 {
+		os.Exit(3)
+	}
+}
+
+func printReport(w io.Writer, rep *report, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(rep)
+	}
+	rep.print(w)
+	return nil
+}
