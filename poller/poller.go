@@ -137,8 +137,9 @@ type Options struct {
 	// Jitter returns a random delay to wait before each send, so answers do
 	// not go out in a machine-regular rhythm. Optional.
 	Jitter func() time.Duration
-	// Period is the time between two cycles (the schedule's), the unit of
-	// adaptive polling's back-off (default DefaultPeriod).
+	// Period is the time between two cycles (the schedule's), the least
+	// unit of adaptive polling's back-off (default DefaultPeriod): the unit
+	// is one cycle, the last cycle's length when that was longer.
 	Period time.Duration
 }
 
@@ -209,6 +210,9 @@ type Poller struct {
 	snd *sender
 	// emitMu serialises OnEvent calls (the sender's goroutines emit too).
 	emitMu sync.Mutex
+	// lastCycle is how long the last cycle took by Options.Now (under mu):
+	// adaptive polling's unit when longer than Options.Period.
+	lastCycle time.Duration
 }
 
 type capCount struct {
@@ -311,11 +315,14 @@ func (p *Poller) Stopped() map[string]string {
 // when done or when ctx is cancelled (an in-flight send still settles).
 func (p *Poller) Cycle(ctx context.Context) Stats {
 	var st Stats
-	start := time.Now()
+	start, began := time.Now(), p.opts.Now()
 	p.observePauses(ctx)
 	defer func() {
 		p.observePauses(ctx)
 		p.opts.Metrics.Cycle(time.Since(start))
+		p.mu.Lock()
+		p.lastCycle = max(p.opts.Now().Sub(began), 0)
+		p.mu.Unlock()
 	}()
 	// Pauses first: one lifted by `autoreplyd resume` releases its held
 	// answers for this cycle's retries.

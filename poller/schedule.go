@@ -11,6 +11,13 @@ import (
 // last, up to Binding.MaxInterval, and is polled every cycle again as soon as
 // a poll finds something. The cost is reaction time on a quiet thread that
 // wakes up: at worst MaxInterval later than without adaptive polling.
+//
+// The intervals count cycles: their unit is the schedule's period, or the
+// last cycle's length when that was longer (10,000 threads at 100 calls a
+// second take 100 s to poll once, whatever the schedule says). Counting in
+// periods instead, a quiet thread would be polled every one of those long
+// cycles until its interval outgrew them; counting in cycles, the back-off
+// catches up with the load, and cycles shorten as threads back off.
 
 const (
 	// DefaultQuietPolls is Binding.QuietPolls: three empty polls in a row
@@ -23,7 +30,7 @@ const (
 
 // adaptive is one source's adaptive polling settings.
 type adaptive struct {
-	period time.Duration // the time between two cycles
+	period time.Duration // one cycle: the schedule's period or the last cycle's length
 	max    time.Duration // the longest interval; 0 turns adaptive polling off
 	quiet  int64         // empty polls in a row before a thread backs off
 }

@@ -51,7 +51,10 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 		}
 		return
 	}
-	ad := adaptiveOf(b, p.opts.Period)
+	p.mu.Lock()
+	unit := max(p.opts.Period, p.lastCycle)
+	p.mu.Unlock()
+	ad := adaptiveOf(b, unit)
 	now := p.opts.Now()
 	var due []model.Thread
 	deferred := 0

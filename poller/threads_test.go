@@ -31,6 +31,10 @@ const (
 type fakeSource struct {
 	threads []model.Thread
 	delay   time.Duration // how long each poll takes (a slow platform)
+	// clk, when set, is moved on by tick at each poll: a slow platform in
+	// the fake clock's time.
+	clk  *clock
+	tick time.Duration
 
 	mu       sync.Mutex
 	pending  map[string][]model.Comment
@@ -59,6 +63,9 @@ func (s *fakeSource) Platform() string        { return fakePlatform }
 func (s *fakeSource) Threads() []model.Thread { return slices.Clone(s.threads) }
 
 func (s *fakeSource) PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, _ poller.KnownFunc) (model.PollResult, error) {
+	if s.clk != nil {
+		s.clk.Advance(s.tick)
+	}
 	s.mu.Lock()
 	s.calls[th.ID]++
 	s.started++
@@ -255,6 +262,54 @@ func TestAdaptiveBackoffAndSnapBack(t *testing.T) {
 	s := w.states()[th]
 	if s.IdlePolls != 5 || !s.NextPoll.Equal(w.clk.Now().Add(-period+8*period-period/2)) {
 		t.Fatalf("state: idle %d next %s (now %s)", s.IdlePolls, s.NextPoll, w.clk.Now())
+	}
+}
+
+// When polling every thread takes several periods (10,000 threads at 100
+// calls a second), the back-off counts cycles, not periods: a thread that
+// turned quiet skips the next cycle rather than being polled in every long
+// cycle until its interval outgrows them. No thread waits longer than
+// max_interval and a cycle.
+func TestAdaptiveUnitIsTheCycle(t *testing.T) {
+	const threads = 20
+	w := newWorld(t, threads)
+	// Every poll takes 15 s: a cycle polling all threads lasts 5 periods.
+	w.src.clk, w.src.tick = w.clk, 15*time.Second
+	p := w.poller(adaptiveOn, nil)
+	start := w.clk.Now()
+	last := map[string]time.Time{}
+	var gap time.Duration
+	for k := 0; w.clk.Now().Sub(start) < 3*time.Hour; k++ {
+		began := w.clk.Now()
+		before := map[string]int{}
+		for i := range threads {
+			before[threadID(i)] = w.src.callsOf(threadID(i))
+		}
+		st := p.Cycle(w.ctx)
+		for i := range threads {
+			id := threadID(i)
+			if w.src.callsOf(id) > before[id] {
+				if prev, ok := last[id]; ok {
+					gap = max(gap, began.Sub(prev))
+				}
+				last[id] = began
+			}
+		}
+		switch {
+		case k < 3 && st.Polled != threads:
+			t.Fatalf("cycle %d (not quiet yet): %+v", k, st)
+		case k == 3 && (st.Polled != 0 || st.Deferred != threads):
+			// Quiet after cycle 2's poll: two cycles (10 min) on, not two
+			// periods, which cycle 3 (starting 5 min later) would have
+			// found passed.
+			t.Fatalf("cycle 3: %+v, want every thread deferred", st)
+		}
+		// cron skips the ticks that fall during a cycle.
+		took := w.clk.Now().Sub(began)
+		w.clk.Advance(-took + (took/period+1)*period)
+	}
+	if limit := 15*time.Minute + 5*time.Minute; gap > limit {
+		t.Fatalf("a thread waited %s between polls, more than max_interval and a cycle (%s)", gap, limit)
 	}
 }
 
