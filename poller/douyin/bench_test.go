@@ -1,12 +1,17 @@
 package douyin
 
 import (
+	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
 // Issue 8's target: decoding takes only the fields we use. A reply's user
@@ -187,5 +192,45 @@ func BenchmarkDecodePageVsMap(b *testing.B) {
 		b.ReportMetric(float64(tOurs.Nanoseconds())/float64(b.N), "struct-ns/op")
 		b.ReportMetric(float64(tMap.Nanoseconds())/float64(b.N), "map-ns/op")
 		b.ReportMetric(float64(len(body))/20, "B/reply")
+	}
+}
+
+// BenchmarkIdlePoll is the daemon's commonest call: polling a thread whose
+// first page (10 full replies, as JustOneAPI pages them) holds nothing new,
+// through the HTTP client, against a loopback imitation.
+func BenchmarkIdlePoll(b *testing.B) {
+	api := simulator.NewJustOneAPI("tok")
+	for i := range 10 {
+		api.AddReply(threadID, simulator.Reply{
+			AwemeID: "7251517975340027197", Text: "兄弟那你得多补补橱窗牡蛎精安排吧[暗中观察] 多少钱？😂",
+			CreateTime: 1688379962 + int64(i), UserUID: "74470874573", Nickname: "史密斯夫妇💑",
+			UniqueID: "GMJ_1116", SecUID: "MS4wLjABAAAA6KxayaNDf8hvL5Nti7fsnlJIMQRpUQQexZGW8GTIgqk", Region: "CN",
+		})
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	th := model.Thread{ID: threadID, PostID: "7251517975340027197"}
+	src, err := New(Config{BaseURL: srv.URL, Token: "tok", Threads: []model.Thread{th}, FullRescanEvery: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	first, err := src.PollThread(ctx, th, model.ThreadState{}, nil)
+	if err != nil || len(first.Comments) != 10 {
+		b.Fatal(len(first.Comments), err)
+	}
+	known := func(_ context.Context, ids []string) (map[string]bool, error) {
+		out := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			out[id] = true
+		}
+		return out, nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := src.PollThread(ctx, th, first.State, known)
+		if err != nil || len(r.Comments) != 0 || r.Calls != 1 {
+			b.Fatal(len(r.Comments), r.Calls, err)
+		}
 	}
 }

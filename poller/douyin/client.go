@@ -5,14 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -21,6 +22,36 @@ const listPath = "/api/douyin/get-video-sub-comment/v1"
 
 // maxBody bounds one answer: a page of 20 replies is about 120 KB.
 const maxBody = 16 << 20
+
+// bodies recycles the buffers answers are read into. Reading a 60–120 KB
+// page with io.ReadAll grows a fresh buffer through a dozen sizes, twice
+// the page in garbage per call, and most calls (idle threads) are exactly
+// that. A decoded page holds no byte of its buffer: strings are copied.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// keepBody is the largest buffer put back in the pool: a rare huge answer
+// is not kept alive for the daemon's lifetime.
+const keepBody = 1 << 20
+
+// readBody reads at most maxBody+1 bytes of r, announced as size bytes
+// (-1: unknown), into a pooled buffer; release returns it to the pool once
+// the bytes are no longer used.
+func readBody(r io.Reader, size int64) (body []byte, release func(), err error) {
+	buf := bodies.Get().(*bytes.Buffer)
+	buf.Reset()
+	release = func() {
+		if buf.Cap() <= keepBody {
+			bodies.Put(buf)
+		}
+	}
+	if size > 0 && size <= maxBody {
+		// MinRead more: ReadFrom grows the buffer when less than that is
+		// free, even if the next read would have hit EOF.
+		buf.Grow(int(size) + bytes.MinRead)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(r, maxBody+1))
+	return buf.Bytes(), release, err
+}
 
 // page is one decoded page of replies.
 type page struct {
@@ -245,7 +276,8 @@ func (s *Source) fetch(ctx context.Context, commentID string, pageNo int) (page,
 		return page{}, s.transportError("request", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, release, err := readBody(resp.Body, resp.ContentLength)
+	defer release()
 	if err != nil {
 		return page{}, s.transportError("read answer", err)
 	}
