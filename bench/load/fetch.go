@@ -1,103 +1,142 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/poller/douyin"
 )
 
-// fetchResult is the baseline: the new replies of the active threads found
-// by the daemon's own Douyin source, in process, with nothing after it (no
-// store, no rules, no sends).
+// fetchResult is the baseline: the daemon's own Douyin source, in process
+// and with nothing after it (no store, no rules, no sends), polling the same
+// threads the daemon polled in each measured cycle, after the same new
+// replies were added to the same threads, at the same concurrency and under
+// the same rate limit.
 type fetchResult struct {
-	Rounds            int     `json:"rounds"`
-	Threads           int     `json:"threads"`
-	NewReplies        int     `json:"new_replies"`
-	Found             int     `json:"found"`
-	Calls             int     `json:"calls"`
-	Seconds           float64 `json:"seconds"`
+	// Cycles are the measured cycles replayed; Threads the distinct threads
+	// the daemon polled in them (each first seen untimed).
+	Cycles  int `json:"cycles"`
+	Threads int `json:"threads"`
+	// Polls are the timed thread polls (the daemon's polls of the measured
+	// cycles, one for one); ActivePolls those of threads with new replies.
+	Polls       int `json:"polls"`
+	ActivePolls int `json:"active_polls"`
+	// NewReplies were added before the polls, as many to each thread as the
+	// daemon's cycle listed first in it (the harness's and the daemon's own
+	// answers); Found is how many the polls listed as not known.
+	NewReplies int `json:"new_replies"`
+	Found      int `json:"found"`
+	Calls      int `json:"calls"`
+	// Seconds is the time of the timed polls, CycleSeconds each cycle's.
+	Seconds      float64   `json:"seconds"`
+	CycleSeconds []float64 `json:"cycle_seconds"`
+	// CommentsPerSecond is Found ÷ Seconds: new replies per second.
 	CommentsPerSecond float64 `json:"comments_per_second"`
 	Concurrency       int     `json:"concurrency"`
+	// Rate and Burst are the source's rate limit, the daemon's
+	// sources.douyin.rate and burst.
+	Rate  string `json:"rate"`
+	Burst int    `json:"burst"`
 }
 
-// fetchDecode measures fetching and decoding the pages that hold new
-// replies, as the daemon's source fetches them: for each round it picks
-// active threads, polls each once untimed (a first sight: its state and
-// known replies, as the daemon has them before new replies come), adds
-// perThread new replies to each, then times polling them again from that
-// state, conc threads at a time.
-func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, active int) (fetchResult, error) {
-	res := fetchResult{Rounds: max(o.Cycles, 1), Concurrency: max(o.FetchConcurrency, 1)}
-	for range res.Rounds {
-		idx := g.choose(active, o.Threads)
-		threads := make([]model.Thread, len(idx))
-		for i, t := range idx {
-			threads[i] = model.Thread{ID: threadID(t), PostID: awemeID(t)}
-		}
-		src, err := douyin.New(douyin.Config{BaseURL: im.base, Token: im.token, Threads: threads, Timeout: time.Minute,
-			FullRescanEvery: -1})
-		if err != nil {
-			return res, err
-		}
-		states := make([]model.ThreadState, len(threads))
-		known := make([]map[string]bool, len(threads))
-		for i, th := range threads {
-			r, err := src.PollThread(ctx, th, model.ThreadState{}, nil)
-			if err != nil {
-				return res, fmt.Errorf("fetch baseline: first poll of %s: %w", th.ID, err)
-			}
-			states[i] = r.State
-			known[i] = make(map[string]bool, len(r.Comments))
-			for _, c := range r.Comments {
-				known[i][c.ID] = true
-			}
-		}
-		added := im.addNew(g, idx, o.NewPerActive, o.Match, o.Spam, false)
-		res.NewReplies += len(added)
-		res.Threads += len(threads)
+// baselineThread is one thread of the baseline and what its source knows
+// of it between polls, as the daemon's store would: its state and the ids
+// of its replies.
+type baselineThread struct {
+	th    model.Thread
+	state model.ThreadState
+	known map[string]bool
+}
 
-		found := make([]int, len(threads))
-		calls := make([]int, len(threads))
-		errs := make([]error, len(threads))
-		next := make(chan int)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range res.Concurrency {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					kn := known[i]
-					r, err := src.PollThread(ctx, threads[i], states[i], func(_ context.Context, ids []string) (map[string]bool, error) {
-						out := make(map[string]bool, len(ids))
-						for _, id := range ids {
-							if kn[id] {
-								out[id] = true
-							}
-						}
-						return out, nil
-					})
-					found[i], calls[i], errs[i] = len(r.Comments), r.Calls, err
-				}
-			}()
-		}
-		for i := range threads {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		res.Seconds += time.Since(start).Seconds()
-		for i := range threads {
-			if errs[i] != nil {
-				return res, fmt.Errorf("fetch baseline: poll of %s: %w", threads[i].ID, errs[i])
+// fetchDecode measures fetching and decoding the pages the daemon fetched
+// in the measured cycles. It first polls every thread the daemon polled in
+// them once, untimed and without rate limit (a first sight: its state and
+// known replies). Then, for each measured cycle in order, it adds to each
+// thread as many new replies as the daemon's cycle listed first in it (the
+// daemon's own answers count: they too were new to its polls), and times
+// polling every thread the daemon polled in the cycle, each from its state
+// with its known replies, o.fetchConcurrency() at a time and under the
+// daemon's sources.douyin rate and burst. The replies found must be exactly
+// those added.
+func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, cycles []cycleReport) (fetchResult, error) {
+	res := fetchResult{Cycles: len(cycles), Concurrency: o.fetchConcurrency(), Rate: o.SourceRate, Burst: o.SourceBurst}
+	limit, err := config.ParseRate(o.SourceRate)
+	if err != nil {
+		return res, fmt.Errorf("fetch baseline: -source-rate: %w", err)
+	}
+	threads := map[int]*baselineThread{}
+	for _, c := range cycles {
+		for t := range c.polled {
+			if threads[t] == nil {
+				threads[t] = &baselineThread{th: model.Thread{ID: threadID(t), PostID: awemeID(t)}}
 			}
-			res.Found += found[i]
-			res.Calls += calls[i]
 		}
+	}
+	res.Threads = len(threads)
+	if len(threads) == 0 {
+		return res, nil
+	}
+	all := make([]*baselineThread, 0, len(threads))
+	watched := make([]model.Thread, 0, len(threads))
+	for _, t := range slices.Sorted(maps.Keys(threads)) {
+		all = append(all, threads[t])
+		watched = append(watched, threads[t].th)
+	}
+	// Two sources over the same threads: the first sight is not limited
+	// (it is not measured, and would take long at the daemon's rate).
+	cfg := douyin.Config{BaseURL: im.base, Token: im.token, Threads: watched, Timeout: time.Minute, FullRescanEvery: -1}
+	free, err := douyin.New(cfg)
+	if err != nil {
+		return res, err
+	}
+	cfg.Rate, cfg.Burst = limit, o.SourceBurst
+	limited, err := douyin.New(cfg)
+	if err != nil {
+		return res, err
+	}
+	if _, _, err := pollRound(ctx, free, all, res.Concurrency); err != nil {
+		return res, fmt.Errorf("fetch baseline: first sight: %w", err)
+	}
+	im.takeCalls(time.Now()) // not kept: the imitation's record stays small
+
+	for _, c := range cycles {
+		// The threads with new replies, grouped by how many.
+		byCount := map[int][]int{}
+		for t, fresh := range c.polled {
+			if fresh > 0 {
+				byCount[fresh] = append(byCount[fresh], t)
+			}
+		}
+		for _, n := range slices.Sorted(maps.Keys(byCount)) {
+			idx := byCount[n]
+			slices.Sort(idx)
+			res.NewReplies += len(im.addNew(g, idx, n, o.Match, o.Spam, false))
+			res.ActivePolls += len(idx)
+		}
+		polled := make([]*baselineThread, 0, len(c.polled))
+		for _, t := range slices.Sorted(maps.Keys(c.polled)) {
+			polled = append(polled, threads[t])
+		}
+		start := time.Now()
+		found, calls, err := pollRound(ctx, limited, polled, res.Concurrency)
+		secs := time.Since(start).Seconds()
+		if err != nil {
+			return res, fmt.Errorf("fetch baseline: cycle %d: %w", c.N, err)
+		}
+		im.takeCalls(time.Now())
+		res.Polls += len(polled)
+		res.Found += found
+		res.Calls += calls
+		res.Seconds += secs
+		res.CycleSeconds = append(res.CycleSeconds, secs)
 	}
 	if res.Seconds > 0 {
 		res.CommentsPerSecond = float64(res.Found) / res.Seconds
@@ -106,4 +145,63 @@ func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, ac
 		return res, fmt.Errorf("fetch baseline: found %d new replies, %d were added", res.Found, res.NewReplies)
 	}
 	return res, nil
+}
+
+// pollRound polls each of ts once through src, conc at a time, each from its
+// state with its known replies (none on a first sight), and then updates both
+// with what the poll found. It returns the replies found and the calls made.
+func pollRound(ctx context.Context, src *douyin.Source, ts []*baselineThread, conc int) (found, calls int, err error) {
+	errs := make([]error, len(ts))
+	results := make([]model.PollResult, len(ts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(conc, 1), len(ts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := ts[i]
+				var kf poller.KnownFunc
+				if t.state.Initialized {
+					kf = func(_ context.Context, ids []string) (map[string]bool, error) {
+						out := make(map[string]bool, len(ids))
+						for _, id := range ids {
+							if t.known[id] {
+								out[id] = true
+							}
+						}
+						return out, nil
+					}
+				}
+				results[i], errs[i] = src.PollThread(ctx, t.th, t.state, kf)
+			}
+		}()
+	}
+	for i := range ts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, t := range ts {
+		if errs[i] != nil {
+			return found, calls, fmt.Errorf("poll of %s: %w", t.th.ID, errs[i])
+		}
+		r := results[i]
+		found += len(r.Comments)
+		calls += r.Calls
+		t.state = r.State
+		if t.known == nil {
+			t.known = make(map[string]bool, len(r.Comments))
+		}
+		for _, c := range r.Comments {
+			t.known[c.ID] = true
+		}
+	}
+	return found, calls, nil
+}
+
+// fetchConcurrency is the baseline's threads polled at once: -fetch-concurrency
+// when set, else the daemon's (-concurrency).
+func (o options) fetchConcurrency() int {
+	return max(cmp.Or(o.FetchConcurrency, o.Concurrency), 1)
 }

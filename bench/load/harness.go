@@ -82,6 +82,10 @@ func (o options) validate() error {
 		return errors.New("-page-size must be at least 1")
 	case o.History < 0:
 		return errors.New("-history must not be negative")
+	case !(o.Sticky >= 0 && o.Sticky <= 1):
+		return errors.New("-sticky must be in [0, 1]")
+	case o.FetchConcurrency < 0:
+		return errors.New("-fetch-concurrency must not be negative")
 	}
 	return nil
 }
@@ -219,6 +223,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	}
 
 	var added []newReply
+	var chosen []int // the threads given new replies before the last cycle
 	prev := m
 	active := o.activeThreads()
 	for k := 1; k <= o.Cycles; k++ {
@@ -239,7 +244,8 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 			skipped++
 		}
 		echoes := im.takeEchoes()
-		fresh := im.addNew(g, g.choose(active, o.Threads), o.NewPerActive, o.Match, o.Spam, true)
+		chosen = g.chooseSticky(active, o.Threads, chosen, o.Sticky)
+		fresh := im.addNew(g, chosen, o.NewPerActive, o.Match, o.Spam, true)
 		added = append(added, fresh...)
 		late := im.callsAfter(lastEnd) > 0
 
@@ -254,7 +260,13 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 		// daemon's count differs when the scrape came after the next cycle
 		// had started polling.
 		c.Spill = c.DaemonCalls != c.Calls
-		for _, tc := range calls {
+		c.polled = make(map[int]int, len(calls))
+		for id, tc := range calls {
+			if t, ok := threadIndex(id); ok {
+				c.polled[t] = tc.fresh
+			} else {
+				logf("cycle %d: calls for thread %q, not one of the harness's: left out of the fetch+decode baseline", k, id)
+			}
 			if tc.fresh > 0 {
 				c.ActiveThreads++
 				c.CallsActive += tc.calls
@@ -325,11 +337,17 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	}
 	rep.latencies(ans.Latencies)
 
-	logf("fetch+decode baseline: %d rounds of %d threads", max(o.Cycles, 1), active)
-	rep.Fetch, err = fetchDecode(ctx, im, g, o, active)
+	polls := 0
+	for _, c := range rep.Cycles {
+		polls += len(c.polled)
+	}
+	logf("fetch+decode baseline: the daemon's %d polls of the %d measured cycles, %d at a time, rate %s burst %d",
+		polls, len(rep.Cycles), o.fetchConcurrency(), o.SourceRate, o.SourceBurst)
+	rep.Fetch, err = fetchDecode(ctx, im, g, o, rep.Cycles)
 	if err != nil {
 		return nil, err
 	}
+	logf("fetch+decode baseline: %d new replies found in %d calls, %.2fs", rep.Fetch.Found, rep.Fetch.Calls, rep.Fetch.Seconds)
 	rep.Harness.PeakRSS = procStatus(os.Getpid(), "VmHWM")["VmHWM"]
 	rep.summarize(o)
 	if ctx.Err() != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
@@ -78,13 +79,24 @@ var (
 // Ids: 19 digits (above 2^53, as on Douyin), in ranges of their own.
 const (
 	threadIDBase   uint64 = 7_300_000_000_000_000_000
+	threadIDStep   uint64 = 1009
 	awemeIDBase    uint64 = 7_250_000_000_000_000_000
 	threadsPerPost        = 20
 	userPool              = 3000
 	newUserBase    uint64 = 20_000_000_000
 )
 
-func threadID(i int) string { return strconv.FormatUint(threadIDBase+uint64(i)*1009, 10) }
+func threadID(i int) string { return strconv.FormatUint(threadIDBase+uint64(i)*threadIDStep, 10) }
+
+// threadIndex is threadID's inverse: the index of the thread id, and whether
+// id is one threadID makes.
+func threadIndex(id string) (int, bool) {
+	v, err := strconv.ParseUint(id, 10, 64)
+	if err != nil || v < threadIDBase || (v-threadIDBase)%threadIDStep != 0 || (v-threadIDBase)/threadIDStep > math.MaxInt32 {
+		return 0, false
+	}
+	return int((v - threadIDBase) / threadIDStep), true
+}
 
 func awemeID(i int) string {
 	return strconv.FormatUint(awemeIDBase+uint64(i/threadsPerPost)*131, 10)
@@ -208,6 +220,46 @@ func (g *generator) choose(n, total int) []int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.rnd.Perm(total)[:n]
+}
+
+// chooseSticky picks n distinct thread indexes out of total, given prev,
+// the previous pick: round(sticky×n) of them (at most all of prev) among
+// prev, the rest among the other threads (and among the rest of prev when
+// the others are too few). With sticky 1 and n the size of prev, it picks
+// prev again; with sticky 0 or no prev, it is choose.
+func (g *generator) chooseSticky(n, total int, prev []int, sticky float64) []int {
+	if sticky <= 0 || len(prev) == 0 {
+		return g.choose(n, total)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	keep := min(int(sticky*float64(n)+0.5), len(prev), n)
+	out := make([]int, 0, n)
+	inPrev := make(map[int]bool, len(prev))
+	for _, t := range prev {
+		inPrev[t] = true
+	}
+	order := g.rnd.Perm(len(prev))
+	for _, i := range order[:keep] {
+		out = append(out, prev[i])
+	}
+	if len(out) < n {
+		for _, t := range g.rnd.Perm(total) {
+			if len(out) == n {
+				break
+			}
+			if !inPrev[t] {
+				out = append(out, t)
+			}
+		}
+	}
+	for _, i := range order[keep:] {
+		if len(out) == n {
+			break
+		}
+		out = append(out, prev[i])
+	}
+	return out
 }
 
 // newReply is one reply the harness added after the first cycle.

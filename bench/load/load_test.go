@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,8 +101,20 @@ func TestSmoke(t *testing.T) {
 	if rep.Daemon.PeakRSS <= 0 || rep.Daemon.PeakRSS < rep.Daemon.RSS {
 		t.Errorf("rss: %+v", rep.Daemon)
 	}
-	if rep.Fetch.Found != 10 || rep.Fetch.CommentsPerSecond <= 0 || s.Ratio <= 0 {
-		t.Errorf("fetch+decode: %+v, ratio %v", rep.Fetch, s.Ratio)
+	// The baseline replays the measured cycles: the same polls of the same
+	// threads (every thread, every cycle here), finding the same new replies.
+	polls := 0
+	for _, cy := range rep.Cycles {
+		polls += len(cy.polled)
+	}
+	fd := rep.Fetch
+	if fd.Cycles != 2 || fd.Threads != 20 || fd.Polls != polls || fd.Polls != 40 || fd.ActivePolls < 10 ||
+		fd.Found != s.Seen || fd.NewReplies != s.Seen || fd.Calls < fd.Polls || fd.Concurrency != o.Concurrency ||
+		fd.Rate != o.SourceRate || len(fd.CycleSeconds) != 2 || fd.CommentsPerSecond <= 0 {
+		t.Errorf("fetch+decode: %+v; the daemon's measured cycles polled %d threads", fd, polls)
+	}
+	if s.NewRepliesPerSecond <= 0 || s.Ratio <= 0 || math.Abs(s.Ratio-fd.Seconds/s.CycleSeconds) > 1e-9*s.Ratio {
+		t.Errorf("ratio %v: want fetch+decode seconds ÷ pipeline seconds, %v ÷ %v", s.Ratio, fd.Seconds, s.CycleSeconds)
 	}
 
 	var text, js bytes.Buffer
@@ -109,7 +122,8 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"startup", "first cycle", "cycle time: p50", "comments/s", "API calls per new reply",
-		"reaction latency", "daemon allocations", "peak (VmHWM", "pipeline ÷ fetch+decode", "check OK"} {
+		"reaction latency", "daemon allocations", "peak (VmHWM", "new replies through the pipeline", "fetch+decode of the same pages: 40 polls",
+		"pipeline ÷ fetch+decode (same pages, same rate)", "sticky 0 (a fresh random pick every cycle)", "check OK"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, text.String())
 		}
@@ -285,4 +299,72 @@ func TestKinds(t *testing.T) {
 			t.Errorf("kinds(%d, %v, %v): %d questions, %d spam; want %d, %d", tc.n, tc.match, tc.spam, q, sp, tc.wantQ, tc.wantSp)
 		}
 	}
+}
+
+// -sticky: 1 keeps the active threads from one cycle to the next, a
+// fraction keeps that share of them and takes the rest from the others, 0
+// (or the first cycle, with no previous pick) picks afresh.
+func TestChooseSticky(t *testing.T) {
+	g := newGenerator(1)
+	first := g.chooseSticky(10, 100, nil, 1)
+	if len(first) != 10 || len(distinct(first)) != 10 {
+		t.Fatalf("first pick: %v", first)
+	}
+	again := g.chooseSticky(10, 100, first, 1)
+	if !slices.Equal(sortedInts(again), sortedInts(first)) {
+		t.Errorf("sticky 1: %v, then %v", first, again)
+	}
+	half := g.chooseSticky(10, 100, first, 0.5)
+	kept := 0
+	for _, i := range half {
+		if slices.Contains(first, i) {
+			kept++
+		}
+	}
+	if len(distinct(half)) != 10 || kept != 5 {
+		t.Errorf("sticky 0.5: %v after %v: %d kept, want 5", half, first, kept)
+	}
+	// Too few other threads: the rest comes from the previous pick.
+	most := g.chooseSticky(8, 10, g.chooseSticky(8, 10, nil, 0), 0.25)
+	if len(distinct(most)) != 8 {
+		t.Errorf("sticky 0.25 with 8 of 10: %v", most)
+	}
+	// 0 is choose, with the same seed the same pick.
+	if a, b := newGenerator(7).chooseSticky(10, 100, first, 0), newGenerator(7).choose(10, 100); !slices.Equal(a, b) {
+		t.Errorf("sticky 0: %v, choose: %v", a, b)
+	}
+	for _, f := range []float64{-0.1, 1.1, math.NaN()} {
+		o := defaultOptions()
+		o.Sticky = f
+		if o.validate() == nil {
+			t.Errorf("-sticky %v accepted", f)
+		}
+	}
+}
+
+func TestThreadIndex(t *testing.T) {
+	for _, i := range []int{0, 1, 19, 9999, 123456} {
+		if got, ok := threadIndex(threadID(i)); !ok || got != i {
+			t.Errorf("threadIndex(threadID(%d)) = %d, %v", i, got, ok)
+		}
+	}
+	for _, id := range []string{"", "x", "7300000000000000001", "42"} {
+		if _, ok := threadIndex(id); ok {
+			t.Errorf("threadIndex(%q) ok", id)
+		}
+	}
+}
+
+func distinct(s []int) map[int]bool {
+	m := map[int]bool{}
+	for _, i := range s {
+		m[i] = true
+	}
+	return m
+}
+
+func sortedInts(s []int) []int {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
 }

@@ -6,7 +6,9 @@
 // API calls per new reply and per idle thread, reaction latency,
 // allocations, peak RSS and startup time (optionally over a large pre-seeded
 // history), and the pipeline's speed next to merely fetching and decoding
-// the same pages.
+// the same pages (the daemon's own Douyin source, in process, polling the
+// threads the daemon polled in each measured cycle after the same new
+// replies, at the same concurrency and rate limit).
 //
 //	go run ./bench/load -threads 10000 -replies 20 -active 0.01 -period 10s -cycles 6
 //	go run ./bench/load -history 1000000 -cycles 2
@@ -37,6 +39,7 @@ type options struct {
 	Spam         float64
 	Period       time.Duration
 	Cycles       int
+	Sticky       float64
 
 	SourceRate  string
 	SourceBurst int
@@ -66,23 +69,22 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		Threads:          10000,
-		Replies:          20,
-		Active:           0.01,
-		NewPerActive:     2,
-		Match:            0.3,
-		Spam:             0.1,
-		Period:           10 * time.Second,
-		Cycles:           6,
-		SourceRate:       "100/s",
-		SourceBurst:      1,
-		Concurrency:      8,
-		Order:            "newest",
-		PageSize:         10,
-		Echo:             true,
-		FetchConcurrency: 1,
-		Seed:             1,
-		Timeout:          3 * time.Hour,
+		Threads:      10000,
+		Replies:      20,
+		Active:       0.01,
+		NewPerActive: 2,
+		Match:        0.3,
+		Spam:         0.1,
+		Period:       10 * time.Second,
+		Cycles:       6,
+		SourceRate:   "100/s",
+		SourceBurst:  1,
+		Concurrency:  8,
+		Order:        "newest",
+		PageSize:     10,
+		Echo:         true,
+		Seed:         1,
+		Timeout:      3 * time.Hour,
 	}
 }
 
@@ -95,6 +97,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.Float64Var(&o.Spam, "spam", o.Spam, "fraction of new replies that are spam (the spam rule skips them); the rest is chatter no rule matches")
 	fs.DurationVar(&o.Period, "period", o.Period, "the daemon's schedule: @every PERIOD")
 	fs.IntVar(&o.Cycles, "cycles", o.Cycles, "measured cycles after the first one")
+	fs.Float64Var(&o.Sticky, "sticky", o.Sticky, "fraction in [0, 1] of each cycle's active threads taken from the previous cycle's (the rest from the others; 0 = a fresh random pick, 1 = the same threads every cycle)")
 	fs.StringVar(&o.SourceRate, "source-rate", o.SourceRate, "sources.douyin.rate")
 	fs.IntVar(&o.SourceBurst, "source-burst", o.SourceBurst, "sources.douyin.burst")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "sources.douyin.concurrency")
@@ -108,7 +111,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Echo, "echo", o.Echo, "answers show up in their thread, as on Douyin (the daemon sees them as its own)")
 	fs.IntVar(&o.History, "history", o.History, "rows of pre-seeded history (comments + replies) in the database at start (the target is 1000000)")
 	fs.StringVar(&o.HistoryCache, "history-cache", o.HistoryCache, `seeded database cache ("" = <user cache dir>/autoreplyd-bench/history-N.db)`)
-	fs.IntVar(&o.FetchConcurrency, "fetch-concurrency", o.FetchConcurrency, "threads polled at once in the fetch+decode baseline")
+	fs.IntVar(&o.FetchConcurrency, "fetch-concurrency", o.FetchConcurrency, "threads polled at once in the fetch+decode baseline (0 = as many as the daemon: -concurrency)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "traffic seed")
 	fs.StringVar(&o.Bin, "bin", o.Bin, `autoreplyd binary ("" = go build ./cmd/autoreplyd into the run directory)`)
 	fs.StringVar(&o.Dir, "dir", o.Dir, `run directory, kept afterwards ("" = a temporary one, removed)`)
