@@ -78,6 +78,8 @@ func (o options) validate() error {
 		return errors.New("-period must be a whole number of seconds (cron's @every resolution)")
 	case o.Cycles < 1:
 		return errors.New("-cycles must be at least 1")
+	case o.Warmup < 0 || o.Warmup >= o.Cycles:
+		return errors.New("-warmup must be at least 0 and less than -cycles")
 	case o.PageSize < 1:
 		return errors.New("-page-size must be at least 1")
 	case o.History < 0:
@@ -226,6 +228,8 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	var chosen []int // the threads given new replies before the last cycle
 	prev := m
 	active := o.activeThreads()
+	// The replies of the warm-up cycles are left out of the summary.
+	measuredFrom := time.Now()
 	for k := 1; k <= o.Cycles; k++ {
 		// New replies must be in place before the next cycle starts, or
 		// some threads would see them a cycle late: when the next tick is
@@ -245,6 +249,9 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 		}
 		echoes := im.takeEchoes()
 		chosen = g.chooseSticky(active, o.Threads, chosen, o.Sticky)
+		if k == o.Warmup+1 {
+			measuredFrom = time.Now()
+		}
 		fresh := im.addNew(g, chosen, o.NewPerActive, o.Match, o.Spam, true)
 		added = append(added, fresh...)
 		late := im.callsAfter(lastEnd) > 0
@@ -253,7 +260,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 		if err != nil {
 			return nil, err
 		}
-		c := cycleReport{N: k, DaemonCycles: cycleCount(m) - cycleCount(prev), Calls: total, NewReplies: len(fresh), Echoes: echoes,
+		c := cycleReport{N: k, Warmup: k <= o.Warmup, DaemonCycles: cycleCount(m) - cycleCount(prev), Calls: total, NewReplies: len(fresh), Echoes: echoes,
 			Scrapes: scrapes, Unmeasured: skipped, Late: late || !ticks.seen(cycleStart(m, prev))}
 		c.fill(m, prev)
 		// The calls the harness counted are exactly the cycle's; the
@@ -335,15 +342,16 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verify the history: %w", err)
 	}
-	rep.latencies(ans.Latencies)
+	rep.latencies(ans.since(measuredFrom))
 
+	replayed := rep.Cycles[o.Warmup:]
 	polls := 0
-	for _, c := range rep.Cycles {
+	for _, c := range replayed {
 		polls += len(c.polled)
 	}
 	logf("fetch+decode baseline: the daemon's %d polls of the %d measured cycles, %d at a time, rate %s burst %d",
-		polls, len(rep.Cycles), o.fetchConcurrency(), o.SourceRate, o.SourceBurst)
-	rep.Fetch, err = fetchDecode(ctx, im, g, o, rep.Cycles)
+		polls, len(replayed), o.fetchConcurrency(), o.SourceRate, o.SourceBurst)
+	rep.Fetch, err = fetchDecode(ctx, im, g, o, replayed)
 	if err != nil {
 		return nil, err
 	}

@@ -290,7 +290,7 @@ type imitation struct {
 	// echoes counts the answers posted since takeEchoes: each shows up in
 	// its thread as a new reply (the daemon's own).
 	echoes     int
-	latencies  []time.Duration
+	latencies  []latency
 	posts      int
 	unexpected int // answers to a thread with no question pending
 
@@ -376,7 +376,7 @@ func (im *imitation) onPost(p simulator.Post) {
 	im.mu.Lock()
 	im.posts++
 	if q := im.pending[p.ReplyID]; len(q) > 0 {
-		im.latencies = append(im.latencies, now.Sub(q[0]))
+		im.latencies = append(im.latencies, latency{asked: q[0], took: now.Sub(q[0])})
 		if len(q) == 1 {
 			delete(im.pending, p.ReplyID)
 		} else {
@@ -482,12 +482,29 @@ func (im *imitation) callsAfter(t time.Time) int {
 	return n
 }
 
+// latency is one answer's reaction time and when its question appeared.
+type latency struct {
+	asked time.Time
+	took  time.Duration
+}
+
 // answers are the kitkot side's counts.
 type answers struct {
 	Posts      int
 	Unexpected int
 	Pending    int
-	Latencies  []time.Duration
+	Latencies  []latency
+}
+
+// since is the reaction times of the questions asked at or after t.
+func (a answers) since(t time.Time) []time.Duration {
+	var out []time.Duration
+	for _, l := range a.Latencies {
+		if !l.asked.Before(t) {
+			out = append(out, l.took)
+		}
+	}
+	return out
 }
 
 func (im *imitation) answers() answers {
@@ -497,5 +514,5 @@ func (im *imitation) answers() answers {
 	for _, q := range im.pending {
 		n += len(q)
 	}
-	return answers{Posts: im.posts, Unexpected: im.unexpected, Pending: n, Latencies: append([]time.Duration(nil), im.latencies...)}
+	return answers{Posts: im.posts, Unexpected: im.unexpected, Pending: n, Latencies: slices.Clone(im.latencies)}
 }

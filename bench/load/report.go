@@ -37,6 +37,7 @@ type optionsSummary struct {
 	Spam         float64 `json:"spam"`
 	Period       string  `json:"period"`
 	Cycles       int     `json:"cycles"`
+	Warmup       int     `json:"warmup"`
 	Sticky       float64 `json:"sticky"`
 	SourceRate   string  `json:"source_rate"`
 	SourceBurst  int     `json:"source_burst"`
@@ -53,7 +54,7 @@ type optionsSummary struct {
 
 func (o options) summary() optionsSummary {
 	s := optionsSummary{Threads: o.Threads, Replies: o.Replies, Active: o.Active, NewPerActive: o.NewPerActive, Match: o.Match,
-		Spam: o.Spam, Period: o.Period.String(), Cycles: o.Cycles, Sticky: o.Sticky, SourceRate: o.SourceRate, SourceBurst: o.SourceBurst,
+		Spam: o.Spam, Period: o.Period.String(), Cycles: o.Cycles, Warmup: o.Warmup, Sticky: o.Sticky, SourceRate: o.SourceRate, SourceBurst: o.SourceBurst,
 		Concurrency: o.Concurrency, SendRate: o.SendRate, MaxInterval: o.MaxInterval, QuietPolls: o.QuietPolls, SendJitter: o.SendJitter,
 		Order: o.Order, PageSize: o.PageSize, Echo: o.Echo, History: o.History}
 	if s.SendRate == "" {
@@ -123,6 +124,9 @@ type cycleReport struct {
 	// Unmeasured cycles ran before this one, started too soon after the
 	// previous one for the harness to add replies in between.
 	Unmeasured int `json:"unmeasured,omitempty"`
+	// Warmup: one of the first -warmup cycles, left out of the summary and
+	// of the baseline (adaptive polling still backing off).
+	Warmup bool `json:"warmup,omitempty"`
 	// Late: the cycle did not start on the predicted tick, or had started
 	// before the harness finished adding its replies: some replies may have
 	// been seen a cycle late, and the split of calls may be off.
@@ -208,6 +212,9 @@ func (r *report) summarize(o options) {
 	var secs []float64
 	var callsActive, callsIdle, idle, seen int
 	for _, c := range r.Cycles {
+		if c.Warmup {
+			continue
+		}
 		secs = append(secs, c.Seconds)
 		s.CycleSeconds += c.Seconds
 		s.NewReplies += c.NewReplies
@@ -308,6 +315,9 @@ func (r *report) print(w io.Writer) {
 		"active:calls", "idle:calls", "waiting", "new", "echo", "seen", "handled", "sent", "mallocs", "allocated")
 	for _, c := range r.Cycles {
 		mark := ""
+		if c.Warmup {
+			mark = " (warm-up)"
+		}
 		if c.Late {
 			mark = " (late)"
 		}
@@ -332,7 +342,11 @@ func (r *report) print(w io.Writer) {
 		p("after the measured cycles: %d more cycles (%.0fs) without new replies, until the questions of deferred threads were answered", r.Drain.Cycles, r.Drain.Seconds)
 	}
 	p("")
-	p("cycle time: p50 %.2fs, max %.2fs (%d cycles, %.1fs in all)", s.CycleP50, s.CycleMax, len(r.Cycles), s.CycleSeconds)
+	warm := ""
+	if o.Warmup > 0 {
+		warm = fmt.Sprintf("; the first %d cycle(s), a warm-up, and their questions are left out of every figure below", o.Warmup)
+	}
+	p("cycle time: p50 %.2fs, max %.2fs (%d cycles, %.1fs in all%s)", s.CycleP50, s.CycleMax, len(r.Cycles)-o.Warmup, s.CycleSeconds, warm)
 	p("comments/s through poll → rules → claim → send → settle: %.2f (%d handled, %d new replies and own answers listed first; %d sent)",
 		s.CommentsPerSecond, s.Handled, s.Seen, s.Sent)
 	p("API calls per new reply: %.2f; per idle thread per cycle: %.3f", s.CallsPerNewReply, s.CallsPerIdleThread)
