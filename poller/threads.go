@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,21 +57,52 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	p.mu.Unlock()
 	ad := adaptiveOf(b, unit)
 	now := p.opts.Now()
-	var due []model.Thread
+	// Threads with no back-off running (new, active, not quiet yet) are
+	// polled whatever the time; quiet ones whose interval has passed fill
+	// the rest of the time, the longest overdue first.
+	var due, quiet []model.Thread
 	deferred := 0
 	for _, th := range b.Source.Threads() {
-		if ad.due(states[th.ID], now) {
-			due = append(due, th)
-		} else {
+		prev := states[th.ID]
+		switch {
+		case !ad.due(prev, now):
 			deferred++
+		case ad.max > 0 && !prev.NextPoll.IsZero():
+			quiet = append(quiet, th)
+		default:
+			due = append(due, th)
 		}
 	}
+	slices.SortStableFunc(quiet, func(a, b model.Thread) int {
+		return states[a.ID].NextPoll.Compare(states[b.ID].NextPoll)
+	})
 	if deferred > 0 {
 		st.Deferred += deferred
 		p.opts.Metrics.Deferred(platform, deferred)
-		log.Debug("quiet threads deferred", "deferred", deferred, "due", len(due))
+		log.Debug("quiet threads deferred", "deferred", deferred, "due", len(due)+len(quiet))
 	}
-	p.pollThreads(ctx, b, due, states, ad, st)
+	deadline := now.Add(quietBudget(p.opts.Period))
+	if late := p.pollThreads(ctx, b, due, quiet, deadline, states, ad, st); late > 0 {
+		st.Deferred += late
+		p.opts.Metrics.Deferred(platform, late)
+		log.Info("quiet threads left for the next cycle: this cycle's time for them is up", "left", late,
+			"polled", len(due)+len(quiet)-late)
+	}
+}
+
+// quietBudget is how long after a source's polls start its quiet threads
+// (adaptive polling) may still be polled: three quarters of the schedule's
+// period. Polling all 10,000 threads at 100 calls a second takes 100 s; when
+// their back-off intervals end together (they went quiet together, at the
+// start, or a max_interval later) a cycle could poll them all at once and
+// overrun the schedule many times, and they would stay in step. With the
+// budget, the cycle ends on time, the rest are polled next cycle, the
+// longest overdue first, and their polls spread out over the cycles.
+func quietBudget(period time.Duration) time.Duration {
+	if period <= 0 {
+		period = DefaultPeriod
+	}
+	return period * 3 / 4
 }
 
 // polled is one PollThread call's outcome, passed from the goroutine that
@@ -94,9 +126,13 @@ type polled struct {
 // platform sees our requests in the same order, and a source error leaves
 // no poll in flight. A source error that stops the source for this cycle
 // cancels the polls not yet ended, and so does ctx.
-func (p *Poller) pollThreads(ctx context.Context, b Binding, threads []model.Thread, states map[string]model.ThreadState, ad adaptive, st *Stats) {
-	if len(threads) == 0 {
-		return
+//
+// The quiet threads are polled after threads, and only those whose poll
+// can start before deadline (by Options.Now); it returns how many were not.
+func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []model.Thread, deadline time.Time,
+	states map[string]model.ThreadState, ad adaptive, st *Stats) (late int) {
+	if len(threads)+len(quiet) == 0 {
+		return 0
 	}
 	platform := b.Source.Platform()
 	limit := max(b.Concurrency, 1)
@@ -113,11 +149,14 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads []model.Thr
 	// normal return it has ended already.
 	quit := make(chan struct{})
 	defer close(quit)
+	all := append(slices.Clip(threads), quiet...)
+	// left is written by the dispatcher before it closes results.
+	left := 0
 	go func() {
 		var polls sync.WaitGroup
 		defer close(results)
 		defer polls.Wait()
-		for _, th := range threads {
+		for i, th := range all {
 			select {
 			case slots <- struct{}{}:
 			case <-sctx.Done():
@@ -127,6 +166,11 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads []model.Thr
 			}
 			if sctx.Err() != nil {
 				return // stopped while waiting for a slot
+			}
+			if i >= len(threads) && !p.opts.Now().Before(deadline) {
+				<-slots // not used
+				left = len(all) - i
+				return
 			}
 			prev := states[th.ID]
 			polls.Go(func() { results <- p.pollOne(sctx, b.Source, th, prev, known) })
@@ -145,6 +189,7 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads []model.Thr
 		<-slots
 	}
 	idle.flush()
+	return left
 }
 
 // pollOne calls the source for one thread; a panic in the source is turned

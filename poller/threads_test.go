@@ -46,6 +46,7 @@ type fakeSource struct {
 	peak     int // the most polls in flight at once
 	started  int
 	ended    int
+	order    []string // the threads polled, in order
 }
 
 func newFakeSource(n int) *fakeSource {
@@ -68,6 +69,7 @@ func (s *fakeSource) PollThread(ctx context.Context, th model.Thread, prev model
 	}
 	s.mu.Lock()
 	s.calls[th.ID]++
+	s.order = append(s.order, th.ID)
 	s.started++
 	s.inflight++
 	s.peak = max(s.peak, s.inflight)
@@ -310,6 +312,98 @@ func TestAdaptiveUnitIsTheCycle(t *testing.T) {
 	}
 	if limit := 15*time.Minute + 5*time.Minute; gap > limit {
 		t.Fatalf("a thread waited %s between polls, more than max_interval and a cycle (%s)", gap, limit)
+	}
+}
+
+// Quiet threads whose intervals end together (they went quiet together)
+// are not all polled in one cycle: each cycle polls them for three quarters
+// of the period, the longest overdue first, and leaves the rest to the next
+// cycles. A thread in conversation is polled first and whatever the time.
+func TestQuietThreadsShareTheCycles(t *testing.T) {
+	const threads = 20
+	talker := threads - 1 // last in the config, never quiet
+	w := newWorld(t, threads)
+	m := metrics.New("test")
+	p := w.poller(adaptiveOn, func(o *poller.Options) { o.Metrics = m })
+	for range 3 { // three empty polls: all but the talker quiet at once
+		w.add(talker)
+		if st := w.cycle(p); st.Polled != threads {
+			t.Fatalf("before the back-off: %+v", st)
+		}
+	}
+	// Long after their intervals ended, with a slow platform: 10 s a call.
+	w.clk.Advance(time.Hour)
+	w.src.clk, w.src.tick = w.clk, 10*time.Second
+	order := func() []string { // the threads polled since the last call, in order
+		w.src.mu.Lock()
+		defer w.src.mu.Unlock()
+		o := slices.Clone(w.src.order)
+		w.src.order = nil
+		return o
+	}
+	order()
+	seen := map[string]int{}
+	var sequence []string
+	deferred := 0
+	for k := 0; len(seen) < threads-1; k++ {
+		if k > 10 {
+			t.Fatalf("quiet threads not all polled in 10 cycles: %v", seen)
+		}
+		id := w.add(talker)
+		began := w.clk.Now()
+		st := w.cycle(p)
+		took := w.clk.Now().Add(-period).Sub(began)
+		got := order()
+		if len(got) == 0 || got[0] != threadID(talker) {
+			t.Fatalf("cycle %d: polled %v, the talker not first", k, got)
+		}
+		if known, err := w.st.Known(w.ctx, fakePlatform, []string{id}); err != nil || !known[id] {
+			t.Fatalf("cycle %d: the talker's question not recorded: %v %v", k, known, err)
+		}
+		// The last quiet poll started before 45 s (three quarters of a
+		// minute) and lasted one call.
+		if took > 45*time.Second+10*time.Second {
+			t.Fatalf("cycle %d took %s: %v", k, took, got)
+		}
+		for _, th := range got[1:] {
+			seen[th]++
+			sequence = append(sequence, th)
+		}
+		deferred += st.Deferred
+		if len(seen) < threads-1 && st.Deferred == 0 {
+			t.Fatalf("cycle %d: %d quiet threads left, none deferred: %+v", k, threads-1-len(seen), st)
+		}
+	}
+	// Each quiet thread polled once, in the order their intervals ended
+	// (the order they were polled in), before any was polled again.
+	var want []string
+	for i := range threads - 1 {
+		want = append(want, threadID(i))
+	}
+	if !slices.Equal(sequence[:threads-1], want) {
+		t.Fatalf("quiet threads polled in the order %v, want %v", sequence, want)
+	}
+	wantMetric(t, m, float64(deferred), "autoreplyd_polls_deferred_total", "platform", fakePlatform)
+}
+
+// Of the quiet threads due, the longest overdue are polled first when the
+// cycle's time runs out, whatever their order in the config.
+func TestQuietThreadsLongestOverdueFirst(t *testing.T) {
+	const threads = 10
+	w := newWorld(t, threads)
+	now := w.clk.Now()
+	for i := range threads { // thread 9 overdue the longest
+		st := model.ThreadState{Platform: fakePlatform, ThreadID: threadID(i), Initialized: true, Polls: 9, IdlePolls: 9,
+			NextPoll: now.Add(-time.Duration(i+1) * time.Minute)}
+		if err := w.st.SaveThreadState(w.ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.src.clk, w.src.tick = w.clk, 10*time.Second
+	st := w.cycle(w.poller(adaptiveOn, nil))
+	want := []string{threadID(9), threadID(8), threadID(7), threadID(6), threadID(5)} // at 0, 10, ... 40 s
+	if !slices.Equal(w.src.order, want) || st.Polled != 5 || st.Deferred != 5 {
+		t.Fatalf("polled %v, want %v; %+v", w.src.order, want, st)
 	}
 }
 
