@@ -59,12 +59,20 @@ func (a adaptive) due(prev model.ThreadState, now time.Time) bool {
 	return prev.NextPoll.Sub(now) > a.max
 }
 
-// interval is how long a thread waits after its idle-th empty poll in a row:
-// 0 (the next cycle) until it is quiet, then period × 2^(idle−quiet+1), at
-// most max.
-func (a adaptive) interval(idle int64) time.Duration {
+// interval is how long a thread waits after its idle-th empty poll in a row,
+// gap after the poll before (0: unknown): 0 (the next cycle) until it is
+// quiet, then period × 2^(idle−quiet+1), or twice gap when that is longer,
+// at most max. Twice gap: a thread that showed nothing new for gap waits
+// up to twice that, however long the cycles were (the doubling by count
+// assumes the thread was polled at the last interval's end, but long
+// cycles and quiet threads left for the next cycle poll it later, and
+// those quiet spells count too).
+func (a adaptive) interval(idle int64, gap time.Duration) time.Duration {
 	if a.max <= 0 || idle < a.quiet {
 		return 0
+	}
+	if idle > a.quiet && gap > a.max/2 {
+		return a.max
 	}
 	d := a.period
 	for k := idle - a.quiet + 1; k > 0 && d < a.max; k-- {
@@ -73,6 +81,9 @@ func (a adaptive) interval(idle int64) time.Duration {
 			break
 		}
 		d *= 2
+	}
+	if idle > a.quiet {
+		d = max(d, 2*gap)
 	}
 	return min(d, a.max)
 }
@@ -87,7 +98,11 @@ func (a adaptive) after(prev, st model.ThreadState, found int, now time.Time) mo
 		return st
 	}
 	st.IdlePolls = prev.IdlePolls + 1
-	if d := a.interval(st.IdlePolls); d > 0 {
+	var gap time.Duration
+	if !prev.LastPolled.IsZero() {
+		gap = max(now.Sub(prev.LastPolled), 0)
+	}
+	if d := a.interval(st.IdlePolls, gap); d > 0 {
 		// Half a period early, so that a cycle starting a little early does
 		// not find the thread not yet due and defer it once more.
 		st.NextPoll = now.Add(d - a.period/2)

@@ -52,9 +52,42 @@ func TestAdaptiveInterval(t *testing.T) {
 		{"huge max, tiny period", adaptive{period: time.Nanosecond, max: math.MaxInt64, quiet: 1}, math.MaxInt64, math.MaxInt64},
 		{"huge max, 40 doublings", adaptive{period: time.Nanosecond, max: math.MaxInt64, quiet: 1}, 40, 1 << 40},
 	} {
-		if got := tc.a.interval(tc.idle); got != tc.want {
+		if got := tc.a.interval(tc.idle, 0); got != tc.want {
 			t.Errorf("%s: interval(%d) = %s, want %s", tc.name, tc.idle, got, tc.want)
 		}
+	}
+}
+
+// After a longer gap than the count says (long cycles, a backlog of quiet
+// threads, a restart), the next interval is twice that gap, at most max; the
+// first back-off is two periods whatever the gap.
+func TestAdaptiveIntervalFromGap(t *testing.T) {
+	m := time.Minute
+	std := adaptive{period: m, max: 15 * m, quiet: 3}
+	for _, tc := range []struct {
+		name string
+		idle int64
+		gap  time.Duration
+		want time.Duration
+	}{
+		{"not quiet", 2, time.Hour, 0},
+		{"first back-off", 3, 10 * m, 2 * m},
+		{"gap as the count says", 4, 2 * m, 4 * m},
+		{"gap shorter (a cycle early)", 4, 90 * time.Second, 4 * m},
+		{"gap longer", 4, 5 * m, 10 * m},
+		{"gap past half of max", 4, 8 * m, 15 * m},
+		{"a day down", 5, 24 * time.Hour, 15 * m},
+		{"overflowing gap", 5, math.MaxInt64, 15 * m},
+	} {
+		if got := std.interval(tc.idle, tc.gap); got != tc.want {
+			t.Errorf("%s: interval(%d, %s) = %s, want %s", tc.name, tc.idle, tc.gap, got, tc.want)
+		}
+	}
+	// In after: the gap is from the poll before (prev.LastPolled).
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	prev := model.ThreadState{IdlePolls: 3, LastPolled: now.Add(-5 * m)}
+	if got := std.after(prev, model.ThreadState{LastPolled: now}, 0, now); !got.NextPoll.Equal(now.Add(10*m - 30*time.Second)) {
+		t.Errorf("after a 5 min gap: next %s, want in 9m30s", got.NextPoll.Sub(now))
 	}
 }
 
@@ -134,7 +167,9 @@ func TestAdaptiveSequence(t *testing.T) {
 				continue
 			}
 			polled = append(polled, k)
-			st = a.after(st, st, 0, now)
+			cur := st
+			cur.LastPolled = now // as the sources do: the gap counts too
+			st = a.after(st, cur, 0, now)
 		}
 		if !slices.Equal(polled, want) {
 			t.Errorf("cycles early by %s: polled at %v, want %v", early, polled, want)
