@@ -151,7 +151,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	}
 	order := combineOrders(prev.Order, sc.obs.order())
 	changed := p1.Total != prev.Total || p1.fresh > 0
-	full := !prev.Initialized || s.rescanDue(prev) ||
+	full := !prev.Initialized || s.rescanDue(th.ID, prev) ||
 		((order == model.OrderUnknown || order == model.OrderMixed) && changed)
 
 	switch {
@@ -195,9 +195,8 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 }
 
 // rescanDue reports whether this poll of a thread is a periodic full scan.
-func (s *Source) rescanDue(prev model.ThreadState) bool {
-	n := int64(s.cfg.FullRescanEvery)
-	return n > 0 && prev.Polls > 0 && prev.Polls%n == 0
+func (s *Source) rescanDue(id string, prev model.ThreadState) bool {
+	return poller.RescanDue(id, prev.Polls, s.cfg.FullRescanEvery)
 }
 
 // scan is the work of one poll of one thread.

@@ -106,9 +106,8 @@ func (s *Source) Threads() []model.Thread { return slices.Clone(s.cfg.Threads) }
 
 // PollThread lists what is new in thread th since prev.
 func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, known poller.KnownFunc) (model.PollResult, error) {
-	n := int64(s.cfg.FullRescanEvery)
 	full := !prev.Initialized || prev.Order != model.OrderNewest ||
-		(n > 0 && prev.Polls > 0 && prev.Polls%n == 0)
+		poller.RescanDue(th.ID, prev.Polls, s.cfg.FullRescanEvery)
 
 	status := map[string]bool{} // cid seen in this poll -> not known before it
 	var found []model.Comment
