@@ -130,7 +130,18 @@ type DouyinSource struct {
 	// thread (a safety net against unstable paging); 0 turns it off.
 	FullRescanEvery int      `koanf:"full_rescan_every" json:"full_rescan_every"`
 	Threads         []Thread `koanf:"threads" json:"threads"`
-	// Rate bounds the source's API calls: N/s, N/m or N/h.
+	Polling         `koanf:",squash"`
+	// StopPause is how long a credentials or balance refusal (JustOneAPI
+	// 100/300/600/601/602) is persisted as a pause of the source.
+	StopPause time.Duration `koanf:"stop_pause" json:"stop_pause"`
+	Adaptive  `koanf:",squash"`
+}
+
+// Polling is how hard a source may press its platform: every section of
+// sources has it.
+type Polling struct {
+	// Rate bounds the source's API calls (every page of every thread):
+	// N/s, N/m or N/h.
 	Rate string `koanf:"rate" json:"rate"`
 	// RateLimit is Rate parsed.
 	RateLimit rate.Limit `koanf:"-" json:"rate_limit"`
@@ -139,10 +150,6 @@ type DouyinSource struct {
 	// Concurrency bounds the threads polled at once (the rate limit
 	// still applies to every call).
 	Concurrency int `koanf:"concurrency" json:"concurrency"`
-	// StopPause is how long a credentials or balance refusal (JustOneAPI
-	// 100/300/600/601/602) is persisted as a pause of the source.
-	StopPause time.Duration `koanf:"stop_pause" json:"stop_pause"`
-	Adaptive  `koanf:",squash"`
 }
 
 // Adaptive is a source's adaptive polling: a thread whose last QuietPolls
@@ -170,6 +177,7 @@ type TikTokSource struct {
 	MaxPages        int           `koanf:"max_pages" json:"max_pages"`
 	FullRescanEvery int           `koanf:"full_rescan_every" json:"full_rescan_every"`
 	Threads         []Thread      `koanf:"threads" json:"threads"`
+	Polling         `koanf:",squash"`
 	Adaptive        `koanf:",squash"`
 }
 
@@ -196,6 +204,7 @@ type WechatSource struct {
 	Backlog   string        `koanf:"backlog" json:"backlog"`
 	Timeout   time.Duration `koanf:"timeout" json:"timeout"`
 	Articles  []Article     `koanf:"articles" json:"articles"`
+	Polling   `koanf:",squash"`
 	Adaptive  `koanf:",squash"`
 }
 
@@ -216,6 +225,7 @@ type WeiboSource struct {
 	Backlog         string        `koanf:"backlog" json:"backlog"`
 	Timeout         time.Duration `koanf:"timeout" json:"timeout"`
 	Weibos          []Weibo       `koanf:"weibos" json:"weibos"`
+	Polling         `koanf:",squash"`
 	Adaptive        `koanf:",squash"`
 }
 

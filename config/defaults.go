@@ -35,9 +35,11 @@ const (
 	DefaultBreakerFailures = 5
 	DefaultBreakerPause    = 30 * time.Minute
 
-	// Douyin source: JustOneAPI charges every call and answers 302 when
-	// pressed; 5 calls a second stays clear of that while still polling a
-	// few hundred threads a minute. Burst 1 spreads calls evenly.
+	// Every source: JustOneAPI and kitkot charge every call, and every
+	// platform answers too many calls with a code that stops the source
+	// (JustOneAPI 302, WeChat 45011, Weibo 10022-10024); 5 calls a second
+	// stays clear of that while still polling a few hundred threads a
+	// minute. Burst 1 spreads calls evenly.
 	DefaultSourceRate  = "5/s"
 	DefaultSourceBurst = 1
 	// DefaultSourceConcurrency: threads are polled one at a time.
@@ -85,9 +87,7 @@ func defaultDouyin() *DouyinSource {
 		Timeout:         DefaultSourceTimeout,
 		MaxPages:        DefaultMaxPages,
 		FullRescanEvery: DefaultFullRescanEvery,
-		Rate:            DefaultSourceRate,
-		Burst:           DefaultSourceBurst,
-		Concurrency:     DefaultSourceConcurrency,
+		Polling:         defaultPolling(),
 		StopPause:       DefaultSourceStopPause,
 		Adaptive:        defaultAdaptive(),
 	}
@@ -101,6 +101,7 @@ func defaultTikTok() *TikTokSource {
 		Timeout:         DefaultSourceTimeout,
 		MaxPages:        DefaultMaxPages,
 		FullRescanEvery: DefaultFullRescanEvery,
+		Polling:         defaultPolling(),
 		Adaptive:        defaultAdaptive(),
 	}
 }
@@ -112,6 +113,7 @@ func defaultWechatSource() *WechatSource {
 		Responder: ResponderWechat,
 		Backlog:   BacklogSkip,
 		Timeout:   DefaultResponderTimeout,
+		Polling:   defaultPolling(),
 		Adaptive:  defaultAdaptive(),
 	}
 }
@@ -122,8 +124,13 @@ func defaultWeiboSource() *WeiboSource {
 		Responder: ResponderWeibo,
 		Backlog:   BacklogSkip,
 		Timeout:   DefaultResponderTimeout,
+		Polling:   defaultPolling(),
 		Adaptive:  defaultAdaptive(),
 	}
+}
+
+func defaultPolling() Polling {
+	return Polling{Rate: DefaultSourceRate, Burst: DefaultSourceBurst, Concurrency: DefaultSourceConcurrency}
 }
 
 func defaultAdaptive() Adaptive { return Adaptive{QuietPolls: DefaultQuietPolls} }

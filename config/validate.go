@@ -56,17 +56,7 @@ func (c *Config) validate(p *problems) {
 		positiveDuration(p, k+".timeout", d.Timeout)
 		paging(p, k, d.MaxPages, d.FullRescanEvery)
 		threads(p, k, d.Threads)
-		lim, err := ParseRate(d.Rate)
-		if err != nil {
-			p.addf(k+".rate", "%v", err)
-		}
-		d.RateLimit = lim
-		if d.Burst < 1 {
-			p.addf(k+".burst", "must be at least 1")
-		}
-		if d.Concurrency < 1 {
-			p.addf(k+".concurrency", "must be at least 1")
-		}
+		polling(p, k, &d.Polling)
 		positiveDuration(p, k+".stop_pause", d.StopPause)
 		adaptive(p, k, d.Adaptive)
 	}
@@ -79,6 +69,7 @@ func (c *Config) validate(p *problems) {
 		positiveDuration(p, k+".timeout", t.Timeout)
 		paging(p, k, t.MaxPages, t.FullRescanEvery)
 		threads(p, k, t.Threads)
+		polling(p, k, &t.Polling)
 		adaptive(p, k, t.Adaptive)
 	}
 	if w := s.Wechat; w != nil {
@@ -90,6 +81,7 @@ func (c *Config) validate(p *problems) {
 		oneOf(p, k+".backlog", w.Backlog, BacklogSkip, BacklogAnswer)
 		positiveDuration(p, k+".timeout", w.Timeout)
 		articles(p, k, w.Articles)
+		polling(p, k, &w.Polling)
 		adaptive(p, k, w.Adaptive)
 	}
 	if w := s.Weibo; w != nil {
@@ -100,6 +92,7 @@ func (c *Config) validate(p *problems) {
 		oneOf(p, k+".backlog", w.Backlog, BacklogSkip, BacklogAnswer)
 		positiveDuration(p, k+".timeout", w.Timeout)
 		weibos(p, k, w.Weibos)
+		polling(p, k, &w.Polling)
 		adaptive(p, k, w.Adaptive)
 	}
 
@@ -302,6 +295,20 @@ func weibos(p *problems, section string, ws []Weibo) {
 			continue
 		}
 		seen[w.ID] = i
+	}
+}
+
+func polling(p *problems, section string, pl *Polling) {
+	lim, err := ParseRate(pl.Rate)
+	if err != nil {
+		p.addf(section+".rate", "%v", err)
+	}
+	pl.RateLimit = lim
+	if pl.Burst < 1 {
+		p.addf(section+".burst", "must be at least 1")
+	}
+	if pl.Concurrency < 1 {
+		p.addf(section+".concurrency", "must be at least 1")
 	}
 }
 

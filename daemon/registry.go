@@ -173,12 +173,14 @@ func tiktokSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 		MaxPages:        c.MaxPages,
 		FullRescanEvery: rescan,
 		Threads:         threads,
+		Rate:            c.RateLimit,
+		Burst:           c.Burst,
 	})
 	if err != nil {
 		return poller.Binding{}, false, err
 	}
 	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog,
-		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: 1}, true, nil
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency}, true, nil
 }
 
 // CheckVia refuses a rule whose via names a responder that is not
@@ -231,14 +233,15 @@ func wechatSource(cfg *config.Config, env *buildEnv) (poller.Binding, bool, erro
 	for i, a := range c.Articles {
 		articles[i] = pwechat.Article{MsgDataID: a.MsgDataID, Index: a.Index, Labels: a.Labels}
 	}
-	src, err := pwechat.New(pwechat.Config{Client: client, Articles: articles, Timeout: c.Timeout, Location: cfg.Location})
+	src, err := pwechat.New(pwechat.Config{Client: client, Articles: articles, Timeout: c.Timeout, Location: cfg.Location,
+		Rate: c.RateLimit, Burst: c.Burst})
 	if err != nil {
 		return poller.Binding{}, false, err
 	}
 	// WeChat shows our answer as the comment's `reply`, never as a comment
 	// of its own: there are no self uids to list.
 	return poller.Binding{Source: src, Responder: c.Responder, Backlog: c.Backlog,
-		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: 1}, true, nil
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency}, true, nil
 }
 
 func wechatResponder(cfg *config.Config, env *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
@@ -267,12 +270,13 @@ func weiboSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) 
 	for i, w := range c.Weibos {
 		weibos[i] = pweibo.Weibo{ID: w.ID, Labels: w.Labels}
 	}
-	src, err := pweibo.New(pweibo.Config{BaseURL: c.BaseURL, AccessToken: c.AccessToken.Value(), Weibos: weibos, Timeout: c.Timeout})
+	src, err := pweibo.New(pweibo.Config{BaseURL: c.BaseURL, AccessToken: c.AccessToken.Value(), Weibos: weibos, Timeout: c.Timeout,
+		Rate: c.RateLimit, Burst: c.Burst})
 	if err != nil {
 		return poller.Binding{}, false, err
 	}
 	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog,
-		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: 1}, true, nil
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency}, true, nil
 }
 
 func weiboResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.Pacing, bool, error) {

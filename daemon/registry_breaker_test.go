@@ -5,7 +5,6 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/poller"
-	"github.com/autoreplyd/autoreplyd/poller/douyin"
 )
 
 // The config's defaults are the poller's and the source's: one policy,
@@ -22,7 +21,7 @@ func TestConfigDefaultsMatchPoller(t *testing.T) {
 		{"breaker_failures", config.DefaultBreakerFailures, poller.DefaultBreakerFailures},
 		{"breaker_pause", config.DefaultBreakerPause, poller.DefaultBreakerPause},
 		{"stop_pause", config.DefaultSourceStopPause, poller.DefaultSourceStopPause},
-		{"burst", config.DefaultSourceBurst, douyin.DefaultBurst},
+		{"burst", config.DefaultSourceBurst, poller.DefaultCallBurst},
 	}
 	for _, c := range checks {
 		if c.cfg != c.want {

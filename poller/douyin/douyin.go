@@ -31,8 +31,6 @@ const (
 	// which repair what incremental polls cannot see (replies released from
 	// moderation with an old create time, a mis-detected order).
 	DefaultFullRescanEvery = 60
-	// DefaultBurst is 1: calls are spread evenly, never bunched.
-	DefaultBurst = 1
 )
 
 // Config configures a Source.
@@ -50,7 +48,7 @@ type Config struct {
 	Threads         []model.Thread
 	// Rate is the most calls per second, waited for before each call; 0
 	// means no limit (the config's sources.douyin.rate defaults to 5/s).
-	// Burst is the token bucket's size (default DefaultBurst).
+	// Burst is the token bucket's size (default poller.DefaultCallBurst).
 	Rate  rate.Limit
 	Burst int
 	// Location is where "the next day" starts when the daily quota is
@@ -69,7 +67,7 @@ type Source struct {
 	client        *http.Client
 	endpoint      string // BaseURL + listPath
 	shownEndpoint string // endpoint with any userinfo redacted, for errors
-	limiter       *rate.Limiter
+	limit         *poller.CallLimit
 }
 
 var _ poller.Source = (*Source)(nil)
@@ -98,12 +96,6 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
-	if cfg.Rate <= 0 {
-		cfg.Rate = rate.Inf
-	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = DefaultBurst
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -114,7 +106,7 @@ func New(cfg Config) (*Source, error) {
 	cfg.Threads = slices.Clone(cfg.Threads)
 	u.Path = strings.TrimRight(u.Path, "/") + listPath
 	return &Source{cfg: cfg, client: client, endpoint: u.String(), shownEndpoint: u.Redacted(),
-		limiter: rate.NewLimiter(cfg.Rate, cfg.Burst)}, nil
+		limit: poller.NewCallLimit(cfg.Rate, cfg.Burst)}, nil
 }
 
 // Platform is "douyin".
@@ -226,8 +218,8 @@ type fetched struct {
 func (sc *scan) get(ctx context.Context, n int) (*fetched, error) {
 	// The source's rate limit, shared by every thread; a cancelled wait
 	// makes no call.
-	if err := sc.src.limiter.Wait(ctx); err != nil {
-		return nil, &model.SourceError{Action: model.SourceRetry, Msg: "stopped while waiting for the source rate limit: " + err.Error()}
+	if err := sc.src.limit.Wait(ctx); err != nil {
+		return nil, err
 	}
 	p, err := sc.src.fetch(ctx, sc.th.ID, n)
 	sc.calls++

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 )
@@ -45,6 +47,11 @@ type Config struct {
 	// PageSize is the count asked for per page (default DefaultPageSize).
 	PageSize int
 	Threads  []model.Thread
+	// Rate is the most calls per second, shared by every thread and waited
+	// for before each call; 0 means no limit. Burst is the token bucket's
+	// size (default poller.DefaultCallBurst).
+	Rate  rate.Limit
+	Burst int
 	// HTTPClient is optional.
 	HTTPClient *http.Client
 	// Now is optional, for tests.
@@ -58,6 +65,7 @@ type Source struct {
 	client        *http.Client
 	endpoint      string
 	shownEndpoint string
+	limit         *poller.CallLimit
 }
 
 var _ poller.Source = (*Source)(nil)
@@ -95,7 +103,8 @@ func New(cfg Config) (*Source, error) {
 	}
 	cfg.Threads = slices.Clone(cfg.Threads)
 	u.Path = strings.TrimRight(u.Path, "/") + listPath
-	return &Source{cfg: cfg, client: client, endpoint: u.String(), shownEndpoint: u.Redacted()}, nil
+	return &Source{cfg: cfg, client: client, endpoint: u.String(), shownEndpoint: u.Redacted(),
+		limit: poller.NewCallLimit(cfg.Rate, cfg.Burst)}, nil
 }
 
 // Platform is "tiktok".
@@ -119,6 +128,11 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		return model.PollResult{Comments: sorted(found), State: prev, Calls: calls}, err
 	}
 	for {
+		// The source's rate limit, shared by every thread; a cancelled
+		// wait makes no call.
+		if err := s.limit.Wait(ctx); err != nil {
+			return failed(err)
+		}
 		p, err := s.fetch(ctx, th.ID, cursor)
 		calls++
 		if err != nil {

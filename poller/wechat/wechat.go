@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	wxapi "github.com/autoreplyd/autoreplyd/wechat"
@@ -84,6 +86,12 @@ type Config struct {
 	Articles []Article
 	Timeout  time.Duration // per call; default DefaultTimeout
 	MaxPages int           // default DefaultMaxPages
+	// Rate is the most comment/list calls per second, shared by every
+	// article and waited for before each call (the token calls, shared with
+	// the responder, are not counted); 0 means no limit. Burst is the token
+	// bucket's size (default poller.DefaultCallBurst).
+	Rate  rate.Limit
+	Burst int
 	// Location is where "the next day" starts when the daily quota (45009)
 	// is exhausted (default time.Local).
 	Location *time.Location
@@ -96,6 +104,7 @@ type Source struct {
 	cfg     Config
 	threads []model.Thread
 	byID    map[string]Article
+	limit   *poller.CallLimit
 }
 
 var _ poller.Source = (*Source)(nil)
@@ -105,7 +114,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("wechat: no API client")
 	}
-	s := &Source{byID: map[string]Article{}}
+	s := &Source{byID: map[string]Article{}, limit: poller.NewCallLimit(cfg.Rate, cfg.Burst)}
 	for i, a := range cfg.Articles {
 		if !digits(a.MsgDataID) {
 			return nil, fmt.Errorf("wechat: article %d: msg_data_id %q: want digits", i, a.MsgDataID)
@@ -186,6 +195,9 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		return model.PollResult{Comments: sortComments(found), State: prev, Calls: calls}, err
 	}
 	for begin := 0; calls < s.cfg.MaxPages; begin += PageSize {
+		if err := s.limit.Wait(ctx); err != nil {
+			return fail(err)
+		}
 		var ans listAnswer
 		err := s.cfg.Client.Call(ctx, wxapi.Request{
 			Path:    wxapi.CommentListPath,

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 )
@@ -55,8 +57,13 @@ type Config struct {
 	Weibos      []Weibo
 	Timeout     time.Duration // per call; default DefaultTimeout
 	MaxPages    int           // default DefaultMaxPages
-	HTTPClient  *http.Client  // optional
-	Now         func() time.Time
+	// Rate is the most calls per second, shared by every weibo and waited
+	// for before each call; 0 means no limit. Burst is the token bucket's
+	// size (default poller.DefaultCallBurst).
+	Rate       rate.Limit
+	Burst      int
+	HTTPClient *http.Client // optional
+	Now        func() time.Time
 }
 
 // Source lists new comments of watched weibos. It implements
@@ -67,6 +74,7 @@ type Source struct {
 	client  *http.Client
 	threads []model.Thread
 	byID    map[string]Weibo
+	limit   *poller.CallLimit
 }
 
 var _ poller.Source = (*Source)(nil)
@@ -92,7 +100,8 @@ func New(cfg Config) (*Source, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("weibo: base_url %q: want http(s)://host", cfg.BaseURL)
 	}
-	s := &Source{byID: map[string]Weibo{}, base: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &Source{byID: map[string]Weibo{}, base: strings.TrimRight(cfg.BaseURL, "/"),
+		limit: poller.NewCallLimit(cfg.Rate, cfg.Burst)}
 	for i, w := range cfg.Weibos {
 		if !digits(w.ID) {
 			return nil, fmt.Errorf("weibo: weibo %d: id %q: want digits", i, w.ID)
@@ -215,6 +224,11 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		return model.PollResult{Comments: sortComments(found), State: prev, Calls: calls}, err
 	}
 	for page := 1; page <= s.cfg.MaxPages; page++ {
+		// The source's rate limit, shared by every weibo; a cancelled wait
+		// makes no call.
+		if err := s.limit.Wait(ctx); err != nil {
+			return fail(err)
+		}
 		ans, err := s.show(ctx, w.ID, since, page)
 		calls++
 		if err != nil {
