@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // validate checks every key that decoding could not; secrets and the
@@ -298,15 +300,20 @@ func weibos(p *problems, section string, ws []Weibo) {
 	}
 }
 
-func polling(p *problems, section string, pl *Polling) {
-	lim, err := ParseRate(pl.Rate)
+// tokenBucket checks a section's rate and burst and returns rate parsed.
+func tokenBucket(p *problems, section, r string, burst int) rate.Limit {
+	lim, err := ParseRate(r)
 	if err != nil {
 		p.addf(section+".rate", "%v", err)
 	}
-	pl.RateLimit = lim
-	if pl.Burst < 1 {
+	if burst < 1 {
 		p.addf(section+".burst", "must be at least 1")
 	}
+	return lim
+}
+
+func polling(p *problems, section string, pl *Polling) {
+	pl.RateLimit = tokenBucket(p, section, pl.Rate, pl.Burst)
 	if pl.Concurrency < 1 {
 		p.addf(section+".concurrency", "must be at least 1")
 	}
@@ -322,14 +329,7 @@ func adaptive(p *problems, section string, a Adaptive) {
 }
 
 func pacing(p *problems, section string, pc *Pacing) {
-	lim, err := ParseRate(pc.Rate)
-	if err != nil {
-		p.addf(section+".rate", "%v", err)
-	}
-	pc.RateLimit = lim
-	if pc.Burst < 1 {
-		p.addf(section+".burst", "must be at least 1")
-	}
+	pc.RateLimit = tokenBucket(p, section, pc.Rate, pc.Burst)
 	if pc.DailyCap < 0 {
 		p.addf(section+".daily_cap", "must not be negative (0 means no cap)")
 	}
