@@ -75,24 +75,31 @@ func TestAdaptiveEnv(t *testing.T) {
 		"sources.douyin.quiet_polls: must be at least 1", "$AUTOREPLYD_SOURCES__DOUYIN__QUIET_POLLS")
 }
 
-func TestAdaptiveValidation(t *testing.T) {
+// wantSectionErrors adds each case's extra to each source section of
+// allSources in turn and wants the load error to hold the section's key
+// followed by the case's want.
+func wantSectionErrors(t *testing.T, cases []struct{ extra, want string }) {
+	t.Helper()
 	for i, name := range []string{"douyin", "tiktok", "wechat", "weibo"} {
-		k := "sources." + name
-		for _, tc := range []struct{ extra, want string }{
-			{"max_interval: -1m", k + ".max_interval: must not be negative"},
-			{"max_interval: 15", k + ".max_interval: a duration needs a unit"},
-			{"max_interval: soon", k + `.max_interval: invalid duration "soon"`},
-			{"quiet_polls: 0", k + ".quiet_polls: must be at least 1"},
-			{"quiet_polls: -2", k + ".quiet_polls: must be at least 1"},
-			{"quiet_poll: 3", k + ".quiet_poll: unknown key"},
-		} {
+		for _, tc := range cases {
 			in := []any{"", "", "", ""}
 			in[i] = "\n    " + tc.extra
 			t.Run(name+"/"+tc.extra, func(t *testing.T) {
-				wantContains(t, loadErr(t, fmt.Sprintf(allSources, in...)), tc.want)
+				wantContains(t, loadErr(t, fmt.Sprintf(allSources, in...)), "sources."+name+tc.want)
 			})
 		}
 	}
+}
+
+func TestAdaptiveValidation(t *testing.T) {
+	wantSectionErrors(t, []struct{ extra, want string }{
+		{"max_interval: -1m", ".max_interval: must not be negative"},
+		{"max_interval: 15", ".max_interval: a duration needs a unit"},
+		{"max_interval: soon", `.max_interval: invalid duration "soon"`},
+		{"quiet_polls: 0", ".quiet_polls: must be at least 1"},
+		{"quiet_polls: -2", ".quiet_polls: must be at least 1"},
+		{"quiet_poll: 3", ".quiet_poll: unknown key"},
+	})
 }
 
 func TestExampleAdaptive(t *testing.T) {

@@ -14,89 +14,88 @@ import (
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
-// pollingCase is one source section, configured from the YAML its section
-// function writes, against its platform's imitation.
+// pollingCase is one source section against its platform's imitation.
 type pollingCase struct {
 	name string
-	// serve returns the imitation with n watched threads and the path of
-	// its listing calls.
-	serve func(n int) (http.Handler, string)
-	// config is the sources and responders sections for base, with the
-	// source's polling keys (rate, burst, concurrency) in polling and the
-	// n watched threads.
-	config func(base, polling string, n int) string
+	// id is the i-th watched thread's id.
+	id func(i int) string
+	// serve returns the imitation watching ids and the path of its
+	// listing calls.
+	serve func(ids []string) (http.Handler, string)
+	// source holds the section's keys (%[1]s is the imitation's URL), list
+	// the key of its watched threads, item one entry of it (%[1]s the id),
+	// responders the responders section (%[1]s the URL).
+	source, list, item, responders string
 }
 
 var pollingCases = []pollingCase{
 	{
 		name: "douyin",
-		serve: func(int) (http.Handler, string) {
+		id:   func(i int) string { return fmt.Sprint(7251524159191958000 + i) },
+		serve: func([]string) (http.Handler, string) {
 			return simulator.NewJustOneAPI(token), simulator.JustOneAPIPath
 		},
-		config: func(base, polling string, n int) string {
-			var ths strings.Builder
-			for i := range n {
-				fmt.Fprintf(&ths, "      - {comment_id: \"%d\"}\n", 7251524159191958000+i)
-			}
-			return fmt.Sprintf("sources:\n  douyin:\n    base_url: %s\n    token: %s\n    self_uids: [\"1\"]\n%s    threads:\n%s"+
-				"responders:\n  kitkot: {base_url: %s/api, api_key: %s, session_key: %s}\n", base, token, polling, ths.String(), base, apiKey, sessionKey)
-		},
+		source: "{base_url: %[1]s, token: " + token + `, self_uids: ["1"]}`,
+		list:   "threads", item: `{comment_id: "%[1]s"}`,
+		responders: "kitkot: {base_url: %[1]s/api, api_key: " + apiKey + ", session_key: " + sessionKey + "}",
 	},
 	{
 		name: "tiktok",
-		serve: func(n int) (http.Handler, string) {
+		id:   func(i int) string { return fmt.Sprint(7300000000000000100 + i) },
+		serve: func(ids []string) (http.Handler, string) {
 			kk := simulator.NewKitkot(apiKey, sessionKey)
-			for i := range n {
-				kk.AddThread(fmt.Sprint(7300000000000000100+i), "7300000000000000001")
+			for _, id := range ids {
+				kk.AddThread(id, "7300000000000000001")
 			}
 			return kk, "/api/video/comments/replies"
 		},
-		config: func(base, polling string, n int) string {
-			var ths strings.Builder
-			for i := range n {
-				fmt.Fprintf(&ths, "      - {comment_id: \"%d\", aweme_id: \"7300000000000000001\"}\n", 7300000000000000100+i)
-			}
-			return fmt.Sprintf("sources:\n  tiktok:\n    base_url: %s/api\n    api_key: %s\n    responder: kitkot\n    self_uids: [\"1\"]\n%s    threads:\n%s"+
-				"responders:\n  kitkot: {base_url: %s/api, api_key: %s, session_key: %s}\n", base, apiKey, polling, ths.String(), base, apiKey, sessionKey)
-		},
+		source: "{base_url: %[1]s/api, api_key: " + apiKey + `, self_uids: ["1"]}`,
+		list:   "threads", item: `{comment_id: "%[1]s", aweme_id: "7300000000000000001"}`,
+		responders: "kitkot: {base_url: %[1]s/api, api_key: " + apiKey + ", session_key: " + sessionKey + "}",
 	},
 	{
 		name: "wechat",
-		serve: func(n int) (http.Handler, string) {
+		id:   func(i int) string { return fmt.Sprint(2247483000 + i) },
+		serve: func(ids []string) (http.Handler, string) {
 			wx := simulator.NewWeChat("wx0123456789abcdef", "wx-secret-polling")
-			for i := range n {
-				wx.AddArticle(fmt.Sprint(2247483000+i), 0)
+			for _, id := range ids {
+				wx.AddArticle(id, 0)
 			}
 			return wx, simulator.WeChatCommentListPath
 		},
-		config: func(base, polling string, n int) string {
-			var as strings.Builder
-			for i := range n {
-				fmt.Fprintf(&as, "      - {msg_data_id: \"%d\", index: 0}\n", 2247483000+i)
-			}
-			wx := fmt.Sprintf("base_url: %s, app_id: wx0123456789abcdef, app_secret: wx-secret-polling", base)
-			return fmt.Sprintf("sources:\n  wechat:\n    %s\n%s    articles:\n%sresponders:\n  wechat: {%s}\n",
-				strings.ReplaceAll(wx, ", ", "\n    "), polling, as.String(), wx)
-		},
+		source: "{base_url: %[1]s, app_id: wx0123456789abcdef, app_secret: wx-secret-polling}",
+		list:   "articles", item: `{msg_data_id: "%[1]s", index: 0}`,
+		responders: "wechat: {base_url: %[1]s, app_id: wx0123456789abcdef, app_secret: wx-secret-polling}",
 	},
 	{
 		name: "weibo",
-		serve: func(n int) (http.Handler, string) {
+		id:   func(i int) string { return fmt.Sprint(4023227000 + i) },
+		serve: func(ids []string) (http.Handler, string) {
 			wb := simulator.NewWeibo("2.00polling")
-			for i := range n {
-				wb.AddWeibo(fmt.Sprint(4023227000 + i))
+			for _, id := range ids {
+				wb.AddWeibo(id)
 			}
 			return wb, "/2/comments/show.json"
 		},
-		config: func(base, polling string, n int) string {
-			var ws strings.Builder
-			for i := range n {
-				fmt.Fprintf(&ws, "      - {id: \"%d\"}\n", 4023227000+i)
-			}
-			return fmt.Sprintf("sources:\n  weibo:\n    base_url: %s\n    access_token: 2.00polling\n    self_uids: [\"1\"]\n%s    weibos:\n%s"+
-				"responders:\n  weibo: {api: v2, base_url: %s, access_token: 2.00polling}\n", base, polling, ws.String(), base)
-		},
+		source: `{base_url: %[1]s, access_token: 2.00polling, self_uids: ["1"]}`,
+		list:   "weibos", item: `{id: "%[1]s"}`,
+		responders: "weibo: {api: v2, base_url: %[1]s, access_token: 2.00polling}",
 	},
+}
+
+// config is c's sources and responders sections against base, with polling
+// (flow-style keys, e.g. "rate: 1/h, burst: 3") in the source section.
+func (c pollingCase) config(base, polling string, ids []string) string {
+	src := strings.TrimSuffix(fmt.Sprintf(c.source, base), "}")
+	if polling != "" {
+		src += ", " + polling
+	}
+	items := make([]string, len(ids))
+	for i, id := range ids {
+		items[i] = fmt.Sprintf(c.item, id)
+	}
+	return fmt.Sprintf("sources:\n  %s: %s, %s: [%s]}\nresponders:\n  %s\n",
+		c.name, src, c.list, strings.Join(items, ", "), fmt.Sprintf(c.responders, base))
 }
 
 // gate counts the listing calls reaching an imitation and how many were in
@@ -146,11 +145,16 @@ func (g *gate) counts() (calls, peak int) {
 	return g.calls, g.peak
 }
 
-// pollingCycle builds a daemon of c's source with polling keys and n threads
-// and runs one cycle with ctx; it returns the imitation's counts.
+// pollingCycle builds a daemon of c's source with n threads and the polling
+// keys given (see config), lets its imitation hold the first hold listing
+// calls (see gate), runs one cycle with ctx and returns the imitation's counts.
 func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling string, n, hold int) (calls, peak int) {
 	t.Helper()
-	h, path := c.serve(n)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = c.id(i)
+	}
+	h, path := c.serve(ids)
 	g := &gate{next: h, path: path, hold: hold, full: make(chan struct{})}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
@@ -158,7 +162,7 @@ func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling stri
 	write(t, filepath.Join(dir, "rules.yaml"), rulesV1)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	write(t, cfgPath, "database: autoreplyd.db\nrules: rules.yaml\nschedule: \"@every 1m\"\ntimezone: Asia/Shanghai\nlisten: \"\"\n"+
-		c.config(srv.URL, polling, n))
+		c.config(srv.URL, polling, ids))
 	d, err := New(t.Context(), load(t, cfgPath), Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -179,11 +183,11 @@ func TestSourcePollingKeys(t *testing.T) {
 	const threads = 12
 	for _, c := range pollingCases {
 		t.Run(c.name, func(t *testing.T) {
-			calls, peak := pollingCycle(t, t.Context(), c, "    concurrency: 4\n    rate: 1000/s\n", threads, 4)
+			calls, peak := pollingCycle(t, t.Context(), c, "concurrency: 4, rate: 1000/s", threads, 4)
 			if calls != threads || peak != 4 {
 				t.Errorf("concurrency 4: %d calls, at most %d at once; want %d and 4", calls, peak, threads)
 			}
-			calls, peak = pollingCycle(t, t.Context(), c, "    rate: 1000/s\n", threads, 1)
+			calls, peak = pollingCycle(t, t.Context(), c, "rate: 1000/s", threads, 1)
 			if calls != threads || peak != 1 {
 				t.Errorf("default concurrency: %d calls, at most %d at once; want %d and 1", calls, peak, threads)
 			}
@@ -192,7 +196,7 @@ func TestSourcePollingKeys(t *testing.T) {
 			// once, without a call.
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
-			calls, _ = pollingCycle(t, ctx, c, "    rate: 1/h\n    burst: 3\n    concurrency: 2\n", threads, 0)
+			calls, _ = pollingCycle(t, ctx, c, "rate: 1/h, burst: 3, concurrency: 2", threads, 0)
 			if calls != 3 {
 				t.Errorf("rate 1/h, burst 3: %d calls, want 3", calls)
 			}

@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"cmp"
 	"context"
 
 	"golang.org/x/time/rate"
@@ -24,7 +23,10 @@ func NewCallLimit(r rate.Limit, burst int) *CallLimit {
 	if r <= 0 {
 		r = rate.Inf
 	}
-	return &CallLimit{l: rate.NewLimiter(r, cmp.Or(max(burst, 0), DefaultCallBurst))}
+	if burst < 1 {
+		burst = DefaultCallBurst
+	}
+	return &CallLimit{l: rate.NewLimiter(r, burst)}
 }
 
 // Wait blocks until the next call may be made. When ctx ends first, or
