@@ -46,9 +46,9 @@ func runCheck(path string, env Env) error {
 	threads := 0
 	for _, b := range bindings {
 		threads += len(b.Source.Threads())
-		if w := daemon.SelfUIDsWarning(b); w != "" {
-			fmt.Fprintln(env.Stderr, "warning:", w)
-		}
+	}
+	for _, w := range daemon.Warnings(cfg, bindings) {
+		fmt.Fprintln(env.Stderr, "warning:", w)
 	}
 	fmt.Fprintf(env.Stdout, "config %s: OK (%d source(s), %d thread(s), %d responder(s), schedule %q, timezone %s)\n",
 		cfg.File, len(bindings), threads, len(responders), cfg.Schedule, cfg.Location)

@@ -164,3 +164,22 @@ func TestCheckMissingConfig(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// A rate limit too low for the threads watched passes check with a warning
+// on stderr naming the key, and the OK lines on stdout.
+func TestCheckCapacityWarning(t *testing.T) {
+	cfg, db := checkWorld(t, goodRules, "")
+	r := runCLI(t, []string{"AUTOREPLYD_SOURCES__DOUYIN__RATE=1/h", "AUTOREPLYD_SOURCES__DOUYIN__MAX_INTERVAL=0"}, "check", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstderr: %s", r.code, r.stderr)
+	}
+	want := "warning: sources.douyin: 2 threads polled every cycle need at least 2 calls a cycle, but rate 1/h allows 1 in the 1m0s between cycles: " +
+		"each cycle takes at least 2h0m0s"
+	if !strings.HasPrefix(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
+		t.Errorf("stderr:\n%s\nwant one line starting %q", r.stderr, want)
+	}
+	if !strings.Contains(r.stdout, "config "+cfg+": OK") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	assertNoDatabase(t, db)
+}

@@ -111,10 +111,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		return nil, err
 	}
 	d.responders = rs
-	for _, b := range bindings {
-		if w := SelfUIDsWarning(b); w != "" {
-			d.log.Warn(w)
-		}
+	for _, w := range Warnings(cfg, bindings) {
+		d.log.Warn(w)
 	}
 	st, err := d.openStore(ctx, opts.WaitForStore)
 	if err != nil {
@@ -138,11 +136,6 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	if sched, err := config.ParseSchedule(cfg.Schedule); err == nil {
 		// Run refuses a bad spec; the poller's default period stands in here.
 		po.Period = schedulePeriod(sched, time.Now().In(cfg.Location))
-	}
-	for _, b := range bindings {
-		if w := adaptiveWarning(b, po.Period); w != "" {
-			d.log.Warn(w)
-		}
 	}
 	ApplyRetry(&po, cfg)
 	if opts.Tune != nil {

@@ -150,7 +150,7 @@ func douyinSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 		return poller.Binding{}, false, err
 	}
 	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog, StopPause: c.StopPause,
-		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency}, true, nil
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency, Rate: c.RateLimit, Burst: c.Burst}, true, nil
 }
 
 func tiktokSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) {
@@ -180,7 +180,7 @@ func tiktokSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 		return poller.Binding{}, false, err
 	}
 	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog,
-		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency}, true, nil
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency, Rate: c.RateLimit, Burst: c.Burst}, true, nil
 }
 
 // CheckVia refuses a rule whose via names a responder that is not
@@ -241,7 +241,7 @@ func wechatSource(cfg *config.Config, env *buildEnv) (poller.Binding, bool, erro
 	// WeChat shows our answer as the comment's `reply`, never as a comment
 	// of its own: there are no self uids to list.
 	return poller.Binding{Source: src, Responder: c.Responder, Backlog: c.Backlog,
-		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency}, true, nil
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency, Rate: c.RateLimit, Burst: c.Burst}, true, nil
 }
 
 func wechatResponder(cfg *config.Config, env *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
@@ -276,7 +276,7 @@ func weiboSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) 
 		return poller.Binding{}, false, err
 	}
 	return poller.Binding{Source: src, Responder: c.Responder, SelfUIDs: c.SelfUIDs, Backlog: c.Backlog,
-		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency}, true, nil
+		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency, Rate: c.RateLimit, Burst: c.Burst}, true, nil
 }
 
 func weiboResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.Pacing, bool, error) {

@@ -85,6 +85,10 @@ type Binding struct {
 	// they found is handled (default 1: poll, handle, poll); handling is
 	// one thread at a time.
 	Concurrency int
+	// Rate and Burst are the source's call rate limit as configured (the
+	// Source enforces it; 0 = none), for the daemon's capacity warnings.
+	Rate  rate.Limit
+	Burst int
 }
 
 // Pacing is a responder's rate limit, daily cap and variant rotation.
