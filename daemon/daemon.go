@@ -383,7 +383,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	cl := cronLogger{d.log.With("component", "cron")}
 	// Order matters: SkipIfStillRunning outermost, Recover inside it, or a
 	// panic would stop the job for good.
-	job := cron.NewChain(cron.SkipIfStillRunning(cl), cron.Recover(cl)).Then(cron.FuncJob(func() {
+	job := cron.NewChain(cron.SkipIfStillRunning(skipLogger{d}), cron.Recover(cl)).Then(cron.FuncJob(func() {
 		if ctx.Err() == nil {
 			st := d.Cycle(ctx)
 			if ctx.Err() == nil {
@@ -431,6 +431,20 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			d.notifyWatchdog()
 		}
 	}
+}
+
+// skipLogger is the logger of cron's SkipIfStillRunning, which logs only
+// the ticks it skips (at Info): each is logged and counted, so that cycles
+// longer than the schedule's period show.
+type skipLogger struct{ d *Daemon }
+
+func (s skipLogger) Info(string, ...any) {
+	s.d.metrics.CycleSkipped()
+	s.d.log.Info("schedule tick skipped: the previous cycle is still running")
+}
+
+func (s skipLogger) Error(err error, msg string, kv ...any) {
+	cronLogger{s.d.log.With("component", "cron")}.Error(err, msg, kv...)
 }
 
 // cronLogger adapts slog to cron's logger interface.

@@ -1,8 +1,16 @@
 package daemon
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
 // /metrics is served on the health mux: the build, the rules (re)loads, and
@@ -60,4 +68,73 @@ func TestMetricsOnHealthMux(t *testing.T) {
 			t.Errorf("a secret is in /metrics")
 		}
 	}
+}
+
+// A schedule tick that finds the previous cycle still running starts no
+// cycle: it is logged and counted in autoreplyd_cycles_skipped_total, and
+// the cycle it found goes on to its end.
+func TestSkippedTicksCounted(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	jo := simulator.NewJustOneAPI(token)
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == simulator.JustOneAPIPath && calls.Add(1) == 1 {
+			<-release // the first cycle's first call, until the ticks have been skipped
+		}
+		jo.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(slow)
+	defer srv.Close()
+	defer close(release)
+	cfg := load(t, writeConfig(t, t.TempDir(), srv.URL, "@every 1s", rulesV1, ""))
+	logs := &syncBuffer{}
+	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, nil) }()
+	const skips = "schedule tick skipped: the previous cycle is still running"
+	waitFor(t, "two skipped ticks", func() bool { return strings.Count(logs.String(), skips) >= 2 })
+	if strings.Contains(logs.String(), "cycle done") {
+		t.Fatalf("a cycle ended while the first was held:\n%s", logs.String())
+	}
+	// The counter is raised before the line is logged, and ticks are a
+	// second apart: the scrape sees every skip logged before it, and at
+	// most one more than were logged after it.
+	before := strings.Count(logs.String(), skips)
+	_, body := get(t, d.HealthHandler(), "/metrics")
+	after := strings.Count(logs.String(), skips)
+	n := -1
+	for _, l := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(l, "autoreplyd_cycles_skipped_total "); ok {
+			_, err = fmt.Sscan(v, &n)
+		}
+	}
+	if n < 0 || err != nil {
+		t.Fatalf("/metrics: %v:\n%s", err, grepLines(body, "cycles_skipped"))
+	}
+	if n < before || n > after+1 {
+		t.Errorf("autoreplyd_cycles_skipped_total %d, with %d skips logged before the scrape and %d after", n, before, after)
+	}
+	release <- struct{}{} // not closed yet: the deferred close does
+	waitFor(t, "the held cycle's end", func() bool { return strings.Contains(logs.String(), "cycle done") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// grepLines is the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

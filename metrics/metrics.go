@@ -69,6 +69,7 @@ type Metrics struct {
 	paused        *prometheus.GaugeVec
 	cycle         prometheus.Histogram
 	lastCycle     prometheus.Gauge
+	skipped       prometheus.Counter
 
 	mu     sync.Mutex
 	scopes map[string]bool // the pause scopes with a series
@@ -128,8 +129,10 @@ func New(version string) *Metrics {
 		Help: "Duration of poll cycles.", Buckets: CycleBuckets})
 	m.lastCycle = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "last_cycle_timestamp_seconds",
 		Help: "Unix time the last poll cycle ended."})
+	m.skipped = prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "cycles_skipped_total",
+		Help: "Schedule ticks that started no cycle because the previous cycle was still running."})
 	for _, c := range []prometheus.Collector{m.reloadSuccess, m.reloadTime, m.rulesLoaded, m.polls, m.deferred, m.pollErrors,
-		m.apiCalls, m.comments, m.ruleMatches, m.ruleErrors, m.replies, m.latency, m.paused, m.cycle, m.lastCycle} {
+		m.apiCalls, m.comments, m.ruleMatches, m.ruleErrors, m.replies, m.latency, m.paused, m.cycle, m.lastCycle, m.skipped} {
 		f(c)
 	}
 	return m
@@ -317,6 +320,15 @@ func (m *Metrics) SetPaused(scopes []string) {
 		}
 		m.paused.WithLabelValues(s).Set(v)
 	}
+}
+
+// CycleSkipped records a schedule tick that found the previous cycle still
+// running.
+func (m *Metrics) CycleSkipped() {
+	if m == nil {
+		return
+	}
+	m.skipped.Inc()
 }
 
 // Cycle records one poll cycle that took d and ended now.

@@ -56,6 +56,7 @@ func TestSeriesExistAtZeroFromStart(t *testing.T) {
 		`autoreplyd_paused{scope="source:wechat"} 0`,
 		`autoreplyd_cycle_duration_seconds_count 0`,
 		`autoreplyd_last_cycle_timestamp_seconds 0`,
+		`autoreplyd_cycles_skipped_total 0`,
 		`go_goroutines `,
 		`process_start_time_seconds `,
 	}
