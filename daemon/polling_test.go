@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -145,10 +146,18 @@ func (g *gate) counts() (calls, peak int) {
 	return g.calls, g.peak
 }
 
+// pollingResult is what one cycle of pollingCycle did: the listing calls
+// the imitation saw, the most in flight at once, the errors the cycle
+// counted and what the daemon logged.
+type pollingResult struct {
+	calls, peak, errors int
+	logs                string
+}
+
 // pollingCycle builds a daemon of c's source with n threads and the polling
 // keys given (see config), lets its imitation hold the first hold listing
-// calls (see gate), runs one cycle with ctx and returns the imitation's counts.
-func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling string, n, hold int) (calls, peak int) {
+// calls (see gate), runs one cycle with ctx and returns what it did.
+func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling string, n, hold int) pollingResult {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range ids {
@@ -163,17 +172,18 @@ func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling stri
 	cfgPath := filepath.Join(dir, "config.yaml")
 	write(t, cfgPath, "database: autoreplyd.db\nrules: rules.yaml\nschedule: \"@every 1m\"\ntimezone: Asia/Shanghai\nlisten: \"\"\n"+
 		c.config(srv.URL, polling, ids))
-	d, err := New(t.Context(), load(t, cfgPath), Options{Logger: quietLogger()})
+	logs := &syncBuffer{}
+	d, err := New(t.Context(), load(t, cfgPath), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	st := d.Cycle(ctx)
-	calls, peak = g.counts()
+	calls, peak := g.counts()
 	if st.Calls != calls {
 		t.Errorf("the cycle counted %d calls, the imitation saw %d", st.Calls, calls)
 	}
-	return calls, peak
+	return pollingResult{calls: calls, peak: peak, errors: st.Errors, logs: logs.String()}
 }
 
 // Every source section's concurrency, rate and burst reach its polls: the
@@ -183,22 +193,27 @@ func TestSourcePollingKeys(t *testing.T) {
 	const threads = 12
 	for _, c := range pollingCases {
 		t.Run(c.name, func(t *testing.T) {
-			calls, peak := pollingCycle(t, t.Context(), c, "concurrency: 4, rate: 1000/s", threads, 4)
-			if calls != threads || peak != 4 {
-				t.Errorf("concurrency 4: %d calls, at most %d at once; want %d and 4", calls, peak, threads)
+			r := pollingCycle(t, t.Context(), c, "concurrency: 4, rate: 1000/s", threads, 4)
+			if r.calls != threads || r.peak != 4 {
+				t.Errorf("concurrency 4: %d calls, at most %d at once; want %d and 4", r.calls, r.peak, threads)
 			}
-			calls, peak = pollingCycle(t, t.Context(), c, "rate: 1000/s", threads, 1)
-			if calls != threads || peak != 1 {
-				t.Errorf("default concurrency: %d calls, at most %d at once; want %d and 1", calls, peak, threads)
+			r = pollingCycle(t, t.Context(), c, "rate: 1000/s", threads, 1)
+			if r.calls != threads || r.peak != 1 {
+				t.Errorf("default concurrency: %d calls, at most %d at once; want %d and 1", r.calls, r.peak, threads)
 			}
 			// A burst of 3 and then one call an hour: the cycle (given a
 			// minute) makes 3 calls, and the waits it cannot finish end at
 			// once, without a call.
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
-			calls, _ = pollingCycle(t, ctx, c, "rate: 1/h, burst: 3, concurrency: 2", threads, 0)
-			if calls != 3 {
-				t.Errorf("rate 1/h, burst 3: %d calls, want 3", calls)
+			r = pollingCycle(t, ctx, c, "rate: 1/h, burst: 3, concurrency: 2", threads, 0)
+			if r.calls != 3 {
+				t.Errorf("rate 1/h, burst 3: %d calls, want 3", r.calls)
+			}
+			// The polls the cycle's end left unmade are no failure: no
+			// error counted, no warning.
+			if r.errors != 0 || strings.Contains(r.logs, "poll failed") {
+				t.Errorf("rate 1/h, burst 3: %d errors counted; logs:\n%s", r.errors, r.logs)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"errors"
 
 	"golang.org/x/time/rate"
 
@@ -29,15 +30,29 @@ func NewCallLimit(r rate.Limit, burst int) *CallLimit {
 	return &CallLimit{l: rate.NewLimiter(r, burst)}
 }
 
+// ErrCycleEnds is in the error of a rate limit wait that the cycle's end
+// (its context's cancellation, or its deadline coming before the wait would
+// end) cut short: the poll was not made, which is no failure of the thread
+// or the platform; it is polled again next cycle.
+var ErrCycleEnds = errors.New("the cycle ends before the source's rate limit allows another call")
+
 // Wait blocks until the next call may be made. When ctx ends first, or
 // would end before the wait does, it returns at once with a
-// *model.SourceError asking to retry next cycle, and no call may be made.
+// *model.SourceError asking to retry next cycle that also matches
+// ErrCycleEnds (errors.Is), and no call may be made.
 func (c *CallLimit) Wait(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
 	if err := c.l.Wait(ctx); err != nil {
-		return &model.SourceError{Action: model.SourceRetry, Msg: "stopped while waiting for the source rate limit: " + err.Error()}
+		return waitError{&model.SourceError{Action: model.SourceRetry, Msg: "stopped while waiting for the source rate limit: " + err.Error()}}
 	}
 	return nil
 }
+
+// waitError is a cut-short wait's error: its *model.SourceError, marked
+// ErrCycleEnds.
+type waitError struct{ se *model.SourceError }
+
+func (e waitError) Error() string   { return e.se.Error() }
+func (e waitError) Unwrap() []error { return []error{e.se, ErrCycleEnds} }

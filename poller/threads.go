@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -113,7 +114,8 @@ type polled struct {
 	res  model.PollResult
 	err  error
 	// cancelled: err came while the source's polls were being stopped (by
-	// another thread's source error, or by the cycle's end).
+	// another thread's source error, or by the cycle's end, ErrCycleEnds
+	// included).
 	cancelled bool
 }
 
@@ -203,7 +205,7 @@ func (p *Poller) pollOne(ctx context.Context, src Source, th model.Thread, prev 
 		}
 	}()
 	r.res, r.err = src.PollThread(ctx, th, prev, known)
-	r.cancelled = r.err != nil && ctx.Err() != nil
+	r.cancelled = r.err != nil && (ctx.Err() != nil || errors.Is(r.err, ErrCycleEnds))
 	return r
 }
 
