@@ -42,7 +42,7 @@ func Warnings(cfg *config.Config, bindings []poller.Binding) []string {
 //     cycle needs a call per thread within the period, or it runs over and
 //     the next ones are skipped;
 //   - with it a quiet thread needs a call every max_interval, from the
-//     three quarters of each cycle quiet polls get (poller's quietBudget),
+//     share of each cycle quiet polls get (poller.QuietBudget),
 //     or it waits longer than max_interval;
 //   - and until they go quiet (their first quiet_polls polls, on the first
 //     start or when added) threads are all polled every cycle, which then
@@ -72,7 +72,7 @@ func capacityWarnings(b poller.Binding, period time.Duration) []string {
 		return ws
 	}
 	need := float64(n) / b.MaxInterval.Seconds()
-	if have := r * 3 / 4; need > have {
+	if have := r * poller.QuietBudget(period).Seconds() / period.Seconds(); need > have {
 		ws = append(ws, fmt.Sprintf("%s: %d quiet threads polled once every max_interval %s need %s calls a second, more than the %s that rate %s leaves them "+
 			"(three quarters of each cycle): each quiet thread will wait about %s between polls; raise %s.rate or %s.max_interval, or watch fewer threads",
 			key, n, b.MaxInterval, strconv.FormatFloat(need, 'g', 3, 64), strconv.FormatFloat(have, 'g', 3, 64), rateString(b.Rate),
@@ -86,8 +86,8 @@ func seconds(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second)).Round(time.Second)
 }
 
-// rateString writes a rate limit as config's N/s, N/m or N/h, in the
-// largest unit whose count is a whole number.
+// rateString writes a rate limit as config's N/s, N/m or N/h: in the first
+// of these units that gives a whole count.
 func rateString(l rate.Limit) string {
 	perSecond := float64(l)
 	for _, u := range []struct {

@@ -82,7 +82,7 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 		p.opts.Metrics.Deferred(platform, deferred)
 		log.Debug("quiet threads deferred", "deferred", deferred, "due", len(due)+len(quiet))
 	}
-	deadline := now.Add(quietBudget(p.opts.Period))
+	deadline := now.Add(QuietBudget(p.opts.Period))
 	if late := p.pollThreads(ctx, b, due, quiet, deadline, states, ad, st); late > 0 {
 		st.Deferred += late
 		p.opts.Metrics.Deferred(platform, late)
@@ -91,7 +91,7 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	}
 }
 
-// quietBudget is how long after a source's polls start its quiet threads
+// QuietBudget is how long after a source's polls start its quiet threads
 // (adaptive polling) may still be polled: three quarters of the schedule's
 // period. Polling all 10,000 threads at 100 calls a second takes 100 s; when
 // their back-off intervals end together (they went quiet together, at the
@@ -99,7 +99,7 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 // overrun the schedule many times, and they would stay in step. With the
 // budget, the cycle ends on time, the rest are polled next cycle, the
 // longest overdue first, and their polls spread out over the cycles.
-func quietBudget(period time.Duration) time.Duration {
+func QuietBudget(period time.Duration) time.Duration {
 	if period <= 0 {
 		period = DefaultPeriod
 	}
