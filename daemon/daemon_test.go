@@ -386,27 +386,10 @@ func TestRun(t *testing.T) {
 // returns nil on cancellation.
 func TestRunWithUnreachableSource(t *testing.T) {
 	dir := t.TempDir()
-	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, nil))
-	d, err := New(t.Context(), cfg, Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, nil) }()
+	_, logs, stop := runLogged(t, load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")))
 	waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run returned %v, want nil", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("Run did not return after cancellation")
+	if err := stop(); err != nil {
+		t.Errorf("Run returned %v, want nil", err)
 	}
 	if !strings.Contains(logs.String(), "errors=2") {
 		t.Errorf("the cycle did not count a poll error per thread:\n%s", logs.String())
@@ -416,6 +399,34 @@ func TestRunWithUnreachableSource(t *testing.T) {
 			t.Errorf("logs contain a secret:\n%s", logs.String())
 		}
 	}
+}
+
+// runLogged builds the daemon of cfg, logging into logs, and runs it (no
+// reload channel) until stop, which cancels Run and returns what it
+// returned. The daemon is closed when the test ends.
+func runLogged(t *testing.T, cfg *config.Config) (d *Daemon, logs *syncBuffer, stop func() error) {
+	t.Helper()
+	logs = &syncBuffer{}
+	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, nil) }()
+	stop = func() error {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(60 * time.Second):
+			t.Fatal("Run did not return after cancellation")
+			return nil
+		}
+	}
+	return d, logs, stop
 }
 
 // syncBuffer is a log sink safe for concurrent writes.

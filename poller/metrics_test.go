@@ -11,53 +11,15 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/metrics"
+	"github.com/autoreplyd/autoreplyd/metrics/metricstest"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
-// metricValue is the value of one series (a histogram's sample count), or
-// -1 when the series does not exist.
-func metricValue(t *testing.T, m *metrics.Metrics, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatalf("Gather: %v", err)
-	}
-	want := map[string]string{}
-	for i := 0; i+1 < len(labels); i += 2 {
-		want[labels[i]] = labels[i+1]
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	series:
-		for _, s := range mf.GetMetric() {
-			if len(s.GetLabel()) != len(want) {
-				continue
-			}
-			for _, lp := range s.GetLabel() {
-				if want[lp.GetName()] != lp.GetValue() {
-					continue series
-				}
-			}
-			switch {
-			case s.GetCounter() != nil:
-				return s.GetCounter().GetValue()
-			case s.GetGauge() != nil:
-				return s.GetGauge().GetValue()
-			case s.GetHistogram() != nil:
-				return float64(s.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return -1
-}
-
 func wantMetric(t *testing.T, m *metrics.Metrics, want float64, name string, labels ...string) {
 	t.Helper()
-	if got := metricValue(t, m, name, labels...); got != want {
+	if got := metricstest.Value(t, m, name, labels...); got != want {
 		t.Errorf("%s%v = %v, want %v", name, labels, got, want)
 	}
 }
@@ -156,8 +118,8 @@ func TestMetricsThroughCycles(t *testing.T) {
 	wantMetric(t, m, 0, "autoreplyd_paused", "scope", "responder:kitkot")
 	wantMetric(t, m, 3, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusSent)
 
-	polls := metricValue(t, m, "autoreplyd_polls_total", "platform", douyin)
-	calls := metricValue(t, m, "autoreplyd_api_calls_total", "platform", douyin)
+	polls := metricstest.Value(t, m, "autoreplyd_polls_total", "platform", douyin)
+	calls := metricstest.Value(t, m, "autoreplyd_api_calls_total", "platform", douyin)
 	if polls != 6 || calls < polls || calls != float64(h.jo.CallCount()) {
 		t.Errorf("polls %v, calls %v, JustOneAPI saw %d calls", polls, calls, h.jo.CallCount())
 	}
