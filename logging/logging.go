@@ -9,17 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
-	"strings"
+
+	"github.com/autoreplyd/autoreplyd/internal/redact"
 )
 
 // Redacted replaces a secret wherever it would have appeared.
-const Redacted = "[redacted]"
-
-// minSecretLen: shorter values are not scrubbed, since replacing every "a"
-// or "1" would mangle the whole log; config refuses no secret for length, so
-// such a secret is simply a weak one.
-const minSecretLen = 4
+const Redacted = redact.Mask
 
 // New returns a logger writing to w. level is debug|info|warn|error, format
 // text|json; secrets are scrubbed from every record.
@@ -41,27 +36,10 @@ func New(w io.Writer, level, format string, secrets []string) (*slog.Logger, err
 	return slog.New(NewRedactingHandler(h, secrets)), nil
 }
 
-// NewRedactor returns a function that replaces each secret in a string.
+// NewRedactor returns a function that replaces each secret in a string,
+// raw or in the escaped forms a platform may echo it in (see redact.New).
 func NewRedactor(secrets []string) func(string) string {
-	var pairs []string
-	uniq := map[string]bool{}
-	for _, s := range secrets {
-		if len(s) >= minSecretLen && !uniq[s] {
-			uniq[s] = true
-			pairs = append(pairs, s)
-		}
-	}
-	if len(pairs) == 0 {
-		return func(s string) string { return s }
-	}
-	// Longest first, so a secret containing another is replaced whole.
-	sort.Slice(pairs, func(i, j int) bool { return len(pairs[i]) > len(pairs[j]) })
-	args := make([]string, 0, 2*len(pairs))
-	for _, s := range pairs {
-		args = append(args, s, Redacted)
-	}
-	r := strings.NewReplacer(args...)
-	return r.Replace
+	return redact.New(secrets...).String
 }
 
 // NewRedactingHandler wraps h so that secrets never reach it.
