@@ -183,3 +183,27 @@ func TestCheckCapacityWarning(t *testing.T) {
 	}
 	assertNoDatabase(t, db)
 }
+
+// TestHostileNestingRefusedByEveryCommand: the expression bounds hold in
+// check, test and explain alike (reload: daemon's TestWatchHostileNesting...).
+// Before them, 520,000 nested parentheses killed each with a stack overflow.
+func TestHostileNestingRefusedByEveryCommand(t *testing.T) {
+	n := 520000
+	hostile := "rules:\n  - name: d\n    when: '" + strings.Repeat("(", n) + "true" + strings.Repeat(")", n) + "'\n    reply: hi\n"
+	cfg, db := checkWorld(t, hostile, "")
+	dir := filepath.Dir(cfg)
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	writeFile(t, filepath.Join(dir, "t.yaml"), "rule_files: [rules.yaml]\ntests:\n  - name: x\n    comment: hi\n    expect: {rule: d}\n")
+	want := rulesPath + `:3:76: rule "d": when: expression nests brackets more than 64 deep`
+	for _, args := range [][]string{
+		{"check", "--config", cfg},
+		{"test", filepath.Join(dir, "t.yaml")},
+		{"explain", "--rules", rulesPath, "--text", "hi"},
+	} {
+		r := runCLI(t, []string{"AUTOREPLYD_CONFIG=" + filepath.Join(dir, "none.yaml")}, args...)
+		if r.code != 1 || !strings.Contains(r.stderr+r.stdout, want) {
+			t.Errorf("%s: exit %d, want 1 and %q\nstdout: %.300s\nstderr: %.300s", args[0], r.code, want, r.stdout, r.stderr)
+		}
+	}
+	assertNoDatabase(t, db)
+}

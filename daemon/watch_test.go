@@ -473,3 +473,27 @@ func TestIsRuleFileName(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchHostileNestingKeepsRunning saves the reproduction into the
+// watched rules file: 520,000 nested parentheses in one condition, a
+// 1.04 MB file under the size cap, which crashed the daemon with a stack
+// overflow. The reload is refused with its place, and the last good rules
+// keep running.
+func TestWatchHostileNestingKeepsRunning(t *testing.T) {
+	dir := t.TempDir()
+	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	before := w.d.Rules()
+
+	n := 520000
+	renameOver(t, rulesPath, "rules:\n  - name: d\n    when: '"+strings.Repeat("(", n)+"true"+strings.Repeat(")", n)+"'\n    reply: hi\n")
+	w.waitCounts("the refusal", [3]int{0, 0, 1})
+	if w.d.Rules() != before {
+		t.Fatalf("a refused reload replaced the rules: %v", ruleNames(w.d))
+	}
+	if err := w.reloads.lastErr(); err == nil || !strings.Contains(err.Error(), "rules.yaml:3:76: rule \"d\": when: expression nests brackets more than 64 deep") {
+		t.Errorf("refusal = %.300v", err)
+	}
+	renameOver(t, rulesPath, rulesV2)
+	w.waitCounts("the fixed reload", [3]int{1, 0, 1})
+}

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
@@ -209,12 +210,12 @@ func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
 	}}
 	r.info.Pacing.Location = c.loc
 	ok := true
-	prog, err := expr.Compile(spec.when.Value, c.when...)
-	if err != nil {
+	if prog, err := compileBounded(spec.when.Value, c.when); err != nil {
 		f.exprError(spec.when, 0, spec.when.Value, spec.name, "when", err)
 		ok = false
+	} else {
+		r.when = prog
 	}
-	r.when = prog
 	for i, n := range spec.replies {
 		part := "reply"
 		if isList(spec.node) {
@@ -235,7 +236,7 @@ func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
 			if s.prog == nil && s.src == "" {
 				continue
 			}
-			prog, err := expr.Compile(s.src, c.tmpl...)
+			prog, err := compileBounded(s.src, c.tmpl)
 			if err == nil {
 				err = renderable(prog.Node().Type())
 			}
@@ -254,6 +255,15 @@ func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
 	return r
 }
 
+// compileBounded compiles src after checking it against the bounds that
+// keep expr's parser from recursing without limit (see checkBounds).
+func compileBounded(src string, opts []expr.Option) (*vm.Program, error) {
+	if be := checkBounds(src); be != nil {
+		return nil, be
+	}
+	return expr.Compile(src, opts...)
+}
+
 // isList says whether the rule's reply was written as a YAML list.
 func isList(ruleNode *yaml.Node) bool {
 	for i := 0; i+1 < len(ruleNode.Content); i += 2 {
@@ -268,12 +278,16 @@ func isList(ruleNode *yaml.Node) bool {
 // offset base of scalar n's value.
 func (f *srcFile) exprError(n *yaml.Node, base int, src, rule, part string, err error) {
 	var fe *file.Error
+	var be *boundsError
 	var off int
 	msg := err.Error()
-	if errors.As(err, &fe) {
+	switch {
+	case errors.As(err, &be):
+		off = utf8.RuneCountInString(src[:be.off])
+	case errors.As(err, &fe):
 		off = runeOffset(src, fe.Line, fe.Column)
 		msg = strings.TrimSpace(fe.Message)
-	} else {
+	default:
 		// Errors without a position (a non-boolean `when`) point at the
 		// expression's first character.
 		off = len([]rune(src)) - len([]rune(strings.TrimLeft(src, " \t\r\n")))

@@ -165,6 +165,18 @@ func FuzzLoadRules(f *testing.F) {
 	bomb := "rules:\n  - &r {name: x, when: 'text matches \"a+b+\" && containsAny(text, [\"a\", \"b\"])', reply: '{{ user.nickname }}'}\n" +
 		strings.Repeat("  - *r\n", 2000)
 	f.Add([]byte(bomb))
+	// Expressions nested far beyond the bounds (see checkBounds): before
+	// them, 520,000 parentheses overflowed the parser's stack. The mutator
+	// grows and reshapes these.
+	deep := func(when, reply string) []byte {
+		return []byte("rules:\n  - name: d\n    when: '" + when + "'\n    reply: '" + reply + "'\n")
+	}
+	f.Add(deep(strings.Repeat("(", 5000)+"true"+strings.Repeat(")", 5000), "hi"))
+	f.Add(deep(strings.Repeat("!", 5000)+"true", "hi"))
+	f.Add(deep(strings.Repeat("2 ** ", 2000)+"2 > 0", "hi"))
+	f.Add(deep(strings.Repeat("true ? true : ", 1000)+"true", "hi"))
+	f.Add(deep("true", "{{ "+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)+" }}"))
+	f.Add(deep(strings.Repeat("(", maxExprDepth)+"true"+strings.Repeat(")", maxExprDepth), "{{ "+strings.Repeat("-", maxExprTokens-1)+"1 }}"))
 
 	comments := []model.Comment{
 		fuzzComment("兄弟那你得多补补橱窗牡蛎精安排吧[暗中观察] 多少钱？", "史密斯夫妇💑"),
