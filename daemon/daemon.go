@@ -20,6 +20,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/rules"
@@ -68,6 +69,9 @@ type Daemon struct {
 	responders map[string]poller.Responder
 	// metrics are served on /metrics (see health.go).
 	metrics *metrics.Metrics
+	// redact scrubs every configured secret from what the daemon stores
+	// and serves, whichever platform echoed it.
+	redact *redact.Redactor
 
 	watchLog *slog.Logger
 	onReload func(changed bool, err error)
@@ -94,7 +98,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		log = slog.Default()
 	}
 	d := &Daemon{cfg: cfg, log: log.With("component", "daemon"), dryRun: opts.DryRun || cfg.DryRun,
-		watchLog: log.With("component", "watch"), onReload: opts.OnReload, debounce: reloadDebounce}
+		watchLog: log.With("component", "watch"), onReload: opts.OnReload, debounce: reloadDebounce,
+		redact: redact.New(cfg.Secrets()...)}
 	set, digest, err := d.loadRules()
 	if err != nil {
 		return nil, err
@@ -195,6 +200,7 @@ func (d *Daemon) openStore(ctx context.Context, wait bool) (*store.Store, error)
 		if err != nil {
 			return nil, store.Explain(err)
 		}
+		st.SetRedactor(d.redact)
 		n, requeued, err := st.RecoverPending(ctx, time.Now())
 		if err != nil {
 			_ = st.Close()

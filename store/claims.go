@@ -226,7 +226,7 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 
 	_, err = s.stmt(ctx, tx.Tx, s.stmts.insertComment).ExecContext(ctx,
 		c.Platform, c.ID, c.ThreadID, c.PostID, c.RootID, c.ReplyToID,
-		c.User.UID, c.User.Nickname, c.User.UniqueID, c.Text, nullTime(c.CreatedAt), disposition, ts)
+		c.User.UID, s.scrub(c.User.Nickname), s.scrub(c.User.UniqueID), s.scrub(c.Text), nullTime(c.CreatedAt), disposition, ts)
 	if err != nil {
 		return nil, fmt.Errorf("record %s comment %s: %w", c.Platform, c.ID, err)
 	}
@@ -239,8 +239,8 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 		}
 		var id int64
 		err := s.stmt(ctx, tx.Tx, s.stmts.insertClaim).QueryRowContext(ctx,
-			c.Platform, c.ID, c.ThreadID, cl.Rule, cl.Responder, cl.Status, cl.Reason,
-			cl.ReplyText, attempts, ts, ts).Scan(&id)
+			c.Platform, c.ID, c.ThreadID, cl.Rule, cl.Responder, cl.Status, s.scrub(cl.Reason),
+			s.scrub(cl.ReplyText), attempts, ts, ts).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // already claimed, by us earlier or by another process
 		}
@@ -278,7 +278,7 @@ func (s *Store) Settle(ctx context.Context, id int64, st Settlement, now time.Ti
 
 	// One statement: autocommitted on its own, or part of the Batch.
 	res, err := s.stmt(ctx, nil, s.stmts.settle).ExecContext(ctx,
-		st.Status, st.Reason, st.Error, st.PlatformReplyID, st.PlatformReplyID,
+		st.Status, s.scrub(st.Reason), s.scrub(st.Error), st.PlatformReplyID, st.PlatformReplyID,
 		formatTime(now), next, id, model.StatusPending)
 	if err != nil {
 		return fmt.Errorf("settle claim %d: %w", id, err)

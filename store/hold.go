@@ -22,7 +22,7 @@ func (s *Store) Hold(ctx context.Context, id int64, reason, msg string, next, no
 		`UPDATE replies SET status = ?, reason = ?, error = ?, attempts = max(attempts - 1, 0),
 		   updated_at = ?, next_attempt_at = ?
 		 WHERE id = ? AND status = ?`,
-		model.StatusRetrying, reason, msg, formatTime(now), nullTime(next), id, model.StatusPending)
+		model.StatusRetrying, s.scrub(reason), s.scrub(msg), formatTime(now), nullTime(next), id, model.StatusPending)
 	if err != nil {
 		return fmt.Errorf("hold claim %d: %w", id, err)
 	}

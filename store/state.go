@@ -109,7 +109,7 @@ func (s *Store) SetPause(ctx context.Context, scope string, until time.Time, rea
 		`INSERT INTO pauses (scope, until, reason, created_at) VALUES (?, ?, ?, ?)
 		 ON CONFLICT (scope) DO UPDATE SET
 		   until = excluded.until, reason = excluded.reason, created_at = excluded.created_at`,
-		scope, nullTime(until), reason, formatTime(now))
+		scope, nullTime(until), s.scrub(reason), formatTime(now))
 	if err != nil {
 		return fmt.Errorf("set pause of %s: %w", scope, err)
 	}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/autoreplyd/autoreplyd/internal/redact"
 )
 
 // TimeLayout is how every timestamp is stored: UTC with milliseconds. It
@@ -62,7 +64,19 @@ type Store struct {
 	tx *sql.Tx
 	// stmts are the hot statements, prepared once by Open (nil when read-only).
 	stmts *statements
+	// redact scrubs the configured secrets from the free text written (nil:
+	// nothing to scrub); see SetRedactor.
+	redact *redact.Redactor
 }
+
+// SetRedactor makes the store scrub r's secrets from every free-text column
+// it writes from then on: errors and reasons (a platform may echo another
+// platform's credential in its message), pause reasons, comment texts and
+// names. Call it right after Open, before the store is shared.
+func (s *Store) SetRedactor(r *redact.Redactor) { s.redact = r }
+
+// scrub is s with the configured secrets replaced.
+func (s *Store) scrub(x string) string { return s.redact.String(x) }
 
 // Open opens (creating if needed) the database at path for writing and
 // migrates it to SchemaVersion. Only the daemon should call it.
