@@ -9,6 +9,8 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/daemon"
+	"github.com/autoreplyd/autoreplyd/internal/redact"
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -47,19 +49,20 @@ func runCheck(path string, env Env) error {
 	for _, b := range bindings {
 		threads += len(b.Source.Threads())
 	}
+	red := redact.New(cfg.Secrets()...)
 	for _, w := range daemon.Warnings(cfg, bindings) {
-		fmt.Fprintln(env.Stderr, "warning:", w)
+		fmt.Fprintln(env.Stderr, "warning:", show(red, w))
 	}
 	fmt.Fprintf(env.Stdout, "config %s: OK (%d source(s), %d thread(s), %d responder(s), schedule %q, timezone %s)\n",
 		cfg.File, len(bindings), threads, len(responders), cfg.Schedule, cfg.Location)
 	fmt.Fprintf(env.Stdout, "rules %s: OK (%d rule(s) in %d file(s))\n", cfg.Rules, set.Len(), len(set.Files()))
-	checkPauses(env, cfg)
+	checkPauses(env, cfg, red)
 	return nil
 }
 
 // checkPauses prints the persisted pauses in force when the database exists,
 // reading it only; a database it cannot read is a warning, not a failure.
-func checkPauses(env Env, cfg *config.Config) {
+func checkPauses(env Env, cfg *config.Config, red *redact.Redactor) {
 	if _, err := os.Stat(cfg.Database); err != nil {
 		return
 	}
@@ -76,7 +79,7 @@ func checkPauses(env Env, cfg *config.Config) {
 		return
 	}
 	for _, p := range ps {
-		fmt.Fprintf(env.Stdout, "paused: %s (lift with `autoreplyd resume %s`)\n", describePause(p, cfg.Location), p.Scope)
+		fmt.Fprintf(env.Stdout, "paused: %s (lift with `autoreplyd resume %s`)\n", describePause(p, cfg.Location, red), show(red, p.Scope))
 	}
 }
 
@@ -85,7 +88,7 @@ func printErrors(env Env, err error) {
 	var le *rules.LoadError
 	if errors.As(err, &le) {
 		for _, e := range le.Errors {
-			fmt.Fprintln(env.Stderr, e.Error())
+			fmt.Fprintln(env.Stderr, termesc.Lines(e.Error()))
 		}
 		return
 	}
@@ -95,5 +98,5 @@ func printErrors(env Env, err error) {
 		}
 		return
 	}
-	fmt.Fprintln(env.Stderr, err)
+	fmt.Fprintln(env.Stderr, termesc.Lines(err.Error()))
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/daemon"
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
 	"github.com/autoreplyd/autoreplyd/logging"
 )
 
@@ -47,7 +48,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(env.Stderr, "autoreplyd:", err)
+	fmt.Fprintln(env.Stderr, "autoreplyd:", termesc.Lines(err.Error()))
 	return 1
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/ruletest"
@@ -231,7 +232,8 @@ func writeExplain(w io.Writer, rulesPath string, set *rules.Set, c model.Comment
 }
 
 // oneLine keeps a multi-line error on one line.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine puts s on one escaped line (a rule error may quote the comment).
+func oneLine(s string) string { return termesc.String(strings.Join(strings.Fields(s), " ")) }
 
 func historyPaced(p rules.Pacing) bool {
 	return p.CooldownUser > 0 || p.CooldownThread > 0 || p.LimitHour > 0 || p.LimitDay > 0

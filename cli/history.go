@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -29,17 +30,18 @@ func historyCmd(env Env) *cobra.Command {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			db, loc, err := databaseOf(dbFlag, cfgFlag, env)
+			db, err := databaseOf(dbFlag, cfgFlag, env)
 			if err != nil {
 				return err
 			}
+			loc := db.loc
 			if f.Since, f.Until, err = parseRange(since, until, loc); err != nil {
 				return err
 			}
 			if f.Limit < 0 {
 				return fmt.Errorf("--limit: must be 0 (no limit) or more")
 			}
-			st, err := store.OpenReadOnly(cmd.Context(), db)
+			st, err := store.OpenReadOnly(cmd.Context(), db.path)
 			if err != nil {
 				return err
 			}
@@ -48,6 +50,7 @@ func historyCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			scrubRows(rows, db.redact)
 			switch format {
 			case "json":
 				return writeJSONLines(env.Stdout, rows)
@@ -70,6 +73,21 @@ func historyCmd(env Env) *cobra.Command {
 	fl.IntVar(&f.Limit, "limit", defaultHistoryLimit, "at most N rows, newest first (0 = all)")
 	fl.StringVar(&format, "format", "table", "table, json (JSON Lines) or csv")
 	return cmd
+}
+
+// scrubRows removes the config's secrets from the free text of rows, in
+// every format (escaping control characters is the table's business: JSON
+// and CSV carry the text exactly, for programs).
+func scrubRows(rows []store.HistoryRow, r *redact.Redactor) {
+	if r.Empty() {
+		return
+	}
+	for i := range rows {
+		x := &rows[i]
+		for _, f := range []*string{&x.Reason, &x.Error, &x.ReplyText, &x.CommentText, &x.UserNickname, &x.UserUniqueID} {
+			*f = r.String(*f)
+		}
+	}
 }
 
 // parseWhen reads "24h", "7d", "2026-11-22", "2026-11-22 08:00" (local to

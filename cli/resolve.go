@@ -44,12 +44,12 @@ hand" in the error column.`,
 			if n != 1 {
 				return errors.New("give exactly one of --sent, --retry or --drop")
 			}
-			db, _, err := databaseOf(dbFlag, cfgFlag, env)
+			db, err := databaseOf(dbFlag, cfgFlag, env)
 			if err != nil {
 				return err
 			}
 			// A missing database is an error here, not a new empty one.
-			ro, err := store.OpenReadOnly(cmd.Context(), db)
+			ro, err := store.OpenReadOnly(cmd.Context(), db.path)
 			if err != nil {
 				return err
 			}
@@ -58,7 +58,7 @@ hand" in the error column.`,
 			}
 			// Read-write beside a running daemon: WAL and the busy timeout
 			// serialise our one short transaction with its writes.
-			st, err := store.Open(cmd.Context(), db)
+			st, err := store.Open(cmd.Context(), db.path)
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ hand" in the error column.`,
 				return nil
 			}
 			fmt.Fprintf(env.Stdout, "claim %d (%s comment %s, rule %s): %s → %s (%s)\n",
-				id, r.Platform, r.CommentID, r.Rule, before, r.Status, r.Reason)
+				id, show(db.redact, r.Platform), show(db.redact, r.CommentID), show(db.redact, r.Rule), before, r.Status, show(db.redact, r.Reason))
 			return nil
 		},
 	}

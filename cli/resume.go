@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -35,27 +36,27 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 					return fmt.Errorf("%q: a scope is source:PLATFORM or responder:NAME (see `autoreplyd resume --list`)", a)
 				}
 			}
-			db, loc, err := databaseOf(dbFlag, cfgFlag, env)
+			db, err := databaseOf(dbFlag, cfgFlag, env)
 			if err != nil {
 				return err
 			}
 			if list {
-				st, err := store.OpenReadOnly(cmd.Context(), db)
+				st, err := store.OpenReadOnly(cmd.Context(), db.path)
 				if err != nil {
 					return err
 				}
 				defer st.Close()
-				return listPauses(cmd.Context(), env.Stdout, st, time.Now(), loc)
+				return listPauses(cmd.Context(), env.Stdout, st, time.Now(), db)
 			}
-			if _, err := os.Stat(db); err != nil {
-				return fmt.Errorf("database %s: %w", db, err)
+			if _, err := os.Stat(db.path); err != nil {
+				return fmt.Errorf("database %s: %w", db.path, err)
 			}
-			st, err := store.Open(cmd.Context(), db)
+			st, err := store.Open(cmd.Context(), db.path)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			return resume(cmd.Context(), env.Stdout, st, args, time.Now(), loc)
+			return resume(cmd.Context(), env.Stdout, st, args, time.Now(), db)
 		},
 	}
 	fl := cmd.Flags()
@@ -85,16 +86,18 @@ func activePauses(ctx context.Context, st *store.Store, now time.Time) ([]store.
 	return out, nil
 }
 
-func describePause(p store.Pause, loc *time.Location) string {
+// describePause says what p is, its reason (the platform's words) scrubbed
+// of r's secrets and escaped for a terminal.
+func describePause(p store.Pause, loc *time.Location, r *redact.Redactor) string {
 	until := "until resumed"
 	if !p.Until.IsZero() {
 		until = "until " + p.Until.In(loc).Format("2006-01-02 15:04:05 MST")
 	}
-	return fmt.Sprintf("%s paused %s: %s", p.Scope, until, p.Reason)
+	return fmt.Sprintf("%s paused %s: %s", show(r, p.Scope), until, show(r, p.Reason))
 }
 
 // listPauses prints the pauses in force, one a line.
-func listPauses(ctx context.Context, w io.Writer, st *store.Store, now time.Time, loc *time.Location) error {
+func listPauses(ctx context.Context, w io.Writer, st *store.Store, now time.Time, db database) error {
 	ps, err := activePauses(ctx, st, now)
 	if err != nil {
 		return err
@@ -104,13 +107,13 @@ func listPauses(ctx context.Context, w io.Writer, st *store.Store, now time.Time
 		return nil
 	}
 	for _, p := range ps {
-		fmt.Fprintln(w, describePause(p, loc))
+		fmt.Fprintln(w, describePause(p, db.loc, db.redact))
 	}
 	return nil
 }
 
 // resume clears the pauses of scopes, saying what each one was.
-func resume(ctx context.Context, w io.Writer, st *store.Store, scopes []string, now time.Time, loc *time.Location) error {
+func resume(ctx context.Context, w io.Writer, st *store.Store, scopes []string, now time.Time, db database) error {
 	ps, err := activePauses(ctx, st, now)
 	if err != nil {
 		return err
@@ -125,10 +128,10 @@ func resume(ctx context.Context, w io.Writer, st *store.Store, scopes []string, 
 			return err
 		}
 		if !ok {
-			fmt.Fprintf(w, "%s was not paused\n", scope)
+			fmt.Fprintf(w, "%s was not paused\n", show(nil, scope))
 			continue
 		}
-		fmt.Fprintf(w, "resumed: %s\n", describePause(p, loc))
+		fmt.Fprintf(w, "resumed: %s\n", describePause(p, db.loc, db.redact))
 		if strings.HasPrefix(scope, "source:") {
 			fmt.Fprintf(w, "  a running autoreplyd keeps a source stopped by a credentials or balance refusal until it restarts: restart it now\n")
 		} else {

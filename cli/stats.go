@@ -34,14 +34,15 @@ A claim counts on the day it was made, whatever its status now.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			db, loc, err := databaseOf(dbFlag, cfgFlag, env)
+			db, err := databaseOf(dbFlag, cfgFlag, env)
 			if err != nil {
 				return err
 			}
+			loc := db.loc
 			if f.Since, f.Until, err = parseRange(since, until, loc); err != nil {
 				return err
 			}
-			st, err := store.OpenReadOnly(cmd.Context(), db)
+			st, err := store.OpenReadOnly(cmd.Context(), db.path)
 			if err != nil {
 				return err
 			}

@@ -8,13 +8,20 @@ import (
 	"unicode"
 
 	"golang.org/x/text/width"
+
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
 )
 
 // writeCells prints table (a header row, then rows) in aligned columns two
 // spaces apart, measuring widths in terminal cells. Columns listed in right
 // (numbers) are aligned right; the others left, without trailing blanks.
-// Cells must already be on one line (see clip).
+// Every cell is escaped (termesc): ids, codes and reasons come from the
+// platforms, and a control character or bidi override in one must neither
+// reach the terminal nor break the columns.
 func writeCells(w io.Writer, table [][]string, right ...int) {
+	for _, row := range table {
+		termesc.Strings(row)
+	}
 	var widths []int
 	for _, row := range table {
 		for i, cell := range row {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
 	"github.com/autoreplyd/autoreplyd/rules"
 )
 
@@ -63,7 +64,7 @@ func (d *Daemon) HealthHandler() http.Handler {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, "not ready:")
 		for _, line := range why {
-			fmt.Fprintln(w, "  "+line)
+			fmt.Fprintln(w, "  "+d.display(line))
 		}
 	})
 	return mux
@@ -86,7 +87,9 @@ func (d *Daemon) serveReload(w http.ResponseWriter, _ *http.Request) {
 		}
 		w.WriteHeader(code)
 		fmt.Fprintln(w, "rules reload refused, the last good rules keep running:")
-		fmt.Fprintln(w, strings.TrimRight(err.Error(), "\n"))
+		for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+			fmt.Fprintln(w, d.display(line))
+		}
 	case changed:
 		fmt.Fprintln(w, "reloaded")
 	default:
@@ -133,6 +136,12 @@ func metricRuleNames(set *rules.Set) []string {
 	}
 	return names
 }
+
+// display makes one line of text from the platforms, the database or a
+// rule file safe to serve: secrets scrubbed, control characters and bidi
+// overrides escaped (an API message of "\x1b[2J...\nforged line" must not
+// clear a terminal that curls /-/ready, nor forge a line of its answer).
+func (d *Daemon) display(line string) string { return termesc.String(d.redact.String(line)) }
 
 // firstLine is the first line of a multi-line error, for one-line reasons.
 func firstLine(s string) string {

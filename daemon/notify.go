@@ -28,7 +28,8 @@ func (d *Daemon) sdNotify(state string) {
 
 // notifyReady says that startup or a reload is finished.
 func (d *Daemon) notifyReady(status string) {
-	d.sdNotify(sd.SdNotifyReady + "\nSTATUS=" + status)
+	// One line: a newline would start another assignment of the protocol.
+	d.sdNotify(sd.SdNotifyReady + "\nSTATUS=" + d.display(status))
 }
 
 // notifyReloading says that a reload starts; READY=1 must follow. The

@@ -72,6 +72,20 @@ func String(s string) string {
 	return b.String()
 }
 
+// Lines is String for text of several lines: each line is escaped, and the
+// line breaks between them are kept (a multi-line error stays readable; a
+// carriage return or escape inside a line still cannot forge one).
+func Lines(s string) string {
+	if String(s) == s {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = String(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Strings applies String to each element of ss, in place, and returns ss.
 func Strings(ss []string) []string {
 	for i, s := range ss {

@@ -37,6 +37,15 @@ func TestStringKeepsSafeInputIdentical(t *testing.T) {
 	}
 }
 
+func TestLines(t *testing.T) {
+	if got := Lines("a.yaml:1:2: x\nb.yaml:3:4: \x1b[2Jy\r"); got != "a.yaml:1:2: x\nb.yaml:3:4: \\x1b[2Jy\\r" {
+		t.Fatalf("Lines = %q", got)
+	}
+	if got := Lines("plain\ntwo"); got != "plain\ntwo" {
+		t.Fatalf("Lines changed safe text: %q", got)
+	}
+}
+
 func TestStrings(t *testing.T) {
 	got := Strings([]string{"ok", "x\ny"})
 	if got[0] != "ok" || got[1] != `x\ny` {
