@@ -207,3 +207,21 @@ func TestHostileNestingRefusedByEveryCommand(t *testing.T) {
 	}
 	assertNoDatabase(t, db)
 }
+
+// Without self_uids, check says that unknown sends are not reconciled by the
+// text of a reply (anyone could post that text).
+func TestCheckWarnsWithoutSelfUIDs(t *testing.T) {
+	cfg, _ := checkWorld(t, goodRules, "")
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cfg, strings.Replace(string(data), `    self_uids: ["96818342215"]`+"\n", "", 1))
+	r := runCLI(t, nil, "check", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("check: exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "warning: sources.douyin.self_uids is empty") || !strings.Contains(r.stderr, "never reconciled by the text of a reply") {
+		t.Errorf("no self_uids warning:\n%s", r.stderr)
+	}
+}

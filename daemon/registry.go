@@ -324,7 +324,7 @@ func SelfUIDsWarning(b poller.Binding) string {
 		return ""
 	}
 	p := b.Source.Platform()
-	return fmt.Sprintf("sources.%s.self_uids is empty: list the uid of the account that answers, so its replies are never answered even when a send's outcome is unknown", p)
+	return fmt.Sprintf("sources.%s.self_uids is empty: list the uid of the account that answers, so its replies are never answered even when a send's outcome is unknown; without it, a send whose outcome is unknown is never reconciled by the text of a reply (anyone could post that text): settle it with `autoreplyd resolve`", p)
 }
 
 // rescanEvery maps the config's full_rescan_every (0 = never, as documented;

@@ -13,7 +13,7 @@ import (
 // NOT among self_uids, the reply showing up in the thread (whose text matches
 // the price rule) is still recognised as ours by its text, never answered.
 func TestUnknownOutcomeEchoNotAnsweredWithoutSelfUID(t *testing.T) {
-	h := newHarness(t, setup{kkTimeout: 5 * time.Second}) // self_uids: selfUID only
+	h := newHarness(t, setup{kkTimeout: 5 * time.Second, selfUIDs: []string{}}) // no self_uids
 	p := h.newPoller(nil)
 	h.initThreads(p)
 	cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
@@ -36,20 +36,36 @@ func TestUnknownOutcomeEchoNotAnsweredWithoutSelfUID(t *testing.T) {
 	h.wantRequests(1)
 }
 
-// A user who writes exactly our reply text in ANOTHER thread is a user.
+// Without self_uids, a comment with exactly our reply text in the same
+// thread may be our own reply and is not answered; in another thread it is
+// a user's. With self_uids, only their authors' texts are ours.
 func TestOwnTextIsPerThread(t *testing.T) {
-	h := newHarness(t, setup{threads: nil, noEcho: true})
+	two := []model.Thread{{ID: threadA, PostID: aweme}, {ID: threadB, PostID: aweme}}
+	h := newHarness(t, setup{threads: two, noEcho: true, selfUIDs: []string{}})
 	p := h.newPoller(nil)
 	h.initThreads(p)
 	h.add(threadA, "10000000000000002", "小明", "多少钱")
 	if st := h.cycle(p); st.Sent != 1 {
 		t.Fatalf("stats: %+v", st)
 	}
-	// Same text as our answer, same thread, by a stranger: taken for ours
-	// (harmless: the bot does not answer its own words).
 	h.add(threadA, "10000000000000003", "小明", "小明 你好，价格请看橱窗")
-	if st := h.cycle(p); st.Claimed != 0 {
+	other := h.add(threadB, "10000000000000004", "小明", "小明 你好，价格请看橱窗")
+	if st := h.cycle(p); st.Claimed != 1 {
 		t.Fatalf("stats: %+v", st)
+	}
+	if rows := h.rowsOf(other); len(rows) != 1 || rows[0].Status != model.StatusSent {
+		t.Fatalf("the other thread's comment: %+v", rows)
+	}
+
+	// With self_uids, a stranger's copy in the same thread is a comment.
+	h = newHarness(t, setup{noEcho: true})
+	p = h.newPoller(nil)
+	h.initThreads(p)
+	h.add(threadA, "10000000000000002", "小明", "多少钱")
+	h.cycle(p)
+	h.add(threadA, "10000000000000003", "小明", "小明 你好，价格请看橱窗")
+	if st := h.cycle(p); st.Claimed != 1 {
+		t.Fatalf("stranger's copy with self_uids: %+v", st)
 	}
 }
 

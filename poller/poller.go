@@ -217,6 +217,9 @@ type Poller struct {
 	// lastCycle is how long the last cycle took by Options.Now (under mu):
 	// adaptive polling's unit when longer than Options.Period.
 	lastCycle time.Duration
+	// selfWarned: the answering accounts already warned about as missing
+	// from their source's self_uids, by platform + NUL + uid (under mu).
+	selfWarned map[string]bool
 }
 
 type capCount struct {
@@ -267,11 +270,12 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		capDay:   map[string]capCount{},
 		attempts: map[int64]attemptInfo{},
 
-		stopPause: map[string]time.Duration{},
-		paused:    map[string]store.Pause{},
-		streak:    map[string]int{},
-		released:  map[string]bool{},
-		queuedOut: map[string]int{},
+		stopPause:  map[string]time.Duration{},
+		paused:     map[string]store.Pause{},
+		streak:     map[string]int{},
+		selfWarned: map[string]bool{},
+		released:   map[string]bool{},
+		queuedOut:  map[string]int{},
 	}
 	for i, b := range opts.Bindings {
 		if b.Source == nil {
@@ -502,9 +506,16 @@ func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, com
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		byUs := c.User.UID != "" && self[c.User.UID]
+		// A comment with the text of one of our claims is ours only when
+		// one of our accounts wrote it: anyone can post the same words.
+		// Without self_uids nobody can tell, so such a comment is not
+		// answered (it may be our own reply, from a send whose outcome is
+		// unknown) but settles nothing (`check` warns).
+		textOurs := ownText[c.ThreadID+"\x00"+c.Text] && (byUs || len(self) == 0)
 		var disp string
 		switch {
-		case own[c.ID] || (c.User.UID != "" && self[c.User.UID]) || ownText[c.ThreadID+"\x00"+c.Text]:
+		case own[c.ID] || byUs || textOurs:
 			disp = model.DispositionSelf
 		case c.AlreadyAnswered:
 			// Answered on the platform already (e.g. in the WeChat backend):
@@ -515,11 +526,13 @@ func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, com
 		default:
 			disp = model.DispositionEvaluated
 		}
-		if disp == model.DispositionSelf && !own[c.ID] && ownText[c.ThreadID+"\x00"+c.Text] {
-			// A reply of ours with a text we claimed here, posted after the
-			// claim, settles the oldest such unknown send: it went out.
-			// (Only ownText comments can match: Reconcile wants an unknown
-			// claim with this text in this thread.)
+		if byUs && !own[c.ID] && ownText[c.ThreadID+"\x00"+c.Text] {
+			// A reply by one of our accounts with a text we claimed here,
+			// posted after the claim, settles the oldest such unknown send:
+			// it went out. (Only ownText comments can match: Reconcile wants
+			// an unknown claim with this text in this thread.) A stranger
+			// posting the same text settles nothing: their comment is
+			// evaluated like any other.
 			if id, ok, err := db.Reconcile(ctx, platform, c.ThreadID, c.Text, c.ID, c.CreatedAt, p.opts.Now()); err != nil {
 				return err
 			} else if ok {
@@ -527,6 +540,9 @@ func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, com
 					p.log.Info("unknown send reconciled: our reply showed up in the thread", "platform", platform, "thread", c.ThreadID, "claim", id, "comment", c.ID)
 				})
 			}
+		}
+		if own[c.ID] && !byUs && c.User.UID != "" && len(self) > 0 {
+			p.warnSelfUID(platform, c.User.UID, pg)
 		}
 		if disp != model.DispositionEvaluated {
 			if _, err := db.Record(ctx, c, disp, nil, p.opts.Now()); err != nil {
@@ -546,6 +562,25 @@ func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, com
 		pg.after = append(pg.after, func() { p.opts.Metrics.Comment(platform, disp) })
 	}
 	return nil
+}
+
+// warnSelfUID says, once per account, that a reply we posted (known by the
+// id the platform gave it) was written by an account missing from the
+// source's self_uids: the text of an unknown send's reply is trusted only
+// from the accounts listed there, so with this one missing such a reply
+// would be taken for a stranger's.
+func (p *Poller) warnSelfUID(platform, uid string, pg *page) {
+	p.mu.Lock()
+	key := platform + "\x00" + uid
+	first := !p.selfWarned[key]
+	p.selfWarned[key] = true
+	p.mu.Unlock()
+	if first {
+		pg.after = append(pg.after, func() {
+			p.log.Warn("our answers are posted as an account missing from self_uids: add it, or a send whose outcome is unknown cannot be reconciled and its reply could be answered",
+				"key", "sources."+platform+".self_uids", "uid", uid)
+		})
+	}
 }
 
 // ownTexts finds the comments whose text is a reply we claimed in their

@@ -42,6 +42,10 @@ const (
 	threadB = "7251524159191958400"
 	aweme   = "7251517975340027197"
 	selfUID = "99000000000000001"
+	// botUID is the account the kitkot imitation posts our answers as
+	// (simulator.Kitkot.BotUID). The harness's default self_uids leave it
+	// out: our replies are then known by the ids we posted.
+	botUID = "7000000000000000001"
 
 	responderName = kitkot.Name
 )

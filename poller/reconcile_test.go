@@ -72,17 +72,16 @@ func wantReconciled(t *testing.T, r store.HistoryRow, replyID string) {
 	}
 }
 
-// An unknown send whose reply shows up in the thread, after the claim, is
-// settled sent (reconciled), with the reply's id; it is never resent. Both
-// ways of knowing the reply is ours reconcile: its text alone (the bot is
-// not among self_uids), and the bot's uid in self_uids.
+// An unknown send whose reply shows up in the thread, after the claim,
+// written by one of our accounts (self_uids), is settled sent (reconciled),
+// with the reply's id; it is never resent.
 func TestReconcileUnknownWhenOurReplyShowsUp(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		selfUIDs []string
 	}{
-		{"own text", []string{selfUID}},
-		{"self uid", []string{selfUID, "7000000000000000001"}},
+		{"self uid", []string{selfUID, botUID}},
+		{"only self uid", []string{botUID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, setup{selfUIDs: tc.selfUIDs})
@@ -167,7 +166,7 @@ func TestReconcileNoEchoStaysUnknown(t *testing.T) {
 // Two unknown sends with the same text in the same thread: each reply that
 // shows up settles one claim, the oldest first.
 func TestReconcileTwoUnknownSameText(t *testing.T) {
-	h := newHarness(t, setup{})
+	h := newHarness(t, setup{selfUIDs: []string{selfUID, botUID}})
 	echoes := holdEchoes(h)
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -210,7 +209,7 @@ func TestReconcileTwoUnknownSameText(t *testing.T) {
 // A user's comment with our text, posted before the claim, is not our reply:
 // the claim stays unknown until the real reply shows up.
 func TestReconcileIgnoresOlderLookAlike(t *testing.T) {
-	h := newHarness(t, setup{})
+	h := newHarness(t, setup{selfUIDs: []string{selfUID, botUID}})
 	echoes := holdEchoes(h)
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -226,7 +225,7 @@ func TestReconcileIgnoresOlderLookAlike(t *testing.T) {
 	h.clk.Advance(time.Minute)
 	look := h.jo.AddReply(threadA, simulator.Reply{AwemeID: aweme, Text: "小明 你好，价格请看橱窗", UserUID: "10000000000000009",
 		Nickname: "学人精", UniqueID: "u10000000000000009", CreateTime: claimed.Add(-time.Hour).Unix(), ReplyToReplyID: "0"})
-	if st := h.cycle(p); st.New != 1 || st.Claimed != 0 {
+	if st := h.cycle(p); st.New != 1 {
 		t.Fatalf("look-alike cycle: %+v", st)
 	}
 	r := h.row(cid)
@@ -242,5 +241,87 @@ func TestReconcileIgnoresOlderLookAlike(t *testing.T) {
 	echo := echoes.release(0)
 	h.cycle(p)
 	wantReconciled(t, h.row(cid), echo)
-	h.wantRequests(1)
+	h.wantRequests(2) // the stranger is a commenter: answered too
+}
+
+// Reconciliation by text trusts only our accounts: a stranger who posts
+// exactly the text of an unknown send, after it, settles nothing (the claim
+// was not marked sent with their comment's id, as it was before) and is a
+// commenter like any other. Without self_uids nobody can tell: a comment
+// with our text is not answered (it may be our reply) but settles nothing,
+// and our real reply does not either: the operator resolves the claim.
+func TestReconcileByTextOnlyFromOurAccounts(t *testing.T) {
+	t.Run("stranger copies our text", func(t *testing.T) {
+		h := newHarness(t, setup{selfUIDs: []string{selfUID, botUID}, noEcho: true})
+		p := h.newPoller(nil)
+		h.initThreads(p)
+		cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
+		h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
+		if st := h.cycle(p); st.Unknown != 1 {
+			t.Fatalf("stats: %+v", st)
+		}
+		h.takeEvents()
+		h.clk.Advance(time.Minute)
+		copycat := h.jo.AddReply(threadA, simulator.Reply{AwemeID: aweme, Text: "小明 你好，价格请看橱窗", UserUID: "10000000000000009",
+			Nickname: "学人精", UniqueID: "u10000000000000009", CreateTime: h.clk.Now().Unix(), ReplyToReplyID: "0"})
+		st := h.cycle(p)
+		if st.New != 1 {
+			t.Fatalf("copycat cycle: %+v", st)
+		}
+		r := h.row(cid)
+		wantStatus(t, r, model.StatusUnknown, "dropped")
+		if r.PlatformReplyID != "" {
+			t.Fatalf("the unknown claim took the copycat's id: %+v", r)
+		}
+		evs := h.takeEvents()
+		if len(evs) == 0 || evs[0].Comment.ID != copycat || evs[0].Disposition != model.DispositionEvaluated {
+			t.Fatalf("copycat events: %+v", evs)
+		}
+	})
+	t.Run("no self_uids", func(t *testing.T) {
+		h := newHarness(t, setup{selfUIDs: []string{}})
+		echoes := holdEchoes(h)
+		p := h.newPoller(nil)
+		h.initThreads(p)
+		cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
+		h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
+		if st := h.cycle(p); st.Unknown != 1 {
+			t.Fatalf("stats: %+v", st)
+		}
+		h.takeEvents()
+		h.clk.Advance(time.Minute)
+		echo := echoes.release(0)
+		if st := h.cycle(p); st.New != 1 || st.Claimed != 0 {
+			t.Fatalf("echo cycle: %+v", st)
+		}
+		wantStatus(t, h.row(cid), model.StatusUnknown, "dropped")
+		evs := h.takeEvents()
+		if len(evs) != 1 || evs[0].Comment.ID != echo || evs[0].Disposition != model.DispositionSelf {
+			t.Fatalf("echo events: %+v", evs)
+		}
+		h.wantRequests(1)
+	})
+}
+
+// A reply we posted (known by its id) by an account missing from self_uids
+// is worth a warning, once: its text would not be trusted after an unknown
+// send.
+func TestWarnsOnceWhenSelfUIDsMissAnsweringAccount(t *testing.T) {
+	h := newHarness(t, setup{}) // self_uids: selfUID only; the bot posts as botUID
+	var logs syncBuffer
+	p := h.newPoller(func(o *poller.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	h.initThreads(p)
+	h.add(threadA, "10000000000000002", "小明", "多少钱")
+	h.cycle(p) // answered; the echo shows up
+	h.add(threadA, "10000000000000003", "小红", "价格多少")
+	h.cycle(p) // the first echo is seen; the second answer goes out
+	h.cycle(p) // the second echo is seen
+	if n := strings.Count(logs.String(), "our answers are posted as an account missing from self_uids"); n != 1 {
+		t.Fatalf("%d warnings, want 1:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "uid="+botUID) || !strings.Contains(logs.String(), "key=sources.douyin.self_uids") {
+		t.Fatalf("the warning does not name the key and the account:\n%s", logs.String())
+	}
 }
