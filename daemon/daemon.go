@@ -83,6 +83,9 @@ type Daemon struct {
 	// lastReloadErr is the first line of the last refused reload, nil after
 	// a good one (for /-/ready).
 	lastReloadErr atomic.Pointer[string]
+	// dbLost says why the database file was found lost at the last check
+	// (nil while it is fine): see checkDatabase.
+	dbLost atomic.Pointer[string]
 
 	reloadMu sync.Mutex
 	// digest identifies the contents of the files behind the live rules
@@ -124,6 +127,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 		return nil, err
 	}
 	d.store = st
+	if st.Created() {
+		d.warnNewDatabase(bindings)
+	}
 	po := poller.Options{
 		Store:      st,
 		Bindings:   bindings,
@@ -246,6 +252,32 @@ func (d *Daemon) openStore(ctx context.Context, wait bool) (*store.Store, error)
 	return st, nil
 }
 
+// warnNewDatabase says that the database was just created, empty, while
+// the config watches threads: every thread is then seen for the first time.
+// That is right on a first start; after a lost database it is not, and with
+// backlog: answer every reply already there is answered (again).
+func (d *Daemon) warnNewDatabase(bindings []poller.Binding) {
+	threads := 0
+	var answer []string
+	for _, b := range bindings {
+		n := len(b.Source.Threads())
+		threads += n
+		if n > 0 && b.Backlog == poller.BacklogAnswer {
+			answer = append(answer, "sources."+b.Source.Platform())
+		}
+	}
+	if threads == 0 {
+		return
+	}
+	if len(answer) > 0 {
+		d.log.Warn("NEW EMPTY DATABASE with backlog: answer: every reply already under the watched threads will be answered; if autoreplyd ran before with this config, its database was lost and those replies were answered already: stop now and restore it",
+			"database", d.cfg.Database, "threads", threads, "backlog_answer", answer)
+		return
+	}
+	d.log.Warn("new empty database: every watched thread is seen for the first time and its existing replies are recorded, not answered; if autoreplyd ran before with this config, its history was lost",
+		"database", d.cfg.Database, "threads", threads)
+}
+
 // Store is the daemon's store (for the demo's summary).
 func (d *Daemon) Store() *store.Store { return d.store }
 
@@ -358,14 +390,42 @@ func (d *Daemon) loadRules() (*rules.Set, string, error) {
 // Rules is the live rule set.
 func (d *Daemon) Rules() *rules.Set { return d.rules.Load() }
 
-// Cycle runs one poll cycle and logs its summary.
+// Cycle runs one poll cycle and logs its summary. A cycle does nothing
+// while the database file is lost (see checkDatabase).
 func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
+	if err := d.checkDatabase(); err != nil {
+		return poller.Stats{Errors: 1}
+	}
 	start := time.Now()
 	st := d.poller.Cycle(ctx)
 	d.log.Info("cycle done", "took", time.Since(start).Round(time.Millisecond), "threads", st.Polled, "deferred", st.Deferred, "calls", st.Calls,
 		"new", st.New, "sent", st.Sent, "retrying", st.Retrying, "failed", st.Failed, "unknown", st.Unknown,
 		"dry_run", st.DryRun, "skipped", st.Skipped, "errors", st.Errors)
 	return st
+}
+
+// checkDatabase makes sure the database file the daemon has open is still
+// the one at its path. A deleted (rm of the database and its -wal/-shm),
+// moved or replaced file would silently take every write with it, and the
+// next start would find an empty database and answer the backlog again:
+// while it is lost, nothing is polled or sent, every cycle says so at ERROR,
+// and /-/ready is not ready. Nothing recreates it: put the file back (the
+// daemon goes on by itself) or restart autoreplyd knowingly.
+func (d *Daemon) checkDatabase() error {
+	err := d.store.CheckFile()
+	if err != nil {
+		msg := err.Error()
+		d.dbLost.Store(&msg)
+		d.log.Error("DATABASE LOST: the database file was deleted or replaced while open; nothing is polled or sent until it is back (restore it) or autoreplyd is restarted (a new empty database takes every thread as never seen)",
+			"database", d.cfg.Database, "err", err)
+		d.notifyReady("DATABASE LOST: nothing is polled or sent; restore " + d.cfg.Database + " or restart")
+		return err
+	}
+	if d.dbLost.Swap(nil) != nil {
+		d.log.Info("database file back: polling and sending again", "database", d.cfg.Database)
+		d.notifyReady(d.runningStatus())
+	}
+	return nil
 }
 
 // Run runs cycles on the schedule until ctx is cancelled: the first cycle at

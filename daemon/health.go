@@ -23,6 +23,10 @@ const healthTimeout = 5 * time.Second
 // take effect).
 func (d *Daemon) Ready(ctx context.Context) (bool, []string) {
 	var why []string
+	if err := d.store.CheckFile(); err != nil {
+		// Nothing more is read from a store whose file is gone.
+		return false, []string{"database lost, nothing is polled or sent: " + err.Error()}
+	}
 	if msg := d.lastReloadErr.Load(); msg != nil {
 		why = append(why, "rules reload refused (the last good rules keep running): "+*msg)
 	}

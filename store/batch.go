@@ -31,6 +31,10 @@ func (s *Store) Batch(ctx context.Context, fn func(*Store) error) error {
 	if err := s.writable("batch"); err != nil {
 		return err
 	}
+	// Nothing is recorded into a file that is no longer the database.
+	if err := s.CheckFile(); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin batch: %w", err)

@@ -308,6 +308,10 @@ func (s *Store) StartSend(ctx context.Context, id int64, now time.Time) (bool, e
 	if err := s.writable("start send"); err != nil {
 		return false, err
 	}
+	// No send whose claim lives only in a deleted file.
+	if err := s.CheckFile(); err != nil {
+		return false, fmt.Errorf("start send of claim %d: %w", id, err)
+	}
 	res, err := s.stmt(ctx, nil, s.stmts.startSend).ExecContext(ctx, formatTime(now), id, model.StatusPending)
 	if err != nil {
 		return false, fmt.Errorf("start send of claim %d: %w", id, err)
@@ -371,6 +375,9 @@ func (s *Store) DueRetries(ctx context.Context, now time.Time, limit int) ([]Ret
 func (s *Store) BeginRetry(ctx context.Context, id int64, now time.Time) (bool, error) {
 	if err := s.writable("begin retry"); err != nil {
 		return false, err
+	}
+	if err := s.CheckFile(); err != nil {
+		return false, fmt.Errorf("begin retry of claim %d: %w", id, err)
 	}
 	ts := formatTime(now)
 	res, err := s.q.ExecContext(ctx,

@@ -96,6 +96,8 @@ func Describe(err error) string {
 		return ""
 	}
 	switch {
+	case errors.Is(err, ErrFileGone):
+		return "the database file was deleted or replaced while open: nothing is recorded or sent; restore it and restart autoreplyd"
 	case errors.Is(err, syscall.EROFS):
 		return "database directory is on a read-only file system"
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):

@@ -57,6 +57,9 @@ func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (PruneRe
 	if err := s.writable("prune history"); err != nil {
 		return res, err
 	}
+	if err := s.CheckFile(); err != nil {
+		return res, fmt.Errorf("prune history: %w", err)
+	}
 	if batch <= 0 {
 		batch = DefaultPruneBatch
 	}

@@ -31,11 +31,16 @@ const TimeLayout = "2006-01-02T15:04:05.000Z"
 // failing: long enough to ride out the daemon's short write transactions.
 const busyTimeoutMS = 5000
 
-// writerParams configure the daemon's connection. busy_timeout is applied
+// writerParams configure the daemon's connection. mode=rw: SQLite never
+// creates the file (Open does, once; see there). busy_timeout is applied
 // first by the driver; _txlock=immediate makes every transaction take the
 // write lock at BEGIN, so a read-then-write never fails with SQLITE_BUSY
 // half-way under contention.
-const writerParams = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+const writerParams = "mode=rw&_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+
+// newFileMode is the mode a new database file is created with (less the
+// umask), as SQLite itself would; its -wal and -shm files take the same.
+const newFileMode = 0o644
 
 // readerParams configure a read-only connection: it never creates the file,
 // never migrates, and reads alongside a writer thanks to WAL.
@@ -67,6 +72,10 @@ type Store struct {
 	// redact scrubs the configured secrets from the free text written (nil:
 	// nothing to scrub); see SetRedactor.
 	redact *redact.Redactor
+	// ident is the file the writer opened, to notice its loss (nil when
+	// read-only); created says Open created it.
+	ident   *identity
+	created bool
 }
 
 // SetRedactor makes the store scrub r's secrets from every free-text column
@@ -86,6 +95,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	// The file is created here, empty (SQLite takes an empty file for an
+	// empty database), and SQLite opens it with mode=rw: a connection opened
+	// later, after the file was deleted under the running daemon, fails
+	// instead of silently creating a fresh database that would take every
+	// comment for new.
+	created := false
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, newFileMode); err == nil {
+		created = true
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("open database %s: %w", path, err)
+		}
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	dsn, err := buildDSN(path, writerParams)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -97,10 +120,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite has one writer anyway, and a single connection
 	// makes the pool serialise our writers instead of SQLITE_BUSY doing it.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, q: db, path: path}
+	s := &Store{db: db, q: db, path: path, created: created}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if s.ident, err = newIdentity(path); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	if s.stmts, err = prepare(ctx, db); err != nil {
 		db.Close()
@@ -155,6 +182,10 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// Created reports whether Open created the database file: an empty
+// database, which takes every thread for one never seen.
+func (s *Store) Created() bool { return s.created }
 
 // Path is the database file the store was opened on.
 func (s *Store) Path() string { return s.path }
