@@ -32,7 +32,7 @@ func (s *Store) Batch(ctx context.Context, fn func(*Store) error) error {
 		return err
 	}
 	// Nothing is recorded into a file that is no longer the database.
-	if err := s.CheckFile(); err != nil {
+	if err := s.recentCheck(); err != nil {
 		return err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)

@@ -96,3 +96,14 @@ func TestOpenCreatedReportsNewFile(t *testing.T) {
 		t.Fatal("an existing database is reported created")
 	}
 }
+
+// BenchmarkCheckFile: the cost of the check made before every batch and
+// send (a stat and a read of this process's open files).
+func BenchmarkCheckFile(b *testing.B) {
+	s, _ := openTest(b)
+	for b.Loop() {
+		if err := s.CheckFile(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -63,8 +63,8 @@ func (w *world) resolve(id int64, flag string) string {
 // kitkot posts the reply, then drops the connection: the outcome is unknown.
 // Our reply shows up in the thread, and the next cycle settles the claim sent.
 func TestEndToEndReconcilesUnknownSend(t *testing.T) {
-	w := newWorld(t, "@every 1h", false) // recognised by its text alone
-	w.once()                             // first sight
+	w := newWorld(t, "@every 1h", true) // the bot's uid is in self_uids
+	w.once()                            // first sight
 	id := w.add(threadA, "请问多少钱", "阿强", "4001")
 	w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
 	w.once()
@@ -87,6 +87,32 @@ func TestEndToEndReconcilesUnknownSend(t *testing.T) {
 	w.once()
 	if n := w.kk.Requests(); n != 1 {
 		t.Fatalf("kitkot saw %d requests, want 1", n)
+	}
+}
+
+// A stranger who posts exactly the text of an unknown send does not settle
+// it (before, the claim became sent/reconciled with the stranger's comment
+// id): only replies by self_uids reconcile. The stranger is a commenter.
+func TestEndToEndStrangerCopyDoesNotReconcile(t *testing.T) {
+	w := newWorld(t, "@every 1h", true)
+	w.kk.OnPost = nil // our reply never shows up
+	w.once()          // first sight
+	id := w.add(threadA, "请问多少钱", "阿强", "4001")
+	w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
+	w.once()
+	if c := w.claimOf(id); c.Status != "unknown" {
+		t.Fatalf("after the dropped answer: %+v", c)
+	}
+	copycat := w.add(threadA, "阿强 你好，价格请看橱窗[比心]", "学人精", "4009")
+	stderr := w.once()
+	if c := w.claimOf(id); c.Status != "unknown" || c.Reason != "dropped" || c.PlatformReplyID != "" {
+		t.Fatalf("the stranger's copy settled the claim: %+v", c)
+	}
+	if strings.Contains(stderr, "unknown send reconciled") {
+		t.Errorf("a reconciliation was logged:\n%s", stderr)
+	}
+	if c := w.claimOf(copycat); c.Status != "sent" {
+		t.Errorf("the stranger's comment was not evaluated and answered: %+v", c)
 	}
 }
 
