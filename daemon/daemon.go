@@ -255,7 +255,8 @@ func (d *Daemon) openStore(ctx context.Context, wait bool) (*store.Store, error)
 // warnNewDatabase says that the database was just created, empty, while
 // the config watches threads: every thread is then seen for the first time.
 // That is right on a first start; after a lost database it is not, and with
-// backlog: answer every reply already there is answered (again).
+// backlog: answer every reply already there is answered (again): a warning
+// then, a note otherwise.
 func (d *Daemon) warnNewDatabase(bindings []poller.Binding) {
 	threads := 0
 	var answer []string
@@ -274,7 +275,9 @@ func (d *Daemon) warnNewDatabase(bindings []poller.Binding) {
 			"database", d.cfg.Database, "threads", threads, "backlog_answer", answer)
 		return
 	}
-	d.log.Warn("new empty database: every watched thread is seen for the first time and its existing replies are recorded, not answered; if autoreplyd ran before with this config, its history was lost",
+	// Info: the backlog is recorded, not answered, so nothing is answered
+	// twice even after a lost database (cooldowns and retries start over).
+	d.log.Info("new empty database: every watched thread is seen for the first time and its existing replies are recorded, not answered; if autoreplyd ran before with this config, its history was lost",
 		"database", d.cfg.Database, "threads", threads)
 }
 
