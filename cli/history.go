@@ -194,12 +194,21 @@ const (
 	tableReplyCells = 30
 )
 
+// localTime renders t in loc for the table; the zero time (unknown: the
+// store could not read the row's timestamp) is "-".
+func localTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05")
+}
+
 func writeTable(w io.Writer, rows []store.HistoryRow, loc *time.Location) {
 	head := []string{"TIME", "PLATFORM", "THREAD", "COMMENT", "USER", "RULE", "STATUS", "REASON", "TEXT", "REPLY"}
 	table := [][]string{head}
 	for _, r := range rows {
 		table = append(table, []string{
-			r.CreatedAt.In(loc).Format("2006-01-02 15:04:05"),
+			localTime(r.CreatedAt, loc),
 			r.Platform, r.ThreadID, r.CommentID,
 			clip(r.UserNickname, 16), r.Rule, r.Status, dash(r.Reason),
 			clip(r.CommentText, tableTextCells), clip(r.ReplyText, tableReplyCells),

@@ -53,6 +53,19 @@ type PollResult struct {
 	// State is the thread's state to persist once Comments are recorded.
 	State ThreadState
 	Calls int // API calls made (each may be billed)
+	// BadTimes are the new comments whose platform time was unusable and
+	// was replaced by the time of the poll; the poller warns once per poll.
+	BadTimes BadTimes
+}
+
+// BadTimes counts the new comments of one poll whose create time, as the
+// platform gave it, was unreadable or implausible (a unit error, garbage, a
+// year past 9999): each was given the poll's time instead, the time it was
+// seen, so that no impossible time reaches the store.
+type BadTimes struct {
+	Count    int
+	FirstID  string // the first such comment's id
+	FirstRaw string // its time as the platform gave it, shortened
 }
 
 // SourceAction says what the poller must do after a source error.

@@ -214,6 +214,12 @@ func (p *Poller) pollOne(ctx context.Context, src Source, th model.Thread, prev 
 func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adaptive, idle *idleStates, st *Stats) bool {
 	platform := b.Source.Platform()
 	log := p.log.With("platform", platform, "thread", r.th.ID)
+	if bt := r.res.BadTimes; bt.Count > 0 {
+		// One line per poll however many comments it concerns: a platform
+		// sending garbage times must not flood the log.
+		log.Warn("comment create times unusable (unreadable or out of range): recorded with the time they were seen",
+			"comments", bt.Count, "first_comment", bt.FirstID, "first_value", bt.FirstRaw)
+	}
 	st.Polled++
 	st.Calls += r.res.Calls
 	p.opts.Metrics.Poll(platform, r.res.Calls)

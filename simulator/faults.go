@@ -144,3 +144,14 @@ func after(w http.ResponseWriter, r *http.Request, fl Fault) bool {
 	}
 	return false
 }
+
+// HostileUnixTimes are create_time values, as JSON text (for the
+// CreateTimeJSON fields), that no comment can have: a year past 9999, a
+// value that overflows an int64 or a float's conversion, a negative or zero
+// time, text that is no number, and JSON types that are no time at all. A
+// source must neither fail the page over one nor keep it as the comment's
+// time.
+var HostileUnixTimes = []string{
+	`"1e300"`, `1e300`, `-1`, `"abc"`, `253402300800`, `0`, `"NaN"`, `"-Inf"`,
+	`true`, `{"t":1688379962}`, `[1688379962]`, `null`, `"9223372036854775808"`, `1e19`,
+}

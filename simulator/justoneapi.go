@@ -51,12 +51,16 @@ type Reply struct {
 	AwemeID    string
 	Text       string
 	CreateTime int64 // unix seconds; AddReply uses the current time when 0
-	UserUID    string
-	Nickname   string
-	UniqueID   string
-	SecUID     string
-	Region     string
-	Verified   bool
+	// CreateTimeJSON, when set, is sent as create_time instead of
+	// CreateTime, as it is: JSON text for hostile answers ("1e300", 1e300,
+	// -1, "abc", 1.7e12). CreateTime still orders the listing.
+	CreateTimeJSON string
+	UserUID        string
+	Nickname       string
+	UniqueID       string
+	SecUID         string
+	Region         string
+	Verified       bool
 	// ReplyToReplyID is the reply this one answers; "" or "0" when it
 	// answers the root comment.
 	ReplyToReplyID  string
@@ -517,6 +521,10 @@ func joRenderReply(b *bytes.Buffer, r *Reply, threadID string, total int, byCID 
 		case "aweme_id":
 			v = r.AwemeID
 		case "create_time", "unique_id_modify_time":
+			if s.key == "create_time" && r.CreateTimeJSON != "" {
+				b.WriteString(r.CreateTimeJSON)
+				continue
+			}
 			v = r.CreateTime
 		case "digg_count":
 			v = r.Digg

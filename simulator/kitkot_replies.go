@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -25,10 +26,14 @@ type KitkotComment struct {
 	AwemeID    string
 	Text       string
 	CreateTime int64 // unix seconds; AddReply uses the current time when 0
-	UserUID    string
-	UniqueID   string
-	Nickname   string
-	Region     string
+	// CreateTimeJSON, when set, is sent as create_time instead of
+	// CreateTime, as it is: JSON text for hostile answers ("1e300", 1e300,
+	// -1, "abc", 1.7e12). CreateTime still orders the listing.
+	CreateTimeJSON string
+	UserUID        string
+	UniqueID       string
+	Nickname       string
+	Region         string
 	// ReplyToReplyID is the reply this one answers; "" or "0" for the root.
 	ReplyToReplyID string
 	Digg           int64
@@ -245,11 +250,15 @@ func (k *Kitkot) krComment(commentID string, c *KitkotComment) map[string]any {
 	if rtr == "" {
 		rtr = "0"
 	}
+	var created any = c.CreateTime
+	if c.CreateTimeJSON != "" {
+		created = json.RawMessage(c.CreateTimeJSON)
+	}
 	return map[string]any{
 		"cid":               c.CID,
 		"text":              c.Text,
 		"aweme_id":          c.AwemeID,
-		"create_time":       c.CreateTime,
+		"create_time":       created,
 		"reply_id":          commentID,
 		"reply_to_reply_id": rtr,
 		"digg_count":        c.Digg,

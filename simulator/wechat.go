@@ -38,9 +38,13 @@ type WeChatComment struct {
 	OpenID        string // "" = absent from the listing (as for some commenters)
 	Content       string
 	CreateTime    int64 // unix seconds; 0 = now
-	CommentType   int   // 0 normal, 1 featured
-	Reply         *WeChatReply
-	Deleted       bool // reply/add answers 88004
+	// CreateTimeJSON, when set, is sent as create_time instead of
+	// CreateTime, as it is: JSON text for hostile answers ("1e300", 1e300,
+	// -1, "abc", 1.7e12).
+	CreateTimeJSON string
+	CommentType    int // 0 normal, 1 featured
+	Reply          *WeChatReply
+	Deleted        bool // reply/add answers 88004
 }
 
 // WeChatPost is one reply the imitation accepted through reply/add.
@@ -77,6 +81,11 @@ type WeChatCall struct {
 type WeChat struct {
 	// TokenLifetime is a token's life (default 7200 s).
 	TokenLifetime time.Duration
+	// ExpiresInJSON, when set, is sent as every token answer's expires_in
+	// instead of the remaining lifetime, as it is: JSON text for hostile
+	// answers (1e300, "abc", 3000000000, 1). Tokens still live
+	// TokenLifetime.
+	ExpiresInJSON string
 	// ReissueWindow: stable_token hands out a new token once the current one
 	// has less than this left (default min(5 min, TokenLifetime/2)).
 	ReissueWindow time.Duration
@@ -121,6 +130,14 @@ func (x *WeChat) lifetime() time.Duration {
 		return x.TokenLifetime
 	}
 	return 7200 * time.Second
+}
+
+// expiresIn is a token answer's expires_in for a token with left to live.
+func (x *WeChat) expiresIn(left time.Duration) any {
+	if x.ExpiresInJSON != "" {
+		return json.RawMessage(x.ExpiresInJSON)
+	}
+	return int64(left / time.Second)
 }
 
 func (x *WeChat) window() time.Duration {
@@ -313,7 +330,7 @@ func (x *WeChat) stableToken(r *http.Request, body []byte, call *WeChatCall) map
 	defer x.mu.Unlock()
 	now := x.now()
 	if exp, ok := x.tokens[x.current]; ok && !req.ForceRefresh && exp.Sub(now) > x.window() {
-		return map[string]any{"access_token": x.current, "expires_in": int64(exp.Sub(now) / time.Second)}
+		return map[string]any{"access_token": x.current, "expires_in": x.expiresIn(exp.Sub(now))}
 	}
 	if req.ForceRefresh {
 		// A forced refresh invalidates the previous token.
@@ -322,7 +339,7 @@ func (x *WeChat) stableToken(r *http.Request, body []byte, call *WeChatCall) map
 	tok := wxNewToken()
 	x.tokens[tok] = now.Add(x.lifetime())
 	x.current = tok
-	return map[string]any{"access_token": tok, "expires_in": int64(x.lifetime() / time.Second)}
+	return map[string]any{"access_token": tok, "expires_in": x.expiresIn(x.lifetime())}
 }
 
 func (x *WeChat) legacyToken(r *http.Request, call *WeChatCall) map[string]any {
@@ -340,7 +357,7 @@ func (x *WeChat) legacyToken(r *http.Request, call *WeChatCall) map[string]any {
 	tok := wxNewToken()
 	x.tokens[tok] = x.now().Add(x.lifetime())
 	x.current = tok
-	return map[string]any{"access_token": tok, "expires_in": int64(x.lifetime() / time.Second)}
+	return map[string]any{"access_token": tok, "expires_in": x.expiresIn(x.lifetime())}
 }
 
 func wxNewToken() string {
@@ -431,6 +448,9 @@ func (x *WeChat) list(r *http.Request, body []byte, call *WeChatCall) map[string
 			"create_time":     c.CreateTime,
 			"content":         c.Content,
 			"comment_type":    c.CommentType,
+		}
+		if c.CreateTimeJSON != "" {
+			item["create_time"] = json.RawMessage(c.CreateTimeJSON)
 		}
 		if c.OpenID != "" {
 			item["openid"] = c.OpenID

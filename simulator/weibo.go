@@ -40,7 +40,11 @@ type WeiboComment struct {
 	ScreenName string
 	Text       string
 	CreatedAt  time.Time // zero = now
-	ReplyTo    uint64    // the comment answered (reply_comment); 0 = none
+	// CreatedAtJSON, when set, is sent as created_at instead of CreatedAt,
+	// as it is: JSON text for hostile answers ("Wed Jun 01 00:50:25 +0800
+	// 12011", 1e300, "abc"). CreatedAt still orders the listing.
+	CreatedAtJSON string
+	ReplyTo       uint64 // the comment answered (reply_comment); 0 = none
 }
 
 // WeiboPost is one comment the imitation accepted through a reply endpoint.
@@ -344,6 +348,9 @@ func (x *Weibo) wbComment(weiboID string, c *WeiboComment, withReply bool) map[s
 		"source":     `<a href="https://weibo.com/" rel="nofollow">微博 weibo.com</a>`,
 		"user":       wbUser(c.UID, c.ScreenName),
 		"status":     map[string]any{"id": json.Number(weiboID), "idstr": weiboID, "mid": weiboID},
+	}
+	if c.CreatedAtJSON != "" {
+		m["created_at"] = json.RawMessage(c.CreatedAtJSON)
 	}
 	if withReply && c.ReplyTo != 0 {
 		for _, o := range x.weibos[weiboID] {

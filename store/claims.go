@@ -70,7 +70,7 @@ func validDisposition(d string) bool {
 // automatically. A queued claim (attempts 0) was never sent: it becomes
 // retrying, due now ("requeued"), without using up an attempt.
 func (s *Store) RecoverPending(ctx context.Context, now time.Time) (unknown, requeued int, err error) {
-	if err := s.writable("recover pending claims"); err != nil {
+	if err := s.writableAt("recover pending claims", now); err != nil {
 		return 0, 0, err
 	}
 	tx, err := s.begin(ctx)
@@ -197,7 +197,7 @@ func (s *Store) matchIDs(ctx context.Context, query, platform string, ids []stri
 // A pending claim starts with attempts = 1 (the send about to happen);
 // dry_run, skipped and failed claims are terminal and start at 0.
 func (s *Store) Record(ctx context.Context, c model.Comment, disposition string, claims []Claim, now time.Time) ([]Claimed, error) {
-	if err := s.writable("record comment"); err != nil {
+	if err := s.writableAt("record comment", now); err != nil {
 		return nil, err
 	}
 	if c.Platform == "" || c.ID == "" {
@@ -259,7 +259,7 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 // settled; otherwise the error (wrapping ErrNotPending or ErrNoClaim) names
 // its current status.
 func (s *Store) Settle(ctx context.Context, id int64, st Settlement, now time.Time) error {
-	if err := s.writable("settle claim"); err != nil {
+	if err := s.writableAt("settle claim", now); err != nil {
 		return err
 	}
 	switch st.Status {
@@ -273,7 +273,7 @@ func (s *Store) Settle(ctx context.Context, id int64, st Settlement, now time.Ti
 	}
 	var next sql.NullString
 	if st.Status == model.StatusRetrying {
-		next = nullTime(st.NextAttempt)
+		next = nullTime(clampTime(st.NextAttempt))
 	}
 
 	// One statement: autocommitted on its own, or part of the Batch.
@@ -305,7 +305,7 @@ func (s *Store) Settle(ctx context.Context, id int64, st Settlement, now time.Ti
 // from then on a crash leaves it unknown instead of queued. It reports false,
 // changing nothing, when the claim is no longer a queued pending claim.
 func (s *Store) StartSend(ctx context.Context, id int64, now time.Time) (bool, error) {
-	if err := s.writable("start send"); err != nil {
+	if err := s.writableAt("start send", now); err != nil {
 		return false, err
 	}
 	// No send whose claim lives only in a deleted file.
@@ -354,12 +354,9 @@ func (s *Store) DueRetries(ctx context.Context, now time.Time, limit int) ([]Ret
 			&c.User.UID, &c.User.Nickname, &c.User.UniqueID, &c.Text, &commentCreated); err != nil {
 			return nil, fmt.Errorf("list due retries: %w", err)
 		}
-		if it.CreatedAt, err = parseTime(created); err != nil {
-			return nil, fmt.Errorf("list due retries: claim %d: %w", it.ID, err)
-		}
-		if c.CreatedAt, err = parseTime(commentCreated); err != nil {
-			return nil, fmt.Errorf("list due retries: claim %d: %w", it.ID, err)
-		}
+		// An unreadable time is unknown (zero): the claim is still sent,
+		// and the others due with it are not held up by it.
+		it.CreatedAt, c.CreatedAt = readTime(created), readTime(commentCreated)
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
@@ -373,7 +370,7 @@ func (s *Store) DueRetries(ctx context.Context, now time.Time, limit int) ([]Ret
 // nothing, when the claim is no longer retrying or not yet due (another
 // worker took it, or it was settled meanwhile).
 func (s *Store) BeginRetry(ctx context.Context, id int64, now time.Time) (bool, error) {
-	if err := s.writable("begin retry"); err != nil {
+	if err := s.writableAt("begin retry", now); err != nil {
 		return false, err
 	}
 	if err := s.CheckFile(); err != nil {

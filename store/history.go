@@ -45,6 +45,13 @@ type HistoryRow struct {
 	NextAttemptAt    time.Time // zero unless retrying
 }
 
+// readTimes sets r's times from their columns; an unreadable one is
+// unknown (zero), shown as such, and never fails the query.
+func (r *HistoryRow) readTimes(commentCreated, created, updated, next sql.NullString) {
+	r.CommentCreatedAt, r.CreatedAt = readTime(commentCreated), readTime(created)
+	r.UpdatedAt, r.NextAttemptAt = readTime(updated), readTime(next)
+}
+
 // History returns the claims f selects, newest first (by created_at, then
 // id).
 func (s *Store) History(ctx context.Context, f Filter) ([]HistoryRow, error) {
@@ -101,14 +108,7 @@ func (s *Store) History(ctx context.Context, f Filter) ([]HistoryRow, error) {
 			&commentCreated, &created, &updated, &next); err != nil {
 			return nil, fmt.Errorf("query history: %w", err)
 		}
-		for _, p := range []struct {
-			dst *time.Time
-			src sql.NullString
-		}{{&r.CommentCreatedAt, commentCreated}, {&r.CreatedAt, created}, {&r.UpdatedAt, updated}, {&r.NextAttemptAt, next}} {
-			if *p.dst, err = parseTime(p.src); err != nil {
-				return nil, fmt.Errorf("query history: claim %d: %w", r.ID, err)
-			}
-		}
+		r.readTimes(commentCreated, created, updated, next)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -12,12 +12,13 @@ import (
 // (its responder is paused): attempts is given back, so the held time does
 // not use up the claim's retries, and the claim is due again at next.
 func (s *Store) Hold(ctx context.Context, id int64, reason, msg string, next, now time.Time) error {
-	if err := s.writable("hold claim"); err != nil {
+	if err := s.writableAt("hold claim", now); err != nil {
 		return err
 	}
 	if next.IsZero() {
 		return fmt.Errorf("hold claim %d: a next attempt time is required", id)
 	}
+	next = clampTime(next) // storable: past 9999 stays far off, before year 1 is due now
 	res, err := s.q.ExecContext(ctx,
 		`UPDATE replies SET status = ?, reason = ?, error = ?, attempts = max(attempts - 1, 0),
 		   updated_at = ?, next_attempt_at = ?
@@ -40,7 +41,7 @@ func (s *Store) Hold(ctx context.Context, id int64, reason, msg string, next, no
 // now, when their next attempt is later (the pause that held them was lifted
 // early). It returns how many it released.
 func (s *Store) ReleaseHeld(ctx context.Context, responder, reason string, now time.Time) (int, error) {
-	if err := s.writable("release held claims"); err != nil {
+	if err := s.writableAt("release held claims", now); err != nil {
 		return 0, err
 	}
 	ts := formatTime(now)

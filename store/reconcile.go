@@ -55,7 +55,7 @@ var ErrNotResolvable = errors.New("claim cannot be resolved")
 // platform did not say) reconciles nothing: the reply cannot be shown to
 // follow the claim.
 func (s *Store) Reconcile(ctx context.Context, platform, threadID, text, ourReplyID string, postedAt, now time.Time) (int64, bool, error) {
-	if err := s.writable("reconcile claim"); err != nil {
+	if err := s.writableAt("reconcile claim", now); err != nil {
 		return 0, false, err
 	}
 	if platform == "" || ourReplyID == "" || text == "" || postedAt.IsZero() {
@@ -102,7 +102,7 @@ func (s *Store) Reconcile(ctx context.Context, platform, threadID, text, ourRepl
 // daemon right now. It returns the status before and after; a missing id
 // wraps ErrNoClaim, a status that cannot be resolved ErrNotResolvable.
 func (s *Store) Resolve(ctx context.Context, id int64, action string, now time.Time) (before, after string, err error) {
-	if err := s.writable("resolve claim"); err != nil {
+	if err := s.writableAt("resolve claim", now); err != nil {
 		return "", "", err
 	}
 	var reason string
@@ -174,13 +174,6 @@ func (s *Store) ClaimRow(ctx context.Context, id int64) (HistoryRow, error) {
 	if err != nil {
 		return HistoryRow{}, fmt.Errorf("read claim %d: %w", id, err)
 	}
-	for _, p := range []struct {
-		dst *time.Time
-		src sql.NullString
-	}{{&r.CommentCreatedAt, commentCreated}, {&r.CreatedAt, created}, {&r.UpdatedAt, updated}, {&r.NextAttemptAt, next}} {
-		if *p.dst, err = parseTime(p.src); err != nil {
-			return HistoryRow{}, fmt.Errorf("read claim %d: %w", id, err)
-		}
-	}
+	r.readTimes(commentCreated, created, updated, next)
 	return r, nil
 }

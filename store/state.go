@@ -23,15 +23,8 @@ func scanThread(row interface{ Scan(...any) error }, platform string) (model.Thr
 	if err != nil {
 		return st, err
 	}
-	if st.LastFullScan, err = parseTime(full); err != nil {
-		return st, err
-	}
-	if st.LastPolled, err = parseTime(polled); err != nil {
-		return st, err
-	}
-	if st.NextPoll, err = parseTime(next); err != nil {
-		return st, err
-	}
+	// An unreadable time is unknown: never scanned, never polled, due now.
+	st.LastFullScan, st.LastPolled, st.NextPoll = readTime(full), readTime(polled), readTime(next)
 	return st, nil
 }
 
@@ -99,12 +92,13 @@ type Pause struct {
 // SetPause pauses scope until until (zero: indefinitely), replacing any
 // earlier pause of the same scope.
 func (s *Store) SetPause(ctx context.Context, scope string, until time.Time, reason string, now time.Time) error {
-	if err := s.writable("set pause"); err != nil {
+	if err := s.writableAt("set pause", now); err != nil {
 		return err
 	}
 	if scope == "" {
 		return errors.New("set pause: empty scope")
 	}
+	until = clampTime(until) // storable: past 9999 stays far off, before year 1 has ended
 	_, err := s.q.ExecContext(ctx,
 		`INSERT INTO pauses (scope, until, reason, created_at) VALUES (?, ?, ?, ?)
 		 ON CONFLICT (scope) DO UPDATE SET
@@ -131,12 +125,10 @@ func (s *Store) Pauses(ctx context.Context) ([]Pause, error) {
 		if err := rows.Scan(&p.Scope, &until, &p.Reason, &created); err != nil {
 			return nil, fmt.Errorf("list pauses: %w", err)
 		}
-		if p.Until, err = parseTime(until); err != nil {
-			return nil, fmt.Errorf("list pauses: %s: %w", p.Scope, err)
-		}
-		if p.CreatedAt, err = parseTime(created); err != nil {
-			return nil, fmt.Errorf("list pauses: %s: %w", p.Scope, err)
-		}
+		// An unreadable until is zero: the pause holds until cleared
+		// (autoreplyd resume), the careful reading of a pause whose end
+		// is not known.
+		p.Until, p.CreatedAt = readTime(until), readTime(created)
 		ps = append(ps, p)
 	}
 	if err := rows.Err(); err != nil {

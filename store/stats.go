@@ -19,6 +19,10 @@ type StatsFilter struct {
 	Rule     string
 }
 
+// UnknownDay is the Day of the claims whose created_at cannot be read; it
+// sorts after every date.
+const UnknownDay = "unknown"
+
 // StatsRow is how many claims of one rule have one status, among those
 // claimed on one local day.
 type StatsRow struct {
@@ -99,11 +103,12 @@ func (s *Store) Stats(ctx context.Context, f StatsFilter, loc *time.Location) ([
 			return nil, fmt.Errorf("query stats: %w", err)
 		}
 		if minute != lastMinute {
-			t, err := time.Parse(statsMinute, minute)
-			if err != nil {
-				return nil, fmt.Errorf("query stats: bad timestamp %q: %w", minute, err)
+			lastMinute, lastDay = minute, UnknownDay
+			// An unreadable created_at (a row of an older version) is
+			// counted on no day rather than failing the report.
+			if t, err := time.Parse(statsMinute, minute); err == nil {
+				lastDay = t.In(loc).Format(time.DateOnly)
 			}
-			lastMinute, lastDay = minute, t.In(loc).Format(time.DateOnly)
 		}
 		counts[key{lastDay, rule, status}] += n
 	}

@@ -16,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -259,27 +258,4 @@ func (s *Store) writable(op string) error {
 		return fmt.Errorf("%s: database %s: %w", op, s.path, ErrReadOnly)
 	}
 	return nil
-}
-
-// formatTime renders t in TimeLayout.
-func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
-
-// nullTime renders t in TimeLayout, or NULL for the zero time.
-func nullTime(t time.Time) sql.NullString {
-	if t.IsZero() {
-		return sql.NullString{}
-	}
-	return sql.NullString{String: formatTime(t), Valid: true}
-}
-
-// parseTime reads a stored timestamp; NULL or empty is the zero time.
-func parseTime(v sql.NullString) (time.Time, error) {
-	if !v.Valid || v.String == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(TimeLayout, v.String)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("bad timestamp %q: %w", v.String, err)
-	}
-	return t, nil
 }

@@ -295,9 +295,42 @@ func (c *Client) renew(ctx context.Context, bad string) (string, error) {
 // tokenAnswer is the token APIs' answer.
 type tokenAnswer struct {
 	AccessToken string `json:"access_token"`
-	ExpiresIn   int64  `json:"expires_in"`
-	ErrCode     int    `json:"errcode"`
-	ErrMsg      string `json:"errmsg"`
+	// ExpiresIn is kept raw and read by tokenLife: whatever it holds, the
+	// token is usable.
+	ExpiresIn json.RawMessage `json:"expires_in"`
+	ErrCode   int             `json:"errcode"`
+	ErrMsg    string          `json:"errmsg"`
+}
+
+// Bounds of a token's lifetime as the platform gives it (expires_in).
+const (
+	// TokenLife is WeChat's documented lifetime of an access token, taken
+	// when expires_in is absent or unusable, and the longest one believed:
+	// a larger expires_in (3e9 s, "1e300") would keep a token for decades,
+	// or overflow a time.Duration, and the stable API hands out the same
+	// token until near its end, so refreshing after 2 hours costs nothing.
+	TokenLife = 7200 * time.Second
+	// MinTokenLife is the shortest lifetime believed: a smaller expires_in
+	// (1 s) would fetch a token before nearly every call. A token that
+	// really dies sooner is refused with a token code and renewed then.
+	MinTokenLife = time.Minute
+)
+
+// tokenLife is the lifetime an answer's expires_in (seconds, a number or a
+// numeric string) gives a token, bounded to [MinTokenLife, TokenLife];
+// TokenLife when it is absent, not a number or not positive.
+func tokenLife(raw json.RawMessage) time.Duration {
+	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
+	secs, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	switch {
+	case err != nil, !(secs > 0): // NaN fails every comparison
+		return TokenLife
+	case secs >= TokenLife.Seconds():
+		return TokenLife
+	case secs <= MinTokenLife.Seconds():
+		return MinTokenLife
+	}
+	return time.Duration(secs * float64(time.Second))
 }
 
 // fetch gets a new token; the caller holds c.refresh.
@@ -345,10 +378,7 @@ func (c *Client) fetch(ctx context.Context, force bool) (string, error) {
 	if a.AccessToken == "" {
 		return "", c.errorf(&Error{Op: "token", Transport: true, Written: true, Msg: "answer without access_token", Reason: "bad_answer"})
 	}
-	life := time.Duration(a.ExpiresIn) * time.Second
-	if life <= 0 {
-		life = 7200 * time.Second
-	}
+	life := tokenLife(a.ExpiresIn)
 	early := min(c.cfg.RefreshEarly, life/2)
 	now := c.cfg.Now()
 	c.mu.Lock()

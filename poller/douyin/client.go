@@ -15,6 +15,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller"
 )
 
 // listPath is JustOneAPI's Douyin reply listing.
@@ -76,16 +77,16 @@ type answer struct {
 
 // reply is one Douyin reply, holding only the fields used (of about 220).
 type reply struct {
-	CID             flexID   `json:"cid"`
-	AwemeID         flexID   `json:"aweme_id"`
-	ReplyID         flexID   `json:"reply_id"`
-	ReplyToReplyID  flexID   `json:"reply_to_reply_id"`
-	ReplyToUsername string   `json:"reply_to_username"`
-	Text            string   `json:"text"`
-	CreateTime      flexInt  `json:"create_time"`
-	DiggCount       flexInt  `json:"digg_count"`
-	IsAuthorDigged  flexBool `json:"is_author_digged"`
-	Level           flexInt  `json:"level"`
+	CID             flexID         `json:"cid"`
+	AwemeID         flexID         `json:"aweme_id"`
+	ReplyID         flexID         `json:"reply_id"`
+	ReplyToReplyID  flexID         `json:"reply_to_reply_id"`
+	ReplyToUsername string         `json:"reply_to_username"`
+	Text            string         `json:"text"`
+	CreateTime      poller.RawTime `json:"create_time"` // checked by poller.CommentTimes
+	DiggCount       flexInt        `json:"digg_count"`
+	IsAuthorDigged  flexBool       `json:"is_author_digged"`
+	Level           flexInt        `json:"level"`
 	User            struct {
 		UID        flexID   `json:"uid"`
 		SecUID     string   `json:"sec_uid"`
@@ -302,8 +303,9 @@ func (s *Source) transportError(op string, err error) *model.SourceError {
 // redact removes the token from msg, in case a message echoes it.
 func (s *Source) redact(msg string) string { return httperr.Redact(msg, s.cfg.Token) }
 
-// comment converts r, a reply of thread th, to the shared model.
-func comment(th model.Thread, r *reply) model.Comment {
+// comment converts r, a reply of thread th created at at (its create time
+// as checked by poller.CommentTimes), to the shared model.
+func comment(th model.Thread, r *reply, at time.Time) model.Comment {
 	post := string(r.AwemeID)
 	if post == "" || post == "0" {
 		post = th.PostID
@@ -321,7 +323,7 @@ func comment(th model.Thread, r *reply) model.Comment {
 		ReplyToID:   string(r.ReplyToReplyID),
 		ReplyToUser: r.ReplyToUsername,
 		Text:        r.Text,
-		CreatedAt:   time.Unix(int64(r.CreateTime), 0).UTC(),
+		CreatedAt:   at,
 		Likes:       int64(r.DiggCount),
 		Level:       int64(r.Level),
 		AuthorLiked: bool(r.IsAuthorDigged),

@@ -196,7 +196,7 @@ func FuzzDecodePage(f *testing.F) {
 				}
 			}
 			// The shared model keeps the id as decoded.
-			if c := comment(model.Thread{ID: "7251524159191958327"}, r); c.ID != string(r.CID) {
+			if c := comment(model.Thread{ID: "7251524159191958327"}, r, time.Now()); c.ID != string(r.CID) {
 				t.Errorf("comment id %q, decoded %q", c.ID, r.CID)
 			}
 		}

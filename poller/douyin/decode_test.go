@@ -41,7 +41,7 @@ func TestDecodeFlexibleFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := p.Comments[0]
-	if r.CID != "9007199254740993123" || r.ReplyToReplyID != "0" || r.CreateTime != 1688379962 || r.DiggCount != 5 ||
+	if r.CID != "9007199254740993123" || r.ReplyToReplyID != "0" || r.CreateTime != "1688379962" || r.DiggCount != 5 ||
 		!bool(r.IsAuthorDigged) || r.User.UID != "74470874573" || !bool(r.User.IsVerified) || r.Text != "[呲牙]" {
 		t.Errorf("%+v", r)
 	}

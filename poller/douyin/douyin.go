@@ -132,6 +132,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		known:    known,
 		status:   make(map[string]bool),
 		maxCalls: s.cfg.MaxPages,
+		times:    poller.NewCommentTimes(s.now()),
 	}
 	p1, err := sc.get(ctx, 1)
 	if err != nil {
@@ -183,7 +184,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	} else {
 		st.Known = prev.Known + int64(len(sc.found))
 	}
-	return model.PollResult{Comments: sc.sorted(), State: st, Calls: sc.calls}, nil
+	return model.PollResult{Comments: sc.sorted(), State: st, Calls: sc.calls, BadTimes: sc.times.Bad()}, nil
 }
 
 // rescanDue reports whether this poll of a thread is a periodic full scan.
@@ -204,6 +205,9 @@ type scan struct {
 	found    []model.Comment // the replies not known before, in fetch order
 	obs      orderObserver
 	pageSize int // learned in this poll, 0 if not
+	// times gives new replies their create times, the poll's time for an
+	// unusable one.
+	times *poller.CommentTimes
 }
 
 // fetched is one page as the scan saw it.
@@ -230,7 +234,7 @@ func (sc *scan) get(ctx context.Context, n int) (*fetched, error) {
 	if p.HasMore && len(p.Comments) > 0 && sc.pageSize == 0 {
 		sc.pageSize = len(p.Comments)
 	}
-	sc.obs.page(p.Comments, n == sc.lastPage+1)
+	sc.obs.page(p.Comments, n == sc.lastPage+1, sc.times.Now())
 	sc.lastPage = n
 
 	var ids []string
@@ -261,7 +265,7 @@ func (sc *scan) get(ctx context.Context, n int) (*fetched, error) {
 			sc.status[id] = isNew
 			if isNew {
 				f.fresh++
-				sc.found = append(sc.found, comment(sc.th, r))
+				sc.found = append(sc.found, comment(sc.th, r, sc.times.Unix(id, r.CreateTime)))
 			}
 		}
 		if first {
@@ -315,7 +319,7 @@ func (sc *scan) oldest(ctx context.Context, p1 *fetched, known int64, pageSize i
 // failed is the result of a poll that failed: the replies found so far, and
 // the state unchanged.
 func (sc *scan) failed(prev model.ThreadState, err error) (model.PollResult, error) {
-	return model.PollResult{Comments: sc.sorted(), State: prev, Calls: sc.calls}, err
+	return model.PollResult{Comments: sc.sorted(), State: prev, Calls: sc.calls, BadTimes: sc.times.Bad()}, err
 }
 
 // sorted returns the new replies by creation time, ties by id.
@@ -335,24 +339,30 @@ func (sc *scan) sorted() []model.Comment {
 }
 
 // orderObserver judges a listing's order from the create times of
-// consecutive replies.
+// consecutive replies. A reply whose time is unusable is left out, as if it
+// were not listed: the poll's time given to it instead would make any
+// listing look mixed.
 type orderObserver struct {
 	rising, falling bool
-	last            int64
+	last            time.Time
 	has             bool
 }
 
-// page observes one page; contiguous says it directly follows the page
-// observed last, so that the boundary between them counts too.
-func (o *orderObserver) page(rs []reply, contiguous bool) {
+// page observes one page, polled when the clock read now; contiguous says
+// it directly follows the page observed last, so that the boundary between
+// them counts too.
+func (o *orderObserver) page(rs []reply, contiguous bool, now time.Time) {
 	if !contiguous {
 		o.has = false
 	}
 	for i := range rs {
-		t := int64(rs[i].CreateTime)
+		t, ok := poller.UnixCommentTime(string(rs[i].CreateTime), now)
+		if !ok {
+			continue
+		}
 		if o.has {
-			o.rising = o.rising || t > o.last
-			o.falling = o.falling || t < o.last
+			o.rising = o.rising || t.After(o.last)
+			o.falling = o.falling || t.Before(o.last)
 		}
 		o.last, o.has = t, true
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller"
 )
 
 // listPath is kitkot's listing of a TikTok comment's replies.
@@ -43,13 +44,13 @@ type answer struct {
 
 // reply is one TikTok comment object, holding only the fields used.
 type reply struct {
-	CID            flexID `json:"cid"`
-	AwemeID        flexID `json:"aweme_id"`
-	ReplyID        flexID `json:"reply_id"`
-	ReplyToReplyID flexID `json:"reply_to_reply_id"`
-	Text           string `json:"text"`
-	CreateTime     flexID `json:"create_time"`
-	DiggCount      flexID `json:"digg_count"`
+	CID            flexID         `json:"cid"`
+	AwemeID        flexID         `json:"aweme_id"`
+	ReplyID        flexID         `json:"reply_id"`
+	ReplyToReplyID flexID         `json:"reply_to_reply_id"`
+	Text           string         `json:"text"`
+	CreateTime     poller.RawTime `json:"create_time"` // checked by poller.CommentTimes
+	DiggCount      flexID         `json:"digg_count"`
 	User           struct {
 		UID      flexID `json:"uid"`
 		SecUID   string `json:"sec_uid"`

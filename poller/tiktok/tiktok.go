@@ -121,11 +121,14 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	status := map[string]bool{} // cid seen in this poll -> not known before it
 	var found []model.Comment
 	var obs orderObserver
+	// times gives new replies their create times, the poll's time for an
+	// unusable one.
+	times := poller.NewCommentTimes(s.cfg.Now())
 	calls := 0
 	var total int64
 	cursor := ""
 	failed := func(err error) (model.PollResult, error) {
-		return model.PollResult{Comments: sorted(found), State: prev, Calls: calls}, err
+		return model.PollResult{Comments: sorted(found), State: prev, Calls: calls, BadTimes: times.Bad()}, err
 	}
 	for {
 		// The source's rate limit, shared by every thread; a cancelled
@@ -141,7 +144,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		if calls == 1 {
 			total = p.Total
 		}
-		obs.page(p.Replies)
+		obs.page(p.Replies, times.Now())
 		var ids []string
 		for i := range p.Replies {
 			if id := string(p.Replies[i].CID); id != "" && !slices.Contains(ids, id) {
@@ -166,7 +169,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 			status[id] = !recorded[id]
 			if !recorded[id] {
 				fresh++
-				found = append(found, comment(th, r))
+				found = append(found, comment(th, r, times.Unix(id, r.CreateTime)))
 			}
 		}
 		switch {
@@ -203,7 +206,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		}
 		st.Known = prev.Known + int64(len(found))
 	}
-	return model.PollResult{Comments: sorted(found), State: st, Calls: calls}, nil
+	return model.PollResult{Comments: sorted(found), State: st, Calls: calls, BadTimes: times.Bad()}, nil
 }
 
 // sorted returns the new replies by creation time, ties by id.
@@ -221,18 +224,24 @@ func sorted(found []model.Comment) []model.Comment {
 	return out
 }
 
-// orderObserver judges a listing's order from consecutive create times.
+// orderObserver judges a listing's order from consecutive create times. A
+// reply whose time is unusable is left out, as if it were not listed: the
+// poll's time given to it instead would make any listing look mixed.
 type orderObserver struct {
 	rising, falling, has bool
-	last                 int64
+	last                 time.Time
 }
 
-func (o *orderObserver) page(rs []reply) {
+// page observes one page, polled when the clock read now.
+func (o *orderObserver) page(rs []reply, now time.Time) {
 	for i := range rs {
-		t := rs[i].CreateTime.int()
+		t, ok := poller.UnixCommentTime(string(rs[i].CreateTime), now)
+		if !ok {
+			continue
+		}
 		if o.has {
-			o.rising = o.rising || t > o.last
-			o.falling = o.falling || t < o.last
+			o.rising = o.rising || t.After(o.last)
+			o.falling = o.falling || t.Before(o.last)
 		}
 		o.last, o.has = t, true
 	}
@@ -250,8 +259,9 @@ func (o *orderObserver) order() string {
 	return model.OrderUnknown
 }
 
-// comment converts r, a reply of thread th, to the shared model.
-func comment(th model.Thread, r *reply) model.Comment {
+// comment converts r, a reply of thread th created at at (its create time
+// as checked by poller.CommentTimes), to the shared model.
+func comment(th model.Thread, r *reply, at time.Time) model.Comment {
 	post := string(r.AwemeID)
 	if post == "" || post == "0" {
 		post = th.PostID
@@ -268,7 +278,7 @@ func comment(th model.Thread, r *reply) model.Comment {
 		RootID:    root,
 		ReplyToID: string(r.ReplyToReplyID),
 		Text:      r.Text,
-		CreatedAt: time.Unix(r.CreateTime.int(), 0).UTC(),
+		CreatedAt: at,
 		Likes:     r.DiggCount.int(),
 		Level:     2,
 		User: model.User{

@@ -167,12 +167,15 @@ type listAnswer struct {
 	Comment []struct {
 		UserCommentID json.Number `json:"user_comment_id"`
 		OpenID        string      `json:"openid"`
-		CreateTime    int64       `json:"create_time"`
-		Content       string      `json:"content"`
-		CommentType   int         `json:"comment_type"`
-		Reply         *struct {
-			Content    string `json:"content"`
-			CreateTime int64  `json:"create_time"`
+		// CreateTime is checked by poller.CommentTimes: a hostile value
+		// costs the comment its time, never the page.
+		CreateTime  poller.RawTime `json:"create_time"`
+		Content     string         `json:"content"`
+		CommentType int            `json:"comment_type"`
+		// Reply is our answer, when there is one; only its presence is
+		// used (its create_time is not read, so it cannot fail the page).
+		Reply *struct {
+			Content string `json:"content"`
 		} `json:"reply"`
 	} `json:"comment"`
 }
@@ -191,8 +194,11 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		calls int
 		total int64
 	)
+	// times gives new comments their create times, the poll's time for an
+	// unusable one.
+	times := poller.NewCommentTimes(s.cfg.Now())
 	fail := func(err error) (model.PollResult, error) {
-		return model.PollResult{Comments: sortComments(found), State: prev, Calls: calls}, err
+		return model.PollResult{Comments: sortComments(found), State: prev, Calls: calls, BadTimes: times.Bad()}, err
 	}
 	for begin := 0; calls < s.cfg.MaxPages; begin += PageSize {
 		if err := s.limit.Wait(ctx); err != nil {
@@ -213,6 +219,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		}
 		var ids []string
 		page := make([]model.Comment, 0, len(ans.Comment))
+		raw := make([]poller.RawTime, 0, len(ans.Comment)) // page[i]'s create time
 		for _, c := range ans.Comment {
 			ucid := c.UserCommentID.String()
 			if !digits(ucid) {
@@ -232,12 +239,12 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 				RootID:          "0",
 				ReplyToID:       "0",
 				Text:            c.Content,
-				CreatedAt:       time.Unix(c.CreateTime, 0).UTC(),
 				Level:           1,
 				User:            model.User{UID: c.OpenID},
 				Labels:          th.Labels,
 				AlreadyAnswered: c.Reply != nil,
 			})
+			raw = append(raw, c.CreateTime)
 		}
 		recorded := map[string]bool{}
 		if len(ids) > 0 && known != nil {
@@ -245,8 +252,11 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 				return fail(&model.SourceError{Action: model.SourceRetry, Msg: "look up known comments: " + s.cfg.Client.Redact(err.Error())})
 			}
 		}
-		for _, c := range page {
+		for i, c := range page {
 			if !recorded[c.ID] {
+				// Only new comments' times are checked (and warned about):
+				// a known one's time was settled when it was recorded.
+				c.CreatedAt = times.Unix(c.ID, raw[i])
 				found = append(found, c)
 			}
 		}
@@ -265,7 +275,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	st.Polls = prev.Polls + 1
 	st.LastFullScan = now
 	st.LastPolled = now
-	return model.PollResult{Comments: sortComments(found), State: st, Calls: calls}, nil
+	return model.PollResult{Comments: sortComments(found), State: st, Calls: calls, BadTimes: times.Bad()}, nil
 }
 
 // sourceError maps a client failure to what the poller must do.

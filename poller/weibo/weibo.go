@@ -158,12 +158,12 @@ func (u *apiUser) uid() string {
 
 // apiComment is one comment of show.json, the fields used.
 type apiComment struct {
-	ID           json.Number `json:"id"`
-	IDStr        string      `json:"idstr"`
-	Text         string      `json:"text"`
-	CreatedAt    string      `json:"created_at"`
-	User         *apiUser    `json:"user"`
-	RootIDStr    string      `json:"rootidstr"`
+	ID           json.Number    `json:"id"`
+	IDStr        string         `json:"idstr"`
+	Text         string         `json:"text"`
+	CreatedAt    poller.RawTime `json:"created_at"` // see commentTime
+	User         *apiUser       `json:"user"`
+	RootIDStr    string         `json:"rootidstr"`
 	ReplyComment *struct {
 		ID    json.Number `json:"id"`
 		IDStr string      `json:"idstr"`
@@ -198,6 +198,17 @@ func idLess(a, b string) bool {
 // ParseTime reads Weibo's created_at.
 func ParseTime(s string) (time.Time, error) { return time.Parse(TimeLayout, s) }
 
+// commentTime is the create time of comment id from its created_at, raw:
+// Weibo's date ("Wed Jun 01 00:50:25 +0800 2011"), or unix seconds as some
+// variants of the API give, when plausible; else the poll's time.
+func commentTime(times *poller.CommentTimes, id string, raw poller.RawTime) time.Time {
+	t, err := ParseTime(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return times.Unix(id, raw)
+	}
+	return times.Take(id, t, true, string(raw))
+}
+
 // PollThread lists the weibo's comments above prev.Cursor (all of them on
 // first sight: the poller treats those as the backlog) and returns the
 // ones not known before, oldest first.
@@ -220,8 +231,11 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		now    = s.cfg.Now()
 		labels = w.Labels
 	)
+	// times gives new comments their create times, the poll's time for an
+	// unusable one.
+	times := poller.NewCommentTimes(now)
 	fail := func(err error) (model.PollResult, error) {
-		return model.PollResult{Comments: sortComments(found), State: prev, Calls: calls}, err
+		return model.PollResult{Comments: sortComments(found), State: prev, Calls: calls, BadTimes: times.Bad()}, err
 	}
 	for page := 1; page <= s.cfg.MaxPages; page++ {
 		// The source's rate limit, shared by every weibo; a cancelled wait
@@ -239,6 +253,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		}
 		var ids []string
 		batch := make([]model.Comment, 0, len(ans.Comments))
+		raw := make([]poller.RawTime, 0, len(ans.Comments)) // batch[i]'s created_at
 		for _, c := range ans.Comments {
 			id := c.id()
 			if !digits(id) || seen[id] {
@@ -261,11 +276,6 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 				Text:      c.Text,
 				Level:     1,
 				Labels:    labels,
-			}
-			if t, err := ParseTime(c.CreatedAt); err == nil {
-				mc.CreatedAt = t.UTC()
-			} else {
-				mc.CreatedAt = now.UTC()
 			}
 			if c.User != nil {
 				mc.User = model.User{UID: c.User.uid(), UniqueID: c.User.ScreenName, Nickname: c.User.ScreenName,
@@ -293,6 +303,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 			}
 			ids = append(ids, id)
 			batch = append(batch, mc)
+			raw = append(raw, c.CreatedAt)
 		}
 		recorded := map[string]bool{}
 		if len(ids) > 0 && known != nil {
@@ -300,8 +311,11 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 				return fail(&model.SourceError{Action: model.SourceRetry, Msg: "look up known comments: " + s.redact(err.Error())})
 			}
 		}
-		for _, c := range batch {
+		for i, c := range batch {
 			if !recorded[c.ID] {
+				// Only new comments' times are checked (and warned about):
+				// a known one's time was settled when it was recorded.
+				c.CreatedAt = commentTime(times, c.ID, raw[i])
 				found = append(found, c)
 			}
 		}
@@ -330,7 +344,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	// With the page budget spent, the cursor stays: the next poll reads the
 	// same range again and the known ids keep anything from being answered
 	// twice.
-	return model.PollResult{Comments: sortComments(found), State: st, Calls: calls}, nil
+	return model.PollResult{Comments: sortComments(found), State: st, Calls: calls, BadTimes: times.Bad()}, nil
 }
 
 // show makes one show.json call.

@@ -1,0 +1,73 @@
+package wechat_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	pwechat "github.com/autoreplyd/autoreplyd/poller/wechat"
+	"github.com/autoreplyd/autoreplyd/simulator"
+	"github.com/autoreplyd/autoreplyd/wechat"
+)
+
+// A hostile create_time (a year past 9999, "1e300", -1, "abc", a bool...)
+// neither fails the page (create_time was an int64: 1e300 or "abc" failed
+// the whole listing) nor reaches the comment: it gets the poll's time and
+// the poll reports it once. A time in milliseconds is read as such.
+func TestHostileCreateTimes(t *testing.T) {
+	now := time.Date(2026, 3, 9, 22, 0, 0, 0, time.UTC)
+	sim := simulator.NewWeChat(appID, secret)
+	sim.Now = func() time.Time { return now }
+	sim.AddArticle(msgID, 0)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	c, err := wechat.New(wechat.Config{BaseURL: srv.URL, AppID: appID, AppSecret: secret, Now: sim.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := pwechat.New(pwechat.Config{Client: c, Timeout: 2 * time.Second, Location: time.UTC, Now: sim.Now,
+		Articles: []pwechat.Article{{MsgDataID: msgID, Index: 0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(n uint64) string { return pwechat.CommentID(msgID, 0, strconv.FormatUint(n, 10)) }
+
+	want := map[string]time.Time{}
+	hostile := map[string]bool{}
+	ms := time.UnixMilli(1_700_000_000_000).UTC()
+	want[id(sim.AddComment(msgID, 0, simulator.WeChatComment{Content: "ms", CreateTimeJSON: "1.7e12"}))] = ms
+	for i, raw := range simulator.HostileUnixTimes {
+		at := now.Add(-time.Hour + time.Duration(i)*time.Second)
+		want[id(sim.AddComment(msgID, 0, simulator.WeChatComment{Content: "好", CreateTime: at.Unix()}))] = at
+		bad := id(sim.AddComment(msgID, 0, simulator.WeChatComment{Content: "坏 " + raw, CreateTimeJSON: raw}))
+		want[bad], hostile[bad] = now, true
+	}
+
+	res, err := src.PollThread(context.Background(), src.Threads()[0], model.ThreadState{}, nil)
+	if err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+	if len(res.Comments) != len(want) {
+		t.Fatalf("%d comments, want %d", len(res.Comments), len(want))
+	}
+	for _, c := range res.Comments {
+		if !c.CreatedAt.Equal(want[c.ID]) || c.CreatedAt.Location() != time.UTC {
+			t.Errorf("comment %s (%q): created %v, want %v", c.ID, c.Text, c.CreatedAt, want[c.ID])
+		}
+	}
+	if b := res.BadTimes; b.Count != len(simulator.HostileUnixTimes) || !hostile[b.FirstID] {
+		t.Errorf("bad times %+v, want %d naming a hostile comment", b, len(simulator.HostileUnixTimes))
+	}
+
+	// Known comments are not reported again.
+	known := store{}
+	known.record(res.Comments)
+	sim.AddComment(msgID, 0, simulator.WeChatComment{Content: "新", CreateTime: now.Unix()})
+	res, err = src.PollThread(context.Background(), src.Threads()[0], res.State, known.known)
+	if err != nil || len(res.Comments) != 1 || res.BadTimes.Count != 0 {
+		t.Errorf("second poll: %d new, bad times %+v, err %v", len(res.Comments), res.BadTimes, err)
+	}
+}
