@@ -2,6 +2,10 @@ package wechat_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +63,26 @@ func TestHostileExpiresIn(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// A token answer that cannot be read may still hold the new access token,
+// which no redaction knows yet: its error never quotes the answer.
+func TestUnreadableTokenAnswerNotQuoted(t *testing.T) {
+	const tok = "NEW-ACCESS-TOKEN-0123456789"
+	for _, status := range []int{http.StatusOK, http.StatusBadGateway} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"access_token":%q,"expires_in":7200,"errcode":"zero"}`, tok)
+		}))
+		c, err := wechat.New(wechat.Config{BaseURL: srv.URL, AppID: "wx0123456789abcdef", AppSecret: "app-secret-value", Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Token(context.Background())
+		srv.Close()
+		if err == nil || strings.Contains(err.Error(), tok) || strings.Contains(err.Error(), "access_token") {
+			t.Errorf("HTTP %d: err = %v, want an error without the answer", status, err)
+		}
 	}
 }

@@ -364,10 +364,12 @@ func (c *Client) fetch(ctx context.Context, force bool) (string, error) {
 	}
 	var a tokenAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
+		// Never quote a token answer: one we cannot read may still hold a
+		// new access token, which no redaction knows yet.
 		if status/100 != 2 {
-			return "", c.errorf(&Error{Op: "token", HTTPStatus: status, Msg: fmt.Sprintf("HTTP %d: %s", status, httperr.Snippet(body, maxMsg)), Reason: "http_" + strconv.Itoa(status)})
+			return "", c.errorf(&Error{Op: "token", HTTPStatus: status, Msg: fmt.Sprintf("HTTP %d: an answer of %d bytes that is not a token answer", status, len(body)), Reason: "http_" + strconv.Itoa(status)})
 		}
-		return "", c.errorf(&Error{Op: "token", Transport: true, Written: true, Msg: "unreadable answer: " + httperr.Snippet(body, maxMsg), Reason: "bad_answer"})
+		return "", c.errorf(&Error{Op: "token", Transport: true, Written: true, Msg: fmt.Sprintf("unreadable answer (%d bytes)", len(body)), Reason: "bad_answer"})
 	}
 	if a.ErrCode != 0 {
 		return "", c.errorf(&Error{Op: "token", Code: a.ErrCode, Msg: a.ErrMsg, Reason: "code_" + strconv.Itoa(a.ErrCode)})
