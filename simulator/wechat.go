@@ -43,8 +43,10 @@ type WeChatComment struct {
 	// -1, "abc", 1.7e12).
 	CreateTimeJSON string
 	CommentType    int // 0 normal, 1 featured
-	Reply          *WeChatReply
-	Deleted        bool // reply/add answers 88004
+	// CommentTypeJSON, when set, is sent as comment_type, as it is.
+	CommentTypeJSON string
+	Reply           *WeChatReply
+	Deleted         bool // reply/add answers 88004
 }
 
 // WeChatPost is one reply the imitation accepted through reply/add.
@@ -86,6 +88,8 @@ type WeChat struct {
 	// answers (1e300, "abc", 3000000000, 1). Tokens still live
 	// TokenLifetime.
 	ExpiresInJSON string
+	// TotalJSON, when set, is sent as every listing's total, as it is.
+	TotalJSON string
 	// ReissueWindow: stable_token hands out a new token once the current one
 	// has less than this left (default min(5 min, TokenLifetime/2)).
 	ReissueWindow time.Duration
@@ -452,6 +456,9 @@ func (x *WeChat) list(r *http.Request, body []byte, call *WeChatCall) map[string
 		if c.CreateTimeJSON != "" {
 			item["create_time"] = json.RawMessage(c.CreateTimeJSON)
 		}
+		if c.CommentTypeJSON != "" {
+			item["comment_type"] = json.RawMessage(c.CommentTypeJSON)
+		}
 		if c.OpenID != "" {
 			item["openid"] = c.OpenID
 		}
@@ -466,6 +473,9 @@ func (x *WeChat) list(r *http.Request, body []byte, call *WeChatCall) map[string
 		if c.Reply == nil {
 			total++
 		}
+	}
+	if x.TotalJSON != "" {
+		return map[string]any{"errcode": 0, "errmsg": "ok", "total": json.RawMessage(x.TotalJSON), "comment": out}
 	}
 	return map[string]any{"errcode": 0, "errmsg": "ok", "total": total, "comment": out}
 }

@@ -146,7 +146,7 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 		if ferr != nil {
 			return fmt.Errorf("integer: %q", s)
 		}
-		n = int64(x)
+		n = poller.FloatToInt(x)
 	}
 	*f = flexInt(n)
 	return nil

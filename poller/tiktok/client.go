@@ -90,7 +90,7 @@ func (f flexID) int() int64 {
 		if ferr != nil {
 			return 0
 		}
-		n = int64(x)
+		n = poller.FloatToInt(x)
 	}
 	return n
 }

@@ -71,3 +71,29 @@ func TestHostileCreateTimes(t *testing.T) {
 		t.Errorf("second poll: %d new, bad times %+v, err %v", len(res.Comments), res.BadTimes, err)
 	}
 }
+
+// A hostile total (a hint) or comment_type (both were ints: "abc" or 1e300
+// failed the whole listing) costs nothing: the comments come through.
+func TestHostileCountsDoNotFailThePage(t *testing.T) {
+	for _, raw := range []string{`"abc"`, `1e300`, `-1`, `{"n":1}`, `null`} {
+		sim := simulator.NewWeChat(appID, secret)
+		sim.AddArticle(msgID, 0)
+		sim.TotalJSON = raw
+		sim.AddComment(msgID, 0, simulator.WeChatComment{Content: "多少钱", CommentTypeJSON: raw})
+		srv := httptest.NewServer(sim)
+		c, err := wechat.New(wechat.Config{BaseURL: srv.URL, AppID: appID, AppSecret: secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := pwechat.New(pwechat.Config{Client: c, Timeout: 2 * time.Second, Location: time.UTC,
+			Articles: []pwechat.Article{{MsgDataID: msgID, Index: 0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := src.PollThread(context.Background(), src.Threads()[0], model.ThreadState{}, nil)
+		srv.Close()
+		if err != nil || len(res.Comments) != 1 || res.Comments[0].Text != "多少钱" {
+			t.Errorf("total and comment_type %s: %d comments, %v", raw, len(res.Comments), err)
+		}
+	}
+}

@@ -163,15 +163,17 @@ type listRequest struct {
 
 // listAnswer is comment/list's answer, the fields used.
 type listAnswer struct {
-	Total   int64 `json:"total"`
+	// Total is a hint; lenient, like comment_type: a hostile value in a
+	// field only glanced at must not fail the page.
+	Total   poller.LenientInt `json:"total"`
 	Comment []struct {
 		UserCommentID json.Number `json:"user_comment_id"`
 		OpenID        string      `json:"openid"`
 		// CreateTime is checked by poller.CommentTimes: a hostile value
 		// costs the comment its time, never the page.
-		CreateTime  poller.RawTime `json:"create_time"`
-		Content     string         `json:"content"`
-		CommentType int            `json:"comment_type"`
+		CreateTime  poller.RawTime    `json:"create_time"`
+		Content     string            `json:"content"`
+		CommentType poller.LenientInt `json:"comment_type"`
 		// Reply is our answer, when there is one; only its presence is
 		// used (its create_time is not read, so it cannot fail the page).
 		Reply *struct {
@@ -215,7 +217,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 			return fail(s.sourceError(err))
 		}
 		if begin == 0 {
-			total = ans.Total
+			total = int64(ans.Total)
 		}
 		var ids []string
 		page := make([]model.Comment, 0, len(ans.Comment))
