@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -23,7 +22,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
+	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -33,6 +34,11 @@ const Name = "kitkot"
 const (
 	// DefaultTimeout bounds one send, answer included.
 	DefaultTimeout = 30 * time.Second
+	// DefaultMaxLength is the longest reply sent, in characters (runes):
+	// TikTok limits a comment to 150 characters. A longer reply fails
+	// (too_long) before any request, so that an echo a template makes of a
+	// long comment or nickname never reaches kitkot.
+	DefaultMaxLength = 150
 	// replyPath is appended to the base URL (which ends in /api).
 	replyPath = "/video/comments/publish/reply"
 	// maxAnswer caps the answer read: a success is about 6 KB of JSON.
@@ -47,6 +53,7 @@ type Config struct {
 	APIKey     string        // kitkot api_key
 	SessionKey string        // session_key from kitkot's login
 	Timeout    time.Duration // per send; 0 means DefaultTimeout
+	MaxLength  int           // characters (runes); 0 means DefaultMaxLength
 	// HTTPClient is optional. Its transport is cloned with keep-alives off
 	// when it is an *http.Transport (see New); another RoundTripper is used
 	// as is and must never replay a request.
@@ -59,6 +66,7 @@ type Responder struct {
 	apiKey     string
 	sessionKey string
 	timeout    time.Duration
+	maxLength  int
 	client     *http.Client
 }
 
@@ -84,15 +92,23 @@ func New(cfg Config) (*Responder, error) {
 	if cfg.Timeout < 0 {
 		return nil, errors.New("kitkot: timeout is negative")
 	}
+	if cfg.MaxLength < 0 {
+		return nil, errors.New("kitkot: max_length is negative")
+	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
+	}
+	maxLength := cfg.MaxLength
+	if maxLength == 0 {
+		maxLength = DefaultMaxLength
 	}
 	return &Responder{
 		endpoint:   strings.TrimRight(u.String(), "/") + replyPath,
 		apiKey:     cfg.APIKey,
 		sessionKey: cfg.SessionKey,
 		timeout:    timeout,
+		maxLength:  maxLength,
 		client:     noReplayClient(cfg.HTTPClient),
 	}, nil
 }
@@ -149,9 +165,14 @@ func replyTarget(c model.Comment) string {
 //	HTTP 2xx, body unreadable as the documented JSON                   Unknown    "bad_answer"
 //	HTTP 2xx, body code other than 200                                 Permanent  "platform_CODE"
 //	empty text, aweme_id or reply target (no request made)             Permanent  "empty_text", "missing_aweme_id", "missing_reply_id"
+//	text longer than MaxLength characters (no request made)            Permanent  "too_long"
 func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
 	if strings.TrimSpace(reply.Text) == "" {
 		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "reply text is empty", Reason: "empty_text"}
+	}
+	if n := utf8.RuneCountInString(reply.Text); n > r.maxLength {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Reason: "too_long",
+			Msg: fmt.Sprintf("reply is %d characters, more than responders.kitkot.max_length (%d)", n, r.maxLength)}
 	}
 	if reply.Comment.PostID == "" {
 		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "comment has no aweme_id (post id)", Reason: "missing_aweme_id"}

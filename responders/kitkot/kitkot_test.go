@@ -120,6 +120,7 @@ func TestNewRefusesBadConfigWithoutPrintingKeys(t *testing.T) {
 		{BaseURL: "https://kitkot.xyz/api", APIKey: "", SessionKey: testSessionKey},
 		{BaseURL: "https://kitkot.xyz/api", APIKey: testAPIKey, SessionKey: ""},
 		{BaseURL: "https://kitkot.xyz/api", APIKey: testAPIKey, SessionKey: testSessionKey, Timeout: -time.Second},
+		{BaseURL: "https://kitkot.xyz/api", APIKey: testAPIKey, SessionKey: testSessionKey, MaxLength: -1},
 	}
 	for i, cfg := range cases {
 		_, err := New(cfg)
@@ -446,4 +447,45 @@ func TestSendUnreachableHostIsRetryable(t *testing.T) {
 	r := newResponder(t, "http://"+addr+"/api", testAPIKey, testSessionKey, 5*time.Second)
 	_, err = r.Send(context.Background(), reply("hi"))
 	sendErr(t, err, model.Retryable, "connect")
+}
+
+// A reply over max_length fails too_long before any request: the 1 MB echo
+// of a comment never reaches kitkot. The cap counts characters, not bytes.
+func TestSendTooLongMakesNoRequest(t *testing.T) {
+	f := newFixture(t, 5*time.Second)
+	if f.r.maxLength != DefaultMaxLength || DefaultMaxLength != 150 {
+		t.Fatalf("default max length %d (DefaultMaxLength %d), want 150", f.r.maxLength, DefaultMaxLength)
+	}
+	for _, text := range []string{strings.Repeat("长", 151), strings.Repeat("😀", 151), strings.Repeat("a", 1<<20)} {
+		_, err := f.r.Send(context.Background(), reply(text))
+		se := sendErr(t, err, model.Permanent, "too_long")
+		if se.Code != "" || !strings.Contains(se.Msg, "responders.kitkot.max_length (150)") {
+			t.Errorf("too long: %#v", se)
+		}
+	}
+	if n := f.sim.Requests(); n != 0 {
+		t.Fatalf("imitation saw %d requests, want 0", n)
+	}
+	// 150 characters of 4 bytes each go out whole.
+	at := strings.Repeat("😀", 150)
+	if _, err := f.r.Send(context.Background(), reply(at)); err != nil {
+		t.Fatalf("150 characters: %v", err)
+	}
+	if ps := f.sim.Posts(); len(ps) != 1 || ps[0].Text != at {
+		t.Fatalf("posts: %d", len(ps))
+	}
+
+	// A configured cap replaces the default.
+	r, err := New(Config{BaseURL: f.srv.URL + "/api", APIKey: testAPIKey, SessionKey: testSessionKey, MaxLength: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Send(context.Background(), reply("一二三四五六"))
+	sendErr(t, err, model.Permanent, "too_long")
+	if _, err := r.Send(context.Background(), reply("一二三四五")); err != nil {
+		t.Fatalf("5 characters with max_length 5: %v", err)
+	}
+	if n := f.sim.Requests(); n != 2 {
+		t.Fatalf("imitation saw %d requests, want 2", n)
+	}
 }
