@@ -96,8 +96,9 @@ type Pacing struct {
 	Limit    rate.Limit // sends per second; 0 = unlimited
 	Burst    int
 	DailyCap int // sends per local day; 0 = none
-	// BreakerFailures permanent failures in a row pause the responder for
-	// BreakerPause (default DefaultBreakerPause); 0 turns the breaker off.
+	// BreakerFailures permanent account-level failures in a row (see
+	// breakerCounts) pause the responder for BreakerPause (default
+	// DefaultBreakerPause); 0 turns the breaker off.
 	BreakerFailures int
 	BreakerPause    time.Duration
 	// AvoidRepeat: a reply with variants picks one this responder did not
