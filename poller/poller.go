@@ -296,6 +296,11 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		scopes = append(scopes, ResponderScope(name))
 	}
 	opts.Metrics.Declare(platforms, scopes)
+	for _, b := range opts.Bindings {
+		if cs, ok := b.Source.(CodeSource); ok {
+			opts.Metrics.DeclareCodes(b.Source.Platform(), cs.KnownCodes())
+		}
+	}
 	for name, pc := range opts.Pacing {
 		if pc.Limit > 0 {
 			burst := max(pc.Burst, 1)
