@@ -271,7 +271,10 @@ type KitkotResponder struct {
 	SessionKey     Secret        `koanf:"session_key" json:"session_key"`
 	SessionKeyFile string        `koanf:"session_key_file" json:"session_key_file,omitempty"`
 	Timeout        time.Duration `koanf:"timeout" json:"timeout"`
-	Pacing         `koanf:",squash"`
+	// MaxLength is the longest reply sent, in runes; longer ones fail
+	// (too_long) without a request.
+	MaxLength int `koanf:"max_length" json:"max_length"`
+	Pacing    `koanf:",squash"`
 }
 
 // WechatResponder answers WeChat article comments.

@@ -13,6 +13,9 @@ const (
 	// DefaultWechatMaxLength is responders.wechat.max_length in runes: the
 	// real limit of comment/reply/add is undocumented (88007 says "too long").
 	DefaultWechatMaxLength = 600
+	// DefaultKitkotMaxLength is responders.kitkot.max_length in runes:
+	// TikTok limits a comment to 150 characters.
+	DefaultKitkotMaxLength = 150
 
 	// JustOneAPI calls can take tens of seconds; its guidance is >= 60s.
 	DefaultSourceTimeout    = 60 * time.Second
@@ -142,9 +145,10 @@ func defaultPacing(r string) Pacing {
 
 func defaultKitkot() *KitkotResponder {
 	return &KitkotResponder{
-		BaseURL: DefaultKitkotBaseURL,
-		Timeout: DefaultResponderTimeout,
-		Pacing:  defaultPacing(DefaultRate),
+		BaseURL:   DefaultKitkotBaseURL,
+		Timeout:   DefaultResponderTimeout,
+		MaxLength: DefaultKitkotMaxLength,
+		Pacing:    defaultPacing(DefaultRate),
 	}
 }
 

@@ -102,6 +102,9 @@ func (c *Config) validate(p *problems) {
 	if k := r.Kitkot; k != nil {
 		k.BaseURL = baseURL(p, "responders.kitkot", k.BaseURL)
 		positiveDuration(p, "responders.kitkot.timeout", k.Timeout)
+		if k.MaxLength < 1 {
+			p.addf("responders.kitkot.max_length", "must be at least 1")
+		}
 		pacing(p, "responders.kitkot", &k.Pacing)
 	}
 	if w := r.Wechat; w != nil {

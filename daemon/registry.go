@@ -212,6 +212,7 @@ func kitkotResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.
 		APIKey:     c.APIKey.Value(),
 		SessionKey: c.SessionKey.Value(),
 		Timeout:    c.Timeout,
+		MaxLength:  c.MaxLength,
 	})
 	if err != nil {
 		return nil, poller.Pacing{}, false, err

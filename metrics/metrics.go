@@ -4,9 +4,12 @@
 // Every series the daemon knows of at start exists at 0 from start: the
 // platforms and pause scopes are declared from the bindings, rule names from
 // the loaded rules (and from each reloaded set), statuses and dispositions
-// from the model's constants. Label values are platform names, rule names,
-// status words and platform codes: never a URL, a message or an error text,
-// so no secret can reach a scrape.
+// from the model's constants. Label values come from fixed sets: platform
+// names, rule names and pause scopes from the configuration, status words,
+// and each platform's known business codes as its source declares them
+// (DeclareCodes), any other code being "other". Never a URL, a message, an
+// error text or a code a platform made up: no secret can reach a scrape,
+// and no platform answer can add series without bound.
 //
 // The methods take plain values, and a nil *Metrics is a no-op, so that
 // code and tests without metrics need not build one.
@@ -72,7 +75,8 @@ type Metrics struct {
 	skipped       prometheus.Counter
 
 	mu     sync.Mutex
-	scopes map[string]bool // the pause scopes with a series
+	scopes map[string]bool            // the pause scopes with a series
+	codes  map[string]map[string]bool // platform -> its known business codes
 }
 
 // New builds the metrics on a fresh registry. version is the build's version
@@ -85,7 +89,7 @@ func New(version string) *Metrics {
 		}
 	}
 	reg := prometheus.NewRegistry()
-	m := &Metrics{reg: reg, scopes: map[string]bool{}}
+	m := &Metrics{reg: reg, scopes: map[string]bool{}, codes: map[string]map[string]bool{}}
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 
 	f(collectors.NewGoCollector())
@@ -106,7 +110,7 @@ func New(version string) *Metrics {
 	m.deferred = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "polls_deferred_total",
 		Help: "Thread polls not made because adaptive polling deferred a quiet thread (max_interval), by platform."}, []string{"platform"})
 	m.pollErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "poll_errors_total",
-		Help: "Failed thread polls, by platform and code: the platform's business code, else what the poller does about it (retry, backoff, pause, stop, skip_thread; error when untyped)."},
+		Help: "Failed thread polls, by platform and code: the platform's business code when it is one its source knows (any other is other), else what the poller does about it (retry, backoff, pause, stop, skip_thread; error when untyped)."},
 		[]string{"platform", "code"})
 	m.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "api_calls_total",
 		Help: "Source API calls (requests made to poll threads; billed by JustOneAPI), by platform."}, []string{"platform"})
@@ -223,34 +227,67 @@ func (m *Metrics) Deferred(platform string, n int) {
 	m.deferred.WithLabelValues(platform).Add(float64(n))
 }
 
+// OtherCode is the code label of a business code its platform's source did
+// not declare known.
+const OtherCode = "other"
+
+// DeclareCodes sets the business codes of platform that
+// autoreplyd_poll_errors_total labels by themselves: the fixed set its
+// source knows (documented codes, the ones it acts on). Every other code of
+// platform is labelled OtherCode, so a platform answering a new code at
+// every call, or echoing a secret as its code, adds one series at most and
+// shows nothing. A platform never declared has every code labelled
+// OtherCode. Declaring again replaces the set.
+func (m *Metrics) DeclareCodes(platform string, codes []string) {
+	if m == nil {
+		return
+	}
+	set := make(map[string]bool, len(codes))
+	for _, c := range codes {
+		if isCode(c) && c != OtherCode {
+			set[c] = true
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.codes[platform] = set
+}
+
 // PollError counts a failed poll of platform. Only the error's code is kept
 // (see ErrorCode), never its text.
 func (m *Metrics) PollError(platform string, err error) {
 	if m == nil || err == nil {
 		return
 	}
-	m.pollErrors.WithLabelValues(platform, ErrorCode(err)).Inc()
+	m.pollErrors.WithLabelValues(platform, m.ErrorCode(platform, err)).Inc()
 }
 
-// ErrorCode is the code label of a source error: the platform's business
-// code when it has one (and it looks like a code), else the action the
-// poller takes (retry, backoff, pause, stop, skip_thread), else "error".
-func ErrorCode(err error) string {
+// ErrorCode is the code label of a source error of platform: the
+// platform's business code when it is one declared known (DeclareCodes),
+// OtherCode for any other business code, else the action the poller takes
+// (retry, backoff, pause, stop, skip_thread), else "error" (untyped).
+func (m *Metrics) ErrorCode(platform string, err error) string {
 	var se *model.SourceError
 	if !errors.As(err, &se) {
 		return "error"
 	}
-	if se.Code != "" {
-		if isCode(se.Code) {
-			return se.Code
-		}
-		return "other"
+	if se.Code == "" {
+		return se.Action.String()
 	}
-	return se.Action.String()
+	if m == nil {
+		return OtherCode
+	}
+	m.mu.Lock()
+	known := m.codes[platform][se.Code]
+	m.mu.Unlock()
+	if known {
+		return se.Code
+	}
+	return OtherCode
 }
 
 // isCode reports whether s is short and made of letters, digits, '_', '-'
-// and '.' only: a code, not a message.
+// and '.' only: a code, not a message (a sanity check of the declared sets).
 func isCode(s string) bool {
 	if len(s) > 24 {
 		return false

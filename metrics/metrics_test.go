@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/autoreplyd/autoreplyd/metrics"
+	"github.com/autoreplyd/autoreplyd/metrics/metricstest"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -31,9 +33,13 @@ func declared(t *testing.T) *metrics.Metrics {
 	t.Helper()
 	m := metrics.New("v1.2.3")
 	m.Declare([]string{"douyin", "wechat"}, []string{"source:douyin", "source:wechat", "responder:kitkot"})
+	m.DeclareCodes("douyin", douyinCodes)
 	m.Reload(true, []string{"price", "spam"})
 	return m
 }
+
+// douyinCodes stand for a source's known codes (JustOneAPI's).
+var douyinCodes = []string{"100", "300", "301", "302", "303", "400", "500", "600", "601", "602"}
 
 func TestSeriesExistAtZeroFromStart(t *testing.T) {
 	m := declared(t)
@@ -241,20 +247,79 @@ func TestNoSecretsInLabels(t *testing.T) {
 }
 
 func TestErrorCode(t *testing.T) {
+	m := declared(t)
+	m.DeclareCodes("wechat", []string{"-1", "88000", "a b", "other"}) // "a b" and "other" are no codes
 	for _, tc := range []struct {
-		err  error
-		want string
+		platform string
+		err      error
+		want     string
 	}{
-		{&model.SourceError{Action: model.SourceBackoff, Code: "302"}, "302"},
-		{&model.SourceError{Action: model.SourcePause}, "pause"},
-		{&model.SourceError{Action: model.SourceSkipThread}, "skip_thread"},
-		{fmt.Errorf("wrapped: %w", &model.SourceError{Action: model.SourceStop, Code: "-1"}), "-1"},
-		{&model.SourceError{Code: strings.Repeat("9", 40)}, "other"},
-		{&model.SourceError{Code: "a b"}, "other"},
-		{errors.New("x"), "error"},
+		{"douyin", &model.SourceError{Action: model.SourceBackoff, Code: "302"}, "302"},
+		{"douyin", &model.SourceError{Action: model.SourcePause}, "pause"},
+		{"douyin", &model.SourceError{Action: model.SourceSkipThread}, "skip_thread"},
+		{"wechat", fmt.Errorf("wrapped: %w", &model.SourceError{Action: model.SourceStop, Code: "-1"}), "-1"},
+		{"douyin", &model.SourceError{Code: "-1"}, "other"},   // wechat's, not douyin's
+		{"weibo", &model.SourceError{Code: "302"}, "other"},   // a platform that declared nothing
+		{"douyin", &model.SourceError{Code: "3021"}, "other"}, // looks like a code, is not one
+		{"douyin", &model.SourceError{Code: strings.Repeat("9", 40)}, "other"},
+		{"wechat", &model.SourceError{Code: "a b"}, "other"},
+		{"douyin", errors.New("x"), "error"},
 	} {
-		if got := metrics.ErrorCode(tc.err); got != tc.want {
-			t.Errorf("ErrorCode(%v) = %q, want %q", tc.err, got, tc.want)
+		if got := m.ErrorCode(tc.platform, tc.err); got != tc.want {
+			t.Errorf("ErrorCode(%s, %v) = %q, want %q", tc.platform, tc.err, got, tc.want)
 		}
+	}
+	var nilM *metrics.Metrics
+	if got := nilM.ErrorCode("douyin", &model.SourceError{Code: "302"}); got != "other" {
+		t.Errorf("nil Metrics: %q", got)
+	}
+}
+
+// A platform answering a new code at every call, or echoing a secret as its
+// code, cannot grow the poll error series past its known codes plus one
+// ("other"), nor put the secret into a scrape.
+func TestPollErrorCodesAreBounded(t *testing.T) {
+	const secret = "jo-TOKEN-a1b2c3d4e5"
+	m := declared(t)
+	const calls = 5000
+	for i := range calls {
+		// Every known code once, then a new code per call, some of them
+		// shaped like a secret or holding it.
+		code := strconv.Itoa(1000 + i)
+		switch {
+		case i < len(douyinCodes):
+			code = douyinCodes[i]
+		case i%7 == 0:
+			code = secret
+		case i%11 == 0:
+			code = "tok_" + secret[:8] + strconv.Itoa(i)
+		}
+		m.PollError("douyin", &model.SourceError{Action: model.SourceRetry, Code: code, Msg: "token " + secret})
+	}
+	known := map[string]bool{}
+	for _, c := range douyinCodes {
+		known[c] = true
+	}
+	var codes []string
+	for _, ls := range metricstest.Series(t, m, "autoreplyd_poll_errors_total") {
+		if ls["platform"] != "douyin" || ls["code"] == model.SourceRetry.String() {
+			continue // retry: the action word declared at 0
+		}
+		codes = append(codes, ls["code"])
+		if !known[ls["code"]] && ls["code"] != metrics.OtherCode {
+			t.Errorf("code label %q is neither known nor %q", ls["code"], metrics.OtherCode)
+		}
+	}
+	if len(codes) > len(douyinCodes)+1 {
+		t.Fatalf("%d code series from %d distinct codes, want at most %d: %v", len(codes), calls, len(douyinCodes)+1, codes)
+	}
+	if got := metricstest.Value(t, m, "autoreplyd_poll_errors_total", "platform", "douyin", "code", metrics.OtherCode); got != calls-float64(len(douyinCodes)) {
+		t.Errorf("other = %v, want %d", got, calls-len(douyinCodes))
+	}
+	if got := metricstest.Value(t, m, "autoreplyd_poll_errors_total", "platform", "douyin", "code", "601"); got != 1 {
+		t.Errorf("601 = %v, want 1", got)
+	}
+	if body := scrape(t, m); strings.Contains(body, secret) || strings.Contains(body, secret[:8]) {
+		t.Fatalf("a secret reached /metrics")
 	}
 }

@@ -114,6 +114,27 @@ type SendError struct {
 	// Reason is a short machine-friendly word for history ("http_503",
 	// "timeout", "platform_400", "too_long"...).
 	Reason string
+	// ReplyOnly says the platform refused this one reply for something of
+	// its own: its content (too long, identical or similar to an earlier
+	// one, sensitive words, against the guidelines) or its target (the
+	// comment or article deleted, not found, already answered). Such a
+	// refusal says nothing about the account or the API: it fails this
+	// reply only and never counts toward a responder's breaker
+	// (breaker_failures), so commenters whose comments or nicknames get
+	// replies refused cannot pause the responder for everyone.
+	//
+	// The zero value, false, means the failure is or may be about the
+	// account or the API (credentials, session, permission, rate, quota,
+	// risk control, a request shape every reply would have), and a
+	// permanent one counts toward the breaker. It is the default because
+	// it is the safe mistake for a refusal nobody classified: a refusal
+	// wrongly counted at worst pauses the responder, holding answers (none
+	// is lost, `autoreplyd resume` lifts it); one wrongly exempted lets the
+	// daemon push on against an account the platform refuses, failing
+	// every answer for good and adding to the account's risk score. A
+	// responder sets ReplyOnly only for refusals it knows are about the
+	// reply.
+	ReplyOnly bool
 	// PauseFor and PauseToNextDay say the platform asks us to stop sending
 	// with this responder for a while (WeChat 45011 "too frequent": a few
 	// minutes; 45009 daily quota: until the next local day). The poller

@@ -14,10 +14,11 @@ import (
 
 // Circuit-breaker tunables: every one named with why.
 const (
-	// DefaultBreakerFailures is how many permanent failures in a row trip a
-	// responder's breaker: one refusal is usually about one comment (deleted,
-	// too long); five in a row mean the account or its session is refused,
-	// and every further send only adds to a platform's risk score.
+	// DefaultBreakerFailures is how many permanent account-level failures in
+	// a row trip a responder's breaker (refusals of one reply's content or
+	// target never count, see breakerCounts): one may be a passing fluke;
+	// five in a row mean the account or its session is refused, and every
+	// further send only adds to a platform's risk score.
 	DefaultBreakerFailures = 5
 	// DefaultBreakerPause is how long a tripped responder stays paused: long
 	// enough for a risk-control block or an expired session to be noticed and
@@ -191,10 +192,14 @@ func (p *Poller) hold(ctx context.Context, id int64, cl store.Claim, c model.Com
 
 // breakerCounts reports whether a send error counts toward the responder's
 // breaker: a permanent refusal from the platform (an HTTP 4xx or a platform
-// code), not one decided locally before any request (empty text, ...).
+// code) that is or may be about the account or the API. A refusal of one
+// reply's content or target (SendError.ReplyOnly) does not count: whoever
+// can get replies refused (a commenter whose nickname a template echoes)
+// must not be able to pause the responder for everyone. Nor does a failure
+// decided locally before any request (empty text, too long, ...).
 func breakerCounts(err error) bool {
 	var se *model.SendError
-	if !errors.As(err, &se) || se.Kind != model.Permanent {
+	if !errors.As(err, &se) || se.Kind != model.Permanent || se.ReplyOnly {
 		return false
 	}
 	return se.Code != "" || strings.HasPrefix(se.Reason, "http_")

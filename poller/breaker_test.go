@@ -22,9 +22,14 @@ func withBreaker(o *poller.Options) {
 	o.Pacing = map[string]poller.Pacing{responderName: {BreakerFailures: 5, BreakerPause: testBreakerPause}}
 }
 
+// accountRefusal is a kitkot refusal about the account (its session), which
+// counts toward the breaker.
+const accountRefusal = "Invalid session_key: please log in again"
+
+// refuse makes kitkot refuse the next n sends for the account's session.
 func (h *harness) refuse(n int) {
 	for range n {
-		h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: "Failed to publish reply"})
+		h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: accountRefusal})
 	}
 }
 
@@ -103,6 +108,56 @@ func TestResponderBreakerTripsHoldsAndResumes(t *testing.T) {
 	}
 	if ps := h.pauses(p2); len(ps) != 0 {
 		t.Fatalf("pauses after the end: %+v", ps)
+	}
+}
+
+// Refusals of one reply's content (a nickname the template echoes is against
+// the guidelines) fail that reply only: a run of them longer than
+// breaker_failures never pauses the responder, and the next answer goes out
+// in the same cycle. Account refusals in the same numbers still trip it.
+func TestBreakerIgnoresRefusalsOfOneReply(t *testing.T) {
+	h := newHarness(t, setup{})
+	p := h.newPoller(withBreaker)
+	h.initThreads(p)
+	h.kk.BannedWords = []string{"违规"}
+
+	var refused []string
+	for i := range 6 { // one more than breaker_failures
+		refused = append(refused, h.add(threadA, "7005000000000000"+string(rune('1'+i)), "违规用户"+string(rune('1'+i)), "多少钱"))
+	}
+	ok := h.add(threadA, "7005000000000009", "乙", "多少钱")
+	st := h.cycle(p)
+	if st.Failed != 6 || st.Sent != 1 || st.Retrying != 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+	h.wantRequests(7)
+	for _, cid := range refused {
+		if r := h.row(cid); r.Status != model.StatusFailed || r.Reason != "platform_400" || !strings.Contains(r.Error, "guidelines") {
+			t.Fatalf("refused %s: %s/%s %q", cid, r.Status, r.Reason, r.Error)
+		}
+	}
+	if r := h.row(ok); r.Status != model.StatusSent {
+		t.Fatalf("the answer after the refusals: %s/%s", r.Status, r.Reason)
+	}
+	if ps := h.pauses(p); len(ps) != 0 {
+		t.Fatalf("paused by refusals of single replies: %+v", ps)
+	}
+
+	// Account refusals, as many as breaker_failures, still trip it.
+	h.refuse(5)
+	for i := range 5 {
+		h.add(threadA, "7005000000000010"+string(rune('1'+i)), "丙"+string(rune('1'+i)), "多少钱")
+	}
+	held := h.add(threadA, "7005000000000019", "丁", "多少钱")
+	if st := h.cycle(p); st.Failed != 5 || st.Retrying != 1 || st.Sent != 0 {
+		t.Fatalf("account refusals: %+v", st)
+	}
+	if r := h.row(held); r.Status != model.StatusRetrying || r.Reason != poller.ReasonResponderPaused {
+		t.Fatalf("held: %s/%s", r.Status, r.Reason)
+	}
+	ps := h.pauses(p)
+	if len(ps) != 1 || ps[0].Scope != "responder:kitkot" || !strings.Contains(ps[0].Reason, "session_key") {
+		t.Fatalf("pauses: %+v", ps)
 	}
 }
 

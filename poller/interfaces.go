@@ -24,6 +24,15 @@ type Source interface {
 	PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, known KnownFunc) (model.PollResult, error)
 }
 
+// CodeSource is a Source whose errors carry business codes from a fixed,
+// known set. The poll error metric labels those codes by themselves and any
+// other as "other"; every code of a Source without the method is "other".
+// The set must be fixed: a label a platform can choose grows the metrics
+// without bound and can put an echoed secret into a scrape.
+type CodeSource interface {
+	KnownCodes() []string
+}
+
 // Responder posts one reply on a platform.
 type Responder interface {
 	// Name is the responder's config name ("kitkot", ...).

@@ -96,6 +96,11 @@ func TestMetricsThroughCycles(t *testing.T) {
 	h.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 301, Msg: "busy, token=" + testToken})
 	h.cycle(p)
 	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", douyin, "code", "301")
+	// A code JustOneAPI does not document is "other", never a label of its own.
+	h.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 48151623, Msg: "new"})
+	h.cycle(p)
+	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", douyin, "code", metrics.OtherCode)
+	wantMetric(t, m, -1, "autoreplyd_poll_errors_total", "platform", douyin, "code", "48151623")
 
 	// The breaker trips: failed answers, one held, the responder paused.
 	h.refuse(5)
@@ -120,7 +125,7 @@ func TestMetricsThroughCycles(t *testing.T) {
 
 	polls := metricstest.Value(t, m, "autoreplyd_polls_total", "platform", douyin)
 	calls := metricstest.Value(t, m, "autoreplyd_api_calls_total", "platform", douyin)
-	if polls != 6 || calls < polls || calls != float64(h.jo.CallCount()) {
+	if polls != 7 || calls < polls || calls != float64(h.jo.CallCount()) {
 		t.Errorf("polls %v, calls %v, JustOneAPI saw %d calls", polls, calls, h.jo.CallCount())
 	}
 

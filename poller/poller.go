@@ -96,8 +96,9 @@ type Pacing struct {
 	Limit    rate.Limit // sends per second; 0 = unlimited
 	Burst    int
 	DailyCap int // sends per local day; 0 = none
-	// BreakerFailures permanent failures in a row pause the responder for
-	// BreakerPause (default DefaultBreakerPause); 0 turns the breaker off.
+	// BreakerFailures permanent account-level failures in a row (see
+	// breakerCounts) pause the responder for BreakerPause (default
+	// DefaultBreakerPause); 0 turns the breaker off.
 	BreakerFailures int
 	BreakerPause    time.Duration
 	// AvoidRepeat: a reply with variants picks one this responder did not
@@ -299,6 +300,11 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		scopes = append(scopes, ResponderScope(name))
 	}
 	opts.Metrics.Declare(platforms, scopes)
+	for _, b := range opts.Bindings {
+		if cs, ok := b.Source.(CodeSource); ok {
+			opts.Metrics.DeclareCodes(b.Source.Platform(), cs.KnownCodes())
+		}
+	}
 	for name, pc := range opts.Pacing {
 		if pc.Limit > 0 {
 			burst := max(pc.Burst, 1)

@@ -63,6 +63,9 @@ func threadID(i int) string { return fmt.Sprintf("%d", 7000000+i) }
 func (s *fakeSource) Platform() string        { return fakePlatform }
 func (s *fakeSource) Threads() []model.Thread { return slices.Clone(s.threads) }
 
+// KnownCodes: the codes the tests' errors carry are labelled by themselves.
+func (s *fakeSource) KnownCodes() []string { return []string{"302"} }
+
 func (s *fakeSource) PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, _ poller.KnownFunc) (model.PollResult, error) {
 	if s.clk != nil {
 		s.clk.Advance(s.tick)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -15,6 +16,10 @@ import (
 // KitkotReplyPath is the path the kitkot imitation serves; tests use
 // server.URL + "/api" as the responder's base URL.
 const KitkotReplyPath = "/api/video/comments/publish/reply"
+
+// KitkotGuidelinesMsg is the message of the imitation's refusal of a text
+// holding one of its BannedWords.
+const KitkotGuidelinesMsg = "Failed to publish reply: content violates community guidelines"
 
 // kkRequiredParams are the query parameters kitkot's reply endpoint requires,
 // in the order the imitation checks them.
@@ -42,6 +47,10 @@ type Kitkot struct {
 	BotNickname string
 	// MaxLength is the longest accepted text in runes; 0 means no limit.
 	MaxLength int
+	// BannedWords imitate TikTok's content moderation: a text holding one
+	// (say a commenter's nickname a template echoed) is refused with the
+	// documented HTTP 400 {"code":400,"msg":...}, like every other refusal.
+	BannedWords []string
 	// Faults are consumed one per request.
 	Faults Faults
 	// OnPost, when set, is called after a post is accepted (before the
@@ -147,6 +156,13 @@ func (k *Kitkot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		k.fail(w, http.StatusBadRequest,
 			fmt.Sprintf("Failed to publish reply: text too long (%d characters, at most %d)", n, k.MaxLength))
 		return
+	}
+
+	for _, word := range k.BannedWords {
+		if word != "" && strings.Contains(text, word) {
+			k.fail(w, http.StatusBadRequest, KitkotGuidelinesMsg)
+			return
+		}
 	}
 
 	p := k.record(q.Get("aweme_id"), q.Get("reply_id"), text)

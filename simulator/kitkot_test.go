@@ -174,6 +174,25 @@ func TestKitkotMaxLengthCountsRunes(t *testing.T) {
 	}
 }
 
+// Content moderation refuses one text, not the account: the next text goes
+// through.
+func TestKitkotBannedWords(t *testing.T) {
+	k, srv := kkServer(t)
+	k.BannedWords = []string{"违禁词"}
+	q := kkParams()
+	q.Set("text", "@违禁词 你好")
+	status, ans := kkGet(t, srv, q)
+	if status != 400 || ans["code"] != json.Number("400") || ans["msg"] != KitkotGuidelinesMsg {
+		t.Fatalf("banned text: answer %d %v", status, ans)
+	}
+	if n := len(k.Posts()); n != 0 {
+		t.Fatalf("banned text posted: %d posts", n)
+	}
+	if status, ans := kkGet(t, srv, kkParams()); status != 200 {
+		t.Fatalf("next text: answer %d %v", status, ans)
+	}
+}
+
 func TestKitkotWrongPath(t *testing.T) {
 	k, srv := kkServer(t)
 	resp, err := http.Get(srv.URL + "/video/comments/publish/reply?" + kkParams().Encode())

@@ -60,6 +60,7 @@ const (
 	CodeDailyQuota        = 45009
 	CodeTooFrequent       = 45011
 	CodeAPIUnauthorized   = 48001
+	CodeRiskyContent      = 87014 // content refused by WeChat's content security
 	CodeNoCommentPriv     = 88000
 	CodeArticleNotFound   = 88001
 	CodeArticleLimited    = 88002

@@ -7,16 +7,17 @@ import (
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
-// Five refusals in a row pause the responder: the sixth answer is held (not
-// lost, not failed), the pause is listed and survives the process, and
-// `autoreplyd resume` lifts it so the next cycle sends the held answer.
+// Five refusals of the account in a row pause the responder: the sixth
+// answer is held (not lost, not failed), the pause is listed and survives
+// the process, and `autoreplyd resume` lifts it so the next cycle sends the
+// held answer.
 func TestEndToEndResponderBreaker(t *testing.T) {
 	w := newWorld(t, "@every 1h", true)
 	w.once()
 	var refused []string
 	for i := range 5 {
 		refused = append(refused, w.add(threadA, "多少钱", "甲"+string(rune('0'+i)), "700"+string(rune('1'+i))))
-		w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: "Failed to publish reply"})
+		w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: "Invalid session_key: please log in again"})
 	}
 	held := w.add(threadA, "价格?", "乙", "7009")
 	stderr := w.once()
@@ -73,5 +74,43 @@ func TestEndToEndResponderBreaker(t *testing.T) {
 	}
 	if got := postsByText(w.kk)["乙 你好，价格请看橱窗[比心]"]; got != 1 {
 		t.Fatalf("held answer posted %d times: %v", got, postsByText(w.kk))
+	}
+}
+
+// Commenters cannot pause the bot for everyone: five (breaker_failures)
+// users whose nicknames, echoed by the template, are against kitkot's
+// guidelines get their own replies refused, and the next commenter is still
+// answered in the same cycle; nothing is paused.
+func TestEndToEndContentRefusalsDoNotPause(t *testing.T) {
+	w := newWorld(t, "@every 1h", true)
+	w.kk.BannedWords = []string{"违规"}
+	w.once()
+	var refused []string
+	for i := range 5 {
+		refused = append(refused, w.add(threadA, "多少钱", "违规昵称"+string(rune('0'+i)), "700"+string(rune('1'+i))))
+	}
+	ok := w.add(threadA, "价格?", "乙", "7009")
+	stderr := w.once()
+	if strings.Contains(stderr, "RESPONDER PAUSED") {
+		t.Fatalf("refusals of single replies paused the responder:\n%s", stderr)
+	}
+	if n := w.kk.Requests(); n != 6 {
+		t.Fatalf("kitkot requests: %d, want 6", n)
+	}
+	status := map[string]string{}
+	for _, r := range w.history() {
+		status[r.CommentID] = r.Status + "/" + r.Reason
+	}
+	for _, cid := range refused {
+		if status[cid] != "failed/platform_400" {
+			t.Fatalf("refused %s: %q (all: %v)", cid, status[cid], status)
+		}
+	}
+	if status[ok] != "sent/" {
+		t.Fatalf("the next commenter: %q (all: %v)", status[ok], status)
+	}
+	out, stderr, code := w.run("resume", "--list", "--config", w.cfg)
+	if code != 0 || strings.TrimSpace(out) != "no pauses in force" {
+		t.Fatalf("resume --list: exit %d\n%s%s", code, out, stderr)
 	}
 }

@@ -46,3 +46,27 @@ func Value(t testing.TB, m *metrics.Metrics, name string, labels ...string) floa
 	}
 	return -1
 }
+
+// Series are the label sets (name to value) of every series of the metric
+// name in m, in the registry's order.
+func Series(t testing.TB, m *metrics.Metrics, name string) []map[string]string {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	var out []map[string]string
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			ls := map[string]string{}
+			for _, lp := range s.GetLabel() {
+				ls[lp.GetName()] = lp.GetValue()
+			}
+			out = append(out, ls)
+		}
+	}
+	return out
+}

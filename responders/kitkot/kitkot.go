@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -23,7 +22,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
+	"github.com/autoreplyd/autoreplyd/internal/httperr"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -33,6 +34,11 @@ const Name = "kitkot"
 const (
 	// DefaultTimeout bounds one send, answer included.
 	DefaultTimeout = 30 * time.Second
+	// DefaultMaxLength is the longest reply sent, in characters (runes):
+	// TikTok limits a comment to 150 characters. A longer reply fails
+	// (too_long) before any request, so that an echo a template makes of a
+	// long comment or nickname never reaches kitkot.
+	DefaultMaxLength = 150
 	// replyPath is appended to the base URL (which ends in /api).
 	replyPath = "/video/comments/publish/reply"
 	// maxAnswer caps the answer read: a success is about 6 KB of JSON.
@@ -47,6 +53,7 @@ type Config struct {
 	APIKey     string        // kitkot api_key
 	SessionKey string        // session_key from kitkot's login
 	Timeout    time.Duration // per send; 0 means DefaultTimeout
+	MaxLength  int           // characters (runes); 0 means DefaultMaxLength
 	// HTTPClient is optional. Its transport is cloned with keep-alives off
 	// when it is an *http.Transport (see New); another RoundTripper is used
 	// as is and must never replay a request.
@@ -59,6 +66,7 @@ type Responder struct {
 	apiKey     string
 	sessionKey string
 	timeout    time.Duration
+	maxLength  int
 	client     *http.Client
 }
 
@@ -84,15 +92,23 @@ func New(cfg Config) (*Responder, error) {
 	if cfg.Timeout < 0 {
 		return nil, errors.New("kitkot: timeout is negative")
 	}
+	if cfg.MaxLength < 0 {
+		return nil, errors.New("kitkot: max_length is negative")
+	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
+	}
+	maxLength := cfg.MaxLength
+	if maxLength == 0 {
+		maxLength = DefaultMaxLength
 	}
 	return &Responder{
 		endpoint:   strings.TrimRight(u.String(), "/") + replyPath,
 		apiKey:     cfg.APIKey,
 		sessionKey: cfg.SessionKey,
 		timeout:    timeout,
+		maxLength:  maxLength,
 		client:     noReplayClient(cfg.HTTPClient),
 	}, nil
 }
@@ -149,16 +165,28 @@ func replyTarget(c model.Comment) string {
 //	HTTP 2xx, body unreadable as the documented JSON                   Unknown    "bad_answer"
 //	HTTP 2xx, body code other than 200                                 Permanent  "platform_CODE"
 //	empty text, aweme_id or reply target (no request made)             Permanent  "empty_text", "missing_aweme_id", "missing_reply_id"
+//	text longer than MaxLength characters (no request made)            Permanent  "too_long"
+//
+// A permanent refusal is ReplyOnly (it fails this reply and never counts
+// toward the breaker) when kitkot answered its documented refusal, code 400
+// with a message, and the message does not name the account, its keys or
+// session, or its allowance (see accountRefusal); and for the checks made
+// before any request. Everything else (HTTP 401/403/404, redirects, other
+// codes, a 400 that is not kitkot's JSON) is about the account or the API.
 func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
 	if strings.TrimSpace(reply.Text) == "" {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "reply text is empty", Reason: "empty_text"}
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
+	}
+	if n := utf8.RuneCountInString(reply.Text); n > r.maxLength {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "too_long",
+			Msg: fmt.Sprintf("reply is %d characters, more than responders.kitkot.max_length (%d)", n, r.maxLength)}
 	}
 	if reply.Comment.PostID == "" {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "comment has no aweme_id (post id)", Reason: "missing_aweme_id"}
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "comment has no aweme_id (post id)", Reason: "missing_aweme_id"}
 	}
 	target := replyTarget(reply.Comment)
 	if target == "" || target == "0" {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "comment has no id to reply to", Reason: "missing_reply_id"}
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "comment has no id to reply to", Reason: "missing_reply_id"}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
@@ -210,7 +238,7 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 	defer func() { _ = resp.Body.Close() }()
 
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	res, serr := r.classify(ctx, resp.StatusCode, body, readErr)
+	res, serr := r.classify(ctx, resp.StatusCode, body, readErr, reply.Text)
 	if serr != nil {
 		return model.SendResult{}, serr
 	}
@@ -231,8 +259,9 @@ type answer struct {
 	} `json:"comment"`
 }
 
-// classify turns an HTTP answer into a result or a *model.SendError.
-func (r *Responder) classify(ctx context.Context, status int, body []byte, readErr error) (model.SendResult, *model.SendError) {
+// classify turns an HTTP answer to sending text into a result or a
+// *model.SendError.
+func (r *Responder) classify(ctx context.Context, status int, body []byte, readErr error, text string) (model.SendResult, *model.SendError) {
 	var a answer
 	parsed := readErr == nil && json.Unmarshal(body, &a) == nil && a.Code != nil
 	platformMsg := func() string {
@@ -248,6 +277,14 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 		return def
 	}
 	httpReason := "http_" + strconv.Itoa(status)
+	// refusal is a permanent platform refusal with code c, ReplyOnly when
+	// it is kitkot's documented one (code 400 and a message) about this
+	// reply rather than the account.
+	refusal := func(c, msg string) *model.SendError {
+		se := r.sendError(model.Permanent, c, msg, "platform_"+c)
+		se.ReplyOnly = parsed && c == "400" && a.Msg != "" && !accountRefusal(string(a.Msg), text)
+		return se
+	}
 
 	switch {
 	case status >= 200 && status < 300:
@@ -259,7 +296,7 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d with an unreadable answer: %q", status, httperr.Snippet(body, maxMsg)), "bad_answer")
 		}
 		if c := code(""); c != "200" {
-			return model.SendResult{}, r.sendError(model.Permanent, c, platformMsg(), "platform_"+c)
+			return model.SendResult{}, refusal(c, platformMsg())
 		}
 		res := model.SendResult{}
 		if a.Comment != nil {
@@ -274,8 +311,7 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 		// An internal error may come after the reply was stored.
 		return model.SendResult{}, r.sendError(model.Unknown, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
 	case status == http.StatusBadRequest:
-		c := code("400")
-		return model.SendResult{}, r.sendError(model.Permanent, c, platformMsg(), "platform_"+c)
+		return model.SendResult{}, refusal(code("400"), platformMsg())
 	case status >= 400:
 		return model.SendResult{}, r.sendError(model.Permanent, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
 	case status >= 300 && status < 400:

@@ -103,7 +103,7 @@ func FuzzDecodeAnswer(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		res, serr := r.classify(context.Background(), status, body, nil)
+		res, serr := r.classify(context.Background(), status, body, nil, "hi")
 
 		var a answer
 		parsed := json.Unmarshal(body, &a) == nil && a.Code != nil
@@ -159,6 +159,11 @@ func FuzzDecodeAnswer(f *testing.F) {
 		}
 		if serr.Reason == "" || serr.Msg == "" {
 			t.Errorf("error without reason or message: %#v", serr)
+		}
+		// Only kitkot's documented refusal, code 400 with its JSON, may be
+		// about one reply: anything else counts toward the breaker.
+		if serr.ReplyOnly && (serr.Kind != model.Permanent || serr.Code != "400" || !parsed) {
+			t.Errorf("HTTP %d %q: ReplyOnly on %#v", status, body, serr)
 		}
 		for _, text := range []string{serr.Error(), serr.Msg, serr.Code, serr.Reason, fmt.Sprintf("%#v", *serr)} {
 			for _, key := range []string{fuzzAPIKey, fuzzSessionKey} {

@@ -120,6 +120,7 @@ func TestNewRefusesBadConfigWithoutPrintingKeys(t *testing.T) {
 		{BaseURL: "https://kitkot.xyz/api", APIKey: "", SessionKey: testSessionKey},
 		{BaseURL: "https://kitkot.xyz/api", APIKey: testAPIKey, SessionKey: ""},
 		{BaseURL: "https://kitkot.xyz/api", APIKey: testAPIKey, SessionKey: testSessionKey, Timeout: -time.Second},
+		{BaseURL: "https://kitkot.xyz/api", APIKey: testAPIKey, SessionKey: testSessionKey, MaxLength: -1},
 	}
 	for i, cfg := range cases {
 		_, err := New(cfg)
@@ -216,26 +217,38 @@ func TestSendRefusesWithoutRequest(t *testing.T) {
 	}
 }
 
+// Every kitkot refusal is HTTP 400 {code: 400, msg}: the message tells a
+// refusal of the account (keys, session) from one of this reply (its text),
+// and only the first may count toward the breaker (ReplyOnly false).
 func TestSendPlatformRefusals(t *testing.T) {
 	cases := []struct {
-		name     string
-		apiKey   string
-		session  string
-		maxLen   int
-		fault    *simulator.Fault
-		wantMsg  string
-		wantCode string
+		name          string
+		apiKey        string
+		session       string
+		maxLen        int
+		banned        []string
+		fault         *simulator.Fault
+		wantMsg       string
+		wantCode      string
+		wantReplyOnly bool
 	}{
 		{name: "wrong api_key", apiKey: testAPIKey + "x", session: testSessionKey, wantMsg: "api_key", wantCode: "400"},
 		{name: "wrong session_key", apiKey: testAPIKey, session: "x" + testSessionKey, wantMsg: "session_key", wantCode: "400"},
-		{name: "too long", apiKey: testAPIKey, session: testSessionKey, maxLen: 5, wantMsg: "too long", wantCode: "400"},
+		{name: "too long", apiKey: testAPIKey, session: testSessionKey, maxLen: 5, wantMsg: "too long", wantCode: "400", wantReplyOnly: true},
+		{name: "against the guidelines", apiKey: testAPIKey, session: testSessionKey, banned: []string{"超过"},
+			wantMsg: "guidelines", wantCode: "400", wantReplyOnly: true},
 		{name: "documented failure", apiKey: testAPIKey, session: testSessionKey,
-			fault: &simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: "Failed to publish reply"}, wantMsg: "Failed to publish reply", wantCode: "400"},
+			fault: &simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: "Failed to publish reply"}, wantMsg: "Failed to publish reply", wantCode: "400", wantReplyOnly: true},
+		{name: "logged out", apiKey: testAPIKey, session: testSessionKey,
+			fault: &simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: "Failed to publish reply: please login again"}, wantMsg: "login", wantCode: "400"},
+		{name: "rate limited", apiKey: testAPIKey, session: testSessionKey,
+			fault: &simulator.Fault{Kind: simulator.FaultCode, Code: 400, Msg: "Failed to publish reply: rate limit reached"}, wantMsg: "rate limit", wantCode: "400"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, 5*time.Second)
 			f.sim.MaxLength = c.maxLen
+			f.sim.BannedWords = c.banned
 			if c.fault != nil {
 				f.sim.Faults.Push(*c.fault)
 			}
@@ -251,6 +264,9 @@ func TestSendPlatformRefusals(t *testing.T) {
 			se := sendErr(t, err, model.Permanent, "platform_400")
 			if se.Code != c.wantCode || !strings.Contains(se.Msg, c.wantMsg) {
 				t.Errorf("error = %v, want code %s and msg containing %q", se, c.wantCode, c.wantMsg)
+			}
+			if se.ReplyOnly != c.wantReplyOnly {
+				t.Errorf("ReplyOnly = %v, want %v (%v)", se.ReplyOnly, c.wantReplyOnly, se)
 			}
 			if n := len(f.sim.Posts()); n != 0 {
 				t.Errorf("imitation recorded %d posts, want 0", n)
@@ -446,4 +462,103 @@ func TestSendUnreachableHostIsRetryable(t *testing.T) {
 	r := newResponder(t, "http://"+addr+"/api", testAPIKey, testSessionKey, 5*time.Second)
 	_, err = r.Send(context.Background(), reply("hi"))
 	sendErr(t, err, model.Retryable, "connect")
+}
+
+// Which refusals say something about the account or the API (they count
+// toward the breaker) and which only about this reply (ReplyOnly).
+func TestRefusalScope(t *testing.T) {
+	const text = "@session 你好, 价格请看橱窗"
+	cases := []struct {
+		name      string
+		status    int
+		body      string
+		replyOnly bool
+	}{
+		{"documented refusal", 400, `{"code":400,"msg":"Failed to publish reply"}`, true},
+		{"guidelines", 400, `{"code":400,"msg":"Content violates community guidelines"}`, true},
+		{"too long", 400, `{"code":400,"msg":"Text exceeds the 150 character limit"}`, true},
+		{"duplicate", 400, `{"code":400,"msg":"You already posted an identical comment"}`, true},
+		{"comment gone", 400, `{"code":400,"msg":"Comment not found or deleted"}`, true},
+		{"video author", 400, `{"code":400,"msg":"The author has turned off comments"}`, true},
+		{"keyword filter", 400, `{"code":400,"msg":"Comment contains a filtered keyword"}`, true},
+		{"200 with code 400", 200, `{"code":"400","msg":"Failed to publish reply"}`, true},
+		// The platform quoting the reply (a nickname echoed by a template)
+		// is no evidence against the account.
+		{"echoed text", 400, `{"code":400,"msg":"Sensitive words in \"@session 你好\""}`, true},
+
+		{"api key", 400, `{"code":400,"msg":"Invalid api_key"}`, false},
+		{"session", 400, `{"code":400,"msg":"Invalid session_key: please log in again"}`, false},
+		{"login", 400, `{"code":400,"msg":"Login required"}`, false},
+		{"unauthorized", 400, `{"code":400,"msg":"Unauthorized"}`, false},
+		{"authentication", 400, `{"code":400,"msg":"Authentication failed"}`, false},
+		{"permission", 400, `{"code":400,"msg":"No permission to comment"}`, false},
+		{"banned", 400, `{"code":400,"msg":"Account banned"}`, false},
+		{"daily limit", 400, `{"code":400,"msg":"Daily comment limit reached"}`, false},
+		{"quota", 400, `{"code":400,"msg":"Quota exceeded"}`, false},
+		{"too frequent", 400, `{"code":400,"msg":"Commenting too frequently"}`, false},
+		{"credits", 400, `{"code":400,"msg":"Not enough credits"}`, false},
+		{"another code", 400, `{"code":40013,"msg":"Failed to publish reply"}`, false},
+		{"200 with another code", 200, `{"code":10001,"msg":"Failed to publish reply"}`, false},
+		{"400 without kitkot's JSON", 400, `<html>Bad Request</html>`, false},
+		{"400 without a message", 400, `{"code":400}`, false},
+		{"401", 401, `{"code":401,"msg":"Failed to publish reply"}`, false},
+		{"403", 403, `{"code":403,"msg":"Failed to publish reply"}`, false},
+		{"404", 404, `not found`, false},
+		{"redirect", 302, ``, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := answerServer(t, c.status, c.body)
+			_, err := r.Send(context.Background(), reply(text))
+			noSecrets(t, err)
+			var se *model.SendError
+			if !errors.As(err, &se) || se.Kind != model.Permanent {
+				t.Fatalf("error = %v, want a permanent *model.SendError", err)
+			}
+			if se.ReplyOnly != c.replyOnly {
+				t.Errorf("ReplyOnly = %v, want %v (%v)", se.ReplyOnly, c.replyOnly, se)
+			}
+		})
+	}
+}
+
+// A reply over max_length fails too_long before any request: the 1 MB echo
+// of a comment never reaches kitkot. The cap counts characters, not bytes.
+func TestSendTooLongMakesNoRequest(t *testing.T) {
+	f := newFixture(t, 5*time.Second)
+	if f.r.maxLength != DefaultMaxLength || DefaultMaxLength != 150 {
+		t.Fatalf("default max length %d (DefaultMaxLength %d), want 150", f.r.maxLength, DefaultMaxLength)
+	}
+	for _, text := range []string{strings.Repeat("长", 151), strings.Repeat("😀", 151), strings.Repeat("a", 1<<20)} {
+		_, err := f.r.Send(context.Background(), reply(text))
+		se := sendErr(t, err, model.Permanent, "too_long")
+		if !se.ReplyOnly || se.Code != "" || !strings.Contains(se.Msg, "responders.kitkot.max_length (150)") {
+			t.Errorf("too long: %#v", se)
+		}
+	}
+	if n := f.sim.Requests(); n != 0 {
+		t.Fatalf("imitation saw %d requests, want 0", n)
+	}
+	// 150 characters of 4 bytes each go out whole.
+	at := strings.Repeat("😀", 150)
+	if _, err := f.r.Send(context.Background(), reply(at)); err != nil {
+		t.Fatalf("150 characters: %v", err)
+	}
+	if ps := f.sim.Posts(); len(ps) != 1 || ps[0].Text != at {
+		t.Fatalf("posts: %d", len(ps))
+	}
+
+	// A configured cap replaces the default.
+	r, err := New(Config{BaseURL: f.srv.URL + "/api", APIKey: testAPIKey, SessionKey: testSessionKey, MaxLength: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Send(context.Background(), reply("一二三四五六"))
+	sendErr(t, err, model.Permanent, "too_long")
+	if _, err := r.Send(context.Background(), reply("一二三四五")); err != nil {
+		t.Fatalf("5 characters with max_length 5: %v", err)
+	}
+	if n := f.sim.Requests(); n != 2 {
+		t.Fatalf("imitation saw %d requests, want 2", n)
+	}
 }

@@ -93,18 +93,24 @@ type replyBody struct {
 //	not fully written (connect, DNS, cancelled)         Retryable "connect"
 //	written, then timeout/drop/unreadable answer        Unknown "timeout"/"dropped"/"cancelled"/"bad_answer"
 //	HTTP 429/502/503/504 / other 5xx / 4xx, 3xx         Retryable / Unknown / Permanent "http_NNN"
+//
+// Permanent refusals of this reply's content or target (replyOnlyCodes:
+// 88004, 88007, 88008, 40033, 87014, and the article's 88001/88002/88011) are
+// ReplyOnly: they fail this reply and never count toward the breaker. Every
+// other permanent failure (88000 no privilege, the credential and whitelist
+// codes, codes nobody classified) is about the account or the API.
 func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
 	text := reply.Text
 	if strings.TrimSpace(text) == "" {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "reply text is empty", Reason: "empty_text"}
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
 	}
 	if n := utf8.RuneCountInString(text); n > r.maxLength {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent,
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true,
 			Msg: fmt.Sprintf("reply is %d characters, more than responders.wechat.max_length (%d)", n, r.maxLength), Reason: "too_long"}
 	}
 	msg, index, ucid, err := pwechat.ParseCommentID(reply.Comment.ID)
 	if err != nil {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: err.Error(), Reason: "bad_comment_id"}
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: err.Error(), Reason: "bad_comment_id"}
 	}
 	err = r.client.Call(ctx, wxapi.Request{
 		Path:    wxapi.CommentReplyPath,
@@ -129,6 +135,23 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 // responder: WeChat does not say; minutes, not seconds, since pushing on
 // risks the account.
 const tooFrequentPause = 10 * time.Minute
+
+// replyOnlyCodes are the refusals of one reply: its content (88007 empty or
+// too long; 40033 characters refused; 87014 WeChat's content-security
+// refusal) or its target (88004 comment deleted; 88008 comment not found;
+// 88001 article not found; 88002/88011 article limited). None says anything
+// about the account, so none may pause the responder for every other reply.
+// (88005, already replied, counts as answered: no failure at all.)
+var replyOnlyCodes = map[int]bool{
+	wxapi.CodeReplyLength:     true,
+	wxapi.CodeIllegalChars:    true,
+	wxapi.CodeRiskyContent:    true,
+	wxapi.CodeCommentDeleted:  true,
+	wxapi.CodeCommentNotFound: true,
+	wxapi.CodeArticleNotFound: true,
+	wxapi.CodeArticleLimited:  true,
+	wxapi.CodeArticleLimited2: true,
+}
 
 // classify turns a client failure into a *model.SendError.
 func classify(we *wxapi.Error) *model.SendError {
@@ -163,6 +186,7 @@ func classify(we *wxapi.Error) *model.SendError {
 				se.Kind, se.Reason = model.Retryable, "token_code_"+se.Code
 			} else {
 				se.Kind, se.Reason = model.Permanent, "platform_"+se.Code
+				se.ReplyOnly = replyOnlyCodes[we.Code]
 			}
 		}
 		return se

@@ -116,28 +116,32 @@ func TestTooLongAndBadIDWithoutACall(t *testing.T) {
 
 func TestEveryCodeClassified(t *testing.T) {
 	for _, tc := range []struct {
-		code   int
-		token  bool
-		kind   model.FailureKind
-		reason string
+		code      int
+		token     bool
+		kind      model.FailureKind
+		reason    string
+		replyOnly bool // a refusal of this reply's content or target only
 	}{
-		{-1, false, model.Retryable, "busy"},
-		{45009, false, model.Retryable, "quota"},
-		{45011, false, model.Retryable, "too_frequent"},
-		{88000, false, model.Permanent, "platform_88000"},
-		{88001, false, model.Permanent, "platform_88001"},
-		{88002, false, model.Permanent, "platform_88002"},
-		{88004, false, model.Permanent, "platform_88004"},
-		{88007, false, model.Permanent, "platform_88007"},
-		{88008, false, model.Permanent, "platform_88008"},
-		{88011, false, model.Permanent, "platform_88011"},
-		{40033, false, model.Permanent, "platform_40033"},
-		{40164, false, model.Permanent, "ip_not_whitelisted"},
-		{40164, true, model.Permanent, "ip_not_whitelisted"},
-		{40013, true, model.Permanent, "invalid_appid"},
-		{40125, true, model.Permanent, "invalid_secret"},
-		{-1, true, model.Retryable, "busy"},
-		{45009, true, model.Retryable, "quota"},
+		{-1, false, model.Retryable, "busy", false},
+		{45009, false, model.Retryable, "quota", false},
+		{45011, false, model.Retryable, "too_frequent", false},
+		{88000, false, model.Permanent, "platform_88000", false},
+		{88001, false, model.Permanent, "platform_88001", true},
+		{88002, false, model.Permanent, "platform_88002", true},
+		{88004, false, model.Permanent, "platform_88004", true},
+		{88007, false, model.Permanent, "platform_88007", true},
+		{88008, false, model.Permanent, "platform_88008", true},
+		{88011, false, model.Permanent, "platform_88011", true},
+		{40033, false, model.Permanent, "platform_40033", true},
+		{40164, false, model.Permanent, "ip_not_whitelisted", false},
+		{40164, true, model.Permanent, "ip_not_whitelisted", false},
+		{40013, true, model.Permanent, "invalid_appid", false},
+		{40125, true, model.Permanent, "invalid_secret", false},
+		{-1, true, model.Retryable, "busy", false},
+		{45009, true, model.Retryable, "quota", false},
+		{87014, false, model.Permanent, "platform_87014", true},
+		{48001, false, model.Permanent, "api_unauthorized", false},
+		{61234, false, model.Permanent, "platform_61234", false}, // nobody classified it: may be the account
 	} {
 		sim, r := setup(t)
 		id := sim.AddComment(msgID, 1, simulator.WeChatComment{Content: "x"})
@@ -154,6 +158,9 @@ func TestEveryCodeClassified(t *testing.T) {
 		}
 		if len(sim.Posts()) != 0 {
 			t.Fatalf("%d: posted", tc.code)
+		}
+		if se.ReplyOnly != tc.replyOnly {
+			t.Fatalf("%d (token %v): ReplyOnly %v, want %v", tc.code, tc.token, se.ReplyOnly, tc.replyOnly)
 		}
 		// Quota and pace answers ask the poller to pause the responder.
 		if got, want := se.PauseToNextDay, tc.code == 45009; got != want {
@@ -233,5 +240,43 @@ func TestSendAfterTokenConnectFailureIsRetryable(t *testing.T) {
 	var se *model.SendError
 	if !errors.As(err, &se) || se.Kind != model.Retryable || se.Reason != "connect" {
 		t.Fatalf("%#v", err)
+	}
+}
+
+// The imitation's own refusals of one reply (deleted, not found, too long
+// for WeChat, already answered) fail that reply only; a refused privilege is
+// about the account.
+func TestRefusalsOfOneReply(t *testing.T) {
+	sim, r := setup(t)
+	sim.MaxLength = 5
+	deleted := sim.AddComment(msgID, 1, simulator.WeChatComment{Content: "x", Deleted: true})
+	ok := sim.AddComment(msgID, 1, simulator.WeChatComment{Content: "y"})
+	id := func(n uint64) string { return fmt.Sprintf("%s:1:%d", msgID, n) }
+	for _, tc := range []struct {
+		name, id, text, reason string
+	}{
+		{"deleted", id(deleted), "谢谢", "platform_88004"},
+		{"not found", id(ok + 100), "谢谢", "platform_88008"},
+		{"article not found", "2247480000:1:1", "谢谢", "platform_88001"},
+		{"too long for WeChat", id(ok), "一二三四五六", "platform_88007"},
+	} {
+		_, err := r.Send(context.Background(), reply(tc.id, tc.text))
+		var se *model.SendError
+		if !errors.As(err, &se) || se.Kind != model.Permanent || se.Reason != tc.reason || !se.ReplyOnly {
+			t.Fatalf("%s: %#v", tc.name, err)
+		}
+	}
+	sim.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 88000, Msg: "without comment privilege"})
+	_, err := r.Send(context.Background(), reply(id(ok), "谢谢"))
+	var se *model.SendError
+	if !errors.As(err, &se) || se.Reason != "platform_88000" || se.ReplyOnly {
+		t.Fatalf("88000: %#v", err)
+	}
+	if n := len(sim.Posts()); n != 0 {
+		t.Fatalf("%d posts", n)
+	}
+	// The refusals reached WeChat: they are the platform's, not local.
+	if n := len(sim.Calls()); n != 6 { // token + five replies
+		t.Fatalf("%d calls: %+v", n, sim.Calls())
 	}
 }

@@ -160,6 +160,7 @@ type apiError struct {
 //	cid or weibo id absent / not numeric (no call)      Permanent "bad_comment_id" / "bad_weibo_id"
 //	over 140 weighted characters (no call made)         Permanent "too_long"
 //	20019 identical / 20017 similar content             Permanent "duplicate_content" / "similar_content"
+//	20018/20020/20021 link, advertising, illegal text   Permanent "content_refused"
 //	20012 too long                                      Permanent "too_long"
 //	20201 comment / 20101 weibo not found               Permanent "comment_not_found" / "weibo_not_found"
 //	20016 too fast                                      Retryable "too_fast", pause 10m
@@ -172,18 +173,24 @@ type apiError struct {
 //	not fully written (connect, DNS, cancelled)         Retryable "connect"
 //	written, then timeout/drop/unreadable answer        Unknown "timeout"/"dropped"/"cancelled"/"bad_answer"
 //	HTTP 429/502/503/504 / other 5xx / 4xx, 3xx         Retryable / Unknown / Permanent "http_NNN"
+//
+// The refusals of this reply's content or target (the 20xxx codes above and
+// the checks made before any call) are ReplyOnly: they fail this reply and
+// never count toward the breaker. Every other permanent failure (the token
+// and auth codes, HTTP 4xx, codes nobody classified) is about the account or
+// the API.
 func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
 	text := reply.Text
 	c := reply.Comment
 	if strings.TrimSpace(text) == "" {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "reply text is empty", Reason: "empty_text"}
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
 	}
 	if !digits(c.ID) {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Reason: "bad_comment_id",
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "bad_comment_id",
 			Msg: fmt.Sprintf("comment id %q is not a number: Weibo would post a top-level comment instead of a reply", c.ID)}
 	}
 	if !digits(c.PostID) {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Reason: "bad_weibo_id",
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "bad_weibo_id",
 			Msg: fmt.Sprintf("weibo id %q is not a number", c.PostID)}
 	}
 	if n := ReplyLen(text, c.User.Nickname, r.cfg.WithoutMention); n > MaxWeighted {
@@ -191,7 +198,7 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 		if r.cfg.WithoutMention {
 			what = "without mention"
 		}
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Reason: "too_long",
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "too_long",
 			Msg: fmt.Sprintf("reply is %d weighted characters %s, more than Weibo's %d", n, what, MaxWeighted)}
 	}
 	form := url.Values{}
@@ -257,21 +264,27 @@ func boolDigit(b bool) string {
 	return "0"
 }
 
-// classify maps a Weibo error code to a *model.SendError.
+// classify maps a Weibo error code to a *model.SendError. The refusals of
+// this reply's content or target are ReplyOnly: a commenter can provoke them
+// (a nickname echoed into a reply, a comment deleted after it was seen), and
+// they say nothing about the account.
 func classify(code, msg string) *model.SendError {
 	se := &model.SendError{Code: code, Msg: msg, Kind: model.Permanent}
 	n, _ := strconv.Atoi(code)
 	switch {
 	case n == 20019:
-		se.Reason = "duplicate_content"
+		se.Reason, se.ReplyOnly = "duplicate_content", true
 	case n == 20017:
-		se.Reason = "similar_content"
+		se.Reason, se.ReplyOnly = "similar_content", true
+	case n == 20018, n == 20020, n == 20021:
+		// Weibo's error table: an illegal link, advertising, illegal content.
+		se.Reason, se.ReplyOnly = "content_refused", true
 	case n == 20012:
-		se.Reason = "too_long"
+		se.Reason, se.ReplyOnly = "too_long", true
 	case n == 20201:
-		se.Reason = "comment_not_found"
+		se.Reason, se.ReplyOnly = "comment_not_found", true
 	case n == 20101:
-		se.Reason = "weibo_not_found"
+		se.Reason, se.ReplyOnly = "weibo_not_found", true
 	case n == 20016:
 		se.Kind, se.Reason, se.PauseFor = model.Retryable, "too_fast", TooFastPause
 	case n >= 10022 && n <= 10024:

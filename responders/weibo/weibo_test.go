@@ -171,39 +171,67 @@ func TestSendRepeatedContent(t *testing.T) {
 	}
 	_, err := r.Send(context.Background(), reply(wb, "乙", "谢谢"))
 	se := sendErr(t, err)
-	if se.Kind != model.Permanent || se.Code != "20019" || se.Reason != "duplicate_content" || se.PauseFor != 0 {
+	if se.Kind != model.Permanent || se.Code != "20019" || se.Reason != "duplicate_content" || se.PauseFor != 0 || !se.ReplyOnly {
 		t.Fatalf("%+v", se)
+	}
+}
+
+// The imitation's refusals of one reply (too long with the mention prefix
+// Weibo adds, a comment that is gone) fail that reply only; an expired
+// token is about the account.
+func TestSendRefusalsOfOneReply(t *testing.T) {
+	wb, r := setup(t, APIV2, nil)
+	gone := reply(wb, "小新", "谢谢")
+	gone.Comment.ID = "4999999999999999"
+	_, err := r.Send(context.Background(), gone)
+	if se := sendErr(t, err); se.Reason != "comment_not_found" || se.Code != "20201" || !se.ReplyOnly {
+		t.Fatalf("comment gone: %+v", se)
+	}
+	wb.ExpireToken()
+	_, err = r.Send(context.Background(), reply(wb, "小新", "谢谢"))
+	if se := sendErr(t, err); se.Reason != "token_expired" || se.ReplyOnly {
+		t.Fatalf("expired token: %+v", se)
+	}
+	if n := len(wb.Posts()); n != 0 {
+		t.Fatalf("%d posts", n)
 	}
 }
 
 func TestSendCodes(t *testing.T) {
 	for _, tc := range []struct {
-		code   int
-		kind   model.FailureKind
-		reason string
-		pause  time.Duration
+		code      int
+		kind      model.FailureKind
+		reason    string
+		pause     time.Duration
+		replyOnly bool // a refusal of this reply's content or target only
 	}{
-		{20019, model.Permanent, "duplicate_content", 0},
-		{20017, model.Permanent, "similar_content", 0},
-		{20016, model.Retryable, "too_fast", TooFastPause},
-		{10022, model.Retryable, "rate_limited", time.Hour},
-		{10023, model.Retryable, "rate_limited", time.Hour},
-		{10024, model.Retryable, "rate_limited", time.Hour},
-		{21327, model.Permanent, "token_expired", TokenPause},
-		{21314, model.Permanent, "token_expired", TokenPause},
-		{21317, model.Permanent, "token_expired", TokenPause},
-		{20201, model.Permanent, "comment_not_found", 0},
-		{20012, model.Permanent, "too_long", 0},
-		{10001, model.Unknown, "platform_10001", 0},
-		{10002, model.Retryable, "busy", 0},
-		{20003, model.Permanent, "platform_20003", 0},
+		{20019, model.Permanent, "duplicate_content", 0, true},
+		{20017, model.Permanent, "similar_content", 0, true},
+		{20016, model.Retryable, "too_fast", TooFastPause, false},
+		{10022, model.Retryable, "rate_limited", time.Hour, false},
+		{10023, model.Retryable, "rate_limited", time.Hour, false},
+		{10024, model.Retryable, "rate_limited", time.Hour, false},
+		{21327, model.Permanent, "token_expired", TokenPause, false},
+		{21314, model.Permanent, "token_expired", TokenPause, false},
+		{21317, model.Permanent, "token_expired", TokenPause, false},
+		{20201, model.Permanent, "comment_not_found", 0, true},
+		{20012, model.Permanent, "too_long", 0, true},
+		{10001, model.Unknown, "platform_10001", 0, false},
+		{10002, model.Retryable, "busy", 0, false},
+		{20003, model.Permanent, "platform_20003", 0, false}, // nobody classified it: may be the account
+		{20101, model.Permanent, "weibo_not_found", 0, true},
+		{20018, model.Permanent, "content_refused", 0, true},
+		{20020, model.Permanent, "content_refused", 0, true},
+		{20021, model.Permanent, "content_refused", 0, true},
+		{21301, model.Permanent, "auth_failed", TokenPause, false},
+		{21332, model.Permanent, "auth_failed", TokenPause, false},
 	} {
 		wb, r := setup(t, APIV2, nil)
 		rp := reply(wb, "小新", "谢谢")
 		wb.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: tc.code, Msg: "err " + tok})
 		_, err := r.Send(context.Background(), rp)
 		se := sendErr(t, err)
-		if se.Kind != tc.kind || se.Reason != tc.reason || se.PauseFor != tc.pause {
+		if se.Kind != tc.kind || se.Reason != tc.reason || se.PauseFor != tc.pause || se.ReplyOnly != tc.replyOnly {
 			t.Errorf("%d: %+v", tc.code, se)
 		}
 	}

@@ -1,0 +1,30 @@
+package wechat
+
+import (
+	"strconv"
+
+	"github.com/autoreplyd/autoreplyd/poller"
+	wxapi "github.com/autoreplyd/autoreplyd/wechat"
+)
+
+// knownCodes are the WeChat errcodes comment/list and the token APIs are
+// documented to answer (PLATFORMS.md).
+var knownCodes = []int{
+	wxapi.CodeBusy, wxapi.CodeInvalidCredential, wxapi.CodeInvalidAppID, wxapi.CodeInvalidToken,
+	wxapi.CodeInvalidSecret, wxapi.CodeIPNotWhitelisted, wxapi.CodeTokenExpired, wxapi.CodeDailyQuota,
+	wxapi.CodeTooFrequent, wxapi.CodeAPIUnauthorized, wxapi.CodeNoCommentPriv, wxapi.CodeArticleNotFound,
+	wxapi.CodeArticleLimited, wxapi.CodeArticleLimited2,
+}
+
+var _ poller.CodeSource = (*Source)(nil)
+
+// KnownCodes are the errcodes this source's errors may carry that metrics
+// label by themselves; any other code is labelled "other", so a made-up or
+// echoed code never grows or leaks into the metrics.
+func (s *Source) KnownCodes() []string {
+	out := make([]string, len(knownCodes))
+	for i, c := range knownCodes {
+		out[i] = strconv.Itoa(c)
+	}
+	return out
+}
