@@ -72,6 +72,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	if err := checkRegular(path); err != nil {
+		return nil, err
+	}
 	dsn, err := buildDSN(path, writerParams)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -104,6 +107,9 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("database %s does not exist", path)
 		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := checkRegular(path); err != nil {
+		return nil, err
 	}
 	dsn, err := buildDSN(path, readerParams)
 	if err != nil {
