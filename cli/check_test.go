@@ -17,6 +17,11 @@ func checkWorld(t *testing.T, rules, extra string) (cfg, db string) {
 	writeFile(t, filepath.Join(dir, "rules.yaml"), rules)
 	cfg = filepath.Join(dir, "config.yaml")
 	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", extra))
+	// It holds secrets inline: private, or check warns (see
+	// TestCheckInlineSecretsReadable).
+	if err := os.Chmod(cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	return cfg, db
 }
 

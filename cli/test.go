@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"time"
 
@@ -76,7 +75,7 @@ func lazyConfig(env Env) func() (string, *time.Location, error) {
 func runTests(cmd *cobra.Command, env Env, r *ruletest.Runner, files []string, verbose bool) error {
 	passed, failed, broken := 0, 0, 0
 	for _, name := range files {
-		data, err := os.ReadFile(name)
+		data, err := ruletest.ReadFile(name)
 		if err != nil {
 			fmt.Fprintln(env.Stderr, err)
 			broken++

@@ -54,6 +54,10 @@ const (
 type Config struct {
 	// File is the absolute path of the file the config was loaded from.
 	File string `koanf:"-" json:"file"`
+	// InlineSecrets are the keys of the secrets written in the file itself
+	// (not in a *_file or the environment), for check's warning when the
+	// file is readable by others.
+	InlineSecrets []string `koanf:"-" json:"-"`
 
 	// Database is the SQLite file; a relative path is resolved against the
 	// config file's directory.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -8,8 +9,10 @@ import (
 
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/autoreplyd/autoreplyd/internal/regfile"
 
 	// Zone data in the binary: timezone must work on hosts without tzdata.
 	_ "time/tzdata"
@@ -25,6 +28,11 @@ const (
 	// EnvCredentialsDirectory is set by systemd for LoadCredential=.
 	EnvCredentialsDirectory = "CREDENTIALS_DIRECTORY"
 )
+
+// maxConfigFile bounds the config file: 10,000 watched threads with labels
+// take about 1.5 MB; a bigger file is a wrong path (and read whole, a FIFO or
+// /dev/zero would hang or exhaust the process).
+const maxConfigFile = 8 << 20
 
 // DefaultPath returns $AUTOREPLYD_CONFIG from environ, else DefaultConfigPath.
 func DefaultPath(environ []string) string {
@@ -57,10 +65,20 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 
-	ko := koanf.New(".")
-	if err := ko.Load(file.Provider(abs), yaml.Parser()); err != nil {
+	data, err := regfile.Read(abs, maxConfigFile)
+	if errors.Is(err, regfile.ErrTooLarge) {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a config file", abs, maxConfigFile>>20)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", abs, pathErrCause(err))
 	}
+	ko := koanf.New(".")
+	if err := ko.Load(rawbytes.Provider(data), yaml.Parser()); err != nil {
+		return nil, fmt.Errorf("%s: %w", abs, err)
+	}
+	// The file's own keys, before the environment overrides them: a secret
+	// given inline there is worth a warning when others can read the file.
+	inFile := ko.Copy()
 
 	// envKeys maps each overridden key path to its variable, for errors.
 	envKeys := map[string]string{}
@@ -85,6 +103,11 @@ func Load(path string, environ []string) (*Config, error) {
 	// Decoding problems do not stop validation: one run reports everything.
 	cfg, probs := decode(ko.Raw())
 	cfg.File = abs
+	for _, ref := range cfg.secretRefs() {
+		if inFile.String(ref.key) != "" {
+			cfg.InlineSecrets = append(cfg.InlineSecrets, ref.key)
+		}
+	}
 	finish(cfg, lookupEnv(environ, EnvCredentialsDirectory), &probs)
 	if err := probs.join(abs, envKeys); err != nil {
 		return nil, err

@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
+
+	"github.com/autoreplyd/autoreplyd/internal/regfile"
 )
 
 // Redacted is what a Secret prints instead of its value.
@@ -56,8 +59,7 @@ type secretRef struct {
 	required bool
 }
 
-// resolveSecret fills ref.val from ref.file when given. A relative file is
-// read from credDir when set (systemd LoadCredential=), else from cfgDir.
+// resolveSecret fills ref.val from ref.file when given (see readSecret).
 // Errors name the keys and the path, never the content.
 func resolveSecret(ref secretRef, credDir, cfgDir string) *KeyError {
 	name := ref.key[strings.LastIndexByte(ref.key, '.')+1:]
@@ -66,15 +68,7 @@ func resolveSecret(ref secretRef, credDir, cfgDir string) *KeyError {
 	case *ref.val != "" && *ref.file != "":
 		return keyErr(ref.key, "set either %s or %s_file, not both", name, name)
 	case *ref.file != "":
-		p := *ref.file
-		if !filepath.IsAbs(p) {
-			base := cfgDir
-			if credDir != "" {
-				base = credDir
-			}
-			p = filepath.Join(base, p)
-		}
-		v, err := readSecretFile(p)
+		v, err := readSecret(*ref.file, credDir, cfgDir)
 		if err != nil {
 			return keyErr(fileKey, "%v", err)
 		}
@@ -85,24 +79,96 @@ func resolveSecret(ref secretRef, credDir, cfgDir string) *KeyError {
 	return nil
 }
 
-func readSecretFile(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", fmt.Errorf("cannot read %s: %w", p, pathErrCause(err))
+// kernelDirs hold no credential, only files that must never be sent as one:
+// /proc/self/environ and /proc/self/cmdline are this process's environment
+// and arguments (other secrets among them), /dev and /sys devices and kernel
+// state. A secret file there is refused by name, even through a symlink.
+var kernelDirs = []string{"/proc", "/sys", "/dev"}
+
+// readSecret reads the secret file p. A relative p is read from credDir when
+// set (systemd's LoadCredential=), else from cfgDir, and must stay inside
+// that directory, through ".." and symlinks alike (os.Root). The file must be
+// a regular file (a FIFO is refused without waiting for a writer) of at most
+// maxSecretFile bytes holding one line: surrounding whitespace and a final
+// newline are trimmed; a second line, a NUL or another control character is
+// refused. Errors name the file, never its content.
+func readSecret(p, credDir, cfgDir string) (string, error) {
+	var f *os.File
+	shown := p
+	if filepath.IsAbs(p) {
+		if err := notKernelFile(p); err != nil {
+			return "", err
+		}
+		var err error
+		if f, err = regfile.Open(p); err != nil {
+			return "", fmt.Errorf("cannot read %s: %w", p, pathErrCause(err))
+		}
+	} else {
+		base, where := cfgDir, "the config file's directory"
+		if credDir != "" {
+			base, where = credDir, "$"+EnvCredentialsDirectory
+		}
+		shown = filepath.Join(base, p)
+		if !filepath.IsLocal(p) {
+			return "", fmt.Errorf("%s leaves %s (%s): a relative secret file is read from inside it; give an absolute path for a file elsewhere", p, where, base)
+		}
+		root, err := os.OpenRoot(base)
+		if err != nil {
+			return "", fmt.Errorf("cannot read %s: %w", shown, pathErrCause(err))
+		}
+		defer root.Close()
+		if f, err = regfile.OpenIn(root, p); err != nil {
+			// A symlink out of base gives "path escapes from parent".
+			return "", fmt.Errorf("cannot read %s inside %s: %w", shown, where, pathErrCause(err))
+		}
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
-	if err != nil {
-		return "", fmt.Errorf("cannot read %s: %w", p, pathErrCause(err))
+	b, err := regfile.ReadAll(f, maxSecretFile)
+	switch {
+	case errors.Is(err, regfile.ErrTooLarge):
+		return "", fmt.Errorf("%s is larger than %d KiB: not a credential file", shown, maxSecretFile>>10)
+	case err != nil:
+		return "", fmt.Errorf("cannot read %s: %w", shown, pathErrCause(err))
 	}
-	if len(b) > maxSecretFile {
-		return "", fmt.Errorf("%s is larger than %d bytes: not a credential file", p, maxSecretFile)
+	return secretLine(shown, string(b))
+}
+
+// secretLine is the one line a secret file holds, trimmed.
+func secretLine(shown, content string) (string, error) {
+	v := strings.TrimSpace(content)
+	lead := len(content) - len(strings.TrimLeftFunc(content, unicode.IsSpace))
+	switch {
+	case v == "":
+		return "", fmt.Errorf("%s is empty", shown)
+	case strings.ContainsRune(v, '\n'):
+		return "", fmt.Errorf("%s holds more than one line: a secret file holds the secret alone, on one line (a final newline is fine)", shown)
 	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", fmt.Errorf("%s is empty", p)
+	if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+		return "", fmt.Errorf("%s holds a control character (a NUL, carriage return, tab or escape) at byte %d: a secret file holds the secret alone, on one line", shown, lead+i)
 	}
 	return v, nil
+}
+
+// notKernelFile refuses an absolute path in kernelDirs, as written or
+// through symlinks.
+func notKernelFile(p string) error {
+	paths := []string{filepath.Clean(p)}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		paths = append(paths, r)
+	}
+	for _, q := range paths {
+		for _, d := range kernelDirs {
+			if q != d && !strings.HasPrefix(q, d+"/") {
+				continue
+			}
+			what := p
+			if q != paths[0] {
+				what += " leads to " + q + ", which"
+			}
+			return fmt.Errorf("%s is under %s: a secret file must be a regular file of yours, not a kernel or device file", what, d)
+		}
+	}
+	return nil
 }
 
 // pathErrCause drops the *PathError wrapper, whose text repeats the path.

@@ -366,9 +366,9 @@ func (d *Daemon) loadRules() (*rules.Set, string, error) {
 	opts := rules.Options{Location: d.cfg.Location}
 	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
 		// One read serves the digest and the load: they always agree.
-		data, err := os.ReadFile(path)
+		data, err := rules.ReadFile(path)
 		if err != nil {
-			return nil, "", fmt.Errorf("load rules: %w", err)
+			return nil, "", err
 		}
 		set, err := rules.LoadBytes(path, data, opts)
 		if err != nil {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/autoreplyd/autoreplyd/internal/termesc"
 	"github.com/autoreplyd/autoreplyd/rules"
@@ -46,7 +50,11 @@ func (d *Daemon) Ready(ctx context.Context) (bool, []string) {
 
 // HealthHandler serves /-/healthy (the process answers), /-/ready (200
 // "ready", or 503 with one reason a line), /metrics (Prometheus) and
-// POST /-/reload (see serveReload).
+// POST /-/reload (see serveReload). A cross-origin browser request to a
+// state-changing route (a web page posting to /-/reload) gets 403
+// (http.CrossOriginProtection: Sec-Fetch-Site, else Origin against Host);
+// curl and other clients that send neither header are served. The listener
+// adds its Host check (see guardHost).
 func (d *Daemon) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
 	// Other methods get 405 with Allow: POST from the mux.
@@ -71,7 +79,7 @@ func (d *Daemon) HealthHandler() http.Handler {
 			fmt.Fprintln(w, "  "+d.display(line))
 		}
 	})
-	return mux
+	return http.NewCrossOriginProtection().Handler(mux)
 }
 
 // serveReload reloads the rules as SIGHUP does and answers with the
@@ -101,6 +109,38 @@ func (d *Daemon) serveReload(w http.ResponseWriter, _ *http.Request) {
 	}
 }
 
+// healthLimits bound what clients of the listener may hold: its clients are
+// a Prometheus scraper, a service manager's or orchestrator's probes and an
+// operator's curl, all quick, so a slow, idle or numerous client is refused
+// rather than allowed to pile up connections and memory.
+type healthLimits struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes, maxConns      int
+}
+
+// defaultHealthLimits are the listener's limits; tests shorten them.
+var defaultHealthLimits = healthLimits{
+	// Real clients send their headers at once; this cuts off a slowloris.
+	readHeader: 5 * time.Second,
+	// No route reads a body (POST /-/reload has none): a request is its
+	// headers, so this only bounds a client trickling a body nobody reads.
+	read: 10 * time.Second,
+	// The slowest answers: /-/ready waits up to healthTimeout on the
+	// store, a reload compiles the rules (about a second per MiB of rules).
+	write: 60 * time.Second,
+	// Idle keep-alive connections are closed after this: a scraper every
+	// 15 s keeps its connection, a slower one reconnects (cheap on
+	// loopback); without it 3,000 idle connections held 90 MB.
+	idle: 30 * time.Second,
+	// curl and Prometheus send a few hundred bytes of headers; Go's default
+	// is 1 MiB per connection.
+	maxHeaderBytes: 8 << 10,
+	// Connections served at once; more wait in the kernel's accept queue
+	// until one closes. A scraper or two, probes and an operator need a
+	// handful; 32 connections cost well under a megabyte.
+	maxConns: 32,
+}
+
 // serveHealth listens on cfg.Listen ("" = off) until ctx is done. A busy
 // address is an error at startup, not a silent loss of health checks.
 func (d *Daemon) serveHealth(ctx context.Context) (stop func(), err error) {
@@ -111,21 +151,105 @@ func (d *Daemon) serveHealth(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: d.HealthHandler(), ReadHeaderTimeout: 5 * time.Second}
+	return d.serveHealthOn(ctx, ln, defaultHealthLimits), nil
+}
+
+// serveHealthOn serves HealthHandler on ln, within lim and behind guardHost,
+// until stop is called.
+func (d *Daemon) serveHealthOn(ctx context.Context, ln net.Listener, lim healthLimits) (stop func()) {
+	loopback := isLoopbackAddr(ln.Addr())
+	log := d.log.With("component", "health")
+	srv := &http.Server{
+		Handler:           guardHost(d.HealthHandler(), loopback),
+		ReadHeaderTimeout: lim.readHeader,
+		ReadTimeout:       lim.read,
+		WriteTimeout:      lim.write,
+		IdleTimeout:       lim.idle,
+		MaxHeaderBytes:    lim.maxHeaderBytes,
+		// net/http's own complaints (bad requests, accept errors) go
+		// through the daemon's logger, which scrubs secrets.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Error("health listener stopped", "addr", d.cfg.Listen, "err", err)
+		if err := srv.Serve(netutil.LimitListener(ln, lim.maxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("health listener stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
-	d.log.Info("serving /metrics, /-/healthy, /-/ready and POST /-/reload", "addr", ln.Addr().String())
+	d.log.Info("serving /metrics, /-/healthy, /-/ready and POST /-/reload", "addr", ln.Addr().String(), "loopback_only", loopback)
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 		<-done
-	}, nil
+	}
+}
+
+// guardHost refuses requests whose Host header the listener does not answer
+// to, with 421. That defeats DNS rebinding: a web page the operator opens can
+// point its own host name at 127.0.0.1 and have the browser send requests
+// there and read the answers (/metrics and /-/ready name file paths), but the
+// browser still sends the page's host name as Host.
+//
+//   - On a loopback listener (loopbackOnly) every route wants Host
+//     localhost, 127.0.0.0/8 or [::1], any port (or no Host, as HTTP/1.0
+//     allows).
+//   - On any other address the names the daemon is reached by are not
+//     known, so GET routes take any Host; a state-changing request (POST
+//     /-/reload) still wants an IP address or localhost, which no rebinding
+//     produces.
+func guardHost(next http.Handler, loopbackOnly bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := hostOnly(r.Host)
+		switch {
+		case host == "" || isLoopbackHost(host):
+		case loopbackOnly:
+			http.Error(w, "misdirected request: this listener answers to localhost, 127.0.0.1 or [::1] only", http.StatusMisdirectedRequest)
+			return
+		case !isSafeMethod(r.Method) && !isIPHost(host):
+			http.Error(w, "misdirected request: "+r.Method+" wants the listener's IP address or localhost as host", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isSafeMethod says whether method changes nothing (RFC 9110 safe methods).
+func isSafeMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
+}
+
+// hostOnly is a Host header (or a listen address's host) without its port
+// and IPv6 brackets.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
+
+// isLoopbackHost says whether host (no port) is localhost or a loopback IP
+// address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// isIPHost says whether host (no port) is an IP address literal.
+func isIPHost(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}
+
+// isLoopbackAddr says whether a listener's address is a loopback one (not
+// the unspecified 0.0.0.0 or ::, which take every interface).
+func isLoopbackAddr(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // metricRuleNames are the names of set's rules, for the metrics.

@@ -3,7 +3,9 @@ package daemon
 import (
 	"fmt"
 	"math"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -13,7 +15,8 @@ import (
 )
 
 // Warnings are the problems of a valid configuration that let the daemon
-// run but not as the operator meant: a source without self_uids, a
+// run but not as the operator meant: a listener others can reach, secrets
+// inline in a config file others can read, a source without self_uids, a
 // max_interval too short to defer anything, a rate limit too low for the
 // threads watched. The daemon logs them at start and `check` prints them,
 // one a line, each naming the keys to change.
@@ -23,6 +26,11 @@ func Warnings(cfg *config.Config, bindings []poller.Binding) []string {
 		period = schedulePeriod(sched, time.Now().In(cfg.Location))
 	}
 	var ws []string
+	for _, w := range []string{listenWarning(cfg.Listen), inlineSecretsWarning(cfg)} {
+		if w != "" {
+			ws = append(ws, w)
+		}
+	}
 	for _, b := range bindings {
 		for _, w := range []string{SelfUIDsWarning(b), adaptiveWarning(b, period)} {
 			if w != "" {
@@ -32,6 +40,45 @@ func Warnings(cfg *config.Config, bindings []poller.Binding) []string {
 		ws = append(ws, capacityWarnings(b, period)...)
 	}
 	return ws
+}
+
+// listenWarning warns of a listen address that is not a loopback one: the
+// listener has no authentication, and off loopback only POST /-/reload keeps
+// a Host check (see guardHost).
+func listenWarning(listen string) string {
+	if listen == "" {
+		return ""
+	}
+	host := hostOnly(listen)
+	if isLoopbackHost(host) {
+		return ""
+	}
+	where := "is not a loopback address"
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		where = "listens on every interface"
+	}
+	return fmt.Sprintf("listen: %s %s: /metrics, /-/healthy, /-/ready (which names file paths and pause reasons) and POST /-/reload "+
+		"have no authentication, so whoever can reach it can read them and reload the rules; "+
+		"use 127.0.0.1:PORT or [::1]:PORT (a local Prometheus or reverse proxy can still reach it), or firewall the port", listen, where)
+}
+
+// worldReadable is the "others may read" permission bit.
+const worldReadable = 0o004
+
+// inlineSecretsWarning warns of secrets written in the config file itself
+// when every user of the machine may read that file. It names the keys,
+// never the values.
+func inlineSecretsWarning(cfg *config.Config) string {
+	if len(cfg.InlineSecrets) == 0 || cfg.File == "" {
+		return ""
+	}
+	fi, err := os.Stat(cfg.File)
+	if err != nil || fi.Mode().Perm()&worldReadable == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s is readable by every user (mode %04o) and holds secrets inline: %s; "+
+		"give them as *_file (systemd LoadCredential=) or AUTOREPLYD_* environment variables instead, or chmod o-r the file",
+		cfg.File, fi.Mode().Perm(), strings.Join(cfg.InlineSecrets, ", "))
 }
 
 // capacityWarnings compares the listing calls a source's threads need with

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/autoreplyd/autoreplyd/rules"
 )
 
 // reloadDebounce is how long the rules must stay quiet before a reload. One
@@ -226,7 +228,7 @@ func rulesDigest(path string) (string, error) {
 	}
 	datas := make([][]byte, len(paths))
 	for i, p := range paths {
-		if datas[i], err = os.ReadFile(p); err != nil {
+		if datas[i], err = rules.ReadFile(p); err != nil {
 			return "", err
 		}
 	}

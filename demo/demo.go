@@ -211,7 +211,9 @@ sources:
     daily_cap: 0
 `, tick, base, demoToken, botUID, threads.String(), base, demoAPIKey, demoSessionKey)
 	path := filepath.Join(dir, "config.yaml")
-	return path, os.WriteFile(path, []byte(cfg), 0o644)
+	// Private: it holds (made-up) secrets inline, which run warns of in a
+	// file others can read.
+	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 // printer prints decisions as they happen.

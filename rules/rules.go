@@ -103,9 +103,9 @@ func Load(path string, opts Options) (*Set, error) {
 	}
 	srcs := make([]source, len(names))
 	for i, name := range names {
-		data, err := os.ReadFile(name)
+		data, err := ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("load rules: %w", err)
+			return nil, err
 		}
 		srcs[i] = source{name, data}
 	}

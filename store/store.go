@@ -90,9 +90,12 @@ func (s *Store) scrub(x string) string { return s.redact.String(x) }
 // migrates it to SchemaVersion. Only the daemon should call it.
 func Open(ctx context.Context, path string) (*Store, error) {
 	// The directory is created if missing (systemd's StateDirectory does it
-	// too); the database's own file is created by SQLite.
+	// too); the database file below.
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := checkRegular(path); err != nil {
+		return nil, err
 	}
 	// The file is created here, empty (SQLite takes an empty file for an
 	// empty database), and SQLite opens it with mode=rw: a connection opened
@@ -144,6 +147,9 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("database %s does not exist", path)
 		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := checkRegular(path); err != nil {
+		return nil, err
 	}
 	dsn, err := buildDSN(path, readerParams)
 	if err != nil {

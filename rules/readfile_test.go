@@ -1,0 +1,52 @@
+package rules
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/regfile/regfiletest"
+)
+
+// A FIFO or a device given as the rules, or lying in a rules directory
+// under a rule file's name, is refused at once: not waited on (a FIFO), not
+// read without end (/dev/zero).
+func TestLoadRefusesWhatIsNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "10-good.yaml"), []byte("rules:\n  - name: a\n    when: 'true'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifoInDir := regfiletest.FIFO(t, dir, "20-fifo.yaml")
+	fifo := regfiletest.FIFO(t, t.TempDir(), "rules.yaml")
+	for _, tc := range []struct{ path, want string }{
+		{fifo, "load rules: open " + fifo + ": not a regular file (a named pipe)"},
+		{dir, "load rules: open " + fifoInDir + ": not a regular file (a named pipe)"},
+		{"/dev/zero", "load rules: open /dev/zero: not a regular file (a character device)"},
+	} {
+		var err error
+		regfiletest.Returns(t, "Load("+tc.path+")", func() { _, err = Load(tc.path, Options{}) })
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Load(%s): %v, want %q", tc.path, err, tc.want)
+		}
+		regfiletest.Returns(t, "ReadFile("+tc.path+")", func() { _, err = ReadFile(tc.path) })
+		if err == nil {
+			t.Errorf("ReadFile(%s) read it", tc.path)
+		}
+	}
+}
+
+// A rule file over the cap is refused as a problem of that file, at its
+// first line, without reading past the cap.
+func TestLoadRefusesOversizeFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(p, []byte("rules: []\n#"+strings.Repeat("x", maxRuleFile)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p, Options{})
+	var le *LoadError
+	if !errors.As(err, &le) || err.Error() != p+":1:1: file is larger than the 1 MiB a rule file may have" {
+		t.Errorf("Load of a file over 1 MiB: %v", err)
+	}
+}
