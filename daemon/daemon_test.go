@@ -447,16 +447,25 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// Cycle runs one cycle synchronously (run --once).
-func TestCycle(t *testing.T) {
+// imitations serves a JustOneAPI and a kitkot imitation (the test's token
+// and keys) on one loopback server, closed when the test ends, and returns
+// them with the server's URL.
+func imitations(t *testing.T) (*simulator.JustOneAPI, *simulator.Kitkot, string) {
+	t.Helper()
 	jo := simulator.NewJustOneAPI(token)
 	kk := simulator.NewKitkot(apiKey, sessionKey)
 	mux := http.NewServeMux()
 	mux.Handle("/api/douyin/", jo)
 	mux.Handle("/api/video/", kk)
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	cfg := load(t, writeConfig(t, t.TempDir(), srv.URL, "@every 1h", rulesV1, ""))
+	t.Cleanup(srv.Close)
+	return jo, kk, srv.URL
+}
+
+// Cycle runs one cycle synchronously (run --once).
+func TestCycle(t *testing.T) {
+	jo, kk, url := imitations(t)
+	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger(), Tune: func(o *poller.Options) { o.Jitter = nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -20,14 +19,8 @@ import (
 // ERROR, /-/ready says why, and no database is recreated at the path. A
 // file moved back is picked up again.
 func TestDatabaseLostStopsEverything(t *testing.T) {
-	jo := simulator.NewJustOneAPI(token)
-	kk := simulator.NewKitkot(apiKey, sessionKey)
-	mux := http.NewServeMux()
-	mux.Handle("/api/douyin/", jo)
-	mux.Handle("/api/video/", kk)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	cfg := load(t, writeConfig(t, t.TempDir(), srv.URL, "@every 1h", rulesV1, ""))
+	jo, kk, url := imitations(t)
+	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
 	logs := &syncBuffer{}
 	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {

@@ -3,7 +3,6 @@ package daemon
 import (
 	"database/sql"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +16,8 @@ import (
 // a terminal escape) in a balance refusal, reach neither the database nor
 // /-/ready: the daemon scrubs every configured secret from both.
 func TestSecretsScrubbedAcrossComponents(t *testing.T) {
-	jo := simulator.NewJustOneAPI(token)
-	kk := simulator.NewKitkot(apiKey, sessionKey)
-	mux := http.NewServeMux()
-	mux.Handle("/api/douyin/", jo)
-	mux.Handle("/api/video/", kk)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	cfg := load(t, writeConfig(t, t.TempDir(), srv.URL, "@every 1h", rulesV1, ""))
+	jo, kk, url := imitations(t)
+	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)

@@ -64,6 +64,19 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// unknownSend adds a comment of uid and nick with text to thread A, and has
+// kitkot drop the connection after posting its answer: the cycle leaves the
+// claim unknown. It returns the comment's id.
+func (h *harness) unknownSend(p *poller.Poller, uid, nick, text string) string {
+	h.t.Helper()
+	cid := h.add(threadA, uid, nick, text)
+	h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
+	if st := h.cycle(p); st.Unknown != 1 {
+		h.t.Fatalf("stats: %+v", st)
+	}
+	return cid
+}
+
 func wantReconciled(t *testing.T, r store.HistoryRow, replyID string) {
 	t.Helper()
 	wantStatus(t, r, model.StatusSent, store.ReasonReconciled)
@@ -142,11 +155,7 @@ func TestReconcileNoEchoStaysUnknown(t *testing.T) {
 	h := newHarness(t, setup{noEcho: true})
 	p := h.newPoller(nil)
 	h.initThreads(p)
-	cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
-	h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
-	if st := h.cycle(p); st.Unknown != 1 {
-		t.Fatalf("stats: %+v", st)
-	}
+	cid := h.unknownSend(p, "10000000000000002", "小明", "多少钱")
 	// Other people keep talking in the thread.
 	for i, d := range []time.Duration{time.Minute, time.Hour, 24 * time.Hour} {
 		h.clk.Advance(d)
@@ -213,11 +222,7 @@ func TestReconcileIgnoresOlderLookAlike(t *testing.T) {
 	echoes := holdEchoes(h)
 	p := h.newPoller(nil)
 	h.initThreads(p)
-	cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
-	h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
-	if st := h.cycle(p); st.Unknown != 1 {
-		t.Fatalf("stats: %+v", st)
-	}
+	cid := h.unknownSend(p, "10000000000000002", "小明", "多少钱")
 	claimed := h.row(cid).CreatedAt
 
 	// A stranger wrote exactly our answer, an hour before we claimed (it
@@ -255,11 +260,7 @@ func TestReconcileByTextOnlyFromOurAccounts(t *testing.T) {
 		h := newHarness(t, setup{selfUIDs: []string{selfUID, botUID}, noEcho: true})
 		p := h.newPoller(nil)
 		h.initThreads(p)
-		cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
-		h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
-		if st := h.cycle(p); st.Unknown != 1 {
-			t.Fatalf("stats: %+v", st)
-		}
+		cid := h.unknownSend(p, "10000000000000002", "小明", "多少钱")
 		h.takeEvents()
 		h.clk.Advance(time.Minute)
 		copycat := h.jo.AddReply(threadA, simulator.Reply{AwemeID: aweme, Text: "小明 你好，价格请看橱窗", UserUID: "10000000000000009",
@@ -283,11 +284,7 @@ func TestReconcileByTextOnlyFromOurAccounts(t *testing.T) {
 		echoes := holdEchoes(h)
 		p := h.newPoller(nil)
 		h.initThreads(p)
-		cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
-		h.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
-		if st := h.cycle(p); st.Unknown != 1 {
-			t.Fatalf("stats: %+v", st)
-		}
+		cid := h.unknownSend(p, "10000000000000002", "小明", "多少钱")
 		h.takeEvents()
 		h.clk.Advance(time.Minute)
 		echo := echoes.release(0)

@@ -3,11 +3,11 @@ package tiktok
 import (
 	"context"
 	"net/http/httptest"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller/pollertest"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -46,21 +46,8 @@ func TestHostileCreateTimes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("poll: %v", err)
 	}
-	if len(res.Comments) != len(want) {
-		t.Fatalf("%d comments, want %d", len(res.Comments), len(want))
-	}
-	for _, c := range res.Comments {
-		if !c.CreatedAt.Equal(want[c.ID]) || c.CreatedAt.Location() != time.UTC {
-			t.Errorf("comment %s (%q): created %v, want %v", c.ID, c.Text, c.CreatedAt, want[c.ID])
-		}
-	}
-	if !slices.IsSortedFunc(res.Comments, func(a, b model.Comment) int { return a.CreatedAt.Compare(b.CreatedAt) }) {
-		t.Error("comments not sorted by create time")
-	}
+	pollertest.CheckTimes(t, res, want, hostile, len(simulator.HostileUnixTimes))
 	if res.State.Order != model.OrderNewest {
 		t.Errorf("order %q: the replaced times changed the judgement", res.State.Order)
-	}
-	if b := res.BadTimes; b.Count != len(simulator.HostileUnixTimes) || !hostile[b.FirstID] {
-		t.Errorf("bad times %+v, want %d naming a hostile reply", b, len(simulator.HostileUnixTimes))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller/pollertest"
 	pwechat "github.com/autoreplyd/autoreplyd/poller/wechat"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/wechat"
@@ -50,17 +51,7 @@ func TestHostileCreateTimes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("poll: %v", err)
 	}
-	if len(res.Comments) != len(want) {
-		t.Fatalf("%d comments, want %d", len(res.Comments), len(want))
-	}
-	for _, c := range res.Comments {
-		if !c.CreatedAt.Equal(want[c.ID]) || c.CreatedAt.Location() != time.UTC {
-			t.Errorf("comment %s (%q): created %v, want %v", c.ID, c.Text, c.CreatedAt, want[c.ID])
-		}
-	}
-	if b := res.BadTimes; b.Count != len(simulator.HostileUnixTimes) || !hostile[b.FirstID] {
-		t.Errorf("bad times %+v, want %d naming a hostile comment", b, len(simulator.HostileUnixTimes))
-	}
+	pollertest.CheckTimes(t, res, want, hostile, len(simulator.HostileUnixTimes))
 
 	// Known comments are not reported again.
 	known := store{}

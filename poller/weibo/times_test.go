@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller/pollertest"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -45,15 +46,5 @@ func TestHostileCreatedAt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("poll: %v", err)
 	}
-	if len(res.Comments) != len(want) {
-		t.Fatalf("%d comments, want %d", len(res.Comments), len(want))
-	}
-	for _, c := range res.Comments {
-		if !c.CreatedAt.Equal(want[c.ID]) || c.CreatedAt.Location() != time.UTC {
-			t.Errorf("comment %s (%q): created %v, want %v", c.ID, c.Text, c.CreatedAt, want[c.ID])
-		}
-	}
-	if b := res.BadTimes; b.Count != len(bad) || !hostile[b.FirstID] {
-		t.Errorf("bad times %+v, want %d naming a hostile comment", b, len(bad))
-	}
+	pollertest.CheckTimes(t, res, want, hostile, len(bad))
 }
