@@ -114,15 +114,18 @@ const (
 		 WHERE id = ? AND status = ?`
 	sqlStartSend = `UPDATE replies SET attempts = 1, updated_at = ?
 		 WHERE id = ? AND status = ? AND attempts = 0`
+	// The labels (?14) are the configured ones (SetThreadLabels); NULL when
+	// not known keeps the row's own, '{}' on a new row.
 	sqlSaveThread = `INSERT INTO threads (platform, thread_id, initialized, total, known, listing_order, page_size,
-		   cursor, polls, last_full_scan, last_polled, idle_polls, next_poll)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		   cursor, polls, last_full_scan, last_polled, idle_polls, next_poll, labels)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, coalesce(?14, '{}'))
 		 ON CONFLICT (platform, thread_id) DO UPDATE SET
 		   initialized = excluded.initialized, total = excluded.total, known = excluded.known,
 		   listing_order = excluded.listing_order, page_size = excluded.page_size,
 		   cursor = excluded.cursor, polls = excluded.polls,
 		   last_full_scan = excluded.last_full_scan, last_polled = excluded.last_polled,
-		   idle_polls = excluded.idle_polls, next_poll = excluded.next_poll`
+		   idle_polls = excluded.idle_polls, next_poll = excluded.next_poll,
+		   labels = coalesce(?14, threads.labels)`
 )
 
 type statements struct {

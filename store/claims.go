@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,13 +55,11 @@ type RetryItem struct {
 }
 
 // validDisposition reports whether d is a model.Disposition* value.
-func validDisposition(d string) bool {
-	switch d {
-	case model.DispositionEvaluated, model.DispositionBacklog, model.DispositionSelf:
-		return true
-	}
-	return false
-}
+func validDisposition(d string) bool { return slices.Contains(Dispositions, d) }
+
+// Dispositions lists what a recorded comment can be (the disposition column
+// of comments and replies_v).
+var Dispositions = []string{model.DispositionEvaluated, model.DispositionBacklog, model.DispositionSelf}
 
 // RecoverPending settles the pending claims a previous run left behind and
 // returns how many became unknown and how many were requeued. The daemon

@@ -17,7 +17,9 @@ type Filter struct {
 	Status   string
 	Platform string
 	Thread   string // thread id
-	Limit    int
+	// Disposition is the comment's: evaluated, backlog or self.
+	Disposition string
+	Limit       int
 }
 
 // HistoryRow is one handled reply (a claim) with the comment it answers.
@@ -80,6 +82,10 @@ func (s *Store) History(ctx context.Context, f Filter) ([]HistoryRow, error) {
 	if f.Thread != "" {
 		where = append(where, "thread_id = ?")
 		args = append(args, f.Thread)
+	}
+	if f.Disposition != "" {
+		where = append(where, "disposition = ?")
+		args = append(args, f.Disposition)
 	}
 	q := `SELECT id, platform, comment_id, thread_id, post_id, rule, responder, status, reason, error,
 	        reply_text, comment_text, user_uid, user_nickname, user_unique_id, platform_reply_id,

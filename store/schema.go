@@ -108,6 +108,36 @@ CREATE INDEX replies_responder ON replies (responder, created_at);
 ALTER TABLE threads ADD COLUMN idle_polls INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE threads ADD COLUMN next_poll TEXT;
 `,
+
+	// 4: what the analyst needs beside the claims. threads.labels holds the
+	// configured labels of each watched thread (a JSON object, '{}' when
+	// none), rewritten at every daemon start and with every saved poll
+	// state; replies_v carries them (LEFT JOIN: '{}' for a thread with no
+	// row), so json_extract(labels, '$.campaign') groups answers by label.
+	// meta holds facts about the database as a whole, such as the time zone
+	// the daemon last ran in (key timezone, an IANA name), which history and
+	// stats use to show local days. replies_v keeps its columns, in order;
+	// labels comes last.
+	`
+ALTER TABLE threads ADD COLUMN labels TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(labels));
+
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT;
+
+DROP VIEW replies_v;
+CREATE VIEW replies_v AS
+SELECT r.id, r.platform, r.comment_id, r.thread_id, c.post_id, r.rule, r.responder,
+       r.status, r.reason, r.error, r.reply_text, r.attempts, r.platform_reply_id,
+       r.created_at, r.updated_at, r.next_attempt_at,
+       c.text AS comment_text, c.user_uid, c.user_nickname, c.user_unique_id,
+       c.comment_created_at, c.root_id, c.reply_to_id, c.disposition, c.seen_at,
+       coalesce(t.labels, '{}') AS labels
+FROM replies r
+JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id
+LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id;
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code

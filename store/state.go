@@ -64,7 +64,8 @@ func (s *Store) ThreadStates(ctx context.Context, platform string) (map[string]m
 	return out, nil
 }
 
-// SaveThreadState inserts or replaces the poll state of st's thread.
+// SaveThreadState inserts or replaces the poll state of st's thread, with
+// the thread's configured labels (see SetThreadLabels).
 func (s *Store) SaveThreadState(ctx context.Context, st model.ThreadState) error {
 	if err := s.writable("save thread state"); err != nil {
 		return err
@@ -74,7 +75,8 @@ func (s *Store) SaveThreadState(ctx context.Context, st model.ThreadState) error
 	}
 	_, err := s.stmt(ctx, nil, s.stmts.saveThread).ExecContext(ctx,
 		st.Platform, st.ThreadID, st.Initialized, st.Total, st.Known, st.Order, st.PageSize,
-		st.Cursor, st.Polls, nullTime(st.LastFullScan), nullTime(st.LastPolled), st.IdlePolls, nullTime(st.NextPoll))
+		st.Cursor, st.Polls, nullTime(st.LastFullScan), nullTime(st.LastPolled), st.IdlePolls, nullTime(st.NextPoll),
+		s.labels.get(st.Platform, st.ThreadID))
 	if err != nil {
 		return fmt.Errorf("save state of %s thread %s: %w", st.Platform, st.ThreadID, err)
 	}

@@ -23,12 +23,17 @@ type StatsFilter struct {
 // sorts after every date.
 const UnknownDay = "unknown"
 
-// StatsRow is how many claims of one rule have one status, among those
-// claimed on one local day.
+// StatsRow is how many claims of one rule have one status (and, skipped
+// ones, one reason), among those claimed on one local day.
 type StatsRow struct {
 	Day    string // YYYY-MM-DD of the claim's created_at in the location asked for
 	Rule   string
 	Status string
+	// Reason is why the claims were skipped (no_reply_rule, cooldown,
+	// daily_cap, ...): set for StatusSkipped only, whose reasons say what
+	// kept the comments unanswered; other statuses' reasons are details of
+	// a send, counted together.
+	Reason string
 	Count  int
 }
 
@@ -55,8 +60,9 @@ func statusRank(s string) int {
 // in which something was claimed, per rule and status, whatever the volume.
 const statsMinute = "2006-01-02T15:04"
 
-// Stats counts the claims f selects by local day (in loc; nil is UTC), rule
-// and status, ordered by day, rule, then status as in Statuses. It only
+// Stats counts the claims f selects by local day (in loc; nil is UTC), rule,
+// status and (skipped claims) reason, ordered by day, rule, status as in
+// Statuses, then reason. It only
 // reads, so it works on a store opened with OpenReadOnly while the daemon
 // runs.
 func (s *Store) Stats(ctx context.Context, f StatsFilter, loc *time.Location) ([]StatsRow, error) {
@@ -81,25 +87,26 @@ func (s *Store) Stats(ctx context.Context, f StatsFilter, loc *time.Location) ([
 		where = append(where, "rule = ?")
 		args = append(args, f.Rule)
 	}
-	q := `SELECT substr(created_at, 1, 16) AS minute, rule, status, count(*) FROM replies`
+	q := `SELECT substr(created_at, 1, 16) AS minute, rule, status,
+	        CASE WHEN status = 'skipped' THEN reason ELSE '' END AS why, count(*) FROM replies`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " GROUP BY minute, rule, status"
+	q += " GROUP BY minute, rule, status, why"
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query stats: %w", err)
 	}
 	defer rows.Close()
 
-	type key struct{ day, rule, status string }
+	type key struct{ day, rule, status, reason string }
 	counts := make(map[key]int)
 	// Consecutive rows mostly share their minute: parse it once.
 	var lastMinute, lastDay string
 	for rows.Next() {
-		var minute, rule, status string
+		var minute, rule, status, reason string
 		var n int
-		if err := rows.Scan(&minute, &rule, &status, &n); err != nil {
+		if err := rows.Scan(&minute, &rule, &status, &reason, &n); err != nil {
 			return nil, fmt.Errorf("query stats: %w", err)
 		}
 		if minute != lastMinute {
@@ -110,18 +117,18 @@ func (s *Store) Stats(ctx context.Context, f StatsFilter, loc *time.Location) ([
 				lastDay = t.In(loc).Format(time.DateOnly)
 			}
 		}
-		counts[key{lastDay, rule, status}] += n
+		counts[key{lastDay, rule, status, reason}] += n
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query stats: %w", err)
 	}
 	out := make([]StatsRow, 0, len(counts))
 	for k, n := range counts {
-		out = append(out, StatsRow{Day: k.day, Rule: k.rule, Status: k.status, Count: n})
+		out = append(out, StatsRow{Day: k.day, Rule: k.rule, Status: k.status, Reason: k.reason, Count: n})
 	}
 	slices.SortFunc(out, func(a, b StatsRow) int {
 		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Rule, b.Rule),
-			cmp.Compare(statusRank(a.Status), statusRank(b.Status)), cmp.Compare(a.Status, b.Status))
+			cmp.Compare(statusRank(a.Status), statusRank(b.Status)), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Reason, b.Reason))
 	})
 	return out, nil
 }

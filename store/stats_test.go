@@ -50,13 +50,13 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []StatsRow{
-		{"2026-11-21", "price", model.StatusSent, 1},
-		{"2026-11-22", "price", model.StatusSent, 1},
-		{"2026-11-22", "price", model.StatusFailed, 1},
-		{"2026-11-22", "price", model.StatusUnknown, 1},
-		{"2026-11-22", "spam", model.StatusSkipped, 1},
-		{"2026-11-23", "price", model.StatusSent, 1},
-		{"2026-11-23", "price", model.StatusRetrying, 1},
+		{"2026-11-21", "price", model.StatusSent, "", 1},
+		{"2026-11-22", "price", model.StatusSent, "", 1},
+		{"2026-11-22", "price", model.StatusFailed, "", 1},
+		{"2026-11-22", "price", model.StatusUnknown, "", 1},
+		{"2026-11-22", "spam", model.StatusSkipped, "", 1},
+		{"2026-11-23", "price", model.StatusSent, "", 1},
+		{"2026-11-23", "price", model.StatusRetrying, "", 1},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Asia/Shanghai:\n got %v\nwant %v", got, want)
@@ -68,10 +68,10 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []StatsRow{
-		{"2026-11-21", "price", model.StatusSent, 2},
-		{"2026-11-22", "price", model.StatusSent, 1},
-		{"2026-11-22", "price", model.StatusFailed, 1},
-		{"2026-11-22", "price", model.StatusRetrying, 1},
+		{"2026-11-21", "price", model.StatusSent, "", 2},
+		{"2026-11-22", "price", model.StatusSent, "", 1},
+		{"2026-11-22", "price", model.StatusFailed, "", 1},
+		{"2026-11-22", "price", model.StatusRetrying, "", 1},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("UTC, douyin, price:\n got %v\nwant %v", got, want)
@@ -83,8 +83,8 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = []StatsRow{
-		{"2026-11-22", "price", model.StatusFailed, 1},
-		{"2026-11-22", "spam", model.StatusSkipped, 1},
+		{"2026-11-22", "price", model.StatusFailed, "", 1},
+		{"2026-11-22", "spam", model.StatusSkipped, "", 1},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("since/until:\n got %v\nwant %v", got, want)
@@ -113,8 +113,8 @@ func TestStatsDST(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []StatsRow{
-		{"2026-10-31", "r", model.StatusDryRun, 1},
-		{"2026-11-01", "r", model.StatusDryRun, 2},
+		{"2026-10-31", "r", model.StatusDryRun, "", 1},
+		{"2026-11-01", "r", model.StatusDryRun, "", 2},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
@@ -135,5 +135,37 @@ func TestStatsReadOnly(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Count != 1 || got[0].Day != t0.Format(time.DateOnly) {
 		t.Errorf("got %v", got)
+	}
+}
+
+// Skipped claims are counted by reason, so that spam, cooldowns and daily
+// caps are told apart; other statuses' reasons (details of a send) are not.
+func TestStatsSkippedReasons(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := t.Context()
+	for i, c := range []struct{ rule, status, reason string }{
+		{"spam", model.StatusSkipped, model.ReasonNoReplyRule},
+		{"spam", model.StatusSkipped, model.ReasonNoReplyRule},
+		{"price", model.StatusSkipped, "cooldown"},
+		{"price", model.StatusSkipped, "daily_cap"},
+		{"price", model.StatusSkipped, "cooldown"},
+		{"price", model.StatusDryRun, "some detail"},
+	} {
+		mustRecord(t, s, comment(string(rune('a'+i))), t0.Add(time.Duration(i)*time.Second),
+			Claim{Rule: c.rule, Status: c.status, Reason: c.reason})
+	}
+	got, err := s.Stats(ctx, StatsFilter{}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := t0.Format(time.DateOnly)
+	want := []StatsRow{
+		{d, "price", model.StatusDryRun, "", 1},
+		{d, "price", model.StatusSkipped, "cooldown", 2},
+		{d, "price", model.StatusSkipped, "daily_cap", 1},
+		{d, "spam", model.StatusSkipped, model.ReasonNoReplyRule, 2},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
 	}
 }

@@ -75,6 +75,9 @@ type Store struct {
 	// read-only); created says Open created it.
 	ident   *identity
 	created bool
+	// labels are the configured labels of the watched threads, written
+	// with their poll states (nil when read-only; shared by batches).
+	labels *labelSet
 }
 
 // SetRedactor makes the store scrub r's secrets from every free-text column
@@ -122,7 +125,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite has one writer anyway, and a single connection
 	// makes the pool serialise our writers instead of SQLITE_BUSY doing it.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, q: db, path: path, created: created}
+	s := &Store{db: db, q: db, path: path, created: created, labels: &labelSet{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
