@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	for _, w := range Warnings(cfg, bindings) {
 		d.log.Warn(w)
 	}
-	st, err := d.openStore(ctx, opts.WaitForStore)
+	st, err := d.openStore(ctx, opts.WaitForStore, bindings)
 	if err != nil {
 		return nil, err
 	}
@@ -195,11 +195,12 @@ var (
 	storeRetryMax     = 5 * time.Minute
 )
 
-// openStore opens the database and settles the claims a crash left pending
-// as unknown (never resent automatically): the first write, so a database
-// that opens but cannot be written fails here. With wait, a transient
-// failure is logged and retried with backoff until it works or ctx ends.
-func (d *Daemon) openStore(ctx context.Context, wait bool) (*store.Store, error) {
+// openStore opens the database, settles the claims a crash left pending
+// as unknown (never resent automatically) and records the config's time
+// zone and thread labels: the first writes, so a database that opens but
+// cannot be written fails here. With wait, a transient failure is logged
+// and retried with backoff until it works or ctx ends.
+func (d *Daemon) openStore(ctx context.Context, wait bool, bindings []poller.Binding) (*store.Store, error) {
 	path := d.cfg.Database
 	open := func() (*store.Store, error) {
 		st, err := store.Open(ctx, path)
@@ -217,6 +218,10 @@ func (d *Daemon) openStore(ctx context.Context, wait bool) (*store.Store, error)
 		}
 		if requeued > 0 {
 			d.log.Info("answers queued but not yet sent when autoreplyd last stopped: sent now", "count", requeued)
+		}
+		if err := d.recordConfig(ctx, st, bindings); err != nil {
+			_ = st.Close()
+			return nil, store.Explain(fmt.Errorf("database %s: %w", path, err))
 		}
 		return st, nil
 	}
