@@ -48,6 +48,11 @@ func Main(ctx context.Context, args []string, env Env) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(env.Stderr, "autoreplyd:", termesc.Lines(ue.msg))
+		return 2
+	}
 	fmt.Fprintln(env.Stderr, "autoreplyd:", termesc.Lines(err.Error()))
 	return 1
 }

@@ -92,8 +92,8 @@ func runExplain(env Env, f explainFlags) error {
 		Platform: f.platform, ID: "explain", ThreadID: f.thread, ReplyToID: "0", Text: f.text, Likes: f.likes,
 		User: model.User{UID: f.uid, Nickname: f.nickname, UniqueID: f.uniqueID, Region: f.region, Verified: f.verified},
 	}
-	if !slices.Contains([]string{model.PlatformDouyin, model.PlatformTikTok, model.PlatformWeChat, model.PlatformWeibo}, c.Platform) {
-		return fmt.Errorf("--platform: %q is not douyin, tiktok, wechat or weibo", c.Platform)
+	if err := checkChoice("platform", c.Platform, platforms); err != nil {
+		return err
 	}
 	for _, kv := range f.labels {
 		k, v, ok := strings.Cut(kv, "=")

@@ -41,7 +41,6 @@ func TestExplainErrors(t *testing.T) {
 		{"bad label", []string{"--rules", "testdata/test.rules.yaml", "--text", "x", "--label", "campaign"}, "--label"},
 		{"bad now", []string{"--rules", "testdata/test.rules.yaml", "--text", "x", "--now", "tomorrow"}, "--now"},
 		{"bad timezone", []string{"--rules", "testdata/test.rules.yaml", "--text", "x", "--timezone", "Mars/Olympus"}, "--timezone"},
-		{"bad platform", []string{"--rules", "testdata/test.rules.yaml", "--text", "x", "--platform", "myspace"}, "--platform"},
 		{"rules do not load", []string{"--rules", "testdata/test.fail.yaml", "--text", "x"}, "testdata/test.fail.yaml:1:1"},
 		{"no config", []string{"--config", "testdata/none.yaml", "--text", "x"}, "none.yaml"},
 	} {

@@ -20,32 +20,45 @@ import (
 const defaultHistoryLimit = 100
 
 func historyCmd(env Env) *cobra.Command {
-	var cfgFlag, dbFlag, since, until, format string
+	var cfgFlag, dbFlag, tzFlag, since, until, format string
+	var wide bool
 	var f store.Filter
 	cmd := &cobra.Command{
 		Use:   "history",
 		Short: "List handled replies from the SQLite history (safe while the daemon runs)",
-		Args:  cobra.NoArgs,
+		Long: `List the handled replies (claims) in the SQLite history, newest first.
+The ID column is the claim id that resolve takes. Times are shown, and dates
+in --since and --until read, in --timezone, else the config's timezone, else
+(--database alone) the time zone the daemon recorded in the database, else
+the host's.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			db, err := databaseOf(dbFlag, cfgFlag, env)
-			if err != nil {
-				return err
-			}
-			loc := db.loc
-			if f.Since, f.Until, err = parseRange(since, until, loc); err != nil {
+			if err := checkEnums(
+				enumFlag{"status", f.Status, store.Statuses},
+				enumFlag{"platform", f.Platform, platforms},
+				enumFlag{"disposition", f.Disposition, store.Dispositions},
+			); err != nil {
 				return err
 			}
 			if f.Limit < 0 {
 				return fmt.Errorf("--limit: must be 0 (no limit) or more")
 			}
-			st, err := store.OpenReadOnly(cmd.Context(), db.path)
+			db, err := databaseOf(dbFlag, cfgFlag, tzFlag, env)
+			if err != nil {
+				return err
+			}
+			st, err := db.openReadOnly(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			if f.Since, f.Until, err = parseRange(since, until, db.loc); err != nil {
+				return err
+			}
+			warnUnknownRule(cmd.Context(), env.Stderr, st, db, f.Rule)
 			rows, err := st.History(cmd.Context(), f)
 			if err != nil {
 				return err
@@ -57,21 +70,24 @@ func historyCmd(env Env) *cobra.Command {
 			case "csv":
 				return writeCSV(env.Stdout, rows)
 			}
-			writeTable(env.Stdout, rows, loc)
+			writeTable(env.Stdout, rows, db.loc, wide)
 			return nil
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&cfgFlag, "config", "", "config file (default $AUTOREPLYD_CONFIG or /etc/autoreplyd/config.yaml)")
-	fl.StringVar(&dbFlag, "database", "", "read this SQLite file instead of the config's database (times then shown in the host's time zone)")
+	fl.StringVar(&dbFlag, "database", "", "read this SQLite file instead of the config's database (times then in the time zone the daemon recorded in it, else the host's)")
+	fl.StringVar(&tzFlag, "timezone", "", "show times and read dates in this IANA time zone (default: the config's, or the database's)")
 	fl.StringVar(&since, "since", "", "only replies claimed since: a duration ago (24h, 7d) or a time (2026-11-22, 2026-11-22 08:00, RFC 3339)")
 	fl.StringVar(&until, "until", "", "only replies claimed before: same forms as --since")
 	fl.StringVar(&f.Rule, "rule", "", "only this rule")
-	fl.StringVar(&f.Status, "status", "", "only this status (pending, sent, retrying, failed, unknown, dry_run, skipped)")
-	fl.StringVar(&f.Platform, "platform", "", "only this platform (douyin, ...)")
+	fl.StringVar(&f.Status, "status", "", "only this status ("+strings.Join(store.Statuses, ", ")+")")
+	fl.StringVar(&f.Platform, "platform", "", "only this platform ("+strings.Join(platforms, ", ")+")")
+	fl.StringVar(&f.Disposition, "disposition", "", "only replies to comments of this disposition ("+strings.Join(store.Dispositions, ", ")+")")
 	fl.StringVar(&f.Thread, "thread", "", "only this thread id")
 	fl.IntVar(&f.Limit, "limit", defaultHistoryLimit, "at most N rows, newest first (0 = all)")
 	fl.StringVar(&format, "format", "table", "table, json (JSON Lines) or csv")
+	fl.BoolVar(&wide, "wide", false, "table: show texts and names whole, not cut to the column")
 	return cmd
 }
 
@@ -188,8 +204,9 @@ func writeCSV(w io.Writer, rows []store.HistoryRow) error {
 	return cw.Error()
 }
 
-// Table column widths for free text, in terminal cells.
+// Table column widths for free text, in terminal cells (--wide: none).
 const (
+	tableUserCells  = 16
 	tableTextCells  = 24
 	tableReplyCells = 30
 )
@@ -203,15 +220,21 @@ func localTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04:05")
 }
 
-func writeTable(w io.Writer, rows []store.HistoryRow, loc *time.Location) {
-	head := []string{"TIME", "PLATFORM", "THREAD", "COMMENT", "USER", "RULE", "STATUS", "REASON", "TEXT", "REPLY"}
+func writeTable(w io.Writer, rows []store.HistoryRow, loc *time.Location, wide bool) {
+	cut := clip
+	if wide {
+		// Whole, on one line: writeCells escapes line breaks and controls.
+		cut = func(s string, _ int) string { return s }
+	}
+	head := []string{"ID", "TIME", "PLATFORM", "THREAD", "COMMENT", "USER", "RULE", "STATUS", "REASON", "TEXT", "REPLY"}
 	table := [][]string{head}
 	for _, r := range rows {
 		table = append(table, []string{
+			strconv.FormatInt(r.ID, 10),
 			localTime(r.CreatedAt, loc),
 			r.Platform, r.ThreadID, r.CommentID,
-			clip(r.UserNickname, 16), r.Rule, r.Status, dash(r.Reason),
-			clip(r.CommentText, tableTextCells), clip(r.ReplyText, tableReplyCells),
+			cut(r.UserNickname, tableUserCells), r.Rule, r.Status, dash(r.Reason),
+			cut(r.CommentText, tableTextCells), cut(r.ReplyText, tableReplyCells),
 		})
 	}
 	writeCells(w, table)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,8 @@ type seedRow struct {
 	errText  string
 	reply    string
 	replyID  string
+	// disposition is the comment's; "" is evaluated.
+	disposition string
 }
 
 // seedRows cover every status, Chinese and emoji, a text long enough to be
@@ -97,7 +100,7 @@ func seedHistory(t *testing.T, path string, rows []seedRow) {
 		case model.StatusSkipped, model.StatusDryRun:
 			claim.Status, claim.Reason = r.status, r.reason
 		}
-		won, err := st.Record(ctx, c, model.DispositionEvaluated, []store.Claim{claim}, r.at)
+		won, err := st.Record(ctx, c, cmp.Or(r.disposition, model.DispositionEvaluated), []store.Claim{claim}, r.at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,11 +152,11 @@ func TestHistoryGolden(t *testing.T) {
 		golden(t, "history.table.golden", historyOK(t, nil, "--database", db))
 	})
 	t.Run("empty", func(t *testing.T) {
-		golden(t, "history.empty.table.golden", historyOK(t, nil, "--database", db, "--rule", "no-such-rule"))
-		if out := historyOK(t, nil, "--database", db, "--rule", "no-such-rule", "--format", "json"); out != "" {
+		golden(t, "history.empty.table.golden", historyOK(t, nil, "--database", db, "--platform", "tiktok"))
+		if out := historyOK(t, nil, "--database", db, "--platform", "tiktok", "--format", "json"); out != "" {
 			t.Errorf("json with no rows printed %q", out)
 		}
-		if out := historyOK(t, nil, "--database", db, "--rule", "no-such-rule", "--format", "csv"); out != strings.Join(csvHeader, ",")+"\n" {
+		if out := historyOK(t, nil, "--database", db, "--platform", "tiktok", "--format", "csv"); out != strings.Join(csvHeader, ",")+"\n" {
 			t.Errorf("csv with no rows printed %q", out)
 		}
 	})
@@ -282,7 +285,7 @@ func checkTable(t *testing.T, out string, statuses []string) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(statuses)+1, out)
 	}
 	head := strings.Fields(lines[0])
-	wantHead := []string{"TIME", "PLATFORM", "THREAD", "COMMENT", "USER", "RULE", "STATUS", "REASON", "TEXT", "REPLY"}
+	wantHead := []string{"ID", "TIME", "PLATFORM", "THREAD", "COMMENT", "USER", "RULE", "STATUS", "REASON", "TEXT", "REPLY"}
 	if !slices.Equal(head, wantHead) {
 		t.Fatalf("header %q", lines[0])
 	}
@@ -317,13 +320,13 @@ func checkTable(t *testing.T, out string, statuses []string) {
 			}
 		}
 		// The STATUS column holds the row's status.
-		if i, ok := at[offsets[6]]; ok && !strings.HasPrefix(line[i:], statuses[n]+" ") {
+		if i, ok := at[offsets[7]]; ok && !strings.HasPrefix(line[i:], statuses[n]+" ") {
 			t.Errorf("line %d: STATUS column reads %q, want %s", n+1, line[i:], statuses[n])
 		}
 		// Free text is clipped to its width.
-		text, reply := line[at[offsets[8]]:], ""
-		if i, ok := at[offsets[9]]; ok {
-			text, reply = line[at[offsets[8]]:i], line[i:]
+		text, reply := line[at[offsets[9]]:], ""
+		if i, ok := at[offsets[10]]; ok {
+			text, reply = line[at[offsets[9]]:i], line[i:]
 		}
 		if _, c := cellOffsets(strings.TrimRight(text, " ")); c > tableTextCells {
 			t.Errorf("TEXT %q is %d cells, more than %d", text, c, tableTextCells)
@@ -568,10 +571,10 @@ func TestHistoryWithConfig(t *testing.T) {
 		t.Fatalf("table:\n%s", table)
 	}
 	// 2026-11-21T23:00Z is 07:00 the next day at +08:00.
-	if !strings.HasPrefix(lines[2], "2026-11-22 07:00:00  douyin") {
+	if !strings.HasPrefix(lines[2], "1   2026-11-22 07:00:00  douyin") {
 		t.Errorf("oldest sent row %q, want its time in +08:00 (2026-11-22 07:00:00)", lines[2])
 	}
-	if !strings.HasPrefix(lines[1], "2026-11-22 09:00:00  douyin") {
+	if !strings.HasPrefix(lines[1], "2   2026-11-22 09:00:00  douyin") {
 		t.Errorf("newest sent row %q, want its time in +08:00 (2026-11-22 09:00:00)", lines[1])
 	}
 	golden(t, "history.config.table.golden", table)
@@ -595,7 +598,7 @@ func TestHistoryErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"bad format", []string{"--database", db, "--format", "xml"}, []string{"--format", `"xml"`, "table, json or csv"}},
+
 		{"bad since", []string{"--database", db, "--since", "yesterday"}, []string{"--since", `"yesterday"`}},
 		{"negative since", []string{"--database", db, "--since", "-2h"}, []string{"--since", "negative"}},
 		{"bad until", []string{"--database", db, "--until", "2026-13-01"}, []string{"--until", `"2026-13-01"`}},
@@ -670,5 +673,59 @@ func TestParseWhen(t *testing.T) {
 		if !got.Equal(tc.want) {
 			t.Errorf("parseWhen(%q) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+// The table's first column is the claim id, the one resolve takes.
+func TestHistoryTableIDResolves(t *testing.T) {
+	db := seededDB(t)
+	var id string
+	for _, line := range strings.Split(historyOK(t, nil, "--database", db, "--status", "unknown"), "\n")[1:] {
+		if strings.Contains(line, seedRows[5].id) {
+			id = strings.Fields(line)[0]
+		}
+	}
+	if id != claimUnknown {
+		t.Fatalf("ID of the unknown claim %q, want %s", id, claimUnknown)
+	}
+	r := runCLI(t, nil, "resolve", "--database", db, id, "--drop")
+	if r.code != 0 || !strings.Contains(r.stdout, "comment "+seedRows[5].id) {
+		t.Fatalf("resolve %s: exit %d, stdout %q, stderr %q", id, r.code, r.stdout, r.stderr)
+	}
+	if got := claimJSON(t, db, id); got.Status != model.StatusFailed || got.Reason != "resolved_drop" {
+		t.Errorf("after resolve: %s/%s", got.Status, got.Reason)
+	}
+}
+
+// --wide shows texts and names whole, one row a line, escaped.
+func TestHistoryWide(t *testing.T) {
+	rows := append([]seedRow(nil), seedRows...)
+	rows[0].text = "\x1b[2J清屏\u202e" + strings.Repeat("很长的评论", 10)
+	db := filepath.Join(t.TempDir(), "wide.db")
+	seedHistory(t, db, rows)
+	out := historyOK(t, nil, "--database", db, "--wide")
+	if strings.Contains(out, "…") {
+		t.Errorf("--wide cut a text:\n%s", out)
+	}
+	for _, want := range []string{
+		rows[3].text, // the long comment
+		rows[1].reply,
+		`Bob "the builder"`,
+		`He said "how much, really?"\nthen left`, // the line break escaped, on one line
+		`\x1b[2J清屏\u202e` + strings.Repeat("很长的评论", 10),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--wide output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.ContainsAny(out, "\x1b\u202e") {
+		t.Errorf("--wide let a control character through:\n%q", out)
+	}
+	if n := strings.Count(out, "\n"); n != len(rows)+1 {
+		t.Errorf("--wide printed %d lines, want %d", n, len(rows)+1)
+	}
+	// Without it the same texts are cut.
+	if out := historyOK(t, nil, "--database", db); strings.Contains(out, rows[3].text) || !strings.Contains(out, "…") {
+		t.Errorf("the default table does not cut long texts:\n%s", out)
 	}
 }

@@ -44,7 +44,7 @@ hand" in the error column.`,
 			if n != 1 {
 				return errors.New("give exactly one of --sent, --retry or --drop")
 			}
-			db, err := databaseOf(dbFlag, cfgFlag, env)
+			db, err := databaseOf(dbFlag, cfgFlag, "", env)
 			if err != nil {
 				return err
 			}

@@ -36,12 +36,12 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 					return fmt.Errorf("%q: a scope is source:PLATFORM or responder:NAME (see `autoreplyd resume --list`)", a)
 				}
 			}
-			db, err := databaseOf(dbFlag, cfgFlag, env)
+			db, err := databaseOf(dbFlag, cfgFlag, "", env)
 			if err != nil {
 				return err
 			}
 			if list {
-				st, err := store.OpenReadOnly(cmd.Context(), db.path)
+				st, err := db.openReadOnly(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -56,12 +56,15 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 				return err
 			}
 			defer st.Close()
+			if err := db.settleZone(cmd.Context(), st); err != nil {
+				return err
+			}
 			return resume(cmd.Context(), env.Stdout, st, args, time.Now(), db)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&cfgFlag, "config", "", "config file (default $AUTOREPLYD_CONFIG or /etc/autoreplyd/config.yaml)")
-	fl.StringVar(&dbFlag, "database", "", "use this SQLite file instead of the config's database (times then shown in the host's time zone)")
+	fl.StringVar(&dbFlag, "database", "", "use this SQLite file instead of the config's database (times then in the time zone the daemon recorded in it, else the host's)")
 	fl.BoolVar(&list, "list", false, "list the pauses in force")
 	return cmd
 }

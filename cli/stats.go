@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -21,33 +22,41 @@ const defaultStatsSince = "7d"
 const tableRuleCells = 32
 
 func statsCmd(env Env) *cobra.Command {
-	var cfgFlag, dbFlag, since, until, format string
+	var cfgFlag, dbFlag, tzFlag, since, until, format string
 	var f store.StatsFilter
 	cmd := &cobra.Command{
 		Use:   "stats",
-		Short: "Count handled replies by day, rule and status (safe while the daemon runs)",
+		Short: "Count handled replies by day, rule, status and skip reason (safe while the daemon runs)",
 		Long: `Count the handled replies (claims) in the SQLite history by local day, rule
-and status. Days are in the config's timezone (with --database: the host's).
-A claim counts on the day it was made, whatever its status now.`,
+and status; skipped claims by reason too (no_reply_rule, cooldown, limit,
+daily_cap, ...): the table has a column SKIPPED:REASON per reason present
+(SKIPPED alone when none was skipped), json and csv a reason field, empty for
+the other statuses. A claim counts on the day it was made, whatever its
+status now. Days are in --timezone, else the config's timezone, else
+(--database alone) the time zone the daemon recorded in the database, else
+the host's.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			db, err := databaseOf(dbFlag, cfgFlag, env)
+			if err := checkEnum("platform", f.Platform, platforms); err != nil {
+				return err
+			}
+			db, err := databaseOf(dbFlag, cfgFlag, tzFlag, env)
 			if err != nil {
 				return err
 			}
-			loc := db.loc
-			if f.Since, f.Until, err = parseRange(since, until, loc); err != nil {
-				return err
-			}
-			st, err := store.OpenReadOnly(cmd.Context(), db.path)
+			st, err := db.openReadOnly(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			rows, err := st.Stats(cmd.Context(), f, loc)
+			if f.Since, f.Until, err = parseRange(since, until, db.loc); err != nil {
+				return err
+			}
+			warnUnknownRule(cmd.Context(), env.Stderr, st, db, f.Rule)
+			rows, err := st.Stats(cmd.Context(), f, db.loc)
 			if err != nil {
 				return err
 			}
@@ -63,12 +72,13 @@ A claim counts on the day it was made, whatever its status now.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&cfgFlag, "config", "", "config file (default $AUTOREPLYD_CONFIG or /etc/autoreplyd/config.yaml)")
-	fl.StringVar(&dbFlag, "database", "", "read this SQLite file instead of the config's database (days then in the host's time zone)")
+	fl.StringVar(&dbFlag, "database", "", "read this SQLite file instead of the config's database (days then in the time zone the daemon recorded in it, else the host's)")
+	fl.StringVar(&tzFlag, "timezone", "", "count days and read dates in this IANA time zone (default: the config's, or the database's)")
 	fl.StringVar(&since, "since", defaultStatsSince, "only replies claimed since: a duration ago (24h, 30d), a time (2026-11-22, 2026-11-22 08:00, RFC 3339), or '' for all")
 	fl.StringVar(&until, "until", "", "only replies claimed before: same forms as --since")
-	fl.StringVar(&f.Platform, "platform", "", "only this platform (douyin, ...)")
+	fl.StringVar(&f.Platform, "platform", "", "only this platform ("+strings.Join(platforms, ", ")+")")
 	fl.StringVar(&f.Rule, "rule", "", "only this rule")
-	fl.StringVar(&format, "format", "table", "table (a row per day and rule), json (JSON Lines: day, rule, status, count) or csv")
+	fl.StringVar(&format, "format", "table", "table (a row per day and rule), json (JSON Lines: day, rule, status, count, reason) or csv")
 	return cmd
 }
 
@@ -78,20 +88,24 @@ type statsJSON struct {
 	Rule   string `json:"rule"`
 	Status string `json:"status"`
 	Count  int    `json:"count"`
+	// Reason is why skipped claims were skipped; empty for other statuses.
+	Reason string `json:"reason"`
 }
 
 func writeStatsJSON(w io.Writer, rows []store.StatsRow) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, r := range rows {
-		if err := enc.Encode(statsJSON{Day: r.Day, Rule: r.Rule, Status: r.Status, Count: r.Count}); err != nil {
+		if err := enc.Encode(statsJSON{Day: r.Day, Rule: r.Rule, Status: r.Status, Count: r.Count, Reason: r.Reason}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-var statsCSVHeader = []string{"day", "rule", "status", "count"}
+// statsCSVHeader: reason comes last, so that scripts reading the first four
+// columns by position keep working.
+var statsCSVHeader = []string{"day", "rule", "status", "count", "reason"}
 
 func writeStatsCSV(w io.Writer, rows []store.StatsRow) error {
 	cw := csv.NewWriter(w)
@@ -99,7 +113,7 @@ func writeStatsCSV(w io.Writer, rows []store.StatsRow) error {
 		return err
 	}
 	for _, r := range rows {
-		if err := cw.Write([]string{r.Day, r.Rule, r.Status, strconv.Itoa(r.Count)}); err != nil {
+		if err := cw.Write([]string{r.Day, r.Rule, r.Status, strconv.Itoa(r.Count), r.Reason}); err != nil {
 			return err
 		}
 	}
@@ -107,29 +121,73 @@ func writeStatsCSV(w io.Writer, rows []store.StatsRow) error {
 	return cw.Error()
 }
 
-// writeStatsTable prints one line per day and rule, a column per status and
-// the total, then a line of totals. rows are ordered by day and rule
-// (store.Stats).
+// statsColumn is one count column of the stats table: a status, or skipped
+// with one reason.
+type statsColumn struct{ status, reason string }
+
+func (c statsColumn) header() string {
+	h := strings.ToUpper(c.status)
+	if c.reason != "" {
+		h += ":" + c.reason
+	}
+	return h
+}
+
+// statsColumns are the count columns for rows: every known status in
+// store.Statuses order, skipped split into one column per reason present
+// (a plain SKIPPED when nothing was skipped, or for skips without a
+// reason), then any status this version does not know (a newer daemon
+// wrote it).
+func statsColumns(rows []store.StatsRow) []statsColumn {
+	var reasons, unknown []string
+	skipped := false
+	for _, r := range rows {
+		switch {
+		case r.Status == model.StatusSkipped:
+			skipped = true
+			if !slices.Contains(reasons, r.Reason) {
+				reasons = append(reasons, r.Reason)
+			}
+		case !slices.Contains(store.Statuses, r.Status) && !slices.Contains(unknown, r.Status):
+			unknown = append(unknown, r.Status)
+		}
+	}
+	slices.Sort(reasons)
+	if !skipped {
+		reasons = []string{""}
+	}
+	var cols []statsColumn
+	for _, s := range store.Statuses {
+		if s != model.StatusSkipped {
+			cols = append(cols, statsColumn{status: s})
+			continue
+		}
+		for _, r := range reasons {
+			cols = append(cols, statsColumn{status: s, reason: r})
+		}
+	}
+	for _, s := range unknown {
+		cols = append(cols, statsColumn{status: s})
+	}
+	return cols
+}
+
+// writeStatsTable prints one line per day and rule, a column per status
+// (skipped: per reason, see statsColumns) and the total, then a line of
+// totals. rows are ordered by day and rule (store.Stats).
 func writeStatsTable(w io.Writer, rows []store.StatsRow) {
 	if len(rows) == 0 {
 		fmt.Fprintln(w, "(no handled replies match)")
 		return
 	}
-	// Every known status has a column; one this version does not know
-	// (a newer daemon wrote it) gets one too, after them.
-	statuses := slices.Clone(store.Statuses)
-	for _, r := range rows {
-		if !slices.Contains(statuses, r.Status) {
-			statuses = append(statuses, r.Status)
-		}
-	}
+	cols := statsColumns(rows)
 	head := []string{"DAY", "RULE"}
-	for _, s := range statuses {
-		head = append(head, strings.ToUpper(s))
+	for _, c := range cols {
+		head = append(head, c.header())
 	}
 	head = append(head, "TOTAL")
 	table := [][]string{head}
-	totals := make([]int, len(statuses)+1)
+	totals := make([]int, len(cols)+1)
 	line := func(day, rule string, counts []int) []string {
 		out := []string{day, rule}
 		for _, n := range counts {
@@ -139,11 +197,11 @@ func writeStatsTable(w io.Writer, rows []store.StatsRow) {
 	}
 	for i := 0; i < len(rows); {
 		day, rule := rows[i].Day, rows[i].Rule
-		counts := make([]int, len(statuses)+1)
+		counts := make([]int, len(cols)+1)
 		for ; i < len(rows) && rows[i].Day == day && rows[i].Rule == rule; i++ {
-			j := slices.Index(statuses, rows[i].Status)
+			j := slices.Index(cols, statsColumn{status: rows[i].Status, reason: rows[i].Reason})
 			counts[j] += rows[i].Count
-			counts[len(statuses)] += rows[i].Count
+			counts[len(cols)] += rows[i].Count
 		}
 		for j, n := range counts {
 			totals[j] += n
@@ -151,8 +209,8 @@ func writeStatsTable(w io.Writer, rows []store.StatsRow) {
 		table = append(table, line(day, clip(rule, tableRuleCells), counts))
 	}
 	table = append(table, line("TOTAL", "", totals))
-	right := make([]int, 0, len(statuses)+1)
-	for j := range len(statuses) + 1 {
+	right := make([]int, 0, len(cols)+1)
+	for j := range len(cols) + 1 {
 		right = append(right, 2+j)
 	}
 	writeCells(w, table, right...)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,11 @@ var statsSeedRows = append(append([]seedRow(nil), seedRows...),
 		text: "多少钱", rule: "price", status: model.StatusSent, reply: "c 你好", replyID: "7399999999999999103"},
 	seedRow{at: day.Add(41*time.Hour + time.Minute), platform: "douyin", id: "7300000000000000104", thread: threadB, nick: "d",
 		text: "多少钱", rule: "price", status: model.StatusSent, reply: "d 你好", replyID: "7399999999999999104"},
+	// Skipped for other reasons than spam: counted apart.
+	seedRow{at: day.Add(3 * time.Hour), platform: "douyin", id: "7300000000000000105", thread: threadA, nick: "d",
+		text: "多少钱呀", rule: "price", status: model.StatusSkipped, reason: "cooldown"},
+	seedRow{at: day.Add(3*time.Hour + time.Minute), platform: "douyin", id: "7300000000000000106", thread: threadA, nick: "e",
+		text: "价格", rule: "price", status: model.StatusSkipped, reason: "daily_cap"},
 )
 
 // The seeded times are fixed: bound the window explicitly (the default
@@ -60,23 +66,24 @@ func TestStatsGolden(t *testing.T) {
 	})
 	t.Run("filters", func(t *testing.T) {
 		out := statsOK(t, nil, append([]string{"--database", db, "--format", "csv", "--platform", "weibo"}, statsWindow...)...)
-		if want := "day,rule,status,count\n2026-11-22,thanks,pending,1\n"; out != want {
+		if want := "day,rule,status,count,reason\n2026-11-22,thanks,pending,1,\n"; out != want {
 			t.Errorf("--platform weibo:\n%s\nwant\n%s", out, want)
 		}
 		out = statsOK(t, nil, append([]string{"--database", db, "--format", "csv", "--rule", "price", "--until", "2026-11-23"}, statsWindow[:2]...)...)
-		if want := "day,rule,status,count\n2026-11-22,price,sent,1\n2026-11-22,price,unknown,1\n2026-11-22,price,retrying,1\n2026-11-22,price,dry_run,1\n"; out != want {
+		if want := "day,rule,status,count,reason\n2026-11-22,price,sent,1,\n2026-11-22,price,unknown,1,\n2026-11-22,price,retrying,1,\n2026-11-22,price,dry_run,1,\n" +
+			"2026-11-22,price,skipped,1,cooldown\n2026-11-22,price,skipped,1,daily_cap\n"; out != want {
 			t.Errorf("--rule price --until 2026-11-23:\n%s\nwant\n%s", out, want)
 		}
 	})
 	t.Run("empty", func(t *testing.T) {
-		args := append([]string{"--database", db, "--rule", "no-such-rule"}, statsWindow...)
+		args := append([]string{"--database", db, "--platform", "tiktok"}, statsWindow...)
 		if out := statsOK(t, nil, args...); out != "(no handled replies match)\n" {
 			t.Errorf("table with no rows: %q", out)
 		}
 		if out := statsOK(t, nil, append(args, "--format", "json")...); out != "" {
 			t.Errorf("json with no rows: %q", out)
 		}
-		if out := statsOK(t, nil, append(args, "--format", "csv")...); out != "day,rule,status,count\n" {
+		if out := statsOK(t, nil, append(args, "--format", "csv")...); out != "day,rule,status,count,reason\n" {
 			t.Errorf("csv with no rows: %q", out)
 		}
 	})
@@ -91,13 +98,13 @@ func TestStatsWithConfig(t *testing.T) {
 	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 
 	out := statsOK(t, nil, append([]string{"--config", cfg, "--format", "json", "--rule", "greet"}, statsWindow...)...)
-	want := `{"day":"2026-11-22","rule":"greet","status":"sent","count":2}` + "\n"
+	want := `{"day":"2026-11-22","rule":"greet","status":"sent","count":2,"reason":""}` + "\n"
 	if out != want {
 		t.Errorf("greet in Asia/Shanghai:\n%s\nwant\n%s", out, want)
 	}
 	// In UTC the same claims fall on two days.
 	out = statsOK(t, nil, append([]string{"--database", filepath.Join(dir, "state", "autoreplyd.db"), "--format", "json", "--rule", "greet"}, statsWindow...)...)
-	want = `{"day":"2026-11-21","rule":"greet","status":"sent","count":2}` + "\n"
+	want = `{"day":"2026-11-21","rule":"greet","status":"sent","count":2,"reason":""}` + "\n"
 	if out != want {
 		t.Errorf("greet in UTC:\n%s\nwant\n%s", out, want)
 	}
@@ -109,7 +116,7 @@ func TestStatsWithConfig(t *testing.T) {
 	// Dates in --since and --until are Shanghai days too: the 22nd there
 	// starts at 16:00Z on the 21st.
 	out = statsOK(t, nil, "--config", cfg, "--format", "csv", "--since", "2026-11-22", "--until", "2026-11-23", "--rule", "spam")
-	if want := "day,rule,status,count\n2026-11-22,spam,skipped,1\n"; out != want {
+	if want := "day,rule,status,count,reason\n2026-11-22,spam,skipped,1,no_reply_rule\n"; out != want {
 		t.Errorf("spam on the 22nd in Shanghai:\n%s\nwant\n%s", out, want)
 	}
 }
@@ -150,7 +157,6 @@ func TestStatsErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"bad format", []string{"--database", db, "--format", "xml"}, []string{"--format", `"xml"`}},
 		{"bad since", []string{"--database", db, "--since", "yesterday"}, []string{"--since", `"yesterday"`}},
 		{"bad until", []string{"--database", db, "--until", "soon"}, []string{"--until", `"soon"`}},
 		{"missing database", []string{"--database", filepath.Join(t.TempDir(), "missing.db")}, []string{"missing.db", "does not exist"}},
@@ -168,5 +174,23 @@ func TestStatsErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The table splits skipped claims by reason, a column each (the goldens);
+// with nothing skipped it keeps one SKIPPED column.
+func TestStatsTableSkippedColumns(t *testing.T) {
+	db := statsDB(t)
+	head := func(args ...string) []string {
+		out := statsOK(t, nil, append(append([]string{"--database", db}, statsWindow...), args...)...)
+		return strings.Fields(strings.SplitN(out, "\n", 2)[0])
+	}
+	want := []string{"DAY", "RULE", "SENT", "FAILED", "UNKNOWN", "RETRYING", "PENDING", "DRY_RUN", "SKIPPED", "TOTAL"}
+	if got := head("--platform", "weibo"); !slices.Equal(got, want) {
+		t.Errorf("nothing skipped: header %v, want %v", got, want)
+	}
+	want = []string{"DAY", "RULE", "SENT", "FAILED", "UNKNOWN", "RETRYING", "PENDING", "DRY_RUN", "SKIPPED:no_reply_rule", "TOTAL"}
+	if got := head("--rule", "spam"); !slices.Equal(got, want) {
+		t.Errorf("spam only: header %v, want %v", got, want)
 	}
 }
