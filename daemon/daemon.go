@@ -358,10 +358,33 @@ func (d *Daemon) reloadLocked() (changed bool, err error) {
 	return true, nil
 }
 
+// LoadRules loads and compiles the rules cfg names. Rules that cannot be
+// read at all name the config file and its rules key: "/etc/autoreplyd/
+// config.yaml: rules: /etc/autoreplyd/rules.yaml does not exist".
+func LoadRules(cfg *config.Config) (*rules.Set, error) {
+	set, err := rules.Load(cfg.Rules, rules.Options{Location: cfg.Location})
+	return set, nameRulesKey(cfg, err)
+}
+
+// nameRulesKey makes a *rules.ReadError in err say that its path is the
+// config's rules key; other errors are returned as they are.
+func nameRulesKey(cfg *config.Config, err error) error {
+	if re := (*rules.ReadError)(nil); errors.As(err, &re) {
+		re.Origin = cfg.File + ": rules"
+	}
+	return err
+}
+
 // loadRules loads and compiles the rules with the digest of the files they
 // were read from ("" when that is uncertain, so that the next reload loads
 // them rather than trusting it).
 func (d *Daemon) loadRules() (*rules.Set, string, error) {
+	set, digest, err := d.loadRulesFiles()
+	return set, digest, nameRulesKey(d.cfg, err)
+}
+
+// loadRulesFiles is loadRules without naming the rules key.
+func (d *Daemon) loadRulesFiles() (*rules.Set, string, error) {
 	path := d.cfg.Rules
 	opts := rules.Options{Location: d.cfg.Location}
 	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
