@@ -289,7 +289,7 @@ func (f *srcFile) exprError(n *yaml.Node, base int, src, rule, part string, err 
 		off = utf8.RuneCountInString(src[:be.off])
 	case errors.As(err, &fe):
 		off = runeOffset(src, fe.Line, fe.Column)
-		msg = strings.TrimSpace(fe.Message)
+		msg = explainExprMessage(strings.TrimSpace(fe.Message))
 	default:
 		// Errors without a position (a non-boolean `when`) point at the
 		// expression's first character.
