@@ -31,7 +31,7 @@ func runCheck(path string, env Env) error {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", cfg.File, err)
 		failed = true
 	}
-	set, err := rules.Load(cfg.Rules, rules.Options{Location: cfg.Location})
+	set, err := daemon.LoadRules(cfg)
 	if err != nil {
 		printErrors(env, err)
 		failed = true

@@ -102,7 +102,7 @@ func runCmd(env Env) *cobra.Command {
 			defer stop()
 			// The daemon waits out a database that is locked, read-only or
 			// full (a crash loop would not fix it); --once fails at once.
-			d, err := daemon.New(ctx, cfg, daemon.Options{DryRun: dryRun, Logger: log, WaitForStore: !once, Version: version()})
+			d, err := daemon.New(ctx, cfg, daemon.Options{DryRun: dryRun, Logger: log, WaitForStore: !once, NoListen: once, Version: version()})
 			if err != nil {
 				if !once && ctx.Err() != nil {
 					return nil // SIGTERM while waiting for the database

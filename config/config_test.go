@@ -667,10 +667,12 @@ func TestBigThreadIDs(t *testing.T) {
 			want: "7251524159191958327", wantAweme: "0007"},
 		{name: "unquoted uint64", comment: "18446744073709551615", aweme: "1",
 			want: "18446744073709551615", wantAweme: "1"},
-		{name: "beyond uint64 becomes float", comment: "99999999999999999999999", aweme: "1",
-			wantErr: "sources.douyin.threads[0].comment_id: number too large to keep exactly: quote it"},
+		// YAML would read these as a float that lost digits and as octal 7:
+		// the text written is kept.
+		{name: "beyond uint64", comment: "99999999999999999999999", aweme: "0007",
+			want: "99999999999999999999999", wantAweme: "0007"},
 		{name: "exponent", comment: "7.2e18", aweme: "1",
-			wantErr: "sources.douyin.threads[0].comment_id: number too large to keep exactly: quote it"},
+			wantErr: `sources.douyin.threads[0].comment_id: "7.2e18" is not a numeric id: ids are decimal digits only; write the id in quotes`},
 		{name: "small float", comment: "12.5", aweme: "1",
 			wantErr: `sources.douyin.threads[0].comment_id: "12.5" is not a numeric id`},
 	}

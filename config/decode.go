@@ -12,10 +12,6 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 )
 
-// maxExactFloat is 2^53: beyond it a float64 no longer holds every integer,
-// so an unquoted id that reached us as a float may have lost digits.
-const maxExactFloat = 1 << 53
-
 // decode turns koanf's merged map into a Config with defaults for every key
 // not given. Problems name the full key path.
 func decode(raw map[string]any) (*Config, problems) {
@@ -197,24 +193,24 @@ var durationType = reflect.TypeFor[time.Duration]()
 
 // durationHook parses "60s"-style strings; a bare number other than 0 is
 // refused because its unit would be a guess (mapstructure reads nanoseconds).
+// YAML numbers arrive as the text written (see literalYAML).
 func durationHook(from, to reflect.Type, data any) (any, error) {
 	if to != durationType {
 		return data, nil
 	}
-	switch v := data.(type) {
-	case string:
-		d, err := parseDuration(strings.TrimSpace(v))
-		if err != nil {
-			return nil, fmt.Errorf("invalid duration %q: use a number with a unit, e.g. 30s, 2m, 1h, 7d", v)
-		}
-		return d, nil
-	case int, int64, uint64, float64:
-		if reflect.ValueOf(v).IsZero() {
-			return time.Duration(0), nil
-		}
-		return nil, errors.New("a duration needs a unit, e.g. 60s (quote it in YAML if needed)")
+	v, ok := data.(string)
+	if !ok {
+		return data, nil
 	}
-	return data, nil
+	v = strings.TrimSpace(v)
+	if isDigits(v) && strings.Trim(v, "0") != "" {
+		return nil, errors.New("a duration needs a unit, e.g. 60s")
+	}
+	d, err := parseDuration(v)
+	if err != nil {
+		return nil, fmt.Errorf("invalid duration %q: use a number with a unit, e.g. 30s, 2m, 1h, 7d", v)
+	}
+	return d, nil
 }
 
 // parseDuration is time.ParseDuration that also takes whole days, alone or
@@ -252,29 +248,13 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// stringHook turns YAML numbers and booleans into strings exactly: ids such
-// as 7251524159191958327 arrive as int64 or uint64 and keep every digit; a
-// float beyond 2^53 may already have lost digits and is refused.
+// stringHook turns a YAML boolean into "true" or "false" for a text key
+// (mapstructure's weak typing would make it "1" or "0"). Numbers and
+// timestamps need nothing: they arrive as the text written (see literalYAML),
+// so an id keeps every digit and 0x10 stays 0x10.
 func stringHook(from, to reflect.Type, data any) (any, error) {
-	if to.Kind() != reflect.String {
-		return data, nil
-	}
-	switch v := data.(type) {
-	case int:
-		return strconv.Itoa(v), nil
-	case int64:
-		return strconv.FormatInt(v, 10), nil
-	case uint64:
-		return strconv.FormatUint(v, 10), nil
-	case float64:
-		if math.Abs(v) > maxExactFloat {
-			return nil, errors.New("number too large to keep exactly: quote it as a string")
-		}
-		return strconv.FormatFloat(v, 'f', -1, 64), nil
-	case bool:
-		return strconv.FormatBool(v), nil
-	case time.Time:
-		return nil, errors.New("YAML read this as a timestamp: quote it as a string")
+	if b, ok := data.(bool); ok && to.Kind() == reflect.String {
+		return strconv.FormatBool(b), nil
 	}
 	return data, nil
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
@@ -73,7 +72,7 @@ func Load(path string, environ []string) (*Config, error) {
 		return nil, fmt.Errorf("%s: %w", abs, pathErrCause(err))
 	}
 	ko := koanf.New(".")
-	if err := ko.Load(rawbytes.Provider(data), yaml.Parser()); err != nil {
+	if err := ko.Load(rawbytes.Provider(data), literalYAML{}); err != nil {
 		return nil, fmt.Errorf("%s: %w", abs, err)
 	}
 	// The file's own keys, before the environment overrides them: a secret
@@ -133,7 +132,15 @@ func finish(c *Config, credDir string, p *problems) {
 			p.add(err)
 		}
 	}
-	c.validate(p)
+	// One problem per key: a key decoding refused (a list where an id
+	// belongs) is left empty, and "missing" beside it would be wrong.
+	var v problems
+	c.validate(&v)
+	for _, e := range v {
+		if !p.covers(e.Key) {
+			p.add(e)
+		}
+	}
 }
 
 func resolvePath(dir, p string) string {

@@ -192,9 +192,12 @@ func baseURL(p *problems, section, v string) string {
 
 func selfUIDs(p *problems, section string, uids []string) {
 	for i, u := range uids {
+		key := fmt.Sprintf("%s.self_uids[%d]", section, i)
 		if strings.TrimSpace(u) == "" {
-			p.addf(fmt.Sprintf("%s.self_uids[%d]", section, i), "empty")
+			p.addf(key, "empty")
+			continue
 		}
+		id(p, key, u, false)
 	}
 }
 
@@ -219,14 +222,17 @@ func isDigits(s string) bool {
 	return true
 }
 
-// id checks a required (or, with optional, possibly empty) numeric id.
+// id checks a required (or, with optional, possibly empty) id: decimal
+// digits only, as the platforms write them. Unquoted, YAML would have read
+// 0x10 as 16 and 0123 as 83; the text written reaches us (see literalYAML)
+// and is refused here rather than silently watching another thread.
 func id(p *problems, key, v string, optional bool) {
 	switch {
 	case v == "" && optional:
 	case v == "":
 		p.addf(key, "missing")
 	case !isDigits(v):
-		p.addf(key, "%q is not a numeric id", v)
+		p.addf(key, "%q is not a numeric id: ids are decimal digits only; write the id in quotes as the platform shows it, e.g. \"7251524159191958327\"", v)
 	}
 }
 

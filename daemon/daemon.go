@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,10 @@ type Options struct {
 	// Version is the build's version, for autoreplyd_build_info ("": the
 	// module version, else "dev").
 	Version string
+	// NoListen leaves the listen address alone in New: for a caller that
+	// runs cycles itself and never calls Run (run --once), which then
+	// works while the service holds the port. Run binds it if New did not.
+	NoListen bool
 }
 
 // Daemon is a running autoreplyd.
@@ -87,15 +92,21 @@ type Daemon struct {
 	// (nil while it is fine): see checkDatabase.
 	dbLost atomic.Pointer[string]
 
+	// listener is the listen address, bound by New so that a busy port
+	// fails startup before anything says ready; Run serves it (nil: Run
+	// binds cfg.Listen itself, if set).
+	listener net.Listener
+
 	reloadMu sync.Mutex
 	// digest identifies the contents of the files behind the live rules
 	// ("" when unknown); guarded by reloadMu.
 	digest string
 }
 
-// New opens the store, loads the rules and builds the pipeline. It settles
-// claims left pending by a crash as unknown (never resent automatically).
-func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error) {
+// New binds the listen address (unless opts.NoListen), opens the store,
+// loads the rules and builds the pipeline. It settles claims left pending
+// by a crash as unknown (never resent automatically).
+func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -103,6 +114,22 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Daemon, error)
 	d := &Daemon{cfg: cfg, log: log.With("component", "daemon"), dryRun: opts.DryRun || cfg.DryRun,
 		watchLog: log.With("component", "watch"), onReload: opts.OnReload, debounce: reloadDebounce,
 		redact: redact.New(cfg.Secrets()...)}
+	// First: a busy port is the whole story of a failed start (one line,
+	// naming the listen key), not an error after "ready", warnings and a
+	// wait for the database. Connections wait in the kernel's queue until
+	// Run serves them.
+	if cfg.Listen != "" && !opts.NoListen {
+		var ln net.Listener
+		if ln, err = listen(cfg.Listen); err != nil {
+			return nil, err
+		}
+		d.listener = ln
+		defer func() {
+			if err != nil {
+				_ = ln.Close()
+			}
+		}()
+	}
 	set, digest, err := d.loadRules()
 	if err != nil {
 		return nil, err
@@ -292,8 +319,12 @@ func (d *Daemon) Store() *store.Store { return d.store }
 // Poller is the daemon's poller.
 func (d *Daemon) Poller() *poller.Poller { return d.poller }
 
-// Close closes the database.
+// Close closes the database, and the listen address if Run did not take it.
 func (d *Daemon) Close() error {
+	if d.listener != nil {
+		_ = d.listener.Close()
+		d.listener = nil
+	}
 	if d.store == nil {
 		return nil
 	}
@@ -363,10 +394,33 @@ func (d *Daemon) reloadLocked() (changed bool, err error) {
 	return true, nil
 }
 
+// LoadRules loads and compiles the rules cfg names. Rules that cannot be
+// read at all name the config file and its rules key: "/etc/autoreplyd/
+// config.yaml: rules: /etc/autoreplyd/rules.yaml does not exist".
+func LoadRules(cfg *config.Config) (*rules.Set, error) {
+	set, err := rules.Load(cfg.Rules, rules.Options{Location: cfg.Location})
+	return set, nameRulesKey(cfg, err)
+}
+
+// nameRulesKey makes a *rules.ReadError in err say that its path is the
+// config's rules key; other errors are returned as they are.
+func nameRulesKey(cfg *config.Config, err error) error {
+	if re := (*rules.ReadError)(nil); errors.As(err, &re) {
+		re.Origin = cfg.File + ": rules"
+	}
+	return err
+}
+
 // loadRules loads and compiles the rules with the digest of the files they
 // were read from ("" when that is uncertain, so that the next reload loads
 // them rather than trusting it).
 func (d *Daemon) loadRules() (*rules.Set, string, error) {
+	set, digest, err := d.loadRulesFiles()
+	return set, digest, nameRulesKey(d.cfg, err)
+}
+
+// loadRulesFiles is loadRules without naming the rules key.
+func (d *Daemon) loadRulesFiles() (*rules.Set, string, error) {
 	path := d.cfg.Rules
 	opts := rules.Options{Location: d.cfg.Location}
 	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {

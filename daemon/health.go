@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -141,17 +142,41 @@ var defaultHealthLimits = healthLimits{
 	maxConns: 32,
 }
 
-// serveHealth listens on cfg.Listen ("" = off) until ctx is done. A busy
-// address is an error at startup, not a silent loss of health checks.
+// serveHealth serves the listener New bound, else listens on cfg.Listen
+// ("" = off), until stop is called. A busy address is an error at startup,
+// not a silent loss of health checks.
 func (d *Daemon) serveHealth(ctx context.Context) (stop func(), err error) {
-	if d.cfg.Listen == "" {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", d.cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+	ln := d.listener
+	d.listener = nil
+	if ln == nil {
+		if d.cfg.Listen == "" {
+			return func() {}, nil
+		}
+		if ln, err = listen(d.cfg.Listen); err != nil {
+			return nil, err
+		}
 	}
 	return d.serveHealthOn(ctx, ln, defaultHealthLimits), nil
+}
+
+// listen binds addr, the listen key. Its error is one line naming the key;
+// a port taken by another process (often a second autoreplyd) says so and
+// how to find it.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	// The *net.OpError repeats the address: keep its cause only.
+	cause := err
+	if oe := (*net.OpError)(nil); errors.As(err, &oe) && oe.Err != nil {
+		cause = oe.Err
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		_, port, _ := net.SplitHostPort(addr)
+		return nil, fmt.Errorf("listen: %s is in use by another process: %w (`ss -ltnp 'sport = :%s'` names it; set listen to a free address, or \"\" to turn the listener off)", addr, cause, port)
+	}
+	return nil, fmt.Errorf("listen: cannot listen on %s: %w", addr, cause)
 }
 
 // serveHealthOn serves HealthHandler on ln, within lim and behind guardHost,

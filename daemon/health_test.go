@@ -3,9 +3,11 @@ package daemon
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +71,8 @@ func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
 }
 
 func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
-	// An address already taken is an error at startup.
+	// An address already taken fails New before anything is logged (no
+	// "ready"), with one line naming the listen key.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -78,14 +81,22 @@ func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	cfg.Listen = busy.Addr().String()
-	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
+	var logs strings.Builder
+	if _, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err == nil ||
+		!strings.HasPrefix(err.Error(), "listen: "+cfg.Listen+" is in use by another process: bind: address already in use") ||
+		strings.Contains(err.Error(), "\n") {
+		t.Fatalf("New on a busy address: %v", err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("New logged before failing on a busy address:\n%s", logs.String())
+	}
+
+	// Without the listener (run --once), the busy address is no matter.
+	d, err := New(t.Context(), cfg, Options{Logger: quietLogger(), NoListen: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if err := d.Run(t.Context(), nil); err == nil || !strings.Contains(err.Error(), "listen") {
-		t.Fatalf("Run on a busy address: %v", err)
-	}
 
 	// A free address is served while Run runs.
 	free, err := net.Listen("tcp", "127.0.0.1:0")
@@ -113,4 +124,77 @@ func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
 	if _, err := http.Get("http://" + addr + "/-/healthy"); err == nil {
 		t.Fatal("still serving after Run returned")
 	}
+}
+
+// New holds the listen address from its first step, so that nothing (the
+// "ready" line, READY=1) comes before a busy port is known; it lets go of it
+// when it fails later, and Close does when Run never took it.
+func TestNewBindsTheListenAddressFirst(t *testing.T) {
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
+	cfg.Listen = addr
+
+	// A later failure (here the rules) releases the address.
+	rulesPath := cfg.Rules
+	cfg.Rules = filepath.Join(dir, "missing.yaml")
+	if _, err := New(t.Context(), cfg, Options{Logger: quietLogger()}); err == nil {
+		t.Fatal("New with missing rules succeeded")
+	}
+	mustBind(t, addr)
+
+	cfg.Rules = rulesPath
+	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		ln.Close()
+		t.Fatal("New did not bind the listen address")
+	}
+	d.Close()
+	mustBind(t, addr)
+
+	// Run serves the listener New bound.
+	d, err = New(t.Context(), cfg, Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, nil) }()
+	waitFor(t, "/-/healthy", func() bool {
+		resp, err := http.Get("http://" + addr + "/-/healthy")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// freeAddr is a loopback address nothing listens on (as of the call).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// mustBind checks that addr is free by binding it.
+func mustBind(t *testing.T, addr string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("%s is still held: %v", addr, err)
+	}
+	ln.Close()
 }

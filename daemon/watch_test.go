@@ -253,8 +253,9 @@ func TestWatchDeleteThenRecreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.waitCounts("the refusal", [3]int{0, 0, 1})
-	if err := w.reloads.lastErr(); err == nil || !strings.Contains(err.Error(), "no such file") {
-		t.Errorf("reload of a deleted file: %v", err)
+	// The refusal names the config file and its rules key.
+	if err, want := w.reloads.lastErr(), filepath.Join(dir, "config.yaml")+": rules: "+rulesPath+" does not exist"; err == nil || err.Error() != want {
+		t.Errorf("reload of a deleted file: %v, want %q", err, want)
 	}
 	if w.d.Rules() != before {
 		t.Fatal("the rules changed when their file was deleted")

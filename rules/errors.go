@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/expr-lang/expr/file"
@@ -54,6 +55,45 @@ func (e *LoadError) Unwrap() []error {
 		errs[i] = pe
 	}
 	return errs
+}
+
+// ReadError says that the rules could not be read at all: their path does
+// not exist or cannot be read, is not a regular file, or is a directory
+// without rule files. A problem inside a rule file is a *LoadError instead.
+type ReadError struct {
+	// Path is the rules path, or the file in a rules directory, at fault.
+	Path string
+	// Err is the cause: an errno such as fs.ErrNotExist, or a sentence.
+	Err error
+	// Origin says where Path came from, e.g. "/etc/autoreplyd/config.yaml:
+	// rules" (the config's key): it replaces "load rules" in Error.
+	Origin string
+}
+
+// Error says what is wrong with Path: "load rules: PATH does not exist", or
+// with Origin set "ORIGIN: PATH does not exist".
+func (e *ReadError) Error() string {
+	origin := e.Origin
+	if origin == "" {
+		origin = "load rules"
+	}
+	if errors.Is(e.Err, fs.ErrNotExist) {
+		return origin + ": " + e.Path + " does not exist"
+	}
+	return origin + ": " + e.Path + ": " + e.Err.Error()
+}
+
+// Unwrap returns the cause, for errors.Is(err, fs.ErrNotExist).
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// readError makes err, a failure to read path, a *ReadError naming the file
+// at fault (the path of an *fs.PathError: a file in a rules directory).
+func readError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &ReadError{Path: pe.Path, Err: pe.Err}
+	}
+	return &ReadError{Path: path, Err: err}
 }
 
 // RuleError is a rule that failed on one comment at run time: its condition

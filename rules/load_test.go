@@ -121,15 +121,15 @@ func TestLoadErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown name, single quotes", r(`    when: 'txt == "a"'`),
-			[]string{`t.yaml:3:12: rule "x": when: unknown name txt`}},
+			[]string{`t.yaml:3:12: rule "x": when: unknown name "txt" (did you mean "text"?)`}},
 		{"unknown name after Chinese", r(`    when: '"价格" == txt'`),
-			[]string{`t.yaml:3:20: rule "x": when: unknown name txt`}},
+			[]string{`t.yaml:3:20: rule "x": when: unknown name "txt" (did you mean "text"?)`}},
 		{"unknown name, plain scalar", r(`    when: text == foo`),
-			[]string{`t.yaml:3:19: rule "x": when: unknown name foo`}},
+			[]string{`t.yaml:3:19: rule "x": when: unknown name "foo"`}},
 		{"unknown field, double quotes", r(`    when: "user.nick == 'a'"`),
-			[]string{`t.yaml:3:17: rule "x": when: type rules.EnvUser has no field nick`}},
+			[]string{`t.yaml:3:17: rule "x": when: user has no field "nick" (did you mean "nickname"?)`}},
 		{"quoted over two lines", r(`    when: 'text ==`, `      foo'`),
-			[]string{`t.yaml:4:7: rule "x": when: unknown name foo`}},
+			[]string{`t.yaml:4:7: rule "x": when: unknown name "foo"`}},
 		{"non-bool when", r(`    when: 'text'`),
 			[]string{`t.yaml:3:12: rule "x": when: expected bool, but got string`}},
 		{"non-bool when in a block", r(`    when: |`, `      likes + 1`),
@@ -155,11 +155,11 @@ func TestLoadErrors(t *testing.T) {
 		{"empty template segment", r(`    when: 'true'`, `    reply: 'hi {{ }}'`),
 			[]string{`t.yaml:4:16: rule "x": reply: empty {{ }}`}},
 		{"unknown name in template", r(`    when: 'true'`, `    reply: '史密斯夫妇💑 {{ user.nick }}'`),
-			[]string{`t.yaml:4:28: rule "x": reply: type rules.EnvUser has no field nick`}},
+			[]string{`t.yaml:4:28: rule "x": reply: user has no field "nick" (did you mean "nickname"?)`}},
 		{"second template of a line", r(`    when: 'true'`, `    reply: "{{ user.nickname }} {{ lieks }}"`),
-			[]string{`t.yaml:4:36: rule "x": reply: unknown name lieks`}},
+			[]string{`t.yaml:4:36: rule "x": reply: unknown name "lieks" (did you mean "likes"?)`}},
 		{"unprintable template in a list", r(`    when: 'true'`, `    reply: ['ok', 'hi {{ user }}']`),
-			[]string{`t.yaml:4:26: rule "x": reply[2]: {{ }} yields rules.EnvUser, not something printable`}},
+			[]string{`t.yaml:4:26: rule "x": reply[2]: {{ }} yields user, not something printable: use one of its fields (uid, nickname, unique_id, region, verified)`}},
 		{"template in a | block", r(`    when: 'true'`, `    reply: |`, `      你好
       {{ user.nickname +
          1 }}`),
@@ -206,8 +206,8 @@ func TestLoadErrors(t *testing.T) {
 			"  - name: a\n    when: 'nope'\n" +
 			"  - name: b\n    when: 'true'\n    reply: '{{ nope }}'\n" +
 			"  - name: c\n    when: 'true'\n    cooldown: {user: 1h}\n", []string{
-			`t.yaml:3:12: rule "a": when: unknown name nope`,
-			`t.yaml:6:16: rule "b": reply: unknown name nope`,
+			`t.yaml:3:12: rule "a": when: unknown name "nope" (did you mean "none"?)`,
+			`t.yaml:6:16: rule "b": reply: unknown name "nope" (did you mean "none"?)`,
 			`t.yaml:9:5: rule "c": cooldown without reply: pacing applies to answers, and a rule without reply only skips comments`,
 		}},
 	}

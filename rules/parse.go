@@ -429,14 +429,32 @@ func contains(list []string, s string) bool {
 // suggest returns ` (did you mean "when"?)` for a near miss of a known key.
 func suggest(key string, known []string) string { return Suggest(key, known) }
 
-// Suggest returns ` (did you mean "X"?)` when word is a near miss (edit
-// distance at most 2) of one of known, else "". Shared by the rule loader
-// and the rule test loader, so both help a typo the same way.
+// Suggest returns ` (did you mean "X"?)` when word is a near miss of one of
+// known (edit distance at most 2, or 1 for a word of up to 3 characters:
+// foo is 2 edits from now but no typo of it), or the only one it starts, else
+// "". Shared by the rule
+// loader and the rule test loader, so both help a typo the same way.
 func Suggest(word string, known []string) string {
-	best, bestD := "", 3
+	bestD := 3
+	if utf8.RuneCountInString(word) <= 3 {
+		bestD = 2
+	}
+	best := ""
 	for _, k := range known {
 		if d := editDistance(word, k); d < bestD {
 			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		// A word cut short (nick for nickname) is no near miss, but the
+		// one known word it starts is what was meant.
+		for _, k := range known {
+			if utf8.RuneCountInString(word) >= 3 && strings.HasPrefix(k, word) {
+				if best != "" {
+					return ""
+				}
+				best = k
+			}
 		}
 	}
 	if best == "" || best == word {

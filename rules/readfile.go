@@ -11,7 +11,7 @@ import (
 // is refused without waiting for a writer, a device such as /dev/zero
 // without reading it) of at most maxRuleFile bytes; a bigger one is a
 // *LoadError at the file's first line, as a refused rule is. Other errors
-// say "load rules" and the path.
+// are a *ReadError.
 func ReadFile(name string) ([]byte, error) {
 	data, err := regfile.Read(name, maxRuleFile)
 	switch {
@@ -19,7 +19,7 @@ func ReadFile(name string) ([]byte, error) {
 		return nil, &LoadError{Errors: []PosError{{File: name, Line: 1, Col: 1,
 			Msg: fmt.Sprintf("file is larger than the %d MiB a rule file may have", maxRuleFile>>20)}}}
 	case err != nil:
-		return nil, fmt.Errorf("load rules: %w", err)
+		return nil, readError(name, err)
 	}
 	return data, nil
 }

@@ -90,15 +90,15 @@ func (s *Set) Len() int { return len(s.rules) }
 func Load(path string, opts Options) (*Set, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("load rules: %w", err)
+		return nil, readError(path, err)
 	}
 	names := []string{path}
 	if fi.IsDir() {
 		if names, err = ruleFiles(path); err != nil {
-			return nil, fmt.Errorf("load rules: %w", err)
+			return nil, readError(path, err)
 		}
 		if len(names) == 0 {
-			return nil, fmt.Errorf("load rules: no *.yaml or *.yml files in %s", path)
+			return nil, &ReadError{Path: path, Err: errNoRuleFiles}
 		}
 	}
 	srcs := make([]source, len(names))
@@ -116,6 +116,9 @@ func Load(path string, opts Options) (*Set, error) {
 func LoadBytes(name string, data []byte, opts Options) (*Set, error) {
 	return load([]source{{name, data}}, opts)
 }
+
+// errNoRuleFiles is the ReadError of a rules directory without rule files.
+var errNoRuleFiles = errors.New("a directory with no *.yaml or *.yml files")
 
 // ruleFiles lists the rule files of dir in name order.
 func ruleFiles(dir string) ([]string, error) {
@@ -286,7 +289,7 @@ func (f *srcFile) exprError(n *yaml.Node, base int, src, rule, part string, err 
 		off = utf8.RuneCountInString(src[:be.off])
 	case errors.As(err, &fe):
 		off = runeOffset(src, fe.Line, fe.Column)
-		msg = strings.TrimSpace(fe.Message)
+		msg = explainExprMessage(strings.TrimSpace(fe.Message))
 	default:
 		// Errors without a position (a non-boolean `when`) point at the
 		// expression's first character.

@@ -111,6 +111,9 @@ func renderable(t reflect.Type) error {
 	default:
 		return nil
 	}
+	if s, ok := envStructs[t.String()]; ok {
+		return fmt.Errorf("{{ }} yields %s, not something printable: use one of its fields (%s)", s.name, strings.Join(s.fields, ", "))
+	}
 	return fmt.Errorf("{{ }} yields %s, not something printable", t)
 }
 
