@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -61,7 +62,19 @@ func program() string {
 	if found, err := exec.LookPath(base); err == nil && sameFile(found, arg0) {
 		return base
 	}
-	return arg0
+	return shellQuote(arg0)
+}
+
+// plainWord matches what a POSIX shell takes as one word as it is.
+var plainWord = regexp.MustCompile(`^[A-Za-z0-9_./:@%+=,-]+$`)
+
+// shellQuote quotes s for a POSIX shell when it needs it, so that a
+// printed command can be pasted as it is.
+func shellQuote(s string) string {
+	if plainWord.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func sameFile(a, b string) bool {

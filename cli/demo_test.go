@@ -20,6 +20,7 @@ func TestProgram(t *testing.T) {
 		{"autoreplyd", "autoreplyd"},
 		{"./autoreplyd", "./autoreplyd"},
 		{bin, bin}, // not what $PATH finds
+		{"/opt/my tools/autoreplyd", "'/opt/my tools/autoreplyd'"},
 	} {
 		os.Args = []string{tc.arg0, "demo"}
 		if got := program(); got != tc.want {
