@@ -71,6 +71,7 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.AddCommand(runCmd(env), checkCmd(env), testCmd(env), explainCmd(env), historyCmd(env), demoCmd(env), versionCmd(env), resumeCmd(env))
 	root.AddCommand(resolveCmd(env))
 	root.AddCommand(statsCmd(env))
+	root.AddCommand(simulateCmd(env))
 	return root
 }
 

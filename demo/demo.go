@@ -1,13 +1,17 @@
-// Package demo runs the real autoreplyd pipeline (config loading, rules,
-// SQLite on disk, HTTP on loopback, the cron loop) against the built-in
-// simulator of JustOneAPI and kitkot, printing each decision as it happens
-// and a summary at the end.
+// Package demo runs autoreplyd against the built-in imitations of its
+// platforms (package simulator), on loopback: `autoreplyd demo` runs the
+// real pipeline (config loading, rules, SQLite on disk, the cron loop)
+// in-process, printing each decision as it happens and a summary at the
+// end; `autoreplyd simulate` (Simulate) serves the imitations alone, for
+// `autoreplyd run` to rehearse a config against.
 package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +23,7 @@ import (
 	"github.com/autoreplyd/autoreplyd"
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/daemon"
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
 	"github.com/autoreplyd/autoreplyd/logging"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
@@ -28,13 +33,22 @@ import (
 // Options configures a demo run.
 type Options struct {
 	Duration time.Duration // how long to run; 0 = until ctx is cancelled
-	Dir      string        // where the config, rules and database go; "" = a new temporary directory
-	Seed     int64         // traffic seed
-	Out      io.Writer     // decisions and the summary
-	Log      io.Writer     // daemon warnings and errors
+	// Dir is where the config, rules and database go; "" = a temporary
+	// directory, removed when the demo ends. A config or rules file already
+	// in Dir is used, never overwritten.
+	Dir  string
+	Seed int64     // traffic seed
+	Out  io.Writer // decisions and the summary
+	Log  io.Writer // daemon warnings and errors
 	// Tick is the simulated traffic's pace and the poll schedule's period.
 	Tick time.Duration
+	// Program is how to run this binary, for the commands the demo
+	// suggests (default "autoreplyd").
+	Program string
 }
+
+// DefaultKeepDir is the --dir the demo suggests to keep its database.
+const DefaultKeepDir = "autoreplyd-demo"
 
 // Demo credentials: made up, and only ever sent to the loopback simulator.
 const (
@@ -51,6 +65,14 @@ var demoThreads = []struct{ id, aweme, campaign string }{
 	{"7251524159191958511", "7251517975340027197", ""},
 }
 
+// demoBacklog is how many replies each thread holds before a new database
+// first looks at it.
+const demoBacklog = 3
+
+// faultEvery: one traffic tick in this many kitkot has a bad moment (503),
+// so the demo shows a retry.
+const faultEvery = 7
+
 // Run runs the demo until opts.Duration passes or ctx is cancelled.
 func Run(ctx context.Context, opts Options) error {
 	if opts.Out == nil {
@@ -65,6 +87,9 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Seed == 0 {
 		opts.Seed = time.Now().UnixNano()
 	}
+	if opts.Program == "" {
+		opts.Program = "autoreplyd"
+	}
 	dir := opts.Dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "autoreplyd-demo-")
@@ -72,62 +97,71 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 		dir = d
+		// Nothing of a temporary demo outlives it: the hint says so.
+		defer os.RemoveAll(d)
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 
-	// The simulator: JustOneAPI under /api/douyin/..., kitkot under /api/video/...
-	jo := simulator.NewJustOneAPI(demoToken)
-	jo.SetPageSize(10)
-	jo.SetOrder(simulator.OrderNewest)
-	kk := simulator.NewKitkot(demoAPIKey, demoSessionKey)
-	kk.OnPost = func(p simulator.Post) {
-		// Our answer shows up in the thread, as on the real platform.
-		jo.AddReply(p.ReplyID, simulator.Reply{CID: p.CID, AwemeID: p.AwemeID, Text: p.Text, UserUID: kk.BotUID,
-			Nickname: kk.BotNickname, CreateTime: p.At.Unix(), ReplyToReplyID: "0"})
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/douyin/", jo)
-	mux.Handle("/api/video/", kk)
+	// The imitations of all four platforms, on one loopback address.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer ln.Close()
 	base := "http://" + ln.Addr().String()
+	urls := simulator.BaseURLs(base)
 
-	// The backlog: replies already there before autoreplyd first looks.
-	traffic := simulator.NewTraffic(jo, opts.Seed)
-	threadIDs := make([]string, len(demoThreads))
-	for i, th := range demoThreads {
-		threadIDs[i] = th.id
-	}
-	past := time.Now().Add(-time.Hour)
-	for range 4 {
-		traffic.Tick(past, threadIDs)
-	}
-
-	cfgPath, err := writeFiles(dir, base, kk.BotUID, opts.Tick)
+	notes, err := writeFiles(dir, urls, simulator.NewKitkot("", "").BotUID, opts.Tick)
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(cfgPath, nil)
+	cfgPath := filepath.Join(dir, "config.yaml")
+	cfg, redirected, err := loadConfig(cfgPath, urls)
 	if err != nil {
 		return err
+	}
+	if len(redirected) > 0 {
+		notes = append(notes, "  its base URLs point at this run's simulator: "+strings.Join(redirected, ", "))
 	}
 	log, err := logging.New(opts.Log, "warn", "text", cfg.Secrets())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.Out, "autoreplyd demo: simulator on %s, database %s\n", base, cfg.Database)
-	fmt.Fprintf(opts.Out, "watching %d Douyin threads; the replies already there are the backlog (recorded, not answered)\n\n", len(demoThreads))
+	sim := simulator.NewSim(simCredentials(cfg), opts.Seed)
+	for _, th := range simThreads(cfg) {
+		if err := sim.Watch(th); err != nil {
+			return fmt.Errorf("%s: %w", cfgPath, err)
+		}
+	}
+	// The backlog: replies already there before a new database first looks.
+	backlog := ""
+	if _, err := os.Stat(cfg.Database); errors.Is(err, fs.ErrNotExist) {
+		sim.Backlog(time.Now().Add(-time.Hour), demoBacklog)
+		backlog = "; the replies already there are the backlog (recorded, not answered)"
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: readHeaderTimeout}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
 
-	pr := &printer{out: opts.Out, loc: cfg.Location, counts: map[string]int{}}
-	d, err := daemon.New(ctx, cfg, daemon.Options{
+	fmt.Fprintf(opts.Out, "autoreplyd demo: simulator on %s, database %s\n", base, termesc.String(cfg.Database))
+	for _, n := range notes {
+		fmt.Fprintln(opts.Out, n)
+	}
+	fmt.Fprintf(opts.Out, "watching %s%s\n\n", watching(sim.Threads()), backlog)
+
+	pr := &printer{out: opts.Out, loc: cfg.Location, counts: map[string]int{}, claims: map[string]string{}}
+	var d *daemon.Daemon
+	d, err = daemon.New(ctx, cfg, daemon.Options{
 		Logger:  log,
 		OnEvent: pr.event,
+		// A refused reload is logged (at ERROR, on Log); one that went
+		// live is said here, among the decisions it changes.
+		OnReload: func(changed bool, err error) {
+			if changed && err == nil {
+				pr.say(fmt.Sprintf("rules reloaded: %d rules", d.Rules().Len()))
+			}
+		},
 		Tune: func(o *poller.Options) {
 			o.Jitter = nil // the simulator needs no disguise
 			o.RetryInitial = opts.Tick
@@ -142,14 +176,14 @@ func Run(ctx context.Context, opts Options) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if opts.Duration > 0 {
-		runCtx, cancel = context.WithTimeout(ctx, opts.Duration)
-		defer cancel()
+		// A timer, not a deadline: a deadline would make rate limit waits
+		// that end after it fail at once, as if the platform were slow.
+		t := time.AfterFunc(opts.Duration, cancel)
+		defer t.Stop()
 	}
 	// New replies keep arriving; once in a while kitkot has a bad moment.
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		t := time.NewTicker(opts.Tick * 3 / 4)
 		defer t.Stop()
 		for n := 1; ; n++ {
@@ -157,27 +191,25 @@ func Run(ctx context.Context, opts Options) error {
 			case <-runCtx.Done():
 				return
 			case now := <-t.C:
-				traffic.Tick(now, threadIDs)
-				if n%7 == 0 {
-					kk.Faults.Push(simulator.Fault{Kind: simulator.FaultHTTPStatus, Status: http.StatusServiceUnavailable})
+				sim.Burst(now)
+				if n%faultEvery == 0 {
+					sim.Kitkot.Faults.Push(simulator.Fault{Kind: simulator.FaultHTTPStatus, Status: http.StatusServiceUnavailable})
 				}
 			}
 		}
-	}()
+	})
 	err = d.Run(runCtx, nil)
 	wg.Wait()
 	if err != nil {
 		return err
 	}
-	return summary(opts.Out, d, cfg, jo, kk, pr)
+	return summary(opts, d, cfg, sim, pr, dir)
 }
 
-// writeFiles writes the demo's config and the example rules into dir.
-func writeFiles(dir, base, botUID string, tick time.Duration) (string, error) {
-	rulesPath := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(rulesPath, autoreplyd.ExampleRules, 0o644); err != nil {
-		return "", err
-	}
+// writeFiles writes the demo's config (pointed at urls) and the example
+// rules into dir, each unless it exists, and says what it did.
+func writeFiles(dir string, urls simulator.SimBaseURLs, botUID string, tick time.Duration) ([]string, error) {
+	var notes []string
 	var threads strings.Builder
 	for _, th := range demoThreads {
 		fmt.Fprintf(&threads, "      - comment_id: \"%s\"\n        aweme_id: \"%s\"\n", th.id, th.aweme)
@@ -185,7 +217,7 @@ func writeFiles(dir, base, botUID string, tick time.Duration) (string, error) {
 			fmt.Fprintf(&threads, "        labels: {campaign: %s}\n", th.campaign)
 		}
 	}
-	cfg := fmt.Sprintf(`# written by autoreplyd demo
+	cfg := fmt.Sprintf(`# written by autoreplyd demo; a later demo --dir uses it as it is
 database: autoreplyd.db
 rules: rules.yaml
 schedule: "@every %s"
@@ -202,26 +234,67 @@ sources:
     threads:
 %sresponders:
   kitkot:
-    base_url: %s/api
+    base_url: %s
     api_key: %s
     session_key: %s
     timeout: 5s
     rate: 5/s
     burst: 3
     daily_cap: 0
-`, tick, base, demoToken, botUID, threads.String(), base, demoAPIKey, demoSessionKey)
+`, tick, urls.Douyin, demoToken, botUID, threads.String(), urls.Kitkot, demoAPIKey, demoSessionKey)
 	path := filepath.Join(dir, "config.yaml")
 	// Private: it holds (made-up) secrets inline, which run warns of in a
 	// file others can read.
-	return path, os.WriteFile(path, []byte(cfg), 0o600)
+	existed, err := writeNew(path, []byte(cfg), 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if existed {
+		notes = append(notes, fmt.Sprintf("using the existing %s (not overwritten)", termesc.String(path)))
+	}
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if existed, err = writeNew(rulesPath, autoreplyd.ExampleRules, 0o644); err != nil {
+		return nil, err
+	}
+	if existed {
+		notes = append(notes, fmt.Sprintf("using the existing %s (not overwritten)", termesc.String(rulesPath)))
+	}
+	return notes, nil
 }
 
-// printer prints decisions as they happen.
+// loadConfig loads the demo's config with every base URL it has pointed at
+// this run's simulator (an existing config names an earlier run's port),
+// and returns the keys that had to be.
+func loadConfig(path string, urls simulator.SimBaseURLs) (*config.Config, []string, error) {
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var environ, keys []string
+	for _, k := range baseURLKeys(cfg, urls) {
+		if k.got != k.want {
+			environ = append(environ, envKey(k.key)+"="+k.want)
+			keys = append(keys, k.key)
+		}
+	}
+	if len(environ) == 0 {
+		return cfg, nil, nil
+	}
+	cfg, err = config.Load(path, environ)
+	return cfg, keys, err
+}
+
+// printer prints decisions as they happen, and counts them for the
+// summary of this run.
 type printer struct {
 	mu     sync.Mutex
 	out    io.Writer
 	loc    *time.Location
 	counts map[string]int
+	// claims holds the last status of each claim this run decided or
+	// settled (by platform, comment and rule): a claim retried then sent
+	// counts once, as sent.
+	claims map[string]string
 }
 
 func (p *printer) event(ev poller.Event) {
@@ -232,7 +305,7 @@ func (p *printer) event(ev poller.Event) {
 	if who == "" {
 		who = c.User.UID
 	}
-	head := fmt.Sprintf("%s  thread …%s  %s: %q", time.Now().In(p.loc).Format("15:04:05"), tail(c.ThreadID, 4), who, c.Text)
+	head := fmt.Sprintf("%s  thread …%s  %s: %q", time.Now().In(p.loc).Format("15:04:05"), tail(c.ThreadID, 4), termesc.String(who), c.Text)
 	var what string
 	switch {
 	case ev.Disposition == model.DispositionBacklog:
@@ -246,15 +319,23 @@ func (p *printer) event(ev poller.Event) {
 		p.counts["no_match"]++
 	case ev.Status == model.StatusSkipped:
 		what = fmt.Sprintf("rule %s: skipped (%s)", ev.Rule, ev.Reason)
-		p.counts["skipped"]++
 	default:
 		what = fmt.Sprintf("rule %s: %s %q", ev.Rule, ev.Status, ev.Reply)
 		if ev.Reason != "" {
 			what += " (" + ev.Reason + ")"
 		}
-		p.counts[ev.Status]++
+	}
+	if ev.Status != "" {
+		p.claims[c.Platform+"\x00"+c.ID+"\x00"+ev.Rule] = ev.Status
 	}
 	fmt.Fprintf(p.out, "%s\n    → %s\n", head, what)
+}
+
+// say prints a line among the decisions.
+func (p *printer) say(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.out, line)
 }
 
 func tail(s string, n int) string {
@@ -264,29 +345,54 @@ func tail(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-func summary(out io.Writer, d *daemon.Daemon, cfg *config.Config, jo *simulator.JustOneAPI, kk *simulator.Kitkot, pr *printer) error {
-	ctx := context.Background()
-	counts, err := d.Store().Counts(ctx)
-	if err != nil {
-		return err
-	}
-	pr.mu.Lock()
-	defer pr.mu.Unlock()
-	fmt.Fprintf(out, "\nsummary\n")
-	fmt.Fprintf(out, "  comments seen:      %d backlog, %d our own, %d evaluated with no rule matching\n", pr.counts["backlog"], pr.counts["self"], pr.counts["no_match"])
+// statusOrder is the order in which the summary lists statuses.
+var statusOrder = []string{model.StatusSent, model.StatusRetrying, model.StatusFailed, model.StatusUnknown, model.StatusSkipped, model.StatusDryRun, model.StatusPending}
+
+// statusCounts says counts by status, in statusOrder.
+func statusCounts(counts map[string]int) string {
 	var parts []string
-	for _, s := range []string{model.StatusSent, model.StatusRetrying, model.StatusFailed, model.StatusUnknown, model.StatusSkipped, model.StatusDryRun, model.StatusPending} {
+	for _, s := range statusOrder {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}
 	if len(parts) == 0 {
-		parts = []string{"none yet"}
+		return "none"
 	}
-	fmt.Fprintf(out, "  handled replies:    %s\n", strings.Join(parts, ", "))
-	fmt.Fprintf(out, "  JustOneAPI calls:   %d   kitkot replies posted: %d\n", jo.CallCount(), len(kk.Posts()))
-	fmt.Fprintf(out, "  database:           %s\n", cfg.Database)
-	fmt.Fprintf(out, "\nquery it:  go run ./cmd/autoreplyd history --database %s\n", cfg.Database)
-	fmt.Fprintf(out, "           sqlite3 %s 'SELECT rule, status, count(*) FROM replies GROUP BY 1, 2'\n", cfg.Database)
+	return strings.Join(parts, ", ")
+}
+
+// summary prints what this run did (and, when earlier runs left rows in
+// the database, its totals apart), and how to query the database.
+func summary(opts Options, d *daemon.Daemon, cfg *config.Config, sim *simulator.Sim, pr *printer, dir string) error {
+	total, err := d.Store().Counts(context.Background())
+	if err != nil {
+		return err
+	}
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	run := map[string]int{}
+	for _, st := range pr.claims {
+		run[st]++
+	}
+	out := opts.Out
+	fmt.Fprintf(out, "\nsummary of this run\n")
+	fmt.Fprintf(out, "  comments seen:      %d backlog, %d our own, %d evaluated with no rule matching\n", pr.counts["backlog"], pr.counts["self"], pr.counts["no_match"])
+	fmt.Fprintf(out, "  handled replies:    %s\n", statusCounts(run))
+	fmt.Fprintf(out, "  JustOneAPI calls:   %d   kitkot replies posted: %d\n", sim.JustOneAPI.CallCount(), len(sim.Kitkot.Posts()))
+	db := termesc.String(cfg.Database)
+	fmt.Fprintf(out, "  database:           %s\n", db)
+	if all := statusCounts(total); all != statusCounts(run) {
+		fmt.Fprintf(out, "  all runs in it:     %s\n", all)
+	}
+	prog := termesc.String(opts.Program)
+	if opts.Dir == "" {
+		fmt.Fprintf(out, "\nthe demo's temporary directory %s is removed now; to keep the database and query it:\n", termesc.String(dir))
+		fmt.Fprintf(out, "  %s demo --dir %s\n", prog, DefaultKeepDir)
+		return nil
+	}
+	q := termesc.String(shellQuote(cfg.Database))
+	fmt.Fprintf(out, "\nquery it:  %s history --database %s\n", prog, q)
+	fmt.Fprintf(out, "           sqlite3 %s 'SELECT rule, status, count(*) FROM replies GROUP BY 1, 2'\n", q)
 	return nil
 }

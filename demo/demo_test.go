@@ -3,9 +3,13 @@ package demo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +25,7 @@ func TestRun(t *testing.T) {
 	var out, log bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // bounds a hang only
 	defer cancel()
-	err := Run(ctx, Options{Duration: 6 * time.Second, Tick: 500 * time.Millisecond, Seed: 42, Out: &out, Log: &log, Dir: dir})
+	err := Run(ctx, Options{Duration: 6 * time.Second, Tick: 500 * time.Millisecond, Seed: 42, Out: &out, Log: &log, Dir: dir, Program: "/opt/bin/autoreplyd"})
 	if err != nil {
 		t.Fatalf("Run: %v\nout:\n%s\nlog:\n%s", err, out.String(), log.String())
 	}
@@ -35,16 +39,20 @@ func TestRun(t *testing.T) {
 		"backlog: recorded, not answered",
 		`: sent "`,
 		"our own reply: ignored",
-		"\nsummary\n",
+		"\nsummary of this run\n",
 		"  comments seen:      ",
 		"  handled replies:    ",
 		"  JustOneAPI calls:   ",
 		"  database:           " + db + "\n",
-		"query it:  go run ./cmd/autoreplyd history --database " + db,
+		"query it:  /opt/bin/autoreplyd history --database " + db,
 	} {
 		if !strings.Contains(o, want) {
 			t.Errorf("output lacks %q", want)
 		}
+	}
+	// The run's end (its duration) cuts work short: no error.
+	if strings.Contains(log.String(), "level=ERROR") {
+		t.Errorf("the demo logged an error:\n%s", log.String())
 	}
 	// Nothing the demo printed holds its (made-up) credentials.
 	for _, secret := range []string{demoToken, demoAPIKey, demoSessionKey} {
@@ -53,7 +61,7 @@ func TestRun(t *testing.T) {
 		}
 	}
 	// The summary comes last.
-	if i, j := strings.LastIndex(o, "→"), strings.Index(o, "\nsummary\n"); i > j {
+	if i, j := strings.LastIndex(o, "→"), strings.Index(o, "\nsummary of this run\n"); i > j {
 		t.Error("a decision was printed after the summary")
 	}
 
@@ -90,5 +98,209 @@ func TestRun(t *testing.T) {
 	}
 	if len(pending) != 0 {
 		t.Errorf("%d claims left pending", len(pending))
+	}
+}
+
+// syncBuffer is an Out a test reads while the demo writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// waitFor polls cond until it holds; the deadline only bounds a hang.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// runDemo runs the demo for d in dir and returns what it printed.
+func runDemo(t *testing.T, dir string, d time.Duration) string {
+	t.Helper()
+	var out, log syncBuffer
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // bounds a hang only
+	defer cancel()
+	if err := Run(ctx, Options{Duration: d, Tick: 300 * time.Millisecond, Seed: 7, Out: &out, Log: &log, Dir: dir}); err != nil {
+		t.Fatalf("Run: %v\nout:\n%s\nlog:\n%s", err, out.String(), log.String())
+	}
+	t.Logf("demo output:\n%s\nlog:\n%s", out.String(), log.String())
+	return out.String()
+}
+
+// sentRows counts the database's sent rows.
+func sentRows(t *testing.T, db string) []store.HistoryRow {
+	t.Helper()
+	st, err := store.OpenReadOnly(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rows, err := st.History(t.Context(), store.Filter{Status: model.StatusSent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// firstLines is the output before the first decision.
+func firstLines(out string) string {
+	head, _, _ := strings.Cut(out, "\n\n")
+	return head
+}
+
+// The operator's rules and config in --dir are used, never overwritten, and
+// the first lines say so; a second run's summary speaks of that run alone.
+func TestRunKeepsExistingFilesAndCountsThisRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo runs for several seconds")
+	}
+	dir := t.TempDir()
+	rulesPath, cfgPath, db := filepath.Join(dir, "rules.yaml"), filepath.Join(dir, "config.yaml"), filepath.Join(dir, "autoreplyd.db")
+	const rules = `rules:
+  - name: spam
+    when: 'containsAny(text, ["加微信", "vx", "私信我"])'
+  - name: everyone
+    when: 'true'
+    reply: '收到：{{ user.nickname }}🙏'
+`
+	if err := os.WriteFile(rulesPath, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out1 := runDemo(t, dir, 3*time.Second)
+	head := firstLines(out1)
+	if !strings.Contains(head, "using the existing "+rulesPath+" (not overwritten)") || strings.Contains(head, "config.yaml") {
+		t.Errorf("first lines of run 1:\n%s", head)
+	}
+	if got, _ := os.ReadFile(rulesPath); string(got) != rules {
+		t.Fatalf("rules.yaml overwritten:\n%s", got)
+	}
+	sent1 := sentRows(t, db)
+	if len(sent1) == 0 {
+		t.Fatal("run 1 sent nothing")
+	}
+	for _, r := range sent1 {
+		if r.Rule != "everyone" || !strings.HasPrefix(r.ReplyText, "收到：") {
+			t.Errorf("not answered by the operator's rules: %+v", r)
+		}
+	}
+
+	// The operator edits the config the first run wrote (its simulator's
+	// port is gone by now): the second run uses it as it is.
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(cfg), "labels: {campaign: spring}", "labels: {campaign: autumn}", 1)
+	if edited == string(cfg) {
+		t.Fatal("the demo's config has no spring label to edit")
+	}
+	if err := os.WriteFile(cfgPath, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out2 := runDemo(t, dir, 3*time.Second)
+	head = firstLines(out2)
+	for _, want := range []string{"using the existing " + cfgPath + " (not overwritten)", "using the existing " + rulesPath + " (not overwritten)",
+		"its base URLs point at this run's simulator: sources.douyin.base_url, responders.kitkot.base_url"} {
+		if !strings.Contains(head, want) {
+			t.Errorf("first lines of run 2 lack %q:\n%s", want, head)
+		}
+	}
+	if got, _ := os.ReadFile(cfgPath); string(got) != edited {
+		t.Fatalf("config.yaml overwritten:\n%s", got)
+	}
+	sent2 := sentRows(t, db)
+	m := regexp.MustCompile(`(?m)^  handled replies:    (\d+) sent`).FindStringSubmatch(out2)
+	if m == nil {
+		t.Fatalf("run 2's summary has no sent count:\n%s", out2)
+	}
+	n, _ := strconv.Atoi(m[1])
+	// Sent is final: the rows sent by run 2 are the new sent rows.
+	if n != len(sent2)-len(sent1) || n == 0 {
+		t.Errorf("run 2's summary says %d sent; the database went from %d to %d sent rows", n, len(sent1), len(sent2))
+	}
+	if printed := strings.Count(out2, `: sent "`); printed != n {
+		t.Errorf("run 2 printed %d sent decisions, its summary says %d", printed, n)
+	}
+	if want := fmt.Sprintf("  all runs in it:     %d sent", len(sent2)); !strings.Contains(out2, want) {
+		t.Errorf("run 2's summary lacks the database's totals %q", want)
+	}
+}
+
+// A reload that went live is printed among the decisions, as it happens.
+func TestRunPrintsReload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo runs for several seconds")
+	}
+	dir := t.TempDir()
+	var out, log syncBuffer
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // bounds a hang only
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Tick: 300 * time.Millisecond, Seed: 3, Out: &out, Log: &log, Dir: dir})
+	}()
+	waitFor(t, "the first decision", func() bool { return strings.Contains(out.String(), "→") })
+	rules, err := os.ReadFile(filepath.Join(dir, "rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	six := string(rules) + `
+  - name: emoji
+    when: 'onlyEmoji(text)'
+    reply: '🙏'
+`
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(six), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 6 rules\n") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v\n%s", err, log.String())
+	}
+}
+
+// Without --dir the temporary directory goes at the end, and the hint
+// suggests --dir rather than a database that is gone.
+func TestRunRemovesTemporaryDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo runs for several seconds")
+	}
+	var out, log syncBuffer
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // bounds a hang only
+	defer cancel()
+	if err := Run(ctx, Options{Duration: 2 * time.Second, Tick: 300 * time.Millisecond, Seed: 5, Out: &out, Log: &log, Program: "./autoreplyd"}); err != nil {
+		t.Fatalf("Run: %v\n%s", err, log.String())
+	}
+	o := out.String()
+	t.Logf("demo output:\n%s", o)
+	m := regexp.MustCompile(`database (\S+)/autoreplyd\.db\n`).FindStringSubmatch(o)
+	if m == nil {
+		t.Fatalf("no database in the first line:\n%s", o)
+	}
+	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+		t.Errorf("temporary directory %s: %v", m[1], err)
+	}
+	if !strings.Contains(o, "the demo's temporary directory "+m[1]+" is removed now; to keep the database and query it:\n  ./autoreplyd demo --dir autoreplyd-demo\n") {
+		t.Error("no hint to keep the database with --dir")
+	}
+	if strings.Contains(o, "query it:  ") || strings.Contains(o, "history --database") {
+		t.Error("the hint points at the removed database")
 	}
 }

@@ -141,7 +141,7 @@ func (p *Poller) loadResponderPauses(ctx context.Context, pauses map[string]stor
 		}
 		n, err := p.opts.Store.ReleaseHeld(ctx, name, ReasonResponderPaused, p.opts.Now())
 		if err != nil {
-			p.log.Error("release claims held by a responder pause", "responder", name, "err", err)
+			failed(ctx, p.log, "release claims held by a responder pause", "responder", name, "err", err)
 			continue
 		}
 		p.released[name] = true

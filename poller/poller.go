@@ -362,7 +362,7 @@ func (p *Poller) activePauses(ctx context.Context) map[string]store.Pause {
 	out := map[string]store.Pause{}
 	ps, err := p.opts.Store.Pauses(ctx)
 	if err != nil {
-		p.log.Error("load pauses", "err", err)
+		failed(ctx, p.log, "load pauses", "err", err)
 		return out
 	}
 	now := p.opts.Now()
@@ -407,7 +407,7 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 		return false
 	case model.SourcePause:
 		reason := fmt.Sprintf("code %s: %s", se.Code, se.Msg)
-		if err := p.opts.Store.SetPause(ctx, SourceScope(platform), se.Until, reason, p.opts.Now()); err != nil {
+		if err := p.persistPause(ctx, SourceScope(platform), se.Until, reason); err != nil {
 			log.Error("persist pause", "err", err)
 		}
 		log.Error("source paused", "code", se.Code, "until", se.Until.Format(time.RFC3339), "err", se.Msg)
@@ -424,7 +424,7 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 		// Persisted too, so a crash or restart loop does not resume paying
 		// for refused calls.
 		until := p.opts.Now().Add(d)
-		if err := p.opts.Store.SetPause(ctx, SourceScope(platform), until, reason, p.opts.Now()); err != nil {
+		if err := p.persistPause(ctx, SourceScope(platform), until, reason); err != nil {
 			log.Error("persist pause", "err", err)
 		}
 		log.Error("SOURCE STOPPED: the platform refuses our credentials or account; polling stops until autoreplyd is restarted (and, after a restart, until the pause ends or `autoreplyd resume "+SourceScope(platform)+"`)",
@@ -769,7 +769,7 @@ func (p *Poller) capped(ctx context.Context, db *store.Store, responder string, 
 		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, p.opts.Location)
 		n, err := db.CountSent(ctx, responder, midnight)
 		if err != nil {
-			p.log.Error("count today's sends", "responder", responder, "err", err)
+			failed(ctx, p.log, "count today's sends", "responder", responder, "err", err)
 			return false
 		}
 		cc = capCount{day: day, count: n}
@@ -988,8 +988,9 @@ func (p *Poller) wait(ctx context.Context, responder string) error {
 func (p *Poller) retryDue(ctx context.Context, st *Stats) {
 	items, err := p.opts.Store.DueRetries(ctx, p.opts.Now(), retriesPerCycle)
 	if err != nil {
-		p.log.Error("load due retries", "err", err)
-		st.Errors++
+		if failed(ctx, p.log, "load due retries", "err", err) {
+			st.Errors++
+		}
 		return
 	}
 	for _, it := range items {
@@ -1014,8 +1015,9 @@ func (p *Poller) retryDue(ctx context.Context, st *Stats) {
 		}
 		ok, err := p.opts.Store.BeginRetry(ctx, it.ID, p.opts.Now())
 		if err != nil {
-			p.log.Error("begin retry", "claim", it.ID, "err", err)
-			st.Errors++
+			if failed(ctx, p.log, "begin retry", "claim", it.ID, "err", err) {
+				st.Errors++
+			}
 			continue
 		}
 		if !ok {

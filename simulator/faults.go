@@ -1,9 +1,10 @@
 // Package simulator imitates the platform APIs autoreplyd talks to, on
-// loopback: JustOneAPI's Douyin reply listing and kitkot's reply endpoint,
-// written from the API documents in ../shared/seeds and the facts in
+// loopback: JustOneAPI's Douyin reply listing, kitkot's TikTok reply
+// listing and reply endpoint, WeChat's comment APIs and Weibo's, written
+// from the API documents in ../shared/seeds and the facts in
 // ../shared/PLATFORMS.md. Tests use it as their imitation of each platform
-// (with its failure modes), and `autoreplyd demo` runs the real pipeline
-// against it.
+// (with its failure modes); Sim serves all four on one listener with made-up
+// traffic (Traffic), for `autoreplyd demo` and `autoreplyd simulate`.
 package simulator
 
 import (

@@ -102,6 +102,9 @@ type WeChat struct {
 	Faults      Faults
 	// Now is the imitation's clock (default time.Now).
 	Now func() time.Time
+	// OnPost, when set, is called after a reply is accepted (before the
+	// answer is written), e.g. to show it to someone watching.
+	OnPost func(WeChatPost)
 
 	appID, secret string
 
@@ -270,7 +273,11 @@ func (x *WeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case WeChatCommentListPath:
 		answer = x.list(r, body, &call)
 	case WeChatReplyPath:
-		answer = x.reply(r, body, &call)
+		var post *WeChatPost
+		answer, post = x.reply(r, body, &call)
+		if post != nil && x.OnPost != nil {
+			x.OnPost(*post)
+		}
 	default:
 		call.ErrCode = 404
 		http.NotFound(w, r)
@@ -486,40 +493,41 @@ func wxHash(id uint64) uint32 {
 	return h.Sum32()
 }
 
-func (x *WeChat) reply(r *http.Request, body []byte, call *WeChatCall) map[string]any {
+// reply answers reply/add; the post is nil unless the reply was accepted.
+func (x *WeChat) reply(r *http.Request, body []byte, call *WeChatCall) (map[string]any, *WeChatPost) {
 	if e := x.checkToken(r, call); e != nil {
-		return e
+		return e, nil
 	}
 	// Go's default JSON encoding of <, > and & is refused.
 	for _, esc := range []string{`\u003c`, `\u003e`, `\u0026`} {
 		if bytes.Contains(bytes.ToLower(body), []byte(esc)) {
-			return wxErr(40033, "invalid charset. please check your request, if include \\uxxxx will create fail!")
+			return wxErr(40033, "invalid charset. please check your request, if include \\uxxxx will create fail!"), nil
 		}
 	}
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
-		return wxErr(47001, "data format error")
+		return wxErr(47001, "data format error"), nil
 	}
 	msg, ok1 := wxNumber(m, "msg_data_id")
 	index, _ := wxNumber(m, "index")
 	id, ok2 := wxNumber(m, "user_comment_id")
 	var content string
 	if raw, ok := m["content"]; ok && json.Unmarshal(raw, &content) != nil {
-		return wxErr(47001, "data format error")
+		return wxErr(47001, "data format error"), nil
 	}
 	if !ok1 || !ok2 {
-		return wxErr(47001, "data format error")
+		return wxErr(47001, "data format error"), nil
 	}
 	n := utf8.RuneCountInString(content)
 	if n == 0 || (x.MaxLength > 0 && n > x.MaxLength) {
-		return wxErr(88007, "reply content beyond max len or content len is zero")
+		return wxErr(88007, "reply content beyond max len or content len is zero"), nil
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	msgID := strconv.FormatUint(msg, 10)
 	cs, ok := x.articles[wxKey(msgID, int(index))]
 	if !ok {
-		return wxErr(88001, "msg_data is not exists")
+		return wxErr(88001, "msg_data is not exists"), nil
 	}
 	for _, c := range cs {
 		if c.UserCommentID != id {
@@ -527,14 +535,15 @@ func (x *WeChat) reply(r *http.Request, body []byte, call *WeChatCall) map[strin
 		}
 		switch {
 		case c.Deleted:
-			return wxErr(88004, "comment was deleted by user")
+			return wxErr(88004, "comment was deleted by user"), nil
 		case c.Reply != nil:
-			return wxErr(88005, "already reply")
+			return wxErr(88005, "already reply"), nil
 		}
 		now := x.now()
 		c.Reply = &WeChatReply{Content: content, CreateTime: now.Unix()}
-		x.posts = append(x.posts, WeChatPost{MsgDataID: msgID, Index: int(index), UserCommentID: id, Content: content, At: now})
-		return map[string]any{"errcode": 0, "errmsg": "ok"}
+		post := WeChatPost{MsgDataID: msgID, Index: int(index), UserCommentID: id, Content: content, At: now}
+		x.posts = append(x.posts, post)
+		return map[string]any{"errcode": 0, "errmsg": "ok"}, &post
 	}
-	return wxErr(88008, "comment is not exists")
+	return wxErr(88008, "comment is not exists"), nil
 }

@@ -101,6 +101,9 @@ type Weibo struct {
 	ReplyFaults Faults
 	// Now is the imitation's clock (default time.Now).
 	Now func() time.Time
+	// OnPost, when set, is called after a reply is accepted (before the
+	// answer is written), e.g. to show it to someone watching.
+	OnPost func(WeiboPost)
 
 	token, appKey, user, pass string
 
@@ -275,7 +278,11 @@ func (x *Weibo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case WeiboShowPath:
 		answer, e = x.show(r, &call)
 	case WeiboReplyV2Path, WeiboReplyV1Path:
-		answer, e = x.reply(r, body, &call)
+		var post *WeiboPost
+		answer, post, e = x.reply(r, body, &call)
+		if post != nil && x.OnPost != nil {
+			x.OnPost(*post)
+		}
 	default:
 		call.ErrorCode = 404
 		http.NotFound(w, r)
@@ -444,32 +451,34 @@ func (x *Weibo) show(r *http.Request, call *WeiboCall) (any, *wbError) {
 		"total_number": len(sel)}, nil
 }
 
-func (x *Weibo) reply(r *http.Request, body []byte, call *WeiboCall) (any, *wbError) {
+// reply answers both reply endpoints; the post is nil unless the reply was
+// accepted.
+func (x *Weibo) reply(r *http.Request, body []byte, call *WeiboCall) (any, *WeiboPost, *wbError) {
 	if r.Method != http.MethodPost {
-		return nil, wbErr(10021, "HTTP method is not suported for this request!")
+		return nil, nil, wbErr(10021, "HTTP method is not suported for this request!")
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return nil, wbErr(10008, "param error, see doc for more info.")
+		return nil, nil, wbErr(10008, "param error, see doc for more info.")
 	}
 	v1 := r.URL.Path == WeiboReplyV1Path
 	if v1 {
 		if e := x.checkV1(r, form, call); e != nil {
-			return nil, e
+			return nil, nil, e
 		}
 	} else if e := x.checkToken(r, form, call); e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	id, cid, text := form.Get("id"), form.Get("cid"), form.Get("comment")
 	call.WeiboID = id
 	if !wbDigits(id) || strings.TrimSpace(text) == "" {
-		return nil, wbErr(10008, "param error, see doc for more info.")
+		return nil, nil, wbErr(10008, "param error, see doc for more info.")
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	cs, ok := x.weibos[id]
 	if !ok {
-		return nil, wbErr(20101, "target weibo does not exist!")
+		return nil, nil, wbErr(20101, "target weibo does not exist!")
 	}
 	post := WeiboPost{API: "v2", WeiboID: id, CID: cid, Comment: text, WithoutMention: form.Get("without_mention") == "1",
 		CommentOri: form.Get("comment_ori"), RIP: form.Get("rip"), At: x.now()}
@@ -484,7 +493,7 @@ func (x *Weibo) reply(r *http.Request, body []byte, call *WeiboCall) (any, *wbEr
 			}
 		}
 		if target == nil {
-			return nil, wbErr(20201, "target weibo comment does not exist!")
+			return nil, nil, wbErr(20201, "target weibo comment does not exist!")
 		}
 	} else {
 		// The trap: no usable cid, a valid id: a top-level comment.
@@ -495,10 +504,10 @@ func (x *Weibo) reply(r *http.Request, body []byte, call *WeiboCall) (any, *wbEr
 		post.Text = "回复@" + target.ScreenName + ":" + text
 	}
 	if WeiboWeightedLen(post.Text) > WeiboMaxWeighted {
-		return nil, wbErr(20012, "Text too long, please input text less than 140 characters!")
+		return nil, nil, wbErr(20012, "Text too long, please input text less than 140 characters!")
 	}
 	if post.Text == x.lastText {
-		return nil, wbErr(20019, "repeat content!")
+		return nil, nil, wbErr(20019, "repeat content!")
 	}
 	if x.RateLimit > 0 {
 		n := 0
@@ -508,7 +517,7 @@ func (x *Weibo) reply(r *http.Request, body []byte, call *WeiboCall) (any, *wbEr
 			}
 		}
 		if n >= x.RateLimit {
-			return nil, wbErr(10024, "User requests out of rate limit!")
+			return nil, nil, wbErr(10024, "User requests out of rate limit!")
 		}
 	}
 	nc := WeiboComment{UID: x.BotUID, ScreenName: x.BotName, Text: post.Text, CreatedAt: post.At}
@@ -519,7 +528,7 @@ func (x *Weibo) reply(r *http.Request, body []byte, call *WeiboCall) (any, *wbEr
 	x.lastText = post.Text
 	x.posts = append(x.posts, post)
 	added := x.weibos[id][len(x.weibos[id])-1]
-	return x.wbComment(id, added, true), nil
+	return x.wbComment(id, added, true), &post, nil
 }
 
 // wbURL matches a link, which Weibo shortens and counts as 10 characters.
