@@ -221,7 +221,7 @@ func parentPath(p string) string {
 // mentions returns the key patterns a guide mentions (see the rule above).
 func mentions(d doc) []string {
 	var out []string
-	section := ""      // the nearest heading's path
+	section := ""     // the nearest heading's path
 	sectionLevel := 0 // its level
 	var visit func(n ast.Node)
 	inBlock := func(n ast.Node, heading bool) {
