@@ -34,7 +34,8 @@ import (
 // docs/) mentions a key through an inline code span, in one of two forms:
 //
 //   - a dotted path, `sources.douyin.max_pages`, which names that key; `*`
-//     stands for any one segment (`sources.*.rate`);
+//     stands for any one segment (`sources.*.rate`); a list's items
+//     (`sources.douyin.threads[]`) name the list as well;
 //   - a bare key, `burst`, which names that key under the context: the
 //     parent of the last dotted path earlier in the same paragraph, list
 //     item, heading or table row (`sources.wechat.rate`, `burst` names
@@ -281,8 +282,12 @@ func mentions(d doc) []string {
 	return out
 }
 
-// matchKey tells whether the mention pattern names the key path.
+// matchKey tells whether the mention pattern names the key path. A list's
+// items (`sources.douyin.threads[]`) name the list too.
 func matchKey(pattern, path string) bool {
+	if !strings.HasSuffix(path, "[]") {
+		pattern = strings.TrimSuffix(pattern, "[]")
+	}
 	ps, ks := strings.Split(pattern, "."), strings.Split(path, ".")
 	if len(ps) != len(ks) {
 		return false
@@ -415,6 +420,8 @@ func TestMentions(t *testing.T) {
 		{"sources.*.rate", "responders.kitkot.rate", false},
 		{"sources.douyin.threads[].labels", "sources.douyin.threads[].labels", true},
 		{"sources.douyin", "sources.douyin.token", false},
+		{"sources.douyin.threads[]", "sources.douyin.threads", true},
+		{"sources.douyin.threads", "sources.douyin.threads[].comment_id", false},
 	} {
 		if got := matchKey(tc.pattern, tc.key); got != tc.want {
 			t.Errorf("matchKey(%q, %q) = %v, want %v", tc.pattern, tc.key, got, tc.want)
