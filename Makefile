@@ -34,6 +34,10 @@ test: ## go test ./...
 ci: ## the whole CI (.ci/run)
 	bash .ci/run
 
+# The guides README.md links to, installed beside it under docs/ (as the
+# .deb does: packaging/nfpm.yaml).
+DOC_FILES = $(shell find docs -name '*.md' | LC_ALL=C sort)
+
 # Never overwrites an operator's config, rules or rules tests: each is copied
 # only when absent. Builds bin/autoreplyd first only if it is missing, so
 # `make build && sudo make install` needs no Go toolchain as root.
@@ -57,11 +61,14 @@ install: ## install the binary, unit, example config and rules (DESTDIR, PREFIX)
 	if [ -e "$$d/rules.test.yaml" ]; then echo "keeping $$d/rules.test.yaml"; \
 	else echo "rules.example.test.yaml (testing rules.yaml) -> $$d/rules.test.yaml"; \
 		(umask 022; sed '$(RULES_TEST_SED)' rules.example.test.yaml >"$$d/rules.test.yaml"); fi
-	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 README.md README.zh-CN.md $(DESTDIR)$(DOCDIR)/
+	@set -e; for f in $(DOC_FILES); do \
+		install -D -m 0644 "$$f" "$(DESTDIR)$(DOCDIR)/$$f"; done
 	install -m 0644 config.example.yaml rules.example.yaml rules.example.test.yaml \
 		$(DESTDIR)$(DOCDIR)/examples/
 	@if [ -z "$(DESTDIR)" ]; then \
 		echo "next: secrets in $(CONFDIR)/credentials, then systemctl daemon-reload && systemctl enable --now autoreplyd"; \
+		echo "      (docs/operator.md, \"First start\")"; \
 	fi
 
 deb: build ## dist/autoreplyd_<version>_<arch>.deb (nfpm; dpkg-deb if nfpm cannot be installed)
