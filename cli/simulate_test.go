@@ -11,32 +11,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 )
-
-// lockedBuffer is an output a test reads while a command writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // simulation is a `simulate` command running in-process.
 type simulation struct {
-	out, errb lockedBuffer
+	out, errb syncbuf.Buffer
 	stop      context.CancelFunc
 	done      chan int
 	base      string // the imitations' URL

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -312,7 +313,7 @@ func TestRun(t *testing.T) {
 	// @every 1h: only the immediate first cycle can run during the test.
 	cfg := load(t, writeConfig(t, dir, srv.URL, "@every 1h", rulesV1, ""))
 	evs := newEvents()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), OnEvent: evs.on})
 	if err != nil {
 		t.Fatal(err)
@@ -404,9 +405,9 @@ func TestRunWithUnreachableSource(t *testing.T) {
 // runLogged builds the daemon of cfg, logging into logs, and runs it (no
 // reload channel) until stop, which cancels Run and returns what it
 // returned. The daemon is closed when the test ends.
-func runLogged(t *testing.T, cfg *config.Config) (d *Daemon, logs *syncBuffer, stop func() error) {
+func runLogged(t *testing.T, cfg *config.Config) (d *Daemon, logs *syncbuf.Buffer, stop func() error) {
 	t.Helper()
-	logs = &syncBuffer{}
+	logs = &syncbuf.Buffer{}
 	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -427,24 +428,6 @@ func runLogged(t *testing.T, cfg *config.Config) (d *Daemon, logs *syncBuffer, s
 		}
 	}
 	return d, logs, stop
-}
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // imitations serves a JustOneAPI and a kitkot imitation (the test's token

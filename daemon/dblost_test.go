@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -21,7 +22,7 @@ import (
 func TestDatabaseLostStopsEverything(t *testing.T) {
 	jo, kk, url := imitations(t)
 	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestNewDatabaseWarning(t *testing.T) {
 		write(t, path, strings.Replace(string(data), "backlog: skip", "backlog: "+backlog, 1))
 		cfg := load(t, path)
 		for run, want := range []bool{true, false} {
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 			if err != nil {
 				t.Fatal(err)

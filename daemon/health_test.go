@@ -106,21 +106,7 @@ func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
 	addr := free.Addr().String()
 	free.Close()
 	cfg.Listen = addr
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, nil) }()
-	waitFor(t, "/-/healthy", func() bool {
-		resp, err := http.Get("http://" + addr + "/-/healthy")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	runUntilHealthy(t, d, addr)
 	if _, err := http.Get("http://" + addr + "/-/healthy"); err == nil {
 		t.Fatal("still serving after Run returned")
 	}
@@ -161,21 +147,7 @@ func TestNewBindsTheListenAddressFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, nil) }()
-	waitFor(t, "/-/healthy", func() bool {
-		resp, err := http.Get("http://" + addr + "/-/healthy")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	runUntilHealthy(t, d, addr)
 }
 
 // freeAddr is a loopback address nothing listens on (as of the call).
@@ -197,4 +169,25 @@ func mustBind(t *testing.T, addr string) {
 		t.Fatalf("%s is still held: %v", addr, err)
 	}
 	ln.Close()
+}
+
+// runUntilHealthy runs d until its listener at addr answers /-/healthy,
+// then stops it; Run must return nil.
+func runUntilHealthy(t *testing.T, d *Daemon, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, nil) }()
+	waitFor(t, "/-/healthy", func() bool {
+		resp, err := http.Get("http://" + addr + "/-/healthy")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

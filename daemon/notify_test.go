@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 )
 
 // notifySocket is a fake service manager: a unixgram socket that NOTIFY_SOCKET
@@ -92,11 +94,11 @@ func (n *notifySocket) count(first string) int {
 // first cycle fails fast) and returns the reload channel, the reload
 // counter, the logs and a stop function that cancels Run and checks it
 // returned nil.
-func runNotified(t *testing.T) (d *Daemon, reload chan struct{}, rl *reloads, logs *syncBuffer, stop func()) {
+func runNotified(t *testing.T) (d *Daemon, reload chan struct{}, rl *reloads, logs *syncbuf.Buffer, stop func()) {
 	t.Helper()
 	cfg := load(t, writeConfig(t, t.TempDir(), closedURL(t), "@every 1h", rulesV1, ""))
 	rl = &reloads{}
-	logs = &syncBuffer{}
+	logs = &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := New(t.Context(), cfg, Options{Logger: log, OnReload: rl.on})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -172,7 +173,7 @@ func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling stri
 	cfgPath := filepath.Join(dir, "config.yaml")
 	write(t, cfgPath, "database: autoreplyd.db\nrules: rules.yaml\nschedule: \"@every 1m\"\ntimezone: Asia/Shanghai\nlisten: \"\"\n"+
 		c.config(srv.URL, polling, ids))
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	d, err := New(t.Context(), load(t, cfgPath), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -19,7 +20,7 @@ import (
 const retentionExtra = "retention: 30d\n"
 
 // retentionWorld is a daemon with a 30-day retention over the imitations.
-func retentionWorld(t *testing.T, rules string) (*Daemon, *simulator.JustOneAPI, *simulator.Kitkot, *syncBuffer) {
+func retentionWorld(t *testing.T, rules string) (*Daemon, *simulator.JustOneAPI, *simulator.Kitkot, *syncbuf.Buffer) {
 	t.Helper()
 	jo, kk := simulator.NewJustOneAPI(token), simulator.NewKitkot(apiKey, sessionKey)
 	mux := http.NewServeMux()
@@ -31,7 +32,7 @@ func retentionWorld(t *testing.T, rules string) (*Daemon, *simulator.JustOneAPI,
 	if cfg.Retention != 30*24*time.Hour {
 		t.Fatalf("retention %v", cfg.Retention)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		Tune: func(o *poller.Options) { o.Jitter = nil }})
 	if err != nil {

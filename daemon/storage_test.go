@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -28,13 +29,13 @@ type storageWorld struct {
 	jo   *simulator.JustOneAPI
 	kk   *simulator.Kitkot
 	cfg  string
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	d    *Daemon
 }
 
 func newStorageWorld(t *testing.T) *storageWorld {
 	t.Helper()
-	w := &storageWorld{t: t, jo: simulator.NewJustOneAPI(token), kk: simulator.NewKitkot(apiKey, sessionKey), logs: &syncBuffer{}}
+	w := &storageWorld{t: t, jo: simulator.NewJustOneAPI(token), kk: simulator.NewKitkot(apiKey, sessionKey), logs: &syncbuf.Buffer{}}
 	mux := http.NewServeMux()
 	mux.Handle("/api/douyin/", w.jo)
 	mux.Handle("/api/video/", w.kk)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 )
 
 // rulesThanks is a second rules file for directory mode.
@@ -70,7 +72,7 @@ type watched struct {
 	d       *Daemon
 	dir     string // the watched directory
 	reloads *reloads
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	done    chan error
 
 	mu       sync.Mutex
@@ -102,7 +104,7 @@ func (w *watched) find(name string) (seenEvent, bool) {
 func startWatched(t *testing.T, cfgPath string, debounce time.Duration) *watched {
 	t.Helper()
 	cfg := load(t, cfgPath)
-	w := &watched{t: t, reloads: &reloads{}, logs: &syncBuffer{}, done: make(chan error, 1)}
+	w := &watched{t: t, reloads: &reloads{}, logs: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := New(t.Context(), cfg, Options{Logger: log, OnReload: w.reloads.on})
 	if err != nil {

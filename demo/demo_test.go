@@ -9,10 +9,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -101,24 +101,6 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// syncBuffer is an Out a test reads while the demo writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitFor polls cond until it holds; the deadline only bounds a hang.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -134,7 +116,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // runDemo runs the demo for d in dir and returns what it printed.
 func runDemo(t *testing.T, dir string, d time.Duration) string {
 	t.Helper()
-	var out, log syncBuffer
+	var out, log syncbuf.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // bounds a hang only
 	defer cancel()
 	if err := Run(ctx, Options{Duration: d, Tick: 300 * time.Millisecond, Seed: 7, Out: &out, Log: &log, Dir: dir}); err != nil {
@@ -249,7 +231,7 @@ func TestRunPrintsReload(t *testing.T) {
 		t.Skip("the demo runs for several seconds")
 	}
 	dir := t.TempDir()
-	var out, log syncBuffer
+	var out, log syncbuf.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // bounds a hang only
 	defer cancel()
 	done := make(chan error, 1)
@@ -282,7 +264,7 @@ func TestRunRemovesTemporaryDir(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}
-	var out, log syncBuffer
+	var out, log syncbuf.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // bounds a hang only
 	defer cancel()
 	if err := Run(ctx, Options{Duration: 2 * time.Second, Tick: 300 * time.Millisecond, Seed: 5, Out: &out, Log: &log, Program: "./autoreplyd"}); err != nil {

@@ -1,7 +1,6 @@
 package poller_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -46,24 +46,6 @@ func (e *heldEchoes) release(i int) string {
 	return e.held[i].CID
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // unknownSend adds a comment of uid and nick with text to thread A, and has
 // kitkot drop the connection after posting its answer: the cycle leaves the
 // claim unknown. It returns the comment's id.
@@ -99,7 +81,7 @@ func TestReconcileUnknownWhenOurReplyShowsUp(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, setup{selfUIDs: tc.selfUIDs})
 			echoes := holdEchoes(h)
-			var logs syncBuffer
+			var logs syncbuf.Buffer
 			p := h.newPoller(func(o *poller.Options) {
 				o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			})
@@ -305,7 +287,7 @@ func TestReconcileByTextOnlyFromOurAccounts(t *testing.T) {
 // send.
 func TestWarnsOnceWhenSelfUIDsMissAnsweringAccount(t *testing.T) {
 	h := newHarness(t, setup{}) // self_uids: selfUID only; the bot posts as botUID
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	p := h.newPoller(func(o *poller.Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -18,7 +19,7 @@ import (
 // comment.
 func TestHostileCreateTimesRecordedSaneWithOneWarning(t *testing.T) {
 	h := newHarness(t, setup{})
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	p := h.newPoller(func(o *poller.Options) {
 		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})

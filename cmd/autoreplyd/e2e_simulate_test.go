@@ -15,33 +15,16 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 )
-
-// syncBuffer is an output the test reads while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestEndToEndSimulate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sim")
 	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	sim := exec.Command(binary, "simulate", "--dir", dir, "--traffic", "10/s", "--seed", "3")
 	sim.Env, sim.Stdout, sim.Stderr = env, &out, &errb
 	must(t, sim.Start())
