@@ -1,38 +1,23 @@
 package poller_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
-// logBuffer collects a poller's log lines; the sender's goroutines log too.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// loud returns the lines logged at WARN or ERROR.
-func (l *logBuffer) loud() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// loud returns the lines of logs logged at WARN or ERROR.
+func loud(logs *syncbuf.Buffer) []string {
 	var out []string
-	for line := range strings.Lines(l.b.String()) {
+	for line := range strings.Lines(logs.String()) {
 		if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
 			out = append(out, line)
 		}
@@ -42,7 +27,7 @@ func (l *logBuffer) loud() []string {
 
 // retryDueHarness is a harness whose one answer failed with a 503 and is
 // due for its retry, with a poller logging into logs.
-func retryDueHarness(t *testing.T, logs *logBuffer, edit func(*poller.Options)) (*harness, *poller.Poller, string) {
+func retryDueHarness(t *testing.T, logs *syncbuf.Buffer, edit func(*poller.Options)) (*harness, *poller.Poller, string) {
 	t.Helper()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil)
@@ -69,14 +54,14 @@ func retryDueHarness(t *testing.T, logs *logBuffer, edit func(*poller.Options)) 
 // and nothing is lost (the retry goes out on the next cycle).
 func TestStopIsNoError(t *testing.T) {
 	t.Run("context ended before the cycle", func(t *testing.T) {
-		var logs logBuffer
+		var logs syncbuf.Buffer
 		h, p, cid := retryDueHarness(t, &logs, func(o *poller.Options) {
 			o.Pacing = map[string]poller.Pacing{responderName: {DailyCap: 100}}
 		})
 		ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 		defer cancel()
 		st := p.Cycle(ctx)
-		if loud := logs.loud(); len(loud) > 0 {
+		if loud := loud(&logs); len(loud) > 0 {
 			t.Errorf("a stopped cycle logged:\n%s", strings.Join(loud, ""))
 		}
 		if st.Errors != 0 || st.Sent != 0 {
@@ -91,7 +76,7 @@ func TestStopIsNoError(t *testing.T) {
 	})
 
 	t.Run("context cancelled while taking up retries", func(t *testing.T) {
-		var logs logBuffer
+		var logs syncbuf.Buffer
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		// The stop comes while the retry is paced, before its claim is
@@ -103,7 +88,7 @@ func TestStopIsNoError(t *testing.T) {
 		if ctx.Err() == nil {
 			t.Fatal("the cycle was not cancelled: the test tests nothing")
 		}
-		if loud := logs.loud(); len(loud) > 0 {
+		if loud := loud(&logs); len(loud) > 0 {
 			t.Errorf("a cancelled cycle logged:\n%s", strings.Join(loud, ""))
 		}
 		if st.Errors != 0 {

@@ -169,8 +169,14 @@ func (w *world) record(s string) {
 // run runs the binary to completion.
 func (w *world) run(args ...string) (stdout, stderr string, code int) {
 	w.t.Helper()
+	return w.runEnv(nil, args...)
+}
+
+// runEnv is run with extra environment variables.
+func (w *world) runEnv(extra []string, args ...string) (stdout, stderr string, code int) {
+	w.t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = w.environ()
+	cmd.Env = append(w.environ(), extra...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()

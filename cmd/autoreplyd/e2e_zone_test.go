@@ -6,9 +6,7 @@ package main
 // the answers by campaign).
 
 import (
-	"bytes"
 	"database/sql"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,18 +15,7 @@ import (
 // runTZ runs the binary like w.run, with the host's zone set by $TZ.
 func (w *world) runTZ(tz string, args ...string) (stdout, stderr string, code int) {
 	w.t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(w.environ(), "TZ="+tz)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	code = cmd.ProcessState.ExitCode()
-	if err != nil && code < 0 {
-		w.t.Fatalf("%v: %v", args, err)
-	}
-	w.record(o.String())
-	w.record(e.String())
-	return o.String(), e.String(), code
+	return w.runEnv([]string{"TZ=" + tz}, args...)
 }
 
 func TestEndToEndRecordedZoneAndLabels(t *testing.T) {
