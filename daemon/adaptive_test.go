@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 )
 
@@ -116,7 +117,7 @@ func TestNewPassesPeriod(t *testing.T) {
 }
 
 // douyinOnly is a Source that only has a platform.
-type douyinOnly struct{ poller.Source }
+type douyinOnly struct{ platform.Source }
 
 func (douyinOnly) Platform() string { return "douyin" }
 

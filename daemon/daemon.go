@@ -23,6 +23,7 @@ import (
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/metrics"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -71,7 +72,7 @@ type Daemon struct {
 	poller *poller.Poller
 	dryRun bool
 	// responders are the configured responders, which a rule's via must name.
-	responders map[string]poller.Responder
+	responders map[string]platform.Responder
 	// metrics are served on /metrics (see health.go).
 	metrics *metrics.Metrics
 	// redact scrubs every configured secret from what the daemon stores

@@ -7,16 +7,13 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/platform/douyin"
+	"github.com/autoreplyd/autoreplyd/platform/kitkot"
+	"github.com/autoreplyd/autoreplyd/platform/wechat"
+	"github.com/autoreplyd/autoreplyd/platform/weibo"
 	"github.com/autoreplyd/autoreplyd/poller"
-	"github.com/autoreplyd/autoreplyd/poller/douyin"
-	"github.com/autoreplyd/autoreplyd/poller/tiktok"
-	pwechat "github.com/autoreplyd/autoreplyd/poller/wechat"
-	pweibo "github.com/autoreplyd/autoreplyd/poller/weibo"
-	"github.com/autoreplyd/autoreplyd/responders/kitkot"
-	rwechat "github.com/autoreplyd/autoreplyd/responders/wechat"
-	rweibo "github.com/autoreplyd/autoreplyd/responders/weibo"
 	"github.com/autoreplyd/autoreplyd/rules"
-	"github.com/autoreplyd/autoreplyd/wechat"
 )
 
 // sourceFactory builds a platform's source binding from the config; ok is
@@ -25,7 +22,7 @@ type sourceFactory func(cfg *config.Config, env *buildEnv) (b poller.Binding, ok
 
 // responderFactory builds a responder and its pacing; ok is false when the
 // responder is not configured.
-type responderFactory func(cfg *config.Config, env *buildEnv) (r poller.Responder, p poller.Pacing, ok bool, err error)
+type responderFactory func(cfg *config.Config, env *buildEnv) (r platform.Responder, p poller.Pacing, ok bool, err error)
 
 // buildEnv is what the factories of one Build share: one WeChat API client
 // (and so one access token) per app id, used by the source and the
@@ -37,14 +34,14 @@ type buildEnv struct {
 // wechatClient returns the app's client, making it on first use. Two
 // sections naming one app id must agree on its endpoint, secret and token
 // API: two token refreshers of one app would invalidate each other's tokens.
-func (e *buildEnv) wechatClient(cfg wechat.Config) (*wechat.Client, error) {
+func (e *buildEnv) wechatClient(cfg wechat.ClientConfig) (*wechat.Client, error) {
 	if c, ok := e.wechat[cfg.AppID]; ok {
 		if !c.Same(cfg) {
 			return nil, fmt.Errorf("app_id %s is also configured with another base_url, app_secret or token_api: give both sections the same values", cfg.AppID)
 		}
 		return c, nil
 	}
-	c, err := wechat.New(cfg)
+	c, err := wechat.NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -65,9 +62,9 @@ var sources = map[string]sourceFactory{
 
 // responders is the registry of implemented responders, by config name.
 var responders = map[string]responderFactory{
-	"kitkot":     kitkotResponder,
-	rwechat.Name: wechatResponder,
-	rweibo.Name:  weiboResponder,
+	"kitkot":    kitkotResponder,
+	wechat.Name: wechatResponder,
+	weibo.Name:  weiboResponder,
 }
 
 // configuredButMissing lists the config sections present in the file whose
@@ -79,7 +76,7 @@ func configuredButMissing(cfg *config.Config) []string {
 }
 
 // Build makes the source bindings, responders and pacing the config names.
-func Build(cfg *config.Config) ([]poller.Binding, map[string]poller.Responder, map[string]poller.Pacing, error) {
+func Build(cfg *config.Config) ([]poller.Binding, map[string]platform.Responder, map[string]poller.Pacing, error) {
 	if missing := configuredButMissing(cfg); len(missing) > 0 {
 		return nil, nil, nil, fmt.Errorf("%s: this platform is not supported by this version of autoreplyd yet; remove the section", missing[0])
 	}
@@ -94,7 +91,7 @@ func Build(cfg *config.Config) ([]poller.Binding, map[string]poller.Responder, m
 			bindings = append(bindings, b)
 		}
 	}
-	rs := map[string]poller.Responder{}
+	rs := map[string]platform.Responder{}
 	pacing := map[string]poller.Pacing{}
 	for _, name := range sortedKeys(responders) {
 		r, p, ok, err := responders[name](cfg, env)
@@ -166,7 +163,7 @@ func tiktokSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 	if rescan == 0 {
 		rescan = -1 // the config's 0 turns periodic rescans off
 	}
-	src, err := tiktok.New(tiktok.Config{
+	src, err := kitkot.NewSource(kitkot.SourceConfig{
 		BaseURL:         c.BaseURL,
 		APIKey:          c.APIKey.Value(),
 		Timeout:         c.Timeout,
@@ -185,7 +182,7 @@ func tiktokSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error)
 
 // CheckVia refuses a rule whose via names a responder that is not
 // configured (responders as Build returns them).
-func CheckVia(set *rules.Set, responders map[string]poller.Responder) error {
+func CheckVia(set *rules.Set, responders map[string]platform.Responder) error {
 	if set == nil {
 		return nil
 	}
@@ -202,12 +199,12 @@ func CheckVia(set *rules.Set, responders map[string]poller.Responder) error {
 	return nil
 }
 
-func kitkotResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
+func kitkotResponder(cfg *config.Config, _ *buildEnv) (platform.Responder, poller.Pacing, bool, error) {
 	c := cfg.Responders.Kitkot
 	if c == nil {
 		return nil, poller.Pacing{}, false, nil
 	}
-	r, err := kitkot.New(kitkot.Config{
+	r, err := kitkot.NewResponder(kitkot.ResponderConfig{
 		BaseURL:    c.BaseURL,
 		APIKey:     c.APIKey.Value(),
 		SessionKey: c.SessionKey.Value(),
@@ -225,16 +222,16 @@ func wechatSource(cfg *config.Config, env *buildEnv) (poller.Binding, bool, erro
 	if c == nil {
 		return poller.Binding{}, false, nil
 	}
-	client, err := env.wechatClient(wechat.Config{BaseURL: c.BaseURL, AppID: c.AppID, AppSecret: c.AppSecret.Value(),
+	client, err := env.wechatClient(wechat.ClientConfig{BaseURL: c.BaseURL, AppID: c.AppID, AppSecret: c.AppSecret.Value(),
 		TokenAPI: c.TokenAPI, Timeout: c.Timeout})
 	if err != nil {
 		return poller.Binding{}, false, err
 	}
-	articles := make([]pwechat.Article, len(c.Articles))
+	articles := make([]wechat.Article, len(c.Articles))
 	for i, a := range c.Articles {
-		articles[i] = pwechat.Article{MsgDataID: a.MsgDataID, Index: a.Index, Labels: a.Labels}
+		articles[i] = wechat.Article{MsgDataID: a.MsgDataID, Index: a.Index, Labels: a.Labels}
 	}
-	src, err := pwechat.New(pwechat.Config{Client: client, Articles: articles, Timeout: c.Timeout, Location: cfg.Location,
+	src, err := wechat.NewSource(wechat.SourceConfig{Client: client, Articles: articles, Timeout: c.Timeout, Location: cfg.Location,
 		Rate: c.RateLimit, Burst: c.Burst})
 	if err != nil {
 		return poller.Binding{}, false, err
@@ -245,17 +242,17 @@ func wechatSource(cfg *config.Config, env *buildEnv) (poller.Binding, bool, erro
 		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency, Rate: c.RateLimit, Burst: c.Burst}, true, nil
 }
 
-func wechatResponder(cfg *config.Config, env *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
+func wechatResponder(cfg *config.Config, env *buildEnv) (platform.Responder, poller.Pacing, bool, error) {
 	c := cfg.Responders.Wechat
 	if c == nil {
 		return nil, poller.Pacing{}, false, nil
 	}
-	client, err := env.wechatClient(wechat.Config{BaseURL: c.BaseURL, AppID: c.AppID, AppSecret: c.AppSecret.Value(),
+	client, err := env.wechatClient(wechat.ClientConfig{BaseURL: c.BaseURL, AppID: c.AppID, AppSecret: c.AppSecret.Value(),
 		TokenAPI: c.TokenAPI, Timeout: c.Timeout})
 	if err != nil {
 		return nil, poller.Pacing{}, false, err
 	}
-	r, err := rwechat.New(rwechat.Config{Client: client, Timeout: c.Timeout, MaxLength: c.MaxLength})
+	r, err := wechat.NewResponder(wechat.ResponderConfig{Client: client, Timeout: c.Timeout, MaxLength: c.MaxLength})
 	if err != nil {
 		return nil, poller.Pacing{}, false, err
 	}
@@ -267,11 +264,11 @@ func weiboSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) 
 	if c == nil {
 		return poller.Binding{}, false, nil
 	}
-	weibos := make([]pweibo.Weibo, len(c.Weibos))
+	weibos := make([]weibo.Weibo, len(c.Weibos))
 	for i, w := range c.Weibos {
-		weibos[i] = pweibo.Weibo{ID: w.ID, Labels: w.Labels}
+		weibos[i] = weibo.Weibo{ID: w.ID, Labels: w.Labels}
 	}
-	src, err := pweibo.New(pweibo.Config{BaseURL: c.BaseURL, AccessToken: c.AccessToken.Value(), Weibos: weibos, Timeout: c.Timeout,
+	src, err := weibo.NewSource(weibo.SourceConfig{BaseURL: c.BaseURL, AccessToken: c.AccessToken.Value(), Weibos: weibos, Timeout: c.Timeout,
 		Rate: c.RateLimit, Burst: c.Burst})
 	if err != nil {
 		return poller.Binding{}, false, err
@@ -280,12 +277,12 @@ func weiboSource(cfg *config.Config, _ *buildEnv) (poller.Binding, bool, error) 
 		MaxInterval: c.MaxInterval, QuietPolls: c.QuietPolls, Concurrency: c.Concurrency, Rate: c.RateLimit, Burst: c.Burst}, true, nil
 }
 
-func weiboResponder(cfg *config.Config, _ *buildEnv) (poller.Responder, poller.Pacing, bool, error) {
+func weiboResponder(cfg *config.Config, _ *buildEnv) (platform.Responder, poller.Pacing, bool, error) {
 	c := cfg.Responders.Weibo
 	if c == nil {
 		return nil, poller.Pacing{}, false, nil
 	}
-	r, err := rweibo.New(rweibo.Config{
+	r, err := weibo.NewResponder(weibo.ResponderConfig{
 		API:            c.API,
 		BaseURL:        c.BaseURL,
 		AccessToken:    c.AccessToken.Value(),

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 )
 
@@ -21,7 +22,7 @@ func TestConfigDefaultsMatchPoller(t *testing.T) {
 		{"breaker_failures", config.DefaultBreakerFailures, poller.DefaultBreakerFailures},
 		{"breaker_pause", config.DefaultBreakerPause, poller.DefaultBreakerPause},
 		{"stop_pause", config.DefaultSourceStopPause, poller.DefaultSourceStopPause},
-		{"burst", config.DefaultSourceBurst, poller.DefaultCallBurst},
+		{"burst", config.DefaultSourceBurst, platform.DefaultCallBurst},
 	}
 	for _, c := range checks {
 		if c.cfg != c.want {

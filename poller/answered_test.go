@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -21,7 +22,7 @@ func (s *listSource) Platform() string { return model.PlatformWeChat }
 func (s *listSource) Threads() []model.Thread {
 	return []model.Thread{{ID: "2247483647:0", PostID: "2247483647:0"}}
 }
-func (s *listSource) PollThread(_ context.Context, th model.Thread, prev model.ThreadState, _ poller.KnownFunc) (model.PollResult, error) {
+func (s *listSource) PollThread(_ context.Context, th model.Thread, prev model.ThreadState, _ platform.KnownFunc) (model.PollResult, error) {
 	st := prev
 	st.Platform, st.ThreadID, st.Initialized = model.PlatformWeChat, th.ID, true
 	if s.done {
@@ -69,7 +70,7 @@ func TestAlreadyAnsweredIsRecordedNotAnswered(t *testing.T) {
 	p, err := poller.New(poller.Options{
 		Store:      st,
 		Bindings:   []poller.Binding{{Source: src, Responder: "wechat"}},
-		Responders: map[string]poller.Responder{"wechat": resp},
+		Responders: map[string]platform.Responder{"wechat": resp},
 		Now:        func() time.Time { return now },
 		OnEvent:    func(e poller.Event) { events = append(events, e) },
 	}, func() *rules.Set { return set })

@@ -10,8 +10,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform/douyin"
 	"github.com/autoreplyd/autoreplyd/poller"
-	"github.com/autoreplyd/autoreplyd/poller/douyin"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 

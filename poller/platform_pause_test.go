@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -67,7 +68,7 @@ func TestPlatformPausesResponder(t *testing.T) {
 				p, err := poller.New(poller.Options{
 					Store:      st,
 					Bindings:   []poller.Binding{{Source: src, Responder: "wechat", Backlog: poller.BacklogAnswer}},
-					Responders: map[string]poller.Responder{"wechat": resp},
+					Responders: map[string]platform.Responder{"wechat": resp},
 					Location:   sh,
 					Now:        func() time.Time { return clock },
 				}, func() *rules.Set { return set })

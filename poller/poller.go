@@ -2,8 +2,8 @@
 // watched threads, records every new comment in the store, evaluates the
 // rules, commits a claim for each answer before the responder is called, and
 // settles the claim after. It also resends due retries and honours source
-// pauses. Platform specifics live in the sources (poller/douyin, ...) and the
-// responders (responders/...).
+// pauses. It knows platforms only through the contract of package platform;
+// each platform API is a package of its own under platform/.
 package poller
 
 import (
@@ -23,6 +23,7 @@ import (
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -66,7 +67,7 @@ const (
 // Binding ties a source to its responder and its loop-guard and backlog
 // settings.
 type Binding struct {
-	Source    Source
+	Source    platform.Source
 	Responder string   // the responder's name
 	SelfUIDs  []string // our own accounts on this platform: never answered
 	Backlog   string   // BacklogSkip (default) or BacklogAnswer
@@ -125,7 +126,7 @@ type Event struct {
 type Options struct {
 	Store      *store.Store
 	Bindings   []Binding
-	Responders map[string]Responder
+	Responders map[string]platform.Responder
 	Pacing     map[string]Pacing // by responder name
 	DryRun     bool
 	Logger     *slog.Logger
@@ -301,7 +302,7 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 	}
 	opts.Metrics.Declare(platforms, scopes)
 	for _, b := range opts.Bindings {
-		if cs, ok := b.Source.(CodeSource); ok {
+		if cs, ok := b.Source.(platform.CodeSource); ok {
 			opts.Metrics.DeclareCodes(b.Source.Platform(), cs.KnownCodes())
 		}
 	}

@@ -6,8 +6,8 @@ package poller_test
 // injected (Options.Now and the source's Now), so retry delays, backoffs and
 // pauses are tested without sleeping.
 //
-// The file is the external test package: poller/douyin imports poller, so an
-// internal test importing it would be an import cycle.
+// The file is the external test package: it drives the poller through its
+// exported API only, as the daemon does.
 
 import (
 	"context"
@@ -25,9 +25,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/platform/douyin"
+	"github.com/autoreplyd/autoreplyd/platform/kitkot"
 	"github.com/autoreplyd/autoreplyd/poller"
-	"github.com/autoreplyd/autoreplyd/poller/douyin"
-	"github.com/autoreplyd/autoreplyd/responders/kitkot"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -192,7 +193,7 @@ func newHarness(t *testing.T, s setup) *harness {
 	if err != nil {
 		t.Fatalf("douyin.New: %v", err)
 	}
-	h.resp, err = kitkot.New(kitkot.Config{
+	h.resp, err = kitkot.NewResponder(kitkot.ResponderConfig{
 		BaseURL:    h.srv.URL + "/api",
 		APIKey:     testAPIKey,
 		SessionKey: testSessionKey,
@@ -222,7 +223,7 @@ func (h *harness) newPoller(edit func(*poller.Options)) *poller.Poller {
 			SelfUIDs:  h.setup.selfUIDs,
 			Backlog:   h.setup.backlog,
 		}},
-		Responders: map[string]poller.Responder{responderName: h.resp},
+		Responders: map[string]platform.Responder{responderName: h.resp},
 		Pacing:     map[string]poller.Pacing{responderName: {}},
 		Logger:     slog.New(slog.NewTextHandler(h.t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Location:   shanghai,

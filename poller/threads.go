@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -114,7 +115,7 @@ type polled struct {
 	res  model.PollResult
 	err  error
 	// cancelled: err came while the source's polls were being stopped (by
-	// another thread's source error, or by the cycle's end, ErrCycleEnds
+	// another thread's source error, or by the cycle's end, platform.ErrCycleEnds
 	// included).
 	cancelled bool
 }
@@ -196,7 +197,7 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 
 // pollOne calls the source for one thread; a panic in the source is turned
 // into an error of this poll (it runs outside the cron job's recovery).
-func (p *Poller) pollOne(ctx context.Context, src Source, th model.Thread, prev model.ThreadState, known KnownFunc) (r polled) {
+func (p *Poller) pollOne(ctx context.Context, src platform.Source, th model.Thread, prev model.ThreadState, known platform.KnownFunc) (r polled) {
 	r = polled{th: th, prev: prev}
 	defer func() {
 		if v := recover(); v != nil {
@@ -205,7 +206,7 @@ func (p *Poller) pollOne(ctx context.Context, src Source, th model.Thread, prev 
 		}
 	}()
 	r.res, r.err = src.PollThread(ctx, th, prev, known)
-	r.cancelled = r.err != nil && (ctx.Err() != nil || errors.Is(r.err, ErrCycleEnds))
+	r.cancelled = r.err != nil && (ctx.Err() != nil || errors.Is(r.err, platform.ErrCycleEnds))
 	return r
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -66,7 +67,7 @@ func (s *fakeSource) Threads() []model.Thread { return slices.Clone(s.threads) }
 // KnownCodes: the codes the tests' errors carry are labelled by themselves.
 func (s *fakeSource) KnownCodes() []string { return []string{"302"} }
 
-func (s *fakeSource) PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, _ poller.KnownFunc) (model.PollResult, error) {
+func (s *fakeSource) PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, _ platform.KnownFunc) (model.PollResult, error) {
 	if s.clk != nil {
 		s.clk.Advance(s.tick)
 	}
@@ -172,7 +173,7 @@ func (w *world) poller(b func(*poller.Binding), o func(*poller.Options)) *poller
 	opts := poller.Options{
 		Store:      w.st,
 		Bindings:   []poller.Binding{bd},
-		Responders: map[string]poller.Responder{w.resp.name: w.resp},
+		Responders: map[string]platform.Responder{w.resp.name: w.resp},
 		Logger:     slog.New(slog.DiscardHandler),
 		Now:        w.clk.Now,
 		Period:     period,
@@ -727,7 +728,7 @@ func TestSendsDoNotHoldUpPolling(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}}
-	p := w.poller(nil, func(o *poller.Options) { o.Responders = map[string]poller.Responder{resp.name: resp} })
+	p := w.poller(nil, func(o *poller.Options) { o.Responders = map[string]platform.Responder{resp.name: resp} })
 	w.cycle(p)
 	before, _, _, _ = w.src.counts()
 	for i := range threads {
@@ -760,7 +761,7 @@ func TestDailyCapCountsQueuedAnswers(t *testing.T) {
 		}
 	}}
 	p := w.poller(nil, func(o *poller.Options) {
-		o.Responders = map[string]poller.Responder{resp.name: resp}
+		o.Responders = map[string]platform.Responder{resp.name: resp}
 		o.Pacing = map[string]poller.Pacing{resp.name: {DailyCap: 2}}
 	})
 	w.cycle(p)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/model"
-	"github.com/autoreplyd/autoreplyd/poller"
-	"github.com/autoreplyd/autoreplyd/poller/douyin"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/platform/douyin"
 )
 
 // fetchResult is the baseline: the daemon's own Douyin source, in process
@@ -161,7 +161,7 @@ func pollRound(ctx context.Context, src *douyin.Source, ts []*baselineThread, co
 			defer wg.Done()
 			for i := range next {
 				t := ts[i]
-				var kf poller.KnownFunc
+				var kf platform.KnownFunc
 				if t.state.Initialized {
 					kf = func(_ context.Context, ids []string) (map[string]bool, error) {
 						out := make(map[string]bool, len(ids))

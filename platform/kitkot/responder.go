@@ -1,0 +1,375 @@
+// The responder posts replies through kitkot's aweme reply API,
+// `GET {base_url}/video/comments/publish/reply`, and classifies every failure
+// by whether the reply may already have been posted.
+//
+// The endpoint is a GET with a side effect and carries the api_key and
+// session_key in its query string. Two consequences shape this package: the
+// request must never be replayed by the HTTP stack (Go's transport silently
+// retries an idempotent-looking GET on a reused connection that dropped), and
+// no error may ever print the request URL.
+
+package kitkot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/autoreplyd/autoreplyd/internal/httperr"
+	"github.com/autoreplyd/autoreplyd/model"
+)
+
+// Name is the responder's config name.
+const Name = "kitkot"
+
+const (
+	// DefaultSendTimeout bounds one send, answer included.
+	DefaultSendTimeout = 30 * time.Second
+	// DefaultMaxLength is the longest reply sent, in characters (runes):
+	// TikTok limits a comment to 150 characters. A longer reply fails
+	// (too_long) before any request, so that an echo a template makes of a
+	// long comment or nickname never reaches kitkot.
+	DefaultMaxLength = 150
+	// replyPath is appended to the base URL (which ends in /api).
+	replyPath = "/video/comments/publish/reply"
+	// maxAnswer caps the answer read: a success is about 6 KB of JSON.
+	maxAnswer = 1 << 20
+	// maxMsg caps a non-JSON answer quoted in an error.
+	maxMsg = 200
+)
+
+// ResponderConfig configures the kitkot responder.
+type ResponderConfig struct {
+	BaseURL    string        // e.g. https://kitkot.xyz/api
+	APIKey     string        // kitkot api_key
+	SessionKey string        // session_key from kitkot's login
+	Timeout    time.Duration // per send; 0 means DefaultSendTimeout
+	MaxLength  int           // characters (runes); 0 means DefaultMaxLength
+	// HTTPClient is optional. Its transport is cloned with keep-alives off
+	// when it is an *http.Transport (see New); another RoundTripper is used
+	// as is and must never replay a request.
+	HTTPClient *http.Client
+}
+
+// Responder sends replies through kitkot. Safe for concurrent use.
+type Responder struct {
+	endpoint   string // base URL + replyPath, without query
+	apiKey     string
+	sessionKey string
+	timeout    time.Duration
+	maxLength  int
+	client     *http.Client
+}
+
+// NewResponder checks cfg and returns a responder. Its errors never contain a key.
+func NewResponder(cfg ResponderConfig) (*Responder, error) {
+	if strings.TrimSpace(cfg.BaseURL) == "" {
+		return nil, errors.New("kitkot: base_url is empty")
+	}
+	u, err := url.Parse(strings.TrimSpace(cfg.BaseURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The value itself is not quoted: a mistyped line might hold a key.
+		return nil, errors.New("kitkot: base_url is not an absolute http(s) URL")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("kitkot: base_url must not have a query or fragment")
+	}
+	if cfg.APIKey == "" {
+		return nil, errors.New("kitkot: api_key is empty")
+	}
+	if cfg.SessionKey == "" {
+		return nil, errors.New("kitkot: session_key is empty")
+	}
+	if cfg.Timeout < 0 {
+		return nil, errors.New("kitkot: timeout is negative")
+	}
+	if cfg.MaxLength < 0 {
+		return nil, errors.New("kitkot: max_length is negative")
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultSendTimeout
+	}
+	maxLength := cfg.MaxLength
+	if maxLength == 0 {
+		maxLength = DefaultMaxLength
+	}
+	return &Responder{
+		endpoint:   strings.TrimRight(u.String(), "/") + replyPath,
+		apiKey:     cfg.APIKey,
+		sessionKey: cfg.SessionKey,
+		timeout:    timeout,
+		maxLength:  maxLength,
+		client:     noReplayClient(cfg.HTTPClient),
+	}, nil
+}
+
+// noReplayClient returns a client whose transport opens a fresh connection
+// per request. Go's transport resends a GET without a body when a reused
+// keep-alive connection fails before the first answer byte, even after the
+// request was written; for this endpoint that means a second reply. On a
+// fresh connection it never resends. At a few replies a minute the lost
+// keep-alive costs nothing. Redirects are not followed: they are answered to
+// the caller, who treats them as a configuration error.
+func noReplayClient(c *http.Client) *http.Client {
+	var nc http.Client
+	if c != nil {
+		nc = *c
+	}
+	switch t := nc.Transport.(type) {
+	case nil:
+		dt := http.DefaultTransport.(*http.Transport).Clone()
+		dt.DisableKeepAlives = true
+		nc.Transport = dt
+	case *http.Transport:
+		t = t.Clone()
+		t.DisableKeepAlives = true
+		nc.Transport = t
+	}
+	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &nc
+}
+
+// Name is the responder's config name, "kitkot".
+func (r *Responder) Name() string { return Name }
+
+// replyTarget is the comment kitkot's reply_id names: the thread's root, or
+// the comment itself when it is a root ("0" or no root).
+func replyTarget(c model.Comment) string {
+	if c.RootID == "" || c.RootID == "0" {
+		return c.ID
+	}
+	return c.RootID
+}
+
+// Send posts reply.Text under reply.Comment's root thread. Failures are
+// *model.SendError:
+//
+//	before the request was fully written (dial, DNS, TLS, cancelled)  Retryable  "connect"
+//	after it was written: deadline or network timeout                 Unknown    "timeout"
+//	after it was written: connection closed/reset, body read failed    Unknown    "dropped"
+//	after it was written: the caller cancelled                         Unknown    "cancelled"
+//	HTTP 429, 502, 503, 504                                            Retryable  "http_NNN"
+//	other HTTP 5xx                                                     Unknown    "http_NNN"
+//	HTTP 400 (code from the body, else "400")                          Permanent  "platform_CODE"
+//	other HTTP 4xx, and 3xx (redirects are not followed)               Permanent  "http_NNN"
+//	HTTP 2xx, body unreadable as the documented JSON                   Unknown    "bad_answer"
+//	HTTP 2xx, body code other than 200                                 Permanent  "platform_CODE"
+//	empty text, aweme_id or reply target (no request made)             Permanent  "empty_text", "missing_aweme_id", "missing_reply_id"
+//	text longer than MaxLength characters (no request made)            Permanent  "too_long"
+//
+// A permanent refusal is ReplyOnly (it fails this reply and never counts
+// toward the breaker) when kitkot answered its documented refusal, code 400
+// with a message, and the message does not name the account, its keys or
+// session, or its allowance (see accountRefusal); and for the checks made
+// before any request. Everything else (HTTP 401/403/404, redirects, other
+// codes, a 400 that is not kitkot's JSON) is about the account or the API.
+func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
+	if strings.TrimSpace(reply.Text) == "" {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
+	}
+	if n := utf8.RuneCountInString(reply.Text); n > r.maxLength {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "too_long",
+			Msg: fmt.Sprintf("reply is %d characters, more than responders.kitkot.max_length (%d)", n, r.maxLength)}
+	}
+	if reply.Comment.PostID == "" {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "comment has no aweme_id (post id)", Reason: "missing_aweme_id"}
+	}
+	target := replyTarget(reply.Comment)
+	if target == "" || target == "0" {
+		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "comment has no id to reply to", Reason: "missing_reply_id"}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+
+	// Every parameter goes through url.Values: the document's samples
+	// interpolate raw text, which breaks on Chinese, emoji, '&', '#', '+'.
+	q := url.Values{}
+	q.Set("api_key", r.apiKey)
+	q.Set("session_key", r.sessionKey)
+	q.Set("aweme_id", reply.Comment.PostID)
+	q.Set("text", reply.Text)
+	q.Set("reply_id", target)
+
+	// The trace tells "never fully sent" (safe to retry) from "sent, answer
+	// not seen" (maybe posted). Callbacks may run on transport goroutines.
+	var conns, writes atomic.Int32
+	trace := &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { conns.Add(1) },
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			// A failed write left the request incomplete: the server cannot
+			// have acted on it.
+			if info.Err == nil {
+				writes.Add(1)
+			}
+		},
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, r.endpoint+"?"+q.Encode(), nil)
+	if err != nil {
+		return model.SendResult{}, r.sendError(model.Permanent, "", "cannot build the request: "+httperr.Describe(err), "bad_request")
+	}
+	req.Header.Set("Accept", "application/json")
+
+	resp, err := r.client.Do(req)
+	if err != nil {
+		if writes.Load() == 0 {
+			what := "could not connect"
+			if conns.Load() > 0 {
+				what = "connection failed before the request was sent"
+			}
+			if ctx.Err() != nil {
+				what += " (" + ctxWhy(ctx) + ")"
+			}
+			return model.SendResult{}, r.sendError(model.Retryable, "", what+": "+httperr.Describe(err), "connect")
+		}
+		reason, what := httperr.AfterWrite(ctx, err)
+		return model.SendResult{}, r.sendError(model.Unknown, "", "request sent, no answer: "+what+": "+httperr.Describe(err), reason)
+	}
+	defer func() { _ = resp.Body.Close() }()
+
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	res, serr := r.classify(ctx, resp.StatusCode, body, readErr, reply.Text)
+	if serr != nil {
+		return model.SendResult{}, serr
+	}
+	if writes.Load() > 1 {
+		// Only a caller-supplied RoundTripper can get here: it resent the
+		// request, so a second reply may exist.
+		res.Reason = "possible_duplicate"
+	}
+	return res, nil
+}
+
+// answer is the part of kitkot's answer the responder reads.
+type answer struct {
+	Code    *flexString `json:"code"`
+	Msg     flexString  `json:"msg"`
+	Comment *struct {
+		CID flexString `json:"cid"`
+	} `json:"comment"`
+}
+
+// classify turns an HTTP answer to sending text into a result or a
+// *model.SendError.
+func (r *Responder) classify(ctx context.Context, status int, body []byte, readErr error, text string) (model.SendResult, *model.SendError) {
+	var a answer
+	parsed := readErr == nil && json.Unmarshal(body, &a) == nil && a.Code != nil
+	platformMsg := func() string {
+		if parsed && a.Msg != "" {
+			return string(a.Msg)
+		}
+		return httperr.Snippet(body, maxMsg)
+	}
+	code := func(def string) string {
+		if parsed && *a.Code != "" {
+			return string(*a.Code)
+		}
+		return def
+	}
+	httpReason := "http_" + strconv.Itoa(status)
+	// refusal is a permanent platform refusal with code c, ReplyOnly when
+	// it is kitkot's documented one (code 400 and a message) about this
+	// reply rather than the account.
+	refusal := func(c, msg string) *model.SendError {
+		se := r.sendError(model.Permanent, c, msg, "platform_"+c)
+		se.ReplyOnly = parsed && c == "400" && a.Msg != "" && !accountRefusal(string(a.Msg), text)
+		return se
+	}
+
+	switch {
+	case status >= 200 && status < 300:
+		if readErr != nil {
+			reason, what := httperr.AfterWrite(ctx, readErr)
+			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d, reading the answer failed: %s: %s", status, what, httperr.Describe(readErr)), reason)
+		}
+		if !parsed {
+			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d with an unreadable answer: %q", status, httperr.Snippet(body, maxMsg)), "bad_answer")
+		}
+		if c := code(""); c != "200" {
+			return model.SendResult{}, refusal(c, platformMsg())
+		}
+		res := model.SendResult{}
+		if a.Comment != nil {
+			res.PlatformReplyID = string(a.Comment.CID)
+		}
+		return res, nil
+	case status == http.StatusTooManyRequests, status == http.StatusBadGateway,
+		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
+		// The platform or its proxy turned the request away unprocessed.
+		return model.SendResult{}, r.sendError(model.Retryable, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
+	case status >= 500:
+		// An internal error may come after the reply was stored.
+		return model.SendResult{}, r.sendError(model.Unknown, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
+	case status == http.StatusBadRequest:
+		return model.SendResult{}, refusal(code("400"), platformMsg())
+	case status >= 400:
+		return model.SendResult{}, r.sendError(model.Permanent, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
+	case status >= 300 && status < 400:
+		return model.SendResult{}, r.sendError(model.Permanent, "", fmt.Sprintf("HTTP %d redirect (check base_url)", status), httpReason)
+	}
+	// 1xx cannot reach here (the transport consumes them); stay conservative.
+	return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("unexpected HTTP %d", status), httpReason)
+}
+
+// sendError builds a SendError with both keys scrubbed from its text, in case
+// a platform or a transport error echoes the request URL. The reason is
+// scrubbed too: "platform_"+code quotes the platform.
+func (r *Responder) sendError(kind model.FailureKind, code, msg, reason string) *model.SendError {
+	return &model.SendError{Kind: kind, Code: r.redact(code), Msg: r.redact(msg), Reason: r.redact(reason)}
+}
+
+// redact replaces every spelling of a key that can appear in a URL.
+func (r *Responder) redact(s string) string {
+	for _, k := range []string{r.apiKey, r.sessionKey} {
+		for _, form := range []string{k, url.QueryEscape(k), url.PathEscape(k)} {
+			if form != "" {
+				s = strings.ReplaceAll(s, form, "REDACTED")
+			}
+		}
+	}
+	return s
+}
+
+// ctxWhy says why ctx ended.
+func ctxWhy(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "timed out"
+	}
+	return "cancelled"
+}
+
+// flexString decodes a JSON string or number (ids beyond 2^53 keep every
+// digit) into a string; null is "".
+type flexString string
+
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = flexString(v)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*s = flexString(n.String())
+	return nil
+}
