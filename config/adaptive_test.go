@@ -32,7 +32,7 @@ responders:
 `
 
 func adaptiveOf(c *Config) map[string]Adaptive {
-	s := c.Sources
+	s := srcs(c)
 	return map[string]Adaptive{
 		"douyin": s.Douyin.Adaptive, "tiktok": s.TikTok.Adaptive,
 		"wechat": s.Wechat.Adaptive, "weibo": s.Weibo.Adaptive,
@@ -68,7 +68,7 @@ func TestAdaptiveKeys(t *testing.T) {
 
 func TestAdaptiveEnv(t *testing.T) {
 	c := mustLoad(t, minimal, "AUTOREPLYD_SOURCES__DOUYIN__MAX_INTERVAL=20m", "AUTOREPLYD_SOURCES__DOUYIN__QUIET_POLLS=4")
-	if a := c.Sources.Douyin.Adaptive; a.MaxInterval != 20*time.Minute || a.QuietPolls != 4 {
+	if a := srcs(c).Douyin.Adaptive; a.MaxInterval != 20*time.Minute || a.QuietPolls != 4 {
 		t.Errorf("douyin: %+v", a)
 	}
 	wantContains(t, loadErr(t, minimal, "AUTOREPLYD_SOURCES__DOUYIN__QUIET_POLLS=0"),
@@ -113,7 +113,7 @@ func TestExampleAdaptive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := c.Sources.Douyin.Adaptive; a.MaxInterval != 15*time.Minute || a.QuietPolls != 3 {
+	if a := srcs(c).Douyin.Adaptive; a.MaxInterval != 15*time.Minute || a.QuietPolls != 3 {
 		t.Errorf("example douyin adaptive polling: %+v", a)
 	}
 }

@@ -17,13 +17,13 @@ func TestRetryAndBreakerDefaults(t *testing.T) {
 		{"retry.max_age", c.Retry.MaxAge, 24 * time.Hour},
 		{"retry.initial_delay", c.Retry.InitialDelay, time.Minute},
 		{"retry.max_delay", c.Retry.MaxDelay, time.Hour},
-		{"sources.douyin.rate", c.Sources.Douyin.Rate, "5/s"},
-		{"sources.douyin.rate_limit", c.Sources.Douyin.RateLimit, rate.Limit(5)},
-		{"sources.douyin.burst", c.Sources.Douyin.Burst, 1},
-		{"sources.douyin.concurrency", c.Sources.Douyin.Concurrency, 1},
-		{"sources.douyin.stop_pause", c.Sources.Douyin.StopPause, time.Hour},
-		{"responders.kitkot.breaker_failures", c.Responders.Kitkot.BreakerFailures, 5},
-		{"responders.kitkot.breaker_pause", c.Responders.Kitkot.BreakerPause, 30 * time.Minute},
+		{"sources.douyin.rate", srcs(c).Douyin.Rate, "5/s"},
+		{"sources.douyin.rate_limit", srcs(c).Douyin.RateLimit, rate.Limit(5)},
+		{"sources.douyin.burst", srcs(c).Douyin.Burst, 1},
+		{"sources.douyin.concurrency", srcs(c).Douyin.Concurrency, 1},
+		{"sources.douyin.stop_pause", srcs(c).Douyin.StopPause, time.Hour},
+		{"responders.kitkot.breaker_failures", resps(c).Kitkot.BreakerFailures, 5},
+		{"responders.kitkot.breaker_pause", resps(c).Kitkot.BreakerPause, 30 * time.Minute},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -46,12 +46,12 @@ responders: {kitkot: {breaker_failures: 0, breaker_pause: 1h}}
 		{"retry.max_age", c.Retry.MaxAge, 2 * time.Hour},
 		{"retry.initial_delay", c.Retry.InitialDelay, 30 * time.Second},
 		{"retry.max_delay", c.Retry.MaxDelay, 10 * time.Minute},
-		{"sources.douyin.rate_limit", c.Sources.Douyin.RateLimit, rate.Limit(2.0 / 60)},
-		{"sources.douyin.burst", c.Sources.Douyin.Burst, 3},
-		{"sources.douyin.concurrency", c.Sources.Douyin.Concurrency, 4},
-		{"sources.douyin.stop_pause", c.Sources.Douyin.StopPause, 15 * time.Minute},
-		{"responders.kitkot.breaker_failures", c.Responders.Kitkot.BreakerFailures, 0},
-		{"responders.kitkot.breaker_pause", c.Responders.Kitkot.BreakerPause, time.Hour},
+		{"sources.douyin.rate_limit", srcs(c).Douyin.RateLimit, rate.Limit(2.0 / 60)},
+		{"sources.douyin.burst", srcs(c).Douyin.Burst, 3},
+		{"sources.douyin.concurrency", srcs(c).Douyin.Concurrency, 4},
+		{"sources.douyin.stop_pause", srcs(c).Douyin.StopPause, 15 * time.Minute},
+		{"responders.kitkot.breaker_failures", resps(c).Kitkot.BreakerFailures, 0},
+		{"responders.kitkot.breaker_pause", resps(c).Kitkot.BreakerPause, time.Hour},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -76,11 +76,11 @@ func TestRetryAndBreakerEnv(t *testing.T) {
 	if c.Retry.MaxAttempts != 7 || c.Retry.MaxAge != 6*time.Hour || c.Retry.InitialDelay != 10*time.Second || c.Retry.MaxDelay != 20*time.Minute {
 		t.Errorf("retry: %+v", c.Retry)
 	}
-	d := c.Sources.Douyin
+	d := srcs(c).Douyin
 	if d.RateLimit != 1 || d.Burst != 2 || d.Concurrency != 1 || d.StopPause != 5*time.Minute {
 		t.Errorf("douyin: rate %v burst %d concurrency %d stop_pause %s", d.RateLimit, d.Burst, d.Concurrency, d.StopPause)
 	}
-	if k := c.Responders.Kitkot; k.BreakerFailures != 3 || k.BreakerPause != 2*time.Hour {
+	if k := resps(c).Kitkot; k.BreakerFailures != 3 || k.BreakerPause != 2*time.Hour {
 		t.Errorf("kitkot: %d %s", k.BreakerFailures, k.BreakerPause)
 	}
 }

@@ -15,6 +15,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/time/rate"
+
+	"github.com/autoreplyd/autoreplyd/platform/kitkot"
+	"github.com/autoreplyd/autoreplyd/platform/weibo"
 )
 
 // Distinctive values: a test fails if any shows up where it must not.
@@ -124,25 +127,25 @@ func TestMinimalDefaults(t *testing.T) {
 		{"listen", c.Listen, "127.0.0.1:9464"},
 		{"log.level", c.Log.Level, "info"},
 		{"log.format", c.Log.Format, "text"},
-		{"douyin.base_url", c.Sources.Douyin.BaseURL, "https://api.justoneapi.com"},
-		{"douyin.token", c.Sources.Douyin.Token.Value(), secretToken},
-		{"douyin.responder", c.Sources.Douyin.Responder, "kitkot"},
-		{"douyin.backlog", c.Sources.Douyin.Backlog, "skip"},
-		{"douyin.timeout", c.Sources.Douyin.Timeout, 60 * time.Second},
-		{"douyin.max_pages", c.Sources.Douyin.MaxPages, 500},
-		{"douyin.full_rescan_every", c.Sources.Douyin.FullRescanEvery, 60},
-		{"douyin.threads", len(c.Sources.Douyin.Threads), 1},
-		{"tiktok", c.Sources.TikTok == nil, true},
-		{"wechat", c.Sources.Wechat == nil, true},
-		{"weibo", c.Sources.Weibo == nil, true},
-		{"kitkot.base_url", c.Responders.Kitkot.BaseURL, "https://kitkot.xyz/api"},
-		{"kitkot.timeout", c.Responders.Kitkot.Timeout, 30 * time.Second},
-		{"kitkot.rate", c.Responders.Kitkot.Rate, "20/m"},
-		{"kitkot.rate_limit", c.Responders.Kitkot.RateLimit, rate.Limit(20.0 / 60)},
-		{"kitkot.burst", c.Responders.Kitkot.Burst, 1},
-		{"kitkot.daily_cap", c.Responders.Kitkot.DailyCap, 500},
-		{"responders.wechat", c.Responders.Wechat == nil, true},
-		{"responders.weibo", c.Responders.Weibo == nil, true},
+		{"douyin.base_url", srcs(c).Douyin.BaseURL, "https://api.justoneapi.com"},
+		{"douyin.token", srcs(c).Douyin.Token.Value(), secretToken},
+		{"douyin.responder", srcs(c).Douyin.Responder, "kitkot"},
+		{"douyin.backlog", srcs(c).Douyin.Backlog, "skip"},
+		{"douyin.timeout", srcs(c).Douyin.Timeout, 60 * time.Second},
+		{"douyin.max_pages", srcs(c).Douyin.MaxPages, 500},
+		{"douyin.full_rescan_every", srcs(c).Douyin.FullRescanEvery, 60},
+		{"douyin.threads", len(srcs(c).Douyin.Threads), 1},
+		{"tiktok", srcs(c).TikTok == nil, true},
+		{"wechat", srcs(c).Wechat == nil, true},
+		{"weibo", srcs(c).Weibo == nil, true},
+		{"kitkot.base_url", resps(c).Kitkot.BaseURL, "https://kitkot.xyz/api"},
+		{"kitkot.timeout", resps(c).Kitkot.Timeout, 30 * time.Second},
+		{"kitkot.rate", resps(c).Kitkot.Rate, "20/m"},
+		{"kitkot.rate_limit", resps(c).Kitkot.RateLimit, rate.Limit(20.0 / 60)},
+		{"kitkot.burst", resps(c).Kitkot.Burst, 1},
+		{"kitkot.daily_cap", resps(c).Kitkot.DailyCap, 500},
+		{"responders.wechat", resps(c).Wechat == nil, true},
+		{"responders.weibo", resps(c).Weibo == nil, true},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
@@ -169,9 +172,9 @@ sources:
     token: z
     threads: [{comment_id: "1"}]
 `))
-	if c.Listen != "" || !c.DryRun || c.Responders.Kitkot.DailyCap != 0 || c.Sources.Douyin.FullRescanEvery != 0 {
+	if c.Listen != "" || !c.DryRun || resps(c).Kitkot.DailyCap != 0 || srcs(c).Douyin.FullRescanEvery != 0 {
 		t.Errorf("explicit zero values replaced by defaults: listen=%q dry_run=%v daily_cap=%d full_rescan_every=%d",
-			c.Listen, c.DryRun, c.Responders.Kitkot.DailyCap, c.Sources.Douyin.FullRescanEvery)
+			c.Listen, c.DryRun, resps(c).Kitkot.DailyCap, srcs(c).Douyin.FullRescanEvery)
 	}
 }
 
@@ -182,21 +185,21 @@ func TestEnvOverrides(t *testing.T) {
 		check func(*Config) (got, want any)
 	}{
 		{"nested secret", []string{"AUTOREPLYD_SOURCES__DOUYIN__TOKEN=from-env"},
-			func(c *Config) (any, any) { return c.Sources.Douyin.Token.Value(), "from-env" }},
+			func(c *Config) (any, any) { return srcs(c).Douyin.Token.Value(), "from-env" }},
 		{"bool", []string{"AUTOREPLYD_DRY_RUN=true"},
 			func(c *Config) (any, any) { return c.DryRun, true }},
 		{"duration", []string{"AUTOREPLYD_SOURCES__DOUYIN__TIMEOUT=90s"},
-			func(c *Config) (any, any) { return c.Sources.Douyin.Timeout, 90 * time.Second }},
+			func(c *Config) (any, any) { return srcs(c).Douyin.Timeout, 90 * time.Second }},
 		{"int", []string{"AUTOREPLYD_RESPONDERS__KITKOT__BURST=3"},
-			func(c *Config) (any, any) { return c.Responders.Kitkot.Burst, 3 }},
+			func(c *Config) (any, any) { return resps(c).Kitkot.Burst, 3 }},
 		{"base_url with underscore", []string{"AUTOREPLYD_SOURCES__DOUYIN__BASE_URL=http://127.0.0.1:8080/"},
-			func(c *Config) (any, any) { return c.Sources.Douyin.BaseURL, "http://127.0.0.1:8080" }},
+			func(c *Config) (any, any) { return srcs(c).Douyin.BaseURL, "http://127.0.0.1:8080" }},
 		{"top level with underscore", []string{"AUTOREPLYD_FULL_RESCAN_EVERY_IS_NOT_HERE=1", "AUTOREPLYD_DRY_RUN=1"},
 			nil},
 		{"log level", []string{"AUTOREPLYD_LOG__LEVEL=debug"},
 			func(c *Config) (any, any) { return c.Log.Level, "debug" }},
 		{"list from commas", []string{"AUTOREPLYD_SOURCES__DOUYIN__SELF_UIDS=111, 222"},
-			func(c *Config) (any, any) { return strings.Join(c.Sources.Douyin.SelfUIDs, "|"), "111|222" }},
+			func(c *Config) (any, any) { return strings.Join(srcs(c).Douyin.SelfUIDList, "|"), "111|222" }},
 		{"last one wins", []string{"AUTOREPLYD_LISTEN=:1", "AUTOREPLYD_LISTEN=:2"},
 			func(c *Config) (any, any) { return c.Listen, ":2" }},
 		{"empty listen", []string{"AUTOREPLYD_LISTEN="},
@@ -255,8 +258,8 @@ func TestUnknownKeys(t *testing.T) {
 		{"nested", "log: {levle: info}\n", "log.levle: unknown key"},
 		{"source", "sources: {douyin: {tokn: x}}\n", "sources.douyin.tokn: unknown key"},
 		{"thread item", "sources: {douyin: {threads: [{comment_id: '1', awemeid: '2'}]}}\n", "sources.douyin.threads[0].awemeid: unknown key"},
-		{"unknown platform", "sources: {kuaishou: {token: x}}\n", "sources.kuaishou: unknown key"},
-		{"unknown responder section", "responders: {telegram: {}}\n", "responders.telegram: unknown key"},
+		{"unknown platform", "sources: {kuaishou: {token: x}}\n", `sources.kuaishou: unknown source "kuaishou": a section's name is its type (douyin, tiktok, wechat, weibo) unless the section sets ` + "`type`"},
+		{"unknown responder section", "responders: {telegram: {}}\n", `responders.telegram: unknown responder "telegram": a section's name is its type (kitkot, wechat, weibo) unless the section sets ` + "`type`"},
 		{"wrong case", "Dry_Run: true\n", "Dry_Run: unknown key"},
 		{"parsed-only key", "rate_limit: 3\n", "rate_limit: unknown key"},
 	}
@@ -343,7 +346,7 @@ func TestSecrets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := c.Sources.Douyin.Token.Value(); got != tt.want {
+			if got := srcs(c).Douyin.Token.Value(); got != tt.want {
 				t.Errorf("token = %q, want %q", got, tt.want)
 			}
 		})
@@ -376,7 +379,7 @@ func TestSecretRelativeToConfigDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.Sources.Douyin.Token.Value(); got != "beside-config" {
+	if got := srcs(c).Douyin.Token.Value(); got != "beside-config" {
 		t.Errorf("token = %q", got)
 	}
 }
@@ -424,15 +427,15 @@ responders:
 		"%#v Config":   fmt.Sprintf("%#v", *c),
 		"%v Config":    fmt.Sprintf("%v", *c),
 		"%+v Config":   fmt.Sprintf("%+v", *c),
-		"%+v douyin":   fmt.Sprintf("%+v", *c.Sources.Douyin),
-		"%#v douyin":   fmt.Sprintf("%#v", *c.Sources.Douyin),
-		"%+v kitkot":   fmt.Sprintf("%+v", *c.Responders.Kitkot),
-		"%s secret":    fmt.Sprintf("%s", c.Sources.Douyin.Token),
-		"%q secret":    fmt.Sprintf("%q", c.Sources.Douyin.Token),
-		"%x secret":    fmt.Sprintf("%x", c.Sources.Douyin.Token),
+		"%+v douyin":   fmt.Sprintf("%+v", *srcs(c).Douyin),
+		"%#v douyin":   fmt.Sprintf("%#v", *srcs(c).Douyin),
+		"%+v kitkot":   fmt.Sprintf("%+v", *resps(c).Kitkot),
+		"%s secret":    fmt.Sprintf("%s", srcs(c).Douyin.Token),
+		"%q secret":    fmt.Sprintf("%q", srcs(c).Douyin.Token),
+		"%x secret":    fmt.Sprintf("%x", srcs(c).Douyin.Token),
 		"String()":     c.String(),
 		"json":         string(js),
-		"text marshal": func() string { b, _ := c.Sources.Douyin.Token.MarshalText(); return string(b) }(),
+		"text marshal": func() string { b, _ := srcs(c).Douyin.Token.MarshalText(); return string(b) }(),
 	}
 	for name, out := range outputs {
 		for _, s := range secrets {
@@ -684,7 +687,7 @@ func TestBigThreadIDs(t *testing.T) {
 				return
 			}
 			c := mustLoad(t, cfg)
-			th := c.Sources.Douyin.Threads[0]
+			th := srcs(c).Douyin.Threads[0]
 			if th.CommentID != tt.want || th.AwemeID != tt.wantAweme {
 				t.Errorf("ids = %q, %q; want %q, %q", th.CommentID, th.AwemeID, tt.want, tt.wantAweme)
 			}
@@ -716,7 +719,7 @@ sources:
       - comment_id: "1"
         labels: {campaign: spring, 商品: 保温杯, year: 2025, a.b: dotted}
 `)
-	got := c.Sources.Douyin.Threads[0].Labels
+	got := srcs(c).Douyin.Threads[0].Labels
 	want := map[string]string{"campaign": "spring", "商品": "保温杯", "year": "2025", "a.b": "dotted"}
 	if len(got) != len(want) {
 		t.Fatalf("labels = %v", got)
@@ -746,16 +749,16 @@ responders:
   wechat: {app_id: wx1, app_secret: ws2}
   weibo: {api: v1, app_key: "123", username: u, password: pw}
 `)
-	if c.Sources.TikTok.BaseURL != DefaultKitkotBaseURL || c.Sources.TikTok.Responder != "kitkot" {
-		t.Errorf("tiktok = %+v", *c.Sources.TikTok)
+	if srcs(c).TikTok.BaseURL != kitkot.DefaultBaseURL || srcs(c).TikTok.Responder != "kitkot" {
+		t.Errorf("tiktok = %+v", *srcs(c).TikTok)
 	}
-	if c.Sources.Wechat.Responder != "wechat" || c.Sources.Wechat.Articles[0].MsgDataID != "2247483647" || c.Sources.Wechat.Articles[0].Index != 1 {
-		t.Errorf("wechat = %+v", *c.Sources.Wechat)
+	if srcs(c).Wechat.Responder != "wechat" || srcs(c).Wechat.Articles[0].MsgDataID != "2247483647" || srcs(c).Wechat.Articles[0].Index != 1 {
+		t.Errorf("wechat = %+v", *srcs(c).Wechat)
 	}
-	if c.Sources.Weibo.Responder != "weibo" || c.Sources.Weibo.BaseURL != DefaultWeiboBaseURL {
-		t.Errorf("weibo = %+v", *c.Sources.Weibo)
+	if srcs(c).Weibo.Responder != "weibo" || srcs(c).Weibo.BaseURL != weibo.DefaultBaseURL {
+		t.Errorf("weibo = %+v", *srcs(c).Weibo)
 	}
-	if r := c.Responders.Weibo; r.API != "v1" || r.Password.Value() != "pw" || r.Rate != DefaultWeiboRate {
+	if r := resps(c).Weibo; r.API != "v1" || r.Password.Value() != "pw" || r.Rate != weibo.DefaultRate {
 		t.Errorf("weibo responder = %+v", *r)
 	}
 	if got := len(c.Secrets()); got != 7 {
@@ -774,11 +777,11 @@ func TestExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Sources.Douyin.Token.Value() != "secret-justoneapi-token" || c.Responders.Kitkot.SessionKey.Value() != "secret-kitkot-session-key" {
+	if srcs(c).Douyin.Token.Value() != "secret-justoneapi-token" || resps(c).Kitkot.SessionKey.Value() != "secret-kitkot-session-key" {
 		t.Error("secrets not read from $CREDENTIALS_DIRECTORY")
 	}
-	if len(c.Sources.Douyin.Threads) != 2 || c.Sources.Douyin.Threads[0].Labels["商品"] != "保温杯" {
-		t.Errorf("threads = %+v", c.Sources.Douyin.Threads)
+	if len(srcs(c).Douyin.Threads) != 2 || srcs(c).Douyin.Threads[0].Labels["商品"] != "保温杯" {
+		t.Errorf("threads = %+v", srcs(c).Douyin.Threads)
 	}
 	if c.Location.String() != "Asia/Shanghai" {
 		t.Errorf("location = %v", c.Location)

@@ -3,13 +3,17 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
+
+	"github.com/autoreplyd/autoreplyd/platform"
 )
 
 // decode turns koanf's merged map into a Config with defaults for every key
@@ -17,13 +21,104 @@ import (
 func decode(raw map[string]any) (*Config, problems) {
 	var p problems
 	cfg := defaultConfig()
-	allocSections(cfg, raw)
+	top := make(map[string]any, len(raw))
+	for k, v := range raw {
+		if k != "sources" && k != "responders" {
+			top[k] = v
+		}
+	}
+	decodeInto("", top, cfg, &p)
+	for _, sec := range sections("sources", raw["sources"], &p) {
+		spec, ok := platform.Lookup(sec.typ)
+		if !ok || spec.Source == nil {
+			p.addf(sec.typeKey, "%s", unknownType("source", sec, platform.SourceTypes()))
+			continue
+		}
+		s := &Source{Name: sec.name, Type: sec.typ, Spec: spec.Source, Section: spec.Source.NewSection()}
+		decodeInto(sec.key, sec.body, s.Section, &p)
+		s.Section.Base().Type = sec.typ
+		cfg.Sources = append(cfg.Sources, s)
+	}
+	for _, sec := range sections("responders", raw["responders"], &p) {
+		spec, ok := platform.Lookup(sec.typ)
+		if !ok || spec.Responder == nil {
+			p.addf(sec.typeKey, "%s", unknownType("responder", sec, platform.ResponderTypes()))
+			continue
+		}
+		r := &Responder{Name: sec.name, Type: sec.typ, Spec: spec.Responder, Section: spec.Responder.NewSection()}
+		decodeInto(sec.key, sec.body, r.Section, &p)
+		r.Section.Base().Type = sec.typ
+		cfg.Responders = append(cfg.Responders, r)
+	}
+	return cfg, p
+}
 
-	// Our own walk first: it names the full path of unknown keys and
-	// refuses a list or mapping where a value belongs (mapstructure would
-	// print the offending value, which may be a secret).
-	checkShape("", raw, reflect.TypeFor[Config](), &p)
+// rawSection is one section of `sources` or `responders` as written.
+type rawSection struct {
+	name, typ    string
+	key, typeKey string // "sources.shop", and the key that named the type
+	typed        bool   // the type came from a `type` key
+	body         map[string]any
+}
 
+// sections lists the sections under kind ("sources"), sorted by name, with
+// their types: a section's `type`, else its name.
+func sections(kind string, v any, p *problems) []rawSection {
+	if v == nil {
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.addf(kind, "expected a mapping of sections, got %s", describeValue(v))
+		return nil
+	}
+	var out []rawSection
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		key := joinKey(kind, name)
+		if !platform.TypePattern.MatchString(name) {
+			p.addf(key, "%q is not a section name: use lower case letters, digits, _ and - (at most 64)", name)
+			continue
+		}
+		sec := rawSection{name: name, typ: name, key: key, typeKey: key}
+		switch b := m[name].(type) {
+		case nil:
+			sec.body = map[string]any{}
+		case map[string]any:
+			sec.body = b
+		default:
+			p.addf(key, "expected a mapping of keys, got %s", describeValue(b))
+			continue
+		}
+		if t, ok := sec.body["type"]; ok {
+			ts, isString := t.(string)
+			if !isString || !platform.TypePattern.MatchString(ts) {
+				p.addf(key+".type", "expected a %s type name", strings.TrimSuffix(kind, "s"))
+				continue
+			}
+			sec.typ, sec.typeKey, sec.typed = ts, key+".type", true
+		}
+		out = append(out, sec)
+	}
+	return out
+}
+
+// unknownType says why a section's type is not one of known.
+func unknownType(what string, sec rawSection, known []string) string {
+	if sec.typed {
+		return fmt.Sprintf("unknown %s type %q (known: %s)", what, sec.typ, strings.Join(known, ", "))
+	}
+	return fmt.Sprintf("unknown %s %q: a section's name is its type (%s) unless the section sets `type`",
+		what, sec.name, strings.Join(known, ", "))
+}
+
+// decodeInto decodes m into target (a pointer holding the defaults), with
+// problems keyed under prefix. Our own shape walk runs first: it names the
+// full path of unknown keys and refuses a list or mapping where a value
+// belongs (mapstructure would print the offending value, which may be a
+// secret).
+func decodeInto(prefix string, m map[string]any, target any, p *problems) {
+	var q problems
+	checkShape("", m, reflect.TypeOf(target), &q)
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		// Passing our own config drops koanf's default hooks: these replace them.
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
@@ -36,62 +131,36 @@ func decode(raw map[string]any) (*Config, problems) {
 		ErrorUnused:      true,
 		MatchName:        func(a, b string) bool { return a == b },
 		TagName:          "koanf",
-		Result:           cfg,
+		Result:           target,
 	})
 	if err != nil {
-		p.addf("", "internal error: %v", err)
-		return cfg, p
+		p.addf(prefix, "internal error: %v", err)
+		return
 	}
-	if err := dec.Decode(raw); err != nil {
+	if err := dec.Decode(m); err != nil {
 		// Keep only what the walk has not said already about the key.
-		var q problems
-		collectDecodeErrors(err, &q)
-		for _, e := range q {
-			if !p.covers(e.Key) {
-				p.add(e)
+		var d problems
+		collectDecodeErrors(err, &d)
+		for _, e := range d {
+			if !q.covers(e.Key) {
+				q.add(e)
 			}
 		}
 	}
-	return cfg, p
-}
-
-// allocSections gives every section present in the file its defaults, so
-// that decoding fills only the keys given. Absent sections stay nil.
-func allocSections(c *Config, raw map[string]any) {
-	has := func(section, name string) bool {
-		m, ok := raw[section].(map[string]any)
-		if !ok {
-			return false
-		}
-		_, ok = m[name]
-		return ok
-	}
-	if has("sources", "douyin") {
-		c.Sources.Douyin = defaultDouyin()
-	}
-	if has("sources", "tiktok") {
-		c.Sources.TikTok = defaultTikTok()
-	}
-	if has("sources", "wechat") {
-		c.Sources.Wechat = defaultWechatSource()
-	}
-	if has("sources", "weibo") {
-		c.Sources.Weibo = defaultWeiboSource()
-	}
-	if has("responders", "kitkot") {
-		c.Responders.Kitkot = defaultKitkot()
-	}
-	if has("responders", "wechat") {
-		c.Responders.Wechat = defaultWechatResponder()
-	}
-	if has("responders", "weibo") {
-		c.Responders.Weibo = defaultWeiboResponder()
+	for _, e := range q {
+		e.Key = joinKey(prefix, e.Key)
+		p.add(e)
 	}
 }
 
 func joinKey(parent, k string) string {
-	if parent == "" {
+	switch {
+	case parent == "":
 		return k
+	case k == "":
+		return parent
+	case k[0] == '[':
+		return parent + k
 	}
 	return parent + "." + k
 }
@@ -203,7 +272,7 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 		return data, nil
 	}
 	v = strings.TrimSpace(v)
-	if isDigits(v) && strings.Trim(v, "0") != "" {
+	if platform.IsDigits(v) && strings.Trim(v, "0") != "" {
 		return nil, errors.New("a duration needs a unit, e.g. 60s")
 	}
 	d, err := parseDuration(v)

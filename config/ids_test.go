@@ -38,15 +38,15 @@ var idKeys = []struct {
 	key string
 	get func(*Config) string
 }{
-	{"sources.douyin.self_uids[0]", func(c *Config) string { return c.Sources.Douyin.SelfUIDs[0] }},
-	{"sources.douyin.threads[0].comment_id", func(c *Config) string { return c.Sources.Douyin.Threads[0].CommentID }},
-	{"sources.douyin.threads[0].aweme_id", func(c *Config) string { return c.Sources.Douyin.Threads[0].AwemeID }},
-	{"sources.tiktok.self_uids[0]", func(c *Config) string { return c.Sources.TikTok.SelfUIDs[0] }},
-	{"sources.tiktok.threads[0].comment_id", func(c *Config) string { return c.Sources.TikTok.Threads[0].CommentID }},
-	{"sources.tiktok.threads[0].aweme_id", func(c *Config) string { return c.Sources.TikTok.Threads[0].AwemeID }},
-	{"sources.wechat.articles[0].msg_data_id", func(c *Config) string { return c.Sources.Wechat.Articles[0].MsgDataID }},
-	{"sources.weibo.self_uids[0]", func(c *Config) string { return c.Sources.Weibo.SelfUIDs[0] }},
-	{"sources.weibo.weibos[0].id", func(c *Config) string { return c.Sources.Weibo.Weibos[0].ID }},
+	{"sources.douyin.self_uids[0]", func(c *Config) string { return srcs(c).Douyin.SelfUIDList[0] }},
+	{"sources.douyin.threads[0].comment_id", func(c *Config) string { return srcs(c).Douyin.Threads[0].CommentID }},
+	{"sources.douyin.threads[0].aweme_id", func(c *Config) string { return srcs(c).Douyin.Threads[0].AwemeID }},
+	{"sources.tiktok.self_uids[0]", func(c *Config) string { return srcs(c).TikTok.SelfUIDList[0] }},
+	{"sources.tiktok.threads[0].comment_id", func(c *Config) string { return srcs(c).TikTok.Threads[0].CommentID }},
+	{"sources.tiktok.threads[0].aweme_id", func(c *Config) string { return srcs(c).TikTok.Threads[0].AwemeID }},
+	{"sources.wechat.articles[0].msg_data_id", func(c *Config) string { return srcs(c).Wechat.Articles[0].MsgDataID }},
+	{"sources.weibo.self_uids[0]", func(c *Config) string { return srcs(c).Weibo.SelfUIDList[0] }},
+	{"sources.weibo.weibos[0].id", func(c *Config) string { return srcs(c).Weibo.Weibos[0].ID }},
 }
 
 // allSourcesWith is everyIDKey with every id a distinct quoted id except
@@ -122,8 +122,8 @@ sources:
 responders:
   kitkot: {api_key: 1e3, session_key: s, burst: 3, daily_cap: 0}
 `)
-	d := c.Sources.Douyin
-	if d.Token.Value() != "0123" || c.Responders.Kitkot.APIKey.Value() != "1e3" {
+	d := srcs(c).Douyin
+	if d.Token.Value() != "0123" || resps(c).Kitkot.APIKey.Value() != "1e3" {
 		t.Error("a secret YAML reads as a number was not kept as written")
 	}
 	want := map[string]string{"version": "1.10", "day": "2026-01-02", "hex": "0x1F"}
@@ -132,7 +132,7 @@ responders:
 			t.Errorf("label %s = %q, want %q", k, got, v)
 		}
 	}
-	if d.MaxPages != 16 || c.Responders.Kitkot.Burst != 3 || d.Timeout.String() != "1m30s" {
-		t.Errorf("numbers: max_pages %d, burst %d, timeout %s", d.MaxPages, c.Responders.Kitkot.Burst, d.Timeout)
+	if d.MaxPages != 16 || resps(c).Kitkot.Burst != 3 || d.Timeout.String() != "1m30s" {
+		t.Errorf("numbers: max_pages %d, burst %d, timeout %s", d.MaxPages, resps(c).Kitkot.Burst, d.Timeout)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/autoreplyd/autoreplyd/internal/regfile"
+	"github.com/autoreplyd/autoreplyd/platform"
 
 	// Zone data in the binary: timezone must work on hosts without tzdata.
 	_ "time/tzdata"
@@ -166,33 +167,16 @@ func validateTimezone(name string, p *problems) *time.Location {
 // secretRefs lists every secret of every configured section.
 func (c *Config) secretRefs() []secretRef {
 	var refs []secretRef
-	add := func(key string, val *Secret, file *string, required bool) {
-		refs = append(refs, secretRef{key: key, val: val, file: file, required: required})
+	add := func(section string, rs []platform.SecretRef) {
+		for _, r := range rs {
+			refs = append(refs, secretRef{key: section + "." + r.Key, val: r.Value, file: r.File, required: r.Required})
+		}
 	}
-	if s := c.Sources.Douyin; s != nil {
-		add("sources.douyin.token", &s.Token, &s.TokenFile, true)
+	for _, s := range c.Sources {
+		add(s.Key(), s.Section.Secrets())
 	}
-	if s := c.Sources.TikTok; s != nil {
-		add("sources.tiktok.api_key", &s.APIKey, &s.APIKeyFile, true)
-	}
-	if s := c.Sources.Wechat; s != nil {
-		add("sources.wechat.app_secret", &s.AppSecret, &s.AppSecretFile, true)
-	}
-	if s := c.Sources.Weibo; s != nil {
-		add("sources.weibo.access_token", &s.AccessToken, &s.AccessTokenFile, true)
-	}
-	if r := c.Responders.Kitkot; r != nil {
-		add("responders.kitkot.api_key", &r.APIKey, &r.APIKeyFile, true)
-		add("responders.kitkot.session_key", &r.SessionKey, &r.SessionKeyFile, true)
-	}
-	if r := c.Responders.Wechat; r != nil {
-		add("responders.wechat.app_secret", &r.AppSecret, &r.AppSecretFile, true)
-	}
-	if r := c.Responders.Weibo; r != nil {
-		// Only the chosen API's credentials are required; the other's are
-		// still resolved, so a switch of `api` needs no other edit.
-		add("responders.weibo.access_token", &r.AccessToken, &r.AccessTokenFile, r.API == WeiboAPIV2)
-		add("responders.weibo.password", &r.Password, &r.PasswordFile, r.API == WeiboAPIV1)
+	for _, r := range c.Responders {
+		add(r.Key(), r.Section.Secrets())
 	}
 	return refs
 }

@@ -5,10 +5,12 @@ import (
 	"testing"
 
 	"golang.org/x/time/rate"
+
+	"github.com/autoreplyd/autoreplyd/platform"
 )
 
 func pollingOf(c *Config) map[string]Polling {
-	s := c.Sources
+	s := srcs(c)
 	return map[string]Polling{
 		"douyin": s.Douyin.Polling, "tiktok": s.TikTok.Polling,
 		"wechat": s.Wechat.Polling, "weibo": s.Weibo.Polling,
@@ -18,7 +20,7 @@ func pollingOf(c *Config) map[string]Polling {
 // Every source section has rate, burst and concurrency, with the same
 // defaults.
 func TestPollingDefaults(t *testing.T) {
-	want := Polling{Rate: DefaultSourceRate, RateLimit: 5, Burst: DefaultSourceBurst, Concurrency: DefaultSourceConcurrency}
+	want := Polling{Rate: platform.DefaultSourceRate, RateLimit: 5, Burst: DefaultSourceBurst, Concurrency: platform.DefaultSourceConcurrency}
 	for name, pl := range pollingOf(mustLoad(t, fmt.Sprintf(allSources, "", "", "", ""))) {
 		if pl != want {
 			t.Errorf("sources.%s: %+v, want %+v", name, pl, want)
@@ -44,8 +46,8 @@ func TestPollingKeys(t *testing.T) {
 		}
 	}
 	c = mustLoad(t, fmt.Sprintf(allSources, "", "", "", ""), "AUTOREPLYD_SOURCES__WEIBO__CONCURRENCY=3", "AUTOREPLYD_SOURCES__TIKTOK__RATE=10/s")
-	if c.Sources.Weibo.Concurrency != 3 || c.Sources.TikTok.RateLimit != 10 {
-		t.Errorf("env: weibo %+v, tiktok %+v", c.Sources.Weibo.Polling, c.Sources.TikTok.Polling)
+	if srcs(c).Weibo.Concurrency != 3 || srcs(c).TikTok.RateLimit != 10 {
+		t.Errorf("env: weibo %+v, tiktok %+v", srcs(c).Weibo.Polling, srcs(c).TikTok.Polling)
 	}
 }
 

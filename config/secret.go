@@ -3,8 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,43 +11,9 @@ import (
 	"github.com/autoreplyd/autoreplyd/internal/regfile"
 )
 
-// Redacted is what a Secret prints instead of its value.
-const Redacted = "[redacted]"
-
 // maxSecretFile bounds what a *_file may hold: a credential is a few hundred
 // bytes, a bigger file is a wrong path, not a token.
 const maxSecretFile = 64 << 10
-
-// Secret is a credential. Every way of printing it (fmt verbs, JSON, text
-// marshalling, slog) gives Redacted; Value returns the real string.
-type Secret string
-
-// Value returns the secret itself; use it only where the platform needs it.
-func (s Secret) Value() string { return string(s) }
-
-// String implements fmt.Stringer.
-func (s Secret) String() string { return Redacted }
-
-// GoString implements fmt.GoStringer, for %#v.
-func (s Secret) GoString() string { return `"` + Redacted + `"` }
-
-// Format keeps every verb (%s, %v, %q, %x, ...) away from the value.
-func (s Secret) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		io.WriteString(f, s.GoString())
-		return
-	}
-	io.WriteString(f, Redacted)
-}
-
-// LogValue implements slog.LogValuer.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(Redacted) }
-
-// MarshalText implements encoding.TextMarshaler.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
-
-// MarshalJSON implements json.Marshaler.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
 
 // secretRef ties a secret field to its *_file sibling and key path.
 type secretRef struct {

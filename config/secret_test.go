@@ -38,7 +38,7 @@ func loadSecret(t *testing.T, file, credDir string) (token, msg string) {
 		}
 		return "", err.Error()
 	}
-	return c.Sources.Douyin.Token.Value(), ""
+	return srcs(c).Douyin.Token.Value(), ""
 }
 
 // A secret file is one line of a regular file of bounded size, inside its

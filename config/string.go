@@ -17,6 +17,12 @@ func (c *Config) String() string {
 	}
 	var lines []string
 	flatten("", reflect.ValueOf(*c), &lines)
+	for _, s := range c.Sources {
+		flatten(s.Key(), reflect.ValueOf(s.Section), &lines)
+	}
+	for _, r := range c.Responders {
+		flatten(r.Key(), reflect.ValueOf(r.Section), &lines)
+	}
 	slices.Sort(lines)
 	return "file = " + strconv.Quote(c.File) + "\n" + strings.Join(lines, "\n")
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net"
 	"net/url"
 	"strconv"
@@ -9,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/autoreplyd/autoreplyd/platform"
 )
 
 // validate checks every key that decoding could not; secrets and the
@@ -45,107 +46,104 @@ func (c *Config) validate(p *problems) {
 		p.addf("retention", "%v is too short: at least 1d (rate limits and daily caps count a day of answers), or 0 to keep the history forever", c.Retention)
 	}
 
-	s := &c.Sources
-	if s.Douyin == nil && s.TikTok == nil && s.Wechat == nil && s.Weibo == nil {
-		p.addf("sources", "no source configured: add at least one of douyin, tiktok, wechat, weibo")
+	if len(c.Sources) == 0 {
+		p.addf("sources", "no source configured: add at least one of %s", strings.Join(platform.SourceTypes(), ", "))
 	}
-	if d := s.Douyin; d != nil {
-		const k = "sources.douyin"
-		d.BaseURL = baseURL(p, k, d.BaseURL)
-		c.checkResponder(p, k, d.Responder)
-		selfUIDs(p, k, d.SelfUIDs)
-		oneOf(p, k+".backlog", d.Backlog, BacklogSkip, BacklogAnswer)
-		positiveDuration(p, k+".timeout", d.Timeout)
-		paging(p, k, d.MaxPages, d.FullRescanEvery)
-		threads(p, k, d.Threads)
-		polling(p, k, &d.Polling)
-		positiveDuration(p, k+".stop_pause", d.StopPause)
-		adaptive(p, k, d.Adaptive)
+	for _, r := range c.Responders {
+		k := r.Key()
+		b := r.Section.Base()
+		b.BaseURL = baseURL(p, k, b.BaseURL)
+		positiveDuration(p, k+".timeout", b.Timeout)
+		pacing(p, k, &b.Pacing)
+		r.Section.Check(k, p)
 	}
-	if t := s.TikTok; t != nil {
-		const k = "sources.tiktok"
-		t.BaseURL = baseURL(p, k, t.BaseURL)
-		c.checkResponder(p, k, t.Responder)
-		selfUIDs(p, k, t.SelfUIDs)
-		oneOf(p, k+".backlog", t.Backlog, BacklogSkip, BacklogAnswer)
-		positiveDuration(p, k+".timeout", t.Timeout)
-		paging(p, k, t.MaxPages, t.FullRescanEvery)
-		threads(p, k, t.Threads)
-		polling(p, k, &t.Polling)
-		adaptive(p, k, t.Adaptive)
-	}
-	if w := s.Wechat; w != nil {
-		const k = "sources.wechat"
-		w.BaseURL = baseURL(p, k, w.BaseURL)
-		required(p, k+".app_id", w.AppID)
-		oneOf(p, k+".token_api", w.TokenAPI, WechatTokenStable, WechatTokenLegacy)
-		c.checkResponder(p, k, w.Responder)
-		oneOf(p, k+".backlog", w.Backlog, BacklogSkip, BacklogAnswer)
-		positiveDuration(p, k+".timeout", w.Timeout)
-		articles(p, k, w.Articles)
-		polling(p, k, &w.Polling)
-		adaptive(p, k, w.Adaptive)
-	}
-	if w := s.Weibo; w != nil {
-		const k = "sources.weibo"
-		w.BaseURL = baseURL(p, k, w.BaseURL)
-		c.checkResponder(p, k, w.Responder)
-		selfUIDs(p, k, w.SelfUIDs)
-		oneOf(p, k+".backlog", w.Backlog, BacklogSkip, BacklogAnswer)
-		positiveDuration(p, k+".timeout", w.Timeout)
-		weibos(p, k, w.Weibos)
-		polling(p, k, &w.Polling)
-		adaptive(p, k, w.Adaptive)
-	}
-
-	r := &c.Responders
-	if k := r.Kitkot; k != nil {
-		k.BaseURL = baseURL(p, "responders.kitkot", k.BaseURL)
-		positiveDuration(p, "responders.kitkot.timeout", k.Timeout)
-		if k.MaxLength < 1 {
-			p.addf("responders.kitkot.max_length", "must be at least 1")
+	// owner: which entry watches each thread (platform NUL thread id): two
+	// sections polling one thread would poll it twice per cycle.
+	owner := map[string]string{}
+	for _, s := range c.Sources {
+		k := s.Key()
+		b := s.Section.Base()
+		b.BaseURL = baseURL(p, k, b.BaseURL)
+		b.Responder = c.route(p, k+".responder", b.Responder, s)
+		oneOf(p, k+".backlog", b.Backlog, BacklogSkip, BacklogAnswer)
+		positiveDuration(p, k+".timeout", b.Timeout)
+		polling(p, k, &b.Polling)
+		adaptive(p, k, b.Adaptive)
+		s.Section.Check(k, p)
+		for _, w := range s.Section.Watched() {
+			wk := joinKey(k, w.Key)
+			if w.Responder != "" && !p.covers(wk+".responder") {
+				c.route(p, wk+".responder", w.Responder, s)
+			}
+			if w.ThreadID == "" {
+				continue
+			}
+			id := s.Platform() + "\x00" + w.ThreadID
+			if other, dup := owner[id]; dup {
+				if !strings.HasPrefix(other, k+".") { // a duplicate within the section is the section's to report
+					p.addf(wk, "thread %s is also watched by %s: watch a thread in one section only", w.ThreadID, other)
+				}
+				continue
+			}
+			owner[id] = wk
 		}
-		pacing(p, "responders.kitkot", &k.Pacing)
-	}
-	if w := r.Wechat; w != nil {
-		w.BaseURL = baseURL(p, "responders.wechat", w.BaseURL)
-		required(p, "responders.wechat.app_id", w.AppID)
-		oneOf(p, "responders.wechat.token_api", w.TokenAPI, WechatTokenStable, WechatTokenLegacy)
-		positiveDuration(p, "responders.wechat.timeout", w.Timeout)
-		if w.MaxLength < 1 {
-			p.addf("responders.wechat.max_length", "must be at least 1")
-		}
-		pacing(p, "responders.wechat", &w.Pacing)
-	}
-	if w := r.Weibo; w != nil {
-		w.BaseURL = baseURL(p, "responders.weibo", w.BaseURL)
-		if oneOf(p, "responders.weibo.api", w.API, WeiboAPIV1, WeiboAPIV2) && w.API == WeiboAPIV1 {
-			required(p, "responders.weibo.app_key", w.AppKey)
-			required(p, "responders.weibo.username", w.Username)
-		}
-		positiveDuration(p, "responders.weibo.timeout", w.Timeout)
-		pacing(p, "responders.weibo", &w.Pacing)
 	}
 }
 
-// checkResponder checks that a source's responder names a configured
-// responders section.
-func (c *Config) checkResponder(p *problems, section, name string) {
-	key := section + ".responder"
-	configured := map[string]bool{
-		ResponderKitkot: c.Responders.Kitkot != nil,
-		ResponderWechat: c.Responders.Wechat != nil,
-		ResponderWeibo:  c.Responders.Weibo != nil,
+// Addf implements platform.Problems.
+func (p *problems) Addf(key, format string, args ...any) { p.addf(key, format, args...) }
+
+// route checks the responder that answers a source's thread (the section's
+// `responder`, or a watched entry's) and returns it. An empty section-level
+// name picks the default: the section named as the platform's default
+// responder type, else the only responder that can answer the platform.
+func (c *Config) route(p *problems, key, name string, s *Source) string {
+	plat := s.Platform()
+	if name == "" {
+		if r := c.Responder(s.Spec.DefaultResponder); r != nil && platform.CanAnswer(r.Type, plat) {
+			return r.Name
+		}
+		var able []string
+		for _, r := range c.Responders {
+			if platform.CanAnswer(r.Type, plat) {
+				able = append(able, r.Name)
+			}
+		}
+		switch len(able) {
+		case 1:
+			return able[0]
+		case 0:
+			p.addf(key, "responder %q is not configured: add a responders.%s section", s.Spec.DefaultResponder, s.Spec.DefaultResponder)
+		default:
+			p.addf(key, "empty, and several responders can answer %s comments (%s): name one", plat, strings.Join(able, ", "))
+		}
+		return ""
 	}
-	ok, known := configured[name]
-	switch {
-	case name == "":
-		p.addf(key, "empty: name a responder (kitkot, wechat or weibo)")
-	case !known:
-		p.addf(key, "unknown responder %q (want kitkot, wechat or weibo)", name)
-	case !ok:
-		p.addf(key, "responder %q is not configured: add a responders.%s section", name, name)
+	r := c.Responder(name)
+	if r == nil {
+		if spec, ok := platform.Lookup(name); ok && spec.Responder != nil {
+			p.addf(key, "responder %q is not configured: add a responders.%s section", name, name)
+			return name
+		}
+		var names []string
+		for _, r := range c.Responders {
+			names = append(names, r.Name)
+		}
+		p.addf(key, "unknown responder %q (configured: %s)", name, orNone(names))
+		return name
 	}
+	if !platform.CanAnswer(r.Type, plat) {
+		spec, _ := platform.Lookup(r.Type)
+		p.addf(key, "responder %q (type %s) cannot answer %s comments: it answers %s", name, r.Type, plat, strings.Join(spec.Responder.Answers, ", "))
+	}
+	return name
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // oneOf reports whether v is one of allowed, adding a problem when not.
@@ -188,125 +186,6 @@ func baseURL(p *problems, section, v string) string {
 		p.addf(key, "must not contain a query or fragment")
 	}
 	return strings.TrimRight(v, "/")
-}
-
-func selfUIDs(p *problems, section string, uids []string) {
-	for i, u := range uids {
-		key := fmt.Sprintf("%s.self_uids[%d]", section, i)
-		if strings.TrimSpace(u) == "" {
-			p.addf(key, "empty")
-			continue
-		}
-		id(p, key, u, false)
-	}
-}
-
-func paging(p *problems, section string, maxPages, rescan int) {
-	if maxPages < 1 {
-		p.addf(section+".max_pages", "must be at least 1")
-	}
-	if rescan < 0 {
-		p.addf(section+".full_rescan_every", "must not be negative (0 turns full rescans off)")
-	}
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// id checks a required (or, with optional, possibly empty) id: decimal
-// digits only, as the platforms write them. Unquoted, YAML would have read
-// 0x10 as 16 and 0123 as 83; the text written reaches us (see literalYAML)
-// and is refused here rather than silently watching another thread.
-func id(p *problems, key, v string, optional bool) {
-	switch {
-	case v == "" && optional:
-	case v == "":
-		p.addf(key, "missing")
-	case !isDigits(v):
-		p.addf(key, "%q is not a numeric id: ids are decimal digits only; write the id in quotes as the platform shows it, e.g. \"7251524159191958327\"", v)
-	}
-}
-
-func labels(p *problems, key string, l map[string]string) {
-	for k := range l {
-		if strings.TrimSpace(k) == "" {
-			p.addf(key, "empty label name")
-		}
-	}
-}
-
-func threads(p *problems, section string, ts []Thread) {
-	if len(ts) == 0 {
-		p.addf(section+".threads", "no threads to watch: list at least one {comment_id, aweme_id}")
-	}
-	seen := map[string]int{}
-	for i, t := range ts {
-		k := fmt.Sprintf("%s.threads[%d]", section, i)
-		id(p, k+".comment_id", t.CommentID, false)
-		id(p, k+".aweme_id", t.AwemeID, true)
-		labels(p, k+".labels", t.Labels)
-		if t.CommentID == "" {
-			continue
-		}
-		if j, dup := seen[t.CommentID]; dup {
-			p.addf(k+".comment_id", "duplicate comment_id %s: also at %s.threads[%d]", t.CommentID, section, j)
-			continue
-		}
-		seen[t.CommentID] = i
-	}
-}
-
-func articles(p *problems, section string, as []Article) {
-	if len(as) == 0 {
-		p.addf(section+".articles", "no articles to watch: list at least one {msg_data_id, index}")
-	}
-	seen := map[string]int{}
-	for i, a := range as {
-		k := fmt.Sprintf("%s.articles[%d]", section, i)
-		id(p, k+".msg_data_id", a.MsgDataID, false)
-		if a.Index < 0 {
-			p.addf(k+".index", "must not be negative")
-		}
-		labels(p, k+".labels", a.Labels)
-		if a.MsgDataID == "" {
-			continue
-		}
-		key := a.MsgDataID + "/" + strconv.Itoa(a.Index)
-		if j, dup := seen[key]; dup {
-			p.addf(k, "duplicate article %s index %d: also at %s.articles[%d]", a.MsgDataID, a.Index, section, j)
-			continue
-		}
-		seen[key] = i
-	}
-}
-
-func weibos(p *problems, section string, ws []Weibo) {
-	if len(ws) == 0 {
-		p.addf(section+".weibos", "no weibos to watch: list at least one {id}")
-	}
-	seen := map[string]int{}
-	for i, w := range ws {
-		k := fmt.Sprintf("%s.weibos[%d]", section, i)
-		id(p, k+".id", w.ID, false)
-		labels(p, k+".labels", w.Labels)
-		if w.ID == "" {
-			continue
-		}
-		if j, dup := seen[w.ID]; dup {
-			p.addf(k+".id", "duplicate id %s: also at %s.weibos[%d]", w.ID, section, j)
-			continue
-		}
-		seen[w.ID] = i
-	}
 }
 
 // tokenBucket checks a section's rate and burst and returns rate parsed.

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/platform/wechat"
 )
 
 const wechatBase = `
@@ -17,13 +19,13 @@ responders:
 
 func TestWechatTokenAPIAndMaxLength(t *testing.T) {
 	c := mustLoad(t, strings.Replace(wechatBase, "%s", "", 1))
-	if c.Sources.Wechat.TokenAPI != WechatTokenStable || c.Responders.Wechat.TokenAPI != WechatTokenStable ||
-		c.Responders.Wechat.MaxLength != DefaultWechatMaxLength {
-		t.Fatalf("defaults: %+v %+v", *c.Sources.Wechat, *c.Responders.Wechat)
+	if srcs(c).Wechat.TokenAPI != wechat.TokenStable || resps(c).Wechat.TokenAPI != wechat.TokenStable ||
+		resps(c).Wechat.MaxLength != wechat.DefaultMaxLength {
+		t.Fatalf("defaults: %+v %+v", *srcs(c).Wechat, *resps(c).Wechat)
 	}
 	c = mustLoad(t, strings.Replace(wechatBase, "%s", ", token_api: legacy, max_length: 300", 1))
-	if c.Responders.Wechat.TokenAPI != WechatTokenLegacy || c.Responders.Wechat.MaxLength != 300 {
-		t.Fatalf("set: %+v", *c.Responders.Wechat)
+	if resps(c).Wechat.TokenAPI != wechat.TokenLegacy || resps(c).Wechat.MaxLength != 300 {
+		t.Fatalf("set: %+v", *resps(c).Wechat)
 	}
 	for _, tc := range []struct{ extra, want string }{
 		{", token_api: v3", `responders.wechat.token_api: "v3" is not one of stable, legacy`},

@@ -21,6 +21,7 @@ import (
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform/kitkot"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -158,10 +159,11 @@ func TestBuildGood(t *testing.T) {
 
 func TestBuildNoSource(t *testing.T) {
 	// config.Load refuses a config without sources; Build must too.
+	kk := kitkot.NewResponderSection()
+	kk.BaseURL, kk.APIKey, kk.SessionKey, kk.Timeout = "http://127.0.0.1:1/api", "k", "s", time.Second
 	for _, cfg := range []*config.Config{
 		{Location: time.UTC},
-		{Location: time.UTC, Responders: config.Responders{Kitkot: &config.KitkotResponder{
-			BaseURL: "http://127.0.0.1:1/api", APIKey: "k", SessionKey: "s", Timeout: time.Second}}},
+		{Location: time.UTC, Responders: []*config.Responder{responderOf(t, "kitkot", "kitkot", kk)}},
 	} {
 		_, _, _, err := Build(cfg)
 		if err == nil || !strings.HasPrefix(err.Error(), "sources:") {

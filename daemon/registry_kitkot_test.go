@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/platform/kitkot"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -18,11 +19,11 @@ func TestBuildKitkotMaxLength(t *testing.T) {
 	sim := simulator.NewKitkot("kk-key", "kk-session")
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
-	cfg := &config.Config{Responders: config.Responders{Kitkot: &config.KitkotResponder{BaseURL: srv.URL + "/api",
-		APIKey: "kk-key", SessionKey: "kk-session", Timeout: 5 * time.Second, MaxLength: 5}}}
-	r, _, ok, err := kitkotResponder(cfg, &buildEnv{})
-	if err != nil || !ok {
-		t.Fatalf("kitkotResponder: %v %v", ok, err)
+	sec := kitkot.NewResponderSection()
+	sec.BaseURL, sec.APIKey, sec.SessionKey, sec.Timeout, sec.MaxLength = srv.URL+"/api", "kk-key", "kk-session", 5*time.Second, 5
+	r, err := responderOf(t, "kitkot", "kitkot", sec).Spec.New(sec, &platform.Env{})
+	if err != nil {
+		t.Fatalf("kitkot responder: %v", err)
 	}
 	reply := func(text string) model.Reply {
 		return model.Reply{Comment: model.Comment{ID: "7251530000000000002", PostID: "7251517975340027197", RootID: "7251524159191958327"}, Text: text}

@@ -6,17 +6,21 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/platform/kitkot"
 	"github.com/autoreplyd/autoreplyd/rules"
 )
 
 func TestBuildTikTok(t *testing.T) {
+	src := kitkot.NewSourceSection()
+	src.BaseURL, src.APIKey, src.Responder, src.Timeout, src.MaxPages = "http://127.0.0.1:1/api", "tk-key", "kitkot", time.Second, 10
+	src.Threads = []platform.CommentThread{{CommentID: "7300000000000000011", AwemeID: "7300000000000000001"}}
+	resp := kitkot.NewResponderSection()
+	resp.BaseURL, resp.APIKey, resp.SessionKey, resp.Timeout = "http://127.0.0.1:1/api", "tk-key", "s", time.Second
 	cfg := &config.Config{
-		Location: time.UTC,
-		Sources: config.Sources{TikTok: &config.TikTokSource{BaseURL: "http://127.0.0.1:1/api", APIKey: "tk-key",
-			Responder: "kitkot", Backlog: "skip", Timeout: time.Second, MaxPages: 10,
-			Threads: []config.Thread{{CommentID: "7300000000000000011", AwemeID: "7300000000000000001"}}}},
-		Responders: config.Responders{Kitkot: &config.KitkotResponder{BaseURL: "http://127.0.0.1:1/api", APIKey: "tk-key",
-			SessionKey: "s", Timeout: time.Second}},
+		Location:   time.UTC,
+		Sources:    []*config.Source{sourceOf(t, "tiktok", "tiktok", src)},
+		Responders: []*config.Responder{responderOf(t, "kitkot", "kitkot", resp)},
 	}
 	bindings, rs, _, err := Build(cfg)
 	if err != nil || len(bindings) != 1 || bindings[0].Source.Platform() != "tiktok" || bindings[0].Responder != "kitkot" || rs["kitkot"] == nil {
@@ -64,14 +68,5 @@ func TestViaChecked(t *testing.T) {
 	}
 	if d.Rules() != before {
 		t.Error("a refused reload replaced the rules")
-	}
-}
-
-func TestDouyinFullRescanZeroMeansNever(t *testing.T) {
-	if got := rescanEvery(0); got >= 0 {
-		t.Fatalf("full_rescan_every 0 must turn rescans off, got %d", got)
-	}
-	if got := rescanEvery(60); got != 60 {
-		t.Fatalf("got %d", got)
 	}
 }

@@ -6,15 +6,21 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/platform/weibo"
 )
 
 func TestBuildWeibo(t *testing.T) {
+	src := weibo.NewSourceSection()
+	src.BaseURL, src.AccessToken, src.Responder, src.Timeout = "http://127.0.0.1:1", "wb-token", "weibo", time.Second
+	src.SelfUIDList = []string{"5000000001"}
+	src.Weibos = []weibo.Watch{{ID: "4023227965"}}
+	resp := weibo.NewResponderSection()
+	resp.API, resp.BaseURL, resp.AppKey, resp.Username, resp.Password, resp.Timeout = "v1", "http://127.0.0.1:1", "123", "u", "pw", time.Second
+	resp.Pacing = platform.Pacing{RateLimit: 1, Burst: 1}
 	cfg := &config.Config{Location: time.UTC,
-		Sources: config.Sources{Weibo: &config.WeiboSource{BaseURL: "http://127.0.0.1:1", AccessToken: "wb-token",
-			Responder: "weibo", SelfUIDs: []string{"5000000001"}, Backlog: "skip", Timeout: time.Second,
-			Weibos: []config.Weibo{{ID: "4023227965"}}}},
-		Responders: config.Responders{Weibo: &config.WeiboResponder{API: "v1", BaseURL: "http://127.0.0.1:1",
-			AppKey: "123", Username: "u", Password: "pw", Timeout: time.Second, Pacing: config.Pacing{RateLimit: 1, Burst: 1}}},
+		Sources:    []*config.Source{sourceOf(t, "weibo", "weibo", src)},
+		Responders: []*config.Responder{responderOf(t, "weibo", "weibo", resp)},
 	}
 	bs, rs, pacing, err := Build(cfg)
 	if err != nil {
@@ -30,7 +36,7 @@ func TestBuildWeibo(t *testing.T) {
 		t.Errorf("warning: %q", w)
 	}
 	// v2 without a token is refused, without leaking the v1 password.
-	cfg.Responders.Weibo.API = "v2"
+	resp.API = "v2"
 	if _, _, _, err := Build(cfg); err == nil || !strings.HasPrefix(err.Error(), "responders.weibo:") || strings.Contains(err.Error(), "pw") {
 		t.Fatalf("v2 without token: %v", err)
 	}

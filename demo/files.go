@@ -11,6 +11,10 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform/douyin"
+	"github.com/autoreplyd/autoreplyd/platform/kitkot"
+	"github.com/autoreplyd/autoreplyd/platform/wechat"
+	"github.com/autoreplyd/autoreplyd/platform/weibo"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -39,33 +43,45 @@ func writeNew(path string, data []byte, perm os.FileMode) (existed bool, err err
 }
 
 // simCredentials are the secrets of cfg, for the imitations to accept
-// exactly what the config sends.
+// exactly what the config sends. The imitations take one set per API: with
+// several sections of one type, the first one's (by name) wins.
 func simCredentials(cfg *config.Config) simulator.SimCredentials {
 	var c simulator.SimCredentials
-	s, r := cfg.Sources, cfg.Responders
-	if s.Douyin != nil {
-		c.JustOneAPIToken = s.Douyin.Token.Value()
-	}
-	if s.TikTok != nil {
-		c.KitkotAPIKey = s.TikTok.APIKey.Value()
-	}
-	if r.Kitkot != nil {
-		c.KitkotAPIKey, c.KitkotSessionKey = r.Kitkot.APIKey.Value(), r.Kitkot.SessionKey.Value()
-	}
-	if s.Wechat != nil {
-		c.WeChatAppID, c.WeChatAppSecret = s.Wechat.AppID, s.Wechat.AppSecret.Value()
-	}
-	if r.Wechat != nil && c.WeChatAppID == "" {
-		c.WeChatAppID, c.WeChatAppSecret = r.Wechat.AppID, r.Wechat.AppSecret.Value()
-	}
-	if s.Weibo != nil {
-		c.WeiboAccessToken = s.Weibo.AccessToken.Value()
-	}
-	if w := r.Weibo; w != nil {
-		if c.WeiboAccessToken == "" {
-			c.WeiboAccessToken = w.AccessToken.Value()
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
 		}
-		c.WeiboAppKey, c.WeiboUsername, c.WeiboPassword = w.AppKey, w.Username, w.Password.Value()
+	}
+	for _, s := range cfg.Sources {
+		switch x := s.Section.(type) {
+		case *douyin.Section:
+			set(&c.JustOneAPIToken, x.Token.Value())
+		case *kitkot.SourceSection:
+			set(&c.KitkotAPIKey, x.APIKey.Value())
+		case *wechat.SourceSection:
+			if c.WeChatAppID == "" {
+				c.WeChatAppID, c.WeChatAppSecret = x.AppID, x.AppSecret.Value()
+			}
+		case *weibo.SourceSection:
+			set(&c.WeiboAccessToken, x.AccessToken.Value())
+		}
+	}
+	for _, r := range cfg.Responders {
+		switch x := r.Section.(type) {
+		case *kitkot.ResponderSection:
+			if c.KitkotSessionKey == "" {
+				c.KitkotAPIKey, c.KitkotSessionKey = x.APIKey.Value(), x.SessionKey.Value()
+			}
+		case *wechat.ResponderSection:
+			if c.WeChatAppID == "" {
+				c.WeChatAppID, c.WeChatAppSecret = x.AppID, x.AppSecret.Value()
+			}
+		case *weibo.ResponderSection:
+			set(&c.WeiboAccessToken, x.AccessToken.Value())
+			if c.WeiboUsername == "" {
+				c.WeiboAppKey, c.WeiboUsername, c.WeiboPassword = x.AppKey, x.Username, x.Password.Value()
+			}
+		}
 	}
 	return c
 }
@@ -73,25 +89,24 @@ func simCredentials(cfg *config.Config) simulator.SimCredentials {
 // simThreads are the threads cfg watches, for the imitations to serve.
 func simThreads(cfg *config.Config) []simulator.SimThread {
 	var out []simulator.SimThread
-	s := cfg.Sources
-	if s.Douyin != nil {
-		for _, th := range s.Douyin.Threads {
-			out = append(out, simulator.SimThread{Platform: model.PlatformDouyin, ID: th.CommentID, PostID: th.AwemeID})
-		}
-	}
-	if s.TikTok != nil {
-		for _, th := range s.TikTok.Threads {
-			out = append(out, simulator.SimThread{Platform: model.PlatformTikTok, ID: th.CommentID, PostID: th.AwemeID})
-		}
-	}
-	if s.Wechat != nil {
-		for _, a := range s.Wechat.Articles {
-			out = append(out, simulator.SimThread{Platform: model.PlatformWeChat, ID: a.MsgDataID, Index: a.Index})
-		}
-	}
-	if s.Weibo != nil {
-		for _, w := range s.Weibo.Weibos {
-			out = append(out, simulator.SimThread{Platform: model.PlatformWeibo, ID: w.ID})
+	for _, s := range cfg.Sources {
+		switch x := s.Section.(type) {
+		case *douyin.Section:
+			for _, th := range x.Threads {
+				out = append(out, simulator.SimThread{Platform: model.PlatformDouyin, ID: th.CommentID, PostID: th.AwemeID})
+			}
+		case *kitkot.SourceSection:
+			for _, th := range x.Threads {
+				out = append(out, simulator.SimThread{Platform: model.PlatformTikTok, ID: th.CommentID, PostID: th.AwemeID})
+			}
+		case *wechat.SourceSection:
+			for _, a := range x.Articles {
+				out = append(out, simulator.SimThread{Platform: model.PlatformWeChat, ID: a.MsgDataID, Index: a.Index})
+			}
+		case *weibo.SourceSection:
+			for _, w := range x.Weibos {
+				out = append(out, simulator.SimThread{Platform: model.PlatformWeibo, ID: w.ID})
+			}
 		}
 	}
 	return out
@@ -103,34 +118,36 @@ type baseURLKey struct {
 	key, got, want string
 }
 
+// simURL is the simulator's URL of an API, by section type; ok is false
+// for a type the simulator does not imitate.
+func simURL(typ string, urls simulator.SimBaseURLs) (url string, ok bool) {
+	switch typ {
+	case douyin.Type:
+		return urls.Douyin, true
+	case kitkot.SourceType, kitkot.ResponderType:
+		return urls.Kitkot, true
+	case wechat.Type:
+		return urls.WeChat, true
+	case weibo.Type:
+		return urls.Weibo, true
+	}
+	return "", false
+}
+
 // baseURLKeys lists the base_url keys of the sections cfg has, with what
 // they should be for a simulator at urls.
 func baseURLKeys(cfg *config.Config, urls simulator.SimBaseURLs) []baseURLKey {
 	var out []baseURLKey
-	add := func(key, got, want string) {
-		out = append(out, baseURLKey{key, strings.TrimRight(got, "/"), want})
+	add := func(key, typ, got string) {
+		if want, ok := simURL(typ, urls); ok {
+			out = append(out, baseURLKey{key + ".base_url", strings.TrimRight(got, "/"), want})
+		}
 	}
-	s, r := cfg.Sources, cfg.Responders
-	if x := s.Douyin; x != nil {
-		add("sources.douyin.base_url", x.BaseURL, urls.Douyin)
+	for _, s := range cfg.Sources {
+		add(s.Key(), s.Type, s.Section.Base().BaseURL)
 	}
-	if x := s.TikTok; x != nil {
-		add("sources.tiktok.base_url", x.BaseURL, urls.Kitkot)
-	}
-	if x := s.Wechat; x != nil {
-		add("sources.wechat.base_url", x.BaseURL, urls.WeChat)
-	}
-	if x := s.Weibo; x != nil {
-		add("sources.weibo.base_url", x.BaseURL, urls.Weibo)
-	}
-	if x := r.Kitkot; x != nil {
-		add("responders.kitkot.base_url", x.BaseURL, urls.Kitkot)
-	}
-	if x := r.Wechat; x != nil {
-		add("responders.wechat.base_url", x.BaseURL, urls.WeChat)
-	}
-	if x := r.Weibo; x != nil {
-		add("responders.weibo.base_url", x.BaseURL, urls.Weibo)
+	for _, r := range cfg.Responders {
+		add(r.Key(), r.Type, r.Section.Base().BaseURL)
 	}
 	return out
 }

@@ -67,8 +67,14 @@ const (
 // Binding ties a source to its responder and its loop-guard and backlog
 // settings.
 type Binding struct {
-	Source    platform.Source
+	Source platform.Source
+	// Name is the source's name (its config section's): the key of its
+	// pauses (SourceScope), logs and stop state; empty means the platform.
+	Name      string
 	Responder string   // the responder's name
+	// Routes sends the answers of some threads (by thread id) to another
+	// responder than Responder; a rule's via still overrides both.
+	Routes map[string]string
 	SelfUIDs  []string // our own accounts on this platform: never answered
 	Backlog   string   // BacklogSkip (default) or BacklogAnswer
 	// StopPause is how long a credentials/balance stop (SourceStop) is also
@@ -91,6 +97,9 @@ type Binding struct {
 	Rate  rate.Limit
 	Burst int
 }
+
+// SourceName is the binding's source name: Name, else the platform.
+func (b Binding) SourceName() string { return cmp.Or(b.Name, b.Source.Platform()) }
 
 // Pacing is a responder's rate limit, daily cap and variant rotation.
 type Pacing struct {
@@ -198,7 +207,7 @@ type Poller struct {
 	// attempts of the retry being sent, for the exhaustion check.
 	attempts map[int64]attemptInfo
 
-	// stopPause is each platform's Binding.StopPause.
+	// stopPause is each source's Binding.StopPause, by source name.
 	stopPause map[string]time.Duration
 	// paused holds the responder pauses in force (loaded from the store at
 	// the start of each cycle, added to when a breaker trips).
@@ -219,6 +228,9 @@ type Poller struct {
 	// lastCycle is how long the last cycle took by Options.Now (under mu):
 	// adaptive polling's unit when longer than Options.Period.
 	lastCycle time.Duration
+	// self holds each platform's own accounts: the SelfUIDs of every
+	// binding of the platform, so that no account of ours answers another.
+	self map[string]map[string]bool
 	// selfWarned: the answering accounts already warned about as missing
 	// from their source's self_uids, by platform + NUL + uid (under mu).
 	selfWarned map[string]bool
@@ -276,6 +288,7 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		paused:     map[string]store.Pause{},
 		streak:     map[string]int{},
 		selfWarned: map[string]bool{},
+		self:       map[string]map[string]bool{},
 		released:   map[string]bool{},
 		queuedOut:  map[string]int{},
 	}
@@ -286,16 +299,28 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		if b.StopPause <= 0 {
 			b.StopPause = DefaultSourceStopPause
 		}
-		p.stopPause[b.Source.Platform()] = b.StopPause
+		p.stopPause[b.SourceName()] = b.StopPause
 		if _, ok := opts.Responders[b.Responder]; !ok {
-			return nil, fmt.Errorf("poller: source %s names responder %q, which is not configured", b.Source.Platform(), b.Responder)
+			return nil, fmt.Errorf("poller: source %s names responder %q, which is not configured", b.SourceName(), b.Responder)
+		}
+		for th, r := range b.Routes {
+			if _, ok := opts.Responders[r]; !ok {
+				return nil, fmt.Errorf("poller: source %s routes thread %s to responder %q, which is not configured", b.SourceName(), th, r)
+			}
+		}
+		plat := b.Source.Platform()
+		if p.self[plat] == nil {
+			p.self[plat] = map[string]bool{}
+		}
+		for _, u := range b.SelfUIDs {
+			p.self[plat][u] = true
 		}
 	}
 	// Every platform's and scope's series exist at 0 from start.
 	var platforms, scopes []string
 	for _, b := range opts.Bindings {
 		platforms = append(platforms, b.Source.Platform())
-		scopes = append(scopes, SourceScope(b.Source.Platform()))
+		scopes = append(scopes, SourceScope(b.SourceName()))
 	}
 	for name := range opts.Responders {
 		scopes = append(scopes, ResponderScope(name))
@@ -315,7 +340,16 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 	return p, nil
 }
 
-// Stopped returns the sources stopped until restart, with why.
+// sourceLog is the logger of b's source: its platform, and its name when
+// that is not the platform's.
+func (p *Poller) sourceLog(b Binding) *slog.Logger {
+	if b.Name != "" && b.Name != b.Source.Platform() {
+		return p.log.With("platform", b.Source.Platform(), "source", b.Name)
+	}
+	return p.log.With("platform", b.Source.Platform())
+}
+
+// Stopped returns the sources stopped until restart (by name), with why.
 func (p *Poller) Stopped() map[string]string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -375,11 +409,12 @@ func (p *Poller) activePauses(ctx context.Context) map[string]store.Pause {
 	return out
 }
 
-// SourceScope is the pause scope of a source.
-func SourceScope(platform string) string { return "source:" + platform }
+// SourceScope is the pause scope of a source, by its name.
+func SourceScope(name string) string { return "source:" + name }
 
-func (p *Poller) handleSourceError(ctx context.Context, platform string, th model.Thread, err error) bool {
-	log := p.log.With("platform", platform, "thread", th.ID)
+func (p *Poller) handleSourceError(ctx context.Context, b Binding, th model.Thread, err error) bool {
+	name := b.SourceName()
+	log := p.sourceLog(b).With("thread", th.ID)
 	var se *model.SourceError
 	if !errors.As(err, &se) {
 		if ctx.Err() != nil {
@@ -402,13 +437,13 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 		}
 		until := p.opts.Now().Add(d)
 		p.mu.Lock()
-		p.backoff[platform] = until
+		p.backoff[name] = until
 		p.mu.Unlock()
 		log.Warn("platform asks to slow down; source backs off", "code", se.Code, "until", until.Format(time.RFC3339), "err", se.Msg)
 		return false
 	case model.SourcePause:
 		reason := fmt.Sprintf("code %s: %s", se.Code, se.Msg)
-		if err := p.persistPause(ctx, SourceScope(platform), se.Until, reason); err != nil {
+		if err := p.persistPause(ctx, SourceScope(name), se.Until, reason); err != nil {
 			log.Error("persist pause", "err", err)
 		}
 		log.Error("source paused", "code", se.Code, "until", se.Until.Format(time.RFC3339), "err", se.Msg)
@@ -416,8 +451,8 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 	case model.SourceStop:
 		reason := fmt.Sprintf("code %s: %s", se.Code, se.Msg)
 		p.mu.Lock()
-		p.stopped[platform] = reason
-		d := p.stopPause[platform]
+		p.stopped[name] = reason
+		d := p.stopPause[name]
 		p.mu.Unlock()
 		if d <= 0 {
 			d = DefaultSourceStopPause
@@ -425,10 +460,10 @@ func (p *Poller) handleSourceError(ctx context.Context, platform string, th mode
 		// Persisted too, so a crash or restart loop does not resume paying
 		// for refused calls.
 		until := p.opts.Now().Add(d)
-		if err := p.persistPause(ctx, SourceScope(platform), until, reason); err != nil {
+		if err := p.persistPause(ctx, SourceScope(name), until, reason); err != nil {
 			log.Error("persist pause", "err", err)
 		}
-		log.Error("SOURCE STOPPED: the platform refuses our credentials or account; polling stops until autoreplyd is restarted (and, after a restart, until the pause ends or `autoreplyd resume "+SourceScope(platform)+"`)",
+		log.Error("SOURCE STOPPED: the platform refuses our credentials or account; polling stops until autoreplyd is restarted (and, after a restart, until the pause ends or `autoreplyd resume "+SourceScope(name)+"`)",
 			"code", se.Code, "until", until.Format(time.RFC3339), "err", se.Msg)
 		return false
 	}
@@ -504,10 +539,7 @@ func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, com
 	if err != nil {
 		return err
 	}
-	self := make(map[string]bool, len(b.SelfUIDs))
-	for _, u := range b.SelfUIDs {
-		self[u] = true
-	}
+	self := p.self[platform]
 	set := p.rules()
 	for _, c := range comments {
 		if err := ctx.Err(); err != nil {
@@ -549,7 +581,7 @@ func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, com
 			}
 		}
 		if own[c.ID] && !byUs && c.User.UID != "" && len(self) > 0 {
-			p.warnSelfUID(platform, c.User.UID, pg)
+			p.warnSelfUID(b.SourceName(), c.User.UID, pg)
 		}
 		if disp != model.DispositionEvaluated {
 			if _, err := db.Record(ctx, c, disp, nil, p.opts.Now()); err != nil {
@@ -576,16 +608,16 @@ func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, com
 // source's self_uids: the text of an unknown send's reply is trusted only
 // from the accounts listed there, so with this one missing such a reply
 // would be taken for a stranger's.
-func (p *Poller) warnSelfUID(platform, uid string, pg *page) {
+func (p *Poller) warnSelfUID(source, uid string, pg *page) {
 	p.mu.Lock()
-	key := platform + "\x00" + uid
+	key := source + "\x00" + uid
 	first := !p.selfWarned[key]
 	p.selfWarned[key] = true
 	p.mu.Unlock()
 	if first {
 		pg.after = append(pg.after, func() {
 			p.log.Warn("our answers are posted as an account missing from self_uids: add it, or a send whose outcome is unknown cannot be reconciled and its reply could be answered",
-				"key", "sources."+platform+".self_uids", "uid", uid)
+				"key", "sources."+source+".self_uids", "uid", uid)
 		})
 	}
 }
@@ -632,7 +664,7 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 	for _, d := range decisions {
 		// A rule's via routes its answer to another responder, whose cap,
 		// pacing and variant rotation then apply.
-		responder := cmp.Or(d.Via, b.Responder)
+		responder := cmp.Or(d.Via, b.Routes[c.ThreadID], b.Responder)
 		cl := store.Claim{Rule: d.Rule, Responder: responder}
 		if !d.HasReply {
 			cl.Status, cl.Reason = model.StatusSkipped, model.ReasonNoReplyRule

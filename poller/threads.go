@@ -28,11 +28,11 @@ const (
 // pollSource polls the due threads of b's source, unless the source is
 // stopped, backing off or paused.
 func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]store.Pause, st *Stats) {
-	platform := b.Source.Platform()
-	log := p.log.With("platform", platform)
+	platform, name := b.Source.Platform(), b.SourceName()
+	log := p.sourceLog(b)
 	p.mu.Lock()
-	why, stopped := p.stopped[platform]
-	until := p.backoff[platform]
+	why, stopped := p.stopped[name]
+	until := p.backoff[name]
 	p.mu.Unlock()
 	if stopped {
 		log.Error("source stopped until restart: fix the cause, then restart autoreplyd", "reason", why)
@@ -42,7 +42,7 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 		log.Info("source backing off", "until", until.Format(time.RFC3339))
 		return
 	}
-	if pz, ok := pauses[SourceScope(platform)]; ok {
+	if pz, ok := pauses[SourceScope(name)]; ok {
 		log.Warn("source paused", "until", pz.Until.Format(time.RFC3339), "reason", pz.Reason)
 		return
 	}
@@ -214,7 +214,7 @@ func (p *Poller) pollOne(ctx context.Context, src platform.Source, th model.Thre
 // returns false when the source must not be polled further this cycle.
 func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adaptive, idle *idleStates, st *Stats) bool {
 	platform := b.Source.Platform()
-	log := p.log.With("platform", platform, "thread", r.th.ID)
+	log := p.sourceLog(b).With("thread", r.th.ID)
 	if bt := r.res.BadTimes; bt.Count > 0 {
 		// One line per poll however many comments it concerns: a platform
 		// sending garbage times must not flood the log.
@@ -264,7 +264,7 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adapt
 	}
 	st.Errors++
 	p.opts.Metrics.PollError(platform, r.err)
-	return p.handleSourceError(ctx, platform, r.th, r.err)
+	return p.handleSourceError(ctx, b, r.th, r.err)
 }
 
 // idleStates collects the states of threads whose poll found nothing new and

@@ -1,0 +1,92 @@
+package douyin
+
+import (
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
+)
+
+// Type is the section type of the JustOneAPI Douyin source.
+const Type = "douyin"
+
+// DefaultBaseURL is JustOneAPI's.
+const DefaultBaseURL = "https://api.justoneapi.com"
+
+func init() {
+	platform.Register(platform.Spec{Type: Type, Source: &platform.SourceSpec{
+		Platform:         model.PlatformDouyin,
+		DefaultResponder: "kitkot",
+		NewSection:       func() platform.SourceSection { return NewSection() },
+		New:              newFromSection,
+	}})
+}
+
+// Section is a `sources.<name>` section of type douyin.
+type Section struct {
+	platform.SourceBase `koanf:",squash"`
+	Token               platform.Secret `koanf:"token" json:"token"`
+	TokenFile           string          `koanf:"token_file" json:"token_file,omitempty"`
+	// SelfUIDList are our own accounts, never answered.
+	SelfUIDList []string `koanf:"self_uids" json:"self_uids"`
+	// MaxPages caps the pages fetched per poll of one thread.
+	MaxPages int `koanf:"max_pages" json:"max_pages"`
+	// FullRescanEvery is the number of polls between full rescans of a
+	// thread (a safety net against unstable paging); 0 turns it off.
+	FullRescanEvery int                      `koanf:"full_rescan_every" json:"full_rescan_every"`
+	Threads         []platform.CommentThread `koanf:"threads" json:"threads"`
+	// StopPause is how long a credentials or balance refusal (JustOneAPI
+	// 100/300/600/601/602) is persisted as a pause of the source.
+	StopPause time.Duration `koanf:"stop_pause" json:"stop_pause"`
+}
+
+// NewSection returns a section with every default.
+func NewSection() *Section {
+	return &Section{
+		SourceBase:      platform.NewSourceBase(DefaultBaseURL, DefaultTimeout),
+		MaxPages:        DefaultMaxPages,
+		FullRescanEvery: DefaultFullRescanEvery,
+		StopPause:       platform.DefaultSourceStopPause,
+	}
+}
+
+// Check implements platform.SourceSection.
+func (s *Section) Check(key string, p platform.Problems) {
+	platform.CheckSelfUIDs(p, key, s.SelfUIDList)
+	platform.CheckPaging(p, key, s.MaxPages, s.FullRescanEvery)
+	platform.CheckCommentThreads(p, key, s.Threads)
+	platform.CheckPositive(p, key+".stop_pause", s.StopPause)
+}
+
+// Secrets implements platform.SourceSection.
+func (s *Section) Secrets() []platform.SecretRef {
+	return []platform.SecretRef{{Key: "token", Value: &s.Token, File: &s.TokenFile, Required: true}}
+}
+
+// Watched implements platform.SourceSection.
+func (s *Section) Watched() []platform.Watched { return platform.CommentThreadsWatched(s.Threads) }
+
+// SelfUIDs implements platform.SourceSection.
+func (s *Section) SelfUIDs() []string { return s.SelfUIDList }
+
+// SourceStopPause is how long a stop is persisted as a pause.
+func (s *Section) SourceStopPause() time.Duration { return s.StopPause }
+
+func newFromSection(sec platform.SourceSection, env *platform.Env) (platform.Source, error) {
+	s := sec.(*Section)
+	rescan := s.FullRescanEvery
+	if rescan == 0 {
+		rescan = -1 // the config's 0 turns periodic rescans off
+	}
+	return New(Config{
+		BaseURL:         s.BaseURL,
+		Token:           s.Token.Value(),
+		Timeout:         s.Timeout,
+		MaxPages:        s.MaxPages,
+		FullRescanEvery: rescan,
+		Threads:         platform.CommentThreadsModel(s.Threads),
+		Location:        env.Location,
+		Rate:            s.RateLimit,
+		Burst:           s.Burst,
+	})
+}
