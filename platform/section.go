@@ -80,10 +80,10 @@ const (
 // Defaults of the keys every source or responder section has. A platform's
 // own defaults are set by its section constructor.
 const (
-	DefaultSourceRate        = "5/s" // every platform bills or throttles calls; see docs/operator.md
-	DefaultSourceBurst       = 1     // calls spread evenly
-	DefaultSourceConcurrency = 1     // threads polled one at a time
-	DefaultQuietPolls        = 3     // equal to poller.DefaultQuietPolls
+	DefaultSourceRate        = "5/s"     // every platform bills or throttles calls; see docs/operator.md
+	DefaultSourceBurst       = 1         // calls spread evenly
+	DefaultSourceConcurrency = 1         // threads polled one at a time
+	DefaultQuietPolls        = 3         // equal to poller.DefaultQuietPolls
 	DefaultSourceStopPause   = time.Hour // equal to poller.DefaultSourceStopPause
 
 	DefaultResponderRate    = "20/m"

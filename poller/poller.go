@@ -71,12 +71,12 @@ type Binding struct {
 	// Name is the source's name (its config section's): the key of its
 	// pauses (SourceScope), logs and stop state; empty means the platform.
 	Name      string
-	Responder string   // the responder's name
+	Responder string // the responder's name
 	// Routes sends the answers of some threads (by thread id) to another
 	// responder than Responder; a rule's via still overrides both.
-	Routes map[string]string
-	SelfUIDs  []string // our own accounts on this platform: never answered
-	Backlog   string   // BacklogSkip (default) or BacklogAnswer
+	Routes   map[string]string
+	SelfUIDs []string // our own accounts on this platform: never answered
+	Backlog  string   // BacklogSkip (default) or BacklogAnswer
 	// StopPause is how long a credentials/balance stop (SourceStop) is also
 	// persisted as a pause (default DefaultSourceStopPause).
 	StopPause time.Duration

@@ -63,7 +63,9 @@ func (s *SourceSection) Secrets() []platform.SecretRef {
 }
 
 // Watched implements platform.SourceSection.
-func (s *SourceSection) Watched() []platform.Watched { return platform.CommentThreadsWatched(s.Threads) }
+func (s *SourceSection) Watched() []platform.Watched {
+	return platform.CommentThreadsWatched(s.Threads)
+}
 
 // SelfUIDs implements platform.SourceSection.
 func (s *SourceSection) SelfUIDs() []string { return s.SelfUIDList }
