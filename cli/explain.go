@@ -54,7 +54,7 @@ func explainCmd(env Env) *cobra.Command {
 	fl.StringVar(&f.region, "region", "", "the author's region, such as CN")
 	fl.BoolVar(&f.verified, "verified", false, "the author is verified")
 	fl.StringArrayVar(&f.labels, "label", nil, "a label of the thread as KEY=VALUE (repeatable)")
-	fl.StringVar(&f.platform, "platform", model.PlatformDouyin, "douyin, tiktok, wechat or weibo")
+	fl.StringVar(&f.platform, "platform", model.PlatformDouyin, strings.Join(platforms(), ", "))
 	fl.StringVar(&f.thread, "thread", "", "the watched thread's id")
 	fl.StringVar(&f.createdAt, "time", "", `when the comment was written, "2026-11-22 09:58" (default: --now)`)
 	fl.StringVar(&f.now, "now", "", `evaluation time, "2026-11-22 10:00" (default: the current time)`)
@@ -92,7 +92,7 @@ func runExplain(env Env, f explainFlags) error {
 		Platform: f.platform, ID: "explain", ThreadID: f.thread, ReplyToID: "0", Text: f.text, Likes: f.likes,
 		User: model.User{UID: f.uid, Nickname: f.nickname, UniqueID: f.uniqueID, Region: f.region, Verified: f.verified},
 	}
-	if err := checkChoice("platform", c.Platform, platforms); err != nil {
+	if err := checkChoice("platform", c.Platform, platforms()); err != nil {
 		return err
 	}
 	for _, kv := range f.labels {

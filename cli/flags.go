@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -19,10 +19,10 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 // Valid values of the enumerated flags.
-var (
-	formats   = []string{"table", "json", "csv"}
-	platforms = []string{model.PlatformDouyin, model.PlatformTikTok, model.PlatformWeChat, model.PlatformWeibo}
-)
+var formats = []string{"table", "json", "csv"}
+
+// platforms are the platforms of the registered sources (package platform).
+func platforms() []string { return platform.Platforms() }
 
 // checkEnum refuses a value of --flag that is not one of valid, listing
 // them; "" (the flag not given) is accepted.

@@ -21,15 +21,15 @@ func TestEnumeratedFlags(t *testing.T) {
 		valid []string
 	}{
 		{"history status", []string{"history", "--database", db, "--status", "sen"}, "--status", statuses},
-		{"history platform", []string{"history", "--database", db, "--platform", "dy"}, "--platform", platforms},
+		{"history platform", []string{"history", "--database", db, "--platform", "dy"}, "--platform", platforms()},
 		{"history format", []string{"history", "--database", db, "--format", "xml"}, "--format", formats},
 		{"history empty format", []string{"history", "--database", db, "--format", ""}, "--format", formats},
 		{"history disposition", []string{"history", "--database", db, "--disposition", "backlogged"}, "--disposition", store.Dispositions},
 		{"history status, wrong case", []string{"history", "--database", db, "--status", "SENT"}, "--status", statuses},
-		{"stats platform", []string{"stats", "--database", db, "--platform", "dy"}, "--platform", platforms},
+		{"stats platform", []string{"stats", "--database", db, "--platform", "dy"}, "--platform", platforms()},
 		{"stats format", []string{"stats", "--database", db, "--format", "yaml"}, "--format", formats},
-		{"explain platform", []string{"explain", "--rules", "testdata/test.rules.yaml", "--text", "x", "--platform", "myspace"}, "--platform", platforms},
-		{"explain empty platform", []string{"explain", "--rules", "testdata/test.rules.yaml", "--text", "x", "--platform", ""}, "--platform", platforms},
+		{"explain platform", []string{"explain", "--rules", "testdata/test.rules.yaml", "--text", "x", "--platform", "myspace"}, "--platform", platforms()},
+		{"explain empty platform", []string{"explain", "--rules", "testdata/test.rules.yaml", "--text", "x", "--platform", ""}, "--platform", platforms()},
 		// Checked before the database is opened: a missing one is not the
 		// problem reported.
 		{"before the database", []string{"history", "--database", filepath.Join(t.TempDir(), "none.db"), "--status", "sen"}, "--status", statuses},
@@ -58,7 +58,7 @@ func TestEnumeratedFlags(t *testing.T) {
 	for _, s := range statuses {
 		historyOK(t, nil, "--database", db, "--status", s)
 	}
-	for _, p := range platforms {
+	for _, p := range platforms() {
 		historyOK(t, nil, "--database", db, "--platform", p)
 		statsOK(t, nil, "--database", db, "--platform", p)
 	}

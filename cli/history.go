@@ -38,7 +38,7 @@ the host's.`,
 			}
 			if err := checkEnums(
 				enumFlag{"status", f.Status, store.Statuses},
-				enumFlag{"platform", f.Platform, platforms},
+				enumFlag{"platform", f.Platform, platforms()},
 				enumFlag{"disposition", f.Disposition, store.Dispositions},
 			); err != nil {
 				return err
@@ -82,7 +82,7 @@ the host's.`,
 	fl.StringVar(&until, "until", "", "only replies claimed before: same forms as --since")
 	fl.StringVar(&f.Rule, "rule", "", "only this rule")
 	fl.StringVar(&f.Status, "status", "", "only this status ("+strings.Join(store.Statuses, ", ")+")")
-	fl.StringVar(&f.Platform, "platform", "", "only this platform ("+strings.Join(platforms, ", ")+")")
+	fl.StringVar(&f.Platform, "platform", "", "only this platform ("+strings.Join(platforms(), ", ")+")")
 	fl.StringVar(&f.Disposition, "disposition", "", "only replies to comments of this disposition ("+strings.Join(store.Dispositions, ", ")+")")
 	fl.StringVar(&f.Thread, "thread", "", "only this thread id")
 	fl.IntVar(&f.Limit, "limit", defaultHistoryLimit, "at most N rows, newest first (0 = all)")

@@ -33,7 +33,7 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 			}
 			for _, a := range args {
 				if !validScope(a) {
-					return fmt.Errorf("%q: a scope is source:PLATFORM or responder:NAME (see `autoreplyd resume --list`)", a)
+					return fmt.Errorf("%q: a scope is source:NAME or responder:NAME, NAME being the section's name in the config (see `autoreplyd resume --list`)", a)
 				}
 			}
 			db, err := databaseOf(dbFlag, cfgFlag, "", env)

@@ -40,7 +40,7 @@ the host's.`,
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			if err := checkEnum("platform", f.Platform, platforms); err != nil {
+			if err := checkEnum("platform", f.Platform, platforms()); err != nil {
 				return err
 			}
 			db, err := databaseOf(dbFlag, cfgFlag, tzFlag, env)
@@ -76,7 +76,7 @@ the host's.`,
 	fl.StringVar(&tzFlag, "timezone", "", "count days and read dates in this IANA time zone (default: the config's, or the database's)")
 	fl.StringVar(&since, "since", defaultStatsSince, "only replies claimed since: a duration ago (24h, 30d), a time (2026-11-22, 2026-11-22 08:00, RFC 3339), or '' for all")
 	fl.StringVar(&until, "until", "", "only replies claimed before: same forms as --since")
-	fl.StringVar(&f.Platform, "platform", "", "only this platform ("+strings.Join(platforms, ", ")+")")
+	fl.StringVar(&f.Platform, "platform", "", "only this platform ("+strings.Join(platforms(), ", ")+")")
 	fl.StringVar(&f.Rule, "rule", "", "only this rule")
 	fl.StringVar(&format, "format", "table", "table (a row per day and rule), json (JSON Lines: day, rule, status, count, reason) or csv")
 	return cmd

@@ -213,7 +213,7 @@ func adaptiveWarning(b poller.Binding, period time.Duration) string {
 		return ""
 	}
 	return fmt.Sprintf("sources.%s.max_interval %s is too short for cycles %s apart: adaptive polling defers no thread; use many times the period (e.g. 15m for @every 1m), or 0",
-		b.Source.Platform(), b.MaxInterval, period)
+		b.SourceName(), b.MaxInterval, period)
 }
 
 // Delays between attempts to open an unavailable database (WaitForStore):
@@ -297,7 +297,7 @@ func (d *Daemon) warnNewDatabase(bindings []poller.Binding) {
 		n := len(b.Source.Threads())
 		threads += n
 		if n > 0 && b.Backlog == poller.BacklogAnswer {
-			answer = append(answer, "sources."+b.Source.Platform())
+			answer = append(answer, "sources."+b.SourceName())
 		}
 	}
 	if threads == 0 {

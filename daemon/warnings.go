@@ -100,7 +100,7 @@ func capacityWarnings(b poller.Binding, period time.Duration) []string {
 	if n == 0 || period <= 0 || r <= 0 || math.IsInf(r, 1) {
 		return nil
 	}
-	key := "sources." + b.Source.Platform()
+	key := "sources." + b.SourceName()
 	perCycle := r*period.Seconds() + float64(max(b.Burst, 1))
 	every := seconds(float64(n) / r)
 	var ws []string

@@ -15,6 +15,8 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
+	"github.com/autoreplyd/autoreplyd/platform"
+	_ "github.com/autoreplyd/autoreplyd/platform/all" // the platforms a test may name
 	"github.com/autoreplyd/autoreplyd/rules"
 )
 
@@ -31,8 +33,6 @@ var (
 
 // skipReasons are the reasons `skipped:` may name.
 var skipReasons = []string{model.ReasonNoReplyRule, pacing.ReasonCooldown, pacing.ReasonLimit, pacing.ReasonInactive}
-
-var platforms = []string{model.PlatformDouyin, model.PlatformTikTok, model.PlatformWeChat, model.PlatformWeibo}
 
 // maxHistoryCount bounds `count:` of one made-up history entry.
 const maxHistoryCount = 10000
@@ -522,7 +522,7 @@ func (d *decoder) time(n *yaml.Node, what string) *clock {
 
 func (d *decoder) platform(n *yaml.Node) string {
 	s, _ := d.text(n, "platform")
-	if !slices.Contains(platforms, s) {
+	if platforms := platform.Platforms(); !slices.Contains(platforms, s) {
 		d.errorf(n, "platform: want one of %s%s", strings.Join(platforms, ", "), suggest(s, platforms))
 	}
 	return s

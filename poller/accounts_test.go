@@ -1,0 +1,75 @@
+package poller_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/poller"
+)
+
+// A binding's Routes send one thread's answers to another responder; the
+// other threads keep the binding's, and a rule's via overrides both.
+func TestRoutesSendAThreadThroughItsResponder(t *testing.T) {
+	h := newHarness(t, setup{rules: viaRules, threads: []model.Thread{{ID: threadA, PostID: aweme}, {ID: threadB, PostID: aweme}}})
+	brand := &recResponder{name: "brand"}
+	other := &recResponder{name: "other"}
+	p := h.newPoller(func(o *poller.Options) {
+		o.Responders["brand"], o.Responders["other"] = brand, other
+		o.Pacing["brand"], o.Pacing["other"] = poller.Pacing{}, poller.Pacing{}
+		o.Bindings[0].Routes = map[string]string{threadB: "brand"}
+	})
+	h.initThreads(p)
+	a := h.add(threadA, "10000000000000002", "小红", "谢谢")
+	b := h.add(threadB, "10000000000000003", "小明", "谢谢，很喜欢")
+	h.cycle(p)
+	if posts := h.wantPosts(1); posts[0].Text != "谢谢小红的支持" {
+		t.Fatalf("kitkot posts: %+v", posts)
+	}
+	if brand.count() != 1 || brand.sent[0].Comment.ID != b || other.count() != 1 || other.sent[0].Comment.ID != b {
+		t.Fatalf("brand sent %+v, other sent %+v", brand.sent, other.sent)
+	}
+	if r := h.row(a); r.Responder != responderName {
+		t.Errorf("thread A: %+v", r)
+	}
+	for _, r := range h.rowsOf(b) {
+		if want := map[string]string{"thanks": "brand", "love": "other"}[r.Rule]; r.Responder != want {
+			t.Errorf("thread B, rule %s: responder %q, want %q", r.Rule, r.Responder, want)
+		}
+	}
+}
+
+// emptySource is a source of the harness's platform watching nothing: a
+// second account's section.
+type emptySource struct{}
+
+func (emptySource) Platform() string        { return model.PlatformDouyin }
+func (emptySource) Threads() []model.Thread { return nil }
+func (emptySource) PollThread(context.Context, model.Thread, model.ThreadState, platform.KnownFunc) (model.PollResult, error) {
+	return model.PollResult{}, nil
+}
+
+// The self_uids of every source of a platform are ours in every thread of
+// it: a comment by another section's account is never answered.
+func TestSelfUIDsOfEverySectionAreOurs(t *testing.T) {
+	const brandUID = "7000000000000000202"
+	h := newHarness(t, setup{rules: viaRules})
+	p := h.newPoller(func(o *poller.Options) {
+		o.Bindings = append(o.Bindings, poller.Binding{Source: emptySource{}, Name: "douyin-brand",
+			Responder: responderName, SelfUIDs: []string{brandUID}})
+	})
+	h.initThreads(p)
+	mine := h.add(threadA, brandUID, "品牌号", "谢谢大家")
+	theirs := h.add(threadA, "10000000000000002", "小红", "谢谢")
+	h.cycle(p)
+	if posts := h.wantPosts(1); posts[0].Text != "谢谢小红的支持" {
+		t.Fatalf("kitkot posts: %+v", posts)
+	}
+	if rows := h.rowsOf(mine); len(rows) != 0 {
+		t.Errorf("the brand account's comment was handled: %+v", rows)
+	}
+	if r := h.row(theirs); r.Status != model.StatusSent {
+		t.Errorf("a stranger's comment: %+v", r)
+	}
+}
