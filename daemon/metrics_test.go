@@ -33,8 +33,8 @@ func TestMetricsOnHealthMux(t *testing.T) {
 		"autoreplyd_rules_loaded 2\n",
 		`autoreplyd_rule_matches_total{rule="price"} 0`,
 		`autoreplyd_rule_errors_total{rule="spam"} 0`,
-		`autoreplyd_polls_total{platform="douyin"} 0`,
-		`autoreplyd_replies_total{platform="douyin",status="sent"} 0`,
+		`autoreplyd_polls_total{platform="douyin",source="douyin"} 0`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="sent"} 0`,
 		`autoreplyd_paused{scope="source:douyin"} 0`,
 		`autoreplyd_paused{scope="responder:kitkot"} 0`,
 	} {

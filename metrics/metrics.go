@@ -106,14 +106,14 @@ func New(version string) *Metrics {
 	m.rulesLoaded = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "rules_loaded",
 		Help: "Number of rules in the live rule set."})
 	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "polls_total",
-		Help: "Thread polls, by platform."}, []string{"platform"})
+		Help: "Thread polls, by platform and source (the config section's name)."}, []string{"platform", "source"})
 	m.deferred = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "polls_deferred_total",
-		Help: "Thread polls not made because adaptive polling deferred a quiet thread (max_interval), by platform."}, []string{"platform"})
+		Help: "Thread polls not made because adaptive polling deferred a quiet thread (max_interval), by platform and source."}, []string{"platform", "source"})
 	m.pollErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "poll_errors_total",
-		Help: "Failed thread polls, by platform and code: the platform's business code when it is one its source knows (any other is other), else what the poller does about it (retry, backoff, pause, stop, skip_thread; error when untyped)."},
-		[]string{"platform", "code"})
+		Help: "Failed thread polls, by platform, source and code: the platform's business code when it is one its source knows (any other is other), else what the poller does about it (retry, backoff, pause, stop, skip_thread; error when untyped)."},
+		[]string{"platform", "source", "code"})
 	m.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "api_calls_total",
-		Help: "Source API calls (requests made to poll threads; billed by JustOneAPI), by platform."}, []string{"platform"})
+		Help: "Source API calls (requests made to poll threads; billed by JustOneAPI), by platform and source."}, []string{"platform", "source"})
 	m.comments = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "comments_fetched_total",
 		Help: "New comments recorded, by platform and disposition (evaluated by the rules, backlog at first sight, self: our own)."},
 		[]string{"platform", "disposition"})
@@ -122,8 +122,8 @@ func New(version string) *Metrics {
 	m.ruleErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "rule_errors_total",
 		Help: "Rule evaluations that failed at run time (evaluation went on with the next rule), by rule."}, []string{"rule"})
 	m.replies = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "replies_total",
-		Help: "Answer outcomes, by platform and status (sent, failed, unknown, retrying, dry_run, skipped); a retried answer counts once per outcome."},
-		[]string{"platform", "status"})
+		Help: "Answer outcomes, by platform, responder (the config section's name; empty for an answer no responder took up) and status (sent, failed, unknown, retrying, dry_run, skipped); a retried answer counts once per outcome."},
+		[]string{"platform", "responder", "status"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "reply_latency_seconds",
 		Help: "Time from a comment's creation to our answer being sent, by platform.", Buckets: LatencyBuckets}, []string{"platform"})
 	m.paused = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "paused",
@@ -158,25 +158,34 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
-// Declare creates the series of platforms and pause scopes at 0: every
-// platform's polls, deferred polls, API calls, retry errors, comments by disposition,
-// replies by status and latency; every scope's paused gauge.
-func (m *Metrics) Declare(platforms, scopes []string) {
+// Source names the series of one source: its platform and its name.
+type Source struct{ Platform, Name string }
+
+// Answerer names the reply series of one responder answering one platform.
+type Answerer struct{ Platform, Responder string }
+
+// Declare creates the series of sources, answerers and pause scopes at 0:
+// every source's polls, deferred polls, API calls and retry errors, its
+// platform's comments by disposition and latency; every answerer's replies
+// by status; every scope's paused gauge.
+func (m *Metrics) Declare(sources []Source, answerers []Answerer, scopes []string) {
 	if m == nil {
 		return
 	}
-	for _, p := range platforms {
-		m.polls.WithLabelValues(p)
-		m.deferred.WithLabelValues(p)
-		m.apiCalls.WithLabelValues(p)
-		m.pollErrors.WithLabelValues(p, model.SourceRetry.String())
+	for _, s := range sources {
+		m.polls.WithLabelValues(s.Platform, s.Name)
+		m.deferred.WithLabelValues(s.Platform, s.Name)
+		m.apiCalls.WithLabelValues(s.Platform, s.Name)
+		m.pollErrors.WithLabelValues(s.Platform, s.Name, model.SourceRetry.String())
 		for _, d := range Dispositions {
-			m.comments.WithLabelValues(p, d)
+			m.comments.WithLabelValues(s.Platform, d)
 		}
+		m.latency.WithLabelValues(s.Platform)
+	}
+	for _, a := range answerers {
 		for _, s := range Statuses {
-			m.replies.WithLabelValues(p, s)
+			m.replies.WithLabelValues(a.Platform, a.Responder, s)
 		}
-		m.latency.WithLabelValues(p)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -207,24 +216,24 @@ func (m *Metrics) Reload(ok bool, rules []string) {
 	}
 }
 
-// Poll counts one thread poll of platform and the API calls it made.
-func (m *Metrics) Poll(platform string, calls int) {
+// Poll counts one thread poll of a source and the API calls it made.
+func (m *Metrics) Poll(platform, source string, calls int) {
 	if m == nil {
 		return
 	}
-	m.polls.WithLabelValues(platform).Inc()
+	m.polls.WithLabelValues(platform, source).Inc()
 	if calls > 0 {
-		m.apiCalls.WithLabelValues(platform).Add(float64(calls))
+		m.apiCalls.WithLabelValues(platform, source).Add(float64(calls))
 	}
 }
 
-// Deferred counts n thread polls of platform that adaptive polling deferred
-// (quiet threads not due yet).
-func (m *Metrics) Deferred(platform string, n int) {
+// Deferred counts n thread polls of a source that adaptive polling
+// deferred (quiet threads not due yet).
+func (m *Metrics) Deferred(platform, source string, n int) {
 	if m == nil || n <= 0 {
 		return
 	}
-	m.deferred.WithLabelValues(platform).Add(float64(n))
+	m.deferred.WithLabelValues(platform, source).Add(float64(n))
 }
 
 // OtherCode is the code label of a business code its platform's source did
@@ -253,13 +262,13 @@ func (m *Metrics) DeclareCodes(platform string, codes []string) {
 	m.codes[platform] = set
 }
 
-// PollError counts a failed poll of platform. Only the error's code is kept
+// PollError counts a failed poll of a source. Only the error's code is kept
 // (see ErrorCode), never its text.
-func (m *Metrics) PollError(platform string, err error) {
+func (m *Metrics) PollError(platform, source string, err error) {
 	if m == nil || err == nil {
 		return
 	}
-	m.pollErrors.WithLabelValues(platform, m.ErrorCode(platform, err)).Inc()
+	m.pollErrors.WithLabelValues(platform, source, m.ErrorCode(platform, err)).Inc()
 }
 
 // ErrorCode is the code label of a source error of platform: the
@@ -326,14 +335,14 @@ func (m *Metrics) RuleError(rule string) {
 	m.ruleErrors.WithLabelValues(rule).Inc()
 }
 
-// Reply counts an answer outcome of platform with status. For a sent
-// answer, latency (the comment's creation to the answer) is observed too;
-// a negative latency means unknown and is not observed.
-func (m *Metrics) Reply(platform, status string, latency time.Duration) {
+// Reply counts an answer outcome of platform by responder with status. For
+// a sent answer, latency (the comment's creation to the answer) is observed
+// too; a negative latency means unknown and is not observed.
+func (m *Metrics) Reply(platform, responder, status string, latency time.Duration) {
 	if m == nil || status == "" {
 		return
 	}
-	m.replies.WithLabelValues(platform, status).Inc()
+	m.replies.WithLabelValues(platform, responder, status).Inc()
 	if status == model.StatusSent && latency >= 0 {
 		m.latency.WithLabelValues(platform).Observe(latency.Seconds())
 	}

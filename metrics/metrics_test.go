@@ -32,7 +32,7 @@ func scrape(t *testing.T, m *metrics.Metrics) string {
 func declared(t *testing.T) *metrics.Metrics {
 	t.Helper()
 	m := metrics.New("v1.2.3")
-	m.Declare([]string{"douyin", "wechat"}, []string{"source:douyin", "source:wechat", "responder:kitkot"})
+	m.Declare([]metrics.Source{{Platform: "douyin", Name: "douyin"}, {Platform: "wechat", Name: "wechat"}}, []metrics.Answerer{{Platform: "douyin", Responder: "kitkot"}, {Platform: "wechat", Responder: "wechat"}}, []string{"source:douyin", "source:wechat", "responder:kitkot"})
 	m.DeclareCodes("douyin", douyinCodes)
 	m.Reload(true, []string{"price", "spam"})
 	return m
@@ -49,12 +49,12 @@ func TestSeriesExistAtZeroFromStart(t *testing.T) {
 		`version="v1.2.3"} 1`,
 		`autoreplyd_rules_reload_success 1`,
 		`autoreplyd_rules_loaded 2`,
-		`autoreplyd_polls_total{platform="douyin"} 0`,
-		`autoreplyd_polls_total{platform="wechat"} 0`,
-		`autoreplyd_polls_deferred_total{platform="douyin"} 0`,
-		`autoreplyd_polls_deferred_total{platform="wechat"} 0`,
-		`autoreplyd_api_calls_total{platform="douyin"} 0`,
-		`autoreplyd_poll_errors_total{code="retry",platform="douyin"} 0`,
+		`autoreplyd_polls_total{platform="douyin",source="douyin"} 0`,
+		`autoreplyd_polls_total{platform="wechat",source="wechat"} 0`,
+		`autoreplyd_polls_deferred_total{platform="douyin",source="douyin"} 0`,
+		`autoreplyd_polls_deferred_total{platform="wechat",source="wechat"} 0`,
+		`autoreplyd_api_calls_total{platform="douyin",source="douyin"} 0`,
+		`autoreplyd_poll_errors_total{code="retry",platform="douyin",source="douyin"} 0`,
 		`autoreplyd_rule_matches_total{rule="price"} 0`,
 		`autoreplyd_rule_errors_total{rule="spam"} 0`,
 		`autoreplyd_reply_latency_seconds_count{platform="douyin"} 0`,
@@ -67,7 +67,7 @@ func TestSeriesExistAtZeroFromStart(t *testing.T) {
 		`process_start_time_seconds `,
 	}
 	for _, s := range metrics.Statuses {
-		want = append(want, fmt.Sprintf(`autoreplyd_replies_total{platform="wechat",status=%q} 0`, s))
+		want = append(want, fmt.Sprintf(`autoreplyd_replies_total{platform="wechat",responder="wechat",status=%q} 0`, s))
 	}
 	for _, d := range metrics.Dispositions {
 		want = append(want, fmt.Sprintf(`autoreplyd_comments_fetched_total{disposition=%q,platform="douyin"} 0`, d))
@@ -93,43 +93,43 @@ func TestSeriesExistAtZeroFromStart(t *testing.T) {
 
 func TestCountersMove(t *testing.T) {
 	m := declared(t)
-	m.Poll("douyin", 3)
-	m.Poll("douyin", 0)
-	m.Deferred("douyin", 7)
-	m.Deferred("douyin", 0)
-	m.PollError("douyin", &model.SourceError{Action: model.SourceStop, Code: "601", Msg: "insufficient balance"})
-	m.PollError("douyin", &model.SourceError{Action: model.SourceRetry, Msg: "HTTP 503"})
-	m.PollError("douyin", errors.New("plain"))
-	m.PollError("douyin", nil)
+	m.Poll("douyin", "douyin", 3)
+	m.Poll("douyin", "douyin", 0)
+	m.Deferred("douyin", "douyin", 7)
+	m.Deferred("douyin", "douyin", 0)
+	m.PollError("douyin", "douyin", &model.SourceError{Action: model.SourceStop, Code: "601", Msg: "insufficient balance"})
+	m.PollError("douyin", "douyin", &model.SourceError{Action: model.SourceRetry, Msg: "HTTP 503"})
+	m.PollError("douyin", "douyin", errors.New("plain"))
+	m.PollError("douyin", "douyin", nil)
 	m.Comment("douyin", model.DispositionEvaluated)
 	m.Comment("douyin", model.DispositionEvaluated)
 	m.Comment("douyin", model.DispositionSelf)
 	m.RuleMatch("price")
 	m.RuleError("spam")
-	m.Reply("douyin", model.StatusSent, 42*time.Second)
-	m.Reply("douyin", model.StatusSent, -1) // unknown latency: counted, not observed
-	m.Reply("douyin", model.StatusFailed, time.Hour)
-	m.Reply("douyin", "", 0)
+	m.Reply("douyin", "kitkot", model.StatusSent, 42*time.Second)
+	m.Reply("douyin", "kitkot", model.StatusSent, -1) // unknown latency: counted, not observed
+	m.Reply("douyin", "kitkot", model.StatusFailed, time.Hour)
+	m.Reply("douyin", "kitkot", "", 0)
 	m.Cycle(2 * time.Second)
 
 	body := scrape(t, m)
 	for _, w := range []string{
-		`autoreplyd_polls_total{platform="douyin"} 2`,
-		`autoreplyd_api_calls_total{platform="douyin"} 3`,
-		`autoreplyd_polls_deferred_total{platform="douyin"} 7`,
-		`autoreplyd_polls_deferred_total{platform="wechat"} 0`,
-		`autoreplyd_poll_errors_total{code="601",platform="douyin"} 1`,
-		`autoreplyd_poll_errors_total{code="retry",platform="douyin"} 1`,
-		`autoreplyd_poll_errors_total{code="error",platform="douyin"} 1`,
+		`autoreplyd_polls_total{platform="douyin",source="douyin"} 2`,
+		`autoreplyd_api_calls_total{platform="douyin",source="douyin"} 3`,
+		`autoreplyd_polls_deferred_total{platform="douyin",source="douyin"} 7`,
+		`autoreplyd_polls_deferred_total{platform="wechat",source="wechat"} 0`,
+		`autoreplyd_poll_errors_total{code="601",platform="douyin",source="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="retry",platform="douyin",source="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="error",platform="douyin",source="douyin"} 1`,
 		`autoreplyd_comments_fetched_total{disposition="evaluated",platform="douyin"} 2`,
 		`autoreplyd_comments_fetched_total{disposition="self",platform="douyin"} 1`,
 		`autoreplyd_comments_fetched_total{disposition="backlog",platform="douyin"} 0`,
 		`autoreplyd_rule_matches_total{rule="price"} 1`,
 		`autoreplyd_rule_errors_total{rule="spam"} 1`,
 		`autoreplyd_rule_errors_total{rule="price"} 0`,
-		`autoreplyd_replies_total{platform="douyin",status="sent"} 2`,
-		`autoreplyd_replies_total{platform="douyin",status="failed"} 1`,
-		`autoreplyd_replies_total{platform="douyin",status="unknown"} 0`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="sent"} 2`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="failed"} 1`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="unknown"} 0`,
 		`autoreplyd_reply_latency_seconds_count{platform="douyin"} 1`,
 		`autoreplyd_reply_latency_seconds_sum{platform="douyin"} 42`,
 		`autoreplyd_reply_latency_seconds_bucket{platform="douyin",le="30"} 0`,
@@ -199,15 +199,15 @@ func gauge(m *metrics.Metrics, name string) float64 {
 
 func TestNilIsNoOp(t *testing.T) {
 	var m *metrics.Metrics
-	m.Declare([]string{"douyin"}, []string{"source:douyin"})
+	m.Declare([]metrics.Source{{Platform: "douyin", Name: "douyin"}}, []metrics.Answerer{{Platform: "douyin", Responder: "kitkot"}}, []string{"source:douyin"})
 	m.Reload(true, []string{"a"})
-	m.Poll("douyin", 1)
-	m.Deferred("douyin", 1)
-	m.PollError("douyin", errors.New("x"))
+	m.Poll("douyin", "douyin", 1)
+	m.Deferred("douyin", "douyin", 1)
+	m.PollError("douyin", "douyin", errors.New("x"))
 	m.Comment("douyin", model.DispositionSelf)
 	m.RuleMatch("a")
 	m.RuleError("a")
-	m.Reply("douyin", model.StatusSent, time.Second)
+	m.Reply("douyin", "kitkot", model.StatusSent, time.Second)
 	m.SetPaused([]string{"source:douyin"})
 	m.Cycle(time.Second)
 	if m.Registry() != nil {
@@ -225,20 +225,20 @@ func TestNilIsNoOp(t *testing.T) {
 func TestNoSecretsInLabels(t *testing.T) {
 	const secret = "jo-TOKEN-metrics-7c1e"
 	m := declared(t)
-	m.PollError("douyin", &model.SourceError{Action: model.SourceRetry,
+	m.PollError("douyin", "douyin", &model.SourceError{Action: model.SourceRetry,
 		Msg: "Get \"https://api.justoneapi.com/api/douyin/get-video-sub-comment/v1?token=" + secret + "\": connection refused"})
-	m.PollError("douyin", &model.SourceError{Action: model.SourceStop, Code: "100", Msg: "bad token " + secret})
-	m.PollError("douyin", &model.SourceError{Action: model.SourceRetry, Code: "token=" + secret})
-	m.PollError("douyin", fmt.Errorf("poll: %w", errors.New("token "+secret)))
+	m.PollError("douyin", "douyin", &model.SourceError{Action: model.SourceStop, Code: "100", Msg: "bad token " + secret})
+	m.PollError("douyin", "douyin", &model.SourceError{Action: model.SourceRetry, Code: "token=" + secret})
+	m.PollError("douyin", "douyin", fmt.Errorf("poll: %w", errors.New("token "+secret)))
 	body := scrape(t, m)
 	if strings.Contains(body, secret) || strings.Contains(body, "justoneapi") {
 		t.Fatalf("a secret reached /metrics:\n%s", body)
 	}
 	for _, w := range []string{
-		`autoreplyd_poll_errors_total{code="retry",platform="douyin"} 1`,
-		`autoreplyd_poll_errors_total{code="100",platform="douyin"} 1`,
-		`autoreplyd_poll_errors_total{code="other",platform="douyin"} 1`,
-		`autoreplyd_poll_errors_total{code="error",platform="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="retry",platform="douyin",source="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="100",platform="douyin",source="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="other",platform="douyin",source="douyin"} 1`,
+		`autoreplyd_poll_errors_total{code="error",platform="douyin",source="douyin"} 1`,
 	} {
 		if !strings.Contains(body, w) {
 			t.Errorf("/metrics lacks %q", w)
@@ -294,7 +294,7 @@ func TestPollErrorCodesAreBounded(t *testing.T) {
 		case i%11 == 0:
 			code = "tok_" + secret[:8] + strconv.Itoa(i)
 		}
-		m.PollError("douyin", &model.SourceError{Action: model.SourceRetry, Code: code, Msg: "token " + secret})
+		m.PollError("douyin", "douyin", &model.SourceError{Action: model.SourceRetry, Code: code, Msg: "token " + secret})
 	}
 	known := map[string]bool{}
 	for _, c := range douyinCodes {
@@ -313,10 +313,10 @@ func TestPollErrorCodesAreBounded(t *testing.T) {
 	if len(codes) > len(douyinCodes)+1 {
 		t.Fatalf("%d code series from %d distinct codes, want at most %d: %v", len(codes), calls, len(douyinCodes)+1, codes)
 	}
-	if got := metricstest.Value(t, m, "autoreplyd_poll_errors_total", "platform", "douyin", "code", metrics.OtherCode); got != calls-float64(len(douyinCodes)) {
+	if got := metricstest.Value(t, m, "autoreplyd_poll_errors_total", "platform", "douyin", "source", "douyin", "code", metrics.OtherCode); got != calls-float64(len(douyinCodes)) {
 		t.Errorf("other = %v, want %d", got, calls-len(douyinCodes))
 	}
-	if got := metricstest.Value(t, m, "autoreplyd_poll_errors_total", "platform", "douyin", "code", "601"); got != 1 {
+	if got := metricstest.Value(t, m, "autoreplyd_poll_errors_total", "platform", "douyin", "source", "douyin", "code", "601"); got != 1 {
 		t.Errorf("601 = %v, want 1", got)
 	}
 	if body := scrape(t, m); strings.Contains(body, secret) || strings.Contains(body, secret[:8]) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
@@ -15,7 +16,9 @@ func TestRoutesSendAThreadThroughItsResponder(t *testing.T) {
 	h := newHarness(t, setup{rules: viaRules, threads: []model.Thread{{ID: threadA, PostID: aweme}, {ID: threadB, PostID: aweme}}})
 	brand := &recResponder{name: "brand"}
 	other := &recResponder{name: "other"}
+	m := metrics.New("test")
 	p := h.newPoller(func(o *poller.Options) {
+		o.Metrics = m
 		o.Responders["brand"], o.Responders["other"] = brand, other
 		o.Pacing["brand"], o.Pacing["other"] = poller.Pacing{}, poller.Pacing{}
 		o.Bindings[0].Routes = map[string]string{threadB: "brand"}
@@ -37,6 +40,10 @@ func TestRoutesSendAThreadThroughItsResponder(t *testing.T) {
 		if want := map[string]string{"thanks": "brand", "love": "other"}[r.Rule]; r.Responder != want {
 			t.Errorf("thread B, rule %s: responder %q, want %q", r.Rule, r.Responder, want)
 		}
+	}
+	// Each responder's answers are counted under its name.
+	for _, r := range []string{responderName, "brand", "other"} {
+		wantMetric(t, m, 1, "autoreplyd_replies_total", "platform", model.PlatformDouyin, "responder", r, "status", model.StatusSent)
 	}
 }
 

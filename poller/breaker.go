@@ -74,12 +74,12 @@ func (p *Poller) Pauses(ctx context.Context) ([]PauseState, error) {
 		}
 	}
 	p.mu.Lock()
-	for platform, why := range p.stopped {
-		out = append(out, PauseState{Scope: SourceScope(platform), Kind: PauseKindStopped, Reason: why})
-	}
-	for platform, until := range p.backoff {
-		if now.Before(until) {
-			out = append(out, PauseState{Scope: SourceScope(platform), Kind: PauseKindBackoff, Reason: "platform asked to slow down", Until: until})
+	for name, s := range p.sources {
+		if s.stopped != "" {
+			out = append(out, PauseState{Scope: SourceScope(name), Kind: PauseKindStopped, Reason: s.stopped})
+		}
+		if now.Before(s.backoff) {
+			out = append(out, PauseState{Scope: SourceScope(name), Kind: PauseKindBackoff, Reason: "platform asked to slow down", Until: s.backoff})
 		}
 	}
 	p.mu.Unlock()
@@ -124,8 +124,20 @@ func (p *Poller) loadResponderPauses(ctx context.Context, pauses map[string]stor
 		}
 	}
 	p.mu.Lock()
-	was := p.paused
-	p.paused = held
+	was := map[string]bool{}
+	for name, r := range p.responders {
+		if r.pause != nil {
+			was[name] = true
+		}
+		r.pause = nil
+	}
+	for name, pz := range held {
+		p.responder(name).pause = &pz
+	}
+	released := map[string]bool{}
+	for name, r := range p.responders {
+		released[name] = r.released
+	}
 	p.mu.Unlock()
 	for _, name := range sortedNames(p.opts.Responders) {
 		if pz, ok := held[name]; ok {
@@ -136,7 +148,7 @@ func (p *Poller) loadResponderPauses(ctx context.Context, pauses map[string]stor
 		// Held answers can only wait on a pause this process has not seen
 		// end: at the first cycle (lifted while we were down) or when the
 		// pause of the previous cycle is gone. Other cycles write nothing.
-		if _, wasPaused := was[name]; p.opts.DryRun || (p.released[name] && !wasPaused) {
+		if p.opts.DryRun || (released[name] && !was[name]) {
 			continue
 		}
 		n, err := p.opts.Store.ReleaseHeld(ctx, name, ReasonResponderPaused, p.opts.Now())
@@ -144,7 +156,9 @@ func (p *Poller) loadResponderPauses(ctx context.Context, pauses map[string]stor
 			failed(ctx, p.log, "release claims held by a responder pause", "responder", name, "err", err)
 			continue
 		}
-		p.released[name] = true
+		p.mu.Lock()
+		p.responder(name).released = true
+		p.mu.Unlock()
 		if n > 0 {
 			p.log.Info("responder no longer paused: held answers are due", "responder", name, "claims", n)
 		}
@@ -155,8 +169,10 @@ func (p *Poller) loadResponderPauses(ctx context.Context, pauses map[string]stor
 func (p *Poller) responderPause(responder string) (store.Pause, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pz, ok := p.paused[responder]
-	return pz, ok
+	if r := p.responders[responder]; r != nil && r.pause != nil {
+		return *r.pause, true
+	}
+	return store.Pause{}, false
 }
 
 // breakerPause is the pause of responder's breaker.
@@ -187,7 +203,7 @@ func (p *Poller) hold(ctx context.Context, id int64, cl store.Claim, c model.Com
 		return
 	}
 	st.Retrying++
-	p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Status: model.StatusRetrying, Reason: ReasonResponderPaused, Reply: cl.ReplyText})
+	p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Responder: cl.Responder, Status: model.StatusRetrying, Reason: ReasonResponderPaused, Reply: cl.ReplyText})
 }
 
 // breakerCounts reports whether a send error counts toward the responder's
@@ -209,7 +225,7 @@ func breakerCounts(err error) bool {
 func (p *Poller) sendSucceeded(responder string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.streak, responder)
+	p.responder(responder).streak = 0
 }
 
 // sendFailed counts a failed send toward responder's breaker and trips it
@@ -221,13 +237,14 @@ func (p *Poller) sendFailed(ctx context.Context, responder string, err error) {
 		return
 	}
 	p.mu.Lock()
-	p.streak[responder]++
-	n := p.streak[responder]
+	r := p.responder(responder)
+	r.streak++
+	n := r.streak
 	if n < limit {
 		p.mu.Unlock()
 		return
 	}
-	delete(p.streak, responder)
+	r.streak = 0
 	now := p.opts.Now()
 	until := now.Add(p.breakerPause(responder))
 	var se *model.SendError
@@ -264,7 +281,7 @@ func (p *Poller) platformPause(err error) (time.Time, bool) {
 func (p *Poller) pauseResponder(ctx context.Context, responder string, until time.Time, reason string) {
 	now := p.opts.Now()
 	p.mu.Lock()
-	p.paused[responder] = store.Pause{Scope: ResponderScope(responder), Reason: reason, Until: until, CreatedAt: now}
+	p.responder(responder).pause = &store.Pause{Scope: ResponderScope(responder), Reason: reason, Until: until, CreatedAt: now}
 	p.mu.Unlock()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

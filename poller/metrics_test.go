@@ -40,13 +40,13 @@ func TestMetricsThroughCycles(t *testing.T) {
 
 	// Every series exists at 0 before the first cycle.
 	for _, s := range metrics.Statuses {
-		wantMetric(t, m, 0, "autoreplyd_replies_total", "platform", douyin, "status", s)
+		wantMetric(t, m, 0, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", s)
 	}
 	for _, d := range metrics.Dispositions {
 		wantMetric(t, m, 0, "autoreplyd_comments_fetched_total", "platform", douyin, "disposition", d)
 	}
-	wantMetric(t, m, 0, "autoreplyd_polls_total", "platform", douyin)
-	wantMetric(t, m, 0, "autoreplyd_api_calls_total", "platform", douyin)
+	wantMetric(t, m, 0, "autoreplyd_polls_total", "platform", douyin, "source", douyin)
+	wantMetric(t, m, 0, "autoreplyd_api_calls_total", "platform", douyin, "source", douyin)
 	wantMetric(t, m, 0, "autoreplyd_paused", "scope", "source:douyin")
 	wantMetric(t, m, 0, "autoreplyd_paused", "scope", "responder:kitkot")
 	wantMetric(t, m, 0, "autoreplyd_rule_matches_total", "rule", "price")
@@ -55,8 +55,8 @@ func TestMetricsThroughCycles(t *testing.T) {
 
 	// First sight: the backlog.
 	h.initThreads(p)
-	wantMetric(t, m, 1, "autoreplyd_polls_total", "platform", douyin)
-	wantMetric(t, m, 1, "autoreplyd_api_calls_total", "platform", douyin)
+	wantMetric(t, m, 1, "autoreplyd_polls_total", "platform", douyin, "source", douyin)
+	wantMetric(t, m, 1, "autoreplyd_api_calls_total", "platform", douyin, "source", douyin)
 	wantMetric(t, m, 1, "autoreplyd_comments_fetched_total", "platform", douyin, "disposition", model.DispositionBacklog)
 	wantMetric(t, m, 1, "autoreplyd_cycle_duration_seconds")
 
@@ -75,10 +75,10 @@ func TestMetricsThroughCycles(t *testing.T) {
 	wantMetric(t, m, 1, "autoreplyd_rule_matches_total", "rule", "spam")
 	wantMetric(t, m, 0, "autoreplyd_rule_matches_total", "rule", "thanks")
 	wantMetric(t, m, 3, "autoreplyd_rule_errors_total", "rule", "bulk")
-	wantMetric(t, m, 1, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusSent)
-	wantMetric(t, m, 1, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusSkipped)
-	wantMetric(t, m, 1, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusRetrying)
-	wantMetric(t, m, 0, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusFailed)
+	wantMetric(t, m, 1, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", model.StatusSent)
+	wantMetric(t, m, 1, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", model.StatusSkipped)
+	wantMetric(t, m, 1, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", model.StatusRetrying)
+	wantMetric(t, m, 0, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", model.StatusFailed)
 	wantMetric(t, m, 1, "autoreplyd_reply_latency_seconds", "platform", douyin)
 
 	// The retry goes out when due (a second outcome of the same answer),
@@ -87,7 +87,7 @@ func TestMetricsThroughCycles(t *testing.T) {
 	if st := h.cycle(p); st.Sent != 1 {
 		t.Fatalf("retry cycle: %+v", st)
 	}
-	wantMetric(t, m, 2, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusSent)
+	wantMetric(t, m, 2, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", model.StatusSent)
 	wantMetric(t, m, 2, "autoreplyd_rule_matches_total", "rule", "price") // not counted again
 	wantMetric(t, m, 2, "autoreplyd_comments_fetched_total", "platform", douyin, "disposition", model.DispositionSelf)
 	wantMetric(t, m, 2, "autoreplyd_reply_latency_seconds", "platform", douyin)
@@ -95,12 +95,12 @@ func TestMetricsThroughCycles(t *testing.T) {
 	// A source error: counted by its code.
 	h.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 301, Msg: "busy, token=" + testToken})
 	h.cycle(p)
-	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", douyin, "code", "301")
+	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", douyin, "source", douyin, "code", "301")
 	// A code JustOneAPI does not document is "other", never a label of its own.
 	h.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 48151623, Msg: "new"})
 	h.cycle(p)
-	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", douyin, "code", metrics.OtherCode)
-	wantMetric(t, m, -1, "autoreplyd_poll_errors_total", "platform", douyin, "code", "48151623")
+	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", douyin, "source", douyin, "code", metrics.OtherCode)
+	wantMetric(t, m, -1, "autoreplyd_poll_errors_total", "platform", douyin, "source", douyin, "code", "48151623")
 
 	// The breaker trips: failed answers, one held, the responder paused.
 	h.refuse(5)
@@ -110,8 +110,8 @@ func TestMetricsThroughCycles(t *testing.T) {
 	if st := h.cycle(p); st.Failed != 5 || st.Retrying != 1 {
 		t.Fatalf("breaker cycle: %+v", st)
 	}
-	wantMetric(t, m, 5, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusFailed)
-	wantMetric(t, m, 2, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusRetrying)
+	wantMetric(t, m, 5, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", model.StatusFailed)
+	wantMetric(t, m, 2, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", model.StatusRetrying)
 	wantMetric(t, m, 1, "autoreplyd_paused", "scope", "responder:kitkot")
 	wantMetric(t, m, 0, "autoreplyd_paused", "scope", "source:douyin")
 
@@ -121,10 +121,10 @@ func TestMetricsThroughCycles(t *testing.T) {
 		t.Fatalf("after the pause: %+v", st)
 	}
 	wantMetric(t, m, 0, "autoreplyd_paused", "scope", "responder:kitkot")
-	wantMetric(t, m, 3, "autoreplyd_replies_total", "platform", douyin, "status", model.StatusSent)
+	wantMetric(t, m, 3, "autoreplyd_replies_total", "platform", douyin, "responder", responderName, "status", model.StatusSent)
 
-	polls := metricstest.Value(t, m, "autoreplyd_polls_total", "platform", douyin)
-	calls := metricstest.Value(t, m, "autoreplyd_api_calls_total", "platform", douyin)
+	polls := metricstest.Value(t, m, "autoreplyd_polls_total", "platform", douyin, "source", douyin)
+	calls := metricstest.Value(t, m, "autoreplyd_api_calls_total", "platform", douyin, "source", douyin)
 	if polls != 7 || calls < polls || calls != float64(h.jo.CallCount()) {
 		t.Errorf("polls %v, calls %v, JustOneAPI saw %d calls", polls, calls, h.jo.CallCount())
 	}
@@ -159,7 +159,7 @@ func TestMetricsSourceStopPaused(t *testing.T) {
 	h.initThreads(p)
 	h.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 601})
 	h.cycle(p)
-	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", model.PlatformDouyin, "code", "601")
+	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", model.PlatformDouyin, "source", model.PlatformDouyin, "code", "601")
 	wantMetric(t, m, 1, "autoreplyd_paused", "scope", "source:douyin")
 	wantMetric(t, m, 0, "autoreplyd_paused", "scope", "responder:kitkot")
 }

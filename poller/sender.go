@@ -78,14 +78,11 @@ func (s *sender) finish() Stats {
 func (p *Poller) outstanding(responder string, d int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.queuedOut[responder] += d
-	if p.queuedOut[responder] <= 0 {
-		delete(p.queuedOut, responder)
-	}
+	p.responder(responder).queued += d
 }
 
 func (p *Poller) outstandingOf(responder string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.queuedOut[responder]
+	return p.responder(responder).queued
 }

@@ -31,8 +31,8 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	platform, name := b.Source.Platform(), b.SourceName()
 	log := p.sourceLog(b)
 	p.mu.Lock()
-	why, stopped := p.stopped[name]
-	until := p.backoff[name]
+	s := p.source(name)
+	why, stopped, until := s.stopped, s.stopped != "", s.backoff
 	p.mu.Unlock()
 	if stopped {
 		log.Error("source stopped until restart: fix the cause, then restart autoreplyd", "reason", why)
@@ -80,13 +80,13 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	})
 	if deferred > 0 {
 		st.Deferred += deferred
-		p.opts.Metrics.Deferred(platform, deferred)
+		p.opts.Metrics.Deferred(platform, name, deferred)
 		log.Debug("quiet threads deferred", "deferred", deferred, "due", len(due)+len(quiet))
 	}
 	deadline := now.Add(QuietBudget(p.opts.Period))
 	if late := p.pollThreads(ctx, b, due, quiet, deadline, states, ad, st); late > 0 {
 		st.Deferred += late
-		p.opts.Metrics.Deferred(platform, late)
+		p.opts.Metrics.Deferred(platform, name, late)
 		log.Info("quiet threads left for the next cycle: this cycle's time for them is up", "left", late,
 			"polled", len(due)+len(quiet)-late)
 	}
@@ -223,7 +223,7 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adapt
 	}
 	st.Polled++
 	st.Calls += r.res.Calls
-	p.opts.Metrics.Poll(platform, r.res.Calls)
+	p.opts.Metrics.Poll(platform, b.SourceName(), r.res.Calls)
 	if r.err == nil && len(r.res.Comments) == 0 {
 		// Nothing new: the state is saved with others', in one commit.
 		idle.add(ad.after(r.prev, r.res.State, 0, p.opts.Now()))
@@ -263,7 +263,7 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adapt
 		return ctx.Err() == nil
 	}
 	st.Errors++
-	p.opts.Metrics.PollError(platform, r.err)
+	p.opts.Metrics.PollError(platform, b.SourceName(), r.err)
 	return p.handleSourceError(ctx, b, r.th, r.err)
 }
 

@@ -226,7 +226,7 @@ func TestAdaptiveBackoffAndSnapBack(t *testing.T) {
 	w := newWorld(t, 1)
 	m := metrics.New("test")
 	p := w.poller(adaptiveOn, func(o *poller.Options) { o.Metrics = m })
-	wantMetric(t, m, 0, "autoreplyd_polls_deferred_total", "platform", fakePlatform)
+	wantMetric(t, m, 0, "autoreplyd_polls_deferred_total", "platform", fakePlatform, "source", fakePlatform)
 	th := threadID(0)
 	var polled []int
 	var cid string
@@ -261,8 +261,8 @@ func TestAdaptiveBackoffAndSnapBack(t *testing.T) {
 	if deferred != 41-len(want) {
 		t.Fatalf("deferred %d, want %d", deferred, 41-len(want))
 	}
-	wantMetric(t, m, float64(deferred), "autoreplyd_polls_deferred_total", "platform", fakePlatform)
-	wantMetric(t, m, float64(len(want)), "autoreplyd_polls_total", "platform", fakePlatform)
+	wantMetric(t, m, float64(deferred), "autoreplyd_polls_deferred_total", "platform", fakePlatform, "source", fakePlatform)
+	wantMetric(t, m, float64(len(want)), "autoreplyd_polls_total", "platform", fakePlatform, "source", fakePlatform)
 	// Last polled at 40 (the clock is now at 41), its 5th quiet poll: due
 	// again at 40 + 8 − ½.
 	s := w.states()[th]
@@ -387,7 +387,7 @@ func TestQuietThreadsShareTheCycles(t *testing.T) {
 	if !slices.Equal(sequence[:threads-1], want) {
 		t.Fatalf("quiet threads polled in the order %v, want %v", sequence, want)
 	}
-	wantMetric(t, m, float64(deferred), "autoreplyd_polls_deferred_total", "platform", fakePlatform)
+	wantMetric(t, m, float64(deferred), "autoreplyd_polls_deferred_total", "platform", fakePlatform, "source", fakePlatform)
 }
 
 // Of the quiet threads due, the longest overdue are polled first when the
@@ -565,7 +565,7 @@ func TestBackoffStopsOtherPolls(t *testing.T) {
 	if st.Errors != 1 || st.Polled != started {
 		t.Fatalf("stats: %+v", st)
 	}
-	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", fakePlatform, "code", "302")
+	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", fakePlatform, "source", fakePlatform, "code", "302")
 	if s := w.states(); len(s) != 0 {
 		t.Fatalf("states saved: %+v", s)
 	}

@@ -464,7 +464,7 @@ func (d *daemonProc) scrapeCost(ctx context.Context) (scrapeCost, bool) {
 	}
 	m2, err := d.scrape(ctx)
 	if err != nil || cycleCount(m2) != cycleCount(m1) ||
-		m2.get("autoreplyd_polls_total", "platform", "douyin") != m1.get("autoreplyd_polls_total", "platform", "douyin") {
+		m2.get("autoreplyd_polls_total", "platform", "douyin", "source", "douyin") != m1.get("autoreplyd_polls_total", "platform", "douyin", "source", "douyin") {
 		return scrapeCost{}, false
 	}
 	// Between the two readings: the end of the first scrape, n scrapes and

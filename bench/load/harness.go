@@ -369,9 +369,9 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 func (c *cycleReport) fill(m, prev metrics) {
 	d := func(name string, labels ...string) float64 { return m.get(name, labels...) - prev.get(name, labels...) }
 	c.Seconds = d("autoreplyd_cycle_duration_seconds_sum")
-	c.DaemonCalls = int(d("autoreplyd_api_calls_total", "platform", "douyin"))
-	c.Polls = int(d("autoreplyd_polls_total", "platform", "douyin"))
-	c.Deferred = int(d("autoreplyd_polls_deferred_total", "platform", "douyin"))
+	c.DaemonCalls = int(d("autoreplyd_api_calls_total", "platform", "douyin", "source", "douyin"))
+	c.Polls = int(d("autoreplyd_polls_total", "platform", "douyin", "source", "douyin"))
+	c.Deferred = int(d("autoreplyd_polls_deferred_total", "platform", "douyin", "source", "douyin"))
 	c.Handled = int(d("autoreplyd_comments_fetched_total", "disposition", "evaluated", "platform", "douyin") +
 		d("autoreplyd_comments_fetched_total", "disposition", "self", "platform", "douyin"))
 	c.Backlog = int(d("autoreplyd_comments_fetched_total", "disposition", "backlog", "platform", "douyin"))

@@ -56,25 +56,25 @@ func TestEndToEndMetrics(t *testing.T) {
 	})
 	// Every series exists at 0 from start.
 	for _, s := range []string{"sent", "failed", "unknown", "retrying", "dry_run", "skipped"} {
-		if !strings.Contains(body, fmt.Sprintf(`autoreplyd_replies_total{platform="douyin",status=%q} `, s)) {
+		if !strings.Contains(body, fmt.Sprintf(`autoreplyd_replies_total{platform="douyin",responder="kitkot",status=%q} `, s)) {
 			t.Errorf("no replies series for status %s at start:\n%s", s, body)
 		}
 	}
 
 	w.add(threadA, "这个多少钱", "小明", "7001")
 	waitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
-	want := `autoreplyd_replies_total{platform="douyin",status="sent"} 1`
+	want := `autoreplyd_replies_total{platform="douyin",responder="kitkot",status="sent"} 1`
 	waitFor(t, "the metrics to count the answer", func() bool {
 		_, body = w.scrape(base + "/metrics")
 		return strings.Contains(body, want)
 	})
 	for _, s := range []string{
 		`autoreplyd_build_info{goversion="go`,
-		`autoreplyd_replies_total{platform="douyin",status="failed"} 0`,
-		`autoreplyd_replies_total{platform="douyin",status="unknown"} 0`,
-		`autoreplyd_replies_total{platform="douyin",status="retrying"} 0`,
-		`autoreplyd_replies_total{platform="douyin",status="dry_run"} 0`,
-		`autoreplyd_replies_total{platform="douyin",status="skipped"} 0`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="failed"} 0`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="unknown"} 0`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="retrying"} 0`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="dry_run"} 0`,
+		`autoreplyd_replies_total{platform="douyin",responder="kitkot",status="skipped"} 0`,
 		`autoreplyd_rule_matches_total{rule="price"} 1`,
 		`autoreplyd_rule_matches_total{rule="thanks"} 0`,
 		`autoreplyd_reply_latency_seconds_count{platform="douyin"} 1`,
@@ -83,8 +83,8 @@ func TestEndToEndMetrics(t *testing.T) {
 		`autoreplyd_paused{scope="source:douyin"} 0`,
 		"autoreplyd_rules_reload_success 1\n",
 		"autoreplyd_rules_loaded 3\n",
-		"autoreplyd_polls_total{platform=\"douyin\"} ",
-		"autoreplyd_api_calls_total{platform=\"douyin\"} ",
+		"autoreplyd_polls_total{platform=\"douyin\",source=\"douyin\"} ",
+		"autoreplyd_api_calls_total{platform=\"douyin\",source=\"douyin\"} ",
 		"process_start_time_seconds ",
 	} {
 		if !strings.Contains(body, s) {
