@@ -105,8 +105,8 @@ func (k FailureKind) String() string {
 }
 
 // SendError is the error a responder returns when a send fails. Its message
-// must never contain a secret (api keys travel in kitkot's query string: never
-// wrap a *url.Error unredacted).
+// must never contain a secret (api keys travel in query strings: never wrap
+// a *url.Error unredacted).
 type SendError struct {
 	Kind FailureKind
 	Code string // the platform's code, e.g. "400"; "" for transport errors

@@ -7,8 +7,11 @@ import (
 
 // Thread is one watched comment thread, as configured.
 type Thread struct {
-	ID     string            // Douyin: the top-level comment id whose replies are polled
-	PostID string            // Douyin: the aweme_id the thread lives under
+	// ID is the thread's id as its source names it: what the source polls
+	// (a top-level comment whose replies are listed, an article, a post).
+	ID string
+	// PostID is the video, article or post the thread lives under.
+	PostID string
 	Labels map[string]string // the operator's labels, visible to rules
 }
 
@@ -72,21 +75,21 @@ type BadTimes struct {
 type SourceAction int
 
 const (
-	// SourceRetry: a passing failure (network, HTTP 5xx, broken JSON,
-	// JustOneAPI 301/500); try the thread again next cycle.
+	// SourceRetry: a passing failure (network, HTTP 5xx, broken JSON, a
+	// platform's "try again" code); try the thread again next cycle.
 	SourceRetry SourceAction = iota
-	// SourceBackoff: the platform asked us to slow down (JustOneAPI 302):
-	// stop polling this source for this cycle, and for RetryAfter if set.
+	// SourceBackoff: the platform asked us to slow down: stop polling this
+	// source for this cycle, and for RetryAfter if set.
 	SourceBackoff
-	// SourcePause: stop polling this source until Until (JustOneAPI 303,
-	// daily quota: until the next local day). Persisted across restarts.
+	// SourcePause: stop polling this source until Until (a daily quota:
+	// until the next local day). Persisted across restarts.
 	SourcePause
 	// SourceStop: the operator must act (bad token, no balance, no
-	// permission: JustOneAPI 100/300/600/601/602). Stop the source and say so
+	// permission). Stop the source and say so
 	// loudly; never retry on our own.
 	SourceStop
-	// SourceSkipThread: this thread is wrong (JustOneAPI 400 invalid
-	// parameters, e.g. a bad comment id): skip it, keep the others.
+	// SourceSkipThread: this thread is wrong (the platform refuses its ids
+	// as invalid parameters): skip it, keep the others.
 	SourceSkipThread
 )
 
@@ -107,7 +110,7 @@ func (a SourceAction) String() string {
 }
 
 // SourceError is the typed error a source returns. Its message must never
-// contain a secret (JustOneAPI's token travels in the query string).
+// contain a secret (tokens travel in query strings).
 type SourceError struct {
 	Action     SourceAction
 	Code       string        // the platform's business code, "" for transport errors
