@@ -9,26 +9,18 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
 // Circuit-breaker tunables: every one named with why.
 const (
-	// DefaultBreakerFailures is how many permanent account-level failures in
-	// a row trip a responder's breaker (refusals of one reply's content or
-	// target never count, see breakerCounts): one may be a passing fluke;
-	// five in a row mean the account or its session is refused, and every
-	// further send only adds to a platform's risk score.
-	DefaultBreakerFailures = 5
-	// DefaultBreakerPause is how long a tripped responder stays paused: long
-	// enough for a risk-control block or an expired session to be noticed and
-	// fixed, short enough that answers held meanwhile are still timely.
-	DefaultBreakerPause = 30 * time.Minute
-	// DefaultSourceStopPause is how long a source stopped by a credentials or
-	// balance answer (JustOneAPI 100/300/600/601/602) stays paused in the
-	// store, so that a crash or restart loop does not resume paying for
-	// refused calls; the running process keeps it stopped until restart.
-	DefaultSourceStopPause = time.Hour
+	// DefaultBreakerFailures, DefaultBreakerPause and
+	// DefaultSourceStopPause are the config's defaults (see package platform
+	// for why), used when Pacing or Binding leaves them zero.
+	DefaultBreakerFailures = platform.DefaultBreakerFailures
+	DefaultBreakerPause    = platform.DefaultBreakerPause
+	DefaultSourceStopPause = platform.DefaultSourceStopPause
 	// DefaultSourceBackoff is how long a source backs off on a "slow down"
 	// answer (JustOneAPI 302) that says nothing of when to come back: about
 	// one cycle at the default schedule, so the next cycle tries once more.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 )
 
 // Adaptive polling: a thread with recent activity is polled every cycle; a
@@ -20,9 +21,9 @@ import (
 // catches up with the load, and cycles shorten as threads back off.
 
 const (
-	// DefaultQuietPolls is Binding.QuietPolls: three empty polls in a row
-	// tell a quiet thread from one between two replies of a conversation.
-	DefaultQuietPolls = 3
+	// DefaultQuietPolls is Binding.QuietPolls when unset: the config's (see
+	// package platform).
+	DefaultQuietPolls = platform.DefaultQuietPolls
 	// DefaultPeriod is Options.Period when unset: the default schedule's
 	// (@every 1m).
 	DefaultPeriod = time.Minute
