@@ -80,18 +80,32 @@ const (
 // Defaults of the keys every source or responder section has. A platform's
 // own defaults are set by its section constructor.
 const (
-	DefaultSourceRate        = "5/s"     // every platform bills or throttles calls; see docs/operator.md
-	DefaultSourceBurst       = 1         // calls spread evenly
-	DefaultSourceConcurrency = 1         // threads polled one at a time
-	DefaultQuietPolls        = 3         // equal to poller.DefaultQuietPolls
-	DefaultSourceStopPause   = time.Hour // equal to poller.DefaultSourceStopPause
+	DefaultSourceRate        = "5/s" // every platform bills or throttles calls; see docs/operator.md
+	DefaultSourceBurst       = 1     // calls spread evenly
+	DefaultSourceConcurrency = 1     // threads polled one at a time
+	// DefaultQuietPolls: three empty polls in a row tell a quiet thread
+	// from one between two replies of a conversation.
+	DefaultQuietPolls = 3
+	// DefaultSourceStopPause is how long a source stopped by a credentials
+	// or balance answer stays paused in the store, so that a crash or
+	// restart loop does not resume paying for refused calls; the running
+	// process keeps it stopped until restart.
+	DefaultSourceStopPause = time.Hour
 
-	DefaultResponderRate    = "20/m"
-	DefaultResponderBurst   = 1
-	DefaultDailyCap         = 500
-	DefaultAvoidRepeat      = 10
-	DefaultBreakerFailures  = 5                // equal to poller.DefaultBreakerFailures
-	DefaultBreakerPause     = 30 * time.Minute // equal to poller.DefaultBreakerPause
+	DefaultResponderRate  = "20/m"
+	DefaultResponderBurst = 1
+	DefaultDailyCap       = 500
+	DefaultAvoidRepeat    = 10
+	// DefaultBreakerFailures is how many permanent account-level failures
+	// in a row trip a responder's breaker (refusals of one reply's content
+	// or target never count): one may be a passing fluke; five in a row
+	// mean the account or its session is refused, and every further send
+	// only adds to a platform's risk score.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerPause is how long a tripped responder stays paused: long
+	// enough for a risk-control block or an expired session to be noticed
+	// and fixed, short enough that answers held meanwhile are still timely.
+	DefaultBreakerPause     = 30 * time.Minute
 	DefaultResponderTimeout = 30 * time.Second
 )
 
