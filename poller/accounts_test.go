@@ -2,12 +2,14 @@ package poller_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
+	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
 // A binding's Routes send one thread's answers to another responder; the
@@ -79,4 +81,38 @@ func TestSelfUIDsOfEverySectionAreOurs(t *testing.T) {
 	if r := h.row(theirs); r.Status != model.StatusSent {
 		t.Errorf("a stranger's comment: %+v", r)
 	}
+}
+
+// A source's pause, stop and metrics are its section's: a named Douyin
+// source stopped by a balance answer is `source:douyin-shop`, and the other
+// source of the platform goes on.
+func TestSourceStateIsPerSection(t *testing.T) {
+	h := newHarness(t, setup{})
+	m := metrics.New("test")
+	p := h.newPoller(func(o *poller.Options) {
+		o.Metrics = m
+		o.Bindings[0].Name = "douyin-shop"
+		o.Bindings = append(o.Bindings, poller.Binding{Source: emptySource{}, Name: "douyin-brand", Responder: responderName})
+	})
+	h.initThreads(p)
+	h.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 601})
+	h.cycle(p)
+	if got := p.Stopped(); len(got) != 1 || got["douyin-shop"] == "" {
+		t.Fatalf("stopped: %v", got)
+	}
+	pauses, err := p.Pauses(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var scopes []string
+	for _, pz := range pauses {
+		scopes = append(scopes, pz.Scope+" "+pz.Kind)
+	}
+	if !slices.Contains(scopes, "source:douyin-shop paused") || !slices.Contains(scopes, "source:douyin-shop stopped") || len(scopes) != 2 {
+		t.Errorf("pauses: %v", scopes)
+	}
+	wantMetric(t, m, 1, "autoreplyd_poll_errors_total", "platform", model.PlatformDouyin, "source", "douyin-shop", "code", "601")
+	wantMetric(t, m, 1, "autoreplyd_paused", "scope", "source:douyin-shop")
+	wantMetric(t, m, 0, "autoreplyd_paused", "scope", "source:douyin-brand")
+	wantMetric(t, m, 0, "autoreplyd_polls_total", "platform", model.PlatformDouyin, "source", "douyin-brand")
 }
