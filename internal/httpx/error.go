@@ -162,5 +162,3 @@ func after(timeout time.Duration) string {
 	}
 	return " after " + timeout.String()
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

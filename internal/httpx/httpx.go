@@ -15,9 +15,11 @@ package httpx
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -135,7 +137,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Answer, *Error) {
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
 		defer cancel()
 	}
-	var body *bytes.Reader
+	var body io.Reader // nil, not a nil *bytes.Reader: no body at all
 	if r.Body != nil {
 		body = bytes.NewReader(r.Body)
 	}
@@ -154,13 +156,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Answer, *Error) {
 			}
 		},
 	}
-	var req *http.Request
-	var err error
-	if body != nil {
-		req, err = http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), r.Method, r.URL, body)
-	} else {
-		req, err = http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), r.Method, r.URL, nil)
-	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), r.Method, r.URL, body)
 	if err != nil {
 		return nil, c.fail(Build, 0, "cannot build the request to "+c.shown+": "+Describe(err))
 	}
@@ -193,7 +189,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Answer, *Error) {
 	}
 	if err != nil {
 		reason, what := afterWrite(ctx, err, r.Timeout)
-		e := c.fail(Read, resp.StatusCode, "HTTP "+itoa(resp.StatusCode)+" from "+c.shown+", reading the answer failed: "+what)
+		e := c.fail(Read, resp.StatusCode, "HTTP "+strconv.Itoa(resp.StatusCode)+" from "+c.shown+", reading the answer failed: "+what)
 		e.Reason = reason
 		return a, e
 	}
