@@ -19,9 +19,11 @@ type FaultKind int
 const (
 	// FaultCode answers HTTP 200 with the platform's business error Code and Msg.
 	FaultCode FaultKind = iota
-	// FaultHTTPStatus answers with HTTP Status and a short non-JSON body.
+	// FaultHTTPStatus answers with HTTP Status and a short non-JSON body
+	// (Body when set): a 4xx or 5xx from the platform or a proxy in front.
 	FaultHTTPStatus
-	// FaultBrokenJSON answers HTTP 200 with a truncated JSON body.
+	// FaultBrokenJSON answers HTTP 200 with a truncated JSON body (Body when
+	// set).
 	FaultBrokenJSON
 	// FaultSlow waits Delay (or until the client gives up) before answering
 	// normally: with Delay beyond the client's timeout, the client times out.
@@ -37,13 +39,19 @@ const (
 	FaultSlowAfter
 )
 
+// A connection refused is a closed listener, and a connection reset before
+// the request is written happens below HTTP, before any handler: see Resets.
+
 // Fault is one misbehaviour, consumed by one request.
 type Fault struct {
 	Kind   FaultKind
 	Code   int    // FaultCode: the business code
 	Msg    string // FaultCode: the business message
 	Status int    // FaultHTTPStatus: the HTTP status
-	Delay  time.Duration
+	// Body, when set, is the answer of FaultHTTPStatus and FaultBrokenJSON,
+	// as it is: a proxy's error page, or one that echoes the request.
+	Body  string
+	Delay time.Duration
 }
 
 // Faults is a queue of faults: each request to the imitation takes the next
@@ -116,11 +124,21 @@ func dropConnection(w http.ResponseWriter) {
 func before(w http.ResponseWriter, r *http.Request, fl Fault) bool {
 	switch fl.Kind {
 	case FaultHTTPStatus:
-		http.Error(w, http.StatusText(fl.Status), fl.Status)
+		if fl.Body == "" {
+			http.Error(w, http.StatusText(fl.Status), fl.Status)
+			return true
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(fl.Status)
+		_, _ = w.Write([]byte(fl.Body))
 		return true
 	case FaultBrokenJSON:
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"code": 0, "data": {"comments": [{"cid": "7`))
+		body := fl.Body
+		if body == "" {
+			body = `{"code": 0, "data": {"comments": [{"cid": "7`
+		}
+		_, _ = w.Write([]byte(body))
 		return true
 	case FaultSlow:
 		sleep(r, fl.Delay)

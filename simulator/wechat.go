@@ -100,6 +100,9 @@ type WeChat struct {
 	// {"errcode": Code, "errmsg": Msg}.
 	TokenFaults Faults
 	Faults      Faults
+	// ReplyFaults are consumed one per reply/add request, before Faults: a
+	// fault for a send whatever polls run meanwhile.
+	ReplyFaults Faults
 	// Now is the imitation's clock (default time.Now).
 	Now func() time.Time
 	// OnPost, when set, is called after a reply is accepted (before the
@@ -250,7 +253,13 @@ func (x *WeChat) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if isToken {
 		faults = &x.TokenFaults
 	}
-	fl, faulty := faults.Next()
+	fl, faulty := Fault{}, false
+	if r.URL.Path == WeChatReplyPath {
+		fl, faulty = x.ReplyFaults.Next()
+	}
+	if !faulty {
+		fl, faulty = faults.Next()
+	}
 	if faulty {
 		if before(w, r, fl) {
 			return

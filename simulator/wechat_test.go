@@ -147,3 +147,25 @@ func TestWeChatImitation(t *testing.T) {
 		t.Fatal("secret in the call log")
 	}
 }
+
+// ReplyFaults act on reply/add only, and before Faults; listings pass.
+func TestWeChatReplyFaults(t *testing.T) {
+	x := NewWeChat(wxTestApp, wxTestSecret)
+	x.AddArticle("100", 0)
+	id := x.AddComment("100", 0, WeChatComment{Content: "好"})
+	srv := httptest.NewServer(x)
+	defer srv.Close()
+	tok, _ := wxPost(t, srv.URL+WeChatStableTokenPath, fmt.Sprintf(`{"grant_type":"client_credential","appid":%q,"secret":%q}`, wxTestApp, wxTestSecret))["access_token"].(string)
+	x.ReplyFaults.Push(Fault{Kind: FaultCode, Code: 45009, Msg: "quota"})
+	x.Faults.Push(Fault{Kind: FaultCode, Code: -1, Msg: "busy"})
+	if c := wxCode(wxPost(t, srv.URL+WeChatCommentListPath+"?access_token="+tok, `{"msg_data_id":100,"index":0,"begin":0,"count":10,"type":0}`)); c != -1 {
+		t.Fatalf("list took %d, want Faults' -1", c)
+	}
+	reply := fmt.Sprintf(`{"msg_data_id":100,"index":0,"user_comment_id":%d,"content":"谢谢"}`, id)
+	if c := wxCode(wxPost(t, srv.URL+WeChatReplyPath+"?access_token="+tok, reply)); c != 45009 {
+		t.Fatalf("reply took %d, want ReplyFaults' 45009", c)
+	}
+	if c := wxCode(wxPost(t, srv.URL+WeChatReplyPath+"?access_token="+tok, reply)); c != 0 || len(x.Posts()) != 1 {
+		t.Fatalf("reply after the faults: %d, %d posts", c, len(x.Posts()))
+	}
+}

@@ -24,20 +24,39 @@ const MinLen = 4
 // Redactor replaces every form of a set of secrets. The zero value and nil
 // replace nothing. It is safe for concurrent use.
 type Redactor struct {
-	r *strings.Replacer
+	r       *strings.Replacer
+	longest int // the longest form replaced, in bytes
 }
 
 // New returns a Redactor of secrets (empty and short ones are ignored). Each
-// secret is replaced raw and in the forms a platform may echo it back in:
-// URL query-escaped, path-escaped and JSON-escaped.
-func New(secrets ...string) *Redactor {
+// secret is replaced raw and in the forms a platform may echo it back in
+// (see Forms).
+func New(secrets ...string) *Redactor { return Options{}.New(secrets...) }
+
+// Options make a Redactor other than New's.
+type Options struct {
+	// Mask replaces each secret (default Mask).
+	Mask string
+	// MinLen: shorter secrets are not scrubbed (default MinLen). A platform
+	// client scrubs its own secrets from its own errors whatever their
+	// length (1): there, every occurrence is one it put in a request.
+	MinLen int
+}
+
+// New returns a Redactor of secrets with o's mask and minimum length.
+func (o Options) New(secrets ...string) *Redactor {
+	if o.Mask == "" {
+		o.Mask = Mask
+	}
+	if o.MinLen <= 0 {
+		o.MinLen = MinLen
+	}
 	var forms []string
 	for _, s := range secrets {
-		if len(s) < MinLen {
+		if len(s) < o.MinLen {
 			continue
 		}
-		forms = append(forms, s, url.QueryEscape(s), url.PathEscape(s))
-		forms = append(forms, jsonForms(s)...)
+		forms = append(forms, Forms(s)...)
 	}
 	slices.Sort(forms)
 	forms = slices.Compact(forms)
@@ -47,10 +66,26 @@ func New(secrets ...string) *Redactor {
 	// Longest first: a secret containing another is replaced whole.
 	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
 	args := make([]string, 0, 2*len(forms))
+	longest := 0
 	for _, f := range forms {
-		args = append(args, f, Mask)
+		args = append(args, f, o.Mask)
+		longest = max(longest, len(f))
 	}
-	return &Redactor{r: strings.NewReplacer(args...)}
+	return &Redactor{r: strings.NewReplacer(args...), longest: longest}
+}
+
+// Forms are the spellings of secret that text may hold: raw, URL
+// query-escaped (a query string, a form body), path-escaped (a URL path)
+// and JSON-escaped with and without HTML escaping (a JSON body; WeChat's are
+// written without it). A test checking that a secret leaked nowhere looks
+// for each of them.
+func Forms(secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	forms := append([]string{secret, url.QueryEscape(secret), url.PathEscape(secret)}, jsonForms(secret)...)
+	slices.Sort(forms)
+	return slices.Compact(forms)
 }
 
 // jsonForms are s as a JSON string's contents, with and without HTML
@@ -84,6 +119,16 @@ func (r *Redactor) Strings(ss []string) []string {
 		ss[i] = r.String(s)
 	}
 	return ss
+}
+
+// Longest is the length in bytes of the longest form r replaces: text cut
+// more than that past a point holds every secret that starts before it
+// whole, so it can be scrubbed before it is shortened.
+func (r *Redactor) Longest() int {
+	if r == nil {
+		return 0
+	}
+	return r.longest
 }
 
 // Empty reports whether r replaces nothing.

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,5 +45,34 @@ func TestNilAndEmpty(t *testing.T) {
 	}
 	if got := New("中文密钥值").String("回声 中文密钥值"); got != "回声 "+Mask {
 		t.Fatalf("non-ASCII secret: %q", got)
+	}
+}
+
+func TestOptionsAndForms(t *testing.T) {
+	key := `a/b+c d"<`
+	forms := Forms(key)
+	for _, want := range []string{key, url.QueryEscape(key), url.PathEscape(key), `a/b+c d\"\u003c`, `a/b+c d\"<`} {
+		if !slices.Contains(forms, want) {
+			t.Errorf("Forms(%q) = %q: no %q", key, forms, want)
+		}
+	}
+	if Forms("") != nil {
+		t.Error("forms of an empty secret")
+	}
+	r := Options{Mask: "REDACTED", MinLen: 1}.New("ab", key)
+	for _, f := range forms {
+		if got := r.String("x " + f + " y"); got != "x REDACTED y" {
+			t.Errorf("String(%q) = %q", f, got)
+		}
+	}
+	if got := r.String("ab"); got != "REDACTED" {
+		t.Errorf("a short secret with MinLen 1: %q", got)
+	}
+	longest := 0
+	for _, f := range forms {
+		longest = max(longest, len(f))
+	}
+	if r.Longest() != longest || (*Redactor)(nil).Longest() != 0 {
+		t.Errorf("Longest = %d, want %d", r.Longest(), longest)
 	}
 }

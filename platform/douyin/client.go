@@ -5,15 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/autoreplyd/autoreplyd/internal/httperr"
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 )
@@ -23,36 +21,6 @@ const listPath = "/api/douyin/get-video-sub-comment/v1"
 
 // maxBody bounds one answer: a page of 20 replies is about 120 KB.
 const maxBody = 16 << 20
-
-// bodies recycles the buffers answers are read into. Reading a 60–120 KB
-// page with io.ReadAll grows a fresh buffer through a dozen sizes, twice
-// the page in garbage per call, and most calls (idle threads) are exactly
-// that. A decoded page holds no byte of its buffer: strings are copied.
-var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// keepBody is the largest buffer put back in the pool: a rare huge answer
-// is not kept alive for the daemon's lifetime.
-const keepBody = 1 << 20
-
-// readBody reads at most maxBody+1 bytes of r, announced as size bytes
-// (-1: unknown), into a pooled buffer; release returns it to the pool once
-// the bytes are no longer used.
-func readBody(r io.Reader, size int64) (body []byte, release func(), err error) {
-	buf := bodies.Get().(*bytes.Buffer)
-	buf.Reset()
-	release = func() {
-		if buf.Cap() <= keepBody {
-			bodies.Put(buf)
-		}
-	}
-	if size > 0 && size <= maxBody {
-		// MinRead more: ReadFrom grows the buffer when less than that is
-		// free, even if the next read would have hit EOF.
-		buf.Grow(int(size) + bytes.MinRead)
-	}
-	_, err = buf.ReadFrom(io.LimitReader(r, maxBody+1))
-	return buf.Bytes(), release, err
-}
 
 // page is one decoded page of replies.
 type page struct {
@@ -263,45 +231,24 @@ func (s *Source) fetch(ctx context.Context, commentID string, pageNo int) (page,
 	q.Set("token", s.cfg.Token)
 	q.Set("commentId", commentID)
 	q.Set("page", strconv.Itoa(pageNo))
-	u := s.endpoint + "?" + q.Encode()
-
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return page{}, s.transportError("build request", err)
+	a, herr := s.client.Do(ctx, httpx.Request{Method: http.MethodGet, URL: s.endpoint + "?" + q.Encode(),
+		Header: http.Header{"Accept": {"application/json"}}, Timeout: s.cfg.Timeout, Limit: maxBody})
+	defer a.Release()
+	if herr != nil {
+		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: herr.Msg}
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return page{}, s.transportError("request", err)
+	if a.Status >= 400 {
+		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: httpx.StatusText(a.Status)}
 	}
-	defer resp.Body.Close()
-	body, release, err := readBody(resp.Body, resp.ContentLength)
-	defer release()
-	if err != nil {
-		return page{}, s.transportError("read answer", err)
-	}
-	if resp.StatusCode >= 400 {
-		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: "HTTP " + resp.Status}
-	}
-	if len(body) > maxBody {
+	if a.Truncated {
 		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: "answer larger than 16 MiB"}
 	}
-	p, err := decodePage(body, s.now(), s.cfg.Location)
+	p, err := decodePage(a.Body, s.now(), s.cfg.Location)
 	if se, ok := err.(*model.SourceError); ok {
-		se.Msg = s.redact(se.Msg)
+		se.Msg = s.client.Redact(se.Msg)
 	}
 	return p, err
 }
-
-// transportError describes a failed exchange without the URL's token.
-func (s *Source) transportError(op string, err error) *model.SourceError {
-	return &model.SourceError{Action: model.SourceRetry, Msg: s.redact(httperr.Failure(op, s.shownEndpoint, s.cfg.Timeout, err))}
-}
-
-// redact removes the token from msg, in case a message echoes it.
-func (s *Source) redact(msg string) string { return httperr.Redact(msg, s.cfg.Token) }
 
 // comment converts r, a reply of thread th created at at (its create time
 // as checked by platform.CommentTimes), to the shared model.

@@ -1,7 +1,6 @@
 package douyin
 
 import (
-	"io"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -76,34 +75,3 @@ func BenchmarkDecodePage(b *testing.B) {
 		}
 	}
 }
-
-// readBody reads the whole answer whatever length was announced (none, a
-// wrong one), stops one byte past maxBody, and its pooled buffer is not
-// shared by two answers in use.
-func TestReadBody(t *testing.T) {
-	page := strings.Repeat("页", 40_000) // 120 KB
-	for _, tc := range []struct {
-		name string
-		size int64
-	}{{"announced", int64(len(page))}, {"unknown", -1}, {"announced short", 10}, {"announced long", int64(len(page)) * 3}} {
-		a, relA, err := readBody(strings.NewReader(page), tc.size)
-		if err != nil || string(a) != page {
-			t.Fatalf("%s: %d bytes, %v", tc.name, len(a), err)
-		}
-		b, relB, err := readBody(strings.NewReader("second"), 6)
-		if err != nil || string(b) != "second" || string(a) != page {
-			t.Fatalf("%s: a second read while the first is in use: %q, first intact %v, %v", tc.name, b, string(a) == page, err)
-		}
-		relA()
-		relB()
-	}
-	big, rel, err := readBody(io.LimitReader(zeros{}, maxBody+100), -1)
-	defer rel()
-	if err != nil || len(big) != maxBody+1 {
-		t.Fatalf("past maxBody: %d bytes, %v", len(big), err)
-	}
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 )
@@ -64,11 +65,10 @@ type Config struct {
 // Source lists new replies of watched Douyin threads. It implements
 // platform.Source and is safe for concurrent use.
 type Source struct {
-	cfg           Config
-	client        *http.Client
-	endpoint      string // BaseURL + listPath
-	shownEndpoint string // endpoint with any userinfo redacted, for errors
-	limit         *platform.CallLimit
+	cfg      Config
+	client   *httpx.Client
+	endpoint string // BaseURL + listPath
+	limit    *platform.CallLimit
 }
 
 var _ platform.Source = (*Source)(nil)
@@ -100,13 +100,9 @@ func New(cfg Config) (*Source, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{}
-	}
 	cfg.Threads = slices.Clone(cfg.Threads)
 	u.Path = strings.TrimRight(u.Path, "/") + listPath
-	return &Source{cfg: cfg, client: client, endpoint: u.String(), shownEndpoint: u.Redacted(),
+	return &Source{cfg: cfg, client: httpx.New(cfg.HTTPClient, u.String(), cfg.Token), endpoint: u.String(),
 		limit: platform.NewCallLimit(cfg.Rate, cfg.Burst)}, nil
 }
 
@@ -250,7 +246,7 @@ func (sc *scan) get(ctx context.Context, n int) (*fetched, error) {
 	if len(ids) > 0 && sc.known != nil {
 		recorded, err = sc.known(ctx, ids)
 		if err != nil {
-			return nil, &model.SourceError{Action: model.SourceRetry, Msg: "look up known replies: " + sc.src.redact(err.Error())}
+			return nil, &model.SourceError{Action: model.SourceRetry, Msg: "look up known replies: " + sc.src.client.Redact(err.Error())}
 		}
 	}
 	first := true

@@ -15,17 +15,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"github.com/autoreplyd/autoreplyd/internal/httperr"
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -68,7 +65,7 @@ type Responder struct {
 	sessionKey string
 	timeout    time.Duration
 	maxLength  int
-	client     *http.Client
+	client     *httpx.Client
 }
 
 // NewResponder checks cfg and returns a responder. Its errors never contain a key.
@@ -104,40 +101,17 @@ func NewResponder(cfg ResponderConfig) (*Responder, error) {
 	if maxLength == 0 {
 		maxLength = DefaultMaxLength
 	}
+	endpoint := strings.TrimRight(u.String(), "/") + replyPath
 	return &Responder{
-		endpoint:   strings.TrimRight(u.String(), "/") + replyPath,
+		endpoint:   endpoint,
 		apiKey:     cfg.APIKey,
 		sessionKey: cfg.SessionKey,
 		timeout:    timeout,
 		maxLength:  maxLength,
-		client:     noReplayClient(cfg.HTTPClient),
+		// The endpoint is a GET with a side effect: never replayed, and a
+		// redirect is answered, not followed (a configuration error).
+		client: httpx.New(httpx.NoReplay(cfg.HTTPClient), endpoint, cfg.APIKey, cfg.SessionKey),
 	}, nil
-}
-
-// noReplayClient returns a client whose transport opens a fresh connection
-// per request. Go's transport resends a GET without a body when a reused
-// keep-alive connection fails before the first answer byte, even after the
-// request was written; for this endpoint that means a second reply. On a
-// fresh connection it never resends. At a few replies a minute the lost
-// keep-alive costs nothing. Redirects are not followed: they are answered to
-// the caller, who treats them as a configuration error.
-func noReplayClient(c *http.Client) *http.Client {
-	var nc http.Client
-	if c != nil {
-		nc = *c
-	}
-	switch t := nc.Transport.(type) {
-	case nil:
-		dt := http.DefaultTransport.(*http.Transport).Clone()
-		dt.DisableKeepAlives = true
-		nc.Transport = dt
-	case *http.Transport:
-		t = t.Clone()
-		t.DisableKeepAlives = true
-		nc.Transport = t
-	}
-	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &nc
 }
 
 // Name is the responder's config name, "kitkot".
@@ -190,9 +164,6 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "comment has no id to reply to", Reason: "missing_reply_id"}
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-
 	// Every parameter goes through url.Values: the document's samples
 	// interpolate raw text, which breaks on Chinese, emoji, '&', '#', '+'.
 	q := url.Values{}
@@ -202,48 +173,21 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 	q.Set("text", reply.Text)
 	q.Set("reply_id", target)
 
-	// The trace tells "never fully sent" (safe to retry) from "sent, answer
-	// not seen" (maybe posted). Callbacks may run on transport goroutines.
-	var conns, writes atomic.Int32
-	trace := &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { conns.Add(1) },
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			// A failed write left the request incomplete: the server cannot
-			// have acted on it.
-			if info.Err == nil {
-				writes.Add(1)
-			}
-		},
-	}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodGet, r.endpoint+"?"+q.Encode(), nil)
-	if err != nil {
-		return model.SendResult{}, r.sendError(model.Permanent, "", "cannot build the request: "+httperr.Describe(err), "bad_request")
-	}
-	req.Header.Set("Accept", "application/json")
-
-	resp, err := r.client.Do(req)
-	if err != nil {
-		if writes.Load() == 0 {
-			what := "could not connect"
-			if conns.Load() > 0 {
-				what = "connection failed before the request was sent"
-			}
-			if ctx.Err() != nil {
-				what += " (" + ctxWhy(ctx) + ")"
-			}
-			return model.SendResult{}, r.sendError(model.Retryable, "", what+": "+httperr.Describe(err), "connect")
+	a, herr := r.client.Do(ctx, httpx.Request{Method: http.MethodGet, URL: r.endpoint + "?" + q.Encode(),
+		Header: http.Header{"Accept": {"application/json"}}, Timeout: r.timeout, Limit: maxAnswer})
+	defer a.Release()
+	var readErr error
+	if herr != nil {
+		if herr.Stage != httpx.Read {
+			return model.SendResult{}, r.sendError(herr.Kind(), "", herr.Msg, herr.Reason)
 		}
-		reason, what := httperr.AfterWrite(ctx, err)
-		return model.SendResult{}, r.sendError(model.Unknown, "", "request sent, no answer: "+what+": "+httperr.Describe(err), reason)
+		readErr = herr // an answer came: its status may still say what became of the request
 	}
-	defer func() { _ = resp.Body.Close() }()
-
-	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	res, serr := r.classify(ctx, resp.StatusCode, body, readErr, reply.Text)
+	res, serr := r.classify(ctx, a.Status, a.Body, readErr, reply.Text)
 	if serr != nil {
 		return model.SendResult{}, serr
 	}
-	if writes.Load() > 1 {
+	if a.Resent {
 		// Only a caller-supplied RoundTripper can get here: it resent the
 		// request, so a second reply may exist.
 		res.Reason = "possible_duplicate"
@@ -261,15 +205,15 @@ type answer struct {
 }
 
 // classify turns an HTTP answer to sending text into a result or a
-// *model.SendError.
-func (r *Responder) classify(ctx context.Context, status int, body []byte, readErr error, text string) (model.SendResult, *model.SendError) {
+// *model.SendError; readErr is why reading its body failed, if it did.
+func (r *Responder) classify(_ context.Context, status int, body []byte, readErr error, text string) (model.SendResult, *model.SendError) {
 	var a answer
 	parsed := readErr == nil && json.Unmarshal(body, &a) == nil && a.Code != nil
 	platformMsg := func() string {
 		if parsed && a.Msg != "" {
 			return string(a.Msg)
 		}
-		return httperr.Snippet(body, maxMsg)
+		return r.client.Snippet(body, maxMsg)
 	}
 	code := func(def string) string {
 		if parsed && *a.Code != "" {
@@ -278,6 +222,9 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 		return def
 	}
 	httpReason := "http_" + strconv.Itoa(status)
+	httpFailure := func(kind model.FailureKind) *model.SendError {
+		return r.sendError(kind, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
+	}
 	// refusal is a permanent platform refusal with code c, ReplyOnly when
 	// it is kitkot's documented one (code 400 and a message) about this
 	// reply rather than the account.
@@ -290,11 +237,15 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 	switch {
 	case status >= 200 && status < 300:
 		if readErr != nil {
-			reason, what := httperr.AfterWrite(ctx, readErr)
-			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d, reading the answer failed: %s: %s", status, what, httperr.Describe(readErr)), reason)
+			// The answer was cut short: the reply may have been posted.
+			var he *httpx.Error
+			if errors.As(readErr, &he) {
+				return model.SendResult{}, r.sendError(model.Unknown, "", he.Msg, he.Reason)
+			}
+			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d, reading the answer failed: %s", status, httpx.Describe(readErr)), "dropped")
 		}
 		if !parsed {
-			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d with an unreadable answer: %q", status, httperr.Snippet(body, maxMsg)), "bad_answer")
+			return model.SendResult{}, r.sendError(model.Unknown, "", fmt.Sprintf("HTTP %d with an unreadable answer: %s", status, r.client.Snippet(body, maxMsg)), "bad_answer")
 		}
 		if c := code(""); c != "200" {
 			return model.SendResult{}, refusal(c, platformMsg())
@@ -304,17 +255,14 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 			res.PlatformReplyID = string(a.Comment.CID)
 		}
 		return res, nil
-	case status == http.StatusTooManyRequests, status == http.StatusBadGateway,
-		status == http.StatusServiceUnavailable, status == http.StatusGatewayTimeout:
-		// The platform or its proxy turned the request away unprocessed.
-		return model.SendResult{}, r.sendError(model.Retryable, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
-	case status >= 500:
-		// An internal error may come after the reply was stored.
-		return model.SendResult{}, r.sendError(model.Unknown, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
+	case status >= 500, status == http.StatusTooManyRequests:
+		// 429 and a proxy's 502/503/504 turned the request away
+		// unprocessed; another 5xx may come after the reply was stored.
+		return model.SendResult{}, httpFailure(httpx.StatusKind(status))
 	case status == http.StatusBadRequest:
 		return model.SendResult{}, refusal(code("400"), platformMsg())
 	case status >= 400:
-		return model.SendResult{}, r.sendError(model.Permanent, code(""), fmt.Sprintf("HTTP %d: %s", status, platformMsg()), httpReason)
+		return model.SendResult{}, httpFailure(model.Permanent)
 	case status >= 300 && status < 400:
 		return model.SendResult{}, r.sendError(model.Permanent, "", fmt.Sprintf("HTTP %d redirect (check base_url)", status), httpReason)
 	}
@@ -323,30 +271,10 @@ func (r *Responder) classify(ctx context.Context, status int, body []byte, readE
 }
 
 // sendError builds a SendError with both keys scrubbed from its text, in case
-// a platform or a transport error echoes the request URL. The reason is
-// scrubbed too: "platform_"+code quotes the platform.
+// a platform echoes the request URL. The reason is scrubbed too:
+// "platform_"+code quotes the platform.
 func (r *Responder) sendError(kind model.FailureKind, code, msg, reason string) *model.SendError {
-	return &model.SendError{Kind: kind, Code: r.redact(code), Msg: r.redact(msg), Reason: r.redact(reason)}
-}
-
-// redact replaces every spelling of a key that can appear in a URL.
-func (r *Responder) redact(s string) string {
-	for _, k := range []string{r.apiKey, r.sessionKey} {
-		for _, form := range []string{k, url.QueryEscape(k), url.PathEscape(k)} {
-			if form != "" {
-				s = strings.ReplaceAll(s, form, "REDACTED")
-			}
-		}
-	}
-	return s
-}
-
-// ctxWhy says why ctx ended.
-func ctxWhy(ctx context.Context) string {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return "timed out"
-	}
-	return "cancelled"
+	return &model.SendError{Kind: kind, Code: r.client.Redact(code), Msg: r.client.Redact(msg), Reason: r.client.Redact(reason)}
 }
 
 // flexString decodes a JSON string or number (ids beyond 2^53 keep every

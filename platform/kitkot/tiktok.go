@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 )
@@ -62,11 +63,10 @@ type SourceConfig struct {
 // Source lists new replies of watched TikTok threads. It implements
 // platform.Source and is safe for concurrent use.
 type Source struct {
-	cfg           SourceConfig
-	client        *http.Client
-	endpoint      string
-	shownEndpoint string
-	limit         *platform.CallLimit
+	cfg      SourceConfig
+	client   *httpx.Client
+	endpoint string
+	limit    *platform.CallLimit
 }
 
 var _ platform.Source = (*Source)(nil)
@@ -98,13 +98,9 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{}
-	}
 	cfg.Threads = slices.Clone(cfg.Threads)
 	u.Path = strings.TrimRight(u.Path, "/") + listPath
-	return &Source{cfg: cfg, client: client, endpoint: u.String(), shownEndpoint: u.Redacted(),
+	return &Source{cfg: cfg, client: httpx.New(cfg.HTTPClient, u.String(), cfg.APIKey), endpoint: u.String(),
 		limit: platform.NewCallLimit(cfg.Rate, cfg.Burst)}, nil
 }
 
@@ -157,7 +153,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		recorded := map[string]bool{}
 		if len(ids) > 0 && known != nil {
 			if recorded, err = known(ctx, ids); err != nil {
-				return failed(&model.SourceError{Action: model.SourceRetry, Msg: "look up known replies: " + s.redact(err.Error())})
+				return failed(&model.SourceError{Action: model.SourceRetry, Msg: "look up known replies: " + s.client.Redact(err.Error())})
 			}
 		}
 		fresh := 0

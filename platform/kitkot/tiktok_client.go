@@ -5,13 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/autoreplyd/autoreplyd/internal/httperr"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 )
@@ -189,40 +188,21 @@ func (s *Source) fetch(ctx context.Context, commentID, cursor string) (page, err
 		cursor = "0"
 	}
 	q.Set("cursor", cursor)
-
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.endpoint+"?"+q.Encode(), nil)
-	if err != nil {
-		return page{}, s.transportError("build request", err)
+	a, herr := s.client.Do(ctx, httpx.Request{Method: http.MethodGet, URL: s.endpoint + "?" + q.Encode(),
+		Header: http.Header{"Accept": {"application/json"}}, Timeout: s.cfg.Timeout, Limit: maxBody})
+	defer a.Release()
+	if herr != nil {
+		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: herr.Msg}
 	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return page{}, s.transportError("request", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return page{}, s.transportError("read answer", err)
-	}
-	if len(body) > maxBody {
+	if a.Truncated {
 		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: "answer larger than 16 MiB"}
 	}
-	if resp.StatusCode >= 500 {
-		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: "HTTP " + resp.Status}
+	if a.Status >= 500 {
+		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: httpx.StatusText(a.Status)}
 	}
-	p, err := decodePage(resp.StatusCode, bytes.TrimSpace(body))
+	p, err := decodePage(a.Status, bytes.TrimSpace(a.Body))
 	if se, ok := err.(*model.SourceError); ok {
-		se.Msg = s.redact(se.Msg)
+		se.Msg = s.client.Redact(se.Msg)
 	}
 	return p, err
 }
-
-// transportError describes a failed exchange without the URL's api_key.
-func (s *Source) transportError(op string, err error) *model.SourceError {
-	return &model.SourceError{Action: model.SourceRetry, Msg: s.redact(httperr.Failure(op, s.shownEndpoint, s.cfg.Timeout, err))}
-}
-
-// redact removes the api_key from msg, in case a message echoes it.
-func (s *Source) redact(msg string) string { return httperr.Redact(msg, s.cfg.APIKey) }

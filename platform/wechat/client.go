@@ -22,16 +22,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/autoreplyd/autoreplyd/internal/httperr"
-	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 )
 
 // Token APIs.
@@ -175,12 +174,11 @@ type ClientConfig struct {
 // source and the responder of one app share it, and with it one token.
 type Client struct {
 	cfg      ClientConfig
-	base     string // base URL without trailing slash
-	shown    string // base URL with userinfo redacted
-	client   *http.Client
-	fresh    *http.Client // keep-alives off
-	refresh  sync.Mutex   // held while fetching a token: one fetch at a time
-	mu       sync.Mutex   // guards the fields below
+	base     string        // base URL without trailing slash
+	api      *httpx.Client // kept-alive connections; redirects answered, not followed
+	fresh    *httpx.Client // keep-alives off too (httpx.NoReplay), api's secrets
+	refresh  sync.Mutex    // held while fetching a token: one fetch at a time
+	mu       sync.Mutex    // guards the fields below
 	token    string
 	renewAt  time.Time // refresh from then on
 	expireAt time.Time
@@ -218,24 +216,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	var hc http.Client
-	if cfg.HTTPClient != nil {
-		hc = *cfg.HTTPClient
-	}
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	fc := hc
-	switch t := fc.Transport.(type) {
-	case nil:
-		dt := http.DefaultTransport.(*http.Transport).Clone()
-		dt.DisableKeepAlives = true
-		fc.Transport = dt
-	case *http.Transport:
-		t = t.Clone()
-		t.DisableKeepAlives = true
-		fc.Transport = t
-	}
 	base := strings.TrimRight(u.String(), "/")
-	return &Client{cfg: cfg, base: base, shown: strings.TrimRight(u.Redacted(), "/"), client: &hc, fresh: &fc}, nil
+	api := httpx.New(httpx.NoRedirects(cfg.HTTPClient), base, cfg.AppSecret)
+	return &Client{cfg: cfg, base: base, api: api, fresh: api.Sharing(httpx.NoReplay(cfg.HTTPClient))}, nil
 }
 
 // AppID is the client's app id.
@@ -338,28 +321,21 @@ func tokenLife(raw json.RawMessage) time.Duration {
 // fetch gets a new token; the caller holds c.refresh.
 func (c *Client) fetch(ctx context.Context, force bool) (string, error) {
 	c.fetches.Add(1)
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
-	var req *http.Request
-	var err error
+	var req httpx.Request
 	if c.cfg.TokenAPI == TokenLegacy {
 		q := url.Values{}
 		q.Set("grant_type", "client_credential")
 		q.Set("appid", c.cfg.AppID)
 		q.Set("secret", c.cfg.AppSecret)
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, c.base+LegacyTokenPath+"?"+q.Encode(), nil)
+		req = httpx.Request{Method: http.MethodGet, URL: c.base + LegacyTokenPath + "?" + q.Encode()}
 	} else {
 		body, _ := encode(map[string]any{"grant_type": "client_credential", "appid": c.cfg.AppID,
 			"secret": c.cfg.AppSecret, "force_refresh": force})
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, c.base+StableTokenPath, bytes.NewReader(body))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
+		req = httpx.Request{Method: http.MethodPost, URL: c.base + StableTokenPath, Body: body,
+			Header: http.Header{"Content-Type": {"application/json"}}}
 	}
-	if err != nil {
-		return "", c.errorf(&Error{Op: "token", Transport: true, Msg: "cannot build the request", Reason: "bad_request"})
-	}
-	body, status, werr := c.exchange(c.client, req)
+	req.Timeout, req.Limit = c.cfg.Timeout, maxAnswer
+	body, status, werr := c.exchange(ctx, c.api, req)
 	if werr != nil {
 		werr.Op = "token"
 		return "", c.errorf(werr)
@@ -385,6 +361,12 @@ func (c *Client) fetch(ctx context.Context, force bool) (string, error) {
 	life := tokenLife(a.ExpiresIn)
 	early := min(c.cfg.RefreshEarly, life/2)
 	now := c.cfg.Now()
+	c.mu.Lock()
+	old := c.token
+	c.mu.Unlock()
+	// The new token is scrubbed before any call can carry it, and the one
+	// it replaces still is: a call that took it may fail after this.
+	c.api.SetSecrets(c.cfg.AppSecret, a.AccessToken, old)
 	c.mu.Lock()
 	c.token, c.renewAt, c.expireAt = a.AccessToken, now.Add(life-early), now.Add(life)
 	c.mu.Unlock()
@@ -445,18 +427,13 @@ func (c *Client) call(ctx context.Context, r Request, tok string, body []byte) (
 	if timeout <= 0 {
 		timeout = c.cfg.Timeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+r.Path+"?access_token="+url.QueryEscape(tok), bytes.NewReader(body))
-	if err != nil {
-		return nil, &Error{Op: r.Path, Transport: true, Msg: "cannot build the request", Reason: "bad_request"}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	hc := c.client
+	hc := c.api
 	if r.Fresh {
 		hc = c.fresh
 	}
-	raw, status, werr := c.exchange(hc, req)
+	raw, status, werr := c.exchange(ctx, hc, httpx.Request{Method: http.MethodPost,
+		URL: c.base + r.Path + "?access_token=" + url.QueryEscape(tok), Body: body,
+		Header: http.Header{"Content-Type": {"application/json"}}, Timeout: timeout, Limit: maxAnswer})
 	if werr != nil {
 		werr.Op = r.Path
 		return nil, werr
@@ -467,10 +444,10 @@ func (c *Client) call(ctx context.Context, r Request, tok string, body []byte) (
 		return nil, &Error{Op: r.Path, Code: *env.ErrCode, Msg: env.ErrMsg, HTTPStatus: nonOK(status), Reason: "code_" + strconv.Itoa(*env.ErrCode)}
 	}
 	if status/100 != 2 {
-		return nil, &Error{Op: r.Path, HTTPStatus: status, Msg: fmt.Sprintf("HTTP %d: %s", status, httperr.Snippet(raw, maxMsg)), Reason: "http_" + strconv.Itoa(status)}
+		return nil, &Error{Op: r.Path, HTTPStatus: status, Msg: fmt.Sprintf("HTTP %d: %s", status, c.api.Snippet(raw, maxMsg)), Reason: "http_" + strconv.Itoa(status)}
 	}
 	if jerr != nil {
-		return nil, &Error{Op: r.Path, Transport: true, Written: true, Msg: "unreadable answer: " + httperr.Snippet(raw, maxMsg), Reason: "bad_answer"}
+		return nil, &Error{Op: r.Path, Transport: true, Written: true, Msg: "unreadable answer: " + c.api.Snippet(raw, maxMsg), Reason: "bad_answer"}
 	}
 	return raw, nil
 }
@@ -482,66 +459,25 @@ func nonOK(status int) int {
 	return status
 }
 
-// exchange sends req and reads the answer. The trace tells a request never
-// fully written (safe to retry) from one written whose answer was lost.
-func (c *Client) exchange(hc *http.Client, req *http.Request) ([]byte, int, *Error) {
-	var conns, writes atomic.Int32
-	trace := &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { conns.Add(1) },
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				writes.Add(1)
-			}
-		},
+// exchange sends req through hc and reads the answer; a failed exchange is
+// an *Error with Transport set, and Written when the server may have acted.
+func (c *Client) exchange(ctx context.Context, hc *httpx.Client, req httpx.Request) ([]byte, int, *Error) {
+	a, herr := hc.Do(ctx, req)
+	if herr != nil {
+		return nil, 0, &Error{Transport: true, Written: herr.Written(), Msg: herr.Msg, Reason: herr.Reason}
 	}
-	ctx := req.Context()
-	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
-	resp, err := hc.Do(req)
-	if err != nil {
-		if writes.Load() == 0 {
-			what := "could not connect"
-			if conns.Load() > 0 {
-				what = "connection failed before the request was sent"
-			}
-			return nil, 0, &Error{Transport: true, Msg: what + " to " + c.shown + ": " + httperr.Describe(err), Reason: "connect"}
-		}
-		reason, what := httperr.AfterWrite(ctx, err)
-		return nil, 0, &Error{Transport: true, Written: true, Msg: "request sent, no answer: " + what + ": " + httperr.Describe(err), Reason: reason}
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		reason, what := httperr.AfterWrite(ctx, err)
-		return nil, 0, &Error{Transport: true, Written: true, Msg: fmt.Sprintf("HTTP %d, reading the answer failed: %s: %s", resp.StatusCode, what, httperr.Describe(err)), Reason: reason}
-	}
-	return body, resp.StatusCode, nil
+	return a.Body, a.Status, nil
 }
 
 // errorf scrubs every secret from e.
 func (c *Client) errorf(e *Error) *Error {
-	e.Msg = c.redact(e.Msg)
+	e.Msg = c.api.Redact(e.Msg)
 	return e
 }
 
-// redact replaces the secret and the current token in s.
-func (c *Client) redact(s string) string {
-	c.mu.Lock()
-	tok := c.token
-	c.mu.Unlock()
-	for _, k := range []string{c.cfg.AppSecret, tok} {
-		if k == "" {
-			continue
-		}
-		for _, form := range []string{k, url.QueryEscape(k), url.PathEscape(k)} {
-			s = strings.ReplaceAll(s, form, "REDACTED")
-		}
-	}
-	return s
-}
-
-// Redact scrubs the app secret and current token from s, for callers that
-// build their own messages.
-func (c *Client) Redact(s string) string { return c.redact(s) }
+// Redact scrubs the app secret and the access tokens (current and
+// previous) from s, for callers that build their own messages.
+func (c *Client) Redact(s string) string { return c.api.Redact(s) }
 
 // encode marshals v as JSON without HTML escaping: WeChat rejects `\u003c`
 // and friends with 40033.

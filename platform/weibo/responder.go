@@ -17,19 +17,17 @@ package weibo
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/autoreplyd/autoreplyd/internal/httperr"
-	"io"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -74,18 +72,18 @@ type ResponderConfig struct {
 	// RIP is the acting user's IP, sent as `rip` by v2 when set.
 	RIP     string
 	Timeout time.Duration // per send; default DefaultSendTimeout
-	// HTTPClient is optional (tests); by default a client that opens a
-	// fresh connection per send, so a stale kept-alive one never makes an
-	// outcome unknown.
+	// HTTPClient is optional (tests). Its transport is cloned with
+	// keep-alives off when it is an *http.Transport, so a stale kept-alive
+	// connection never makes an outcome unknown, and redirects are answered,
+	// not followed (see httpx.NoReplay).
 	HTTPClient *http.Client
 }
 
 // Responder sends replies to Weibo comments. Safe for concurrent use.
 type Responder struct {
-	cfg     ResponderConfig
-	base    string
-	client  *http.Client
-	secrets []string
+	cfg    ResponderConfig
+	base   string
+	client *httpx.Client
 }
 
 // NewResponder checks cfg and returns a responder.
@@ -115,19 +113,16 @@ func NewResponder(cfg ResponderConfig) (*Responder, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultSendTimeout
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.DisableKeepAlives = true
-		hc = &http.Client{Transport: tr}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	path, secrets := V2ReplyPath, []string{cfg.AccessToken}
+	if cfg.API == APIV1 {
+		// The Authorization header carries the password base64-encoded:
+		// a server echoing its headers must not show that either. The app
+		// key (source) is no secret: it names the app in public links.
+		path, secrets = V1ReplyPath, []string{cfg.Password, basicCredentials(cfg.Username, cfg.Password)}
 	}
-	r := &Responder{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"), client: hc}
-	for _, s := range []string{cfg.AccessToken, cfg.Password} {
-		if s != "" {
-			r.secrets = append(r.secrets, s, url.QueryEscape(s))
-		}
-	}
-	return r, nil
+	return &Responder{cfg: cfg, base: base,
+		client: httpx.New(httpx.NoReplay(cfg.HTTPClient), base+path, secrets...)}, nil
 }
 
 // Name is "weibo".
@@ -221,27 +216,24 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 			form.Set("rip", r.cfg.RIP)
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, Msg: "cannot build the request", Reason: "bad_request"}
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	header := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 	if r.cfg.API == APIV1 {
-		req.SetBasicAuth(r.cfg.Username, r.cfg.Password)
+		header.Set("Authorization", "Basic "+basicCredentials(r.cfg.Username, r.cfg.Password))
 	}
-	body, status, se := r.exchange(req)
-	if se != nil {
-		return model.SendResult{}, se
+	a, herr := r.client.Do(ctx, httpx.Request{Method: http.MethodPost, URL: r.base + path,
+		Body: []byte(form.Encode()), Header: header, Timeout: r.cfg.Timeout, Limit: maxAnswer})
+	defer a.Release()
+	if herr != nil {
+		return model.SendResult{}, herr.SendError()
 	}
+	body, status := a.Body, a.Status
 	var ae apiError
 	jerr := json.Unmarshal(body, &ae)
 	if jerr == nil && ae.ErrorCode != "" && ae.ErrorCode != "0" {
-		return model.SendResult{}, classify(ae.ErrorCode.String(), r.redact(ae.Error))
+		return model.SendResult{}, classify(ae.ErrorCode.String(), r.client.Redact(ae.Error))
 	}
 	if status/100 != 2 {
-		return model.SendResult{}, httpError(status, r.redact(httperr.Snippet(body, maxSnippet)))
+		return model.SendResult{}, httpError(status, r.client.Snippet(body, maxSnippet))
 	}
 	var ok struct {
 		ID    json.Number `json:"id"`
@@ -249,7 +241,7 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 	}
 	if jerr != nil || json.Unmarshal(body, &ok) != nil || (ok.IDStr == "" && ok.ID == "") {
 		return model.SendResult{}, &model.SendError{Kind: model.Unknown, Reason: "bad_answer",
-			Msg: "unreadable answer: " + r.redact(httperr.Snippet(body, maxSnippet))}
+			Msg: "unreadable answer: " + r.client.Snippet(body, maxSnippet)}
 	}
 	id := ok.IDStr
 	if id == "" {
@@ -306,71 +298,17 @@ func classify(code, msg string) *model.SendError {
 }
 
 func httpError(status int, body string) *model.SendError {
-	se := &model.SendError{Msg: fmt.Sprintf("HTTP %d: %s", status, body), Reason: "http_" + strconv.Itoa(status)}
-	switch {
-	case status == 429, status == 502, status == 503, status == 504:
-		se.Kind = model.Retryable
-	case status >= 500:
-		se.Kind = model.Unknown
-	default:
-		se.Kind = model.Permanent
-	}
-	return se
+	return &model.SendError{Kind: httpx.StatusKind(status), Msg: fmt.Sprintf("HTTP %d: %s", status, body), Reason: "http_" + strconv.Itoa(status)}
 }
 
-// maxAnswer bounds the answer read.
+// basicCredentials are HTTP basic auth's credentials, as its Authorization
+// header carries them after "Basic ".
+func basicCredentials(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+// maxAnswer bounds the answer read: a posted comment is a few KB of JSON.
 const maxAnswer = 1 << 20
-
-// exchange sends req and reads the answer. The trace tells a request never
-// fully written (safe to retry) from one written whose answer was lost.
-// No message holds the request's URL error verbatim beyond the redacted
-// description.
-func (r *Responder) exchange(req *http.Request) ([]byte, int, *model.SendError) {
-	var conns, writes atomic.Int32
-	trace := &httptrace.ClientTrace{
-		GotConn: func(httptrace.GotConnInfo) { conns.Add(1) },
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				writes.Add(1)
-			}
-		},
-	}
-	ctx := req.Context()
-	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
-	resp, err := r.client.Do(req)
-	if err != nil {
-		if writes.Load() == 0 {
-			what := "could not connect"
-			if conns.Load() > 0 {
-				what = "connection failed before the request was sent"
-			}
-			return nil, 0, &model.SendError{Kind: model.Retryable, Reason: "connect", Msg: what + ": " + r.describe(err)}
-		}
-		reason, what := httperr.AfterWrite(ctx, err)
-		return nil, 0, &model.SendError{Kind: model.Unknown, Reason: reason, Msg: "request sent, no answer: " + what + ": " + r.describe(err)}
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		reason, what := httperr.AfterWrite(ctx, err)
-		return nil, 0, &model.SendError{Kind: model.Unknown, Reason: reason,
-			Msg: fmt.Sprintf("HTTP %d, reading the answer failed: %s: %s", resp.StatusCode, what, r.describe(err))}
-	}
-	return body, resp.StatusCode, nil
-}
-
-// describe is err without the URL (a *url.Error's), redacted.
-func (r *Responder) describe(err error) string {
-	return r.redact(httperr.Describe(err))
-}
 
 // maxSnippet bounds the part of an answer body quoted in a message.
 const maxSnippet = 200
-
-// redact replaces every secret in s.
-func (r *Responder) redact(s string) string {
-	for _, k := range r.secrets {
-		s = strings.ReplaceAll(s, k, "REDACTED")
-	}
-	return s
-}

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,6 +24,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 )
@@ -72,7 +72,7 @@ type SourceConfig struct {
 type Source struct {
 	cfg     SourceConfig
 	base    string
-	client  *http.Client
+	client  *httpx.Client
 	threads []model.Thread
 	byID    map[string]Weibo
 	limit   *platform.CallLimit
@@ -110,10 +110,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s.client = cfg.HTTPClient
-	if s.client == nil {
-		s.client = &http.Client{}
-	}
+	s.client = httpx.New(cfg.HTTPClient, s.base+ShowPath, cfg.AccessToken)
 	cfg.Weibos = slices.Clone(cfg.Weibos)
 	s.cfg = cfg
 	return s, nil
@@ -297,7 +294,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		recorded := map[string]bool{}
 		if len(ids) > 0 && known != nil {
 			if recorded, err = known(ctx, ids); err != nil {
-				return fail(&model.SourceError{Action: model.SourceRetry, Msg: "look up known comments: " + s.redact(err.Error())})
+				return fail(&model.SourceError{Action: model.SourceRetry, Msg: "look up known comments: " + s.client.Redact(err.Error())})
 			}
 		}
 		for i, c := range batch {
@@ -336,6 +333,10 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	return model.PollResult{Comments: sortComments(found), State: st, Calls: calls, BadTimes: times.Bad()}, nil
 }
 
+// maxShowAnswer bounds one show.json answer: a page of 200 comments is
+// about 1 MB.
+const maxShowAnswer = 8 << 20
+
 // show makes one show.json call.
 func (s *Source) show(ctx context.Context, weiboID, since string, page int) (*showAnswer, error) {
 	q := url.Values{}
@@ -346,32 +347,22 @@ func (s *Source) show(ctx context.Context, weiboID, since string, page int) (*sh
 	}
 	q.Set("count", strconv.Itoa(PageSize))
 	q.Set("page", strconv.Itoa(page))
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+ShowPath+"?"+q.Encode(), nil)
-	if err != nil {
-		return nil, &model.SourceError{Action: model.SourceStop, Msg: "cannot build the request"}
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // the URL holds the token
-		}
-		return nil, &model.SourceError{Action: model.SourceRetry, Msg: "comments/show: " + s.redact(err.Error())}
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, &model.SourceError{Action: model.SourceRetry, Msg: "comments/show: reading the answer: " + s.redact(err.Error())}
+	a, herr := s.client.Do(ctx, httpx.Request{Method: http.MethodGet, URL: s.base + ShowPath + "?" + q.Encode(),
+		Timeout: s.cfg.Timeout, Limit: maxShowAnswer})
+	defer a.Release()
+	switch {
+	case herr != nil && herr.Stage == httpx.Build:
+		return nil, &model.SourceError{Action: model.SourceStop, Msg: herr.Msg}
+	case herr != nil:
+		return nil, &model.SourceError{Action: model.SourceRetry, Msg: herr.Msg}
 	}
 	var ans showAnswer
-	jerr := json.Unmarshal(body, &ans)
+	jerr := json.Unmarshal(a.Body, &ans)
 	if jerr == nil && ans.ErrorCode != "" && ans.ErrorCode != "0" {
-		return nil, s.codeError(ans.ErrorCode.String(), s.redact(ans.Error))
+		return nil, s.codeError(ans.ErrorCode.String(), s.client.Redact(ans.Error))
 	}
-	if resp.StatusCode/100 != 2 {
-		return nil, &model.SourceError{Action: model.SourceRetry, Msg: fmt.Sprintf("comments/show: HTTP %d", resp.StatusCode)}
+	if a.Status/100 != 2 {
+		return nil, &model.SourceError{Action: model.SourceRetry, Msg: "comments/show: " + httpx.StatusText(a.Status)}
 	}
 	if jerr != nil {
 		return nil, &model.SourceError{Action: model.SourceRetry, Msg: "comments/show: unreadable answer"}
@@ -399,15 +390,6 @@ func (s *Source) codeError(code, msg string) *model.SourceError {
 		e.Action = model.SourceRetry
 	}
 	return e
-}
-
-// redact replaces the token in s.
-func (s *Source) redact(m string) string {
-	k := s.cfg.AccessToken
-	for _, form := range []string{k, url.QueryEscape(k)} {
-		m = strings.ReplaceAll(m, form, "REDACTED")
-	}
-	return m
 }
 
 // sortComments orders comments by creation time, ties by numeric id.
