@@ -415,7 +415,7 @@ func testSource(t *testing.T, sc sourceCase, f failure, want model.SourceAction)
 	}
 	// The engine saw the same error: counted under its code or action.
 	label := r.metrics.ErrorCode(sc.name, err)
-	if v := metricstest.Value(t, r.metrics, "autoreplyd_poll_errors_total", "platform", sc.name, "code", label); v != 1 {
+	if v := metricstest.Value(t, r.metrics, "autoreplyd_poll_errors_total", "platform", sc.name, "source", sc.name, "code", label); v != 1 {
 		t.Errorf("autoreplyd_poll_errors_total{code=%q} = %v, want 1", label, v)
 	}
 	if r.stats.Sent+r.stats.Failed+r.stats.Unknown+r.stats.Retrying != 0 {
