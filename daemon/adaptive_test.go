@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 )
@@ -51,7 +52,7 @@ func TestQuietPollsDefaultMatchesPoller(t *testing.T) {
 func TestBuildAdaptive(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
-	write(t, path, `
+	testutil.WriteFile(t, path, `
 sources:
   douyin:
     token: dt

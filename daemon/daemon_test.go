@@ -20,6 +20,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -57,7 +58,7 @@ const rulesBroken = rulesV1 + `  - name: broken
 // into dir; extra is appended to the config verbatim.
 func writeConfig(t *testing.T, dir, base, schedule, rules, extra string) string {
 	t.Helper()
-	write(t, filepath.Join(dir, "rules.yaml"), rules)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rules)
 	cfg := fmt.Sprintf(`database: autoreplyd.db
 rules: rules.yaml
 schedule: %q
@@ -88,15 +89,8 @@ responders:
     daily_cap: 400
 %s`, schedule, base, token, threadA, aweme, threadB, aweme, base, apiKey, sessionKey, extra)
 	path := filepath.Join(dir, "config.yaml")
-	write(t, path, cfg)
+	testutil.WriteFile(t, path, cfg)
 	return path
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func load(t *testing.T, path string) *config.Config {
@@ -192,7 +186,7 @@ func TestReload(t *testing.T) {
 	}
 
 	// A broken edit is refused; the last good rules keep running.
-	write(t, cfg.Rules, rulesBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesBroken)
 	err = d.Reload()
 	if err == nil || !strings.Contains(err.Error(), "txet") {
 		t.Fatalf("Reload of a broken rule: %v", err)
@@ -202,7 +196,7 @@ func TestReload(t *testing.T) {
 	}
 
 	// A fixed edit takes effect.
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	if err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -284,18 +278,6 @@ func (e *events) snapshot() []poller.Event {
 	return slices.Clone(e.evs)
 }
 
-// waitFor polls cond until it holds; the deadline only bounds a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestRun(t *testing.T) {
 	jo := simulator.NewJustOneAPI(token)
 	kk := simulator.NewKitkot(apiKey, sessionKey)
@@ -327,7 +309,7 @@ func TestRun(t *testing.T) {
 	go func() { done <- d.Run(ctx, reload) }()
 
 	// The first cycle runs at once: both replies are recorded as backlog.
-	waitFor(t, "the first cycle's backlog events", func() bool { return len(evs.snapshot()) >= 2 })
+	testutil.WaitFor(t, "the first cycle's backlog events", func() bool { return len(evs.snapshot()) >= 2 })
 	for _, ev := range evs.snapshot() {
 		if ev.Disposition != model.DispositionBacklog || ev.Comment.ThreadID != threadA {
 			t.Errorf("event %+v, want backlog of thread A", ev)
@@ -339,7 +321,7 @@ func TestRun(t *testing.T) {
 	if n := len(kk.Posts()); n != 0 {
 		t.Errorf("%d replies posted for the backlog", n)
 	}
-	waitFor(t, "both threads' state", func() bool {
+	testutil.WaitFor(t, "both threads' state", func() bool {
 		for _, th := range []string{threadA, threadB} {
 			st, ok, err := d.Store().ThreadState(t.Context(), model.PlatformDouyin, th)
 			if err != nil {
@@ -353,20 +335,20 @@ func TestRun(t *testing.T) {
 	})
 
 	// A value on the reload channel reloads the rules.
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	reload <- struct{}{}
-	waitFor(t, "the reloaded rules", func() bool { return d.Rules().Len() == 3 })
+	testutil.WaitFor(t, "the reloaded rules", func() bool { return d.Rules().Len() == 3 })
 
 	// A broken edit sent the same way is refused and Run keeps going.
-	write(t, cfg.Rules, rulesBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesBroken)
 	reload <- struct{}{}
-	waitFor(t, "the refused reload", func() bool { return strings.Contains(logs.String(), "rules reload refused") })
+	testutil.WaitFor(t, "the refused reload", func() bool { return strings.Contains(logs.String(), "rules reload refused") })
 	if d.Rules().Len() != 3 {
 		t.Errorf("after a refused reload the rules are %v", ruleNames(d))
 	}
-	write(t, cfg.Rules, rulesV1)
+	testutil.WriteFile(t, cfg.Rules, rulesV1)
 	reload <- struct{}{}
-	waitFor(t, "the second reload", func() bool { return d.Rules().Len() == 2 })
+	testutil.WaitFor(t, "the second reload", func() bool { return d.Rules().Len() == 2 })
 
 	cancel()
 	select {
@@ -388,7 +370,7 @@ func TestRun(t *testing.T) {
 func TestRunWithUnreachableSource(t *testing.T) {
 	dir := t.TempDir()
 	_, logs, stop := runLogged(t, load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")))
-	waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
+	testutil.WaitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
 	if err := stop(); err != nil {
 		t.Errorf("Run returned %v, want nil", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -96,7 +97,7 @@ func TestNewDatabaseWarning(t *testing.T) {
 		dir := t.TempDir()
 		path := writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")
 		data, _ := os.ReadFile(path)
-		write(t, path, strings.Replace(string(data), "backlog: skip", "backlog: "+backlog, 1))
+		testutil.WriteFile(t, path, strings.Replace(string(data), "backlog: skip", "backlog: "+backlog, 1))
 		cfg := load(t, path)
 		for run, want := range []bool{true, false} {
 			logs := &syncbuf.Buffer{}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
@@ -53,7 +55,7 @@ func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
 	if err := d.Store().ClearPause(t.Context(), "responder:kitkot"); err != nil {
 		t.Fatal(err)
 	}
-	write(t, cfg.Rules, rulesBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesBroken)
 	if err := d.Reload(); err == nil {
 		t.Fatal("broken rules reloaded")
 	}
@@ -61,7 +63,7 @@ func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "rules reload refused") || !strings.Contains(body, "rules.yaml:") {
 		t.Fatalf("ready after a refused reload: %d %q", code, body)
 	}
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	if err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +180,7 @@ func runUntilHealthy(t *testing.T, d *Daemon, addr string) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, nil) }()
-	waitFor(t, "/-/healthy", func() bool {
+	testutil.WaitFor(t, "/-/healthy", func() bool {
 		resp, err := http.Get("http://" + addr + "/-/healthy")
 		if err != nil {
 			return false

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // listenerDaemon is a daemon (rules v1, nothing polled) whose listener
@@ -62,7 +64,7 @@ func request(t *testing.T, addr, method, path, host string, header map[string]st
 // same-origin requests work.
 func TestListenerRefusesCrossSiteReload(t *testing.T) {
 	d, addr, rl := listenerDaemon(t, defaultHealthLimits)
-	write(t, d.cfg.Rules, rulesV2)
+	testutil.WriteFile(t, d.cfg.Rules, rulesV2)
 
 	for _, h := range []map[string]string{
 		{"Origin": "https://evil.example", "Content-Type": "text/plain"},
@@ -96,7 +98,7 @@ func TestListenerRefusesCrossSiteReload(t *testing.T) {
 // refused, on every route.
 func TestListenerRefusesForeignHost(t *testing.T) {
 	d, addr, rl := listenerDaemon(t, defaultHealthLimits)
-	write(t, d.cfg.Rules, rulesV2)
+	testutil.WriteFile(t, d.cfg.Rules, rulesV2)
 	_, port, _ := net.SplitHostPort(addr)
 
 	for _, host := range []string{"evil.example:" + port, "evil.example", "127.0.0.1.evil.example:" + port, "localhost.evil.example", "192.0.2.1:" + port} {

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/metrics/metricstest"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
@@ -43,7 +44,7 @@ func TestMetricsOnHealthMux(t *testing.T) {
 		}
 	}
 
-	write(t, cfg.Rules, rulesBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesBroken)
 	if err := d.Reload(); err == nil {
 		t.Fatal("broken rules reloaded")
 	}
@@ -51,7 +52,7 @@ func TestMetricsOnHealthMux(t *testing.T) {
 	if !strings.Contains(body, "autoreplyd_rules_reload_success 0\n") || !strings.Contains(body, "autoreplyd_rules_loaded 2\n") {
 		t.Errorf("after a refused reload:\n%s", body)
 	}
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	if err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestSkippedTicksCounted(t *testing.T) {
 	defer close(release)
 	d, logs, stop := runLogged(t, load(t, writeConfig(t, t.TempDir(), srv.URL, "@every 1s", rulesV1, "")))
 	const skips = "schedule tick skipped: the previous cycle is still running"
-	waitFor(t, "two skipped ticks", func() bool { return strings.Count(logs.String(), skips) >= 2 })
+	testutil.WaitFor(t, "two skipped ticks", func() bool { return strings.Count(logs.String(), skips) >= 2 })
 	if strings.Contains(logs.String(), "cycle done") {
 		t.Fatalf("a cycle ended while the first was held:\n%s", logs.String())
 	}
@@ -100,7 +101,7 @@ func TestSkippedTicksCounted(t *testing.T) {
 		t.Errorf("autoreplyd_cycles_skipped_total %v, with %d skips logged before it was read and %d after", n, before, after)
 	}
 	release <- struct{}{} // not closed yet: the deferred close does
-	waitFor(t, "the held cycle's end", func() bool { return strings.Contains(logs.String(), "cycle done") })
+	testutil.WaitFor(t, "the held cycle's end", func() bool { return strings.Contains(logs.String(), "cycle done") })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

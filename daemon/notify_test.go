@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // notifySocket is a fake service manager: a unixgram socket that NOTIFY_SOCKET
@@ -139,26 +140,26 @@ func TestNotifyLifecycle(t *testing.T) {
 	sock := listenNotify(t)
 	d, reload, rl, logs, stop := runNotified(t)
 
-	waitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
-	waitFor(t, "the rules watch", func() bool { return strings.Contains(logs.String(), "watching rules for changes") })
-	waitFor(t, "the first cycle's status", func() bool {
+	testutil.WaitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
+	testutil.WaitFor(t, "the rules watch", func() bool { return strings.Contains(logs.String(), "watching rules for changes") })
+	testutil.WaitFor(t, "the first cycle's status", func() bool {
 		return slices.ContainsFunc(sock.snapshot(), func(m string) bool { return strings.Contains(m, "last cycle") })
 	})
 
 	// A request on the channel (SIGHUP), files unchanged.
 	reload <- struct{}{}
-	waitFor(t, "the requested reload", func() bool { return rl.total() == 1 })
-	waitFor(t, "READY=1 after the reload", func() bool { return sock.count("READY=1") == 2 })
+	testutil.WaitFor(t, "the requested reload", func() bool { return rl.total() == 1 })
+	testutil.WaitFor(t, "READY=1 after the reload", func() bool { return sock.count("READY=1") == 2 })
 
 	// An edit of the rules file, picked up by the watcher.
 	renameOver(t, d.cfg.Rules, rulesV2)
-	waitFor(t, "the reload after the edit", func() bool { return d.Rules().Len() == 3 })
+	testutil.WaitFor(t, "the reload after the edit", func() bool { return d.Rules().Len() == 3 })
 	// A broken edit: refused, still RELOADING=1 then READY=1 (the last good
 	// rules keep running), with the reason in the status.
 	renameOver(t, d.cfg.Rules, rulesBroken)
-	waitFor(t, "the refused reload", func() bool { return rl.counts()[2] == 1 })
+	testutil.WaitFor(t, "the refused reload", func() bool { return rl.counts()[2] == 1 })
 	n := rl.total()
-	waitFor(t, "READY=1 after every reload", func() bool { return sock.count("READY=1") == 1+n })
+	testutil.WaitFor(t, "READY=1 after every reload", func() bool { return sock.count("READY=1") == 1+n })
 
 	stop()
 	want := []string{"READY=1"}
@@ -206,7 +207,7 @@ func TestNotifyWatchdog(t *testing.T) {
 		t.Setenv("WATCHDOG_USEC", "100000") // 100ms: a ping every 50ms
 		t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
 		_, _, _, logs, stop := runNotified(t)
-		waitFor(t, "watchdog pings", func() bool { return sock.count("WATCHDOG=1") >= 3 })
+		testutil.WaitFor(t, "watchdog pings", func() bool { return sock.count("WATCHDOG=1") >= 3 })
 		stop()
 		if !strings.Contains(logs.String(), "service manager watchdog enabled") {
 			t.Errorf("the watchdog was not logged:\n%s", logs.String())
@@ -223,7 +224,7 @@ func TestNotifyWatchdog(t *testing.T) {
 		t.Setenv("WATCHDOG_USEC", "100000")
 		t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()+1))
 		_, _, _, _, stop := runNotified(t)
-		waitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
+		testutil.WaitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
 		time.Sleep(300 * time.Millisecond)
 		stop()
 		if n := sock.count("WATCHDOG=1"); n != 0 {
@@ -247,10 +248,10 @@ func TestNotifyWithoutManager(t *testing.T) {
 			t.Setenv("WATCHDOG_USEC", "100000")
 			t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
 			d, reload, rl, logs, stop := runNotified(t)
-			waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
-			write(t, d.cfg.Rules, rulesV2)
+			testutil.WaitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
+			testutil.WriteFile(t, d.cfg.Rules, rulesV2)
 			reload <- struct{}{}
-			waitFor(t, "the reload", func() bool { return rl.total() >= 1 && d.Rules().Len() == 3 })
+			testutil.WaitFor(t, "the reload", func() bool { return rl.total() >= 1 && d.Rules().Len() == 3 })
 			stop()
 			if got := strings.Contains(logs.String(), "cannot notify the service manager"); got != tc.warned {
 				t.Errorf("notify failure logged: %v, want %v\n%s", got, tc.warned, logs.String())

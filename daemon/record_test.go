@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -113,7 +114,7 @@ func TestRecordConfig(t *testing.T) {
 	cfgText = strings.Replace(cfgText, "labels: {campaign: spring}", "labels: {campaign: summer, 渠道: 直播}", 1)
 	cfgText = strings.Replace(cfgText, "      - comment_id: \""+threadB+"\"\n        aweme_id: \""+aweme+"\"\n",
 		"      - comment_id: \""+threadB+"\"\n        aweme_id: \""+aweme+"\"\n        labels: {campaign: spring}\n", 1)
-	write(t, cfgPath, cfgText)
+	testutil.WriteFile(t, cfgPath, cfgText)
 	d = start(cfgPath)
 	defer d.Close()
 	if got := query(t, db, `SELECT value FROM meta WHERE key = 'timezone'`); len(got) != 1 || got[0] != "America/New_York" {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/rules"
 )
 
@@ -51,14 +52,14 @@ func TestViaChecked(t *testing.T) {
 	if _, err := New(t.Context(), cfg, Options{Logger: quietLogger()}); err == nil || !strings.Contains(err.Error(), `via "nope"`) {
 		t.Fatalf("New: %v", err)
 	}
-	write(t, cfg.Rules, strings.Replace(viaNope, "via: nope", "via: kitkot", 1))
+	testutil.WriteFile(t, cfg.Rules, strings.Replace(viaNope, "via: nope", "via: kitkot", 1))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	before := d.Rules()
-	write(t, cfg.Rules, viaNope)
+	testutil.WriteFile(t, cfg.Rules, viaNope)
 	if err := d.Reload(); err == nil || !strings.Contains(err.Error(), `via "nope" is not a configured responder`) {
 		t.Fatalf("Reload: %v", err)
 	}

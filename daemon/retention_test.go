@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -133,7 +134,7 @@ func TestPruneCutoff(t *testing.T) {
 	if got, want := d.pruneCutoff(now), now.Add(-1000*time.Hour); !got.Equal(want) {
 		t.Errorf("cutoff with a 1000h cooldown = %v, want %v", got, want)
 	}
-	write(t, d.cfg.Rules, rulesV1)
+	testutil.WriteFile(t, d.cfg.Rules, rulesV1)
 	if err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestRunPrunesAfterFirstCycle(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, nil) }()
-	waitFor(t, "the first prune", func() bool { return strings.Contains(logs.String(), "history pruned") })
+	testutil.WaitFor(t, "the first prune", func() bool { return strings.Contains(logs.String(), "history pruned") })
 	if out := logs.String(); strings.Index(out, "cycle done") > strings.Index(out, "history pruned") {
 		t.Errorf("pruned before the first cycle was done:\n%s", out)
 	}

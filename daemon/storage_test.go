@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -254,7 +255,7 @@ func TestStorageLockedAtStartup(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("New without waiting did not fail")
 	}
-	waitFor(t, "the retry to be logged", func() bool {
+	testutil.WaitFor(t, "the retry to be logged", func() bool {
 		return strings.Contains(w.logs.String(), "database unavailable") && strings.Contains(w.logs.String(), "locked by another process")
 	})
 	select {
@@ -295,7 +296,7 @@ func TestStorageWaitEndsWithContext(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, "the retry to be logged", func() bool { return strings.Contains(w.logs.String(), "database unavailable") })
+	testutil.WaitFor(t, "the retry to be logged", func() bool { return strings.Contains(w.logs.String(), "database unavailable") })
 	cancel()
 	select {
 	case err := <-done:
@@ -356,7 +357,7 @@ func TestStorageReadOnlyAtStartup(t *testing.T) {
 		d, err := New(t.Context(), cfg, w.options(true))
 		waited <- result{d, err}
 	}()
-	waitFor(t, "the retry to be logged", func() bool { return strings.Contains(w.logs.String(), "database is read-only") })
+	testutil.WaitFor(t, "the retry to be logged", func() bool { return strings.Contains(w.logs.String(), "database is read-only") })
 	files, _ = filepath.Glob(cfg.Database + "*")
 	for _, f := range files {
 		if err := os.Chmod(f, 0o644); err != nil {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // warningsOf builds c's source with n threads, the schedule and the polling
@@ -21,9 +22,9 @@ func warningsOf(t *testing.T, c pollingCase, schedule, polling string, n int) []
 		ids[i] = c.id(i)
 	}
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "rules.yaml"), rulesV1)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rulesV1)
 	path := filepath.Join(dir, "config.yaml")
-	write(t, path, fmt.Sprintf("database: autoreplyd.db\nrules: rules.yaml\nschedule: %q\ntimezone: Asia/Shanghai\n", schedule)+
+	testutil.WriteFile(t, path, fmt.Sprintf("database: autoreplyd.db\nrules: rules.yaml\nschedule: %q\ntimezone: Asia/Shanghai\n", schedule)+
 		c.config("http://127.0.0.1:9", polling, ids))
 	cfg := load(t, path)
 	bindings, _, _, err := Build(cfg)

@@ -15,6 +15,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // rulesThanks is a second rules file for directory mode.
@@ -133,7 +134,7 @@ func startWatched(t *testing.T, cfgPath string, debounce time.Duration) *watched
 			t.Error("Run did not return after cancellation")
 		}
 	})
-	waitFor(t, "the rules watch", func() bool { return strings.Contains(w.logs.String(), "watching rules for changes") })
+	testutil.WaitFor(t, "the rules watch", func() bool { return strings.Contains(w.logs.String(), "watching rules for changes") })
 	return w
 }
 
@@ -146,9 +147,9 @@ func (w *watched) settle() {
 	for {
 		w.sentinel++
 		name := filepath.Join(w.dir, fmt.Sprintf(".sentinel-%d", w.sentinel))
-		write(w.t, name, "")
+		testutil.WriteFile(w.t, name, "")
 		var s seenEvent
-		waitFor(w.t, "the watcher to see "+name, func() bool {
+		testutil.WaitFor(w.t, "the watcher to see "+name, func() bool {
 			var ok bool
 			s, ok = w.find(name)
 			return ok
@@ -168,7 +169,7 @@ func (w *watched) settle() {
 
 func (w *watched) waitCounts(what string, want [3]int) {
 	w.t.Helper()
-	waitFor(w.t, what, func() bool { return w.reloads.counts() == want })
+	testutil.WaitFor(w.t, what, func() bool { return w.reloads.counts() == want })
 	w.settle()
 	if got := w.reloads.counts(); got != want {
 		w.t.Fatalf("after %s: changed, unchanged, refused = %v, want %v\n%s", what, got, want, w.logs.String())
@@ -180,7 +181,7 @@ func (w *watched) waitCounts(what string, want [3]int) {
 func renameOver(t *testing.T, path, content string) {
 	t.Helper()
 	tmp := path + ".tmp"
-	write(t, tmp, content)
+	testutil.WriteFile(t, tmp, content)
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestWatchBurstOfWritesReloadsOnce(t *testing.T) {
 		if i < 4 {
 			content = rulesV2[:len(rulesV2)*(i+1)/5] + "\n    when: 'txet'\n"
 		}
-		write(t, rulesPath, content)
+		testutil.WriteFile(t, rulesPath, content)
 	}
 	w.waitCounts("the reload", [3]int{1, 0, 0})
 	if w.d.Rules().Len() != 3 {
@@ -263,7 +264,7 @@ func TestWatchDeleteThenRecreate(t *testing.T) {
 		t.Fatal("the rules changed when their file was deleted")
 	}
 
-	write(t, rulesPath, rulesV2)
+	testutil.WriteFile(t, rulesPath, rulesV2)
 	w.waitCounts("the recreated file", [3]int{1, 0, 1})
 	if w.d.Rules().Len() != 3 {
 		t.Fatalf("rules after the file came back: %v", ruleNames(w.d))
@@ -290,7 +291,7 @@ func TestWatchUnchangedContent(t *testing.T) {
 		t.Fatalf("touch/chmod caused reloads: %v", got)
 	}
 
-	write(t, rulesPath, rulesV1)
+	testutil.WriteFile(t, rulesPath, rulesV1)
 	w.waitCounts("the no-op reload", [3]int{0, 1, 0})
 	if w.d.Rules() != before {
 		t.Fatal("identical files were swapped in")
@@ -313,12 +314,12 @@ func dirConfig(t *testing.T, dir string) (cfgPath, rulesDir string) {
 	if err := os.Mkdir(rulesDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(rulesDir, "a.yaml"), rulesV1)
+	testutil.WriteFile(t, filepath.Join(rulesDir, "a.yaml"), rulesV1)
 	data, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, cfgPath, strings.Replace(string(data), "rules: rules.yaml", "rules: rules.d", 1))
+	testutil.WriteFile(t, cfgPath, strings.Replace(string(data), "rules: rules.yaml", "rules: rules.d", 1))
 	return cfgPath, rulesDir
 }
 
@@ -337,7 +338,7 @@ func TestWatchDirectory(t *testing.T) {
 	// Other files and editor temporaries are not rules: no reload.
 	ignored := []string{"notes.txt", "README", ".hidden.yaml", ".#b.yaml", "#b.yaml#", "b.yaml~", "b.yaml.swp", "b.yaml.tmp", "4913"}
 	for _, name := range ignored {
-		write(t, filepath.Join(rulesDir, name), "rules: [garbage\n")
+		testutil.WriteFile(t, filepath.Join(rulesDir, name), "rules: [garbage\n")
 	}
 	w.settle()
 	if got := w.reloads.counts(); got != [3]int{1, 0, 0} {
@@ -370,8 +371,8 @@ func TestWatchDirectoryRemoved(t *testing.T) {
 	if err := os.RemoveAll(rulesDir); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the refusal", func() bool { return w.reloads.counts()[2] >= 1 })
-	waitFor(t, "the warning", func() bool { return strings.Contains(w.logs.String(), "watched rules directory was removed") })
+	testutil.WaitFor(t, "the refusal", func() bool { return w.reloads.counts()[2] >= 1 })
+	testutil.WaitFor(t, "the warning", func() bool { return strings.Contains(w.logs.String(), "watched rules directory was removed") })
 	if w.d.Rules() != before {
 		t.Fatal("the rules changed when their directory was removed")
 	}
@@ -384,7 +385,7 @@ func TestWatchDirectoryRemoved(t *testing.T) {
 	if err := os.Mkdir(rulesDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(rulesDir, "a.yaml"), rulesV2)
+	testutil.WriteFile(t, filepath.Join(rulesDir, "a.yaml"), rulesV2)
 	if err := w.d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +404,7 @@ func TestWatchConfigMapSymlinkSwap(t *testing.T) {
 		if err := os.Mkdir(filepath.Join(dir, v.dir), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		write(t, filepath.Join(dir, v.dir, "rules.yaml"), v.rules)
+		testutil.WriteFile(t, filepath.Join(dir, v.dir, "rules.yaml"), v.rules)
 	}
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	if err := os.Remove(rulesPath); err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -98,18 +99,6 @@ func TestRun(t *testing.T) {
 	}
 	if len(pending) != 0 {
 		t.Errorf("%d claims left pending", len(pending))
-	}
-}
-
-// waitFor polls cond until it holds; the deadline only bounds a hang.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -238,7 +227,7 @@ func TestRunPrintsReload(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Options{Tick: 300 * time.Millisecond, Seed: 3, Out: &out, Log: &log, Dir: dir})
 	}()
-	waitFor(t, "the first decision", func() bool { return strings.Contains(out.String(), "→") })
+	testutil.WaitFor(t, "the first decision", func() bool { return strings.Contains(out.String(), "→") })
 	rules, err := os.ReadFile(filepath.Join(dir, "rules.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +240,7 @@ func TestRunPrintsReload(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(six), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 6 rules\n") })
+	testutil.WaitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 6 rules\n") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v\n%s", err, log.String())

@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/platform/douyin"
@@ -1050,7 +1051,7 @@ func TestCancel(t *testing.T) {
 		defer cancel()
 		done := make(chan poller.Stats, 1)
 		go func() { done <- p.Cycle(ctx) }()
-		waitFor(t, "the send to reach kitkot", func() bool { return h.kk.Requests() > 0 })
+		testutil.WaitFor(t, "the send to reach kitkot", func() bool { return h.kk.Requests() > 0 })
 		cancel()
 		st := waitCycle(t, done)
 		if st.Sent != 1 {
@@ -1080,7 +1081,7 @@ func TestCancel(t *testing.T) {
 		// Both answers are claimed queued with the page; the first goes
 		// out, the second waits for the rate limiter (an hour) BEFORE it is
 		// marked attempted.
-		waitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
+		testutil.WaitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
 		cancel()
 		st := waitCycle(t, done)
 		if st.Sent != 1 || st.Claimed != 2 || st.Retrying != 1 {
@@ -1117,8 +1118,8 @@ func TestCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan poller.Stats, 1)
 		go func() { done <- p.Cycle(ctx) }()
-		waitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
-		waitFor(t, "the first answer settled", func() bool { return h.row(c1).Status == model.StatusSent })
+		testutil.WaitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
+		testutil.WaitFor(t, "the first answer settled", func() bool { return h.row(c1).Status == model.StatusSent })
 		r := h.row(c2)
 		if r.Status != model.StatusPending || r.Attempts != 0 {
 			t.Fatalf("queued claim while its send waits: %+v", r)
@@ -1137,18 +1138,6 @@ func TestCancel(t *testing.T) {
 		wantStatus(t, h.row(c2), model.StatusSent, "")
 		h.wantPosts(2)
 	})
-}
-
-// waitFor polls cond until it holds (or fails the test after a long while).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func waitCycle(t *testing.T, done <-chan poller.Stats) poller.Stats {

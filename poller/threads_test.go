@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -594,7 +595,7 @@ func TestCancelMidSource(t *testing.T) {
 	defer cancel()
 	done := make(chan poller.Stats, 1)
 	go func() { done <- p.Cycle(ctx) }()
-	waitFor(t, "threads 3 and 4 in flight", func() bool {
+	testutil.WaitFor(t, "threads 3 and 4 in flight", func() bool {
 		_, inflight, ended, _ := w.src.counts()
 		return inflight == limit && ended == 3
 	})

@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/rules"
 )
@@ -47,25 +47,15 @@ const testRules = `rules:
 func world(t *testing.T, cases string) *File {
 	t.Helper()
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "rules.yaml"), testRules)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), testRules)
 	name := filepath.Join(dir, "x.test.yaml")
 	src := "rule_files: [rules.yaml]\ntimezone: Asia/Shanghai\nnow: \"2026-11-23 10:00\"\ntests:\n" + cases
-	write(t, name, src)
+	testutil.WriteFile(t, name, src)
 	f, err := Parse(name, []byte(src))
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
 	return f
-}
-
-func write(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func run(t *testing.T, r *Runner, f *File) *Result {
@@ -376,11 +366,11 @@ func TestFilter(t *testing.T) {
 // Several rule files (or directories) are one list of rules, in order.
 func TestRuleFiles(t *testing.T) {
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "a.yaml"), "rules:\n  - {name: tag, when: 'true', continue: true, reply: 'A'}\n")
-	write(t, filepath.Join(dir, "more", "b.yaml"), "rules:\n  - {name: stop, when: 'text == \"stop\"'}\n")
-	write(t, filepath.Join(dir, "more", "c.yaml"), "rules:\n  - {name: c, when: 'true', reply: 'C'}\n")
-	write(t, filepath.Join(dir, "d.yaml"), "rules:\n  - {name: d, when: 'true', reply: 'D'}\n")
-	write(t, filepath.Join(dir, "dup.yaml"), "rules:\n  - {name: c, when: 'true', reply: 'again'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "a.yaml"), "rules:\n  - {name: tag, when: 'true', continue: true, reply: 'A'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "more", "b.yaml"), "rules:\n  - {name: stop, when: 'text == \"stop\"'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "more", "c.yaml"), "rules:\n  - {name: c, when: 'true', reply: 'C'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "d.yaml"), "rules:\n  - {name: d, when: 'true', reply: 'D'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "dup.yaml"), "rules:\n  - {name: c, when: 'true', reply: 'again'}\n")
 	src := `rule_files: [a.yaml, more, d.yaml]
 tests:
   - {name: through, comment: x, expect: [{rule: tag, reply: A}, {rule: c, reply: C}]}
@@ -414,7 +404,7 @@ tests:
 func TestConfigDefaults(t *testing.T) {
 	dir := t.TempDir()
 	rulesPath := filepath.Join(dir, "rules.yaml")
-	write(t, rulesPath, "rules:\n  - {name: hour, when: 'true', reply: '{{ now.Hour() }}'}\n")
+	testutil.WriteFile(t, rulesPath, "rules:\n  - {name: hour, when: 'true', reply: '{{ now.Hour() }}'}\n")
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	asked := 0
 	r := &Runner{Config: func() (string, *time.Location, error) { asked++; return rulesPath, tokyo, nil }}

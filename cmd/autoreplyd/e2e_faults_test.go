@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -59,7 +60,7 @@ func TestEndToEndEveryFaultDaemonStaysUp(t *testing.T) {
 	settled := func(step, id string) string {
 		t.Helper()
 		var got string
-		waitFor(t, step+" to settle", func() bool {
+		testutil.WaitFor(t, step+" to settle", func() bool {
 			got = w.statusOf(id)
 			return got != "" && !strings.HasPrefix(got, "pending/")
 		})
@@ -108,7 +109,7 @@ func TestEndToEndEveryFaultDaemonStaysUp(t *testing.T) {
 			f := joFaults[i]
 			w.jo.Faults.Push(f.faults...)
 			id, answer := add(f.thread)
-			waitFor(t, f.name+" to be consumed", func() bool { return w.jo.Faults.Len() == 0 })
+			testutil.WaitFor(t, f.name+" to be consumed", func() bool { return w.jo.Faults.Len() == 0 })
 			firstOutcome[f.name] = settled(f.name, id)
 			expects = append(expects, expect{f.name, id, answer, 1, []string{"sent/"}})
 			alive(f.name)
@@ -124,7 +125,7 @@ func TestEndToEndEveryFaultDaemonStaysUp(t *testing.T) {
 	}
 	// The 503'd answer is retried; an unknown one shows up in the thread
 	// and is reconciled; then nothing changes any more.
-	waitFor(t, "the retry and the reconciliations", func() bool {
+	testutil.WaitFor(t, "the retry and the reconciliations", func() bool {
 		for _, e := range expects {
 			if !contains(e.outcomes, w.statusOf(e.id)) {
 				return false
@@ -139,7 +140,7 @@ func TestEndToEndEveryFaultDaemonStaysUp(t *testing.T) {
 	// stays up; a restart answers what came in meanwhile.
 	w.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 302})
 	lateID, lateAnswer := add(threadA)
-	waitFor(t, "the back-off", func() bool { return strings.Contains(d.log(), "source backs off") })
+	testutil.WaitFor(t, "the back-off", func() bool { return strings.Contains(d.log(), "source backs off") })
 	alive("JustOneAPI code 302")
 	must(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	<-d.done
@@ -244,7 +245,7 @@ func TestEndToEndReadOnlyDatabase(t *testing.T) {
 		<-d.done
 		w.record(d.log())
 	})
-	waitFor(t, "the daemon to report the read-only database", func() bool {
+	testutil.WaitFor(t, "the daemon to report the read-only database", func() bool {
 		return strings.Contains(d.log(), "database unavailable") && strings.Contains(d.log(), "database is read-only")
 	})
 	id := w.add(threadA, "多少钱", "只读", "8001")
@@ -259,8 +260,8 @@ func TestEndToEndReadOnlyDatabase(t *testing.T) {
 	}
 	// The operator fixes the permissions (the -shm SQLite left behind too).
 	dbFiles(0o644)
-	waitFor(t, "the daemon to start working", func() bool { return strings.Contains(d.log(), "database available again") })
-	waitFor(t, "the reply to be answered", func() bool { return postsByText(w.kk)["只读 你好，价格请看橱窗[比心]"] == 1 })
+	testutil.WaitFor(t, "the daemon to start working", func() bool { return strings.Contains(d.log(), "database available again") })
+	testutil.WaitFor(t, "the reply to be answered", func() bool { return postsByText(w.kk)["只读 你好，价格请看橱窗[比心]"] == 1 })
 	must(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	<-d.done
 	if code := d.cmd.ProcessState.ExitCode(); code != 0 {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -127,7 +128,7 @@ func TestEndToEndResolveByHand(t *testing.T) {
 	killed := w.add(threadA, "多少钱呀", "阿强", "4001")
 	w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultSlowAfter, Delay: 20 * time.Second})
 	d := w.start()
-	waitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
+	testutil.WaitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
 	must(t, d.cmd.Process.Signal(syscall.SIGKILL))
 	<-d.done
 	w.once()

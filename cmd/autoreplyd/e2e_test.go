@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -422,18 +423,6 @@ func (w *world) start(args ...string) *daemon {
 	return d
 }
 
-// waitFor polls cond until it holds; the deadline only bounds a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestEndToEndKill9NeverAnswersTwice(t *testing.T) {
 	w := newWorld(t, "@every 1s", true)
 	w.once() // first sight
@@ -442,7 +431,7 @@ func TestEndToEndKill9NeverAnswersTwice(t *testing.T) {
 	// killed while the send is in flight.
 	w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultSlowAfter, Delay: 20 * time.Second})
 	d := w.start()
-	waitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
+	testutil.WaitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
 	must(t, d.cmd.Process.Signal(syscall.SIGKILL))
 	<-d.done
 
@@ -473,7 +462,7 @@ func TestEndToEndSIGTERMLetsInFlightSendSettle(t *testing.T) {
 	id := w.add(threadB, "真好看", "小美", "5001")
 	w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultSlowAfter, Delay: 1500 * time.Millisecond})
 	d := w.start()
-	waitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
+	testutil.WaitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
 	must(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	<-d.done
 	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
@@ -489,30 +478,30 @@ func TestEndToEndSIGHUPReloadKeepsLastGoodRules(t *testing.T) {
 	w := newWorld(t, "@every 1s", true)
 	w.once()
 	d := w.start()
-	waitFor(t, "a cycle", func() bool { return strings.Contains(d.log(), "cycle done") })
+	testutil.WaitFor(t, "a cycle", func() bool { return strings.Contains(d.log(), "cycle done") })
 
 	rulesPath := filepath.Join(w.dir, "rules.yaml")
 	broken := strings.Replace(e2eRules, `text contains "好看"`, `txt contains "好看"`, 1)
 	must(t, os.WriteFile(rulesPath, []byte(broken), 0o644))
 	must(t, d.cmd.Process.Signal(syscall.SIGHUP))
-	waitFor(t, "the reload to be refused", func() bool { return strings.Contains(d.log(), "reload refused") })
+	testutil.WaitFor(t, "the reload to be refused", func() bool { return strings.Contains(d.log(), "reload refused") })
 	if !strings.Contains(d.log(), "rules.yaml:8:") {
 		t.Errorf("refusal does not name file:line:col:\n%s", d.log())
 	}
 	// The last good rules keep running.
 	w.add(threadA, "好看", "阿花", "6001")
-	waitFor(t, "an answer by the old rules", func() bool { return postsByText(w.kk)["谢谢阿花！"] == 1 })
+	testutil.WaitFor(t, "an answer by the old rules", func() bool { return postsByText(w.kk)["谢谢阿花！"] == 1 })
 
 	// A good edit replaces them.
 	fixed := strings.Replace(e2eRules, `'谢谢{{ user.nickname }}！'`, `'多谢 {{ user.nickname }}'`, 1)
 	must(t, os.WriteFile(rulesPath, []byte(fixed), 0o644))
 	must(t, d.cmd.Process.Signal(syscall.SIGHUP))
-	waitFor(t, "the reload", func() bool { return strings.Contains(d.log(), "rules reloaded") })
+	testutil.WaitFor(t, "the reload", func() bool { return strings.Contains(d.log(), "rules reloaded") })
 	w.add(threadA, "好看", "阿草", "6002")
-	waitFor(t, "an answer by the new rules", func() bool { return postsByText(w.kk)["多谢 阿草"] == 1 })
+	testutil.WaitFor(t, "an answer by the new rules", func() bool { return postsByText(w.kk)["多谢 阿草"] == 1 })
 
 	// history and check work while the daemon runs.
-	waitFor(t, "history to show both answers", func() bool {
+	testutil.WaitFor(t, "history to show both answers", func() bool {
 		n := 0
 		for _, r := range w.history("--status", "sent") {
 			if r.Rule == "thanks" {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -228,11 +229,11 @@ func TestEndToEndWeChatSurvivesTokenExpiry(t *testing.T) {
 	w.once()
 	d := w.start()
 	w.add(0, "多少钱", "oE1")
-	waitFor(t, "the first answer", func() bool { return len(w.wx.Posts()) == 1 })
+	testutil.WaitFor(t, "the first answer", func() bool { return len(w.wx.Posts()) == 1 })
 	w.wx.ExpireTokens()
 	w.wx.ResetCalls()
 	w.add(1, "好看", "oE2")
-	waitFor(t, "the answer after the expiry", func() bool { return wxPostsByText(w.wx)[wxThanks1] == 1 })
+	testutil.WaitFor(t, "the answer after the expiry", func() bool { return wxPostsByText(w.wx)[wxThanks1] == 1 })
 	calls := w.wx.Calls()
 	expired, forced := 0, 0
 	for _, c := range calls {
