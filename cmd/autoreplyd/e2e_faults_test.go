@@ -31,6 +31,7 @@ func (w *world) statusOf(id string) string {
 }
 
 func TestEndToEndEveryFaultDaemonStaysUp(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the daemon through every fault")
 	}
@@ -191,6 +192,7 @@ func contains(list []string, s string) bool {
 // permissions are fixed. Root ignores permissions, so as root the binary
 // runs as nobody.
 func TestEndToEndReadOnlyDatabase(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.once()
 	var cred *syscall.Credential

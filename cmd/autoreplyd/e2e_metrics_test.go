@@ -45,6 +45,7 @@ func (w *world) scrape(url string) (int, string) {
 }
 
 func TestEndToEndMetrics(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	base := w.listenOn()
 	w.once() // first sight: empty threads

@@ -64,6 +64,7 @@ func (w *world) resolve(id int64, flag string) string {
 // kitkot posts the reply, then drops the connection: the outcome is unknown.
 // Our reply shows up in the thread, and the next cycle settles the claim sent.
 func TestEndToEndReconcilesUnknownSend(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true) // the bot's uid is in self_uids
 	w.once()                            // first sight
 	id := w.add(threadA, "请问多少钱", "阿强", "4001")
@@ -95,6 +96,7 @@ func TestEndToEndReconcilesUnknownSend(t *testing.T) {
 // it (before, the claim became sent/reconciled with the stranger's comment
 // id): only replies by self_uids reconcile. The stranger is a commenter.
 func TestEndToEndStrangerCopyDoesNotReconcile(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true)
 	w.kk.OnPost = nil // our reply never shows up
 	w.once()          // first sight
@@ -120,6 +122,7 @@ func TestEndToEndStrangerCopyDoesNotReconcile(t *testing.T) {
 // With nothing showing up in the thread, unknown outcomes stay unknown until
 // the operator settles them: --drop gives up, --retry sends once more.
 func TestEndToEndResolveByHand(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.kk.OnPost = nil // our replies never show up in the thread: nothing reconciles
 	w.once()          // first sight

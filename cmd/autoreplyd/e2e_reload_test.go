@@ -21,6 +21,7 @@ func saveByRename(t *testing.T, path, content string) {
 // The running daemon picks up an edit of its rules file without SIGHUP, and
 // refuses a broken one, keeping the last good rules.
 func TestEndToEndLiveReloadOnRename(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.once()
 	d := w.start()

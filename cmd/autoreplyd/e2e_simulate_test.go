@@ -23,6 +23,7 @@ import (
 )
 
 func TestEndToEndSimulate(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "sim")
 	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 	var out, errb syncbuf.Buffer

@@ -9,12 +9,15 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,7 +30,22 @@ import (
 
 var binary string
 
+// e2eParallel is how many of these tests run at once unless -parallel says
+// otherwise. They spend their time waiting for the binary, its schedule and
+// the imitations' delays, not computing, so more of them than the machine
+// has cores (go test's default) can wait together.
+const e2eParallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(e2eParallel, runtime.GOMAXPROCS(0)))); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	dir, err := os.MkdirTemp("", "autoreplyd-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -114,12 +132,16 @@ func newWorld(t *testing.T, schedule string, botIsSelf bool) *world {
 	must(t, os.WriteFile(filepath.Join(w.creds, "session_key"), []byte(sessionSecret), 0o600))
 	must(t, os.WriteFile(filepath.Join(w.dir, "rules.yaml"), []byte(e2eRules), 0o644))
 	w.cfg = filepath.Join(w.dir, "config.yaml")
+	// No random pause before each send (send_jitter, up to 3 s by default):
+	// it would make these tests wait seconds for every answer. The crash
+	// test puts it back.
 	cfg := fmt.Sprintf(`database: state/autoreplyd.db
 rules: rules.yaml
 schedule: %q
 timezone: Asia/Shanghai
 listen: ""
 log: {level: debug, format: json}
+send_jitter: 0s
 sources:
   douyin:
     base_url: %s
@@ -274,6 +296,7 @@ func postsByText(kk *simulator.Kitkot) map[string]int {
 }
 
 func TestEndToEndAnswersOnceAndRecords(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", false)
 	// The backlog: already there before autoreplyd first looks.
 	w.add(threadA, "这个多少钱？", "老用户", "1001")
@@ -369,6 +392,7 @@ func TestEndToEndAnswersOnceAndRecords(t *testing.T) {
 }
 
 func TestEndToEndDryRunSendsNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", false)
 	w.once() // first sight: empty threads
 	id := w.add(threadA, "how much is it?", "Tom", "3001")
@@ -424,6 +448,7 @@ func (w *world) start(args ...string) *daemon {
 }
 
 func TestEndToEndKill9NeverAnswersTwice(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.once() // first sight
 	id := w.add(threadA, "多少钱呀", "阿强", "4001")
@@ -457,6 +482,7 @@ func TestEndToEndKill9NeverAnswersTwice(t *testing.T) {
 }
 
 func TestEndToEndSIGTERMLetsInFlightSendSettle(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.once()
 	id := w.add(threadB, "真好看", "小美", "5001")
@@ -475,6 +501,7 @@ func TestEndToEndSIGTERMLetsInFlightSendSettle(t *testing.T) {
 }
 
 func TestEndToEndSIGHUPReloadKeepsLastGoodRules(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.once()
 	d := w.start()
@@ -521,6 +548,7 @@ func TestEndToEndSIGHUPReloadKeepsLastGoodRules(t *testing.T) {
 }
 
 func TestCheckReportsPositions(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1m", true)
 	stdout, stderr, code := w.run("check", "--config", w.cfg)
 	if code != 0 || !strings.Contains(stdout, "OK") {
@@ -543,6 +571,7 @@ func TestCheckReportsPositions(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1m", true)
 	stdout, _, code := w.run("version")
 	if code != 0 || !strings.HasPrefix(stdout, "autoreplyd ") {
@@ -553,6 +582,7 @@ func TestVersion(t *testing.T) {
 // Every failure path, through the binary: the daemon records each outcome
 // with its reason, and no secret reaches the logs, history or database.
 func TestEndToEndFailuresRecordedWithoutSecrets(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true)
 	w.once()
 	refused := w.add(threadA, "多少钱", "甲", "7001")
