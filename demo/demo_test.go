@@ -19,6 +19,7 @@ import (
 )
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}
@@ -139,6 +140,7 @@ func firstLines(out string) string {
 // The operator's rules and config in --dir are used, never overwritten, and
 // the first lines say so; a second run's summary speaks of that run alone.
 func TestRunKeepsExistingFilesAndCountsThisRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}
@@ -216,6 +218,7 @@ func TestRunKeepsExistingFilesAndCountsThisRun(t *testing.T) {
 
 // A reload that went live is printed among the decisions, as it happens.
 func TestRunPrintsReload(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}
@@ -250,6 +253,7 @@ func TestRunPrintsReload(t *testing.T) {
 // Without --dir the temporary directory goes at the end, and the hint
 // suggests --dir rather than a database that is gone.
 func TestRunRemovesTemporaryDir(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}
