@@ -13,6 +13,7 @@ import (
 )
 
 func TestSchedulePeriod(t *testing.T) {
+	t.Parallel()
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +43,7 @@ func TestSchedulePeriod(t *testing.T) {
 }
 
 func TestQuietPollsDefaultMatchesPoller(t *testing.T) {
+	t.Parallel()
 	if config.DefaultQuietPolls != poller.DefaultQuietPolls {
 		t.Fatalf("quiet_polls: config default %d, poller default %d", config.DefaultQuietPolls, poller.DefaultQuietPolls)
 	}
@@ -50,6 +52,7 @@ func TestQuietPollsDefaultMatchesPoller(t *testing.T) {
 // Every source's binding gets its max_interval and quiet_polls; Douyin its
 // concurrency, the others 1.
 func TestBuildAdaptive(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	testutil.WriteFile(t, path, `
@@ -105,6 +108,7 @@ responders:
 
 // The poller is told the schedule's period.
 func TestNewPassesPeriod(t *testing.T) {
+	t.Parallel()
 	cfg := load(t, writeConfig(t, t.TempDir(), closedURL(t), "@every 2m", rulesV1, ""))
 	var period time.Duration
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger(), Tune: func(o *poller.Options) { period = o.Period }})
@@ -123,6 +127,7 @@ type douyinOnly struct{ platform.Source }
 func (douyinOnly) Platform() string { return "douyin" }
 
 func TestAdaptiveWarning(t *testing.T) {
+	t.Parallel()
 	b := func(max time.Duration) poller.Binding {
 		return poller.Binding{Source: douyinOnly{}, MaxInterval: max}
 	}

@@ -55,7 +55,8 @@ const rulesBroken = rulesV1 + `  - name: broken
 `
 
 // writeConfig writes rules and a config (douyin through kitkot, at base)
-// into dir; extra is appended to the config verbatim.
+// into dir; extra is appended to the config verbatim. There is no random
+// pause before each send (send_jitter): it would only make tests wait.
 func writeConfig(t *testing.T, dir, base, schedule, rules, extra string) string {
 	t.Helper()
 	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rules)
@@ -64,6 +65,7 @@ rules: rules.yaml
 schedule: %q
 timezone: Asia/Shanghai
 listen: ""
+send_jitter: 0s
 sources:
   douyin:
     base_url: %s
@@ -118,6 +120,7 @@ func closedURL(t *testing.T) string {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestBuildGood(t *testing.T) {
+	t.Parallel()
 	cfg := load(t, writeConfig(t, t.TempDir(), "http://127.0.0.1:1", "@every 1m", rulesV1, ""))
 	bindings, rs, pacing, err := Build(cfg)
 	if err != nil {
@@ -151,6 +154,7 @@ func TestBuildGood(t *testing.T) {
 }
 
 func TestBuildNoSource(t *testing.T) {
+	t.Parallel()
 	// config.Load refuses a config without sources; Build must too.
 	for _, cfg := range []*config.Config{
 		{Location: time.UTC},
@@ -173,6 +177,7 @@ func ruleNames(d *Daemon) []string {
 }
 
 func TestReload(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
@@ -217,6 +222,7 @@ func TestReload(t *testing.T) {
 }
 
 func TestNewRefusesBrokenRules(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesBroken, ""))
 	if d, err := New(t.Context(), cfg, Options{Logger: quietLogger()}); err == nil {
@@ -227,6 +233,7 @@ func TestNewRefusesBrokenRules(t *testing.T) {
 
 // New settles claims left pending by a crash as unknown.
 func TestNewRecoversPending(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	st, err := store.Open(t.Context(), cfg.Database)
@@ -279,6 +286,7 @@ func (e *events) snapshot() []poller.Event {
 }
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	jo := simulator.NewJustOneAPI(token)
 	kk := simulator.NewKitkot(apiKey, sessionKey)
 	// The backlog: two replies already under thread A.
@@ -368,6 +376,7 @@ func TestRun(t *testing.T) {
 // Poll errors (a source that refuses connections) do not stop Run; it still
 // returns nil on cancellation.
 func TestRunWithUnreachableSource(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, logs, stop := runLogged(t, load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")))
 	testutil.WaitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
@@ -429,6 +438,7 @@ func imitations(t *testing.T) (*simulator.JustOneAPI, *simulator.Kitkot, string)
 
 // Cycle runs one cycle synchronously (run --once).
 func TestCycle(t *testing.T) {
+	t.Parallel()
 	jo, kk, url := imitations(t)
 	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger(), Tune: func(o *poller.Options) { o.Jitter = nil }})

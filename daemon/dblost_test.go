@@ -21,6 +21,7 @@ import (
 // ERROR, /-/ready says why, and no database is recreated at the path. A
 // file moved back is picked up again.
 func TestDatabaseLostStopsEverything(t *testing.T) {
+	t.Parallel()
 	jo, kk, url := imitations(t)
 	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
 	logs := &syncbuf.Buffer{}
@@ -93,6 +94,7 @@ func TestDatabaseLostStopsEverything(t *testing.T) {
 // warning on start, a loud one with backlog: answer (the probe's next start
 // answered all 180 comments a second time); an existing one is not.
 func TestNewDatabaseWarning(t *testing.T) {
+	t.Parallel()
 	for _, backlog := range []string{"skip", "answer"} {
 		dir := t.TempDir()
 		path := writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")

@@ -24,6 +24,7 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 }
 
 func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
@@ -73,6 +74,7 @@ func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
 }
 
 func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
+	t.Parallel()
 	// An address already taken fails New before anything is logged (no
 	// "ready"), with one line naming the listen key.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -118,6 +120,7 @@ func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
 // "ready" line, READY=1) comes before a busy port is known; it lets go of it
 // when it fails later, and Close does when Run never took it.
 func TestNewBindsTheListenAddressFirst(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))

@@ -15,6 +15,7 @@ import (
 // /metrics is served on the health mux: the build, the rules (re)loads, and
 // every series at 0 from start; a refused reload shows.
 func TestMetricsOnHealthMux(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger(), Version: "v9.8.7"})
@@ -73,6 +74,7 @@ func TestMetricsOnHealthMux(t *testing.T) {
 // cycle: it is logged and counted in autoreplyd_cycles_skipped_total, and
 // the cycle it found goes on to its end.
 func TestSkippedTicksCounted(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	var calls atomic.Int32
 	jo := simulator.NewJustOneAPI(token)

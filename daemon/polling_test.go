@@ -192,6 +192,7 @@ func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling stri
 // platform sees that many listing calls at once and never more, and no more
 // calls than the rate allows.
 func TestSourcePollingKeys(t *testing.T) {
+	t.Parallel()
 	const threads = 12
 	for _, c := range pollingCases {
 		t.Run(c.name, func(t *testing.T) {

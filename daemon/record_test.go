@@ -58,6 +58,7 @@ func query(t *testing.T, path, q string) []string {
 // The config's time zone and thread labels are in the database after every
 // start, and follow the config when it changes.
 func TestRecordConfig(t *testing.T) {
+	t.Parallel()
 	jo, _, url := imitations(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "autoreplyd.db")
@@ -133,6 +134,7 @@ func TestRecordConfig(t *testing.T) {
 }
 
 func TestZoneName(t *testing.T) {
+	t.Parallel()
 	sh, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 )
 
 func TestBuildTikTok(t *testing.T) {
+	t.Parallel()
 	cfg := &config.Config{
 		Location: time.UTC,
 		Sources: config.Sources{TikTok: &config.TikTokSource{BaseURL: "http://127.0.0.1:1/api", APIKey: "tk-key",
@@ -46,6 +47,7 @@ func TestBuildTikTok(t *testing.T) {
 
 // New and reloads refuse a rule whose via names no configured responder.
 func TestViaChecked(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	viaNope := rulesV1 + "  - name: routed\n    when: 'true'\n    reply: hi\n    via: nope\n"
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", viaNope, ""))
@@ -69,6 +71,7 @@ func TestViaChecked(t *testing.T) {
 }
 
 func TestDouyinFullRescanZeroMeansNever(t *testing.T) {
+	t.Parallel()
 	if got := rescanEvery(0); got >= 0 {
 		t.Fatalf("full_rescan_every 0 must turn rescans off, got %d", got)
 	}

@@ -20,6 +20,7 @@ func wechatConfig(sourceSecret, responderSecret string) *config.Config {
 }
 
 func TestBuildWechatSharesOneClient(t *testing.T) {
+	t.Parallel()
 	env := &buildEnv{}
 	cfg := wechatConfig("wx-secret-1", "wx-secret-1")
 	if _, _, _, err := wechatResponder(cfg, env); err != nil {

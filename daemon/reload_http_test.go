@@ -27,6 +27,7 @@ const rulesTwoBroken = rulesV1 + `  - name: broken
 `
 
 func TestReloadEndpoint(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	rl := &reloads{}

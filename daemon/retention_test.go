@@ -62,6 +62,7 @@ func historyOf(t *testing.T, d *Daemon, commentID string) []store.HistoryRow {
 // again does not get it answered a second time. Deleting the comment row
 // instead (what Prune never does) would.
 func TestPrunedCommentNotAnsweredAgain(t *testing.T) {
+	t.Parallel()
 	d, jo, kk, _ := retentionWorld(t, rulesV1)
 	ctx := t.Context()
 	if st := d.Cycle(ctx); st.Polled != 2 || st.Errors != 0 {
@@ -124,6 +125,7 @@ func TestPrunedCommentNotAnsweredAgain(t *testing.T) {
 // The cutoff never cuts into a rule's cooldown, and retention 0 prunes
 // nothing.
 func TestPruneCutoff(t *testing.T) {
+	t.Parallel()
 	const cooled = rulesV1 + `  - name: slow
     when: 'text contains "慢"'
     reply: 'ok'
@@ -152,6 +154,7 @@ func TestPruneCutoff(t *testing.T) {
 
 // Run prunes once the first cycle is done, without waiting PruneInterval.
 func TestRunPrunesAfterFirstCycle(t *testing.T) {
+	t.Parallel()
 	d, _, _, logs := retentionWorld(t, rulesV1)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

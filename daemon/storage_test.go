@@ -124,6 +124,7 @@ func (h *lockHolder) release() {
 // nothing is sent (no claim could be committed), the daemon goes on, and
 // once the lock is gone the reply is answered exactly once.
 func TestStorageLockedAtRunTime(t *testing.T) {
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	must := func(err error) {
@@ -164,6 +165,7 @@ func TestStorageLockedAtRunTime(t *testing.T) {
 // its settlement waits for the lock instead of leaving the claim pending
 // (which a restart would turn into unknown).
 func TestStorageLockedWhileSettling(t *testing.T) {
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	if err := w.d.Store().SetBusyTimeout(t.Context(), 200*time.Millisecond); err != nil {
@@ -187,6 +189,7 @@ func TestStorageLockedWhileSettling(t *testing.T) {
 // A full database: the claim cannot be committed, so nothing is sent; the
 // error says the disk is full; once there is room the reply is answered once.
 func TestStorageFullAtRunTime(t *testing.T) {
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	if _, err := w.d.Store().LimitPages(t.Context(), 1); err != nil {
@@ -221,8 +224,7 @@ func TestStorageFullAtRunTime(t *testing.T) {
 // with a clear message; the daemon waits, logging why, and starts once the
 // lock is gone.
 func TestStorageLockedAtStartup(t *testing.T) {
-	defer func(i time.Duration) { storeRetryInitial = i }(storeRetryInitial)
-	storeRetryInitial = 100 * time.Millisecond
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	w.d.Close()
@@ -280,8 +282,7 @@ func TestStorageLockedAtStartup(t *testing.T) {
 
 // Cancelled while waiting (SIGTERM): New returns promptly.
 func TestStorageWaitEndsWithContext(t *testing.T) {
-	defer func(i time.Duration) { storeRetryInitial = i }(storeRetryInitial)
-	storeRetryInitial = 50 * time.Millisecond
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	w.d.Close()
@@ -310,6 +311,7 @@ func TestStorageWaitEndsWithContext(t *testing.T) {
 
 // A permanent problem is not waited for: a file that is not a database.
 func TestStorageNotADatabaseFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	w := newStorageWorld(t)
 	cfg := load(t, w.cfg)
 	if err := os.WriteFile(cfg.Database, []byte(strings.Repeat("not a database\n", 400)), 0o600); err != nil {
@@ -333,8 +335,7 @@ func TestStorageReadOnlyAtStartup(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores file permissions; see TestEndToEndReadOnlyDatabase")
 	}
-	defer func(i time.Duration) { storeRetryInitial = i }(storeRetryInitial)
-	storeRetryInitial = 100 * time.Millisecond
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	w.d.Close()

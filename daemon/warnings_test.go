@@ -39,6 +39,7 @@ func warningsOf(t *testing.T, c pollingCase, schedule, polling string, n int) []
 // polled less often than max_interval. Each source section's rate, burst and
 // max_interval reach the computation.
 func TestCapacityWarnings(t *testing.T) {
+	t.Parallel()
 	for _, c := range pollingCases {
 		t.Run(c.name, func(t *testing.T) {
 			key := "sources." + c.name
@@ -89,6 +90,7 @@ func TestCapacityWarnings(t *testing.T) {
 // The schedule's warnings stay quiet when there is nothing to compare:
 // a schedule that never fires.
 func TestCapacityWarningsNeverFiring(t *testing.T) {
+	t.Parallel()
 	for _, w := range warningsOf(t, pollingCases[0], "0 0 30 2 *", "rate: 1/h, max_interval: 0", 100) {
 		if strings.Contains(w, "rate") {
 			t.Errorf("warning for a schedule that never fires: %s", w)
@@ -97,6 +99,7 @@ func TestCapacityWarningsNeverFiring(t *testing.T) {
 }
 
 func TestRateString(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		l    rate.Limit
 		want string
@@ -117,6 +120,7 @@ func TestRateString(t *testing.T) {
 
 // The daemon logs the warnings when it starts.
 func TestNewLogsWarnings(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, t.TempDir(), closedURL(t), "@every 1m", rulesV1, "")
 	cfg, err := config.Load(path, []string{"AUTOREPLYD_SOURCES__DOUYIN__RATE=1/h", "AUTOREPLYD_SOURCES__DOUYIN__MAX_INTERVAL=0"})
 	if err != nil {

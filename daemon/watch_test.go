@@ -188,6 +188,7 @@ func renameOver(t *testing.T, path, content string) {
 }
 
 func TestWatchRenameOverReloadsOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
@@ -203,6 +204,7 @@ func TestWatchRenameOverReloadsOnce(t *testing.T) {
 }
 
 func TestWatchBurstOfWritesReloadsOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// A longer quiet period than reloadDebounce, so a stall of this loaded
 	// test machine between two writes cannot split the burst.
@@ -224,6 +226,7 @@ func TestWatchBurstOfWritesReloadsOnce(t *testing.T) {
 }
 
 func TestWatchBrokenEditKeepsLastGoodRules(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
@@ -247,6 +250,7 @@ func TestWatchBrokenEditKeepsLastGoodRules(t *testing.T) {
 }
 
 func TestWatchDeleteThenRecreate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
@@ -274,6 +278,7 @@ func TestWatchDeleteThenRecreate(t *testing.T) {
 // touch and chmod change no content: no reload. Rewriting the same bytes
 // reloads but does not swap.
 func TestWatchUnchangedContent(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
@@ -324,6 +329,7 @@ func dirConfig(t *testing.T, dir string) (cfgPath, rulesDir string) {
 }
 
 func TestWatchDirectory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath, rulesDir := dirConfig(t, dir)
 	w := startWatched(t, cfgPath, 0)
@@ -363,6 +369,7 @@ func TestWatchDirectory(t *testing.T) {
 // The watched directory disappearing stops the watch, not the daemon; an
 // explicit reload (SIGHUP) still works.
 func TestWatchDirectoryRemoved(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath, rulesDir := dirConfig(t, dir)
 	w := startWatched(t, cfgPath, 0)
@@ -398,6 +405,7 @@ func TestWatchDirectoryRemoved(t *testing.T) {
 // ConfigMap: rules.yaml -> ..data/rules.yaml, and "..data" is swapped by a
 // rename. No event names rules.yaml.
 func TestWatchConfigMapSymlinkSwap(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")
 	for _, v := range []struct{ dir, rules string }{{"..v1", rulesV1}, {"..v2", rulesV2}} {
@@ -434,6 +442,7 @@ func TestWatchConfigMapSymlinkSwap(t *testing.T) {
 
 // SIGHUP and the watcher may reload at the same time; the last edit wins.
 func TestWatchConcurrentReloads(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"file", "directory"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
@@ -467,6 +476,7 @@ func TestWatchConcurrentReloads(t *testing.T) {
 }
 
 func TestIsRuleFileName(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]bool{
 		"a.yaml": true, "b.yml": true, "10-spam.yaml": true,
 		"a.json": false, "README": false, ".a.yaml": false, ".#a.yaml": false, "#a.yaml#": false,
@@ -484,6 +494,7 @@ func TestIsRuleFileName(t *testing.T) {
 // overflow. The reload is refused with its place, and the last good rules
 // keep running.
 func TestWatchHostileNestingKeepsRunning(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")

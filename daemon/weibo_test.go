@@ -9,6 +9,7 @@ import (
 )
 
 func TestBuildWeibo(t *testing.T) {
+	t.Parallel()
 	cfg := &config.Config{Location: time.UTC,
 		Sources: config.Sources{Weibo: &config.WeiboSource{BaseURL: "http://127.0.0.1:1", AccessToken: "wb-token",
 			Responder: "weibo", SelfUIDs: []string{"5000000001"}, Backlog: "skip", Timeout: time.Second,
