@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // checkWorld writes a config (with extra appended) and rules into a fresh
@@ -14,9 +16,9 @@ func checkWorld(t *testing.T, rules, extra string) (cfg, db string) {
 	t.Helper()
 	dir := t.TempDir()
 	db = filepath.Join(dir, "state", "autoreplyd.db")
-	writeFile(t, filepath.Join(dir, "rules.yaml"), rules)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rules)
 	cfg = filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", extra))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", extra))
 	// It holds secrets inline: private, or check warns (see
 	// TestCheckInlineSecretsReadable).
 	if err := os.Chmod(cfg, 0o600); err != nil {
@@ -131,13 +133,13 @@ func TestCheckConfigErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := strings.Replace(string(b), "responders:\n", tc.extra+"responders:\n", 1)
-				writeFile(t, cfg, s)
+				testutil.WriteFile(t, cfg, s)
 			} else {
 				b, err := os.ReadFile(cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				writeFile(t, cfg, string(b)+tc.extra)
+				testutil.WriteFile(t, cfg, string(b)+tc.extra)
 			}
 			r := runCLI(t, nil, "check", "--config", cfg)
 			if r.code != 1 {
@@ -198,7 +200,7 @@ func TestHostileNestingRefusedByEveryCommand(t *testing.T) {
 	cfg, db := checkWorld(t, hostile, "")
 	dir := filepath.Dir(cfg)
 	rulesPath := filepath.Join(dir, "rules.yaml")
-	writeFile(t, filepath.Join(dir, "t.yaml"), "rule_files: [rules.yaml]\ntests:\n  - name: x\n    comment: hi\n    expect: {rule: d}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "t.yaml"), "rule_files: [rules.yaml]\ntests:\n  - name: x\n    comment: hi\n    expect: {rule: d}\n")
 	want := rulesPath + `:3:76: rule "d": when: expression nests brackets more than 64 deep`
 	for _, args := range [][]string{
 		{"check", "--config", cfg},
@@ -221,7 +223,7 @@ func TestCheckWarnsWithoutSelfUIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, cfg, strings.Replace(string(data), `    self_uids: ["96818342215"]`+"\n", "", 1))
+	testutil.WriteFile(t, cfg, strings.Replace(string(data), `    self_uids: ["96818342215"]`+"\n", "", 1))
 	r := runCLI(t, nil, "check", "--config", cfg)
 	if r.code != 0 {
 		t.Fatalf("check: exit %d: %s", r.code, r.stderr)

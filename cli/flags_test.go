@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -115,12 +116,12 @@ func TestUnknownRuleWarns(t *testing.T) {
 	// With a config, its rules are known too, recorded or not.
 	dir := t.TempDir()
 	seedHistory(t, filepath.Join(dir, "state", "autoreplyd.db"), seedRows)
-	writeFile(t, filepath.Join(dir, "rules.yaml"), goodRules+`  - name: 新品
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), goodRules+`  - name: 新品
     when: 'text contains "新"'
     reply: '谢谢'
 `)
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 	if r := runCLI(t, nil, "history", "--config", cfg, "--rule", "新品"); r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "(no handled replies match)") {
 		t.Errorf("history --rule of the config: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}

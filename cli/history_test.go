@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/text/width"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -548,7 +549,7 @@ func TestHistoryWithConfig(t *testing.T) {
 	}
 	seedHistory(t, filepath.Join(dir, "state", "autoreplyd.db"), seedRows)
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 
 	// 2026-11-22 in Asia/Shanghai starts at 2026-11-21T16:00Z: the first
 	// row (23:00Z on the 21st) is on the 22nd there.

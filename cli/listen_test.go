@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // run with its listen address taken by another process exits 1 with one
@@ -24,7 +26,7 @@ func TestRunListenPortBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Info logging, so that a "ready" line would show.
-	writeFile(t, cfg, strings.Replace(string(data), `listen: ""`, "listen: "+addr+"\nlog: {level: debug}", 1))
+	testutil.WriteFile(t, cfg, strings.Replace(string(data), `listen: ""`, "listen: "+addr+"\nlog: {level: debug}", 1))
 
 	r := runCLI(t, nil, "run", "--config", cfg)
 	want := "autoreplyd: listen: " + addr + " is in use by another process: bind: address already in use " +

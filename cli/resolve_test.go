@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // Claim ids of seedRows, in insertion order.
@@ -85,7 +87,7 @@ func TestResolveWithConfig(t *testing.T) {
 	db := filepath.Join(dir, "state", "autoreplyd.db")
 	seedHistory(t, db, seedRows)
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 	r := runCLI(t, nil, "resolve", "--config", cfg, "--drop", claimUnknown)
 	if r.code != 0 || !strings.Contains(r.stdout, "unknown → failed (resolved_drop)") {
 		t.Fatalf("resolve --config: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)

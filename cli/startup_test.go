@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // Rules that are missing are reported by check and run as the config's
@@ -44,7 +46,7 @@ func TestUnknownNamesSuggestInCheckTestExplain(t *testing.T) {
 	want := rulesPath + `:3:12: rule "greet": when: unknown name "txet" (did you mean "text"?)` + "\n" +
 		rulesPath + `:4:21: rule "greet": reply: user has no field "nickame" (did you mean "nickname"?)` + "\n"
 	testFile := filepath.Join(filepath.Dir(cfg), "rules.test.yaml")
-	writeFile(t, testFile, "rule_files: [rules.yaml]\ntests:\n  - name: hi\n    comment: hi\n    expect: {rule: greet}\n")
+	testutil.WriteFile(t, testFile, "rule_files: [rules.yaml]\ntests:\n  - name: hi\n    comment: hi\n    expect: {rule: greet}\n")
 	for _, args := range [][]string{
 		{"check", "--config", cfg},
 		{"explain", "--config", cfg, "--text", "hi"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -95,7 +96,7 @@ func TestStatsWithConfig(t *testing.T) {
 	dir := t.TempDir()
 	seedHistory(t, filepath.Join(dir, "state", "autoreplyd.db"), statsSeedRows)
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 
 	out := statsOK(t, nil, append([]string{"--config", cfg, "--format", "json", "--rule", "greet"}, statsWindow...)...)
 	want := `{"day":"2026-11-22","rule":"greet","status":"sent","count":2,"reason":""}` + "\n"

@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // The golden files show exactly what a rule author sees.
@@ -46,15 +48,15 @@ func TestTestExamples(t *testing.T) {
 func TestTestBadFile(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.test.yaml")
-	writeFile(t, bad, `rule_files: [rules.yaml]
+	testutil.WriteFile(t, bad, `rule_files: [rules.yaml]
 tests:
   - name: typo
     comment: {text: 多少钱}
     expect: {rule: price, skiped: cooldown}
 `)
 	good := filepath.Join(dir, "good.test.yaml")
-	writeFile(t, filepath.Join(dir, "rules.yaml"), goodRules)
-	writeFile(t, good, `rule_files: rules.yaml
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), goodRules)
+	testutil.WriteFile(t, good, `rule_files: rules.yaml
 tests:
   - name: price
     comment: {text: 多少钱, user: 小明}
@@ -75,9 +77,9 @@ tests:
 
 func TestTestRulesDoNotLoad(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "rules.yaml"), "rules:\n  - name: x\n    when: 'txet == \"a\"'\n")
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), "rules:\n  - name: x\n    when: 'txet == \"a\"'\n")
 	tf := filepath.Join(dir, "x.test.yaml")
-	writeFile(t, tf, "rule_files: rules.yaml\ntests:\n  - {name: a, comment: a, expect: {no_match: true}}\n")
+	testutil.WriteFile(t, tf, "rule_files: rules.yaml\ntests:\n  - {name: a, comment: a, expect: {no_match: true}}\n")
 	r := runCLI(t, nil, "test", tf)
 	if r.code != 1 || !strings.HasPrefix(r.stderr, filepath.Join(dir, "rules.yaml")+":3:") || !strings.Contains(r.stderr, "txet") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
@@ -105,7 +107,7 @@ func TestTestNeedsFiles(t *testing.T) {
 func TestTestConfigRules(t *testing.T) {
 	cfg, _ := checkWorld(t, goodRules, "")
 	tf := filepath.Join(t.TempDir(), "c.test.yaml")
-	writeFile(t, tf, `now: "2026-11-23 10:00"
+	testutil.WriteFile(t, tf, `now: "2026-11-23 10:00"
 tests:
   - name: price
     comment: {text: 多少钱, user: 小明}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -82,7 +83,7 @@ func TestTimezoneOfDatabase(t *testing.T) {
 	}
 	// ... and the config's (Asia/Shanghai).
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 	if got := greetDays(t, nil, "--config", cfg, "--timezone", "UTC"); got != "2026-11-21,greet,sent,2," {
 		t.Errorf("--config with --timezone UTC: greet days %q", got)
 	}

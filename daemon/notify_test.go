@@ -152,11 +152,11 @@ func TestNotifyLifecycle(t *testing.T) {
 	testutil.WaitFor(t, "READY=1 after the reload", func() bool { return sock.count("READY=1") == 2 })
 
 	// An edit of the rules file, picked up by the watcher.
-	renameOver(t, d.cfg.Rules, rulesV2)
+	testutil.SaveByRename(t, d.cfg.Rules, rulesV2)
 	testutil.WaitFor(t, "the reload after the edit", func() bool { return d.Rules().Len() == 3 })
 	// A broken edit: refused, still RELOADING=1 then READY=1 (the last good
 	// rules keep running), with the reason in the status.
-	renameOver(t, d.cfg.Rules, rulesBroken)
+	testutil.SaveByRename(t, d.cfg.Rules, rulesBroken)
 	testutil.WaitFor(t, "the refused reload", func() bool { return rl.counts()[2] == 1 })
 	n := rl.total()
 	testutil.WaitFor(t, "READY=1 after every reload", func() bool { return sock.count("READY=1") == 1+n })

@@ -176,24 +176,13 @@ func (w *watched) waitCounts(what string, want [3]int) {
 	}
 }
 
-// renameOver saves content the way many editors do: a temporary file
-// renamed over the target.
-func renameOver(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	testutil.WriteFile(t, tmp, content)
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestWatchRenameOverReloadsOnce(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
 
-	renameOver(t, rulesPath, rulesV2)
+	testutil.SaveByRename(t, rulesPath, rulesV2)
 	w.waitCounts("the reload", [3]int{1, 0, 0})
 	if !slices.Equal(ruleNames(w.d), []string{"spam", "price", "thanks"}) {
 		t.Fatalf("rules after the edit: %v", ruleNames(w.d))
@@ -232,7 +221,7 @@ func TestWatchBrokenEditKeepsLastGoodRules(t *testing.T) {
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	before := w.d.Rules()
 
-	renameOver(t, rulesPath, rulesBroken)
+	testutil.SaveByRename(t, rulesPath, rulesBroken)
 	w.waitCounts("the refusal", [3]int{0, 0, 1})
 	if w.d.Rules() != before {
 		t.Fatalf("a refused reload replaced the rules: %v", ruleNames(w.d))
@@ -242,7 +231,7 @@ func TestWatchBrokenEditKeepsLastGoodRules(t *testing.T) {
 		t.Errorf("the refusal does not name file:line:col:\n%s", logs)
 	}
 
-	renameOver(t, rulesPath, rulesV2)
+	testutil.SaveByRename(t, rulesPath, rulesV2)
 	w.waitCounts("the fixed reload", [3]int{1, 0, 1})
 	if w.d.Rules().Len() != 3 {
 		t.Fatalf("rules after the fix: %v", ruleNames(w.d))
@@ -335,7 +324,7 @@ func TestWatchDirectory(t *testing.T) {
 	w := startWatched(t, cfgPath, 0)
 
 	// A new rule file joins the rules.
-	renameOver(t, filepath.Join(rulesDir, "b.yaml"), rulesThanks)
+	testutil.SaveByRename(t, filepath.Join(rulesDir, "b.yaml"), rulesThanks)
 	w.waitCounts("the new file", [3]int{1, 0, 0})
 	if !slices.Equal(ruleNames(w.d), []string{"spam", "price", "thanks"}) {
 		t.Fatalf("rules with b.yaml: %v", ruleNames(w.d))
@@ -464,7 +453,7 @@ func TestWatchConcurrentReloads(t *testing.T) {
 				})
 			}
 			for _, content := range []string{rulesV2, rulesBroken, rulesV1, rulesV2} {
-				renameOver(t, rulesPath, content)
+				testutil.SaveByRename(t, rulesPath, content)
 			}
 			wg.Wait()
 			w.settle()
@@ -501,7 +490,7 @@ func TestWatchHostileNestingKeepsRunning(t *testing.T) {
 	before := w.d.Rules()
 
 	n := 520000
-	renameOver(t, rulesPath, "rules:\n  - name: d\n    when: '"+strings.Repeat("(", n)+"true"+strings.Repeat(")", n)+"'\n    reply: hi\n")
+	testutil.SaveByRename(t, rulesPath, "rules:\n  - name: d\n    when: '"+strings.Repeat("(", n)+"true"+strings.Repeat(")", n)+"'\n    reply: hi\n")
 	w.waitCounts("the refusal", [3]int{0, 0, 1})
 	if w.d.Rules() != before {
 		t.Fatalf("a refused reload replaced the rules: %v", ruleNames(w.d))
@@ -509,6 +498,6 @@ func TestWatchHostileNestingKeepsRunning(t *testing.T) {
 	if err := w.reloads.lastErr(); err == nil || !strings.Contains(err.Error(), "rules.yaml:3:76: rule \"d\": when: expression nests brackets more than 64 deep") {
 		t.Errorf("refusal = %.300v", err)
 	}
-	renameOver(t, rulesPath, rulesV2)
+	testutil.SaveByRename(t, rulesPath, rulesV2)
 	w.waitCounts("the fixed reload", [3]int{1, 0, 1})
 }

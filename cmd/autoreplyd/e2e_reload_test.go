@@ -1,22 +1,12 @@
 package main
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
-
-// saveByRename saves content the way many editors do: a temporary file
-// renamed over path.
-func saveByRename(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	must(t, os.WriteFile(tmp, []byte(content), 0o644))
-	must(t, os.Rename(tmp, path))
-}
 
 // The running daemon picks up an edit of its rules file without SIGHUP, and
 // refuses a broken one, keeping the last good rules.
@@ -32,14 +22,14 @@ func TestEndToEndLiveReloadOnRename(t *testing.T) {
 
 	// A good edit, saved by rename: the next comment gets the new reply.
 	fixed := strings.Replace(e2eRules, `'谢谢{{ user.nickname }}！'`, `'多谢 {{ user.nickname }}'`, 1)
-	saveByRename(t, rulesPath, fixed)
+	testutil.SaveByRename(t, rulesPath, fixed)
 	testutil.WaitFor(t, "the reload", func() bool { return strings.Contains(d.log(), "rules reloaded") })
 	w.add(threadA, "好看", "阿草", "8001")
 	testutil.WaitFor(t, "an answer by the new rules", func() bool { return postsByText(w.kk)["多谢 阿草"] == 1 })
 
 	// A broken edit, saved the same way, is refused with its position.
 	broken := strings.Replace(fixed, `text contains "好看"`, `txt contains "好看"`, 1)
-	saveByRename(t, rulesPath, broken)
+	testutil.SaveByRename(t, rulesPath, broken)
 	testutil.WaitFor(t, "the reload to be refused", func() bool { return strings.Contains(d.log(), "reload refused") })
 	if !strings.Contains(d.log(), "rules.yaml:8:") {
 		t.Errorf("refusal does not name file:line:col:\n%s", d.log())

@@ -71,3 +71,15 @@ func WriteFile(t testing.TB, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// SaveByRename saves content to path the way many editors do: written to
+// path + ".tmp", then renamed over path, so a watcher sees a new file
+// appear in place of the old one rather than a write to it.
+func SaveByRename(t testing.TB, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	WriteFile(t, tmp, content)
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}

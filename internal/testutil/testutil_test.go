@@ -98,3 +98,27 @@ func TestWriteFileMakesDirectories(t *testing.T) {
 		t.Fatalf("read back %q, %v", data, err)
 	}
 }
+
+func TestSaveByRenameReplacesTheFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	WriteFile(t, path, "old")
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	SaveByRename(t, path, "new")
+	after, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(path); string(data) != "new" {
+		t.Errorf("content %q", data)
+	}
+	if os.SameFile(before, after) {
+		t.Error("the file was written in place, not replaced")
+	}
+	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("temporary file left: %v", err)
+	}
+}
