@@ -40,6 +40,7 @@ func assertNoDatabase(t *testing.T, db string) {
 }
 
 func TestCheckGood(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	r := runCLI(t, nil, "check", "--config", cfg)
 	if r.code != 0 {
@@ -66,6 +67,7 @@ func TestCheckGood(t *testing.T) {
 // The config path also comes from $AUTOREPLYD_CONFIG, and overrides from
 // the explicit environment.
 func TestCheckConfigFromEnviron(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	r := runCLI(t, []string{"AUTOREPLYD_CONFIG=" + cfg, "AUTOREPLYD_SCHEDULE=@every 5m"}, "check")
 	if r.code != 0 {
@@ -78,6 +80,7 @@ func TestCheckConfigFromEnviron(t *testing.T) {
 }
 
 func TestCheckRulesErrors(t *testing.T) {
+	t.Parallel()
 	// Two broken rules: an unknown name in a condition (line 3) and a
 	// broken template (line 6). Both must be reported.
 	const broken = `rules:
@@ -110,6 +113,7 @@ func TestCheckRulesErrors(t *testing.T) {
 }
 
 func TestCheckConfigErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, extra string
 		want        []string
@@ -165,6 +169,7 @@ func TestCheckConfigErrors(t *testing.T) {
 }
 
 func TestCheckMissingConfig(t *testing.T) {
+	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
 	r := runCLI(t, nil, "check", "--config", missing)
 	if r.code != 1 || !strings.Contains(r.stderr, "nope.yaml") {
@@ -175,6 +180,7 @@ func TestCheckMissingConfig(t *testing.T) {
 // A rate limit too low for the threads watched passes check with a warning
 // on stderr naming the key, and the OK lines on stdout.
 func TestCheckCapacityWarning(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	r := runCLI(t, []string{"AUTOREPLYD_SOURCES__DOUYIN__RATE=1/h", "AUTOREPLYD_SOURCES__DOUYIN__MAX_INTERVAL=0"}, "check", "--config", cfg)
 	if r.code != 0 {
@@ -195,6 +201,7 @@ func TestCheckCapacityWarning(t *testing.T) {
 // check, test and explain alike (reload: daemon's TestWatchHostileNesting...).
 // Before them, 520,000 nested parentheses killed each with a stack overflow.
 func TestHostileNestingRefusedByEveryCommand(t *testing.T) {
+	t.Parallel()
 	n := 520000
 	hostile := "rules:\n  - name: d\n    when: '" + strings.Repeat("(", n) + "true" + strings.Repeat(")", n) + "'\n    reply: hi\n"
 	cfg, db := checkWorld(t, hostile, "")
@@ -218,6 +225,7 @@ func TestHostileNestingRefusedByEveryCommand(t *testing.T) {
 // Without self_uids, check says that unknown sends are not reconciled by the
 // text of a reply (anyone could post that text).
 func TestCheckWarnsWithoutSelfUIDs(t *testing.T) {
+	t.Parallel()
 	cfg, _ := checkWorld(t, goodRules, "")
 	data, err := os.ReadFile(cfg)
 	if err != nil {

@@ -95,6 +95,7 @@ responders:
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "version")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("version: exit %d, stderr %q", r.code, r.stderr)
@@ -115,6 +116,7 @@ func TestVersionFromLdflags(t *testing.T) {
 }
 
 func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "frobnicate")
 	if r.code != 1 {
 		t.Errorf("exit %d, want 1", r.code)
@@ -128,6 +130,7 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestUnknownFlag(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "history", "--nope")
 	if r.code != 1 || !strings.Contains(r.stderr, "--nope") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)

@@ -13,6 +13,7 @@ import (
 // flag, the value and every valid value, on every command that takes it;
 // before, `history --status sen` printed "(no handled replies match)".
 func TestEnumeratedFlags(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	statuses := store.Statuses
 	for _, tc := range []struct {
@@ -70,6 +71,7 @@ func TestEnumeratedFlags(t *testing.T) {
 
 // --disposition filters on the disposition of the comment answered.
 func TestHistoryDispositionFilter(t *testing.T) {
+	t.Parallel()
 	rows := append([]seedRow(nil), seedRows...)
 	rows[2].disposition = "backlog"
 	rows[5].disposition = "self"
@@ -92,6 +94,7 @@ func TestHistoryDispositionFilter(t *testing.T) {
 // An unknown --rule is a warning naming the known rules (the history's and
 // the config's); the command still runs.
 func TestUnknownRuleWarns(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	const known = "(known rules: greet, price, spam, thanks)"
 	for _, cmd := range []string{"history", "stats"} {

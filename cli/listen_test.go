@@ -13,6 +13,7 @@ import (
 // line naming the listen key, before anything says ready; run --once does
 // not listen, so it works beside a running service.
 func TestRunListenPortBusy(t *testing.T) {
+	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

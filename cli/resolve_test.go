@@ -40,6 +40,7 @@ func claimJSON(t *testing.T, db, id string) historyJSON {
 }
 
 func TestResolveActions(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, id, flag       string
 		want                 string
@@ -80,6 +81,7 @@ func TestResolveActions(t *testing.T) {
 }
 
 func TestResolveWithConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "state"), 0o755); err != nil {
 		t.Fatal(err)
@@ -98,6 +100,7 @@ func TestResolveWithConfig(t *testing.T) {
 }
 
 func TestResolveRefused(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	for _, tc := range []struct {
 		name string
@@ -134,6 +137,7 @@ func TestResolveRefused(t *testing.T) {
 }
 
 func TestResolveMissingDatabase(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "nope.db")
 	r := runCLI(t, nil, "resolve", "--database", db, "1", "--drop")
 	if r.code != 1 || !strings.Contains(r.stderr, "does not exist") {

@@ -85,6 +85,7 @@ func (s *simulation) comment(t *testing.T, platform, text string) {
 // imitations. An existing config and rules file are used, not overwritten,
 // and a second simulate serves on the address the config names.
 func TestSimulateRehearsesRun(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "sim dir") // a space: the printed commands quote it
 	cfg := filepath.Join(dir, "config.yaml")
 	rules := `rules:
@@ -211,6 +212,7 @@ func TestSimulateRehearsesRun(t *testing.T) {
 // A config pointed elsewhere is served as it is, with a warning naming
 // each base_url that run would call instead; bad flags are refused.
 func TestSimulateWarnsAndRefuses(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), goodRules)
 	cfg := configYAML(filepath.Join(dir, "a.db"), filepath.Join(dir, "rules.yaml"), "")

@@ -12,6 +12,7 @@ import (
 // Rules that are missing are reported by check and run as the config's
 // rules key, naming the config file: not "load rules: stat ...".
 func TestMissingRulesNameTheRulesKey(t *testing.T) {
+	t.Parallel()
 	cfg, _ := checkWorld(t, goodRules, "")
 	rulesPath := filepath.Join(filepath.Dir(cfg), "rules.yaml")
 	if err := os.Remove(rulesPath); err != nil {
@@ -36,6 +37,7 @@ func TestMissingRulesNameTheRulesKey(t *testing.T) {
 // A rule naming an unknown field or name says what was meant, in check,
 // test and explain alike (the words rule authors use, not Go types).
 func TestUnknownNamesSuggestInCheckTestExplain(t *testing.T) {
+	t.Parallel()
 	typos := `rules:
   - name: greet
     when: 'txet contains "hi"'

@@ -10,6 +10,7 @@ import (
 
 // The golden files show exactly what a rule author sees.
 func TestTestGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		golden string
 		args   []string
@@ -36,6 +37,7 @@ func TestTestGolden(t *testing.T) {
 
 // The shipped example rules pass their shipped tests (CI runs this too).
 func TestTestExamples(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "test", filepath.Join("..", "rules.example.test.yaml"))
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -46,6 +48,7 @@ func TestTestExamples(t *testing.T) {
 }
 
 func TestTestBadFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.test.yaml")
 	testutil.WriteFile(t, bad, `rule_files: [rules.yaml]
@@ -76,6 +79,7 @@ tests:
 }
 
 func TestTestRulesDoNotLoad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), "rules:\n  - name: x\n    when: 'txet == \"a\"'\n")
 	tf := filepath.Join(dir, "x.test.yaml")
@@ -87,6 +91,7 @@ func TestTestRulesDoNotLoad(t *testing.T) {
 }
 
 func TestTestRunMatchesNothing(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "test", "--run", "nothing-like-this", "testdata/test.pass.yaml")
 	if r.code != 1 || !strings.Contains(r.stderr, `no test case matches --run "nothing-like-this"`) || r.stdout != "0 passed, 0 failed\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -98,6 +103,7 @@ func TestTestRunMatchesNothing(t *testing.T) {
 }
 
 func TestTestNeedsFiles(t *testing.T) {
+	t.Parallel()
 	if r := runCLI(t, nil, "test"); r.code != 1 {
 		t.Errorf("exit %d, want 1", r.code)
 	}
@@ -105,6 +111,7 @@ func TestTestNeedsFiles(t *testing.T) {
 
 // Without rule_files the config's rules and timezone are used.
 func TestTestConfigRules(t *testing.T) {
+	t.Parallel()
 	cfg, _ := checkWorld(t, goodRules, "")
 	tf := filepath.Join(t.TempDir(), "c.test.yaml")
 	testutil.WriteFile(t, tf, `now: "2026-11-23 10:00"

@@ -47,6 +47,7 @@ func greetDays(t *testing.T, environ []string, args ...string) string {
 // and the config's; a database without a recorded zone uses the host's
 // (UTC in these tests).
 func TestTimezoneOfDatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "state", "autoreplyd.db")
 	seedHistory(t, db, statsSeedRows)
@@ -110,6 +111,7 @@ func TestTimezoneOfDatabase(t *testing.T) {
 
 // resume --list shows a pause's end in the recorded zone too.
 func TestResumeListRecordedZone(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	st, err := store.Open(t.Context(), db)
 	if err != nil {

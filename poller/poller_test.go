@@ -349,6 +349,7 @@ func wantStatus(t *testing.T, r store.HistoryRow, status, reason string) {
 // 1. First sight records the backlog without answering it, unless
 // backlog: answer.
 func TestBacklog(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		backlog string
 		answer  bool
@@ -410,6 +411,7 @@ func TestBacklog(t *testing.T) {
 
 // 2. New replies after the first sight.
 func TestNewReplies(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -490,6 +492,7 @@ func TestNewReplies(t *testing.T) {
 
 // 3. continue: true lets two rules act on one comment.
 func TestContinueTwoClaims(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -529,6 +532,7 @@ func TestContinueTwoClaims(t *testing.T) {
 
 // 4. DryRun records what would have been sent and sends nothing.
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(func(o *poller.Options) { o.DryRun = true })
 	h.initThreads(p)
@@ -568,6 +572,7 @@ func TestDryRun(t *testing.T) {
 
 // 5. Retryable failures: resent when due, until MaxAttempts or MaxRetryAge.
 func TestRetryable(t *testing.T) {
+	t.Parallel()
 	http503 := simulator.Fault{Kind: simulator.FaultHTTPStatus, Status: http.StatusServiceUnavailable}
 
 	t.Run("resent when due", func(t *testing.T) {
@@ -701,6 +706,7 @@ func TestRetryable(t *testing.T) {
 
 // 6. An unknown outcome is never resent.
 func TestUnknownOutcome(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		fault     simulator.Fault
@@ -743,6 +749,7 @@ func TestUnknownOutcome(t *testing.T) {
 
 // 7. A permanent failure is recorded with the platform's text, never retried.
 func TestPermanentFailure(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -778,6 +785,7 @@ func TestPermanentFailure(t *testing.T) {
 
 // 8. JustOneAPI business codes and transport failures.
 func TestSourceErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("303 pauses until the next local midnight", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		p := h.newPoller(nil)
@@ -971,6 +979,7 @@ func TestSourceErrors(t *testing.T) {
 
 // 9. The daily cap counts today's sends from history.
 func TestDailyCap(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	capped := func(o *poller.Options) {
 		o.Pacing = map[string]poller.Pacing{responderName: {DailyCap: 2}}
@@ -1016,6 +1025,7 @@ func TestDailyCap(t *testing.T) {
 
 // 10. A rule failing at run time is counted; the next rule still answers.
 func TestRuleErrorGoesOn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: `rules:
   - name: bulk
     when: 'int(labels["n"]) > 1'
@@ -1040,6 +1050,7 @@ func TestRuleErrorGoesOn(t *testing.T) {
 // 11. Cancellation: the in-flight send settles; a send that has not begun is
 // left for a retry.
 func TestCancel(t *testing.T) {
+	t.Parallel()
 	t.Run("in-flight send settles", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		p := h.newPoller(nil)

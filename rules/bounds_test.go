@@ -71,6 +71,7 @@ func TestHostileNestingRefusedCheaply(t *testing.T) {
 // TestBoundsLeaveRealRulesAlone: what a person writes passes, at the edge of
 // every bound, and brackets inside strings and comments do not count.
 func TestBoundsLeaveRealRulesAlone(t *testing.T) {
+	t.Parallel()
 	rep := strings.Repeat
 	words := make([]string, 3000)
 	for i := range words {
@@ -98,6 +99,7 @@ func TestBoundsLeaveRealRulesAlone(t *testing.T) {
 }
 
 func TestExpressionSizeCap(t *testing.T) {
+	t.Parallel()
 	when := `text == "` + strings.Repeat("x", maxExprBytes) + `"`
 	err, _ := loadCost(t, ruleFile(when, "hi"))
 	if err == nil || !strings.Contains(err.Error(), "r.yaml:3:12: rule \"d\": when: expression is 65546 bytes, more than the 64 KiB") {

@@ -22,6 +22,7 @@ import (
 // daemon must answer every question exactly once (at kitkot and in the
 // history) and every figure of the report must be filled.
 func TestSmoke(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the daemon")
 	}
@@ -179,6 +180,7 @@ func readSecrets(t *testing.T, dir string) []string {
 // The seeded history has the real schema: the same indexes, made by the
 // same statements, as a database the store created; and the cache is reused.
 func TestSeedHistory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	fresh := filepath.Join(dir, "fresh.db")
@@ -261,6 +263,7 @@ func schemaOf(t *testing.T, path string) []string {
 }
 
 func TestParseMetrics(t *testing.T) {
+	t.Parallel()
 	body := `# HELP x
 # TYPE autoreplyd_cycle_duration_seconds histogram
 autoreplyd_cycle_duration_seconds_sum 12.5
@@ -285,6 +288,7 @@ go_memstats_mallocs_total 1.234e+06
 }
 
 func TestKinds(t *testing.T) {
+	t.Parallel()
 	g := newGenerator(1)
 	for _, tc := range []struct {
 		n             int
@@ -310,6 +314,7 @@ func TestKinds(t *testing.T) {
 // fraction keeps that share of them and takes the rest from the others, 0
 // (or the first cycle, with no previous pick) picks afresh.
 func TestChooseSticky(t *testing.T) {
+	t.Parallel()
 	g := newGenerator(1)
 	first := g.chooseSticky(10, 100, nil, 1)
 	if len(first) != 10 || len(distinct(first)) != 10 {
@@ -348,6 +353,7 @@ func TestChooseSticky(t *testing.T) {
 }
 
 func TestThreadIndex(t *testing.T) {
+	t.Parallel()
 	for _, i := range []int{0, 1, 19, 9999, 123456} {
 		if got, ok := threadIndex(threadID(i)); !ok || got != i {
 			t.Errorf("threadIndex(threadID(%d)) = %d, %v", i, got, ok)

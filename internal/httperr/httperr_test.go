@@ -12,6 +12,7 @@ import (
 )
 
 func TestDescribeNeverPrintsTheURL(t *testing.T) {
+	t.Parallel()
 	const key = "SECRET-KEY-123"
 	u := "https://api.example/x?token=" + key
 	for _, cause := range []error{syscall.ECONNREFUSED, syscall.ECONNRESET, context.DeadlineExceeded, errors.New("tls: bad certificate")} {
@@ -23,6 +24,7 @@ func TestDescribeNeverPrintsTheURL(t *testing.T) {
 }
 
 func TestAfterWrite(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
 	defer cancel()
 	<-ctx.Done()
@@ -40,6 +42,7 @@ func TestAfterWrite(t *testing.T) {
 }
 
 func TestSnippetCutsOnCharacters(t *testing.T) {
+	t.Parallel()
 	if got := Snippet([]byte("  "), 10); got != "(empty answer)" {
 		t.Fatal(got)
 	}
@@ -50,6 +53,7 @@ func TestSnippetCutsOnCharacters(t *testing.T) {
 }
 
 func TestFailureAndRedact(t *testing.T) {
+	t.Parallel()
 	const key = "k+y/=SECRET"
 	err := &url.Error{Op: "Get", URL: "https://x/api?api_key=" + url.QueryEscape(key), Err: syscall.ECONNREFUSED}
 	msg := Redact(Failure("list replies", "https://x/api/list", time.Minute, err), key)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestRedactorForms(t *testing.T) {
+	t.Parallel()
 	key := "k3y/with+odd chars&=\"<"
 	r := New("tok-123456", key, "abc", "")
 	for _, in := range []string{
@@ -31,6 +32,7 @@ func TestRedactorForms(t *testing.T) {
 }
 
 func TestRedactorLongestFirst(t *testing.T) {
+	t.Parallel()
 	r := New("secret", "secret-and-more")
 	if got := r.String("x secret-and-more y"); got != "x "+Mask+" y" {
 		t.Fatalf("got %q", got)
@@ -38,6 +40,7 @@ func TestRedactorLongestFirst(t *testing.T) {
 }
 
 func TestNilAndEmpty(t *testing.T) {
+	t.Parallel()
 	var r *Redactor
 	if r.String("a secret") != "a secret" || !r.Empty() || !New().Empty() || New("abcd").Empty() {
 		t.Fatal("nil or empty Redactor changed text or misreported Empty")
