@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
@@ -200,7 +201,8 @@ func TestNotifyLifecycle(t *testing.T) {
 
 // With WatchdogSec= (WATCHDOG_USEC, WATCHDOG_PID of this process) Run pings
 // WATCHDOG=1 at half the interval; for another process's WATCHDOG_PID it
-// does not.
+// does not. That no tick comes after the ticker is stopped, or ever for
+// another process, is TestWatchdogTicker's, where time is the bubble's.
 func TestNotifyWatchdog(t *testing.T) {
 	t.Run("enabled", func(t *testing.T) {
 		sock := listenNotify(t)
@@ -212,25 +214,65 @@ func TestNotifyWatchdog(t *testing.T) {
 		if !strings.Contains(logs.String(), "service manager watchdog enabled") {
 			t.Errorf("the watchdog was not logged:\n%s", logs.String())
 		}
-		// No ping after Run returned.
-		n := sock.count("WATCHDOG=1")
-		time.Sleep(200 * time.Millisecond)
-		if m := sock.count("WATCHDOG=1"); m != n {
-			t.Errorf("%d pings after Run returned", m-n)
-		}
 	})
 	t.Run("another process", func(t *testing.T) {
 		sock := listenNotify(t)
 		t.Setenv("WATCHDOG_USEC", "100000")
 		t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()+1))
-		_, _, _, _, stop := runNotified(t)
-		testutil.WaitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
-		time.Sleep(300 * time.Millisecond)
+		_, _, _, logs, stop := runNotified(t)
+		testutil.WaitFor(t, "READY=1 and the first cycle", func() bool {
+			return sock.count("READY=1") == 1 && strings.Contains(logs.String(), "cycle done")
+		})
 		stop()
 		if n := sock.count("WATCHDOG=1"); n != 0 {
 			t.Errorf("%d watchdog pings for another process's watchdog", n)
 		}
 	})
+}
+
+// watchdogTicker ticks at half WatchdogSec= for this process and stops
+// ticking when stopped; for another process's watchdog, or none, it never
+// ticks. In a synctest bubble, so the ticks' times are exact and an hour
+// without a tick takes no time.
+func TestWatchdogTicker(t *testing.T) {
+	for _, tc := range []struct {
+		name, usec, pid string
+		every           time.Duration // 0: never
+	}{
+		{"this process", "100000", strconv.Itoa(os.Getpid()), 50 * time.Millisecond},
+		{"another process", "100000", strconv.Itoa(os.Getpid() + 1), 0},
+		{"none", "", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("WATCHDOG_USEC", tc.usec)
+			t.Setenv("WATCHDOG_PID", tc.pid)
+			synctest.Test(t, func(t *testing.T) {
+				d := &Daemon{log: quietLogger()}
+				ticks, stop := d.watchdogTicker()
+				if tc.every == 0 {
+					if ticks != nil {
+						t.Fatal("a ticker without a watchdog for this process")
+					}
+					stop()
+					return
+				}
+				start := time.Now()
+				for i := 1; i <= 3; i++ {
+					<-ticks
+					if got, want := time.Since(start), time.Duration(i)*tc.every; got != want {
+						t.Fatalf("tick %d after %s, want %s", i, got, want)
+					}
+				}
+				stop()
+				time.Sleep(time.Hour)
+				select {
+				case <-ticks:
+					t.Fatal("a tick after stop")
+				default:
+				}
+			})
+		})
+	}
 }
 
 // Without NOTIFY_SOCKET nothing is sent and nothing is logged; with one that
