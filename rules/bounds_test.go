@@ -26,14 +26,15 @@ func ruleFile(when, reply string) string {
 
 // maxLoadAlloc is what refusing one hostile expression may allocate: the
 // file itself (up to 1 MiB, held a few times over by the YAML decoder) and
-// little more. Before the bounds, refusing 500,000 nested "!" took 880 MB.
+// little more. (What it took before the bounds: BENCHMARKS.md, "Figures
+// behind the code's limits".)
 const maxLoadAlloc = 32 << 20
 
 // TestHostileNestingRefusedCheaply loads expressions that made expr's
 // parser recurse once per character: the one from the issue (520,000
-// parentheses crashed the daemon with a stack overflow; 400,000 were
-// accepted at ~870 MB) and the same class through every construct that
-// recurses. Each is refused with its position, allocating little.
+// nested parentheses, which crashed the daemon with a stack overflow) and
+// the same class through every construct that recurses. Each is refused
+// with its position, allocating little.
 func TestHostileNestingRefusedCheaply(t *testing.T) {
 	rep := strings.Repeat
 	for _, tc := range []struct {
