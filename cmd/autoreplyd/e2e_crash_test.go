@@ -206,7 +206,7 @@ func TestEndToEndCrashSafetyUnderRandomKills(t *testing.T) {
 	killPhase := time.Since(start)
 	w.kk.Faults.Clear()
 	postsAtKills := len(w.kk.Posts())
-	// Settling kills nothing: the pause before each send only slows it.
+	// No kills while settling: the pause before each send would only slow it.
 	must(t, os.WriteFile(w.cfg, append(must1(os.ReadFile(w.cfg)), []byte("send_jitter: 0s\n")...), 0o644))
 
 	// Settle: cycles until every comment is recorded and no retry is left.
