@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // checkWorld writes a config (with extra appended) and rules into a fresh
@@ -14,9 +16,9 @@ func checkWorld(t *testing.T, rules, extra string) (cfg, db string) {
 	t.Helper()
 	dir := t.TempDir()
 	db = filepath.Join(dir, "state", "autoreplyd.db")
-	writeFile(t, filepath.Join(dir, "rules.yaml"), rules)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rules)
 	cfg = filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", extra))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", extra))
 	// It holds secrets inline: private, or check warns (see
 	// TestCheckInlineSecretsReadable).
 	if err := os.Chmod(cfg, 0o600); err != nil {
@@ -38,6 +40,7 @@ func assertNoDatabase(t *testing.T, db string) {
 }
 
 func TestCheckGood(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	r := runCLI(t, nil, "check", "--config", cfg)
 	if r.code != 0 {
@@ -64,6 +67,7 @@ func TestCheckGood(t *testing.T) {
 // The config path also comes from $AUTOREPLYD_CONFIG, and overrides from
 // the explicit environment.
 func TestCheckConfigFromEnviron(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	r := runCLI(t, []string{"AUTOREPLYD_CONFIG=" + cfg, "AUTOREPLYD_SCHEDULE=@every 5m"}, "check")
 	if r.code != 0 {
@@ -76,6 +80,7 @@ func TestCheckConfigFromEnviron(t *testing.T) {
 }
 
 func TestCheckRulesErrors(t *testing.T) {
+	t.Parallel()
 	// Two broken rules: an unknown name in a condition (line 3) and a
 	// broken template (line 6). Both must be reported.
 	const broken = `rules:
@@ -108,6 +113,7 @@ func TestCheckRulesErrors(t *testing.T) {
 }
 
 func TestCheckConfigErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, extra string
 		want        []string
@@ -131,13 +137,13 @@ func TestCheckConfigErrors(t *testing.T) {
 					t.Fatal(err)
 				}
 				s := strings.Replace(string(b), "responders:\n", tc.extra+"responders:\n", 1)
-				writeFile(t, cfg, s)
+				testutil.WriteFile(t, cfg, s)
 			} else {
 				b, err := os.ReadFile(cfg)
 				if err != nil {
 					t.Fatal(err)
 				}
-				writeFile(t, cfg, string(b)+tc.extra)
+				testutil.WriteFile(t, cfg, string(b)+tc.extra)
 			}
 			r := runCLI(t, nil, "check", "--config", cfg)
 			if r.code != 1 {
@@ -163,6 +169,7 @@ func TestCheckConfigErrors(t *testing.T) {
 }
 
 func TestCheckMissingConfig(t *testing.T) {
+	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "nope.yaml")
 	r := runCLI(t, nil, "check", "--config", missing)
 	if r.code != 1 || !strings.Contains(r.stderr, "nope.yaml") {
@@ -173,6 +180,7 @@ func TestCheckMissingConfig(t *testing.T) {
 // A rate limit too low for the threads watched passes check with a warning
 // on stderr naming the key, and the OK lines on stdout.
 func TestCheckCapacityWarning(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	r := runCLI(t, []string{"AUTOREPLYD_SOURCES__DOUYIN__RATE=1/h", "AUTOREPLYD_SOURCES__DOUYIN__MAX_INTERVAL=0"}, "check", "--config", cfg)
 	if r.code != 0 {
@@ -193,12 +201,13 @@ func TestCheckCapacityWarning(t *testing.T) {
 // check, test and explain alike (reload: daemon's TestWatchHostileNesting...).
 // Before them, 520,000 nested parentheses killed each with a stack overflow.
 func TestHostileNestingRefusedByEveryCommand(t *testing.T) {
+	t.Parallel()
 	n := 520000
 	hostile := "rules:\n  - name: d\n    when: '" + strings.Repeat("(", n) + "true" + strings.Repeat(")", n) + "'\n    reply: hi\n"
 	cfg, db := checkWorld(t, hostile, "")
 	dir := filepath.Dir(cfg)
 	rulesPath := filepath.Join(dir, "rules.yaml")
-	writeFile(t, filepath.Join(dir, "t.yaml"), "rule_files: [rules.yaml]\ntests:\n  - name: x\n    comment: hi\n    expect: {rule: d}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "t.yaml"), "rule_files: [rules.yaml]\ntests:\n  - name: x\n    comment: hi\n    expect: {rule: d}\n")
 	want := rulesPath + `:3:76: rule "d": when: expression nests brackets more than 64 deep`
 	for _, args := range [][]string{
 		{"check", "--config", cfg},
@@ -216,12 +225,13 @@ func TestHostileNestingRefusedByEveryCommand(t *testing.T) {
 // Without self_uids, check says that unknown sends are not reconciled by the
 // text of a reply (anyone could post that text).
 func TestCheckWarnsWithoutSelfUIDs(t *testing.T) {
+	t.Parallel()
 	cfg, _ := checkWorld(t, goodRules, "")
 	data, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, cfg, strings.Replace(string(data), `    self_uids: ["96818342215"]`+"\n", "", 1))
+	testutil.WriteFile(t, cfg, strings.Replace(string(data), `    self_uids: ["96818342215"]`+"\n", "", 1))
 	r := runCLI(t, nil, "check", "--config", cfg)
 	if r.code != 0 {
 		t.Fatalf("check: exit %d: %s", r.code, r.stderr)

@@ -1,6 +1,7 @@
-// Package cli holds autoreplyd's commands (run, check, history, demo,
-// version): flag parsing and output. cmd/autoreplyd only calls Main, so the
-// commands can be tested in-process with their exact output.
+// Package cli holds autoreplyd's commands (run, check, test, explain,
+// history, stats, resume, resolve, demo, simulate, version): flag parsing
+// and output. cmd/autoreplyd only calls Main, so the commands can be tested
+// in-process with their exact output.
 package cli
 
 import (

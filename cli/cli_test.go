@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -37,22 +39,12 @@ func runCLI(t *testing.T, environ []string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // golden compares got with testdata/NAME, or rewrites it under -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
 	if *update {
-		writeFile(t, path, got)
+		testutil.WriteFile(t, path, got)
 		return
 	}
 	want, err := os.ReadFile(path)
@@ -103,6 +95,7 @@ responders:
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "version")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("version: exit %d, stderr %q", r.code, r.stderr)
@@ -123,6 +116,7 @@ func TestVersionFromLdflags(t *testing.T) {
 }
 
 func TestUnknownCommand(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "frobnicate")
 	if r.code != 1 {
 		t.Errorf("exit %d, want 1", r.code)
@@ -136,6 +130,7 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestUnknownFlag(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "history", "--nope")
 	if r.code != 1 || !strings.Contains(r.stderr, "--nope") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestExplainGolden(t *testing.T) {
+	t.Parallel()
 	base := []string{"explain", "--rules", "testdata/test.rules.yaml", "--timezone", "Asia/Shanghai", "--now", "2026-11-23 10:00"}
 	for _, tc := range []struct {
 		golden string
@@ -32,6 +33,7 @@ func TestExplainGolden(t *testing.T) {
 }
 
 func TestExplainErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -55,6 +57,7 @@ func TestExplainErrors(t *testing.T) {
 
 // Without --rules the config's rules and timezone are used.
 func TestExplainConfig(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	r := runCLI(t, nil, "explain", "--config", cfg, "--text", "how much", "--nickname", "Emma", "--now", "2026-11-23 10:00")
 	if r.code != 0 || r.stderr != "" {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -12,6 +13,7 @@ import (
 // flag, the value and every valid value, on every command that takes it;
 // before, `history --status sen` printed "(no handled replies match)".
 func TestEnumeratedFlags(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	statuses := store.Statuses
 	for _, tc := range []struct {
@@ -69,6 +71,7 @@ func TestEnumeratedFlags(t *testing.T) {
 
 // --disposition filters on the disposition of the comment answered.
 func TestHistoryDispositionFilter(t *testing.T) {
+	t.Parallel()
 	rows := append([]seedRow(nil), seedRows...)
 	rows[2].disposition = "backlog"
 	rows[5].disposition = "self"
@@ -91,6 +94,7 @@ func TestHistoryDispositionFilter(t *testing.T) {
 // An unknown --rule is a warning naming the known rules (the history's and
 // the config's); the command still runs.
 func TestUnknownRuleWarns(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	const known = "(known rules: greet, price, spam, thanks)"
 	for _, cmd := range []string{"history", "stats"} {
@@ -115,12 +119,12 @@ func TestUnknownRuleWarns(t *testing.T) {
 	// With a config, its rules are known too, recorded or not.
 	dir := t.TempDir()
 	seedHistory(t, filepath.Join(dir, "state", "autoreplyd.db"), seedRows)
-	writeFile(t, filepath.Join(dir, "rules.yaml"), goodRules+`  - name: 新品
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), goodRules+`  - name: 新品
     when: 'text contains "新"'
     reply: '谢谢'
 `)
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 	if r := runCLI(t, nil, "history", "--config", cfg, "--rule", "新品"); r.code != 0 || r.stderr != "" || !strings.Contains(r.stdout, "(no handled replies match)") {
 		t.Errorf("history --rule of the config: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}

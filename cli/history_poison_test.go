@@ -10,6 +10,7 @@ import (
 // version, or by hand: a year past 9999, garbage) is still listed, in every
 // format, with exit 0: the bad times show as unknown, the rows in full.
 func TestHistoryListsPoisonedRows(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	raw, err := sql.Open("sqlite", "file:"+db+"?_pragma=busy_timeout(5000)")
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/text/width"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -142,6 +143,7 @@ func historyOK(t *testing.T, environ []string, args ...string) string {
 }
 
 func TestHistoryGolden(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	for _, format := range []string{"table", "json", "csv"} {
 		t.Run(format, func(t *testing.T) {
@@ -179,6 +181,7 @@ func jsonRows(t *testing.T, out string) []map[string]any {
 }
 
 func TestHistoryJSONContract(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	rows := jsonRows(t, historyOK(t, nil, "--database", db, "--format", "json", "--limit", "0"))
 	if len(rows) != len(seedRows) {
@@ -215,6 +218,7 @@ func TestHistoryJSONContract(t *testing.T) {
 }
 
 func TestHistoryCSVRoundTrip(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	out := historyOK(t, nil, "--database", db, "--format", "csv")
 	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
@@ -338,6 +342,7 @@ func checkTable(t *testing.T, out string, statuses []string) {
 }
 
 func TestHistoryTableAlignment(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	out := historyOK(t, nil, "--database", db)
 	var statuses []string
@@ -355,6 +360,7 @@ func TestHistoryTableAlignment(t *testing.T) {
 // spammer's trick against keyword rules), combining marks, VS16 emoji and
 // terminal escapes must neither break the columns nor reach the terminal.
 func TestHistoryTableUntrustedText(t *testing.T) {
+	t.Parallel()
 	rows := []seedRow{
 		{nick: "E\u0301mile\u0301", text: "加\u200b微\u200b信 vx\u200b123", status: model.StatusSkipped, rule: "spam", reason: model.ReasonNoReplyRule},
 		{nick: "❤️小甜甜❤️", text: "❤️❤️❤️ 爱了", status: model.StatusSent, rule: "thanks", reply: "谢谢❤️小甜甜❤️！"},
@@ -380,6 +386,7 @@ func TestHistoryTableUntrustedText(t *testing.T) {
 }
 
 func TestCells(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want int
@@ -402,6 +409,7 @@ func TestCells(t *testing.T) {
 }
 
 func TestClip(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		n    int
@@ -449,6 +457,7 @@ func seedIDs(idx ...int) []string {
 }
 
 func TestHistoryFilters(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	all := []int{0, 1, 2, 3, 4, 5, 6, 7}
 	for _, tc := range []struct {
@@ -484,6 +493,7 @@ func TestHistoryFilters(t *testing.T) {
 
 // Durations count back from now: seed rows relative to the real clock.
 func TestHistorySinceDuration(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC().Truncate(time.Second)
 	rows := []seedRow{
 		{at: now.Add(-10 * 24 * time.Hour), platform: "douyin", id: "1", thread: threadA, nick: "a", text: "x", rule: "r", status: model.StatusDryRun},
@@ -513,6 +523,7 @@ func TestHistorySinceDuration(t *testing.T) {
 }
 
 func TestHistoryDefaultLimit(t *testing.T) {
+	t.Parallel()
 	rows := make([]seedRow, defaultHistoryLimit+20)
 	for i := range rows {
 		rows[i] = seedRow{at: day.Add(time.Duration(i) * time.Second), platform: "douyin", id: fmt.Sprint(1000 + i),
@@ -542,13 +553,14 @@ func TestHistoryDefaultLimit(t *testing.T) {
 // Through --config: the database comes from the config, and table times and
 // dates in --since are in the config's timezone.
 func TestHistoryWithConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "state"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	seedHistory(t, filepath.Join(dir, "state", "autoreplyd.db"), seedRows)
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 
 	// 2026-11-22 in Asia/Shanghai starts at 2026-11-21T16:00Z: the first
 	// row (23:00Z on the 21st) is on the 22nd there.
@@ -591,6 +603,7 @@ func TestHistoryWithConfig(t *testing.T) {
 }
 
 func TestHistoryErrors(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	missing := filepath.Join(t.TempDir(), "missing.db")
 	for _, tc := range []struct {
@@ -631,6 +644,7 @@ func TestHistoryErrors(t *testing.T) {
 }
 
 func TestParseWhen(t *testing.T) {
+	t.Parallel()
 	sh, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
@@ -678,6 +692,7 @@ func TestParseWhen(t *testing.T) {
 
 // The table's first column is the claim id, the one resolve takes.
 func TestHistoryTableIDResolves(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	var id string
 	for _, line := range strings.Split(historyOK(t, nil, "--database", db, "--status", "unknown"), "\n")[1:] {
@@ -699,6 +714,7 @@ func TestHistoryTableIDResolves(t *testing.T) {
 
 // --wide shows texts and names whole, one row a line, escaped.
 func TestHistoryWide(t *testing.T) {
+	t.Parallel()
 	rows := append([]seedRow(nil), seedRows...)
 	rows[0].text = "\x1b[2J清屏\u202e" + strings.Repeat("很长的评论", 10)
 	db := filepath.Join(t.TempDir(), "wide.db")

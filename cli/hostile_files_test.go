@@ -13,6 +13,7 @@ import (
 // warning naming the file and the keys (never the values); a private file,
 // or secrets from *_file, give none.
 func TestCheckInlineSecretsReadable(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	if err := os.Chmod(cfg, 0o644); err != nil {
 		t.Fatal(err)
@@ -61,6 +62,7 @@ func TestCheckInlineSecretsReadable(t *testing.T) {
 // A listen address off loopback passes check with a warning naming the key;
 // a loopback one gives none.
 func TestCheckListenNotLoopback(t *testing.T) {
+	t.Parallel()
 	cfg, _ := checkWorld(t, goodRules, "")
 	for _, tc := range []struct{ listen, want string }{
 		{"0.0.0.0:9464", "warning: listen: 0.0.0.0:9464 listens on every interface: /metrics, /-/healthy, /-/ready"},
@@ -84,6 +86,7 @@ func TestCheckListenNotLoopback(t *testing.T) {
 // Every file a command reads from a path it is given is refused at once when
 // it is a FIFO: the config, the rules, a rule test file, the database.
 func TestCommandsRefuseFIFOs(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	fifo := regfiletest.FIFO(t, t.TempDir(), "fifo.yaml")
 	if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {

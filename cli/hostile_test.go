@@ -59,6 +59,7 @@ func assertSafe(t *testing.T, what, out string) {
 // check and resolve print platform strings without terminal escapes, bidi
 // overrides or any configured secret.
 func TestOutputEscapedAndScrubbed(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	hostileDB(t, db)
 

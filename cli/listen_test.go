@@ -5,12 +5,15 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // run with its listen address taken by another process exits 1 with one
 // line naming the listen key, before anything says ready; run --once does
 // not listen, so it works beside a running service.
 func TestRunListenPortBusy(t *testing.T) {
+	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +27,7 @@ func TestRunListenPortBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Info logging, so that a "ready" line would show.
-	writeFile(t, cfg, strings.Replace(string(data), `listen: ""`, "listen: "+addr+"\nlog: {level: debug}", 1))
+	testutil.WriteFile(t, cfg, strings.Replace(string(data), `listen: ""`, "listen: "+addr+"\nlog: {level: debug}", 1))
 
 	r := runCLI(t, nil, "run", "--config", cfg)
 	want := "autoreplyd: listen: " + addr + " is in use by another process: bind: address already in use " +

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // Claim ids of seedRows, in insertion order.
@@ -38,6 +40,7 @@ func claimJSON(t *testing.T, db, id string) historyJSON {
 }
 
 func TestResolveActions(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, id, flag       string
 		want                 string
@@ -78,6 +81,7 @@ func TestResolveActions(t *testing.T) {
 }
 
 func TestResolveWithConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "state"), 0o755); err != nil {
 		t.Fatal(err)
@@ -85,7 +89,7 @@ func TestResolveWithConfig(t *testing.T) {
 	db := filepath.Join(dir, "state", "autoreplyd.db")
 	seedHistory(t, db, seedRows)
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 	r := runCLI(t, nil, "resolve", "--config", cfg, "--drop", claimUnknown)
 	if r.code != 0 || !strings.Contains(r.stdout, "unknown → failed (resolved_drop)") {
 		t.Fatalf("resolve --config: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -96,6 +100,7 @@ func TestResolveWithConfig(t *testing.T) {
 }
 
 func TestResolveRefused(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	for _, tc := range []struct {
 		name string
@@ -132,6 +137,7 @@ func TestResolveRefused(t *testing.T) {
 }
 
 func TestResolveMissingDatabase(t *testing.T) {
+	t.Parallel()
 	db := filepath.Join(t.TempDir(), "nope.db")
 	r := runCLI(t, nil, "resolve", "--database", db, "1", "--drop")
 	if r.code != 1 || !strings.Contains(r.stderr, "does not exist") {

@@ -32,6 +32,7 @@ func pausedDB(t *testing.T, db string) {
 }
 
 func TestResumeList(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	pausedDB(t, db)
 	r := runCLI(t, nil, "resume", "--list", "--config", cfg)
@@ -57,6 +58,7 @@ func TestResumeList(t *testing.T) {
 }
 
 func TestResumeClears(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	pausedDB(t, db)
 	r := runCLI(t, nil, "resume", "--config", cfg, "responder:kitkot", "source:wechat")
@@ -82,6 +84,7 @@ func TestResumeClears(t *testing.T) {
 }
 
 func TestResumeErrors(t *testing.T) {
+	t.Parallel()
 	cfg, db := checkWorld(t, goodRules, "")
 	tests := []struct {
 		name string

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // simulation is a `simulate` command running in-process.
@@ -84,6 +85,7 @@ func (s *simulation) comment(t *testing.T, platform, text string) {
 // imitations. An existing config and rules file are used, not overwritten,
 // and a second simulate serves on the address the config names.
 func TestSimulateRehearsesRun(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "sim dir") // a space: the printed commands quote it
 	cfg := filepath.Join(dir, "config.yaml")
 	rules := `rules:
@@ -91,7 +93,7 @@ func TestSimulateRehearsesRun(t *testing.T) {
     when: 'text contains "多少钱"'
     reply: '{{ platform }}：价格请看橱窗🛍️'
 `
-	writeFile(t, filepath.Join(dir, "rules.yaml"), rules)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rules)
 	environ := []string{"HOME=" + t.TempDir()}
 	sim := startSimulate(t, environ, "--dir", dir, "--traffic", "0", "--seed", "1")
 	out := sim.out.String()
@@ -210,8 +212,9 @@ func TestSimulateRehearsesRun(t *testing.T) {
 // A config pointed elsewhere is served as it is, with a warning naming
 // each base_url that run would call instead; bad flags are refused.
 func TestSimulateWarnsAndRefuses(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "rules.yaml"), goodRules)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), goodRules)
 	cfg := configYAML(filepath.Join(dir, "a.db"), filepath.Join(dir, "rules.yaml"), "")
 	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -5,11 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // Rules that are missing are reported by check and run as the config's
 // rules key, naming the config file: not "load rules: stat ...".
 func TestMissingRulesNameTheRulesKey(t *testing.T) {
+	t.Parallel()
 	cfg, _ := checkWorld(t, goodRules, "")
 	rulesPath := filepath.Join(filepath.Dir(cfg), "rules.yaml")
 	if err := os.Remove(rulesPath); err != nil {
@@ -34,6 +37,7 @@ func TestMissingRulesNameTheRulesKey(t *testing.T) {
 // A rule naming an unknown field or name says what was meant, in check,
 // test and explain alike (the words rule authors use, not Go types).
 func TestUnknownNamesSuggestInCheckTestExplain(t *testing.T) {
+	t.Parallel()
 	typos := `rules:
   - name: greet
     when: 'txet contains "hi"'
@@ -44,7 +48,7 @@ func TestUnknownNamesSuggestInCheckTestExplain(t *testing.T) {
 	want := rulesPath + `:3:12: rule "greet": when: unknown name "txet" (did you mean "text"?)` + "\n" +
 		rulesPath + `:4:21: rule "greet": reply: user has no field "nickame" (did you mean "nickname"?)` + "\n"
 	testFile := filepath.Join(filepath.Dir(cfg), "rules.test.yaml")
-	writeFile(t, testFile, "rule_files: [rules.yaml]\ntests:\n  - name: hi\n    comment: hi\n    expect: {rule: greet}\n")
+	testutil.WriteFile(t, testFile, "rule_files: [rules.yaml]\ntests:\n  - name: hi\n    comment: hi\n    expect: {rule: greet}\n")
 	for _, args := range [][]string{
 		{"check", "--config", cfg},
 		{"explain", "--config", cfg, "--text", "hi"},

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -55,6 +56,7 @@ func statsDB(t *testing.T) string {
 }
 
 func TestStatsGolden(t *testing.T) {
+	t.Parallel()
 	db := statsDB(t)
 	for _, format := range []string{"table", "json", "csv"} {
 		t.Run(format, func(t *testing.T) {
@@ -92,10 +94,11 @@ func TestStatsGolden(t *testing.T) {
 // Through --config, days are in the config's timezone (Asia/Shanghai): the
 // claim at 2026-11-21T20:00Z counts on the 22nd.
 func TestStatsWithConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	seedHistory(t, filepath.Join(dir, "state", "autoreplyd.db"), statsSeedRows)
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 
 	out := statsOK(t, nil, append([]string{"--config", cfg, "--format", "json", "--rule", "greet"}, statsWindow...)...)
 	want := `{"day":"2026-11-22","rule":"greet","status":"sent","count":2,"reason":""}` + "\n"
@@ -123,6 +126,7 @@ func TestStatsWithConfig(t *testing.T) {
 
 // The default window is the last 7 days; an empty --since counts everything.
 func TestStatsDefaultSince(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC().Truncate(time.Second)
 	rows := []seedRow{
 		{at: now.Add(-10 * 24 * time.Hour), platform: "douyin", id: "1", thread: threadA, nick: "a", text: "x", rule: "old", status: model.StatusDryRun},
@@ -151,6 +155,7 @@ func TestStatsDefaultSince(t *testing.T) {
 }
 
 func TestStatsErrors(t *testing.T) {
+	t.Parallel()
 	db := statsDB(t)
 	for _, tc := range []struct {
 		name string
@@ -180,6 +185,7 @@ func TestStatsErrors(t *testing.T) {
 // The table splits skipped claims by reason, a column each (the goldens);
 // with nothing skipped it keeps one SKIPPED column.
 func TestStatsTableSkippedColumns(t *testing.T) {
+	t.Parallel()
 	db := statsDB(t)
 	head := func(args ...string) []string {
 		out := statsOK(t, nil, append(append([]string{"--database", db}, statsWindow...), args...)...)

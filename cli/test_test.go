@@ -4,10 +4,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // The golden files show exactly what a rule author sees.
 func TestTestGolden(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		golden string
 		args   []string
@@ -34,6 +37,7 @@ func TestTestGolden(t *testing.T) {
 
 // The shipped example rules pass their shipped tests (CI runs this too).
 func TestTestExamples(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "test", filepath.Join("..", "rules.example.test.yaml"))
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -44,17 +48,18 @@ func TestTestExamples(t *testing.T) {
 }
 
 func TestTestBadFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.test.yaml")
-	writeFile(t, bad, `rule_files: [rules.yaml]
+	testutil.WriteFile(t, bad, `rule_files: [rules.yaml]
 tests:
   - name: typo
     comment: {text: 多少钱}
     expect: {rule: price, skiped: cooldown}
 `)
 	good := filepath.Join(dir, "good.test.yaml")
-	writeFile(t, filepath.Join(dir, "rules.yaml"), goodRules)
-	writeFile(t, good, `rule_files: rules.yaml
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), goodRules)
+	testutil.WriteFile(t, good, `rule_files: rules.yaml
 tests:
   - name: price
     comment: {text: 多少钱, user: 小明}
@@ -74,10 +79,11 @@ tests:
 }
 
 func TestTestRulesDoNotLoad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "rules.yaml"), "rules:\n  - name: x\n    when: 'txet == \"a\"'\n")
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), "rules:\n  - name: x\n    when: 'txet == \"a\"'\n")
 	tf := filepath.Join(dir, "x.test.yaml")
-	writeFile(t, tf, "rule_files: rules.yaml\ntests:\n  - {name: a, comment: a, expect: {no_match: true}}\n")
+	testutil.WriteFile(t, tf, "rule_files: rules.yaml\ntests:\n  - {name: a, comment: a, expect: {no_match: true}}\n")
 	r := runCLI(t, nil, "test", tf)
 	if r.code != 1 || !strings.HasPrefix(r.stderr, filepath.Join(dir, "rules.yaml")+":3:") || !strings.Contains(r.stderr, "txet") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
@@ -85,6 +91,7 @@ func TestTestRulesDoNotLoad(t *testing.T) {
 }
 
 func TestTestRunMatchesNothing(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "test", "--run", "nothing-like-this", "testdata/test.pass.yaml")
 	if r.code != 1 || !strings.Contains(r.stderr, `no test case matches --run "nothing-like-this"`) || r.stdout != "0 passed, 0 failed\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
@@ -96,6 +103,7 @@ func TestTestRunMatchesNothing(t *testing.T) {
 }
 
 func TestTestNeedsFiles(t *testing.T) {
+	t.Parallel()
 	if r := runCLI(t, nil, "test"); r.code != 1 {
 		t.Errorf("exit %d, want 1", r.code)
 	}
@@ -103,9 +111,10 @@ func TestTestNeedsFiles(t *testing.T) {
 
 // Without rule_files the config's rules and timezone are used.
 func TestTestConfigRules(t *testing.T) {
+	t.Parallel()
 	cfg, _ := checkWorld(t, goodRules, "")
 	tf := filepath.Join(t.TempDir(), "c.test.yaml")
-	writeFile(t, tf, `now: "2026-11-23 10:00"
+	testutil.WriteFile(t, tf, `now: "2026-11-23 10:00"
 tests:
   - name: price
     comment: {text: 多少钱, user: 小明}

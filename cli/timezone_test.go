@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -46,6 +47,7 @@ func greetDays(t *testing.T, environ []string, args ...string) string {
 // and the config's; a database without a recorded zone uses the host's
 // (UTC in these tests).
 func TestTimezoneOfDatabase(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "state", "autoreplyd.db")
 	seedHistory(t, db, statsSeedRows)
@@ -82,7 +84,7 @@ func TestTimezoneOfDatabase(t *testing.T) {
 	}
 	// ... and the config's (Asia/Shanghai).
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
+	testutil.WriteFile(t, cfg, configYAML("state/autoreplyd.db", "rules.yaml", ""))
 	if got := greetDays(t, nil, "--config", cfg, "--timezone", "UTC"); got != "2026-11-21,greet,sent,2," {
 		t.Errorf("--config with --timezone UTC: greet days %q", got)
 	}
@@ -109,6 +111,7 @@ func TestTimezoneOfDatabase(t *testing.T) {
 
 // resume --list shows a pause's end in the recorded zone too.
 func TestResumeListRecordedZone(t *testing.T) {
+	t.Parallel()
 	db := seededDB(t)
 	st, err := store.Open(t.Context(), db)
 	if err != nil {

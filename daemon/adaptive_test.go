@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 )
 
 func TestSchedulePeriod(t *testing.T) {
+	t.Parallel()
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
@@ -41,6 +43,7 @@ func TestSchedulePeriod(t *testing.T) {
 }
 
 func TestQuietPollsDefaultMatchesPoller(t *testing.T) {
+	t.Parallel()
 	if config.DefaultQuietPolls != poller.DefaultQuietPolls {
 		t.Fatalf("quiet_polls: config default %d, poller default %d", config.DefaultQuietPolls, poller.DefaultQuietPolls)
 	}
@@ -49,9 +52,10 @@ func TestQuietPollsDefaultMatchesPoller(t *testing.T) {
 // Every source's binding gets its max_interval and quiet_polls; Douyin its
 // concurrency, the others 1.
 func TestBuildAdaptive(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
-	write(t, path, `
+	testutil.WriteFile(t, path, `
 sources:
   douyin:
     token: dt
@@ -104,6 +108,7 @@ responders:
 
 // The poller is told the schedule's period.
 func TestNewPassesPeriod(t *testing.T) {
+	t.Parallel()
 	cfg := load(t, writeConfig(t, t.TempDir(), closedURL(t), "@every 2m", rulesV1, ""))
 	var period time.Duration
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger(), Tune: func(o *poller.Options) { period = o.Period }})
@@ -122,6 +127,7 @@ type douyinOnly struct{ platform.Source }
 func (douyinOnly) Platform() string { return "douyin" }
 
 func TestAdaptiveWarning(t *testing.T) {
+	t.Parallel()
 	b := func(max time.Duration) poller.Binding {
 		return poller.Binding{Source: douyinOnly{}, MaxInterval: max}
 	}

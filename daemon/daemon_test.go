@@ -20,6 +20,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform/kitkot"
 	"github.com/autoreplyd/autoreplyd/poller"
@@ -55,15 +56,17 @@ const rulesBroken = rulesV1 + `  - name: broken
 `
 
 // writeConfig writes rules and a config (douyin through kitkot, at base)
-// into dir; extra is appended to the config verbatim.
+// into dir; extra is appended to the config verbatim. There is no random
+// pause before each send (send_jitter): it would only make tests wait.
 func writeConfig(t *testing.T, dir, base, schedule, rules, extra string) string {
 	t.Helper()
-	write(t, filepath.Join(dir, "rules.yaml"), rules)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rules)
 	cfg := fmt.Sprintf(`database: autoreplyd.db
 rules: rules.yaml
 schedule: %q
 timezone: Asia/Shanghai
 listen: ""
+send_jitter: 0s
 sources:
   douyin:
     base_url: %s
@@ -89,15 +92,8 @@ responders:
     daily_cap: 400
 %s`, schedule, base, token, threadA, aweme, threadB, aweme, base, apiKey, sessionKey, extra)
 	path := filepath.Join(dir, "config.yaml")
-	write(t, path, cfg)
+	testutil.WriteFile(t, path, cfg)
 	return path
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func load(t *testing.T, path string) *config.Config {
@@ -125,6 +121,7 @@ func closedURL(t *testing.T) string {
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestBuildGood(t *testing.T) {
+	t.Parallel()
 	cfg := load(t, writeConfig(t, t.TempDir(), "http://127.0.0.1:1", "@every 1m", rulesV1, ""))
 	bindings, rs, pacing, err := Build(cfg)
 	if err != nil {
@@ -158,6 +155,7 @@ func TestBuildGood(t *testing.T) {
 }
 
 func TestBuildNoSource(t *testing.T) {
+	t.Parallel()
 	// config.Load refuses a config without sources; Build must too.
 	kk := kitkot.NewResponderSection()
 	kk.BaseURL, kk.APIKey, kk.SessionKey, kk.Timeout = "http://127.0.0.1:1/api", "k", "s", time.Second
@@ -181,6 +179,7 @@ func ruleNames(d *Daemon) []string {
 }
 
 func TestReload(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
@@ -194,7 +193,7 @@ func TestReload(t *testing.T) {
 	}
 
 	// A broken edit is refused; the last good rules keep running.
-	write(t, cfg.Rules, rulesBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesBroken)
 	err = d.Reload()
 	if err == nil || !strings.Contains(err.Error(), "txet") {
 		t.Fatalf("Reload of a broken rule: %v", err)
@@ -204,7 +203,7 @@ func TestReload(t *testing.T) {
 	}
 
 	// A fixed edit takes effect.
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	if err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -225,6 +224,7 @@ func TestReload(t *testing.T) {
 }
 
 func TestNewRefusesBrokenRules(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesBroken, ""))
 	if d, err := New(t.Context(), cfg, Options{Logger: quietLogger()}); err == nil {
@@ -235,6 +235,7 @@ func TestNewRefusesBrokenRules(t *testing.T) {
 
 // New settles claims left pending by a crash as unknown.
 func TestNewRecoversPending(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	st, err := store.Open(t.Context(), cfg.Database)
@@ -286,19 +287,8 @@ func (e *events) snapshot() []poller.Event {
 	return slices.Clone(e.evs)
 }
 
-// waitFor polls cond until it holds; the deadline only bounds a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestRun(t *testing.T) {
+	t.Parallel()
 	jo := simulator.NewJustOneAPI(token)
 	kk := simulator.NewKitkot(apiKey, sessionKey)
 	// The backlog: two replies already under thread A.
@@ -329,7 +319,7 @@ func TestRun(t *testing.T) {
 	go func() { done <- d.Run(ctx, reload) }()
 
 	// The first cycle runs at once: both replies are recorded as backlog.
-	waitFor(t, "the first cycle's backlog events", func() bool { return len(evs.snapshot()) >= 2 })
+	testutil.WaitFor(t, "the first cycle's backlog events", func() bool { return len(evs.snapshot()) >= 2 })
 	for _, ev := range evs.snapshot() {
 		if ev.Disposition != model.DispositionBacklog || ev.Comment.ThreadID != threadA {
 			t.Errorf("event %+v, want backlog of thread A", ev)
@@ -341,7 +331,7 @@ func TestRun(t *testing.T) {
 	if n := len(kk.Posts()); n != 0 {
 		t.Errorf("%d replies posted for the backlog", n)
 	}
-	waitFor(t, "both threads' state", func() bool {
+	testutil.WaitFor(t, "both threads' state", func() bool {
 		for _, th := range []string{threadA, threadB} {
 			st, ok, err := d.Store().ThreadState(t.Context(), model.PlatformDouyin, th)
 			if err != nil {
@@ -355,20 +345,20 @@ func TestRun(t *testing.T) {
 	})
 
 	// A value on the reload channel reloads the rules.
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	reload <- struct{}{}
-	waitFor(t, "the reloaded rules", func() bool { return d.Rules().Len() == 3 })
+	testutil.WaitFor(t, "the reloaded rules", func() bool { return d.Rules().Len() == 3 })
 
 	// A broken edit sent the same way is refused and Run keeps going.
-	write(t, cfg.Rules, rulesBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesBroken)
 	reload <- struct{}{}
-	waitFor(t, "the refused reload", func() bool { return strings.Contains(logs.String(), "rules reload refused") })
+	testutil.WaitFor(t, "the refused reload", func() bool { return strings.Contains(logs.String(), "rules reload refused") })
 	if d.Rules().Len() != 3 {
 		t.Errorf("after a refused reload the rules are %v", ruleNames(d))
 	}
-	write(t, cfg.Rules, rulesV1)
+	testutil.WriteFile(t, cfg.Rules, rulesV1)
 	reload <- struct{}{}
-	waitFor(t, "the second reload", func() bool { return d.Rules().Len() == 2 })
+	testutil.WaitFor(t, "the second reload", func() bool { return d.Rules().Len() == 2 })
 
 	cancel()
 	select {
@@ -388,9 +378,10 @@ func TestRun(t *testing.T) {
 // Poll errors (a source that refuses connections) do not stop Run; it still
 // returns nil on cancellation.
 func TestRunWithUnreachableSource(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	_, logs, stop := runLogged(t, load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")))
-	waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
+	testutil.WaitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
 	if err := stop(); err != nil {
 		t.Errorf("Run returned %v, want nil", err)
 	}
@@ -449,6 +440,7 @@ func imitations(t *testing.T) (*simulator.JustOneAPI, *simulator.Kitkot, string)
 
 // Cycle runs one cycle synchronously (run --once).
 func TestCycle(t *testing.T) {
+	t.Parallel()
 	jo, kk, url := imitations(t)
 	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger(), Tune: func(o *poller.Options) { o.Jitter = nil }})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -20,6 +21,7 @@ import (
 // ERROR, /-/ready says why, and no database is recreated at the path. A
 // file moved back is picked up again.
 func TestDatabaseLostStopsEverything(t *testing.T) {
+	t.Parallel()
 	jo, kk, url := imitations(t)
 	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
 	logs := &syncbuf.Buffer{}
@@ -92,11 +94,12 @@ func TestDatabaseLostStopsEverything(t *testing.T) {
 // warning on start, a loud one with backlog: answer (the probe's next start
 // answered all 180 comments a second time); an existing one is not.
 func TestNewDatabaseWarning(t *testing.T) {
+	t.Parallel()
 	for _, backlog := range []string{"skip", "answer"} {
 		dir := t.TempDir()
 		path := writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")
 		data, _ := os.ReadFile(path)
-		write(t, path, strings.Replace(string(data), "backlog: skip", "backlog: "+backlog, 1))
+		testutil.WriteFile(t, path, strings.Replace(string(data), "backlog: skip", "backlog: "+backlog, 1))
 		cfg := load(t, path)
 		for run, want := range []bool{true, false} {
 			logs := &syncbuf.Buffer{}

@@ -131,7 +131,8 @@ var defaultHealthLimits = healthLimits{
 	write: 60 * time.Second,
 	// Idle keep-alive connections are closed after this: a scraper every
 	// 15 s keeps its connection, a slower one reconnects (cheap on
-	// loopback); without it 3,000 idle connections held 90 MB.
+	// loopback); without it idle connections and their buffers pile up
+	// (BENCHMARKS.md, "Figures behind the code's limits").
 	idle: 30 * time.Second,
 	// curl and Prometheus send a few hundred bytes of headers; Go's default
 	// is 1 MiB per connection.

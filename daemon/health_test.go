@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
@@ -22,6 +24,7 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 }
 
 func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
@@ -53,7 +56,7 @@ func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
 	if err := d.Store().ClearPause(t.Context(), "responder:kitkot"); err != nil {
 		t.Fatal(err)
 	}
-	write(t, cfg.Rules, rulesBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesBroken)
 	if err := d.Reload(); err == nil {
 		t.Fatal("broken rules reloaded")
 	}
@@ -61,7 +64,7 @@ func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "rules reload refused") || !strings.Contains(body, "rules.yaml:") {
 		t.Fatalf("ready after a refused reload: %d %q", code, body)
 	}
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	if err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +74,7 @@ func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
 }
 
 func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
+	t.Parallel()
 	// An address already taken fails New before anything is logged (no
 	// "ready"), with one line naming the listen key.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -116,6 +120,7 @@ func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
 // "ready" line, READY=1) comes before a busy port is known; it lets go of it
 // when it fails later, and Close does when Run never took it.
 func TestNewBindsTheListenAddressFirst(t *testing.T) {
+	t.Parallel()
 	addr := freeAddr(t)
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
@@ -178,7 +183,7 @@ func runUntilHealthy(t *testing.T, d *Daemon, addr string) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, nil) }()
-	waitFor(t, "/-/healthy", func() bool {
+	testutil.WaitFor(t, "/-/healthy", func() bool {
 		resp, err := http.Get("http://" + addr + "/-/healthy")
 		if err != nil {
 			return false

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // listenerDaemon is a daemon (rules v1, nothing polled) whose listener
@@ -61,8 +63,9 @@ func request(t *testing.T, addr, method, path, host string, header map[string]st
 // one (text/plain, no preflight), is refused and reloads nothing; curl and
 // same-origin requests work.
 func TestListenerRefusesCrossSiteReload(t *testing.T) {
+	t.Parallel()
 	d, addr, rl := listenerDaemon(t, defaultHealthLimits)
-	write(t, d.cfg.Rules, rulesV2)
+	testutil.WriteFile(t, d.cfg.Rules, rulesV2)
 
 	for _, h := range []map[string]string{
 		{"Origin": "https://evil.example", "Content-Type": "text/plain"},
@@ -95,8 +98,9 @@ func TestListenerRefusesCrossSiteReload(t *testing.T) {
 // that rebinds its own name to 127.0.0.1 sends its name as Host and is
 // refused, on every route.
 func TestListenerRefusesForeignHost(t *testing.T) {
+	t.Parallel()
 	d, addr, rl := listenerDaemon(t, defaultHealthLimits)
-	write(t, d.cfg.Rules, rulesV2)
+	testutil.WriteFile(t, d.cfg.Rules, rulesV2)
 	_, port, _ := net.SplitHostPort(addr)
 
 	for _, host := range []string{"evil.example:" + port, "evil.example", "127.0.0.1.evil.example:" + port, "localhost.evil.example", "192.0.2.1:" + port} {
@@ -127,6 +131,7 @@ func TestListenerRefusesForeignHost(t *testing.T) {
 // not known: GET routes take any Host, but a POST wants an IP address or
 // localhost, which DNS rebinding cannot produce.
 func TestGuardHostOffLoopback(t *testing.T) {
+	t.Parallel()
 	h := guardHost(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "served") }), false)
 	for _, tc := range []struct {
 		method, host string
@@ -151,6 +156,7 @@ func TestGuardHostOffLoopback(t *testing.T) {
 }
 
 func TestIsLoopbackAddr(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		addr string
 		want bool
@@ -222,6 +228,7 @@ func (k *keepAlive) roundTrip(t *testing.T) {
 // A keep-alive connection left idle is closed by the listener after the
 // idle timeout (shortened here), not held for ever.
 func TestListenerClosesIdleConnections(t *testing.T) {
+	t.Parallel()
 	lim := defaultHealthLimits
 	lim.idle = 50 * time.Millisecond
 	_, addr, _ := listenerDaemon(t, lim)
@@ -237,6 +244,7 @@ func TestListenerClosesIdleConnections(t *testing.T) {
 // The listener serves at most maxConns connections at once: one more waits
 // (the kernel has accepted it, the server has not) until one of them closes.
 func TestListenerCapsConnections(t *testing.T) {
+	t.Parallel()
 	lim := defaultHealthLimits
 	lim.maxConns = 2
 	_, addr, _ := listenerDaemon(t, lim)

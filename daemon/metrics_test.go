@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/metrics/metricstest"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
@@ -14,6 +15,7 @@ import (
 // /metrics is served on the health mux: the build, the rules (re)loads, and
 // every series at 0 from start; a refused reload shows.
 func TestMetricsOnHealthMux(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger(), Version: "v9.8.7"})
@@ -43,7 +45,7 @@ func TestMetricsOnHealthMux(t *testing.T) {
 		}
 	}
 
-	write(t, cfg.Rules, rulesBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesBroken)
 	if err := d.Reload(); err == nil {
 		t.Fatal("broken rules reloaded")
 	}
@@ -51,7 +53,7 @@ func TestMetricsOnHealthMux(t *testing.T) {
 	if !strings.Contains(body, "autoreplyd_rules_reload_success 0\n") || !strings.Contains(body, "autoreplyd_rules_loaded 2\n") {
 		t.Errorf("after a refused reload:\n%s", body)
 	}
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	if err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +74,7 @@ func TestMetricsOnHealthMux(t *testing.T) {
 // cycle: it is logged and counted in autoreplyd_cycles_skipped_total, and
 // the cycle it found goes on to its end.
 func TestSkippedTicksCounted(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	var calls atomic.Int32
 	jo := simulator.NewJustOneAPI(token)
@@ -86,7 +89,7 @@ func TestSkippedTicksCounted(t *testing.T) {
 	defer close(release)
 	d, logs, stop := runLogged(t, load(t, writeConfig(t, t.TempDir(), srv.URL, "@every 1s", rulesV1, "")))
 	const skips = "schedule tick skipped: the previous cycle is still running"
-	waitFor(t, "two skipped ticks", func() bool { return strings.Count(logs.String(), skips) >= 2 })
+	testutil.WaitFor(t, "two skipped ticks", func() bool { return strings.Count(logs.String(), skips) >= 2 })
 	if strings.Contains(logs.String(), "cycle done") {
 		t.Fatalf("a cycle ended while the first was held:\n%s", logs.String())
 	}
@@ -100,7 +103,7 @@ func TestSkippedTicksCounted(t *testing.T) {
 		t.Errorf("autoreplyd_cycles_skipped_total %v, with %d skips logged before it was read and %d after", n, before, after)
 	}
 	release <- struct{}{} // not closed yet: the deferred close does
-	waitFor(t, "the held cycle's end", func() bool { return strings.Contains(logs.String(), "cycle done") })
+	testutil.WaitFor(t, "the held cycle's end", func() bool { return strings.Contains(logs.String(), "cycle done") })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

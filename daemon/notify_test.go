@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // notifySocket is a fake service manager: a unixgram socket that NOTIFY_SOCKET
@@ -139,26 +141,26 @@ func TestNotifyLifecycle(t *testing.T) {
 	sock := listenNotify(t)
 	d, reload, rl, logs, stop := runNotified(t)
 
-	waitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
-	waitFor(t, "the rules watch", func() bool { return strings.Contains(logs.String(), "watching rules for changes") })
-	waitFor(t, "the first cycle's status", func() bool {
+	testutil.WaitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
+	testutil.WaitFor(t, "the rules watch", func() bool { return strings.Contains(logs.String(), "watching rules for changes") })
+	testutil.WaitFor(t, "the first cycle's status", func() bool {
 		return slices.ContainsFunc(sock.snapshot(), func(m string) bool { return strings.Contains(m, "last cycle") })
 	})
 
 	// A request on the channel (SIGHUP), files unchanged.
 	reload <- struct{}{}
-	waitFor(t, "the requested reload", func() bool { return rl.total() == 1 })
-	waitFor(t, "READY=1 after the reload", func() bool { return sock.count("READY=1") == 2 })
+	testutil.WaitFor(t, "the requested reload", func() bool { return rl.total() == 1 })
+	testutil.WaitFor(t, "READY=1 after the reload", func() bool { return sock.count("READY=1") == 2 })
 
 	// An edit of the rules file, picked up by the watcher.
-	renameOver(t, d.cfg.Rules, rulesV2)
-	waitFor(t, "the reload after the edit", func() bool { return d.Rules().Len() == 3 })
+	testutil.SaveByRename(t, d.cfg.Rules, rulesV2)
+	testutil.WaitFor(t, "the reload after the edit", func() bool { return d.Rules().Len() == 3 })
 	// A broken edit: refused, still RELOADING=1 then READY=1 (the last good
 	// rules keep running), with the reason in the status.
-	renameOver(t, d.cfg.Rules, rulesBroken)
-	waitFor(t, "the refused reload", func() bool { return rl.counts()[2] == 1 })
+	testutil.SaveByRename(t, d.cfg.Rules, rulesBroken)
+	testutil.WaitFor(t, "the refused reload", func() bool { return rl.counts()[2] == 1 })
 	n := rl.total()
-	waitFor(t, "READY=1 after every reload", func() bool { return sock.count("READY=1") == 1+n })
+	testutil.WaitFor(t, "READY=1 after every reload", func() bool { return sock.count("READY=1") == 1+n })
 
 	stop()
 	want := []string{"READY=1"}
@@ -199,37 +201,78 @@ func TestNotifyLifecycle(t *testing.T) {
 
 // With WatchdogSec= (WATCHDOG_USEC, WATCHDOG_PID of this process) Run pings
 // WATCHDOG=1 at half the interval; for another process's WATCHDOG_PID it
-// does not.
+// does not. That no tick comes after the ticker is stopped, or ever for
+// another process, is TestWatchdogTicker's, where time is the bubble's.
 func TestNotifyWatchdog(t *testing.T) {
 	t.Run("enabled", func(t *testing.T) {
 		sock := listenNotify(t)
 		t.Setenv("WATCHDOG_USEC", "100000") // 100ms: a ping every 50ms
 		t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
 		_, _, _, logs, stop := runNotified(t)
-		waitFor(t, "watchdog pings", func() bool { return sock.count("WATCHDOG=1") >= 3 })
+		testutil.WaitFor(t, "watchdog pings", func() bool { return sock.count("WATCHDOG=1") >= 3 })
 		stop()
 		if !strings.Contains(logs.String(), "service manager watchdog enabled") {
 			t.Errorf("the watchdog was not logged:\n%s", logs.String())
-		}
-		// No ping after Run returned.
-		n := sock.count("WATCHDOG=1")
-		time.Sleep(200 * time.Millisecond)
-		if m := sock.count("WATCHDOG=1"); m != n {
-			t.Errorf("%d pings after Run returned", m-n)
 		}
 	})
 	t.Run("another process", func(t *testing.T) {
 		sock := listenNotify(t)
 		t.Setenv("WATCHDOG_USEC", "100000")
 		t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()+1))
-		_, _, _, _, stop := runNotified(t)
-		waitFor(t, "READY=1", func() bool { return sock.count("READY=1") == 1 })
-		time.Sleep(300 * time.Millisecond)
+		_, _, _, logs, stop := runNotified(t)
+		testutil.WaitFor(t, "READY=1 and the first cycle", func() bool {
+			return sock.count("READY=1") == 1 && strings.Contains(logs.String(), "cycle done")
+		})
 		stop()
 		if n := sock.count("WATCHDOG=1"); n != 0 {
 			t.Errorf("%d watchdog pings for another process's watchdog", n)
 		}
 	})
+}
+
+// watchdogTicker ticks at half WatchdogSec= for this process and stops
+// ticking when stopped; for another process's watchdog, or none, it never
+// ticks. In a synctest bubble, so the ticks' times are exact and an hour
+// without a tick takes no time.
+func TestWatchdogTicker(t *testing.T) {
+	for _, tc := range []struct {
+		name, usec, pid string
+		every           time.Duration // 0: never
+	}{
+		{"this process", "100000", strconv.Itoa(os.Getpid()), 50 * time.Millisecond},
+		{"another process", "100000", strconv.Itoa(os.Getpid() + 1), 0},
+		{"none", "", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("WATCHDOG_USEC", tc.usec)
+			t.Setenv("WATCHDOG_PID", tc.pid)
+			synctest.Test(t, func(t *testing.T) {
+				d := &Daemon{log: quietLogger()}
+				ticks, stop := d.watchdogTicker()
+				if tc.every == 0 {
+					if ticks != nil {
+						t.Fatal("a ticker without a watchdog for this process")
+					}
+					stop()
+					return
+				}
+				start := time.Now()
+				for i := 1; i <= 3; i++ {
+					<-ticks
+					if got, want := time.Since(start), time.Duration(i)*tc.every; got != want {
+						t.Fatalf("tick %d after %s, want %s", i, got, want)
+					}
+				}
+				stop()
+				time.Sleep(time.Hour)
+				select {
+				case <-ticks:
+					t.Fatal("a tick after stop")
+				default:
+				}
+			})
+		})
+	}
 }
 
 // Without NOTIFY_SOCKET nothing is sent and nothing is logged; with one that
@@ -247,10 +290,10 @@ func TestNotifyWithoutManager(t *testing.T) {
 			t.Setenv("WATCHDOG_USEC", "100000")
 			t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
 			d, reload, rl, logs, stop := runNotified(t)
-			waitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
-			write(t, d.cfg.Rules, rulesV2)
+			testutil.WaitFor(t, "the first cycle", func() bool { return strings.Contains(logs.String(), "cycle done") })
+			testutil.WriteFile(t, d.cfg.Rules, rulesV2)
 			reload <- struct{}{}
-			waitFor(t, "the reload", func() bool { return rl.total() >= 1 && d.Rules().Len() == 3 })
+			testutil.WaitFor(t, "the reload", func() bool { return rl.total() >= 1 && d.Rules().Len() == 3 })
 			stop()
 			if got := strings.Contains(logs.String(), "cannot notify the service manager"); got != tc.warned {
 				t.Errorf("notify failure logged: %v, want %v\n%s", got, tc.warned, logs.String())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -169,9 +170,9 @@ func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling stri
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "rules.yaml"), rulesV1)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rulesV1)
 	cfgPath := filepath.Join(dir, "config.yaml")
-	write(t, cfgPath, "database: autoreplyd.db\nrules: rules.yaml\nschedule: \"@every 1m\"\ntimezone: Asia/Shanghai\nlisten: \"\"\n"+
+	testutil.WriteFile(t, cfgPath, "database: autoreplyd.db\nrules: rules.yaml\nschedule: \"@every 1m\"\ntimezone: Asia/Shanghai\nlisten: \"\"\n"+
 		c.config(srv.URL, polling, ids))
 	logs := &syncbuf.Buffer{}
 	d, err := New(t.Context(), load(t, cfgPath), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -191,6 +192,7 @@ func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling stri
 // platform sees that many listing calls at once and never more, and no more
 // calls than the rate allows.
 func TestSourcePollingKeys(t *testing.T) {
+	t.Parallel()
 	const threads = 12
 	for _, c := range pollingCases {
 		t.Run(c.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -57,6 +58,7 @@ func query(t *testing.T, path, q string) []string {
 // The config's time zone and thread labels are in the database after every
 // start, and follow the config when it changes.
 func TestRecordConfig(t *testing.T) {
+	t.Parallel()
 	jo, _, url := imitations(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "autoreplyd.db")
@@ -113,7 +115,7 @@ func TestRecordConfig(t *testing.T) {
 	cfgText = strings.Replace(cfgText, "labels: {campaign: spring}", "labels: {campaign: summer, 渠道: 直播}", 1)
 	cfgText = strings.Replace(cfgText, "      - comment_id: \""+threadB+"\"\n        aweme_id: \""+aweme+"\"\n",
 		"      - comment_id: \""+threadB+"\"\n        aweme_id: \""+aweme+"\"\n        labels: {campaign: spring}\n", 1)
-	write(t, cfgPath, cfgText)
+	testutil.WriteFile(t, cfgPath, cfgText)
 	d = start(cfgPath)
 	defer d.Close()
 	if got := query(t, db, `SELECT value FROM meta WHERE key = 'timezone'`); len(got) != 1 || got[0] != "America/New_York" {
@@ -132,6 +134,7 @@ func TestRecordConfig(t *testing.T) {
 }
 
 func TestZoneName(t *testing.T) {
+	t.Parallel()
 	sh, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 // The config's defaults are the poller's and the source's: one policy,
 // whichever way a Poller is built.
 func TestConfigDefaultsMatchPoller(t *testing.T) {
+	t.Parallel()
 	checks := []struct {
 		name      string
 		cfg, want any
@@ -32,6 +33,7 @@ func TestConfigDefaultsMatchPoller(t *testing.T) {
 }
 
 func TestApplyRetry(t *testing.T) {
+	t.Parallel()
 	cfg := &config.Config{Retry: config.Retry{MaxAttempts: 3, MaxAge: 7, InitialDelay: 2, MaxDelay: 5}}
 	var po poller.Options
 	ApplyRetry(&po, cfg)

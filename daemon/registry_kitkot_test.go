@@ -16,6 +16,7 @@ import (
 // responders.kitkot.max_length reaches the responder: a longer reply fails
 // too_long and nothing reaches kitkot.
 func TestBuildKitkotMaxLength(t *testing.T) {
+	t.Parallel()
 	sim := simulator.NewKitkot("kk-key", "kk-session")
 	srv := httptest.NewServer(sim)
 	defer srv.Close()

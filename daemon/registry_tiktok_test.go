@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/platform/kitkot"
 	"github.com/autoreplyd/autoreplyd/rules"
 )
 
 func TestBuildTikTok(t *testing.T) {
+	t.Parallel()
 	src := kitkot.NewSourceSection()
 	src.BaseURL, src.APIKey, src.Responder, src.Timeout, src.MaxPages = "http://127.0.0.1:1/api", "tk-key", "kitkot", time.Second, 10
 	src.Threads = []platform.CommentThread{{CommentID: "7300000000000000011", AwemeID: "7300000000000000001"}}
@@ -49,20 +51,21 @@ func TestBuildTikTok(t *testing.T) {
 
 // New and reloads refuse a rule whose via names no configured responder.
 func TestViaChecked(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	viaNope := rulesV1 + "  - name: routed\n    when: 'true'\n    reply: hi\n    via: nope\n"
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", viaNope, ""))
 	if _, err := New(t.Context(), cfg, Options{Logger: quietLogger()}); err == nil || !strings.Contains(err.Error(), `via "nope"`) {
 		t.Fatalf("New: %v", err)
 	}
-	write(t, cfg.Rules, strings.Replace(viaNope, "via: nope", "via: kitkot", 1))
+	testutil.WriteFile(t, cfg.Rules, strings.Replace(viaNope, "via: nope", "via: kitkot", 1))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	before := d.Rules()
-	write(t, cfg.Rules, viaNope)
+	testutil.WriteFile(t, cfg.Rules, viaNope)
 	if err := d.Reload(); err == nil || !strings.Contains(err.Error(), `via "nope" is not a configured responder`) {
 		t.Fatalf("Reload: %v", err)
 	}

@@ -24,6 +24,7 @@ func wechatConfig(t *testing.T, sourceSecret, responderSecret string) *config.Co
 }
 
 func TestBuildWechatSharesOneClient(t *testing.T) {
+	t.Parallel()
 	env := &platform.Env{}
 	cfg := wechatConfig(t, "wx-secret-1", "wx-secret-1")
 	r := cfg.Responders[0]

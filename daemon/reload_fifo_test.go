@@ -13,6 +13,7 @@ import (
 // blocking the reload (SIGHUP, POST /-/reload, the watcher) for ever; the
 // last good rules keep running.
 func TestReloadRefusesFIFO(t *testing.T) {
+	t.Parallel()
 	cfg := load(t, writeConfig(t, t.TempDir(), closedURL(t), "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
 	if err != nil {

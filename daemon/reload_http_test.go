@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 func post(t *testing.T, h http.Handler, path string) (int, string) {
@@ -25,6 +27,7 @@ const rulesTwoBroken = rulesV1 + `  - name: broken
 `
 
 func TestReloadEndpoint(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	rl := &reloads{}
@@ -38,7 +41,7 @@ func TestReloadEndpoint(t *testing.T) {
 	if code, body := post(t, h, "/-/reload"); code != 200 || body != "unchanged\n" {
 		t.Errorf("reload of the same files: %d %q", code, body)
 	}
-	write(t, cfg.Rules, rulesV2)
+	testutil.WriteFile(t, cfg.Rules, rulesV2)
 	if code, body := post(t, h, "/-/reload"); code != 200 || body != "reloaded\n" {
 		t.Errorf("reload of new rules: %d %q", code, body)
 	}
@@ -47,7 +50,7 @@ func TestReloadEndpoint(t *testing.T) {
 	}
 
 	// Refused: 400 with every problem, file:line:col, one a line.
-	write(t, cfg.Rules, rulesTwoBroken)
+	testutil.WriteFile(t, cfg.Rules, rulesTwoBroken)
 	code, body := post(t, h, "/-/reload")
 	if code != http.StatusBadRequest {
 		t.Errorf("broken rules: status %d, want 400", code)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -61,6 +62,7 @@ func historyOf(t *testing.T, d *Daemon, commentID string) []store.HistoryRow {
 // again does not get it answered a second time. Deleting the comment row
 // instead (what Prune never does) would.
 func TestPrunedCommentNotAnsweredAgain(t *testing.T) {
+	t.Parallel()
 	d, jo, kk, _ := retentionWorld(t, rulesV1)
 	ctx := t.Context()
 	if st := d.Cycle(ctx); st.Polled != 2 || st.Errors != 0 {
@@ -123,6 +125,7 @@ func TestPrunedCommentNotAnsweredAgain(t *testing.T) {
 // The cutoff never cuts into a rule's cooldown, and retention 0 prunes
 // nothing.
 func TestPruneCutoff(t *testing.T) {
+	t.Parallel()
 	const cooled = rulesV1 + `  - name: slow
     when: 'text contains "慢"'
     reply: 'ok'
@@ -133,7 +136,7 @@ func TestPruneCutoff(t *testing.T) {
 	if got, want := d.pruneCutoff(now), now.Add(-1000*time.Hour); !got.Equal(want) {
 		t.Errorf("cutoff with a 1000h cooldown = %v, want %v", got, want)
 	}
-	write(t, d.cfg.Rules, rulesV1)
+	testutil.WriteFile(t, d.cfg.Rules, rulesV1)
 	if err := d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +154,7 @@ func TestPruneCutoff(t *testing.T) {
 
 // Run prunes once the first cycle is done, without waiting PruneInterval.
 func TestRunPrunesAfterFirstCycle(t *testing.T) {
+	t.Parallel()
 	d, _, _, logs := retentionWorld(t, rulesV1)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -170,7 +174,7 @@ func TestRunPrunesAfterFirstCycle(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, nil) }()
-	waitFor(t, "the first prune", func() bool { return strings.Contains(logs.String(), "history pruned") })
+	testutil.WaitFor(t, "the first prune", func() bool { return strings.Contains(logs.String(), "history pruned") })
 	if out := logs.String(); strings.Index(out, "cycle done") > strings.Index(out, "history pruned") {
 		t.Errorf("pruned before the first cycle was done:\n%s", out)
 	}

@@ -16,6 +16,7 @@ import (
 // a terminal escape) in a balance refusal, reach neither the database nor
 // /-/ready: the daemon scrubs every configured secret from both.
 func TestSecretsScrubbedAcrossComponents(t *testing.T) {
+	t.Parallel()
 	jo, kk, url := imitations(t)
 	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})

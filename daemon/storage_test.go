@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -123,6 +124,7 @@ func (h *lockHolder) release() {
 // nothing is sent (no claim could be committed), the daemon goes on, and
 // once the lock is gone the reply is answered exactly once.
 func TestStorageLockedAtRunTime(t *testing.T) {
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	must := func(err error) {
@@ -163,6 +165,7 @@ func TestStorageLockedAtRunTime(t *testing.T) {
 // its settlement waits for the lock instead of leaving the claim pending
 // (which a restart would turn into unknown).
 func TestStorageLockedWhileSettling(t *testing.T) {
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	if err := w.d.Store().SetBusyTimeout(t.Context(), 200*time.Millisecond); err != nil {
@@ -186,6 +189,7 @@ func TestStorageLockedWhileSettling(t *testing.T) {
 // A full database: the claim cannot be committed, so nothing is sent; the
 // error says the disk is full; once there is room the reply is answered once.
 func TestStorageFullAtRunTime(t *testing.T) {
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	if _, err := w.d.Store().LimitPages(t.Context(), 1); err != nil {
@@ -220,8 +224,7 @@ func TestStorageFullAtRunTime(t *testing.T) {
 // with a clear message; the daemon waits, logging why, and starts once the
 // lock is gone.
 func TestStorageLockedAtStartup(t *testing.T) {
-	defer func(i time.Duration) { storeRetryInitial = i }(storeRetryInitial)
-	storeRetryInitial = 100 * time.Millisecond
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	w.d.Close()
@@ -254,7 +257,7 @@ func TestStorageLockedAtStartup(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("New without waiting did not fail")
 	}
-	waitFor(t, "the retry to be logged", func() bool {
+	testutil.WaitFor(t, "the retry to be logged", func() bool {
 		return strings.Contains(w.logs.String(), "database unavailable") && strings.Contains(w.logs.String(), "locked by another process")
 	})
 	select {
@@ -279,8 +282,7 @@ func TestStorageLockedAtStartup(t *testing.T) {
 
 // Cancelled while waiting (SIGTERM): New returns promptly.
 func TestStorageWaitEndsWithContext(t *testing.T) {
-	defer func(i time.Duration) { storeRetryInitial = i }(storeRetryInitial)
-	storeRetryInitial = 50 * time.Millisecond
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	w.d.Close()
@@ -295,7 +297,7 @@ func TestStorageWaitEndsWithContext(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, "the retry to be logged", func() bool { return strings.Contains(w.logs.String(), "database unavailable") })
+	testutil.WaitFor(t, "the retry to be logged", func() bool { return strings.Contains(w.logs.String(), "database unavailable") })
 	cancel()
 	select {
 	case err := <-done:
@@ -309,6 +311,7 @@ func TestStorageWaitEndsWithContext(t *testing.T) {
 
 // A permanent problem is not waited for: a file that is not a database.
 func TestStorageNotADatabaseFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	w := newStorageWorld(t)
 	cfg := load(t, w.cfg)
 	if err := os.WriteFile(cfg.Database, []byte(strings.Repeat("not a database\n", 400)), 0o600); err != nil {
@@ -332,8 +335,7 @@ func TestStorageReadOnlyAtStartup(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root ignores file permissions; see TestEndToEndReadOnlyDatabase")
 	}
-	defer func(i time.Duration) { storeRetryInitial = i }(storeRetryInitial)
-	storeRetryInitial = 100 * time.Millisecond
+	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
 	w.d.Close()
@@ -356,7 +358,7 @@ func TestStorageReadOnlyAtStartup(t *testing.T) {
 		d, err := New(t.Context(), cfg, w.options(true))
 		waited <- result{d, err}
 	}()
-	waitFor(t, "the retry to be logged", func() bool { return strings.Contains(w.logs.String(), "database is read-only") })
+	testutil.WaitFor(t, "the retry to be logged", func() bool { return strings.Contains(w.logs.String(), "database is read-only") })
 	files, _ = filepath.Glob(cfg.Database + "*")
 	for _, f := range files {
 		if err := os.Chmod(f, 0o644); err != nil {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestListenWarning(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ listen, want string }{
 		{"", ""},
 		{"127.0.0.1:9464", ""},
@@ -32,6 +33,7 @@ func TestListenWarning(t *testing.T) {
 // file and the keys, never the values; the daemon logs it at start, as it
 // does a listener off loopback.
 func TestInlineSecretsAndListenWarningsLogged(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, t.TempDir(), closedURL(t), "@every 1h", rulesV1, "")
 	for _, tc := range []struct {
 		mode os.FileMode

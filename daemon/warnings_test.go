@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // warningsOf builds c's source with n threads, the schedule and the polling
@@ -21,9 +22,9 @@ func warningsOf(t *testing.T, c pollingCase, schedule, polling string, n int) []
 		ids[i] = c.id(i)
 	}
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "rules.yaml"), rulesV1)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), rulesV1)
 	path := filepath.Join(dir, "config.yaml")
-	write(t, path, fmt.Sprintf("database: autoreplyd.db\nrules: rules.yaml\nschedule: %q\ntimezone: Asia/Shanghai\n", schedule)+
+	testutil.WriteFile(t, path, fmt.Sprintf("database: autoreplyd.db\nrules: rules.yaml\nschedule: %q\ntimezone: Asia/Shanghai\n", schedule)+
 		c.config("http://127.0.0.1:9", polling, ids))
 	cfg := load(t, path)
 	bindings, _, _, err := Build(cfg)
@@ -38,6 +39,7 @@ func warningsOf(t *testing.T, c pollingCase, schedule, polling string, n int) []
 // polled less often than max_interval. Each source section's rate, burst and
 // max_interval reach the computation.
 func TestCapacityWarnings(t *testing.T) {
+	t.Parallel()
 	for _, c := range pollingCases {
 		t.Run(c.name, func(t *testing.T) {
 			key := "sources." + c.name
@@ -88,6 +90,7 @@ func TestCapacityWarnings(t *testing.T) {
 // The schedule's warnings stay quiet when there is nothing to compare:
 // a schedule that never fires.
 func TestCapacityWarningsNeverFiring(t *testing.T) {
+	t.Parallel()
 	for _, w := range warningsOf(t, pollingCases[0], "0 0 30 2 *", "rate: 1/h, max_interval: 0", 100) {
 		if strings.Contains(w, "rate") {
 			t.Errorf("warning for a schedule that never fires: %s", w)
@@ -96,6 +99,7 @@ func TestCapacityWarningsNeverFiring(t *testing.T) {
 }
 
 func TestRateString(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		l    rate.Limit
 		want string
@@ -116,6 +120,7 @@ func TestRateString(t *testing.T) {
 
 // The daemon logs the warnings when it starts.
 func TestNewLogsWarnings(t *testing.T) {
+	t.Parallel()
 	path := writeConfig(t, t.TempDir(), closedURL(t), "@every 1m", rulesV1, "")
 	cfg, err := config.Load(path, []string{"AUTOREPLYD_SOURCES__DOUYIN__RATE=1/h", "AUTOREPLYD_SOURCES__DOUYIN__MAX_INTERVAL=0"})
 	if err != nil {

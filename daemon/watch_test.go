@@ -15,6 +15,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // rulesThanks is a second rules file for directory mode.
@@ -133,7 +134,7 @@ func startWatched(t *testing.T, cfgPath string, debounce time.Duration) *watched
 			t.Error("Run did not return after cancellation")
 		}
 	})
-	waitFor(t, "the rules watch", func() bool { return strings.Contains(w.logs.String(), "watching rules for changes") })
+	testutil.WaitFor(t, "the rules watch", func() bool { return strings.Contains(w.logs.String(), "watching rules for changes") })
 	return w
 }
 
@@ -146,9 +147,9 @@ func (w *watched) settle() {
 	for {
 		w.sentinel++
 		name := filepath.Join(w.dir, fmt.Sprintf(".sentinel-%d", w.sentinel))
-		write(w.t, name, "")
+		testutil.WriteFile(w.t, name, "")
 		var s seenEvent
-		waitFor(w.t, "the watcher to see "+name, func() bool {
+		testutil.WaitFor(w.t, "the watcher to see "+name, func() bool {
 			var ok bool
 			s, ok = w.find(name)
 			return ok
@@ -168,30 +169,20 @@ func (w *watched) settle() {
 
 func (w *watched) waitCounts(what string, want [3]int) {
 	w.t.Helper()
-	waitFor(w.t, what, func() bool { return w.reloads.counts() == want })
+	testutil.WaitFor(w.t, what, func() bool { return w.reloads.counts() == want })
 	w.settle()
 	if got := w.reloads.counts(); got != want {
 		w.t.Fatalf("after %s: changed, unchanged, refused = %v, want %v\n%s", what, got, want, w.logs.String())
 	}
 }
 
-// renameOver saves content the way many editors do: a temporary file
-// renamed over the target.
-func renameOver(t *testing.T, path, content string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	write(t, tmp, content)
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestWatchRenameOverReloadsOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
 
-	renameOver(t, rulesPath, rulesV2)
+	testutil.SaveByRename(t, rulesPath, rulesV2)
 	w.waitCounts("the reload", [3]int{1, 0, 0})
 	if !slices.Equal(ruleNames(w.d), []string{"spam", "price", "thanks"}) {
 		t.Fatalf("rules after the edit: %v", ruleNames(w.d))
@@ -202,6 +193,7 @@ func TestWatchRenameOverReloadsOnce(t *testing.T) {
 }
 
 func TestWatchBurstOfWritesReloadsOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// A longer quiet period than reloadDebounce, so a stall of this loaded
 	// test machine between two writes cannot split the burst.
@@ -214,7 +206,7 @@ func TestWatchBurstOfWritesReloadsOnce(t *testing.T) {
 		if i < 4 {
 			content = rulesV2[:len(rulesV2)*(i+1)/5] + "\n    when: 'txet'\n"
 		}
-		write(t, rulesPath, content)
+		testutil.WriteFile(t, rulesPath, content)
 	}
 	w.waitCounts("the reload", [3]int{1, 0, 0})
 	if w.d.Rules().Len() != 3 {
@@ -223,12 +215,13 @@ func TestWatchBurstOfWritesReloadsOnce(t *testing.T) {
 }
 
 func TestWatchBrokenEditKeepsLastGoodRules(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	before := w.d.Rules()
 
-	renameOver(t, rulesPath, rulesBroken)
+	testutil.SaveByRename(t, rulesPath, rulesBroken)
 	w.waitCounts("the refusal", [3]int{0, 0, 1})
 	if w.d.Rules() != before {
 		t.Fatalf("a refused reload replaced the rules: %v", ruleNames(w.d))
@@ -238,7 +231,7 @@ func TestWatchBrokenEditKeepsLastGoodRules(t *testing.T) {
 		t.Errorf("the refusal does not name file:line:col:\n%s", logs)
 	}
 
-	renameOver(t, rulesPath, rulesV2)
+	testutil.SaveByRename(t, rulesPath, rulesV2)
 	w.waitCounts("the fixed reload", [3]int{1, 0, 1})
 	if w.d.Rules().Len() != 3 {
 		t.Fatalf("rules after the fix: %v", ruleNames(w.d))
@@ -246,6 +239,7 @@ func TestWatchBrokenEditKeepsLastGoodRules(t *testing.T) {
 }
 
 func TestWatchDeleteThenRecreate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
@@ -263,7 +257,7 @@ func TestWatchDeleteThenRecreate(t *testing.T) {
 		t.Fatal("the rules changed when their file was deleted")
 	}
 
-	write(t, rulesPath, rulesV2)
+	testutil.WriteFile(t, rulesPath, rulesV2)
 	w.waitCounts("the recreated file", [3]int{1, 0, 1})
 	if w.d.Rules().Len() != 3 {
 		t.Fatalf("rules after the file came back: %v", ruleNames(w.d))
@@ -273,6 +267,7 @@ func TestWatchDeleteThenRecreate(t *testing.T) {
 // touch and chmod change no content: no reload. Rewriting the same bytes
 // reloads but does not swap.
 func TestWatchUnchangedContent(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
@@ -290,7 +285,7 @@ func TestWatchUnchangedContent(t *testing.T) {
 		t.Fatalf("touch/chmod caused reloads: %v", got)
 	}
 
-	write(t, rulesPath, rulesV1)
+	testutil.WriteFile(t, rulesPath, rulesV1)
 	w.waitCounts("the no-op reload", [3]int{0, 1, 0})
 	if w.d.Rules() != before {
 		t.Fatal("identical files were swapped in")
@@ -313,22 +308,23 @@ func dirConfig(t *testing.T, dir string) (cfgPath, rulesDir string) {
 	if err := os.Mkdir(rulesDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(rulesDir, "a.yaml"), rulesV1)
+	testutil.WriteFile(t, filepath.Join(rulesDir, "a.yaml"), rulesV1)
 	data, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, cfgPath, strings.Replace(string(data), "rules: rules.yaml", "rules: rules.d", 1))
+	testutil.WriteFile(t, cfgPath, strings.Replace(string(data), "rules: rules.yaml", "rules: rules.d", 1))
 	return cfgPath, rulesDir
 }
 
 func TestWatchDirectory(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath, rulesDir := dirConfig(t, dir)
 	w := startWatched(t, cfgPath, 0)
 
 	// A new rule file joins the rules.
-	renameOver(t, filepath.Join(rulesDir, "b.yaml"), rulesThanks)
+	testutil.SaveByRename(t, filepath.Join(rulesDir, "b.yaml"), rulesThanks)
 	w.waitCounts("the new file", [3]int{1, 0, 0})
 	if !slices.Equal(ruleNames(w.d), []string{"spam", "price", "thanks"}) {
 		t.Fatalf("rules with b.yaml: %v", ruleNames(w.d))
@@ -337,7 +333,7 @@ func TestWatchDirectory(t *testing.T) {
 	// Other files and editor temporaries are not rules: no reload.
 	ignored := []string{"notes.txt", "README", ".hidden.yaml", ".#b.yaml", "#b.yaml#", "b.yaml~", "b.yaml.swp", "b.yaml.tmp", "4913"}
 	for _, name := range ignored {
-		write(t, filepath.Join(rulesDir, name), "rules: [garbage\n")
+		testutil.WriteFile(t, filepath.Join(rulesDir, name), "rules: [garbage\n")
 	}
 	w.settle()
 	if got := w.reloads.counts(); got != [3]int{1, 0, 0} {
@@ -362,6 +358,7 @@ func TestWatchDirectory(t *testing.T) {
 // The watched directory disappearing stops the watch, not the daemon; an
 // explicit reload (SIGHUP) still works.
 func TestWatchDirectoryRemoved(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath, rulesDir := dirConfig(t, dir)
 	w := startWatched(t, cfgPath, 0)
@@ -370,8 +367,8 @@ func TestWatchDirectoryRemoved(t *testing.T) {
 	if err := os.RemoveAll(rulesDir); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the refusal", func() bool { return w.reloads.counts()[2] >= 1 })
-	waitFor(t, "the warning", func() bool { return strings.Contains(w.logs.String(), "watched rules directory was removed") })
+	testutil.WaitFor(t, "the refusal", func() bool { return w.reloads.counts()[2] >= 1 })
+	testutil.WaitFor(t, "the warning", func() bool { return strings.Contains(w.logs.String(), "watched rules directory was removed") })
 	if w.d.Rules() != before {
 		t.Fatal("the rules changed when their directory was removed")
 	}
@@ -384,7 +381,7 @@ func TestWatchDirectoryRemoved(t *testing.T) {
 	if err := os.Mkdir(rulesDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(rulesDir, "a.yaml"), rulesV2)
+	testutil.WriteFile(t, filepath.Join(rulesDir, "a.yaml"), rulesV2)
 	if err := w.d.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -397,13 +394,14 @@ func TestWatchDirectoryRemoved(t *testing.T) {
 // ConfigMap: rules.yaml -> ..data/rules.yaml, and "..data" is swapped by a
 // rename. No event names rules.yaml.
 func TestWatchConfigMapSymlinkSwap(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, "")
 	for _, v := range []struct{ dir, rules string }{{"..v1", rulesV1}, {"..v2", rulesV2}} {
 		if err := os.Mkdir(filepath.Join(dir, v.dir), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		write(t, filepath.Join(dir, v.dir, "rules.yaml"), v.rules)
+		testutil.WriteFile(t, filepath.Join(dir, v.dir, "rules.yaml"), v.rules)
 	}
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	if err := os.Remove(rulesPath); err != nil {
@@ -433,6 +431,7 @@ func TestWatchConfigMapSymlinkSwap(t *testing.T) {
 
 // SIGHUP and the watcher may reload at the same time; the last edit wins.
 func TestWatchConcurrentReloads(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"file", "directory"} {
 		t.Run(mode, func(t *testing.T) {
 			dir := t.TempDir()
@@ -454,7 +453,7 @@ func TestWatchConcurrentReloads(t *testing.T) {
 				})
 			}
 			for _, content := range []string{rulesV2, rulesBroken, rulesV1, rulesV2} {
-				renameOver(t, rulesPath, content)
+				testutil.SaveByRename(t, rulesPath, content)
 			}
 			wg.Wait()
 			w.settle()
@@ -466,6 +465,7 @@ func TestWatchConcurrentReloads(t *testing.T) {
 }
 
 func TestIsRuleFileName(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]bool{
 		"a.yaml": true, "b.yml": true, "10-spam.yaml": true,
 		"a.json": false, "README": false, ".a.yaml": false, ".#a.yaml": false, "#a.yaml#": false,
@@ -483,13 +483,14 @@ func TestIsRuleFileName(t *testing.T) {
 // overflow. The reload is refused with its place, and the last good rules
 // keep running.
 func TestWatchHostileNestingKeepsRunning(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	w := startWatched(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""), 0)
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	before := w.d.Rules()
 
 	n := 520000
-	renameOver(t, rulesPath, "rules:\n  - name: d\n    when: '"+strings.Repeat("(", n)+"true"+strings.Repeat(")", n)+"'\n    reply: hi\n")
+	testutil.SaveByRename(t, rulesPath, "rules:\n  - name: d\n    when: '"+strings.Repeat("(", n)+"true"+strings.Repeat(")", n)+"'\n    reply: hi\n")
 	w.waitCounts("the refusal", [3]int{0, 0, 1})
 	if w.d.Rules() != before {
 		t.Fatalf("a refused reload replaced the rules: %v", ruleNames(w.d))
@@ -497,6 +498,6 @@ func TestWatchHostileNestingKeepsRunning(t *testing.T) {
 	if err := w.reloads.lastErr(); err == nil || !strings.Contains(err.Error(), "rules.yaml:3:76: rule \"d\": when: expression nests brackets more than 64 deep") {
 		t.Errorf("refusal = %.300v", err)
 	}
-	renameOver(t, rulesPath, rulesV2)
+	testutil.SaveByRename(t, rulesPath, rulesV2)
 	w.waitCounts("the fixed reload", [3]int{1, 0, 1})
 }

@@ -11,6 +11,7 @@ import (
 )
 
 func TestBuildWeibo(t *testing.T) {
+	t.Parallel()
 	src := weibo.NewSourceSection()
 	src.BaseURL, src.AccessToken, src.Responder, src.Timeout = "http://127.0.0.1:1", "wb-token", "weibo", time.Second
 	src.SelfUIDList = []string{"5000000001"}

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}
@@ -101,18 +103,6 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds; the deadline only bounds a hang.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // runDemo runs the demo for d in dir and returns what it printed.
 func runDemo(t *testing.T, dir string, d time.Duration) string {
 	t.Helper()
@@ -150,6 +140,7 @@ func firstLines(out string) string {
 // The operator's rules and config in --dir are used, never overwritten, and
 // the first lines say so; a second run's summary speaks of that run alone.
 func TestRunKeepsExistingFilesAndCountsThisRun(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}
@@ -227,6 +218,7 @@ func TestRunKeepsExistingFilesAndCountsThisRun(t *testing.T) {
 
 // A reload that went live is printed among the decisions, as it happens.
 func TestRunPrintsReload(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}
@@ -238,7 +230,7 @@ func TestRunPrintsReload(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Options{Tick: 300 * time.Millisecond, Seed: 3, Out: &out, Log: &log, Dir: dir})
 	}()
-	waitFor(t, "the first decision", func() bool { return strings.Contains(out.String(), "→") })
+	testutil.WaitFor(t, "the first decision", func() bool { return strings.Contains(out.String(), "→") })
 	rules, err := os.ReadFile(filepath.Join(dir, "rules.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +243,7 @@ func TestRunPrintsReload(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(six), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 6 rules\n") })
+	testutil.WaitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 6 rules\n") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v\n%s", err, log.String())
@@ -261,6 +253,7 @@ func TestRunPrintsReload(t *testing.T) {
 // Without --dir the temporary directory goes at the end, and the hint
 // suggests --dir rather than a database that is gone.
 func TestRunRemovesTemporaryDir(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("the demo runs for several seconds")
 	}

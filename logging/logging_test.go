@@ -13,6 +13,7 @@ type stringer string
 func (s stringer) String() string { return string(s) }
 
 func TestSecretsNeverWritten(t *testing.T) {
+	t.Parallel()
 	const tok = "tok-SECRET-8c1f2e"
 	const key = "kk-APIKEY-77aa"
 	for _, format := range []string{"text", "json"} {
@@ -46,6 +47,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 }
 
 func TestBadLevelAndFormat(t *testing.T) {
+	t.Parallel()
 	if _, err := New(&bytes.Buffer{}, "loud", "text", nil); err == nil || !strings.Contains(err.Error(), "log.level") {
 		t.Fatalf("want log.level error, got %v", err)
 	}
@@ -55,6 +57,7 @@ func TestBadLevelAndFormat(t *testing.T) {
 }
 
 func TestRedactorLongestFirst(t *testing.T) {
+	t.Parallel()
 	r := NewRedactor([]string{"abcd", "abcdefgh"})
 	if got := r("x abcdefgh y abcd"); got != "x "+Redacted+" y "+Redacted {
 		t.Fatalf("got %q", got)

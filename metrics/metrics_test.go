@@ -42,6 +42,7 @@ func declared(t *testing.T) *metrics.Metrics {
 var douyinCodes = []string{"100", "300", "301", "302", "303", "400", "500", "600", "601", "602"}
 
 func TestSeriesExistAtZeroFromStart(t *testing.T) {
+	t.Parallel()
 	m := declared(t)
 	body := scrape(t, m)
 	want := []string{
@@ -92,6 +93,7 @@ func TestSeriesExistAtZeroFromStart(t *testing.T) {
 }
 
 func TestCountersMove(t *testing.T) {
+	t.Parallel()
 	m := declared(t)
 	m.Poll("douyin", "douyin", 3)
 	m.Poll("douyin", "douyin", 0)
@@ -149,6 +151,7 @@ func TestCountersMove(t *testing.T) {
 }
 
 func TestReloadAndPauses(t *testing.T) {
+	t.Parallel()
 	m := declared(t)
 	ts := gauge(m, "autoreplyd_rules_reload_timestamp_seconds")
 	if ts < float64(time.Now().Add(-time.Minute).Unix()) {
@@ -198,6 +201,7 @@ func gauge(m *metrics.Metrics, name string) float64 {
 }
 
 func TestNilIsNoOp(t *testing.T) {
+	t.Parallel()
 	var m *metrics.Metrics
 	m.Declare([]metrics.Source{{Platform: "douyin", Name: "douyin"}}, []metrics.Answerer{{Platform: "douyin", Responder: "kitkot"}}, []string{"source:douyin"})
 	m.Reload(true, []string{"a"})
@@ -223,6 +227,7 @@ func TestNilIsNoOp(t *testing.T) {
 // No secret reaches a label: only codes are kept of a source error, and a
 // "code" that is really a message is replaced.
 func TestNoSecretsInLabels(t *testing.T) {
+	t.Parallel()
 	const secret = "jo-TOKEN-metrics-7c1e"
 	m := declared(t)
 	m.PollError("douyin", "douyin", &model.SourceError{Action: model.SourceRetry,
@@ -247,6 +252,7 @@ func TestNoSecretsInLabels(t *testing.T) {
 }
 
 func TestErrorCode(t *testing.T) {
+	t.Parallel()
 	m := declared(t)
 	m.DeclareCodes("wechat", []string{"-1", "88000", "a b", "other"}) // "a b" and "other" are no codes
 	for _, tc := range []struct {
@@ -279,6 +285,7 @@ func TestErrorCode(t *testing.T) {
 // code, cannot grow the poll error series past its known codes plus one
 // ("other"), nor put the secret into a scrape.
 func TestPollErrorCodesAreBounded(t *testing.T) {
+	t.Parallel()
 	const secret = "jo-TOKEN-a1b2c3d4e5"
 	m := declared(t)
 	const calls = 5000

@@ -1,6 +1,8 @@
 // Package model holds the domain types that every part of autoreplyd shares:
-// a comment fetched from a platform, a reply to post, and the typed errors a
-// responder uses to say whether a failed send may be tried again.
+// a watched thread and its poll state, what a poll found, a comment fetched
+// from a platform, a reply to post, and the typed errors with which a
+// responder says whether a failed send may be tried again and a source says
+// what to do after a failed poll.
 //
 // IDs are strings everywhere: platform ids exceed 2^53 and must never pass
 // through float64 or int.

@@ -10,6 +10,7 @@ import (
 )
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	sh, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +56,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestActiveAcrossMidnight(t *testing.T) {
+	t.Parallel()
 	// "Fri 22:00-02:00": Friday night and the small hours of Saturday.
 	w := rules.Window{Start: 22 * 60, End: 2 * 60}
 	w.Days[time.Friday] = true

@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseBaseURL(t *testing.T) {
+	t.Parallel()
 	for raw, want := range map[string]string{
 		"https://api.justoneapi.com":  "",
 		"http://127.0.0.1:8080/api":   "",
@@ -24,6 +25,7 @@ func TestParseBaseURL(t *testing.T) {
 }
 
 func TestCheckThreads(t *testing.T) {
+	t.Parallel()
 	if err := CheckThreads("tiktok", []model.Thread{{ID: "1"}, {ID: "2"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 )
 
 func TestUnixCommentTime(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 9, 22, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		raw  string
@@ -53,6 +54,7 @@ func TestUnixCommentTime(t *testing.T) {
 }
 
 func TestRawTimeNeverFailsTheDecode(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]RawTime{
 		`1688379962`:                       "1688379962",
 		`"1688379962"`:                     "1688379962",
@@ -75,6 +77,7 @@ func TestRawTimeNeverFailsTheDecode(t *testing.T) {
 }
 
 func TestCommentTimesReplaceAndCount(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 9, 22, 0, 0, 123, time.FixedZone("CST", 8*3600))
 	ct := NewCommentTimes(now)
 	if got := ct.Unix("1", "1688379962"); !got.Equal(time.Unix(1688379962, 0)) {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestLenientInt(t *testing.T) {
+	t.Parallel()
 	for raw, want := range map[string]int64{
 		`12`: 12, `"12"`: 12, `" 7 "`: 7, `1.0`: 1, `1e3`: 1000, `1e300`: math.MaxInt64, `-1e300`: math.MinInt64,
 		`"1e400"`: math.MaxInt64, `null`: 0, `"abc"`: 0, `true`: 0, `{"a":1}`: 0, `[1]`: 0, `""`: 0,
@@ -22,6 +23,7 @@ func TestLenientInt(t *testing.T) {
 }
 
 func TestFloatToInt(t *testing.T) {
+	t.Parallel()
 	if FloatToInt(math.NaN()) != 0 || FloatToInt(math.Inf(1)) != math.MaxInt64 || FloatToInt(1e300) != math.MaxInt64 || FloatToInt(-1e300) != math.MinInt64 || FloatToInt(42.9) != 42 {
 		t.Fatal("FloatToInt")
 	}

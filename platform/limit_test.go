@@ -13,6 +13,7 @@ import (
 // would pass, fails at once with a retry that matches ErrCycleEnds; the
 // calls the burst allows do not wait.
 func TestCallLimitWait(t *testing.T) {
+	t.Parallel()
 	l := NewCallLimit(1.0/3600, 2) // two at once, then one an hour
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

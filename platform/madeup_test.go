@@ -165,6 +165,7 @@ func init() {
 }
 
 func TestMadeUpPlatform(t *testing.T) {
+	t.Parallel()
 	if !slices.Contains(platform.Platforms(), forum) || !slices.Contains(platform.SourceTypes(), forum) {
 		t.Fatalf("registry: platforms %v, source types %v", platform.Platforms(), platform.SourceTypes())
 	}

@@ -8,8 +8,8 @@ import "hash/fnv"
 // The first periodic one comes after n to 2n−1 polls, then every n: each
 // thread counts from its own offset, derived from its id, as threads
 // watched since the same cycle and polled every cycle would otherwise all
-// rescan in the same cycle (100 threads in conversation, 18 calls each,
-// made one cycle of a measured run 18 s long on a 10 s schedule).
+// rescan in the same cycle, making it several periods long (BENCHMARKS.md,
+// load harness run (a3)).
 func RescanDue(id string, prevPolls int64, n int) bool {
 	if n <= 0 || prevPolls < int64(n) {
 		return false

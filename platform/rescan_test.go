@@ -8,6 +8,7 @@ import (
 // Every thread rescans once every n polls, the first time after n to 2n−1
 // polls, and threads polled together spread their rescans over n cycles.
 func TestRescanDue(t *testing.T) {
+	t.Parallel()
 	const n = 60
 	perCycle := make([]int, n)
 	for i := range 6000 {

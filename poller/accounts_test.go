@@ -15,6 +15,7 @@ import (
 // A binding's Routes send one thread's answers to another responder; the
 // other threads keep the binding's, and a rule's via overrides both.
 func TestRoutesSendAThreadThroughItsResponder(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: viaRules, threads: []model.Thread{{ID: threadA, PostID: aweme}, {ID: threadB, PostID: aweme}}})
 	brand := &recResponder{name: "brand"}
 	other := &recResponder{name: "other"}
@@ -62,6 +63,7 @@ func (emptySource) PollThread(context.Context, model.Thread, model.ThreadState, 
 // The self_uids of every source of a platform are ours in every thread of
 // it: a comment by another section's account is never answered.
 func TestSelfUIDsOfEverySectionAreOurs(t *testing.T) {
+	t.Parallel()
 	const brandUID = "7000000000000000202"
 	h := newHarness(t, setup{rules: viaRules})
 	p := h.newPoller(func(o *poller.Options) {
@@ -87,6 +89,7 @@ func TestSelfUIDsOfEverySectionAreOurs(t *testing.T) {
 // source stopped by a balance answer is `source:douyin-shop`, and the other
 // source of the platform goes on.
 func TestSourceStateIsPerSection(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	m := metrics.New("test")
 	p := h.newPoller(func(o *poller.Options) {

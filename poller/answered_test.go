@@ -45,6 +45,7 @@ func (r *recorder) Send(_ context.Context, reply model.Reply) (model.SendResult,
 // is recorded as handled by our side and never answered, even when a rule
 // matches it.
 func TestAlreadyAnsweredIsRecordedNotAnswered(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	st, err := store.Open(ctx, t.TempDir()+"/a.db")
 	if err != nil {

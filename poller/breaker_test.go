@@ -43,6 +43,7 @@ func (h *harness) pauses(p *poller.Poller) []poller.PauseState {
 }
 
 func TestResponderBreakerTripsHoldsAndResumes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(withBreaker)
 	h.initThreads(p)
@@ -116,6 +117,7 @@ func TestResponderBreakerTripsHoldsAndResumes(t *testing.T) {
 // breaker_failures never pauses the responder, and the next answer goes out
 // in the same cycle. Account refusals in the same numbers still trip it.
 func TestBreakerIgnoresRefusalsOfOneReply(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(withBreaker)
 	h.initThreads(p)
@@ -162,6 +164,7 @@ func TestBreakerIgnoresRefusalsOfOneReply(t *testing.T) {
 }
 
 func TestResponderBreakerSuccessResetsCount(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(withBreaker)
 	h.initThreads(p)
@@ -197,6 +200,7 @@ func TestResponderBreakerSuccessResetsCount(t *testing.T) {
 // A pause lifted early (autoreplyd resume clears it in the store) releases
 // the held answers at the next cycle, whatever their next attempt time.
 func TestResponderPauseLiftedEarly(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(withBreaker)
 	h.initThreads(p)
@@ -227,6 +231,7 @@ func TestResponderPauseLiftedEarly(t *testing.T) {
 }
 
 func TestBreakerOffByDefault(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil) // Pacing without BreakerFailures
 	h.initThreads(p)
@@ -245,6 +250,7 @@ func TestBreakerOffByDefault(t *testing.T) {
 // JustOneAPI 601 stops the source for this process and persists a pause, so
 // a restarted daemon makes no call until it ends.
 func TestSourceStopPersistsPause(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(func(o *poller.Options) { o.Bindings[0].StopPause = 2 * time.Hour })
 	h.initThreads(p)
@@ -289,6 +295,7 @@ func TestSourceStopPersistsPause(t *testing.T) {
 // The source waits for its rate limit before each call; a cancelled or too
 // short context returns at once without a call.
 func TestSourceRateLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{threads: []model.Thread{{ID: threadA, PostID: aweme}, {ID: threadB, PostID: aweme}}})
 	src, err := douyin.New(douyin.Config{
 		BaseURL: h.srv.URL, Token: testToken, Timeout: 5 * time.Second, Threads: h.setup.threads,

@@ -13,6 +13,7 @@ import (
 // NOT among self_uids, the reply showing up in the thread (whose text matches
 // the price rule) is still recognised as ours by its text, never answered.
 func TestUnknownOutcomeEchoNotAnsweredWithoutSelfUID(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{kkTimeout: 5 * time.Second, selfUIDs: []string{}}) // no self_uids
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -40,6 +41,7 @@ func TestUnknownOutcomeEchoNotAnsweredWithoutSelfUID(t *testing.T) {
 // thread may be our own reply and is not answered; in another thread it is
 // a user's. With self_uids, only their authors' texts are ours.
 func TestOwnTextIsPerThread(t *testing.T) {
+	t.Parallel()
 	two := []model.Thread{{ID: threadA, PostID: aweme}, {ID: threadB, PostID: aweme}}
 	h := newHarness(t, setup{threads: two, noEcho: true, selfUIDs: []string{}})
 	p := h.newPoller(nil)
@@ -71,6 +73,7 @@ func TestOwnTextIsPerThread(t *testing.T) {
 
 // The daily cap counts every answer a comment claims with continue: true.
 func TestDailyCapCountsContinuedRules(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(func(o *poller.Options) {
 		o.Pacing = map[string]poller.Pacing{responderName: {DailyCap: 1}}
@@ -93,6 +96,7 @@ func TestDailyCapCountsContinuedRules(t *testing.T) {
 
 // A due retry waits while the cap is reached, and goes out the next day.
 func TestRetryWaitsForDailyCap(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{noEcho: true})
 	p := h.newPoller(func(o *poller.Options) {
 		o.Pacing = map[string]poller.Pacing{responderName: {DailyCap: 1}}

@@ -25,6 +25,7 @@ func wantMetric(t *testing.T, m *metrics.Metrics, want float64, name string, lab
 }
 
 func TestMetricsThroughCycles(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: `rules:
   - name: bulk
     when: 'int(labels["n"]) > 1'
@@ -153,6 +154,7 @@ func TestMetricsThroughCycles(t *testing.T) {
 
 // A stopped source shows as paused (stopped until restart).
 func TestMetricsSourceStopPaused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	m := metrics.New("test")
 	p := h.newPoller(func(o *poller.Options) { o.Metrics = m })

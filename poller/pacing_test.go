@@ -46,6 +46,7 @@ func wantSkipped(t *testing.T, h *harness, cid, reason, text string) {
 }
 
 func TestPacingCooldownUser(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: cooldownUserRules})
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -110,6 +111,7 @@ func TestPacingCooldownUser(t *testing.T) {
 // Two comments by one person in the same cycle: the first's claim is in the
 // store when the second is checked.
 func TestPacingCooldownSameCycle(t *testing.T) {
+	t.Parallel()
 	for _, dry := range []bool{false, true} {
 		name := "real"
 		if dry {
@@ -142,6 +144,7 @@ func TestPacingCooldownSameCycle(t *testing.T) {
 
 // A dry run paces by its dry_run claims; a real run does not count them.
 func TestPacingDryRunCountsDryRunClaims(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: cooldownUserRules})
 	dry := h.newPoller(func(o *poller.Options) { o.DryRun = true })
 	h.initThreads(dry)
@@ -168,6 +171,7 @@ func TestPacingDryRunCountsDryRunClaims(t *testing.T) {
 }
 
 func TestPacingCooldownThread(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{
 		rules: `rules:
   - name: price
@@ -205,6 +209,7 @@ func TestPacingCooldownThread(t *testing.T) {
 
 // limit: {hour, day} are rolling windows over the rule's answers.
 func TestPacingLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: `rules:
   - name: price
     when: 'text matches "多少钱"'
@@ -262,6 +267,7 @@ func TestPacingLimit(t *testing.T) {
 // Outside its active window a rule holds back, and the comment is not
 // answered when the window opens.
 func TestPacingActive(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: `rules:
   - name: price
     when: 'text matches "多少钱"'
@@ -301,6 +307,7 @@ func TestPacingActive(t *testing.T) {
 // A held-back rule with continue: true lets the next rule answer; one
 // without ends evaluation, as any matching rule does.
 func TestPacingContinue(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: `rules:
   - name: thanks
     when: 'text contains "谢谢"'
@@ -370,6 +377,7 @@ func rowsInOrder(h *harness, rule string) []store.HistoryRow {
 // Reply variants rotate: three answers use three texts, the fourth the one
 // used longest ago; the choice survives a restart.
 func TestVariantRotation(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: variantRules})
 	avoid := func(n int) func(*poller.Options) {
 		return func(o *poller.Options) {
@@ -416,6 +424,7 @@ func TestVariantRotation(t *testing.T) {
 // With avoid_repeat a dry run never repeats a text back to back (its
 // dry_run claims count); with 0 the choice is random and repeats happen.
 func TestVariantAvoidRepeatDryRun(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		avoid      int
 		wantRepeat bool
@@ -453,6 +462,7 @@ func TestVariantAvoidRepeatDryRun(t *testing.T) {
 // A store error while checking pacing leaves the comment unhandled: nothing
 // is sent, nothing recorded, and the next cycle handles it.
 func TestPacingStoreErrorNotHandled(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: cooldownUserRules})
 	p := h.newPoller(nil)
 	h.initThreads(p)

@@ -31,6 +31,7 @@ func (r *quotaResponder) Send(_ context.Context, reply model.Reply) (model.SendR
 // so a restart honours it): nothing more is sent until it ends, the claims
 // wait retrying, and they go out once it is over.
 func TestPlatformPausesResponder(t *testing.T) {
+	t.Parallel()
 	sh := mustLoc("Asia/Shanghai")
 	for _, tc := range []struct {
 		name  string

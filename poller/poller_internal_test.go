@@ -3,6 +3,7 @@ package poller
 import "testing"
 
 func TestPickVariant(t *testing.T) {
+	t.Parallel()
 	if got := pickVariant(nil); got != "" {
 		t.Fatalf("no variants: got %q", got)
 	}

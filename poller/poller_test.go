@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/platform/douyin"
@@ -348,6 +349,7 @@ func wantStatus(t *testing.T, r store.HistoryRow, status, reason string) {
 // 1. First sight records the backlog without answering it, unless
 // backlog: answer.
 func TestBacklog(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		backlog string
 		answer  bool
@@ -409,6 +411,7 @@ func TestBacklog(t *testing.T) {
 
 // 2. New replies after the first sight.
 func TestNewReplies(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -489,6 +492,7 @@ func TestNewReplies(t *testing.T) {
 
 // 3. continue: true lets two rules act on one comment.
 func TestContinueTwoClaims(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -528,6 +532,7 @@ func TestContinueTwoClaims(t *testing.T) {
 
 // 4. DryRun records what would have been sent and sends nothing.
 func TestDryRun(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(func(o *poller.Options) { o.DryRun = true })
 	h.initThreads(p)
@@ -567,6 +572,7 @@ func TestDryRun(t *testing.T) {
 
 // 5. Retryable failures: resent when due, until MaxAttempts or MaxRetryAge.
 func TestRetryable(t *testing.T) {
+	t.Parallel()
 	http503 := simulator.Fault{Kind: simulator.FaultHTTPStatus, Status: http.StatusServiceUnavailable}
 
 	t.Run("resent when due", func(t *testing.T) {
@@ -700,6 +706,7 @@ func TestRetryable(t *testing.T) {
 
 // 6. An unknown outcome is never resent.
 func TestUnknownOutcome(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		fault     simulator.Fault
@@ -742,6 +749,7 @@ func TestUnknownOutcome(t *testing.T) {
 
 // 7. A permanent failure is recorded with the platform's text, never retried.
 func TestPermanentFailure(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -777,6 +785,7 @@ func TestPermanentFailure(t *testing.T) {
 
 // 8. JustOneAPI business codes and transport failures.
 func TestSourceErrors(t *testing.T) {
+	t.Parallel()
 	t.Run("303 pauses until the next local midnight", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		p := h.newPoller(nil)
@@ -970,6 +979,7 @@ func TestSourceErrors(t *testing.T) {
 
 // 9. The daily cap counts today's sends from history.
 func TestDailyCap(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	capped := func(o *poller.Options) {
 		o.Pacing = map[string]poller.Pacing{responderName: {DailyCap: 2}}
@@ -1015,6 +1025,7 @@ func TestDailyCap(t *testing.T) {
 
 // 10. A rule failing at run time is counted; the next rule still answers.
 func TestRuleErrorGoesOn(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: `rules:
   - name: bulk
     when: 'int(labels["n"]) > 1'
@@ -1039,6 +1050,7 @@ func TestRuleErrorGoesOn(t *testing.T) {
 // 11. Cancellation: the in-flight send settles; a send that has not begun is
 // left for a retry.
 func TestCancel(t *testing.T) {
+	t.Parallel()
 	t.Run("in-flight send settles", func(t *testing.T) {
 		h := newHarness(t, setup{})
 		p := h.newPoller(nil)
@@ -1050,7 +1062,7 @@ func TestCancel(t *testing.T) {
 		defer cancel()
 		done := make(chan poller.Stats, 1)
 		go func() { done <- p.Cycle(ctx) }()
-		waitFor(t, "the send to reach kitkot", func() bool { return h.kk.Requests() > 0 })
+		testutil.WaitFor(t, "the send to reach kitkot", func() bool { return h.kk.Requests() > 0 })
 		cancel()
 		st := waitCycle(t, done)
 		if st.Sent != 1 {
@@ -1080,7 +1092,7 @@ func TestCancel(t *testing.T) {
 		// Both answers are claimed queued with the page; the first goes
 		// out, the second waits for the rate limiter (an hour) BEFORE it is
 		// marked attempted.
-		waitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
+		testutil.WaitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
 		cancel()
 		st := waitCycle(t, done)
 		if st.Sent != 1 || st.Claimed != 2 || st.Retrying != 1 {
@@ -1117,8 +1129,8 @@ func TestCancel(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan poller.Stats, 1)
 		go func() { done <- p.Cycle(ctx) }()
-		waitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
-		waitFor(t, "the first answer settled", func() bool { return h.row(c1).Status == model.StatusSent })
+		testutil.WaitFor(t, "the first answer", func() bool { return len(h.kk.Posts()) == 1 })
+		testutil.WaitFor(t, "the first answer settled", func() bool { return h.row(c1).Status == model.StatusSent })
 		r := h.row(c2)
 		if r.Status != model.StatusPending || r.Attempts != 0 {
 			t.Fatalf("queued claim while its send waits: %+v", r)
@@ -1137,18 +1149,6 @@ func TestCancel(t *testing.T) {
 		wantStatus(t, h.row(c2), model.StatusSent, "")
 		h.wantPosts(2)
 	})
-}
-
-// waitFor polls cond until it holds (or fails the test after a long while).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func waitCycle(t *testing.T, done <-chan poller.Stats) poller.Stats {

@@ -71,6 +71,7 @@ func wantReconciled(t *testing.T, r store.HistoryRow, replyID string) {
 // written by one of our accounts (self_uids), is settled sent (reconciled),
 // with the reply's id; it is never resent.
 func TestReconcileUnknownWhenOurReplyShowsUp(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		selfUIDs []string
@@ -134,6 +135,7 @@ func TestReconcileUnknownWhenOurReplyShowsUp(t *testing.T) {
 
 // An unknown send whose reply never shows up stays unknown.
 func TestReconcileNoEchoStaysUnknown(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{noEcho: true})
 	p := h.newPoller(nil)
 	h.initThreads(p)
@@ -157,6 +159,7 @@ func TestReconcileNoEchoStaysUnknown(t *testing.T) {
 // Two unknown sends with the same text in the same thread: each reply that
 // shows up settles one claim, the oldest first.
 func TestReconcileTwoUnknownSameText(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{selfUIDs: []string{selfUID, botUID}})
 	echoes := holdEchoes(h)
 	p := h.newPoller(nil)
@@ -200,6 +203,7 @@ func TestReconcileTwoUnknownSameText(t *testing.T) {
 // A user's comment with our text, posted before the claim, is not our reply:
 // the claim stays unknown until the real reply shows up.
 func TestReconcileIgnoresOlderLookAlike(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{selfUIDs: []string{selfUID, botUID}})
 	echoes := holdEchoes(h)
 	p := h.newPoller(nil)
@@ -238,6 +242,7 @@ func TestReconcileIgnoresOlderLookAlike(t *testing.T) {
 // with our text is not answered (it may be our reply) but settles nothing,
 // and our real reply does not either: the operator resolves the claim.
 func TestReconcileByTextOnlyFromOurAccounts(t *testing.T) {
+	t.Parallel()
 	t.Run("stranger copies our text", func(t *testing.T) {
 		h := newHarness(t, setup{selfUIDs: []string{selfUID, botUID}, noEcho: true})
 		p := h.newPoller(nil)
@@ -286,6 +291,7 @@ func TestReconcileByTextOnlyFromOurAccounts(t *testing.T) {
 // is worth a warning, once: its text would not be trusted after an unknown
 // send.
 func TestWarnsOnceWhenSelfUIDsMissAnsweringAccount(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{}) // self_uids: selfUID only; the bot posts as botUID
 	var logs syncbuf.Buffer
 	p := h.newPoller(func(o *poller.Options) {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestAdaptiveOfDefaults(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		b      Binding
@@ -28,6 +29,7 @@ func TestAdaptiveOfDefaults(t *testing.T) {
 }
 
 func TestAdaptiveInterval(t *testing.T) {
+	t.Parallel()
 	m := time.Minute
 	std := adaptive{period: m, max: 15 * m, quiet: 3}
 	for _, tc := range []struct {
@@ -62,6 +64,7 @@ func TestAdaptiveInterval(t *testing.T) {
 // threads, a restart), the next interval is twice that gap, at most max; the
 // first back-off is two periods whatever the gap.
 func TestAdaptiveIntervalFromGap(t *testing.T) {
+	t.Parallel()
 	m := time.Minute
 	std := adaptive{period: m, max: 15 * m, quiet: 3}
 	for _, tc := range []struct {
@@ -92,6 +95,7 @@ func TestAdaptiveIntervalFromGap(t *testing.T) {
 }
 
 func TestAdaptiveAfter(t *testing.T) {
+	t.Parallel()
 	m := time.Minute
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	std := adaptive{period: m, max: 15 * m, quiet: 3}
@@ -122,6 +126,7 @@ func TestAdaptiveAfter(t *testing.T) {
 }
 
 func TestAdaptiveDue(t *testing.T) {
+	t.Parallel()
 	m := time.Minute
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	std := adaptive{period: m, max: 15 * m, quiet: 3}
@@ -154,6 +159,7 @@ func TestAdaptiveDue(t *testing.T) {
 // 4, 8 and 15 cycles apart; cycles that start up to half a period early do
 // not change that.
 func TestAdaptiveSequence(t *testing.T) {
+	t.Parallel()
 	m := time.Minute
 	a := adaptive{period: m, max: 15 * m, quiet: 3}
 	start := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)

@@ -53,6 +53,7 @@ func retryDueHarness(t *testing.T, logs *syncbuf.Buffer, edit func(*poller.Optio
 // is no failure: nothing is logged at WARN or ERROR, no error is counted,
 // and nothing is lost (the retry goes out on the next cycle).
 func TestStopIsNoError(t *testing.T) {
+	t.Parallel()
 	t.Run("context ended before the cycle", func(t *testing.T) {
 		var logs syncbuf.Buffer
 		h, p, cid := retryDueHarness(t, &logs, func(o *poller.Options) {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -223,6 +224,7 @@ func adaptiveOn(b *poller.Binding) { b.MaxInterval, b.QuietPolls = 15*time.Minut
 // A quiet thread backs off 2, 4, 8 then 15 cycles (the cap); a reply snaps
 // it back to every cycle, and it backs off again when quiet.
 func TestAdaptiveBackoffAndSnapBack(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 1)
 	m := metrics.New("test")
 	p := w.poller(adaptiveOn, func(o *poller.Options) { o.Metrics = m })
@@ -277,6 +279,7 @@ func TestAdaptiveBackoffAndSnapBack(t *testing.T) {
 // cycle until its interval outgrows them. No thread waits longer than
 // max_interval and a cycle.
 func TestAdaptiveUnitIsTheCycle(t *testing.T) {
+	t.Parallel()
 	const threads = 20
 	w := newWorld(t, threads)
 	// Every poll takes 15 s: a cycle polling all threads lasts 5 periods.
@@ -324,6 +327,7 @@ func TestAdaptiveUnitIsTheCycle(t *testing.T) {
 // of the period, the longest overdue first, and leaves the rest to the next
 // cycles. A thread in conversation is polled first and whatever the time.
 func TestQuietThreadsShareTheCycles(t *testing.T) {
+	t.Parallel()
 	const threads = 20
 	talker := threads - 1 // last in the config, never quiet
 	w := newWorld(t, threads)
@@ -393,6 +397,7 @@ func TestQuietThreadsShareTheCycles(t *testing.T) {
 // Of the quiet threads due, the longest overdue are polled first when the
 // cycle's time runs out, whatever their order in the config.
 func TestQuietThreadsLongestOverdueFirst(t *testing.T) {
+	t.Parallel()
 	const threads = 10
 	w := newWorld(t, threads)
 	now := w.clk.Now()
@@ -414,6 +419,7 @@ func TestQuietThreadsLongestOverdueFirst(t *testing.T) {
 // With max_interval 0 (the default) every thread is polled every cycle, as
 // before adaptive polling, and NextPoll is never set.
 func TestAdaptiveOff(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 3)
 	p := w.poller(nil, nil)
 	for k := range 10 {
@@ -434,6 +440,7 @@ func TestAdaptiveOff(t *testing.T) {
 // threads by more than 5×, while every question is still answered in the
 // cycle it appeared, as without it.
 func TestAdaptiveSavesCallsNotReactionTime(t *testing.T) {
+	t.Parallel()
 	const threads, cycles = 100, 100
 	every := map[int]int{0: 1, 50: 3} // active thread -> a question every n cycles
 	run := func(t *testing.T, b func(*poller.Binding)) (quietCalls int) {
@@ -482,6 +489,7 @@ func TestAdaptiveSavesCallsNotReactionTime(t *testing.T) {
 
 // The back-off is in the store: a new Poller (a restart) keeps it.
 func TestAdaptiveSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 1)
 	th := threadID(0)
 	p1 := w.poller(adaptiveOn, nil)
@@ -510,6 +518,7 @@ func TestAdaptiveSurvivesRestart(t *testing.T) {
 // At most Concurrency polls are in flight, and that many are (the source is
 // slow); everything they find is recorded and answered once.
 func TestConcurrencyBounded(t *testing.T) {
+	t.Parallel()
 	for _, limit := range []int{1, 4, 8} {
 		t.Run(fmt.Sprint("concurrency ", limit), func(t *testing.T) {
 			const threads = 24
@@ -544,6 +553,7 @@ func TestConcurrencyBounded(t *testing.T) {
 // polls: they are neither errors nor saved, and the source rests until the
 // backoff ends.
 func TestBackoffStopsOtherPolls(t *testing.T) {
+	t.Parallel()
 	const threads, limit = 20, 3
 	w := newWorld(t, threads)
 	for i := range threads {
@@ -584,6 +594,7 @@ func TestBackoffStopsOtherPolls(t *testing.T) {
 // are cancelled (not errors, not saved), the states of the threads polled
 // before are saved, no further poll starts.
 func TestCancelMidSource(t *testing.T) {
+	t.Parallel()
 	const threads, limit = 10, 2
 	w := newWorld(t, threads)
 	for i := 3; i < threads; i++ {
@@ -594,7 +605,7 @@ func TestCancelMidSource(t *testing.T) {
 	defer cancel()
 	done := make(chan poller.Stats, 1)
 	go func() { done <- p.Cycle(ctx) }()
-	waitFor(t, "threads 3 and 4 in flight", func() bool {
+	testutil.WaitFor(t, "threads 3 and 4 in flight", func() bool {
 		_, inflight, ended, _ := w.src.counts()
 		return inflight == limit && ended == 3
 	})
@@ -616,6 +627,7 @@ func TestCancelMidSource(t *testing.T) {
 
 // A source that panics fails that poll only.
 func TestSourcePanicIsAPollError(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, 3)
 	w.src.panics[threadID(1)] = true
 	p := w.poller(func(b *poller.Binding) { b.Concurrency = 2 }, nil)
@@ -630,6 +642,7 @@ func TestSourcePanicIsAPollError(t *testing.T) {
 
 // More quiet threads than one batch of saved states holds.
 func TestIdleStatesSavedInBatches(t *testing.T) {
+	t.Parallel()
 	const threads = 450
 	w := newWorld(t, threads)
 	p := w.poller(adaptiveOn, nil)
@@ -657,6 +670,7 @@ func TestIdleStatesSavedInBatches(t *testing.T) {
 // limit shared): every reply is answered exactly once and the listings are
 // read as when polled one at a time.
 func TestDouyinConcurrent(t *testing.T) {
+	t.Parallel()
 	var threads []model.Thread
 	for i := range 12 {
 		threads = append(threads, model.Thread{ID: fmt.Sprintf("72515241591919%05d", i), PostID: aweme})
@@ -710,6 +724,7 @@ func (r *probeResponder) Send(context.Context, model.Reply) (model.SendResult, e
 // would never happen if polling waited for it. Every answer is still sent
 // and settled before the cycle ends.
 func TestSendsDoNotHoldUpPolling(t *testing.T) {
+	t.Parallel()
 	const threads = 5
 	w := newWorld(t, threads)
 	var before int
@@ -748,6 +763,7 @@ func TestSendsDoNotHoldUpPolling(t *testing.T) {
 // three threads with a question each, a cap of 2 and sends held until every
 // thread is polled still make exactly 2 answers.
 func TestDailyCapCountsQueuedAnswers(t *testing.T) {
+	t.Parallel()
 	const threads = 3
 	w := newWorld(t, threads)
 	var before int

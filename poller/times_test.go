@@ -18,6 +18,7 @@ import (
 // time they were seen, and the poll says so in one warning, not one per
 // comment.
 func TestHostileCreateTimesRecordedSaneWithOneWarning(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	var logs syncbuf.Buffer
 	p := h.newPoller(func(o *poller.Options) {
@@ -65,6 +66,7 @@ func TestHostileCreateTimesRecordedSaneWithOneWarning(t *testing.T) {
 // 9999, garbage) neither stop the due retries nor are skipped: every due
 // claim is sent, the poisoned ones too.
 func TestDueRetriesGoOutWithPoisonedRows(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{})
 	p := h.newPoller(nil)
 	h.initThreads(p)

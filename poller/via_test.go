@@ -46,6 +46,7 @@ const viaRules = `rules:
 // A rule's via sends its answers through the named responder, under that
 // responder's daily cap; the other rules keep the source's responder.
 func TestViaRoutesToItsResponder(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, setup{rules: viaRules})
 	other := &recResponder{name: "other"}
 	p := h.newPoller(func(o *poller.Options) {

@@ -100,6 +100,7 @@ func benchComment() model.Comment { return comment("这个价格多少 [呲牙]"
 // TestFloorMatchesEvaluate checks that the floor does the same work as
 // Evaluate: same rule, same reply.
 func TestFloorMatchesEvaluate(t *testing.T) {
+	t.Parallel()
 	set := mustLoad(t, fiftyRules())
 	f := newFloor(set)
 	c := benchComment()

@@ -26,14 +26,15 @@ func ruleFile(when, reply string) string {
 
 // maxLoadAlloc is what refusing one hostile expression may allocate: the
 // file itself (up to 1 MiB, held a few times over by the YAML decoder) and
-// little more. Before the bounds, refusing 500,000 nested "!" took 880 MB.
+// little more. (What it took before the bounds: BENCHMARKS.md, "Figures
+// behind the code's limits".)
 const maxLoadAlloc = 32 << 20
 
 // TestHostileNestingRefusedCheaply loads expressions that made expr's
 // parser recurse once per character: the one from the issue (520,000
-// parentheses crashed the daemon with a stack overflow; 400,000 were
-// accepted at ~870 MB) and the same class through every construct that
-// recurses. Each is refused with its position, allocating little.
+// nested parentheses, which crashed the daemon with a stack overflow) and
+// the same class through every construct that recurses. Each is refused
+// with its position, allocating little.
 func TestHostileNestingRefusedCheaply(t *testing.T) {
 	rep := strings.Repeat
 	for _, tc := range []struct {
@@ -71,6 +72,7 @@ func TestHostileNestingRefusedCheaply(t *testing.T) {
 // TestBoundsLeaveRealRulesAlone: what a person writes passes, at the edge of
 // every bound, and brackets inside strings and comments do not count.
 func TestBoundsLeaveRealRulesAlone(t *testing.T) {
+	t.Parallel()
 	rep := strings.Repeat
 	words := make([]string, 3000)
 	for i := range words {
@@ -98,6 +100,7 @@ func TestBoundsLeaveRealRulesAlone(t *testing.T) {
 }
 
 func TestExpressionSizeCap(t *testing.T) {
+	t.Parallel()
 	when := `text == "` + strings.Repeat("x", maxExprBytes) + `"`
 	err, _ := loadCost(t, ruleFile(when, "hi"))
 	if err == nil || !strings.Contains(err.Error(), "r.yaml:3:12: rule \"d\": when: expression is 65546 bytes, more than the 64 KiB") {

@@ -74,6 +74,7 @@ var emojiCases = []struct {
 }
 
 func TestEmojiFunctions(t *testing.T) {
+	t.Parallel()
 	for _, tt := range emojiCases {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := hasEmoji(tt.text); got != tt.has {
@@ -88,6 +89,7 @@ func TestEmojiFunctions(t *testing.T) {
 
 // The helpers as rules call them.
 func TestEmojiHelpers(t *testing.T) {
+	t.Parallel()
 	set := mustLoad(t, `
 rules:
   - name: has
@@ -118,6 +120,7 @@ rules:
 }
 
 func TestTimeHelpers(t *testing.T) {
+	t.Parallel()
 	// testNow is Saturday 2025-03-01 12:30 UTC, 20:30 in Shanghai; the
 	// comment was written 90 minutes earlier.
 	sunday := time.Date(2025, 3, 1, 16, 30, 0, 0, time.UTC) // 00:30 Sunday in Shanghai
@@ -156,6 +159,7 @@ func TestTimeHelpers(t *testing.T) {
 }
 
 func TestHelperMisuse(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ when, want string }{
 		{`hour(text) > 3`, `t.yaml:3:17: rule "x": when: cannot use string as argument (type time.Time) to call hour`},
 		{`weekday(age) == 1`, `t.yaml:3:20: rule "x": when: cannot use time.Duration as argument (type time.Time) to call weekday`},
@@ -174,6 +178,7 @@ func TestHelperMisuse(t *testing.T) {
 
 // A huge comment costs every helper a bounded amount of work.
 func TestHelpersOnHugeText(t *testing.T) {
+	t.Parallel()
 	const size = 1 << 20
 	tail := strings.Repeat("好", size/3) + "加微信"
 	codes := strings.Repeat("[呲牙]", size/8)
@@ -223,6 +228,7 @@ func TestHelpersOnHugeText(t *testing.T) {
 }
 
 func TestClip(t *testing.T) {
+	t.Parallel()
 	s := strings.Repeat("a", maxHelperText-1) + "价格"
 	c := clip(s)
 	if len(c) != maxHelperText-1 || !utf8.ValidString(c) {

@@ -48,6 +48,7 @@ func mustLoad(t testing.TB, yaml string) *Set {
 }
 
 func TestEvaluate(t *testing.T) {
+	t.Parallel()
 	const rules = `
 rules:
   - name: spam
@@ -130,6 +131,7 @@ rules:
 }
 
 func TestExplain(t *testing.T) {
+	t.Parallel()
 	set := mustLoad(t, `
 rules:
   - name: first
@@ -172,6 +174,7 @@ rules:
 }
 
 func TestEnv(t *testing.T) {
+	t.Parallel()
 	set := mustLoad(t, `
 rules:
   - name: all
@@ -204,6 +207,7 @@ rules:
 }
 
 func TestDefaultLocationIsUTC(t *testing.T) {
+	t.Parallel()
 	set, err := LoadBytes("t.yaml", []byte("rules:\n  - name: x\n    when: 'now.Hour() == 12'\n    reply: '{{ now }}'\n"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +219,7 @@ func TestDefaultLocationIsUTC(t *testing.T) {
 }
 
 func TestRenderText(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		tmpl, want string
 	}{
@@ -242,6 +247,7 @@ func TestRenderText(t *testing.T) {
 }
 
 func TestHelpers(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		text, when string
 		want       bool
@@ -287,6 +293,7 @@ func TestHelpers(t *testing.T) {
 }
 
 func TestConcurrentEvaluate(t *testing.T) {
+	t.Parallel()
 	set := mustLoad(t, `
 rules:
   - name: spam
@@ -343,6 +350,7 @@ func fiftyRules() string {
 }
 
 func TestFiftyRules(t *testing.T) {
+	t.Parallel()
 	set := mustLoad(t, fiftyRules())
 	ds, errs := set.Evaluate(comment("这个价格多少"), testNow)
 	if set.Len() != 50 || len(errs) > 0 || len(ds) != 1 || ds[0].Rule != "last" {

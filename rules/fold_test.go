@@ -20,6 +20,7 @@ func slowNormalize(s string) string { return cases.Fold().String(norm.NFKC.Strin
 // combines with a neighbour), so a string of such runes and ASCII is in
 // NFKC whenever its ASCII part is.
 func TestFoldedPlain(t *testing.T) {
+	t.Parallel()
 	for r := rune(0x4E00); r <= 0x9FFF; r++ {
 		if !isHan(r) {
 			t.Fatalf("isHan(%U) is false", r)
@@ -42,6 +43,7 @@ func TestFoldedPlain(t *testing.T) {
 // TestFoldedAgrees checks, on random mixes of ASCII, Han and other text,
 // that folded(s) implies normalize leaves s alone.
 func TestFoldedAgrees(t *testing.T) {
+	t.Parallel()
 	pieces := []string{"a", "z", "Z", "0", " ", "[", "]", "\t", "e", "\u0301", "价", "格", "龥", "一", "鿿",
 		"😂", "💑", "？", "，", "ß", "Ａ", "ｖ", "\u00e9", "\u2126", "\uf900", "ㄱ", "\u1161", "각", "\xff"}
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -39,7 +39,8 @@ var helperOptions = []expr.Option{
 	expr.Function("onlyEmoji", fnOnlyEmoji,
 		new(func(string) bool)),
 	// Replaces expr's builtin, which builds the string before checking its
-	// memory budget: repeat(text, 1000000) of a 4 KB comment took 4 GB.
+	// memory budget: repeat(text, 1000000) of a 4 KB comment would build
+	// 4 GB.
 	expr.Function("repeat", fnRepeat,
 		new(func(string, int) string)),
 }

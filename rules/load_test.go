@@ -13,6 +13,7 @@ import (
 )
 
 func TestLoadFile(t *testing.T) {
+	t.Parallel()
 	set, err := Load("testdata/good.yaml", Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +45,7 @@ func ruleNames(s *Set) []string {
 }
 
 func TestLoadDir(t *testing.T) {
+	t.Parallel()
 	set, err := Load("testdata/dir", Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +62,7 @@ func TestLoadDir(t *testing.T) {
 // Dotfiles, editor temporaries, other extensions and subdirectories are not
 // rule files, even when they would not parse.
 func TestLoadDirSkipsOtherFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, data string) {
 		t.Helper()
@@ -85,6 +88,7 @@ func TestLoadDirSkipsOtherFiles(t *testing.T) {
 }
 
 func TestLoadPathErrors(t *testing.T) {
+	t.Parallel()
 	if _, err := Load("testdata/nope.yaml", Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
@@ -94,6 +98,7 @@ func TestLoadPathErrors(t *testing.T) {
 }
 
 func TestLoadDuplicateAcrossFiles(t *testing.T) {
+	t.Parallel()
 	_, err := Load("testdata/dup", Options{})
 	var le *LoadError
 	if !errors.As(err, &le) {
@@ -115,6 +120,7 @@ func r(lines ...string) string {
 }
 
 func TestLoadErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		yaml string
@@ -236,6 +242,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestVia(t *testing.T) {
+	t.Parallel()
 	set, err := LoadBytes("t.yaml", []byte("rules:\n  - name: a\n    when: 'true'\n    reply: hi\n    via: wechat\n    continue: true\n  - name: b\n    when: 'true'\n    reply: yo\n"), Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ func loadOne(t *testing.T, when, reply string) string {
 // rules.EnvUser), quoted, with the name meant when it is a near miss, in
 // conditions and templates alike.
 func TestUnknownNamesSayWhatWasMeant(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ expr, want string }{
 		{`user.nickame`, `user has no field "nickame" (did you mean "nickname"?)`},
 		{`txet`, `unknown name "txet" (did you mean "text"?)`},
@@ -53,6 +54,7 @@ func TestUnknownNamesSayWhatWasMeant(t *testing.T) {
 // suggested for a near miss of it (here the name with its last letter
 // doubled).
 func TestEveryNameIsSuggested(t *testing.T) {
+	t.Parallel()
 	env := reflect.TypeFor[Env]()
 	structs := 0
 	for f := range env.Fields() {

@@ -35,6 +35,7 @@ const (
 )
 
 func TestParsePacing(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		lines []string
@@ -104,6 +105,7 @@ func TestParsePacing(t *testing.T) {
 }
 
 func TestPacingErrors(t *testing.T) {
+	t.Parallel()
 	const noReply = "pacing applies to answers, and a rule without reply only skips comments"
 	tests := []struct {
 		name  string
@@ -241,6 +243,7 @@ func checkLoadErrors(t *testing.T, yaml string, want []string) {
 }
 
 func TestPacingInDecisions(t *testing.T) {
+	t.Parallel()
 	const rules = `
 rules:
   - name: price
@@ -306,6 +309,7 @@ rules:
 }
 
 func TestActiveAtParsedWindows(t *testing.T) {
+	t.Parallel()
 	set := mustLoad(t, paced(`    active: ["周一至周五 09:00-18:00", "Sat,Sun 22:00-02:00", "周三 23:00-24:00"]`))
 	p := set.Rules()[0].Pacing
 	// 2025-03-03 is a Monday; times are in Shanghai (UTC+8).
@@ -351,6 +355,7 @@ func twoDigits(n int) string {
 }
 
 func TestParseDurationForms(t *testing.T) {
+	t.Parallel()
 	for s, want := range map[string]time.Duration{
 		"24h": 24 * time.Hour, "10m": 10 * time.Minute, "1h30m": 90 * time.Minute, "7d": 7 * 24 * time.Hour,
 		"1d12h": 36 * time.Hour, ".5d": 12 * time.Hour, "2d30m": 48*time.Hour + 30*time.Minute, "1500ms": 1500 * time.Millisecond,

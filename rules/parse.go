@@ -170,8 +170,9 @@ func (f *srcFile) yamlError(err error) {
 
 // maxYAMLProbeLines and maxYAMLProbeBytes bound the re-parsing done to
 // locate a syntax error: every prefix of the file up to the faulty line is
-// parsed again, so the work grows with the square of the file's size (an
-// 800 KB file took two minutes). Past the budget, the parser's line is used.
+// parsed again, so the work grows with the square of the file's size
+// (BENCHMARKS.md, "Figures behind the code's limits"). Past the budget, the
+// parser's line is used.
 const (
 	maxYAMLProbeLines = 5000
 	maxYAMLProbeBytes = 8 << 20

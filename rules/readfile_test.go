@@ -15,6 +15,7 @@ import (
 // under a rule file's name, is refused at once: not waited on (a FIFO), not
 // read without end (/dev/zero).
 func TestLoadRefusesWhatIsNotARegularFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "10-good.yaml"), []byte("rules:\n  - name: a\n    when: 'true'\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -41,6 +42,7 @@ func TestLoadRefusesWhatIsNotARegularFile(t *testing.T) {
 // A rule file over the cap is refused as a problem of that file, at its
 // first line, without reading past the cap.
 func TestLoadRefusesOversizeFile(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), "big.yaml")
 	if err := os.WriteFile(p, []byte("rules: []\n#"+strings.Repeat("x", maxRuleFile)), 0o644); err != nil {
 		t.Fatal(err)
@@ -56,6 +58,7 @@ func TestLoadRefusesOversizeFile(t *testing.T) {
 // with which path, in words (not "stat ...: no such file or directory"),
 // that a caller can attribute to where the path came from.
 func TestReadErrorSaysWhatIsWrong(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "rules.yaml")
 	empty := filepath.Join(dir, "rules.d")

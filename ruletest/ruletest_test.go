@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/rules"
 )
@@ -47,25 +47,15 @@ const testRules = `rules:
 func world(t *testing.T, cases string) *File {
 	t.Helper()
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "rules.yaml"), testRules)
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), testRules)
 	name := filepath.Join(dir, "x.test.yaml")
 	src := "rule_files: [rules.yaml]\ntimezone: Asia/Shanghai\nnow: \"2026-11-23 10:00\"\ntests:\n" + cases
-	write(t, name, src)
+	testutil.WriteFile(t, name, src)
 	f, err := Parse(name, []byte(src))
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
 	return f
-}
-
-func write(t *testing.T, path, s string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func run(t *testing.T, r *Runner, f *File) *Result {
@@ -78,6 +68,7 @@ func run(t *testing.T, r *Runner, f *File) *Result {
 }
 
 func TestParseErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, src string
 		want      []string // "LINE:COL: text"
@@ -164,6 +155,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseShortcutsAndDefaults(t *testing.T) {
+	t.Parallel()
 	f, err := Parse("t.yaml", []byte(`tests:
   - comment: 哈哈哈
     expect: {no_match: true}
@@ -203,6 +195,7 @@ func TestParseShortcutsAndDefaults(t *testing.T) {
 }
 
 func TestParseTime(t *testing.T) {
+	t.Parallel()
 	sh, _ := time.LoadLocation("Asia/Shanghai")
 	want := time.Date(2026, 11, 22, 10, 0, 0, 0, sh)
 	for _, s := range []string{"2026-11-22 10:00", "2026-11-22 10:00:00", "2026-11-22T10:00", " 2026-11-22T10:00:00 ", "2026-11-22T02:00:00Z", "2026-11-22T10:00:00+08:00"} {
@@ -218,6 +211,7 @@ func TestParseTime(t *testing.T) {
 
 // Each kind of expectation, passing and failing.
 func TestExpectations(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, comment, expect string
 		pass                  bool
@@ -259,6 +253,7 @@ func TestExpectations(t *testing.T) {
 }
 
 func TestFailureMessages(t *testing.T) {
+	t.Parallel()
 	f := world(t, `  - name: reply differs
     comment: {text: 晚安, user: 小红}
     now: "2026-11-23 21:00"
@@ -294,6 +289,7 @@ func TestFailureMessages(t *testing.T) {
 }
 
 func TestHistory(t *testing.T) {
+	t.Parallel()
 	const c = `{text: 多少钱, user: {nickname: 小明, uid: "1001"}, thread: T1}`
 	for _, tc := range []struct {
 		name, history, skipped string
@@ -329,6 +325,7 @@ func cmpOr(a, b string) string {
 }
 
 func TestActiveWindowAndNow(t *testing.T) {
+	t.Parallel()
 	fixed := time.Date(2026, 11, 23, 13, 30, 0, 0, time.UTC) // 21:30 in Shanghai
 	f := world(t, `  - name: file now
     comment: 晚安
@@ -359,6 +356,7 @@ func TestActiveWindowAndNow(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
+	t.Parallel()
 	f := world(t, `  - {name: 问价格 price, comment: 多少钱, expect: {rule: price}}
   - {name: spam, comment: 加微信, expect: {rule: spam, skipped: no_reply_rule}}
   - {name: price again, comment: 哈哈, expect: {rule: price}}
@@ -375,12 +373,13 @@ func TestFilter(t *testing.T) {
 
 // Several rule files (or directories) are one list of rules, in order.
 func TestRuleFiles(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "a.yaml"), "rules:\n  - {name: tag, when: 'true', continue: true, reply: 'A'}\n")
-	write(t, filepath.Join(dir, "more", "b.yaml"), "rules:\n  - {name: stop, when: 'text == \"stop\"'}\n")
-	write(t, filepath.Join(dir, "more", "c.yaml"), "rules:\n  - {name: c, when: 'true', reply: 'C'}\n")
-	write(t, filepath.Join(dir, "d.yaml"), "rules:\n  - {name: d, when: 'true', reply: 'D'}\n")
-	write(t, filepath.Join(dir, "dup.yaml"), "rules:\n  - {name: c, when: 'true', reply: 'again'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "a.yaml"), "rules:\n  - {name: tag, when: 'true', continue: true, reply: 'A'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "more", "b.yaml"), "rules:\n  - {name: stop, when: 'text == \"stop\"'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "more", "c.yaml"), "rules:\n  - {name: c, when: 'true', reply: 'C'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "d.yaml"), "rules:\n  - {name: d, when: 'true', reply: 'D'}\n")
+	testutil.WriteFile(t, filepath.Join(dir, "dup.yaml"), "rules:\n  - {name: c, when: 'true', reply: 'again'}\n")
 	src := `rule_files: [a.yaml, more, d.yaml]
 tests:
   - {name: through, comment: x, expect: [{rule: tag, reply: A}, {rule: c, reply: C}]}
@@ -412,9 +411,10 @@ tests:
 // Without rule_files the config's rules and timezone are the defaults; the
 // config is not asked for otherwise.
 func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rulesPath := filepath.Join(dir, "rules.yaml")
-	write(t, rulesPath, "rules:\n  - {name: hour, when: 'true', reply: '{{ now.Hour() }}'}\n")
+	testutil.WriteFile(t, rulesPath, "rules:\n  - {name: hour, when: 'true', reply: '{{ now.Hour() }}'}\n")
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	asked := 0
 	r := &Runner{Config: func() (string, *time.Location, error) { asked++; return rulesPath, tokyo, nil }}
@@ -455,6 +455,7 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	got := []Outcome{{Rule: "a", Replies: []string{"x", "y"}}, {Rule: "b", Skipped: model.ReasonNoReplyRule}}
 	for _, tc := range []struct {
 		want []Expect

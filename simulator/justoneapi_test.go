@@ -103,6 +103,7 @@ func joFill(api *JustOneAPI, thread string, n int) []string {
 }
 
 func TestJustOneAPIPaging(t *testing.T) {
+	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
@@ -143,6 +144,7 @@ func TestJustOneAPIPaging(t *testing.T) {
 }
 
 func TestJustOneAPIReplyShape(t *testing.T) {
+	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
@@ -197,6 +199,7 @@ func TestJustOneAPIReplyShape(t *testing.T) {
 }
 
 func TestJustOneAPIParameters(t *testing.T) {
+	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
@@ -242,6 +245,7 @@ func TestJustOneAPIParameters(t *testing.T) {
 }
 
 func TestJustOneAPIOrders(t *testing.T) {
+	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
 	api.PageSize = 50
 	srv := httptest.NewServer(api)
@@ -286,6 +290,7 @@ func TestJustOneAPIOrders(t *testing.T) {
 }
 
 func TestJustOneAPISettings(t *testing.T) {
+	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
 	api.PageSize = 2
 	api.HasMoreAsBool = true
@@ -310,6 +315,7 @@ func TestJustOneAPISettings(t *testing.T) {
 }
 
 func TestJustOneAPIFaults(t *testing.T) {
+	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
@@ -359,6 +365,7 @@ func TestJustOneAPIFaults(t *testing.T) {
 }
 
 func TestJustOneAPIConcurrent(t *testing.T) {
+	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
 	api.SetOrder(OrderRecommended)
 	srv := httptest.NewServer(api)

@@ -26,6 +26,7 @@ func krGet(t *testing.T, base string, q url.Values) (int, map[string]any) {
 }
 
 func TestKitkotRepliesPaging(t *testing.T) {
+	t.Parallel()
 	k, srv := kkServer(t)
 	k.AddThread("100", "900")
 	var ids []string
@@ -64,6 +65,7 @@ func TestKitkotRepliesPaging(t *testing.T) {
 }
 
 func TestKitkotRepliesErrors(t *testing.T) {
+	t.Parallel()
 	k, srv := kkServer(t)
 	k.AddThread("100", "900")
 	ok := url.Values{"api_key": {kkTestAPIKey}, "comment_id": {"100"}}

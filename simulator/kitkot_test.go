@@ -60,6 +60,7 @@ func kkGet(t *testing.T, srv *httptest.Server, q url.Values) (int, map[string]an
 }
 
 func TestKitkotSuccessShape(t *testing.T) {
+	t.Parallel()
 	k, srv := kkServer(t)
 	var hooked []Post
 	var mu sync.Mutex
@@ -118,6 +119,7 @@ func TestKitkotSuccessShape(t *testing.T) {
 }
 
 func TestKitkotRefusals(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		change  func(url.Values)
@@ -165,6 +167,7 @@ func TestKitkotRefusals(t *testing.T) {
 }
 
 func TestKitkotMaxLengthCountsRunes(t *testing.T) {
+	t.Parallel()
 	k, srv := kkServer(t)
 	k.MaxLength = 5
 	q := kkParams()
@@ -177,6 +180,7 @@ func TestKitkotMaxLengthCountsRunes(t *testing.T) {
 // Content moderation refuses one text, not the account: the next text goes
 // through.
 func TestKitkotBannedWords(t *testing.T) {
+	t.Parallel()
 	k, srv := kkServer(t)
 	k.BannedWords = []string{"违禁词"}
 	q := kkParams()
@@ -194,6 +198,7 @@ func TestKitkotBannedWords(t *testing.T) {
 }
 
 func TestKitkotWrongPath(t *testing.T) {
+	t.Parallel()
 	k, srv := kkServer(t)
 	resp, err := http.Get(srv.URL + "/video/comments/publish/reply?" + kkParams().Encode())
 	if err != nil {
@@ -206,6 +211,7 @@ func TestKitkotWrongPath(t *testing.T) {
 }
 
 func TestKitkotFaults(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name       string
 		fault      Fault
@@ -254,6 +260,7 @@ func TestKitkotFaults(t *testing.T) {
 }
 
 func TestKitkotSlowClientGoneIsNotPosted(t *testing.T) {
+	t.Parallel()
 	k, srv := kkServer(t)
 	k.Faults.Push(Fault{Kind: FaultSlow, Delay: 5 * time.Second})
 	client := &http.Client{Timeout: 100 * time.Millisecond}
@@ -268,6 +275,7 @@ func TestKitkotSlowClientGoneIsNotPosted(t *testing.T) {
 }
 
 func TestKitkotConcurrentPostsGetUniqueCIDs(t *testing.T) {
+	t.Parallel()
 	k, srv := kkServer(t)
 	const n = 20
 	var wg sync.WaitGroup

@@ -8,6 +8,7 @@ import (
 )
 
 func TestAddThreadListsLikeAddReply(t *testing.T) {
+	t.Parallel()
 	mk := func(i int) Reply {
 		return Reply{AwemeID: "7250000000000000001", Text: "第" + strconv.Itoa(i) + "条 多少钱？", CreateTime: int64(1_700_000_000 + i),
 			UserUID: "1000000000" + strconv.Itoa(i%3), Nickname: "小猫🌸", SecUID: "MS4wLjABAAAAx", Region: "CN"}
@@ -52,6 +53,7 @@ func stripNow(b []byte) []byte {
 
 // joWriteJSON's direct writing must give the encoder's bytes.
 func TestWriteJSONMatchesEncoder(t *testing.T) {
+	t.Parallel()
 	values := []any{"", "plain", "多少钱？[呲牙]😂", "a\"b", `back\slash`, "tab\there", "\x01", "<&>", "line\u2028sep", "para\u2029",
 		"bad\xffutf8", "\ufffd", 0, -1, 42, int64(7400000000000000001), int64(-5), true, false, nil, 1.5}
 	for _, v := range values {

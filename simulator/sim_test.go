@@ -72,6 +72,7 @@ func getJSON(t *testing.T, u string) (int, map[string]any) {
 // Each imitation answers under its prefix, with the comments Tick and the
 // backlog made up for the threads watched.
 func TestSimServesEveryPlatform(t *testing.T) {
+	t.Parallel()
 	s, urls, _, events := newTestSim(t)
 	s.Backlog(time.Now().Add(-time.Hour), 2)
 	for range 20 {
@@ -132,6 +133,7 @@ func TestSimServesEveryPlatform(t *testing.T) {
 // Answers posted through kitkot show up in the thread they answer, on
 // Douyin's imitation or TikTok's; answers to WeChat and Weibo are reported.
 func TestSimAnswers(t *testing.T) {
+	t.Parallel()
 	s, urls, _, events := newTestSim(t)
 	post := func(thread, aweme, text string) {
 		q := url.Values{"api_key": {"sim-kk"}, "session_key": {"sim-kks"}, "aweme_id": {aweme}, "reply_id": {thread}, "text": {text}}
@@ -172,6 +174,7 @@ func TestSimAnswers(t *testing.T) {
 // Comments written by hand: POST to SimCommentsPath; bad ones are refused
 // with the reason.
 func TestSimCommentsByHand(t *testing.T) {
+	t.Parallel()
 	s, _, srv, events := newTestSim(t)
 	add := func(form url.Values) (int, string) {
 		resp, err := http.PostForm(srv.URL+SimCommentsPath, form)
@@ -230,6 +233,7 @@ func TestSimCommentsByHand(t *testing.T) {
 // A Sim started later hands out larger ids: a database kept from an
 // earlier one never takes a new comment for one it knows.
 func TestSimIDsGrowAcrossSims(t *testing.T) {
+	t.Parallel()
 	first, _, _, _ := newTestSim(t)
 	a := first.traffic.Douyin(time.Now(), "1")
 	wa := first.traffic.Weibo(first.Weibo, time.Now(), "4023227965")

@@ -8,6 +8,7 @@ import (
 )
 
 func TestTrafficDeterministic(t *testing.T) {
+	t.Parallel()
 	threads := []string{"7251524159191958327", "7251524159191958999"}
 	start := time.Date(2026, 3, 9, 22, 0, 0, 0, time.UTC)
 	run := func(seed int64) ([][]Reply, *JustOneAPI) {
@@ -69,6 +70,7 @@ func TestTrafficDeterministic(t *testing.T) {
 // spam) and the platform's own flavour (TikTok's English, Weibo's
 // [emoticons], WeChat's openids) show up in.
 func TestTrafficOtherPlatforms(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 3, 9, 22, 0, 0, 0, time.UTC)
 	type world struct {
 		kk   *Kitkot

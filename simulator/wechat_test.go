@@ -37,6 +37,7 @@ func wxCode(m map[string]any) int {
 }
 
 func TestWeChatImitation(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	x := NewWeChat(wxTestApp, wxTestSecret)
 	x.Now = func() time.Time { return now }

@@ -40,6 +40,7 @@ func wbCode(m map[string]any) string {
 }
 
 func TestWeiboReplyRules(t *testing.T) {
+	t.Parallel()
 	x := NewWeibo("tok")
 	x.SetV1Account("key", "u", "p")
 	x.AddWeibo("100")
@@ -102,6 +103,7 @@ func TestWeiboReplyRules(t *testing.T) {
 }
 
 func TestWeiboRateLimit(t *testing.T) {
+	t.Parallel()
 	x := NewWeibo("tok")
 	x.RateLimit = 1
 	x.AddWeibo("100")
@@ -119,6 +121,7 @@ func TestWeiboRateLimit(t *testing.T) {
 }
 
 func TestWeiboShow(t *testing.T) {
+	t.Parallel()
 	x := NewWeibo("tok")
 	x.AddWeibo("100")
 	var ids []string

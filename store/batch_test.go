@@ -9,6 +9,7 @@ import (
 )
 
 func TestBatchCommitsTogetherAndSeesItsOwnWrites(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	ctx := t.Context()
 	c1, c2 := comment("1"), comment("2")
@@ -43,6 +44,7 @@ func TestBatchCommitsTogetherAndSeesItsOwnWrites(t *testing.T) {
 }
 
 func TestBatchRollsBackOnError(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	boom := errors.New("boom")
@@ -67,6 +69,7 @@ func TestBatchRollsBackOnError(t *testing.T) {
 }
 
 func TestThreadStatesRoundTrip(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	for _, st := range []model.ThreadState{

@@ -9,6 +9,7 @@ import (
 )
 
 func TestOwnTexts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir()+"/t.db")
 	if err != nil {
@@ -55,6 +56,7 @@ func TestOwnTexts(t *testing.T) {
 }
 
 func TestOpenCreatesDirectory(t *testing.T) {
+	t.Parallel()
 	path := t.TempDir() + "/a/b/autoreplyd.db"
 	s, err := Open(context.Background(), path)
 	if err != nil {

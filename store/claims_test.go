@@ -13,6 +13,7 @@ import (
 )
 
 func TestRecordSettleLifecycle(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	c := comment("100")
@@ -64,6 +65,7 @@ func TestRecordSettleLifecycle(t *testing.T) {
 }
 
 func TestRecordWithoutClaimsAndValidation(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	got, err := s.Record(ctx, comment("1"), model.DispositionBacklog, nil, t0)
@@ -105,6 +107,7 @@ func TestRecordWithoutClaimsAndValidation(t *testing.T) {
 }
 
 func TestDuplicateClaimSameStore(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	c := comment("1")
 	if got := mustRecord(t, s, c, t0, pending("a")); len(got) != 1 {
@@ -126,6 +129,7 @@ func TestDuplicateClaimSameStore(t *testing.T) {
 }
 
 func TestDuplicateClaimSecondStore(t *testing.T) {
+	t.Parallel()
 	s1, path := openTest(t)
 	s2, err := Open(t.Context(), path)
 	if err != nil {
@@ -142,6 +146,7 @@ func TestDuplicateClaimSecondStore(t *testing.T) {
 }
 
 func TestRecordRace(t *testing.T) {
+	t.Parallel()
 	s1, path := openTest(t)
 	s2, err := Open(t.Context(), path)
 	if err != nil {
@@ -183,6 +188,7 @@ func TestRecordRace(t *testing.T) {
 }
 
 func TestRecoverPending(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	a := mustRecord(t, s, comment("1"), t0, pending("r"))
@@ -247,6 +253,7 @@ func TestRecoverPending(t *testing.T) {
 }
 
 func TestRetries(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	c := comment("7251536675678782265")
@@ -324,6 +331,7 @@ func TestRetries(t *testing.T) {
 }
 
 func TestKnownAndOwnRepliesManyIDs(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	const n = 1200
@@ -382,6 +390,7 @@ func TestKnownAndOwnRepliesManyIDs(t *testing.T) {
 }
 
 func TestCountSentAndCounts(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	for i, st := range []struct {

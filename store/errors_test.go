@@ -16,6 +16,7 @@ import (
 )
 
 func TestClassifyNonStorageErrors(t *testing.T) {
+	t.Parallel()
 	for _, err := range []error{nil, errors.New("boom"), context.Canceled, ErrNotPending} {
 		if IsTransient(err) {
 			t.Errorf("IsTransient(%v) = true", err)
@@ -34,6 +35,7 @@ func TestClassifyNonStorageErrors(t *testing.T) {
 // a write fails with SQLITE_BUSY, classified transient, described clearly,
 // and succeeds once the lock is gone.
 func TestBusyIsTransient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "a.db")
 	s, err := Open(ctx, path)
@@ -64,6 +66,7 @@ func TestBusyIsTransient(t *testing.T) {
 // A database at its size limit: a write that needs a page fails with
 // SQLITE_FULL, rolled back whole, and works once there is room.
 func TestFullIsTransient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "a.db"))
 	if err != nil {
@@ -96,6 +99,7 @@ func TestFullIsTransient(t *testing.T) {
 // A write through a connection SQLite opened read-only (what it does with a
 // file the process may not write) fails with SQLITE_READONLY.
 func TestReadOnlyIsTransient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "a.db")
 	s, err := Open(ctx, path)
@@ -123,6 +127,7 @@ func TestReadOnlyIsTransient(t *testing.T) {
 
 // Not a database: permanent, and said so.
 func TestNotADatabaseIsPermanent(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a.db")
 	must(t, os.WriteFile(path, []byte(strings.Repeat("this is not a database\n", 200)), 0o600))
 	_, err := Open(context.Background(), path)

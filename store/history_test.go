@@ -51,6 +51,7 @@ func ids(rows []HistoryRow) string {
 }
 
 func TestHistoryFilters(t *testing.T) {
+	t.Parallel()
 	s := historyFixture(t)
 	for _, tc := range []struct {
 		name string
@@ -80,6 +81,7 @@ func TestHistoryFilters(t *testing.T) {
 }
 
 func TestHistoryRowContent(t *testing.T) {
+	t.Parallel()
 	s := historyFixture(t)
 	rows, err := s.History(t.Context(), Filter{Status: model.StatusFailed})
 	if err != nil || len(rows) != 1 {

@@ -30,9 +30,10 @@ type identity struct {
 	last    error     // what it found
 }
 
-// checkReuse is how long a batch relies on the last check: about 0.1 ms a
-// check (BenchmarkCheckFile) is nothing per send, but a cycle of 10,000
-// busy threads records as many batches.
+// checkReuse is how long a batch relies on the last check: a check
+// (BenchmarkCheckFile: a few system calls, under a tenth of a millisecond)
+// is nothing per send, but a cycle of 10,000 busy threads records as many
+// batches.
 const checkReuse = time.Second
 
 // recentCheck is CheckFile, or its outcome of less than checkReuse ago.

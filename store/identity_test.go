@@ -14,6 +14,7 @@ import (
 // says so, refuses to record or start a send, and never creates a fresh
 // database at the path.
 func TestCheckFileNoticesLoss(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		lose func(t *testing.T, path string)
@@ -82,6 +83,7 @@ func TestCheckFileNoticesLoss(t *testing.T) {
 }
 
 func TestOpenCreatedReportsNewFile(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	if !s.Created() {
 		t.Fatal("a new database is not reported created")

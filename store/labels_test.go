@@ -60,6 +60,7 @@ func campaignCounts(t *testing.T, s *Store) map[string]int {
 }
 
 func TestThreadLabels(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	const a, b, c = "7251524159191958327", "7251524159191958400", "7251524159191958500"
@@ -169,6 +170,7 @@ func TestThreadLabels(t *testing.T) {
 }
 
 func TestThreadLabelsReadOnly(t *testing.T) {
+	t.Parallel()
 	_, path := openTest(t)
 	ro, err := OpenReadOnly(t.Context(), path)
 	if err != nil {
@@ -209,6 +211,7 @@ func viewColumns(t *testing.T, db *sql.DB) []string {
 // every column in order and gains labels ('{}' everywhere), the history
 // stays, and meta exists.
 func TestMigrateFrom3(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "v3.db")
 	dsn, err := buildDSN(path, "_pragma=foreign_keys(1)")
 	if err != nil {
@@ -261,6 +264,7 @@ func TestMigrateFrom3(t *testing.T) {
 }
 
 func TestMeta(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	ctx := context.Background()
 	if _, ok, err := s.Meta(ctx, MetaTimezone); err != nil || ok {
@@ -291,6 +295,7 @@ func TestMeta(t *testing.T) {
 }
 
 func TestRecordedRules(t *testing.T) {
+	t.Parallel()
 	s := historyFixture(t)
 	got, err := s.RecordedRules(t.Context())
 	if err != nil {
@@ -302,6 +307,7 @@ func TestRecordedRules(t *testing.T) {
 }
 
 func TestHistoryDisposition(t *testing.T) {
+	t.Parallel()
 	s := historyFixture(t)
 	ctx := t.Context()
 	c := comment("b1")

@@ -42,6 +42,7 @@ func answers(t *testing.T, h pacing.History, q pacing.Query) int {
 }
 
 func TestAnswers(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	ctx := t.Context()
 	const thA, thB = "7251524159191958327", "7251524159191958400"
@@ -131,6 +132,7 @@ func TestAnswers(t *testing.T) {
 // pacing.Check against the store: the first answer to a person holds back
 // the second within the cooldown.
 func TestAnswersWithCheck(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	c1 := pacingComment("1", "2001", "7251524159191958327")
 	c2 := pacingComment("2", "2001", "7251524159191958327")
@@ -148,6 +150,7 @@ func TestAnswersWithCheck(t *testing.T) {
 }
 
 func TestRecentReplyTexts(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	ctx := t.Context()
 	texts := []string{"甲：你好", "乙：价格请看橱窗", "丙：谢谢支持", "丁：欢迎光临"}
@@ -207,6 +210,7 @@ func TestRecentReplyTexts(t *testing.T) {
 // A database written by schema version 1 is migrated to 2 in place: its
 // history is kept and the pacing indexes exist.
 func TestMigration2AppliesToV1(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "v1.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {

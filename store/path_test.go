@@ -12,6 +12,7 @@ import (
 // daemon and by the commands that read it: SQLite would wait on a FIFO for
 // ever, and take /dev/zero for an empty database.
 func TestOpenRefusesWhatIsNotARegularFile(t *testing.T) {
+	t.Parallel()
 	fifo := regfiletest.FIFO(t, t.TempDir(), "autoreplyd.db")
 	type opener = func(context.Context, string) (*Store, error)
 	for _, path := range []string{fifo, "/dev/zero"} {

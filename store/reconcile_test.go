@@ -47,6 +47,7 @@ func claimRow(t *testing.T, s *Store, id int64) HistoryRow {
 }
 
 func TestReconcileOldestUnknownFirst(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := context.Background()
 	first := claimAs(t, s, "7300000000000000001", recThread, recText, model.StatusUnknown, t0)
@@ -78,6 +79,7 @@ func TestReconcileOldestUnknownFirst(t *testing.T) {
 }
 
 func TestReconcileOnlyMatchingUnknown(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := context.Background()
 	now := t0.Add(time.Hour)
@@ -119,6 +121,7 @@ func TestReconcileOnlyMatchingUnknown(t *testing.T) {
 }
 
 func TestReconcileSkipsClaimWithReplyID(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := context.Background()
 	id := claimAs(t, s, "1", recThread, recText, model.StatusPending, t0)
@@ -132,6 +135,7 @@ func TestReconcileSkipsClaimWithReplyID(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	now := t0.Add(time.Hour)
 	cases := []struct {
 		from, action     string
@@ -193,6 +197,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveMissingAndReadOnly(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	ctx := context.Background()
 	if _, _, err := s.Resolve(ctx, 42, ResolveDrop, t0); !errors.Is(err, ErrNoClaim) || !strings.Contains(err.Error(), "claim 42") {

@@ -16,6 +16,7 @@ import (
 // echoed it: kitkot echoing JustOneAPI's token in an error, JustOneAPI
 // echoing kitkot's key in a pause reason, a comment quoting a leaked one.
 func TestRedactorScrubsEveryFreeTextColumn(t *testing.T) {
+	t.Parallel()
 	const token, key = "jo-token/with+escapes", "kk-api-key-1234"
 	s, path := openTest(t)
 	s.SetRedactor(redact.New(token, key))

@@ -35,6 +35,7 @@ func claimStatuses(t *testing.T, s *Store) map[string]string {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	old, recent := t0, t0.Add(40*24*time.Hour)
@@ -170,6 +171,7 @@ func TestPruneBatchesLetWritersIn(t *testing.T) {
 }
 
 func TestPruneReadOnly(t *testing.T) {
+	t.Parallel()
 	_, path := openTest(t)
 	ro, err := OpenReadOnly(t.Context(), path)
 	if err != nil {

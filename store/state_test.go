@@ -8,6 +8,7 @@ import (
 )
 
 func TestThreadStateRoundTrip(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	if st, ok, err := s.ThreadState(ctx, model.PlatformDouyin, "7251524159191958327"); err != nil || ok || st != (model.ThreadState{}) {
@@ -51,6 +52,7 @@ func TestThreadStateRoundTrip(t *testing.T) {
 }
 
 func TestPauses(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	if ps, err := s.Pauses(ctx); err != nil || len(ps) != 0 {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestStats(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
@@ -94,6 +95,7 @@ func TestStats(t *testing.T) {
 // A zone with daylight saving time: the day of each claim follows the
 // offset in force at its instant.
 func TestStatsDST(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
@@ -122,6 +124,7 @@ func TestStatsDST(t *testing.T) {
 }
 
 func TestStatsReadOnly(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	mustRecord(t, s, comment("1"), t0, Claim{Rule: "r", Status: model.StatusDryRun})
 	ro, err := OpenReadOnly(t.Context(), path)
@@ -141,6 +144,7 @@ func TestStatsReadOnly(t *testing.T) {
 // Skipped claims are counted by reason, so that spam, cooldowns and daily
 // caps are told apart; other statuses' reasons (details of a send) are not.
 func TestStatsSkippedReasons(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	for i, c := range []struct{ rule, status, reason string }{

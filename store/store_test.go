@@ -56,6 +56,7 @@ func mustRecord(t testing.TB, s *Store, c model.Comment, now time.Time, claims .
 }
 
 func TestMigrateFromEmpty(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	v, err := userVersion(ctx, s.db)
@@ -82,6 +83,7 @@ func TestMigrateFromEmpty(t *testing.T) {
 }
 
 func TestReopenIsIdempotent(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	ctx := t.Context()
 	mustRecord(t, s, comment("1"), t0, pending("r"))
@@ -124,6 +126,7 @@ func setUserVersion(t *testing.T, path string, v int) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	s.Close()
 	setUserVersion(t, path, SchemaVersion+1)
@@ -143,6 +146,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 }
 
 func TestPragmasInEffect(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	for _, p := range []struct{ pragma, want string }{
@@ -168,6 +172,7 @@ func TestPragmasInEffect(t *testing.T) {
 }
 
 func TestPathNeedingEscapes(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "a dir?x=1#frag%20")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -194,6 +199,7 @@ func TestPathNeedingEscapes(t *testing.T) {
 }
 
 func TestOpenErrorNamesPath(t *testing.T) {
+	t.Parallel()
 	// A file where the database's directory should be: it cannot be made.
 	blocker := filepath.Join(t.TempDir(), "not-a-dir")
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
@@ -207,6 +213,7 @@ func TestOpenErrorNamesPath(t *testing.T) {
 }
 
 func TestReadOnlyMissingFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "missing.db")
 	_, err := OpenReadOnly(t.Context(), path)
 	if err == nil || err.Error() != "database "+path+" does not exist" {
@@ -218,6 +225,7 @@ func TestReadOnlyMissingFile(t *testing.T) {
 }
 
 func TestReadOnlyOldSchema(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "old.db")
 	setUserVersion(t, path, 0) // creates an empty database
 	_, err := OpenReadOnly(t.Context(), path)
@@ -227,6 +235,7 @@ func TestReadOnlyOldSchema(t *testing.T) {
 }
 
 func TestReadOnlyWhileWriterInTransaction(t *testing.T) {
+	t.Parallel()
 	w, path := openTest(t)
 	ctx := t.Context()
 	mustRecord(t, w, comment("1"), t0, pending("r"))
@@ -299,6 +308,7 @@ func TestReadOnlyWhileWriterInTransaction(t *testing.T) {
 }
 
 func TestReadOnlyAfterWriterClosed(t *testing.T) {
+	t.Parallel()
 	w, path := openTest(t)
 	mustRecord(t, w, comment("1"), t0, pending("r"))
 	w.Close()
@@ -314,6 +324,7 @@ func TestReadOnlyAfterWriterClosed(t *testing.T) {
 }
 
 func TestUnicodeAndBigIDsRoundTrip(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	ctx := t.Context()
 	c := comment("7251536675678782265")
@@ -351,6 +362,7 @@ func TestUnicodeAndBigIDsRoundTrip(t *testing.T) {
 }
 
 func TestTimesAreSortableUTCText(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
 	shanghai := time.FixedZone("CST", 8*3600)
@@ -366,6 +378,7 @@ func TestTimesAreSortableUTCText(t *testing.T) {
 }
 
 func TestFailedMigrationRollsBack(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "conflict.db")
 	db, err := sql.Open("sqlite", path)
 	if err != nil {

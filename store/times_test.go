@@ -22,6 +22,7 @@ var (
 // (unknown), deadlines are clamped into the years 1-9999 (keeping their
 // meaning), and a clock outside them refuses the write.
 func TestWritesNeverUnreadableTimes(t *testing.T) {
+	t.Parallel()
 	s, _ := openTest(t)
 	ctx := context.Background()
 
@@ -125,6 +126,7 @@ func poison(t *testing.T, s *Store, stmts ...string) {
 // One row with an unreadable time never stops a query that serves the
 // others: every reader returns every row, the bad time as unknown (zero).
 func TestReadersSurvivePoisonedRows(t *testing.T) {
+	t.Parallel()
 	s, path := openTest(t)
 	ctx := context.Background()
 	var ids []int64
@@ -236,6 +238,7 @@ func mustOpenReadOnly(t *testing.T, path string) *Store {
 
 // A read-only store refuses writes as before: the clock check comes after.
 func TestReadOnlyRefusesBeforeClock(t *testing.T) {
+	t.Parallel()
 	_, path := openTest(t)
 	ro := mustOpenReadOnly(t, path)
 	if _, err := ro.Record(context.Background(), comment("1"), model.DispositionEvaluated, nil, year10000); !errors.Is(err, ErrReadOnly) {

@@ -18,10 +18,11 @@ import (
 )
 
 // TestSmoke runs the whole harness small: 20 threads of 5 replies, two
-// measured cycles a second apart, over a seeded history of 2,000 rows. The
+// measured cycles a second apart (no send jitter), over a seeded history of 2,000 rows. The
 // daemon must answer every question exactly once (at kitkot and in the
 // history) and every figure of the report must be filled.
 func TestSmoke(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the daemon")
 	}
@@ -36,6 +37,9 @@ func TestSmoke(t *testing.T) {
 	o := defaultOptions()
 	o.Threads, o.Replies, o.Cycles, o.Warmup, o.Period = 20, 5, 3, 1, time.Second
 	o.Active, o.NewPerActive = 0.25, 1
+	// No random pause before each send: up to 3 s a send by default, it
+	// would make the sends, not the polls, each cycle's length.
+	o.SendJitter = "0"
 	o.History, o.HistoryCache = 2000, filepath.Join(tmp, "cache", "history-2000.db")
 	o.Bin, o.Dir = bin, filepath.Join(tmp, "run")
 	o.Timeout = 2 * time.Minute
@@ -176,6 +180,7 @@ func readSecrets(t *testing.T, dir string) []string {
 // The seeded history has the real schema: the same indexes, made by the
 // same statements, as a database the store created; and the cache is reused.
 func TestSeedHistory(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	fresh := filepath.Join(dir, "fresh.db")
@@ -258,6 +263,7 @@ func schemaOf(t *testing.T, path string) []string {
 }
 
 func TestParseMetrics(t *testing.T) {
+	t.Parallel()
 	body := `# HELP x
 # TYPE autoreplyd_cycle_duration_seconds histogram
 autoreplyd_cycle_duration_seconds_sum 12.5
@@ -282,6 +288,7 @@ go_memstats_mallocs_total 1.234e+06
 }
 
 func TestKinds(t *testing.T) {
+	t.Parallel()
 	g := newGenerator(1)
 	for _, tc := range []struct {
 		n             int
@@ -307,6 +314,7 @@ func TestKinds(t *testing.T) {
 // fraction keeps that share of them and takes the rest from the others, 0
 // (or the first cycle, with no previous pick) picks afresh.
 func TestChooseSticky(t *testing.T) {
+	t.Parallel()
 	g := newGenerator(1)
 	first := g.chooseSticky(10, 100, nil, 1)
 	if len(first) != 10 || len(distinct(first)) != 10 {
@@ -345,6 +353,7 @@ func TestChooseSticky(t *testing.T) {
 }
 
 func TestThreadIndex(t *testing.T) {
+	t.Parallel()
 	for _, i := range []int{0, 1, 19, 9999, 123456} {
 		if got, ok := threadIndex(threadID(i)); !ok || got != i {
 			t.Errorf("threadIndex(threadID(%d)) = %d, %v", i, got, ok)

@@ -23,6 +23,7 @@ const (
 )
 
 func TestEndToEndTwoKitkotAccounts(t *testing.T) {
+	t.Parallel()
 	w := &world{t: t, dir: t.TempDir()}
 	w.jo = simulator.NewJustOneAPI(tokenSecret)
 	jo := httptest.NewServer(w.jo)

@@ -12,6 +12,7 @@ import (
 // the process, and `autoreplyd resume` lifts it so the next cycle sends the
 // held answer.
 func TestEndToEndResponderBreaker(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true)
 	w.once()
 	var refused []string
@@ -82,6 +83,7 @@ func TestEndToEndResponderBreaker(t *testing.T) {
 // guidelines get their own replies refused, and the next commenter is still
 // answered in the same cycle; nothing is paused.
 func TestEndToEndContentRefusalsDoNotPause(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true)
 	w.kk.BannedWords = []string{"违规"}
 	w.once()

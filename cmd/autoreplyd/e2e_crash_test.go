@@ -103,6 +103,7 @@ type added struct {
 }
 
 func TestEndToEndCrashSafetyUnderRandomKills(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills the daemon 50+ times")
 	}
@@ -111,6 +112,9 @@ func TestEndToEndCrashSafetyUnderRandomKills(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0xc0ffee))
 
 	w := newWorld(t, "*/1 * * * * *", true)
+	// The default random pause before each send (up to 3 s) during the
+	// kills: the targeted kills below need sends that are about to start.
+	w.editConfig("send_jitter: 0s\n", "")
 	// Retries due within seconds, so that settling can finish them.
 	must(t, os.WriteFile(w.cfg, append(must1(os.ReadFile(w.cfg)), []byte("retry: {initial_delay: 1s, max_delay: 2s}\n")...), 0o644))
 	inflight := w.countingKitkot()
@@ -202,6 +206,8 @@ func TestEndToEndCrashSafetyUnderRandomKills(t *testing.T) {
 	killPhase := time.Since(start)
 	w.kk.Faults.Clear()
 	postsAtKills := len(w.kk.Posts())
+	// No kills while settling: the pause before each send would only slow it.
+	must(t, os.WriteFile(w.cfg, append(must1(os.ReadFile(w.cfg)), []byte("send_jitter: 0s\n")...), 0o644))
 
 	// Settle: cycles until every comment is recorded and no retry is left.
 	mu.Lock()

@@ -15,6 +15,7 @@ import (
 // the end; its hint then names the binary that ran and suggests --dir, not
 // the removed database. Its end is no error.
 func TestEndToEndDemoTemporaryDir(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(binary, "demo", "--duration", "2s", "--tick", "300ms", "--seed", "9")
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "TMPDIR=" + t.TempDir()}
 	var out, errb bytes.Buffer

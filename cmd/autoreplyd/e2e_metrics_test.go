@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // listenOn rewrites the world's config to serve /metrics and the health
@@ -43,13 +45,14 @@ func (w *world) scrape(url string) (int, string) {
 }
 
 func TestEndToEndMetrics(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	base := w.listenOn()
 	w.once() // first sight: empty threads
 	d := w.start()
 
 	var body string
-	waitFor(t, "/metrics to answer", func() bool {
+	testutil.WaitFor(t, "/metrics to answer", func() bool {
 		code, b := w.scrape(base + "/metrics")
 		body = b
 		return code == http.StatusOK
@@ -62,9 +65,9 @@ func TestEndToEndMetrics(t *testing.T) {
 	}
 
 	w.add(threadA, "这个多少钱", "小明", "7001")
-	waitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
+	testutil.WaitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
 	want := `autoreplyd_replies_total{platform="douyin",responder="kitkot",status="sent"} 1`
-	waitFor(t, "the metrics to count the answer", func() bool {
+	testutil.WaitFor(t, "the metrics to count the answer", func() bool {
 		_, body = w.scrape(base + "/metrics")
 		return strings.Contains(body, want)
 	})

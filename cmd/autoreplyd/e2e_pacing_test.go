@@ -44,7 +44,9 @@ func byCommentID(t *testing.T, rows []historyRow) map[string]historyRow {
 // second comment is recorded skipped with reason cooldown, and a later
 // cycle (a restart of `run --once`) does not answer it.
 func TestEndToEndCooldownOneAnswer(t *testing.T) {
+	t.Parallel()
 	t.Run("two cycles", func(t *testing.T) {
+		t.Parallel()
 		w := newPacingWorld(t)
 		first := w.add(threadA, "这个多少钱？", "史密斯夫妇💑", "8001")
 		w.once()
@@ -75,6 +77,7 @@ func TestEndToEndCooldownOneAnswer(t *testing.T) {
 	})
 
 	t.Run("one cycle", func(t *testing.T) {
+		t.Parallel()
 		w := newPacingWorld(t)
 		// Both comments arrive before the cycle, one of them in the other
 		// thread: the cooldown is per person, whatever the thread.

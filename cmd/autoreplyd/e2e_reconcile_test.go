@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -63,6 +64,7 @@ func (w *world) resolve(id int64, flag string) string {
 // kitkot posts the reply, then drops the connection: the outcome is unknown.
 // Our reply shows up in the thread, and the next cycle settles the claim sent.
 func TestEndToEndReconcilesUnknownSend(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true) // the bot's uid is in self_uids
 	w.once()                            // first sight
 	id := w.add(threadA, "请问多少钱", "阿强", "4001")
@@ -94,6 +96,7 @@ func TestEndToEndReconcilesUnknownSend(t *testing.T) {
 // it (before, the claim became sent/reconciled with the stranger's comment
 // id): only replies by self_uids reconcile. The stranger is a commenter.
 func TestEndToEndStrangerCopyDoesNotReconcile(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true)
 	w.kk.OnPost = nil // our reply never shows up
 	w.once()          // first sight
@@ -119,6 +122,7 @@ func TestEndToEndStrangerCopyDoesNotReconcile(t *testing.T) {
 // With nothing showing up in the thread, unknown outcomes stay unknown until
 // the operator settles them: --drop gives up, --retry sends once more.
 func TestEndToEndResolveByHand(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.kk.OnPost = nil // our replies never show up in the thread: nothing reconciles
 	w.once()          // first sight
@@ -127,7 +131,7 @@ func TestEndToEndResolveByHand(t *testing.T) {
 	killed := w.add(threadA, "多少钱呀", "阿强", "4001")
 	w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultSlowAfter, Delay: 20 * time.Second})
 	d := w.start()
-	waitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
+	testutil.WaitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
 	must(t, d.cmd.Process.Signal(syscall.SIGKILL))
 	<-d.done
 	w.once()

@@ -19,9 +19,11 @@ import (
 	"testing"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 func TestEndToEndSimulate(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "sim")
 	env := []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
 	var out, errb syncbuf.Buffer
@@ -37,7 +39,7 @@ func TestEndToEndSimulate(t *testing.T) {
 			<-exited
 		}
 	})
-	waitFor(t, "simulate to serve", func() bool { return strings.Contains(out.String(), "Ctrl-C stops the simulator.") })
+	testutil.WaitFor(t, "simulate to serve", func() bool { return strings.Contains(out.String(), "Ctrl-C stops the simulator.") })
 	head := out.String()
 	base := regexp.MustCompile(`WeChat and Weibo on (http://127\.0\.0\.1:\d+)\n`).FindStringSubmatch(head)
 	if base == nil {

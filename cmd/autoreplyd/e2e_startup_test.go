@@ -11,6 +11,7 @@ import (
 // The binary, with its listen port taken by another process, exits 1 with
 // one line naming the listen key, and logs nothing before it (no "ready").
 func TestEndToEndBusyListenPortIsOneLine(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1m", true)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)

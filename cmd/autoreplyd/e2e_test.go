@@ -9,24 +9,43 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
 var binary string
 
+// e2eParallel is how many of these tests run at once unless -parallel says
+// otherwise. They spend their time waiting for the binary, its schedule and
+// the imitations' delays, not computing, so more of them than the machine
+// has cores (go test's default) can wait together.
+const e2eParallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		if err := flag.Set("test.parallel", strconv.Itoa(max(e2eParallel, runtime.GOMAXPROCS(0)))); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 	dir, err := os.MkdirTemp("", "autoreplyd-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -113,12 +132,16 @@ func newWorld(t *testing.T, schedule string, botIsSelf bool) *world {
 	must(t, os.WriteFile(filepath.Join(w.creds, "session_key"), []byte(sessionSecret), 0o600))
 	must(t, os.WriteFile(filepath.Join(w.dir, "rules.yaml"), []byte(e2eRules), 0o644))
 	w.cfg = filepath.Join(w.dir, "config.yaml")
+	// No random pause before each send (send_jitter, up to 3 s by default):
+	// it would make these tests wait seconds for every answer. The crash
+	// test puts it back.
 	cfg := fmt.Sprintf(`database: state/autoreplyd.db
 rules: rules.yaml
 schedule: %q
 timezone: Asia/Shanghai
 listen: ""
 log: {level: debug, format: json}
+send_jitter: 0s
 sources:
   douyin:
     base_url: %s
@@ -273,6 +296,7 @@ func postsByText(kk *simulator.Kitkot) map[string]int {
 }
 
 func TestEndToEndAnswersOnceAndRecords(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", false)
 	// The backlog: already there before autoreplyd first looks.
 	w.add(threadA, "这个多少钱？", "老用户", "1001")
@@ -368,6 +392,7 @@ func TestEndToEndAnswersOnceAndRecords(t *testing.T) {
 }
 
 func TestEndToEndDryRunSendsNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", false)
 	w.once() // first sight: empty threads
 	id := w.add(threadA, "how much is it?", "Tom", "3001")
@@ -422,19 +447,8 @@ func (w *world) start(args ...string) *daemon {
 	return d
 }
 
-// waitFor polls cond until it holds; the deadline only bounds a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestEndToEndKill9NeverAnswersTwice(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.once() // first sight
 	id := w.add(threadA, "多少钱呀", "阿强", "4001")
@@ -442,7 +456,7 @@ func TestEndToEndKill9NeverAnswersTwice(t *testing.T) {
 	// killed while the send is in flight.
 	w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultSlowAfter, Delay: 20 * time.Second})
 	d := w.start()
-	waitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
+	testutil.WaitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
 	must(t, d.cmd.Process.Signal(syscall.SIGKILL))
 	<-d.done
 
@@ -468,12 +482,13 @@ func TestEndToEndKill9NeverAnswersTwice(t *testing.T) {
 }
 
 func TestEndToEndSIGTERMLetsInFlightSendSettle(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.once()
 	id := w.add(threadB, "真好看", "小美", "5001")
 	w.kk.Faults.Push(simulator.Fault{Kind: simulator.FaultSlowAfter, Delay: 1500 * time.Millisecond})
 	d := w.start()
-	waitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
+	testutil.WaitFor(t, "the reply to reach kitkot", func() bool { return len(w.kk.Posts()) == 1 })
 	must(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	<-d.done
 	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
@@ -486,33 +501,34 @@ func TestEndToEndSIGTERMLetsInFlightSendSettle(t *testing.T) {
 }
 
 func TestEndToEndSIGHUPReloadKeepsLastGoodRules(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1s", true)
 	w.once()
 	d := w.start()
-	waitFor(t, "a cycle", func() bool { return strings.Contains(d.log(), "cycle done") })
+	testutil.WaitFor(t, "a cycle", func() bool { return strings.Contains(d.log(), "cycle done") })
 
 	rulesPath := filepath.Join(w.dir, "rules.yaml")
 	broken := strings.Replace(e2eRules, `text contains "好看"`, `txt contains "好看"`, 1)
 	must(t, os.WriteFile(rulesPath, []byte(broken), 0o644))
 	must(t, d.cmd.Process.Signal(syscall.SIGHUP))
-	waitFor(t, "the reload to be refused", func() bool { return strings.Contains(d.log(), "reload refused") })
+	testutil.WaitFor(t, "the reload to be refused", func() bool { return strings.Contains(d.log(), "reload refused") })
 	if !strings.Contains(d.log(), "rules.yaml:8:") {
 		t.Errorf("refusal does not name file:line:col:\n%s", d.log())
 	}
 	// The last good rules keep running.
 	w.add(threadA, "好看", "阿花", "6001")
-	waitFor(t, "an answer by the old rules", func() bool { return postsByText(w.kk)["谢谢阿花！"] == 1 })
+	testutil.WaitFor(t, "an answer by the old rules", func() bool { return postsByText(w.kk)["谢谢阿花！"] == 1 })
 
 	// A good edit replaces them.
 	fixed := strings.Replace(e2eRules, `'谢谢{{ user.nickname }}！'`, `'多谢 {{ user.nickname }}'`, 1)
 	must(t, os.WriteFile(rulesPath, []byte(fixed), 0o644))
 	must(t, d.cmd.Process.Signal(syscall.SIGHUP))
-	waitFor(t, "the reload", func() bool { return strings.Contains(d.log(), "rules reloaded") })
+	testutil.WaitFor(t, "the reload", func() bool { return strings.Contains(d.log(), "rules reloaded") })
 	w.add(threadA, "好看", "阿草", "6002")
-	waitFor(t, "an answer by the new rules", func() bool { return postsByText(w.kk)["多谢 阿草"] == 1 })
+	testutil.WaitFor(t, "an answer by the new rules", func() bool { return postsByText(w.kk)["多谢 阿草"] == 1 })
 
 	// history and check work while the daemon runs.
-	waitFor(t, "history to show both answers", func() bool {
+	testutil.WaitFor(t, "history to show both answers", func() bool {
 		n := 0
 		for _, r := range w.history("--status", "sent") {
 			if r.Rule == "thanks" {
@@ -532,6 +548,7 @@ func TestEndToEndSIGHUPReloadKeepsLastGoodRules(t *testing.T) {
 }
 
 func TestCheckReportsPositions(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1m", true)
 	stdout, stderr, code := w.run("check", "--config", w.cfg)
 	if code != 0 || !strings.Contains(stdout, "OK") {
@@ -554,6 +571,7 @@ func TestCheckReportsPositions(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1m", true)
 	stdout, _, code := w.run("version")
 	if code != 0 || !strings.HasPrefix(stdout, "autoreplyd ") {
@@ -564,6 +582,7 @@ func TestVersion(t *testing.T) {
 // Every failure path, through the binary: the daemon records each outcome
 // with its reason, and no secret reaches the logs, history or database.
 func TestEndToEndFailuresRecordedWithoutSecrets(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true)
 	w.once()
 	refused := w.add(threadA, "多少钱", "甲", "7001")

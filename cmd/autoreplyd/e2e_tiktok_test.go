@@ -37,13 +37,14 @@ const tkRules = `rules:
 // tkWorld is one TikTok test's imitation, config and working directory.
 type tkWorld struct {
 	*world
+	clock int64 // the last create time add gave
 }
 
 // newTkWorld sets up kitkot's imitation (listing and replies) and a config
 // with a TikTok source answered by kitkot; order is the listing's order.
 func newTkWorld(t *testing.T, order simulator.ReplyOrder, pageMax int) *tkWorld {
 	t.Helper()
-	w := &tkWorld{world: &world{t: t, dir: t.TempDir()}}
+	w := &tkWorld{world: &world{t: t, dir: t.TempDir()}, clock: time.Now().Unix() - 10_000}
 	w.kk = simulator.NewKitkot(apiKeySecret, sessionSecret)
 	w.kk.SetReplyOrder(order)
 	w.kk.SetReplyPageMax(pageMax)
@@ -69,6 +70,7 @@ schedule: "@every 1h"
 timezone: Asia/Shanghai
 listen: ""
 log: {level: debug, format: json}
+send_jitter: 0s
 sources:
   tiktok:
     base_url: %s/api
@@ -97,14 +99,13 @@ responders:
 	return w
 }
 
-// at is a create time: the imitation's times are seconds, so tests space
-// replies apart to give the listing a definite order.
-var tkClock = time.Now().Unix() - 10_000
-
+// add adds a reply two seconds after the last one: the imitation's times
+// are seconds, so replies are spaced apart to give the listing a definite
+// order.
 func (w *tkWorld) add(thread, text, nickname, uid string) string {
-	tkClock += 2
+	w.clock += 2
 	return w.kk.AddReply(thread, simulator.KitkotComment{Text: text, Nickname: nickname, UserUID: uid,
-		UniqueID: "u" + uid, CreateTime: tkClock})
+		UniqueID: "u" + uid, CreateTime: w.clock})
 }
 
 const (
@@ -113,11 +114,13 @@ const (
 )
 
 func TestEndToEndTikTokAnswersOnce(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		order simulator.ReplyOrder
 	}{{"oldest", simulator.OrderOldest}, {"newest", simulator.OrderNewest}, {"recommended", simulator.OrderRecommended}} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			w := newTkWorld(t, tc.order, 3)
 			// The backlog: replies there before autoreplyd first looks.
 			for i := range 7 {
@@ -173,6 +176,7 @@ func TestEndToEndTikTokAnswersOnce(t *testing.T) {
 }
 
 func TestEndToEndTikTokNewestFirstIsFrugal(t *testing.T) {
+	t.Parallel()
 	w := newTkWorld(t, simulator.OrderNewest, 3)
 	for i := range 12 {
 		w.add(tkThreadA, fmt.Sprintf("old %d", i), "Old", fmt.Sprint(1000+i))
@@ -193,6 +197,7 @@ func TestEndToEndTikTokNewestFirstIsFrugal(t *testing.T) {
 }
 
 func TestEndToEndTikTokListingErrors(t *testing.T) {
+	t.Parallel()
 	w := newTkWorld(t, simulator.OrderOldest, 20)
 	w.once()
 	id := w.add(tkThreadA, "how much", "Tom", "2001")
@@ -212,6 +217,7 @@ func TestEndToEndTikTokListingErrors(t *testing.T) {
 }
 
 func TestCheckTikTokVia(t *testing.T) {
+	t.Parallel()
 	w := newTkWorld(t, simulator.OrderOldest, 20)
 	stdout, stderr, code := w.run("check", "--config", w.cfg)
 	if code != 0 || !strings.Contains(stdout, "OK") {

@@ -21,6 +21,7 @@ import (
 )
 
 func TestEndToEndHostileCreateTimes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true)
 	w.once() // the threads are first seen empty: what comes next is answered
 	addAt := func(text, nick, uid, createTime string) string {

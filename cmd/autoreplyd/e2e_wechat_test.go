@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -60,6 +61,7 @@ schedule: %q
 timezone: Asia/Shanghai
 listen: ""
 log: {level: debug, format: json}
+send_jitter: 0s
 sources:
   wechat:
     base_url: %s
@@ -145,8 +147,10 @@ const (
 )
 
 func TestEndToEndWeChatAnswersOnce(t *testing.T) {
+	t.Parallel()
 	for _, api := range []string{"stable", "legacy"} {
 		t.Run(api, func(t *testing.T) {
+			t.Parallel()
 			w := newWxWorld(t, "@every 1h", api)
 			// The backlog, one comment already answered in the WeChat backend.
 			w.add(0, "这个多少钱？", "oOld1")
@@ -203,6 +207,7 @@ func TestEndToEndWeChatAnswersOnce(t *testing.T) {
 }
 
 func TestEndToEndWeChatDryRunSendsNothing(t *testing.T) {
+	t.Parallel()
 	w := newWxWorld(t, "@every 1h", "stable")
 	w.once()
 	id := w.add(0, "多少钱", "oD1")
@@ -224,15 +229,16 @@ func TestEndToEndWeChatDryRunSendsNothing(t *testing.T) {
 // the next cycle's first call is refused (42001), the token is refreshed
 // once, and the daemon carries on answering.
 func TestEndToEndWeChatSurvivesTokenExpiry(t *testing.T) {
+	t.Parallel()
 	w := newWxWorld(t, "@every 1s", "stable")
 	w.once()
 	d := w.start()
 	w.add(0, "多少钱", "oE1")
-	waitFor(t, "the first answer", func() bool { return len(w.wx.Posts()) == 1 })
+	testutil.WaitFor(t, "the first answer", func() bool { return len(w.wx.Posts()) == 1 })
 	w.wx.ExpireTokens()
 	w.wx.ResetCalls()
 	w.add(1, "好看", "oE2")
-	waitFor(t, "the answer after the expiry", func() bool { return wxPostsByText(w.wx)[wxThanks1] == 1 })
+	testutil.WaitFor(t, "the answer after the expiry", func() bool { return wxPostsByText(w.wx)[wxThanks1] == 1 })
 	calls := w.wx.Calls()
 	expired, forced := 0, 0
 	for _, c := range calls {
@@ -259,6 +265,7 @@ func TestEndToEndWeChatSurvivesTokenExpiry(t *testing.T) {
 // A server IP missing from the whitelist stops the source loudly; the
 // message says what to do and holds no secret.
 func TestEndToEndWeChatIPNotWhitelisted(t *testing.T) {
+	t.Parallel()
 	w := newWxWorld(t, "@every 1h", "legacy")
 	w.wx.TokenFaults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 40164, Msg: "invalid ip 10.0.0.7 ipv6 ::ffff:10.0.0.7, not in whitelist"})
 	stderr := w.once()

@@ -70,6 +70,7 @@ schedule: %q
 timezone: Asia/Shanghai
 listen: ""
 log: {level: debug, format: json}
+send_jitter: 0s
 sources:
   weibo:
     base_url: %s
@@ -147,8 +148,10 @@ const (
 )
 
 func TestEndToEndWeiboAnswersOnce(t *testing.T) {
+	t.Parallel()
 	for _, api := range []string{"v2", "v1"} {
 		t.Run(api, func(t *testing.T) {
+			t.Parallel()
 			w := newWbWorld(t, "@every 1h", api)
 			replyPath := simulator.WeiboReplyV2Path
 			if api == "v1" {
@@ -233,6 +236,7 @@ func TestEndToEndWeiboAnswersOnce(t *testing.T) {
 // Weibo refuses the same content twice in a row (20019): the second reply
 // fails for good and is never retried.
 func TestEndToEndWeiboRepeatedContentRefused(t *testing.T) {
+	t.Parallel()
 	w := newWbWorld(t, "@every 1h", "v2")
 	w.once()
 	a := w.add(wbWeiboA, "好看", "2001", "甲")
@@ -257,6 +261,7 @@ func TestEndToEndWeiboRepeatedContentRefused(t *testing.T) {
 // claim; an expired token at poll time stops the source loudly. No message
 // holds a secret.
 func TestEndToEndWeiboTokenExpired(t *testing.T) {
+	t.Parallel()
 	w := newWbWorld(t, "@every 1h", "v2")
 	w.once()
 	id := w.add(wbWeiboA, "好看", "3001", "丙")

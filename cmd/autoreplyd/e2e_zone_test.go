@@ -19,6 +19,7 @@ func (w *world) runTZ(tz string, args ...string) (stdout, stderr string, code in
 }
 
 func TestEndToEndRecordedZoneAndLabels(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "@every 1h", true)
 	w.once()
 	w.add(threadA, "多少钱", "客A", "40001")

@@ -303,6 +303,7 @@ func matchKey(pattern, path string) bool {
 // TestConfigKeysDocumented fails on a key of config.example.yaml that no
 // guide mentions.
 func TestConfigKeysDocumented(t *testing.T) {
+	t.Parallel()
 	root := repoRoot(t)
 	src, err := os.ReadFile(filepath.Join(root, "config.example.yaml"))
 	if err != nil {
@@ -339,6 +340,7 @@ func TestConfigKeysDocumented(t *testing.T) {
 // TestConfigKeys pins how keys are read from a config, commented-out
 // sections included.
 func TestConfigKeys(t *testing.T) {
+	t.Parallel()
 	src := `# Prose: with a colon, not a key.
 database: x.db
 log:
@@ -392,6 +394,7 @@ responders:
 
 // TestMentions pins the mention rule.
 func TestMentions(t *testing.T) {
+	t.Parallel()
 	src := "# Guide\n\n" +
 		"Set `sources.douyin.token` or `token_file`; also `log.level`.\n\n" +
 		"## `sources.tiktok`\n\n" +

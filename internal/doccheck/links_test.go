@@ -77,6 +77,7 @@ func brokenLink(root, from, dest string, anchorsOf func(rel string) map[string]b
 // TestMarkdownLinks checks every relative link of every Markdown file of the
 // repository (see brokenLink for the rule).
 func TestMarkdownLinks(t *testing.T) {
+	t.Parallel()
 	root := repoRoot(t)
 	parsed := map[string]doc{}
 	get := func(rel string) doc {
@@ -104,6 +105,7 @@ func TestMarkdownLinks(t *testing.T) {
 
 // TestBrokenLink pins the link rule on a made-up tree.
 func TestBrokenLink(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	write := func(rel, content string) {
 		p := filepath.Join(root, filepath.FromSlash(rel))
@@ -156,6 +158,7 @@ func TestBrokenLink(t *testing.T) {
 
 // TestGithubAnchor pins the anchors GitHub gives headings.
 func TestGithubAnchor(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ md, want string }{
 		{"## What is guaranteed, and how", "what-is-guaranteed-and-how"},
 		{"### `autoreplyd stats`: counts by day, rule and status", "autoreplyd-stats-counts-by-day-rule-and-status"},

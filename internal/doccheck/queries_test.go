@@ -109,6 +109,7 @@ func rows(db *sql.DB, q string) ([]string, [][]string, error) {
 // otherwise. The busiest-threads query must count the comments of others
 // only (disposition 'self' are our own answers showing up in the thread).
 func TestGuideQueries(t *testing.T) {
+	t.Parallel()
 	root := repoRoot(t)
 	queries := guideQueries(t, root)
 	if len(queries) == 0 {

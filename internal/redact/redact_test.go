@@ -8,6 +8,7 @@ import (
 )
 
 func TestRedactorForms(t *testing.T) {
+	t.Parallel()
 	key := "k3y/with+odd chars&=\"<"
 	r := New("tok-123456", key, "abc", "")
 	for _, in := range []string{
@@ -32,6 +33,7 @@ func TestRedactorForms(t *testing.T) {
 }
 
 func TestRedactorLongestFirst(t *testing.T) {
+	t.Parallel()
 	r := New("secret", "secret-and-more")
 	if got := r.String("x secret-and-more y"); got != "x "+Mask+" y" {
 		t.Fatalf("got %q", got)
@@ -39,6 +41,7 @@ func TestRedactorLongestFirst(t *testing.T) {
 }
 
 func TestNilAndEmpty(t *testing.T) {
+	t.Parallel()
 	var r *Redactor
 	if r.String("a secret") != "a secret" || !r.Empty() || !New().Empty() || New("abcd").Empty() {
 		t.Fatal("nil or empty Redactor changed text or misreported Empty")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestReadRefusesWhatIsNotARegularFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	fifo := regfiletest.FIFO(t, dir, "fifo")
 	for _, tc := range []struct{ path, kind string }{
@@ -27,6 +28,7 @@ func TestReadRefusesWhatIsNotARegularFile(t *testing.T) {
 }
 
 func TestReadIsBounded(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(p, []byte("12345"), 0o600); err != nil {
 		t.Fatal(err)
@@ -46,6 +48,7 @@ func TestReadIsBounded(t *testing.T) {
 }
 
 func TestOpenInStaysInside(t *testing.T) {
+	t.Parallel()
 	outside := filepath.Join(t.TempDir(), "outside")
 	if err := os.WriteFile(outside, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)

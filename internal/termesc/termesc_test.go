@@ -6,6 +6,7 @@ import (
 )
 
 func TestString(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"", ""},
 		{"plain ascii", "plain ascii"},
@@ -38,6 +39,7 @@ func TestStringKeepsSafeInputIdentical(t *testing.T) {
 }
 
 func TestLines(t *testing.T) {
+	t.Parallel()
 	if got := Lines("a.yaml:1:2: x\nb.yaml:3:4: \x1b[2Jy\r"); got != "a.yaml:1:2: x\nb.yaml:3:4: \\x1b[2Jy\\r" {
 		t.Fatalf("Lines = %q", got)
 	}
@@ -47,6 +49,7 @@ func TestLines(t *testing.T) {
 }
 
 func TestStrings(t *testing.T) {
+	t.Parallel()
 	got := Strings([]string{"ok", "x\ny"})
 	if got[0] != "ok" || got[1] != `x\ny` {
 		t.Fatalf("Strings = %q", got)

@@ -67,6 +67,7 @@ func genericFields(t reflect.Type, name string) []string {
 // TestDecodeOnlyUsedFields fails if the structs a reply page is decoded into
 // hold a map, an interface or raw JSON anywhere, the user object included.
 func TestDecodeOnlyUsedFields(t *testing.T) {
+	t.Parallel()
 	for _, typ := range []struct {
 		name string
 		t    reflect.Type
@@ -91,6 +92,7 @@ func TestDecodeOnlyUsedFields(t *testing.T) {
 // TestGenericFieldsFindsAll checks the walk itself on a type with every kind
 // of offence, nested in pointers, slices and arrays.
 func TestGenericFieldsFindsAll(t *testing.T) {
+	t.Parallel()
 	type user struct {
 		UID   string         `json:"uid"`
 		Extra map[string]any `json:"extra"`

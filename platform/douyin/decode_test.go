@@ -29,6 +29,7 @@ func pageOf20(tb testing.TB) []byte {
 }
 
 func TestDecodeFlexibleFields(t *testing.T) {
+	t.Parallel()
 	// Ids as JSON numbers beyond 2^53, code and counts as strings, has_more
 	// as a bool, flags as numbers.
 	body := `{"code":"0","data":{"comments":[{"cid":9007199254740993123,"reply_id":"7251524159191958327",
@@ -55,6 +56,7 @@ func TestDecodeFlexibleFields(t *testing.T) {
 }
 
 func TestReplySize(t *testing.T) {
+	t.Parallel()
 	body := pageOf20(t)
 	if per := len(body) / 20; per < 5000 || per > 8000 {
 		t.Errorf("a reply is %d bytes, want about 6 KB", per)

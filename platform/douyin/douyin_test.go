@@ -154,6 +154,7 @@ func ids(cs []model.Comment) []string {
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func TestFirstSightScansEverything(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		setup func(*simulator.JustOneAPI, *Config)
@@ -192,6 +193,7 @@ func TestFirstSightScansEverything(t *testing.T) {
 }
 
 func TestEmptyThread(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	res := h.mustPoll()
 	if res.Calls != 1 || len(res.Comments) != 0 || !res.State.Initialized || res.State.Known != 0 {
@@ -200,6 +202,7 @@ func TestEmptyThread(t *testing.T) {
 }
 
 func TestEmptyPageStopsPaging(t *testing.T) {
+	t.Parallel()
 	api := simulator.NewJustOneAPI(testToken)
 	calls := 0
 	var mu sync.Mutex
@@ -229,6 +232,7 @@ func TestEmptyPageStopsPaging(t *testing.T) {
 }
 
 func TestCommentFields(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	root := h.api.AddReply(threadID, simulator.Reply{
 		CID: "7251535176281932602", AwemeID: "7251517975340027197", Text: "小虎的回复",
@@ -262,6 +266,7 @@ func TestCommentFields(t *testing.T) {
 }
 
 func TestAwemeIDFallsBackToThread(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.api.AddReply(threadID, simulator.Reply{Text: "x", CreateTime: 1})
 	res := h.mustPoll()
@@ -271,6 +276,7 @@ func TestAwemeIDFallsBackToThread(t *testing.T) {
 }
 
 func TestBusinessCodes(t *testing.T) {
+	t.Parallel()
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		t.Skip("no tzdata:", err)
@@ -315,6 +321,7 @@ func TestBusinessCodes(t *testing.T) {
 }
 
 func TestWrongTokenStops(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(_ *simulator.JustOneAPI, c *Config) { c.Token = "another-" + testToken })
 	_, err := h.poll()
 	var se *model.SourceError
@@ -327,6 +334,7 @@ func TestWrongTokenStops(t *testing.T) {
 }
 
 func TestTransportFailuresRetry(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name   string
 		faults []simulator.Fault
@@ -361,6 +369,7 @@ func TestTransportFailuresRetry(t *testing.T) {
 }
 
 func TestUnreachableHostHidesToken(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base := srv.URL
 	srv.Close()
@@ -380,6 +389,7 @@ func TestUnreachableHostHidesToken(t *testing.T) {
 }
 
 func TestCanceledContext(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -392,6 +402,7 @@ func TestCanceledContext(t *testing.T) {
 }
 
 func TestKnownFailureRetries(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.add(2)
 	_, err := h.src.PollThread(context.Background(), h.th, model.ThreadState{}, func(context.Context, []string) (map[string]bool, error) {
@@ -404,6 +415,7 @@ func TestKnownFailureRetries(t *testing.T) {
 }
 
 func TestErrorMidScanKeepsWhatWasFound(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	cids := h.add(25)
 	pass := simulator.Fault{Kind: simulator.FaultSlow} // no delay: answers normally
@@ -423,6 +435,7 @@ func TestErrorMidScanKeepsWhatWasFound(t *testing.T) {
 }
 
 func TestUnchangedThreadCostsOneCall(t *testing.T) {
+	t.Parallel()
 	for _, order := range []simulator.ReplyOrder{simulator.OrderOldest, simulator.OrderNewest, simulator.OrderRecommended} {
 		t.Run(order.String(), func(t *testing.T) {
 			h := newHarness(t, func(a *simulator.JustOneAPI, _ *Config) { a.Order = order })
@@ -445,6 +458,7 @@ func TestUnchangedThreadCostsOneCall(t *testing.T) {
 // TestNewRepliesFound adds N replies to a thread of 47 and checks that a poll
 // finds exactly them, within the call budget of the thread's order.
 func TestNewRepliesFound(t *testing.T) {
+	t.Parallel()
 	const existing, ps = 47, 10
 	for _, tc := range []struct {
 		order     simulator.ReplyOrder
@@ -485,6 +499,7 @@ func TestNewRepliesFound(t *testing.T) {
 }
 
 func TestDeletedAndAddedNewest(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(a *simulator.JustOneAPI, _ *Config) { a.Order = simulator.OrderNewest })
 	old := h.add(30)
 	h.mustPoll()
@@ -497,6 +512,7 @@ func TestDeletedAndAddedNewest(t *testing.T) {
 }
 
 func TestDeletedAndAddedOldest(t *testing.T) {
+	t.Parallel()
 	for _, deleted := range []int{1, 5, 12, 30} {
 		t.Run(strconv.Itoa(deleted), func(t *testing.T) {
 			h := newHarness(t, nil)
@@ -516,6 +532,7 @@ func TestDeletedAndAddedOldest(t *testing.T) {
 }
 
 func TestFullRescanEvery(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(_ *simulator.JustOneAPI, c *Config) { c.FullRescanEvery = 3 })
 	h.add(25)
 	var calls []int
@@ -539,6 +556,7 @@ func TestFullRescanEvery(t *testing.T) {
 }
 
 func TestMaxPages(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(_ *simulator.JustOneAPI, c *Config) { c.MaxPages = 4 })
 	h.add(100)
 	res := h.mustPoll()
@@ -548,6 +566,7 @@ func TestMaxPages(t *testing.T) {
 }
 
 func TestRecommendedOrderUnstablePages(t *testing.T) {
+	t.Parallel()
 	// Small pages and many changes: every added reply reshuffles the listing.
 	h := newHarness(t, func(a *simulator.JustOneAPI, _ *Config) { a.Order = simulator.OrderRecommended; a.PageSize = 7 })
 	all := h.add(40)
@@ -566,6 +585,7 @@ func TestRecommendedOrderUnstablePages(t *testing.T) {
 }
 
 func TestNewestCallCounts(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(a *simulator.JustOneAPI, _ *Config) { a.Order = simulator.OrderNewest; a.PageSize = 20 })
 	h.add(100)
 	h.mustPoll()
@@ -579,6 +599,7 @@ func TestNewestCallCounts(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []Config{
 		{BaseURL: "", Token: "t"},
 		{BaseURL: "ftp://x", Token: "t"},

@@ -15,6 +15,7 @@ import (
 // poll's time, the poll reports it once, and the listing's order is judged
 // from the other replies. A time in milliseconds is read as such.
 func TestHostileCreateTimes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(a *simulator.JustOneAPI, _ *Config) {
 		a.Order = simulator.OrderNewest
 		a.PageSize = 4 // page boundaries between good and bad replies
@@ -50,6 +51,7 @@ func TestHostileCreateTimes(t *testing.T) {
 // New replies whose times are all unusable are left out of the order's
 // judgement: an oldest-first thread stays oldest first.
 func TestHostileCreateTimesOnlyKeepOrder(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(a *simulator.JustOneAPI, _ *Config) { a.Order = simulator.OrderOldest })
 	h.add(3)
 	h.mustPoll()

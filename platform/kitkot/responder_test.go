@@ -103,6 +103,7 @@ func sendErr(t *testing.T, err error, kind model.FailureKind, reason string) *mo
 }
 
 func TestName(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 0)
 	if got := f.r.Name(); got != "kitkot" {
 		t.Errorf("Name() = %q", got)
@@ -113,6 +114,7 @@ func TestName(t *testing.T) {
 }
 
 func TestNewRefusesBadConfigWithoutPrintingKeys(t *testing.T) {
+	t.Parallel()
 	cases := []ResponderConfig{
 		{BaseURL: "", APIKey: testAPIKey, SessionKey: testSessionKey},
 		{BaseURL: "kitkot.xyz/api", APIKey: testAPIKey, SessionKey: testSessionKey},
@@ -133,6 +135,7 @@ func TestNewRefusesBadConfigWithoutPrintingKeys(t *testing.T) {
 }
 
 func TestSendPostsUnderTheRoot(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 5*time.Second)
 	cases := []struct {
 		name        string
@@ -167,6 +170,7 @@ func TestSendPostsUnderTheRoot(t *testing.T) {
 }
 
 func TestSendTextRoundTrips(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 5*time.Second)
 	texts := []string{
 		"你好，价格请看橱窗😀👍",
@@ -197,6 +201,7 @@ func TestSendTextRoundTrips(t *testing.T) {
 }
 
 func TestSendRefusesWithoutRequest(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 5*time.Second)
 	empty := douyinReply("  \n ")
 	_, err := f.r.Send(context.Background(), empty)
@@ -221,6 +226,7 @@ func TestSendRefusesWithoutRequest(t *testing.T) {
 // refusal of the account (keys, session) from one of this reply (its text),
 // and only the first may count toward the breaker (ReplyOnly false).
 func TestSendPlatformRefusals(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name          string
 		apiKey        string
@@ -276,6 +282,7 @@ func TestSendPlatformRefusals(t *testing.T) {
 }
 
 func TestSendConnectionRefusedIsRetryable(t *testing.T) {
+	t.Parallel()
 	sim := simulator.NewKitkot(testAPIKey, testSessionKey)
 	srv := httptest.NewServer(sim)
 	base := srv.URL + "/api"
@@ -293,6 +300,7 @@ func TestSendConnectionRefusedIsRetryable(t *testing.T) {
 }
 
 func TestSendCancelledBeforeWritingIsRetryable(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 5*time.Second)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -304,6 +312,7 @@ func TestSendCancelledBeforeWritingIsRetryable(t *testing.T) {
 }
 
 func TestSendTransportFailures(t *testing.T) {
+	t.Parallel()
 	const slow = 5 * time.Second // far beyond the client's 200ms timeout
 	cases := []struct {
 		name       string
@@ -354,6 +363,7 @@ func TestSendTransportFailures(t *testing.T) {
 // A dropped answer on a kept-alive connection must not make the HTTP stack
 // resend the GET: the imitation would post the reply twice.
 func TestSendNeverReplays(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"default client", "caller client with keep-alives"} {
 		t.Run(name, func(t *testing.T) {
 			sim := simulator.NewKitkot(testAPIKey, testSessionKey)
@@ -401,6 +411,7 @@ func answerServer(t *testing.T, status int, body string) *Responder {
 }
 
 func TestSendAnswerDecoding(t *testing.T) {
+	t.Parallel()
 	t.Run("numeric code and cid keep every digit", func(t *testing.T) {
 		r := answerServer(t, 200, `{"code":200,"comment":{"cid":7400000000000000123,"reply_comment":[{"cid":"1"}]},"msg":"ok"}`)
 		res, err := r.Send(context.Background(), douyinReply("hi"))
@@ -452,6 +463,7 @@ func TestSendAnswerDecoding(t *testing.T) {
 }
 
 func TestSendUnreachableHostIsRetryable(t *testing.T) {
+	t.Parallel()
 	// A port on loopback that refuses: a listener opened and closed.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -467,6 +479,7 @@ func TestSendUnreachableHostIsRetryable(t *testing.T) {
 // Which refusals say something about the account or the API (they count
 // toward the breaker) and which only about this reply (ReplyOnly).
 func TestRefusalScope(t *testing.T) {
+	t.Parallel()
 	const text = "@session 你好, 价格请看橱窗"
 	cases := []struct {
 		name      string
@@ -525,6 +538,7 @@ func TestRefusalScope(t *testing.T) {
 // A reply over max_length fails too_long before any request: the 1 MB echo
 // of a comment never reaches kitkot. The cap counts characters, not bytes.
 func TestSendTooLongMakesNoRequest(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, 5*time.Second)
 	if f.r.maxLength != DefaultMaxLength || DefaultMaxLength != 150 {
 		t.Fatalf("default max length %d (DefaultMaxLength %d), want 150", f.r.maxLength, DefaultMaxLength)

@@ -94,6 +94,7 @@ func (e *env) poll() ([]model.Comment, int) {
 }
 
 func TestPollFindsNewRepliesInAnyOrder(t *testing.T) {
+	t.Parallel()
 	for _, order := range []simulator.ReplyOrder{simulator.OrderOldest, simulator.OrderNewest, simulator.OrderRecommended} {
 		t.Run(order.String(), func(t *testing.T) {
 			e := newEnv(t, order, 3)
@@ -125,6 +126,7 @@ func TestPollFindsNewRepliesInAnyOrder(t *testing.T) {
 }
 
 func TestNewestFirstStopsAtAKnownPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, simulator.OrderNewest, 3)
 	e.add(30)
 	if _, calls := e.poll(); calls != 10 {
@@ -143,6 +145,7 @@ func TestNewestFirstStopsAtAKnownPage(t *testing.T) {
 }
 
 func TestListingErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		fault simulator.Fault
@@ -188,6 +191,7 @@ func TestListingErrors(t *testing.T) {
 }
 
 func TestDecodeFlexibleShapes(t *testing.T) {
+	t.Parallel()
 	p, err := decodePage(200, []byte(`{"code":"200","replies":[{"cid":7300000000000000099,"create_time":"1700000000","user":{"uid":12}}],"nextCursor":"20","has_more":1,"total_replies":"21"}`))
 	if err != nil || len(p.Replies) != 1 || p.Replies[0].CID != "7300000000000000099" || !p.HasMore || p.Next != "20" || p.Total != 21 {
 		t.Fatalf("page %+v, err %v", p, err)
@@ -198,6 +202,7 @@ func TestDecodeFlexibleShapes(t *testing.T) {
 }
 
 func TestNewChecksConfig(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []SourceConfig{
 		{BaseURL: "ftp://x", APIKey: "k"},
 		{BaseURL: "http://x?a=1", APIKey: "k"},

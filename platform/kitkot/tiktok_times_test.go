@@ -16,6 +16,7 @@ import (
 // order is judged from the other replies. A time in milliseconds is read as
 // such.
 func TestHostileCreateTimes(t *testing.T) {
+	t.Parallel()
 	kk := simulator.NewKitkot(testKey, "session")
 	kk.SetReplyOrder(simulator.OrderNewest)
 	kk.SetReplyPageMax(4)

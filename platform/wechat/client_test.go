@@ -60,6 +60,7 @@ func count(calls []simulator.WeChatCall, path string) int {
 }
 
 func TestTokenCachedAndRefreshedBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	_, c, clk := setup(t, "")
 	ctx := context.Background()
 	t1, err := c.Token(ctx)
@@ -86,6 +87,7 @@ func TestTokenCachedAndRefreshedBeforeExpiry(t *testing.T) {
 }
 
 func TestOneRefreshUnderConcurrentCallers(t *testing.T) {
+	t.Parallel()
 	for _, api := range []string{wechat.TokenStable, wechat.TokenLegacy} {
 		t.Run(api, func(t *testing.T) {
 			sim, c, _ := setup(t, api)
@@ -112,6 +114,7 @@ func TestOneRefreshUnderConcurrentCallers(t *testing.T) {
 }
 
 func TestTokenCodeRefreshesOnceAndRetriesOnce(t *testing.T) {
+	t.Parallel()
 	sim, c, _ := setup(t, "")
 	ctx := context.Background()
 	if err := c.Call(ctx, list, nil); err != nil {
@@ -144,6 +147,7 @@ func TestTokenCodeRefreshesOnceAndRetriesOnce(t *testing.T) {
 }
 
 func TestFatalCodesAreLoudAndSecretFree(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		code int
 		hint string
@@ -162,6 +166,7 @@ func TestFatalCodesAreLoudAndSecretFree(t *testing.T) {
 }
 
 func TestWrongCredentialsFromTheImitation(t *testing.T) {
+	t.Parallel()
 	sim := simulator.NewWeChat(appID, "another-secret")
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
@@ -180,6 +185,7 @@ func TestWrongCredentialsFromTheImitation(t *testing.T) {
 }
 
 func TestTransportErrorsHoldNoSecret(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(simulator.NewWeChat(appID, secret))
 	url := srv.URL
 	srv.Close() // connection refused
@@ -194,6 +200,7 @@ func TestTransportErrorsHoldNoSecret(t *testing.T) {
 }
 
 func TestEncodeKeepsHTML(t *testing.T) {
+	t.Parallel()
 	b, err := wechat.Encode(map[string]string{"content": `<a href="https://e.com/?a=1&b=2">看</a>`})
 	if err != nil || strings.Contains(string(b), `\u00`) || !strings.Contains(string(b), `<a href=\"https://e.com/?a=1&b=2\">`) {
 		t.Fatalf("%s %v", b, err)
@@ -201,6 +208,7 @@ func TestEncodeKeepsHTML(t *testing.T) {
 }
 
 func TestNewRefusesBadConfigWithoutSecret(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []wechat.ClientConfig{
 		{BaseURL: "ftp://x", AppID: appID, AppSecret: secret},
 		{BaseURL: "http://x", AppSecret: secret},

@@ -48,6 +48,7 @@ func reply(id, text string) model.Reply {
 }
 
 func TestSendExactNumbersAndUnescapedHTML(t *testing.T) {
+	t.Parallel()
 	// A plain server sees the body exactly.
 	var body string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -89,6 +90,7 @@ func TestSendExactNumbersAndUnescapedHTML(t *testing.T) {
 }
 
 func TestTooLongAndBadIDWithoutACall(t *testing.T) {
+	t.Parallel()
 	sim, _ := setupResponder(t)
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
@@ -114,6 +116,7 @@ func TestTooLongAndBadIDWithoutACall(t *testing.T) {
 }
 
 func TestEveryCodeClassified(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		code      int
 		token     bool
@@ -188,6 +191,7 @@ func TestEveryCodeClassified(t *testing.T) {
 }
 
 func TestTransportClassification(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		fault  simulator.Fault
 		kind   model.FailureKind
@@ -226,6 +230,7 @@ func TestTransportClassification(t *testing.T) {
 }
 
 func TestSendAfterTokenConnectFailureIsRetryable(t *testing.T) {
+	t.Parallel()
 	// The token was fetched; then the API host refuses connections.
 	sim := simulator.NewWeChat(respAppID, respSecret)
 	srv := httptest.NewServer(sim)
@@ -246,6 +251,7 @@ func TestSendAfterTokenConnectFailureIsRetryable(t *testing.T) {
 // for WeChat, already answered) fail that reply only; a refused privilege is
 // about the account.
 func TestRefusalsOfOneReply(t *testing.T) {
+	t.Parallel()
 	sim, r := setupResponder(t)
 	sim.MaxLength = 5
 	deleted := sim.AddComment(respMsgID, 1, simulator.WeChatComment{Content: "x", Deleted: true})

@@ -63,6 +63,7 @@ func (s store) record(cs []model.Comment) {
 }
 
 func TestThreadsAndIDs(t *testing.T) {
+	t.Parallel()
 	_, src := setupSource(t)
 	ths := src.Threads()
 	if len(ths) != 2 || ths[0].ID != srcMsgID+":0" || ths[0].PostID != srcMsgID+":0" || ths[1].ID != msgID2+":1" || ths[0].Labels["栏目"] != "周报" {
@@ -89,6 +90,7 @@ func TestThreadsAndIDs(t *testing.T) {
 }
 
 func TestPagingNewDetectionAndAnswered(t *testing.T) {
+	t.Parallel()
 	sim, src := setupSource(t)
 	ctx := context.Background()
 	th := src.Threads()[0]
@@ -170,6 +172,7 @@ func TestPagingNewDetectionAndAnswered(t *testing.T) {
 }
 
 func TestCodesToActions(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		code   int
 		token  bool
@@ -215,6 +218,7 @@ func TestCodesToActions(t *testing.T) {
 }
 
 func TestTransportFailuresRetry(t *testing.T) {
+	t.Parallel()
 	for _, fl := range []simulator.Fault{
 		{Kind: simulator.FaultHTTPStatus, Status: http.StatusBadGateway},
 		{Kind: simulator.FaultBrokenJSON},

@@ -18,6 +18,7 @@ import (
 // the whole listing) nor reaches the comment: it gets the poll's time and
 // the poll reports it once. A time in milliseconds is read as such.
 func TestHostileCreateTimes(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 9, 22, 0, 0, 0, time.UTC)
 	sim := simulator.NewWeChat(srcAppID, srcSecret)
 	sim.Now = func() time.Time { return now }
@@ -65,6 +66,7 @@ func TestHostileCreateTimes(t *testing.T) {
 // A hostile total (a hint) or comment_type (both were ints: "abc" or 1e300
 // failed the whole listing) costs nothing: the comments come through.
 func TestHostileCountsDoNotFailThePage(t *testing.T) {
+	t.Parallel()
 	for _, raw := range []string{`"abc"`, `1e300`, `-1`, `{"n":1}`, `null`} {
 		sim := simulator.NewWeChat(srcAppID, srcSecret)
 		sim.AddArticle(srcMsgID, 0)

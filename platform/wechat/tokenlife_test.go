@@ -17,6 +17,7 @@ import (
 // keep a token for decades (3e9 s), nor overflow, nor make every call fetch
 // a token (1 s).
 func TestHostileExpiresIn(t *testing.T) {
+	t.Parallel()
 	// The documented lifetime (wechat.TokenLife) and the shortest believed
 	// (wechat.MinTokenLife), spelt out so that the test also runs on the
 	// code before them.
@@ -69,6 +70,7 @@ func TestHostileExpiresIn(t *testing.T) {
 // A token answer that cannot be read may still hold the new access token,
 // which no redaction knows yet: its error never quotes the answer.
 func TestUnreadableTokenAnswerNotQuoted(t *testing.T) {
+	t.Parallel()
 	const tok = "NEW-ACCESS-TOKEN-0123456789"
 	for _, status := range []int{http.StatusOK, http.StatusBadGateway} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

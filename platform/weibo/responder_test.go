@@ -12,6 +12,7 @@ import (
 )
 
 func TestWeightedLen(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		s    string
 		want int
@@ -95,6 +96,7 @@ func sendErr(t *testing.T, err error) *model.SendError {
 }
 
 func TestSendBothAPIs(t *testing.T) {
+	t.Parallel()
 	for _, api := range []string{APIV1, APIV2} {
 		t.Run(api, func(t *testing.T) {
 			wb, r := setup(t, api, nil)
@@ -119,6 +121,7 @@ func TestSendBothAPIs(t *testing.T) {
 }
 
 func TestSendChecksBeforeCalling(t *testing.T) {
+	t.Parallel()
 	wb, r := setup(t, APIV2, nil)
 	ok := reply(wb, "小新", "谢谢")
 	for _, tc := range []struct {
@@ -154,6 +157,7 @@ func TestSendChecksBeforeCalling(t *testing.T) {
 }
 
 func TestSendWithoutMention(t *testing.T) {
+	t.Parallel()
 	wb, r := setup(t, APIV2, func(c *ResponderConfig) { c.WithoutMention = true; c.RIP = "10.0.0.1" })
 	rp := reply(wb, "小新", strings.Repeat("长", 140))
 	if _, err := r.Send(context.Background(), rp); err != nil {
@@ -165,6 +169,7 @@ func TestSendWithoutMention(t *testing.T) {
 }
 
 func TestSendRepeatedContent(t *testing.T) {
+	t.Parallel()
 	wb, r := setup(t, APIV2, func(c *ResponderConfig) { c.WithoutMention = true })
 	if _, err := r.Send(context.Background(), reply(wb, "甲", "谢谢")); err != nil {
 		t.Fatal(err)
@@ -180,6 +185,7 @@ func TestSendRepeatedContent(t *testing.T) {
 // Weibo adds, a comment that is gone) fail that reply only; an expired
 // token is about the account.
 func TestSendRefusalsOfOneReply(t *testing.T) {
+	t.Parallel()
 	wb, r := setup(t, APIV2, nil)
 	gone := reply(wb, "小新", "谢谢")
 	gone.Comment.ID = "4999999999999999"
@@ -198,6 +204,7 @@ func TestSendRefusalsOfOneReply(t *testing.T) {
 }
 
 func TestSendCodes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		code      int
 		kind      model.FailureKind
@@ -238,6 +245,7 @@ func TestSendCodes(t *testing.T) {
 }
 
 func TestSendTransport(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		fault  simulator.Fault
 		kind   model.FailureKind
@@ -269,6 +277,7 @@ func TestSendTransport(t *testing.T) {
 }
 
 func TestSendV1WrongPassword(t *testing.T) {
+	t.Parallel()
 	wb, r := setup(t, APIV1, func(c *ResponderConfig) { c.Password = "wrong-pass" })
 	_, err := r.Send(context.Background(), reply(wb, "小新", "谢谢"))
 	if se := sendErr(t, err); se.Code != "21301" || se.Kind != model.Permanent || se.PauseFor == 0 {
@@ -277,6 +286,7 @@ func TestSendV1WrongPassword(t *testing.T) {
 }
 
 func TestNewChecks(t *testing.T) {
+	t.Parallel()
 	for _, c := range []ResponderConfig{
 		{BaseURL: "http://x"},
 		{API: APIV1, BaseURL: "http://x", AppKey: "1", Username: "u"},

@@ -31,6 +31,7 @@ func setupSource(t *testing.T) (*simulator.Weibo, *Source) {
 }
 
 func TestParseTime(t *testing.T) {
+	t.Parallel()
 	got, err := ParseTime("Wed Jun 01 00:50:25 +0800 2011")
 	if err != nil || !got.Equal(time.Date(2011, 5, 31, 16, 50, 25, 0, time.UTC)) {
 		t.Fatalf("%v %v", got, err)
@@ -38,6 +39,7 @@ func TestParseTime(t *testing.T) {
 }
 
 func TestIDLess(t *testing.T) {
+	t.Parallel()
 	if !idLess("9", "10") || idLess("10", "9") || !idLess("", "1") || idLess("9007199254740993", "9007199254740993") ||
 		!idLess("9007199254740993", "9007199254740994") {
 		t.Fatal("idLess")
@@ -45,6 +47,7 @@ func TestIDLess(t *testing.T) {
 }
 
 func TestPollSinceIDAndFields(t *testing.T) {
+	t.Parallel()
 	wb, s := setupSource(t)
 	th := s.Threads()[0]
 	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
@@ -88,6 +91,7 @@ func TestPollSinceIDAndFields(t *testing.T) {
 }
 
 func TestPollPagesAndKnown(t *testing.T) {
+	t.Parallel()
 	wb, s := setupSource(t)
 	for i := range PageSize + 5 {
 		wb.AddComment(srcWeibo, simulator.WeiboComment{UID: "1", Text: "c", CreatedAt: time.Unix(int64(1700000000+i), 0)})
@@ -111,6 +115,7 @@ func TestPollPagesAndKnown(t *testing.T) {
 }
 
 func TestPollErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		fault  simulator.Fault
 		action model.SourceAction
@@ -140,6 +145,7 @@ func TestPollErrors(t *testing.T) {
 }
 
 func TestNewSourceChecks(t *testing.T) {
+	t.Parallel()
 	for _, c := range []SourceConfig{
 		{BaseURL: "http://x", Weibos: []Weibo{{ID: "1"}}},
 		{BaseURL: "http://x", AccessToken: "t", Weibos: []Weibo{{ID: "x1"}}},

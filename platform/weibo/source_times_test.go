@@ -17,6 +17,7 @@ import (
 // reaches the comment: it gets the poll's time and the poll reports it
 // once. Unix seconds, as some variants send, are read as such.
 func TestHostileCreatedAt(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 9, 22, 0, 0, 0, time.UTC)
 	wb := simulator.NewWeibo(tok)
 	wb.AddWeibo(weibo)
