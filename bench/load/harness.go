@@ -375,8 +375,8 @@ func (c *cycleReport) fill(m, prev metrics) {
 	c.Handled = int(d("autoreplyd_comments_fetched_total", "disposition", "evaluated", "platform", "douyin") +
 		d("autoreplyd_comments_fetched_total", "disposition", "self", "platform", "douyin"))
 	c.Backlog = int(d("autoreplyd_comments_fetched_total", "disposition", "backlog", "platform", "douyin"))
-	c.Sent = int(d("autoreplyd_replies_total", "platform", "douyin", "status", "sent"))
-	c.Skipped = int(d("autoreplyd_replies_total", "platform", "douyin", "status", "skipped"))
+	c.Sent = int(d("autoreplyd_replies_total", "platform", "douyin", "responder", "kitkot", "status", "sent"))
+	c.Skipped = int(d("autoreplyd_replies_total", "platform", "douyin", "responder", "kitkot", "status", "skipped"))
 	c.Mallocs = d("go_memstats_mallocs_total")
 	c.AllocBytes = d("go_memstats_alloc_bytes_total")
 }
