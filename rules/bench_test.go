@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/autoreplyd/autoreplyd/model"
 )
 
 // Issue 8's target: evaluating rules costs at most 1.5× running the same

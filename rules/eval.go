@@ -5,8 +5,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/autoreplyd/autoreplyd/model"
 )
 
 // Decision is a rule that acts on a comment: it matched, and its replies (if

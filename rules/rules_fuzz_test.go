@@ -9,8 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/autoreplyd/autoreplyd/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/autoreplyd/autoreplyd/model"
 )
 
 // fuzzLoc and fuzzNow are fixed so that a failing input replays exactly.
