@@ -119,7 +119,7 @@ func TestCheckConfigErrors(t *testing.T) {
 		want        []string
 	}{
 		{"unknown top-level key", "scheduel: \"@every 2m\"\n", []string{"scheduel"}},
-		{"unknown nested key", "log:\n  levle: debug\n", []string{"log.levle"}},
+		{"unknown nested key", "log:\n  levle: debug\n", []string{"log.levle"}}, //nolint:misspell // a deliberate typo: the case checks the did-you-mean message
 		{"weibo source whose responder is not configured", `  weibo:
     base_url: http://127.0.0.1:1
     access_token: wb-secret

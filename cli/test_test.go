@@ -51,6 +51,7 @@ func TestTestBadFile(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.test.yaml")
+	//nolint:misspell // a deliberate typo: the case checks the did-you-mean message
 	testutil.WriteFile(t, bad, `rule_files: [rules.yaml]
 tests:
   - name: typo
@@ -69,7 +70,7 @@ tests:
 	if r.code != 1 {
 		t.Errorf("exit %d, want 1", r.code)
 	}
-	if want := bad + ":5:27: unknown key \"skiped\" (did you mean \"skipped\"?)\n"; r.stderr != want {
+	if want := bad + ":5:27: unknown key \"skiped\" (did you mean \"skipped\"?)\n"; r.stderr != want { //nolint:misspell // a deliberate typo: the case checks the did-you-mean message
 		t.Errorf("stderr %q, want %q", r.stderr, want)
 	}
 	// The other file still runs.

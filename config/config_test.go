@@ -255,7 +255,7 @@ func TestUnknownKeys(t *testing.T) {
 		name, extra, want string
 	}{
 		{"top level", "dry_runn: true\n", "dry_runn: unknown key"},
-		{"nested", "log: {levle: info}\n", "log.levle: unknown key"},
+		{"nested", "log: {levle: info}\n", "log.levle: unknown key"}, //nolint:misspell // a deliberate typo: the case checks the did-you-mean message
 		{"source", "sources: {douyin: {tokn: x}}\n", "sources.douyin.tokn: unknown key"},
 		{"thread item", "sources: {douyin: {threads: [{comment_id: '1', awemeid: '2'}]}}\n", "sources.douyin.threads[0].awemeid: unknown key"},
 		{"unknown platform", "sources: {kuaishou: {token: x}}\n", `sources.kuaishou: unknown source "kuaishou": a section's name is its type (douyin, tiktok, wechat, weibo) unless the section sets ` + "`type`"},

@@ -172,8 +172,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`t.yaml:6:24: rule "x": reply: invalid operation: + (mismatched types string and int)`}},
 		{"unquoted template", r(`    when: 'true'`, `    reply: {{ user.nickname }} hi`),
 			[]string{`t.yaml:4:1: YAML: did not find expected key (quote a reply that contains {{ }})`}},
-		{"unknown key", r(`    whn: 'true'`),
-			[]string{`t.yaml:2:5: rule "x": when is missing`, `t.yaml:3:5: rule "x": unknown key "whn" (did you mean "when"?)`}},
+		{"unknown key", r(`    whn: 'true'`), //nolint:misspell // a deliberate typo: the case checks the did-you-mean message
+			[]string{`t.yaml:2:5: rule "x": when is missing`, `t.yaml:3:5: rule "x": unknown key "whn" (did you mean "when"?)`}}, //nolint:misspell // a deliberate typo: the case checks the did-you-mean message
 		{"pacing without reply", r(`    when: 'true'`, `    cooldown: {user: 24h}`, `    limit: {hour: 30}`, `    active: "09:00-22:00"`),
 			[]string{
 				`t.yaml:4:5: rule "x": cooldown without reply: pacing applies to answers, and a rule without reply only skips comments`,

@@ -146,7 +146,7 @@ func FuzzLoadRules(f *testing.F) {
 		"rules:\n  - name: x\n    when: 'true'\n    reply: {{ user.nickname }}\n",
 		"rules:\n  - name: x\n    when: 'text'\n    reply: >\n      a {{ labels }}\n\n      b\n",
 		"rules:\n  - name: p\n    when: 'true'\n    reply: [a, b]\n    cooldown: {user: 1.5d, thread: 10m}\n    limit: {hour: 3}\n    active: [\"周一至周五 09:00-22:00\", \"Sat,Sun 10:00~20:00\"]\n",
-		"rules:\n  - name: x\n    whn: 'true'\n    via: kitkot\n",
+		"rules:\n  - name: x\n    whn: 'true'\n    via: kitkot\n", //nolint:misspell // a deliberate typo: a seed for the unknown-key path
 		"rules: [&r {name: x, when: 'true'}, *r, *r]\n",
 		"rules: &a [*a]\n",
 		"rules:\n - &r {name: x, when: 'true', reply: [*r], description: *r}\n",

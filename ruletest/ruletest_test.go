@@ -83,6 +83,7 @@ func TestParseErrors(t *testing.T) {
 		{"unquoted brackets in a flow list", "tests:\n  - {name: a, comment: x, expect: {rule: r, replies: [谢谢[比心], b]}}\n",
 			[]string{"2:1: YAML: did not find expected ',' or ']' (inside [...] or {...}, quote a text"}},
 		{"bad timezone", "timezone: Asia/Shangai\ntests: [{comment: a, expect: {no_match: true}}]\n", []string{`1:11: timezone: unknown time zone "Asia/Shangai"`}},
+		//nolint:misspell // a deliberate typo: the case checks the did-you-mean message
 		{"case problems", `tests:
   - name: a
     comment:
@@ -110,7 +111,7 @@ func TestParseErrors(t *testing.T) {
 			`6:13: time: want a time such as "2026-11-22 10:00", got "yesterday"`,
 			"7:14: likes must be a whole number",
 			`8:17: platform: want one of douyin, tiktok, wechat, weibo (did you mean "douyin"?)`,
-			`9:27: unknown key "skiped" (did you mean "skipped"?)`,
+			`9:27: unknown key "skiped" (did you mean "skipped"?)`, //nolint:misspell // a deliberate typo: the case checks the did-you-mean message
 			"11:41: verified must be true or false",
 			`12:34: ago: want a duration such as 90s, 10m, 2h or 3d, got "2 hours"`,
 			"12:44: history: rule is missing",

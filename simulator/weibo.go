@@ -336,7 +336,7 @@ func (x *Weibo) checkV1(r *http.Request, form url.Values, call *WeiboCall) *wbEr
 	case !ok || user == "" || !wbEqual(u, user) || !wbEqual(p, pass):
 		return wbErr(21301, "auth faild!")
 	case src == "":
-		return wbErr(10006, "source paramter(appkey) is missing")
+		return wbErr(10006, "source paramter(appkey) is missing") //nolint:misspell // Weibo's own error text, typo included
 	case !wbEqual(src, appKey):
 		return wbErr(21321, "Applications over the unaudited use restrictions!")
 	}
