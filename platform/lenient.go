@@ -58,5 +58,5 @@ func (n *LenientInt) UnmarshalJSON(b []byte) error {
 // returning ±Inf.
 func isRangeErr(err error) bool {
 	var ne *strconv.NumError
-	return err != nil && errors.As(err, &ne) && ne.Err == strconv.ErrRange
+	return err != nil && errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange)
 }

@@ -172,7 +172,7 @@ func parseWindow(value string) (Window, error) {
 	if days := strings.TrimSpace(m[1]); days != "" {
 		var err error
 		if w.Days, err = parseDays(days); err != nil {
-			return w, fmt.Errorf("%v, in %q", err, value)
+			return w, fmt.Errorf("%w, in %q", err, value)
 		}
 	}
 	return w, nil

@@ -38,7 +38,7 @@ func buildDaemon(ctx context.Context, out string) error {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/autoreplyd")
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/autoreplyd: %v\n%s", err, b)
+		return fmt.Errorf("go build ./cmd/autoreplyd: %w\n%s", err, b)
 	}
 	return nil
 }
@@ -194,7 +194,7 @@ func startDaemon(ctx context.Context, bin, cfg, credDir, listen, dir string) (*d
 		}
 		select {
 		case <-d.exited:
-			return nil, 0, fmt.Errorf("autoreplyd exited before it was ready (%v):\n%s", d.waitErr, d.logTail(20))
+			return nil, 0, fmt.Errorf("autoreplyd exited before it was ready (%w):\n%s", d.waitErr, d.logTail(20))
 		case <-ctx.Done():
 			d.kill()
 			return nil, 0, ctx.Err()
@@ -257,7 +257,7 @@ func (d *daemonProc) stop(timeout time.Duration) (time.Duration, error) {
 	}
 	d.logFile.Close()
 	if d.waitErr != nil {
-		return time.Since(start), fmt.Errorf("autoreplyd exited with %v:\n%s", d.waitErr, d.logTail(20))
+		return time.Since(start), fmt.Errorf("autoreplyd exited with %w:\n%s", d.waitErr, d.logTail(20))
 	}
 	return time.Since(start), nil
 }
@@ -426,7 +426,7 @@ func (d *daemonProc) waitCycles(ctx context.Context, n int, notBefore time.Time,
 		if wait > 0 {
 			select {
 			case <-d.exited:
-				return metrics{}, scrapes, fmt.Errorf("autoreplyd exited (%v):\n%s", d.waitErr, d.logTail(20))
+				return metrics{}, scrapes, fmt.Errorf("autoreplyd exited (%w):\n%s", d.waitErr, d.logTail(20))
 			case <-ctx.Done():
 				return metrics{}, scrapes, ctx.Err()
 			case <-time.After(wait):

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -244,7 +245,7 @@ func (s *Source) fetch(ctx context.Context, commentID string, pageNo int) (page,
 		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: "answer larger than 16 MiB"}
 	}
 	p, err := decodePage(a.Body, s.now(), s.cfg.Location)
-	if se, ok := err.(*model.SourceError); ok {
+	if se := (*model.SourceError)(nil); errors.As(err, &se) {
 		se.Msg = s.client.Redact(se.Msg)
 	}
 	return p, err

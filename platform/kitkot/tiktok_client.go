@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -201,7 +202,7 @@ func (s *Source) fetch(ctx context.Context, commentID, cursor string) (page, err
 		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: httpx.StatusText(a.Status)}
 	}
 	p, err := decodePage(a.Status, bytes.TrimSpace(a.Body))
-	if se, ok := err.(*model.SourceError); ok {
+	if se := (*model.SourceError)(nil); errors.As(err, &se) {
 		se.Msg = s.client.Redact(se.Msg)
 	}
 	return p, err

@@ -2,6 +2,7 @@ package weibo
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -83,8 +84,8 @@ func reply(wb *simulator.Weibo, name, text string) model.Reply {
 
 func sendErr(t *testing.T, err error) *model.SendError {
 	t.Helper()
-	se, ok := err.(*model.SendError)
-	if !ok {
+	var se *model.SendError
+	if !errors.As(err, &se) {
 		t.Fatalf("error %T %v, want *model.SendError", err, err)
 	}
 	for _, s := range []string{tok, pass} {

@@ -2,6 +2,7 @@ package weibo
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -133,8 +134,8 @@ func TestPollErrors(t *testing.T) {
 		wb.Faults.Push(tc.fault)
 		prev := model.ThreadState{Cursor: "5", Initialized: true}
 		res, err := s.PollThread(context.Background(), s.Threads()[0], prev, nil)
-		se, ok := err.(*model.SourceError)
-		if !ok || se.Action != tc.action || res.State != prev {
+		var se *model.SourceError
+		if !errors.As(err, &se) || se.Action != tc.action || res.State != prev {
 			t.Errorf("%+v: %v", tc.fault, err)
 			continue
 		}
