@@ -147,7 +147,7 @@ func checkCmd(env Env) *cobra.Command {
 		Use:   "check",
 		Short: "Validate the config, the rules and their templates",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			return runCheck(configPath(cfgFlag, env.Environ), env)
 		},
 	}

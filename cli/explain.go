@@ -39,7 +39,7 @@ func explainCmd(env Env) *cobra.Command {
 			"and their pacing. Cooldowns and limits depend on the history of answers and are only named; the\n" +
 			"active window is checked at --now.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			return runExplain(env, f)
 		},
 	}

@@ -108,7 +108,7 @@ func TestCommandsRefuseFIFOs(t *testing.T) {
 		var r result
 		regfiletest.Returns(t, tc.name, func() { r = runCLI(t, tc.environ, tc.args...) })
 		// check only warns about a database it cannot read.
-		if r.code != 1 && !(tc.name == "check's database" && r.code == 0) {
+		if r.code != 1 && (tc.name != "check's database" || r.code != 0) {
 			t.Errorf("%s: exit %d, want 1\nstderr: %s", tc.name, r.code, r.stderr)
 		}
 		if !strings.Contains(r.stderr, "not a regular file (a named pipe)") {

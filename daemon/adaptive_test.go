@@ -128,8 +128,8 @@ func (douyinOnly) Platform() string { return "douyin" }
 
 func TestAdaptiveWarning(t *testing.T) {
 	t.Parallel()
-	b := func(max time.Duration) poller.Binding {
-		return poller.Binding{Source: douyinOnly{}, MaxInterval: max}
+	b := func(maxInterval time.Duration) poller.Binding {
+		return poller.Binding{Source: douyinOnly{}, MaxInterval: maxInterval}
 	}
 	for _, tc := range []struct {
 		max, period time.Duration

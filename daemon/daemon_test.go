@@ -408,7 +408,9 @@ func runLogged(t *testing.T, cfg *config.Config) (d *Daemon, logs *syncbuf.Buffe
 	t.Cleanup(func() { d.Close() })
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, nil) }()
+	// Not d: a named result, which the return below writes.
+	run := d.Run
+	go func() { done <- run(ctx, nil) }()
 	stop = func() error {
 		t.Helper()
 		cancel()

@@ -110,7 +110,9 @@ func runNotified(t *testing.T) (d *Daemon, reload chan struct{}, rl *reloads, lo
 	ctx, cancel := context.WithCancel(context.Background())
 	reload = make(chan struct{}, 1)
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, reload) }()
+	// Not d and reload: named results, which the return below writes.
+	run, ch := d.Run, reload
+	go func() { done <- run(ctx, ch) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {

@@ -83,13 +83,13 @@ type SendResult struct {
 type FailureKind int
 
 const (
-	// Permanent: the platform refused the reply (invalid parameters, too
-	// long, not found...). Sending it again would fail the same way.
+	// Permanent means the platform refused the reply (invalid parameters,
+	// too long, not found...). Sending it again would fail the same way.
 	Permanent FailureKind = iota
-	// Retryable: the request provably did not take effect (connection
+	// Retryable means the request provably did not take effect (connection
 	// refused, nothing written, HTTP 429/502/503/504, "busy" codes).
 	Retryable
-	// Unknown: the request may have taken effect (timeout or dropped
+	// Unknown means the request may have taken effect (timeout or dropped
 	// connection after it was written). Never resent automatically.
 	Unknown
 )

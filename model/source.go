@@ -75,21 +75,21 @@ type BadTimes struct {
 type SourceAction int
 
 const (
-	// SourceRetry: a passing failure (network, HTTP 5xx, broken JSON, a
-	// platform's "try again" code); try the thread again next cycle.
+	// SourceRetry is a passing failure (network, HTTP 5xx, broken JSON, a
+	// platform's "try again" code): try the thread again next cycle.
 	SourceRetry SourceAction = iota
-	// SourceBackoff: the platform asked us to slow down: stop polling this
-	// source for this cycle, and for RetryAfter if set.
+	// SourceBackoff means the platform asked us to slow down: stop polling
+	// this source for this cycle, and for RetryAfter if set.
 	SourceBackoff
-	// SourcePause: stop polling this source until Until (a daily quota:
+	// SourcePause stops polling this source until Until (a daily quota:
 	// until the next local day). Persisted across restarts.
 	SourcePause
-	// SourceStop: the operator must act (bad token, no balance, no
-	// permission). Stop the source and say so
-	// loudly; never retry on our own.
+	// SourceStop means the operator must act (bad token, no balance, no
+	// permission). Stop the source and say so loudly; never retry on our
+	// own.
 	SourceStop
-	// SourceSkipThread: this thread is wrong (the platform refuses its ids
-	// as invalid parameters): skip it, keep the others.
+	// SourceSkipThread means this thread is wrong (the platform refuses its
+	// ids as invalid parameters): skip it, keep the others.
 	SourceSkipThread
 )
 

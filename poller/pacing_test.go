@@ -161,10 +161,10 @@ func TestPacingDryRunCountsDryRunClaims(t *testing.T) {
 	wantSkipped(t, h, c2, pacing.ReasonCooldown, "小明 你好，价格请看橱窗")
 	h.wantRequests(0)
 
-	real := h.newPoller(nil)
+	live := h.newPoller(nil)
 	h.clk.Advance(time.Hour)
 	c3 := h.add(threadA, uMing, "小明", "到底多少钱")
-	if st := h.cycle(real); st.Sent != 1 {
+	if st := h.cycle(live); st.Sent != 1 {
 		t.Fatalf("real run after a dry run: %+v", st)
 	}
 	wantStatus(t, h.row(c3), model.StatusSent, "")

@@ -28,7 +28,7 @@ const (
 // pollSource polls the due threads of b's source, unless the source is
 // stopped, backing off or paused.
 func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]store.Pause, st *Stats) {
-	platform, name := b.Source.Platform(), b.SourceName()
+	plat, name := b.Source.Platform(), b.SourceName()
 	log := p.sourceLog(b)
 	p.mu.Lock()
 	s := p.source(name)
@@ -46,7 +46,7 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 		log.Warn("source paused", "until", pz.Until.Format(time.RFC3339), "reason", pz.Reason)
 		return
 	}
-	states, err := p.opts.Store.ThreadStates(ctx, platform)
+	states, err := p.opts.Store.ThreadStates(ctx, plat)
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Error("load thread states: source not polled this cycle", "problem", store.Describe(err), "err", err)
@@ -80,13 +80,13 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	})
 	if deferred > 0 {
 		st.Deferred += deferred
-		p.opts.Metrics.Deferred(platform, name, deferred)
+		p.opts.Metrics.Deferred(plat, name, deferred)
 		log.Debug("quiet threads deferred", "deferred", deferred, "due", len(due)+len(quiet))
 	}
 	deadline := now.Add(QuietBudget(p.opts.Period))
 	if late := p.pollThreads(ctx, b, due, quiet, deadline, states, ad, st); late > 0 {
 		st.Deferred += late
-		p.opts.Metrics.Deferred(platform, name, late)
+		p.opts.Metrics.Deferred(plat, name, late)
 		log.Info("quiet threads left for the next cycle: this cycle's time for them is up", "left", late,
 			"polled", len(due)+len(quiet)-late)
 	}
@@ -137,13 +137,13 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 	if len(threads)+len(quiet) == 0 {
 		return 0
 	}
-	platform := b.Source.Platform()
+	plat := b.Source.Platform()
 	limit := max(b.Concurrency, 1)
 	// sctx ends this source's polls for this cycle.
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	known := func(ctx context.Context, ids []string) (map[string]bool, error) {
-		return p.opts.Store.Known(ctx, platform, ids)
+		return p.opts.Store.Known(ctx, plat, ids)
 	}
 	slots := make(chan struct{}, limit)
 	// Never full: at most limit polls are started and not yet handled.
@@ -180,7 +180,7 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 		}
 	}()
 
-	idle := &idleStates{p: p, ctx: ctx, log: p.log.With("platform", platform), st: st}
+	idle := &idleStates{p: p, ctx: ctx, log: p.log.With("platform", plat), st: st}
 	stopped := false
 	// Every result is taken, even once stopped: its poll may have found
 	// comments, and its goroutine must end.
@@ -213,7 +213,7 @@ func (p *Poller) pollOne(ctx context.Context, src platform.Source, th model.Thre
 // handlePolled records what one poll found and saves the thread's state. It
 // returns false when the source must not be polled further this cycle.
 func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adaptive, idle *idleStates, st *Stats) bool {
-	platform := b.Source.Platform()
+	plat := b.Source.Platform()
 	log := p.sourceLog(b).With("thread", r.th.ID)
 	if bt := r.res.BadTimes; bt.Count > 0 {
 		// One line per poll however many comments it concerns: a platform
@@ -223,7 +223,7 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adapt
 	}
 	st.Polled++
 	st.Calls += r.res.Calls
-	p.opts.Metrics.Poll(platform, b.SourceName(), r.res.Calls)
+	p.opts.Metrics.Poll(plat, b.SourceName(), r.res.Calls)
 	if r.err == nil && len(r.res.Comments) == 0 {
 		// Nothing new: the state is saved with others', in one commit.
 		idle.add(ad.after(r.prev, r.res.State, 0, p.opts.Now()))
@@ -263,7 +263,7 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adapt
 		return ctx.Err() == nil
 	}
 	st.Errors++
-	p.opts.Metrics.PollError(platform, b.SourceName(), r.err)
+	p.opts.Metrics.PollError(plat, b.SourceName(), r.err)
 	return p.handleSourceError(ctx, b, r.th, r.err)
 }
 

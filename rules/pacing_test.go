@@ -223,9 +223,9 @@ func TestPacingErrors(t *testing.T) {
 	})
 }
 
-func checkLoadErrors(t *testing.T, yaml string, want []string) {
+func checkLoadErrors(t *testing.T, doc string, want []string) {
 	t.Helper()
-	set, err := LoadBytes("t.yaml", []byte(yaml), Options{})
+	set, err := LoadBytes("t.yaml", []byte(doc), Options{})
 	if err == nil {
 		t.Fatalf("loaded %d rules, want errors", set.Len())
 	}

@@ -156,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, f *File) (*Result, error) {
 		}
 		rulesPath, cloc, err := r.Config()
 		if err != nil {
-			return nil, errors.Join(fmt.Errorf("%s: no rule_files, and the config to take the rules from does not load:", f.Path), err)
+			return nil, fmt.Errorf("%s: no rule_files, and the config to take the rules from does not load:\n%w", f.Path, err)
 		}
 		paths = []string{rulesPath}
 		if loc == nil {

@@ -372,16 +372,13 @@ func TestJustOneAPIConcurrent(t *testing.T) {
 	defer srv.Close()
 	var wg sync.WaitGroup
 	for i := range 8 {
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			joFill(api, "root", 5)
 			api.SetPageSize(3 + i)
-		}()
-		go func() {
-			defer wg.Done()
+		})
+		wg.Go(func() {
 			joFetch(t, srv, joTestToken, "root", 1)
-		}()
+		})
 	}
 	wg.Wait()
 	if n := len(api.Replies("root")); n != 40 || api.CallCount() != 8 {

@@ -279,14 +279,12 @@ func TestKitkotConcurrentPostsGetUniqueCIDs(t *testing.T) {
 	k, srv := kkServer(t)
 	const n = 20
 	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range n {
+		wg.Go(func() {
 			if status, ans := kkGet(t, srv, kkParams()); status != 200 {
 				t.Errorf("answer %d %v", status, ans)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	seen := map[string]bool{}

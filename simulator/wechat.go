@@ -362,7 +362,7 @@ func (x *WeChat) stableToken(r *http.Request, body []byte, call *WeChatCall) map
 	return map[string]any{"access_token": tok, "expires_in": x.expiresIn(x.lifetime())}
 }
 
-func (x *WeChat) legacyToken(r *http.Request, call *WeChatCall) map[string]any {
+func (x *WeChat) legacyToken(r *http.Request, _ *WeChatCall) map[string]any {
 	if r.Method != http.MethodGet {
 		return wxErr(43001, "require GET method")
 	}

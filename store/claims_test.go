@@ -162,10 +162,9 @@ func TestRecordRace(t *testing.T) {
 		var mu sync.Mutex
 		var wins []int64
 		start := make(chan struct{})
-		for i := 0; i < racers; i++ {
-			wg.Add(1)
-			go func(s *Store) {
-				defer wg.Done()
+		for i := range racers {
+			s := stores[i%len(stores)]
+			wg.Go(func() {
 				<-start
 				got, err := s.Record(context.Background(), c, model.DispositionEvaluated, []Claim{pending("a")}, t0)
 				if err != nil {
@@ -177,7 +176,7 @@ func TestRecordRace(t *testing.T) {
 					wins = append(wins, g.ID)
 				}
 				mu.Unlock()
-			}(stores[i%len(stores)])
+			})
 		}
 		close(start)
 		wg.Wait()

@@ -56,14 +56,14 @@ func newIdentity(path string) (*identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	real, err := filepath.EvalSymlinks(path)
+	resolved, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, err
 	}
-	if real, err = filepath.Abs(real); err != nil {
+	if resolved, err = filepath.Abs(resolved); err != nil {
 		return nil, err
 	}
-	return &identity{path: path, real: real, info: info}, nil
+	return &identity{path: path, real: resolved, info: info}, nil
 }
 
 // CheckFile reports whether the database file this store has open is still
@@ -96,7 +96,7 @@ func (s *Store) CheckFile() error {
 // -wal and -shm) that this process holds open although it was deleted, or
 // "" (always "" where /proc/self/fd is not available). Linux shows such a
 // descriptor's target as the old path followed by " (deleted)".
-func openDeleted(real string) string {
+func openDeleted(resolved string) string {
 	if runtime.GOOS != "linux" {
 		return ""
 	}
@@ -114,7 +114,7 @@ func openDeleted(real string) string {
 			continue
 		}
 		for _, suffix := range []string{"", "-wal", "-shm"} {
-			if name == real+suffix {
+			if name == resolved+suffix {
 				return filepath.Base(name)
 			}
 		}

@@ -75,7 +75,7 @@ func TestAnswers(t *testing.T) {
 
 	check := func(t *testing.T, s *Store) {
 		t.Helper()
-		real, dry := s.PacingHistory(false), s.PacingHistory(true)
+		live, dry := s.PacingHistory(false), s.PacingHistory(true)
 		tests := []struct {
 			name      string
 			q         pacing.Query
@@ -98,7 +98,7 @@ func TestAnswers(t *testing.T) {
 			{"unknown rule", pacing.Query{Rule: "nope", Since: t0}, 0, 0},
 		}
 		for _, tt := range tests {
-			if got := answers(t, real, tt.q); got != tt.want {
+			if got := answers(t, live, tt.q); got != tt.want {
 				t.Errorf("%s: Answers = %d, want %d", tt.name, got, tt.want)
 			}
 			if got := answers(t, s, tt.q); got != tt.want {

@@ -156,9 +156,7 @@ func pollRound(ctx context.Context, src *douyin.Source, ts []*baselineThread, co
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(max(conc, 1), len(ts)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := range next {
 				t := ts[i]
 				var kf platform.KnownFunc
@@ -175,7 +173,7 @@ func pollRound(ctx context.Context, src *douyin.Source, ts []*baselineThread, co
 				}
 				results[i], errs[i] = src.PollThread(ctx, t.th, t.state, kf)
 			}
-		}()
+		})
 	}
 	for i := range ts {
 		next <- i

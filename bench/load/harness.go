@@ -357,7 +357,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	}
 	logf("fetch+decode baseline: %d new replies found in %d calls, %.2fs", rep.Fetch.Found, rep.Fetch.Calls, rep.Fetch.Seconds)
 	rep.Harness.PeakRSS = procStatus(os.Getpid(), "VmHWM")["VmHWM"]
-	rep.summarize(o)
+	rep.summarize()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

@@ -207,7 +207,7 @@ type harnessReport struct {
 func (r *report) latencies(ls []time.Duration) { r.latency = ls }
 
 // summarize fills Summary from the cycles, the latencies and the baseline.
-func (r *report) summarize(o options) {
+func (r *report) summarize() {
 	s := &r.Summary
 	var secs []float64
 	var callsActive, callsIdle, idle, seen int

@@ -26,15 +26,15 @@ import (
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
-// editConfig replaces old by new in the world's config file; old must occur.
-func (w *world) editConfig(old, new string) {
+// editConfig replaces old by repl in the world's config file; old must occur.
+func (w *world) editConfig(old, repl string) {
 	w.t.Helper()
 	data, err := os.ReadFile(w.cfg)
 	must(w.t, err)
 	if !strings.Contains(string(data), old) {
 		w.t.Fatalf("config has no %q:\n%s", old, data)
 	}
-	must(w.t, os.WriteFile(w.cfg, []byte(strings.Replace(string(data), old, new, 1)), 0o644))
+	must(w.t, os.WriteFile(w.cfg, []byte(strings.Replace(string(data), old, repl, 1)), 0o644))
 }
 
 // countingKitkot serves kitkot through a handler that counts the requests

@@ -16,9 +16,9 @@ import (
 // Mask replaces a secret wherever it would have appeared.
 const Mask = "[redacted]"
 
-// MinLen: shorter values are not scrubbed, since replacing every "a" or "1"
-// would mangle everything; config refuses no secret for length, so such a
-// secret is simply a weak one.
+// MinLen is the length below which a value is not scrubbed, since
+// replacing every "a" or "1" would mangle everything; config refuses no
+// secret for length, so such a secret is simply a weak one.
 const MinLen = 4
 
 // Redactor replaces every form of a set of secrets. The zero value and nil

@@ -201,8 +201,6 @@ func codeError(code, msg string, now time.Time, loc *time.Location) *model.Sourc
 		e.Msg = "JustOneAPI error"
 	}
 	switch code {
-	case "301", "500":
-		e.Action = model.SourceRetry
 	case "302":
 		e.Action = model.SourceBackoff
 	case "303":
@@ -213,6 +211,7 @@ func codeError(code, msg string, now time.Time, loc *time.Location) *model.Sourc
 	case "400":
 		e.Action = model.SourceSkipThread
 	default:
+		// 301 and 500 (passing failures), and any code we do not know.
 		e.Action = model.SourceRetry
 	}
 	return e
