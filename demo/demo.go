@@ -53,7 +53,7 @@ const DefaultKeepDir = "autoreplyd-demo"
 // Demo credentials: made up, and only ever sent to the loopback simulator.
 const (
 	demoToken      = "demo-justoneapi-token"
-	demoAPIKey     = "demo-kitkot-api-key"
+	demoAPIKey     = "demo-kitkot-api-key" //nolint:gosec // G101: made up, as the comment says
 	demoSessionKey = "demo-kitkot-session-key"
 )
 
@@ -99,7 +99,7 @@ func Run(ctx context.Context, opts Options) error {
 		dir = d
 		// Nothing of a temporary demo outlives it: the hint says so.
 		defer os.RemoveAll(d)
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
 

@@ -101,7 +101,7 @@ func Simulate(ctx context.Context, o SimulateOptions) error {
 	if err != nil {
 		return fmt.Errorf("--traffic: %w", err)
 	}
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(o.Dir, 0o750); err != nil {
 		return fmt.Errorf("--dir: %w", err)
 	}
 	cfgPath := filepath.Join(o.Dir, "config.yaml")

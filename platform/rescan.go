@@ -16,6 +16,6 @@ func RescanDue(id string, prevPolls int64, n int) bool {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	off := int64(h.Sum32() % uint32(n))
+	off := int64(h.Sum32()) % int64(n)
 	return (prevPolls+off)%int64(n) == 0
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -351,7 +352,7 @@ func TestActiveAtParsedWindows(t *testing.T) {
 }
 
 func twoDigits(n int) string {
-	return string([]byte{byte('0' + n/10), byte('0' + n%10)})
+	return fmt.Sprintf("%02d", n)
 }
 
 func TestParseDurationForms(t *testing.T) {

@@ -184,7 +184,7 @@ func (k *Kitkot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (k *Kitkot) record(awemeID, replyID, text string) Post {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.nextCID += uint64(1 + rand.IntN(997))
+	k.nextCID += 1 + rand.Uint64N(997)
 	p := Post{
 		CID:     strconv.FormatUint(k.nextCID, 10),
 		AwemeID: awemeID,

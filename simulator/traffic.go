@@ -30,7 +30,7 @@ type Traffic struct {
 // NewTraffic returns a generator adding Douyin replies to api (nil when
 // only the other platforms' methods are used), deterministic for seed.
 func NewTraffic(api *JustOneAPI, seed int64) *Traffic {
-	return &Traffic{api: api, rnd: rand.New(rand.NewPCG(uint64(seed), 0x6a6f747261666663))}
+	return &Traffic{api: api, rnd: rand.New(rand.NewPCG(uint64(seed), 0x6a6f747261666663))} //nolint:gosec // G115: the seed's bits; a negative seed is as good as any
 }
 
 // joTexts are reply texts, grouped by what a rule would make of them.

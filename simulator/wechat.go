@@ -19,8 +19,8 @@ import (
 
 // Paths the WeChat imitation serves (the base URL is the server's URL).
 const (
-	WeChatStableTokenPath = "/cgi-bin/stable_token"
-	WeChatTokenPath       = "/cgi-bin/token"
+	WeChatStableTokenPath = "/cgi-bin/stable_token" //nolint:gosec // G101: a URL path, not a token
+	WeChatTokenPath       = "/cgi-bin/token"        //nolint:gosec // G101: a URL path, not a token
 	WeChatCommentListPath = "/cgi-bin/comment/list"
 	WeChatReplyPath       = "/cgi-bin/comment/reply/add"
 )
@@ -420,6 +420,17 @@ func wxNumber(m map[string]json.RawMessage, key string) (uint64, bool) {
 	return n, err == nil
 }
 
+// wxInt reads m[key] as a non-negative int (index, begin, count, type):
+// past the int range it is a format error, never a wrapped negative index.
+func wxInt(m map[string]json.RawMessage, key string) (int, bool) {
+	raw, ok := m[key]
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
+	return n, err == nil && n >= 0
+}
+
 func (x *WeChat) list(r *http.Request, body []byte, call *WeChatCall) map[string]any {
 	if e := x.checkToken(r, call); e != nil {
 		return e
@@ -429,20 +440,20 @@ func (x *WeChat) list(r *http.Request, body []byte, call *WeChatCall) map[string
 		return wxErr(47001, "data format error")
 	}
 	msg, ok1 := wxNumber(m, "msg_data_id")
-	index, _ := wxNumber(m, "index")
-	begin, ok2 := wxNumber(m, "begin")
-	count, ok3 := wxNumber(m, "count")
-	typ, _ := wxNumber(m, "type")
+	index, _ := wxInt(m, "index")
+	begin, ok2 := wxInt(m, "begin")
+	count, ok3 := wxInt(m, "count")
+	typ, _ := wxInt(m, "type")
 	if !ok1 || !ok2 || !ok3 {
 		return wxErr(47001, "data format error")
 	}
-	call.Begin, call.Count = int(begin), int(count)
+	call.Begin, call.Count = begin, count
 	if count == 0 || count > 49 || typ > 2 {
 		return wxErr(40097, "invalid args")
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	cs, ok := x.articles[wxKey(strconv.FormatUint(msg, 10), int(index))]
+	cs, ok := x.articles[wxKey(strconv.FormatUint(msg, 10), index)]
 	if !ok {
 		return wxErr(88001, "msg_data is not exists")
 	}
@@ -461,7 +472,7 @@ func (x *WeChat) list(r *http.Request, body []byte, call *WeChatCall) map[string
 		return cmp.Compare(a.UserCommentID, b.UserCommentID)
 	})
 	out := []map[string]any{}
-	for i := int(begin); i < len(sel) && len(out) < int(count); i++ {
+	for i := begin; i < len(sel) && len(out) < count; i++ {
 		c := sel[i]
 		item := map[string]any{
 			"user_comment_id": c.UserCommentID,
@@ -518,7 +529,7 @@ func (x *WeChat) reply(r *http.Request, body []byte, call *WeChatCall) (map[stri
 		return wxErr(47001, "data format error"), nil
 	}
 	msg, ok1 := wxNumber(m, "msg_data_id")
-	index, _ := wxNumber(m, "index")
+	index, _ := wxInt(m, "index")
 	id, ok2 := wxNumber(m, "user_comment_id")
 	var content string
 	if raw, ok := m["content"]; ok && json.Unmarshal(raw, &content) != nil {
@@ -534,7 +545,7 @@ func (x *WeChat) reply(r *http.Request, body []byte, call *WeChatCall) (map[stri
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	msgID := strconv.FormatUint(msg, 10)
-	cs, ok := x.articles[wxKey(msgID, int(index))]
+	cs, ok := x.articles[wxKey(msgID, index)]
 	if !ok {
 		return wxErr(88001, "msg_data is not exists"), nil
 	}
@@ -550,7 +561,7 @@ func (x *WeChat) reply(r *http.Request, body []byte, call *WeChatCall) (map[stri
 		}
 		now := x.now()
 		c.Reply = &WeChatReply{Content: content, CreateTime: now.Unix()}
-		post := WeChatPost{MsgDataID: msgID, Index: int(index), UserCommentID: id, Content: content, At: now}
+		post := WeChatPost{MsgDataID: msgID, Index: index, UserCommentID: id, Content: content, At: now}
 		x.posts = append(x.posts, post)
 		return map[string]any{"errcode": 0, "errmsg": "ok"}, &post
 	}

@@ -109,6 +109,12 @@ func TestWeChatImitation(t *testing.T) {
 	if len(seen) != 60 || noOpenID != 30 || replied != 1 {
 		t.Fatalf("seen %d, no openid %d, replied %d", len(seen), noOpenID, replied)
 	}
+	// A begin past the int range is a format error, not a negative index
+	// (which panicked the handler and dropped the connection).
+	if c := wxCode(wxPost(t, srv.URL+WeChatCommentListPath+"?access_token="+tok2,
+		`{"msg_data_id":2247483647,"index":0,"begin":18446744073709551615,"count":10,"type":0}`)); c != 47001 {
+		t.Fatalf("begin 2^64-1: %d, want 47001", c)
+	}
 
 	reply := func(body string) int {
 		return wxCode(wxPost(t, srv.URL+WeChatReplyPath+"?access_token="+tok2, body))

@@ -24,7 +24,7 @@ import (
 const (
 	credDirName = "credentials"
 	tokenFile   = "justoneapi-token"
-	apiKeyFile  = "kitkot-api-key"
+	apiKeyFile  = "kitkot-api-key" //nolint:gosec // G101: a file name, not a key
 	sessionFile = "kitkot-session-key"
 	dbName      = "autoreplyd.db"
 )
@@ -35,7 +35,7 @@ func buildDaemon(ctx context.Context, out string) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/autoreplyd")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/autoreplyd") //nolint:gosec // G204: out is the run directory's binary path
 	cmd.Dir = root
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build ./cmd/autoreplyd: %w\n%s", err, b)
@@ -87,7 +87,7 @@ func writeSecrets(dir string, im *imitation) (string, error) {
 // $CREDENTIALS_DIRECTORY), never written into the config.
 func writeConfig(dir string, o options, im *imitation, listen string) (string, error) {
 	rulesPath := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(rulesYAML), 0o644); err != nil {
+	if err := os.WriteFile(rulesPath, []byte(rulesYAML), 0o600); err != nil {
 		return "", err
 	}
 	var b strings.Builder
@@ -137,7 +137,7 @@ func writeConfig(dir string, o options, im *imitation, listen string) (string, e
 	}
 	fmt.Fprintf(&b, "    daily_cap: 0\n")
 	p := filepath.Join(dir, "config.yaml")
-	return p, os.WriteFile(p, []byte(b.String()), 0o644)
+	return p, os.WriteFile(p, []byte(b.String()), 0o600)
 }
 
 // daemonProc is the autoreplyd child process.
@@ -159,7 +159,7 @@ func startDaemon(ctx context.Context, bin, cfg, credDir, listen, dir string) (*d
 	if err != nil {
 		return nil, 0, err
 	}
-	cmd := exec.Command(bin, "run", "--config", cfg)
+	cmd := exec.Command(bin, "run", "--config", cfg) //nolint:gosec // G204: running the binary it built is the benchmark
 	env := []string{"CREDENTIALS_DIRECTORY=" + credDir}
 	for _, kv := range os.Environ() {
 		// No override may change the written config.

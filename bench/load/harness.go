@@ -117,7 +117,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 		}
 		defer os.RemoveAll(d)
 		dir = d
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
 

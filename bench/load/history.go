@@ -57,7 +57,7 @@ func prepareHistory(ctx context.Context, n int, cache, dst string, logf func(str
 	} else {
 		logf("seeding %d history rows into %s (%s)", n, cache, why)
 		start := time.Now()
-		if err := os.MkdirAll(filepath.Dir(cache), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(cache), 0o750); err != nil {
 			return info, err
 		}
 		tmp := cache + ".tmp-" + strconv.Itoa(os.Getpid())
@@ -274,7 +274,7 @@ func (h *historyRows) next() historyRow {
 	th := rnd.IntN(historyThreads)
 	u := g.users[rnd.IntN(len(g.users))]
 	r := historyRow{
-		commentID: strconv.FormatUint(7_100_000_000_000_000_000+uint64(i), 10),
+		commentID: strconv.FormatInt(7_100_000_000_000_000_000+int64(i), 10),
 		thread:    threadID(th),
 		post:      awemeID(th),
 		user:      u,
@@ -302,7 +302,7 @@ func (h *historyRows) next() historyRow {
 	switch x := rnd.IntN(1000); {
 	case x < 920:
 		r.status, r.attempts = "sent", 1
-		r.platformReplyID = strconv.FormatUint(7_500_000_000_000_000_000+uint64(i)*3, 10)
+		r.platformReplyID = strconv.FormatInt(7_500_000_000_000_000_000+int64(i)*3, 10)
 	case x < 970:
 		r.status, r.reason = "skipped", "cooldown"
 		r.updated = r.created

@@ -78,20 +78,20 @@ var (
 
 // Ids: 19 digits (above 2^53, as on Douyin), in ranges of their own.
 const (
-	threadIDBase   uint64 = 7_300_000_000_000_000_000
-	threadIDStep   uint64 = 1009
-	awemeIDBase    uint64 = 7_250_000_000_000_000_000
+	threadIDBase   int64  = 7_300_000_000_000_000_000 // int64: an index added never wraps
+	threadIDStep   int64  = 1009
+	awemeIDBase    int64  = 7_250_000_000_000_000_000
 	threadsPerPost        = 20
 	userPool              = 3000
 	newUserBase    uint64 = 20_000_000_000
 )
 
-func threadID(i int) string { return strconv.FormatUint(threadIDBase+uint64(i)*threadIDStep, 10) }
+func threadID(i int) string { return strconv.FormatInt(threadIDBase+int64(i)*threadIDStep, 10) }
 
 // threadIndex is threadID's inverse: the index of the thread id, and whether
 // id is one threadID makes.
 func threadIndex(id string) (int, bool) {
-	v, err := strconv.ParseUint(id, 10, 64)
+	v, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || v < threadIDBase || (v-threadIDBase)%threadIDStep != 0 || (v-threadIDBase)/threadIDStep > math.MaxInt32 {
 		return 0, false
 	}
@@ -99,7 +99,7 @@ func threadIndex(id string) (int, bool) {
 }
 
 func awemeID(i int) string {
-	return strconv.FormatUint(awemeIDBase+uint64(i/threadsPerPost)*131, 10)
+	return strconv.FormatInt(awemeIDBase+int64(i/threadsPerPost)*131, 10)
 }
 
 // user is a commenter's fields, shared by all of their replies.

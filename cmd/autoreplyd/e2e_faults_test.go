@@ -8,10 +8,12 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,8 +57,8 @@ func TestEndToEndEveryFaultDaemonStaysUp(t *testing.T) {
 	n := 0
 	add := func(thread string) (id, answer string) {
 		n++
-		nick := "客" + string(rune('A'+n))
-		return w.add(thread, "多少钱", nick, "3000"+string(rune('0'+n%10))), nick + " 你好，价格请看橱窗[比心]"
+		nick := fmt.Sprintf("客%c", 'A'+n)
+		return w.add(thread, "多少钱", nick, "3000"+strconv.Itoa(n%10)), nick + " 你好，价格请看橱窗[比心]"
 	}
 	// settled waits until comment id's claim is settled and returns it. A
 	// retry is waited for too: kitkot's faults are served in order to
@@ -209,12 +211,15 @@ func TestEndToEndReadOnlyDatabase(t *testing.T) {
 		for _, dir := range []string{filepath.Dir(binary), filepath.Dir(w.dir), w.dir} {
 			must(t, os.Chmod(dir, 0o755))
 		}
-		must(t, filepath.Walk(w.dir, func(p string, _ os.FileInfo, err error) error {
+		root, err := os.OpenRoot(w.dir)
+		must(t, err)
+		must(t, fs.WalkDir(root.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			return os.Chown(p, nobody, nobody)
+			return root.Lchown(p, nobody, nobody)
 		}))
+		must(t, root.Close())
 	}
 	dbFiles := func(mode os.FileMode) {
 		files, err := filepath.Glob(filepath.Join(w.dir, "state", "autoreplyd.db*"))

@@ -41,8 +41,8 @@ const (
 
 // Paths of the endpoints.
 const (
-	StableTokenPath  = "/cgi-bin/stable_token"
-	LegacyTokenPath  = "/cgi-bin/token"
+	StableTokenPath  = "/cgi-bin/stable_token" //nolint:gosec // G101: a URL path, not a token
+	LegacyTokenPath  = "/cgi-bin/token"        //nolint:gosec // G101: a URL path, not a token
 	CommentListPath  = "/cgi-bin/comment/list"
 	CommentReplyPath = "/cgi-bin/comment/reply/add"
 )
