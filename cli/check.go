@@ -72,7 +72,11 @@ func checkPauses(env Env, cfg *config.Config, red *redact.Redactor) {
 		fmt.Fprintln(env.Stderr, "warning: pauses not checked:", err)
 		return
 	}
-	defer st.Close()
+	defer func() {
+		if err := st.Close(); err != nil {
+			fmt.Fprintln(env.Stderr, "warning:", err)
+		}
+	}()
 	ps, err := activePauses(ctx, st, time.Now())
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "warning: pauses not checked:", err)

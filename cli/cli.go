@@ -37,8 +37,19 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 // Main runs the command line args (without the program name) and returns
-// the process exit code.
+// the process exit code. Output that could not be written makes it 1.
 func Main(ctx context.Context, args []string, env Env) int {
+	stdout := &output{w: env.Stdout}
+	env.Stdout = stdout
+	code := execute(ctx, args, env)
+	if stdout.err != nil {
+		fmt.Fprintln(env.Stderr, "autoreplyd: the output is incomplete:", termesc.Lines(stdout.err.Error()))
+		code = max(code, 1)
+	}
+	return code
+}
+
+func execute(ctx context.Context, args []string, env Env) int {
 	root := newRoot(ctx, env)
 	root.SetArgs(args)
 	err := root.Execute()

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -84,8 +85,7 @@ func (db *database) openReadOnly(ctx context.Context) (*store.Store, error) {
 		return nil, err
 	}
 	if err := db.settleZone(ctx, st); err != nil {
-		st.Close()
-		return nil, err
+		return nil, errors.Join(err, st.Close())
 	}
 	return st, nil
 }

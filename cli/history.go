@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -32,7 +33,7 @@ in --since and --until read, in --timezone, else the config's timezone, else
 (--database alone) the time zone the daemon recorded in the database, else
 the host's.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
@@ -54,7 +55,8 @@ the host's.`,
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			// A database that will not close fails the command, not silently.
+			defer func() { err = errors.Join(err, st.Close()) }()
 			if f.Since, f.Until, err = parseRange(since, until, db.loc); err != nil {
 				return err
 			}

@@ -25,7 +25,7 @@ Only unknown, failed or retrying claims can be resolved. The history shows
 the reason resolved_sent, resolved_retry or resolved_drop, and "resolved by
 hand" in the error column.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id <= 0 {
 				return fmt.Errorf("claim id %q is not a positive number", args[0])
@@ -62,7 +62,8 @@ hand" in the error column.`,
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			// A database that will not close fails the command, not silently.
+			defer func() { err = errors.Join(err, st.Close()) }()
 			before, after, err := st.Resolve(cmd.Context(), id, action, time.Now())
 			if err != nil {
 				return err

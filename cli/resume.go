@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,7 +28,7 @@ A running daemon reads the pauses at each cycle: a lifted responder pause
 takes effect at its next cycle, and the answers held while it was paused are
 sent then. A source stopped by a credentials or balance refusal also stays
 stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			if list == (len(args) > 0) {
 				return fmt.Errorf("name the scopes to resume (e.g. responder:kitkot), or --list")
 			}
@@ -45,8 +46,8 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 				if err != nil {
 					return err
 				}
-				defer st.Close()
-				return listPauses(cmd.Context(), env.Stdout, st, time.Now(), db)
+				err = listPauses(cmd.Context(), env.Stdout, st, time.Now(), db)
+				return errors.Join(err, st.Close())
 			}
 			if _, err := os.Stat(db.path); err != nil {
 				return fmt.Errorf("database %s: %w", db.path, err)
@@ -55,7 +56,8 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			// A database that will not close fails the command, not silently.
+			defer func() { err = errors.Join(err, st.Close()) }()
 			if err := db.settleZone(cmd.Context(), st); err != nil {
 				return err
 			}

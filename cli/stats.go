@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -36,7 +37,7 @@ status now. Days are in --timezone, else the config's timezone, else
 (--database alone) the time zone the daemon recorded in the database, else
 the host's.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			if err := checkFormat(format); err != nil {
 				return err
 			}
@@ -51,7 +52,8 @@ the host's.`,
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			// A database that will not close fails the command, not silently.
+			defer func() { err = errors.Join(err, st.Close()) }()
 			if f.Since, f.Until, err = parseRange(since, until, db.loc); err != nil {
 				return err
 			}

@@ -40,7 +40,11 @@ func (d *Daemon) watchRules(ctx context.Context) {
 		log.Error("cannot watch the rules: live reload is off, SIGHUP still reloads", "err", err)
 		return
 	}
-	defer fw.Close()
+	defer func() {
+		if err := fw.Close(); err != nil {
+			log.Warn("closing the rules watcher", "err", err)
+		}
+	}()
 	if err := fw.Add(rw.dir); err != nil {
 		log.Error("cannot watch the rules: live reload is off, SIGHUP still reloads", "dir", rw.dir, "err", err)
 		return

@@ -74,7 +74,7 @@ const demoBacklog = 3
 const faultEvery = 7
 
 // Run runs the demo until opts.Duration passes or ctx is cancelled.
-func Run(ctx context.Context, opts Options) error {
+func Run(ctx context.Context, opts Options) (err error) {
 	if opts.Out == nil {
 		opts.Out = os.Stdout
 	}
@@ -92,13 +92,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	dir := opts.Dir
 	if dir == "" {
-		d, err := os.MkdirTemp("", "autoreplyd-demo-")
-		if err != nil {
-			return err
+		// Not err: the deferred removal below must set Run's result.
+		d, merr := os.MkdirTemp("", "autoreplyd-demo-")
+		if merr != nil {
+			return merr
 		}
 		dir = d
 		// Nothing of a temporary demo outlives it: the hint says so.
-		defer os.RemoveAll(d)
+		defer func() { err = errors.Join(err, os.RemoveAll(d)) }()
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
@@ -108,7 +109,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
+	defer closeListener(ln, &err)
 	base := "http://" + ln.Addr().String()
 	urls := simulator.BaseURLs(base)
 
@@ -142,7 +143,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: readHeaderTimeout}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer func() { err = errors.Join(err, srv.Close()) }()
 
 	fmt.Fprintf(opts.Out, "autoreplyd demo: simulator on %s, database %s\n", base, termesc.String(cfg.Database))
 	for _, n := range notes {
@@ -171,7 +172,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { err = errors.Join(err, d.Close()) }()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -395,4 +396,12 @@ func summary(opts Options, d *daemon.Daemon, cfg *config.Config, sim *simulator.
 	fmt.Fprintf(out, "\nquery it:  %s history --database %s\n", prog, q)
 	fmt.Fprintf(out, "           sqlite3 %s 'SELECT rule, status, count(*) FROM replies GROUP BY 1, 2'\n", q)
 	return nil
+}
+
+// closeListener closes ln when Run or Simulate returns, adding its error to
+// *err, unless the server that served ln closed it already.
+func closeListener(ln net.Listener, err *error) {
+	if cerr := ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+		*err = errors.Join(*err, cerr)
+	}
 }

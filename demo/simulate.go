@@ -75,7 +75,7 @@ type SimulateOptions struct {
 // unless they exist (never overwriting: an existing config is served as it
 // is, its threads and credentials), prints how to run against it, and adds
 // made-up comments at opts.Traffic until ctx ends.
-func Simulate(ctx context.Context, o SimulateOptions) error {
+func Simulate(ctx context.Context, o SimulateOptions) (err error) {
 	if o.Dir == "" {
 		o.Dir = DefaultSimulateDir
 	}
@@ -128,7 +128,7 @@ func Simulate(ctx context.Context, o SimulateOptions) error {
 	case err != nil:
 		return fmt.Errorf("--listen: %w", err)
 	}
-	defer ln.Close()
+	defer closeListener(ln, &err)
 	base := "http://" + ln.Addr().String()
 	urls := simulator.BaseURLs(base)
 
@@ -195,7 +195,7 @@ func Simulate(ctx context.Context, o SimulateOptions) error {
 	sim.OnEvent = pr.event
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: readHeaderTimeout}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer func() { err = errors.Join(err, srv.Close()) }()
 	var flow sync.WaitGroup
 	if every > 0 {
 		flow.Go(func() { sim.Flow(ctx, every) })

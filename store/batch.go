@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -148,21 +149,22 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 	} {
 		s, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
-			st.close()
-			return nil, fmt.Errorf("prepare statements: %w", err)
+			return nil, errors.Join(fmt.Errorf("prepare statements: %w", err), st.close())
 		}
 		*p.dst = s
 	}
 	return st, nil
 }
 
-func (st *statements) close() {
+func (st *statements) close() error {
 	if st == nil {
-		return
+		return nil
 	}
+	var errs []error
 	for _, s := range []*sql.Stmt{st.insertComment, st.insertClaim, st.settle, st.startSend, st.saveThread} {
 		if s != nil {
-			s.Close()
+			errs = append(errs, s.Close())
 		}
 	}
+	return errors.Join(errs...)
 }

@@ -127,16 +127,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, q: db, path: path, created: created, labels: &labelSet{}}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, db.Close())
 	}
 	if s.ident, err = newIdentity(path); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("open database %s: %w", path, err), db.Close())
 	}
 	if s.stmts, err = prepare(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("open database %s: %w", path, err), db.Close())
 	}
 	return s, nil
 }
@@ -165,16 +162,13 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	s := &Store{db: db, q: db, path: path, readOnly: true}
 	v, err := userVersion(ctx, db)
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, errors.Join(fmt.Errorf("open database %s: %w", path, err), db.Close())
 	}
 	switch {
 	case v < SchemaVersion:
-		db.Close()
-		return nil, fmt.Errorf("database %s has schema version %d, this autoreplyd needs %d: run the daemon once to migrate it", path, v, SchemaVersion)
+		return nil, errors.Join(fmt.Errorf("database %s has schema version %d, this autoreplyd needs %d: run the daemon once to migrate it", path, v, SchemaVersion), db.Close())
 	case v > SchemaVersion:
-		db.Close()
-		return nil, fmt.Errorf("database %s has schema version %d, newer than the %d this autoreplyd knows: upgrade autoreplyd", path, v, SchemaVersion)
+		return nil, errors.Join(fmt.Errorf("database %s has schema version %d, newer than the %d this autoreplyd knows: upgrade autoreplyd", path, v, SchemaVersion), db.Close())
 	}
 	return s, nil
 }
@@ -184,8 +178,7 @@ func (s *Store) Close() error {
 	if s.tx != nil {
 		return errors.New("close database: called inside a batch")
 	}
-	s.stmts.close()
-	if err := s.db.Close(); err != nil {
+	if err := errors.Join(s.stmts.close(), s.db.Close()); err != nil {
 		return fmt.Errorf("close database %s: %w", s.path, err)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -63,8 +62,8 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	port := ln.Addr().(*net.TCPAddr).Port
+	return port, ln.Close()
 }
 
 // writeSecrets writes the three credential files (mode 0600 in a 0700
@@ -176,8 +175,7 @@ func startDaemon(ctx context.Context, bin, cfg, credDir, listen, dir string) (*d
 		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableCompression: true}}}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, 0, fmt.Errorf("start %s: %w", bin, err)
+		return nil, 0, errors.Join(fmt.Errorf("start %s: %w", bin, err), lf.Close())
 	}
 	go func() { d.waitErr = cmd.Wait(); close(d.exited) }()
 	fast := &http.Client{Timeout: 2 * time.Second}
@@ -196,11 +194,9 @@ func startDaemon(ctx context.Context, bin, cfg, credDir, listen, dir string) (*d
 		case <-d.exited:
 			return nil, 0, fmt.Errorf("autoreplyd exited before it was ready (%w):\n%s", d.waitErr, d.logTail(20))
 		case <-ctx.Done():
-			d.kill()
-			return nil, 0, ctx.Err()
+			return nil, 0, errors.Join(ctx.Err(), d.kill())
 		case <-deadline.C:
-			d.kill()
-			return nil, 0, fmt.Errorf("autoreplyd not ready after 5 minutes:\n%s", d.logTail(20))
+			return nil, 0, errors.Join(fmt.Errorf("autoreplyd not ready after 5 minutes:\n%s", d.logTail(20)), d.kill())
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
@@ -218,16 +214,12 @@ func (d *daemonProc) logTail(n int) string {
 
 // logLines counts the daemon's log lines by level (text format: level=WARN).
 func (d *daemonProc) logLines() map[string]int {
-	f, err := os.Open(d.logPath)
+	b, err := os.ReadFile(d.logPath)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
 	out := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range strings.Lines(string(b)) {
 		lvl := "other"
 		if i := strings.Index(line, "level="); i >= 0 {
 			lvl = strings.ToLower(strings.Fields(line[i+len("level="):])[0])
@@ -237,10 +229,12 @@ func (d *daemonProc) logLines() map[string]int {
 	return out
 }
 
-func (d *daemonProc) kill() {
+// kill ends the daemon at once (it may have exited already) and closes
+// its log.
+func (d *daemonProc) kill() error {
 	_ = d.cmd.Process.Kill()
 	<-d.exited
-	d.logFile.Close()
+	return d.logFile.Close()
 }
 
 // stop sends SIGTERM and waits for the exit; it returns how long that took.
@@ -252,10 +246,11 @@ func (d *daemonProc) stop(timeout time.Duration) (time.Duration, error) {
 	select {
 	case <-d.exited:
 	case <-time.After(timeout):
-		d.kill()
-		return time.Since(start), fmt.Errorf("autoreplyd did not exit within %s of SIGTERM (killed)", timeout)
+		return time.Since(start), errors.Join(fmt.Errorf("autoreplyd did not exit within %s of SIGTERM (killed)", timeout), d.kill())
 	}
-	d.logFile.Close()
+	if err := d.logFile.Close(); err != nil {
+		return time.Since(start), err
+	}
 	if d.waitErr != nil {
 		return time.Since(start), fmt.Errorf("autoreplyd exited with %w:\n%s", d.waitErr, d.logTail(20))
 	}

@@ -98,24 +98,26 @@ func (o options) activeThreads() int {
 }
 
 // run runs the whole harness and returns its report; progress goes to logw.
-func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
+func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	logf := func(format string, args ...any) {
-		fmt.Fprintf(logw, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+		// Progress only: a line that cannot be written is lost, the run goes on.
+		_, _ = fmt.Fprintf(logw, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
 	rep := &report{Machine: describeMachine(), Options: o.summary()}
 
 	dir := o.Dir
 	if dir == "" {
-		d, err := os.MkdirTemp("", "autoreplyd-load-")
-		if err != nil {
-			return nil, err
+		// Not err: the deferred removal must set run's result.
+		d, merr := os.MkdirTemp("", "autoreplyd-load-")
+		if merr != nil {
+			return nil, merr
 		}
-		defer os.RemoveAll(d)
+		defer func() { err = errors.Join(err, os.RemoveAll(d)) }()
 		dir = d
 	} else if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
@@ -178,7 +180,7 @@ func run(ctx context.Context, o options, logw io.Writer) (*report, error) {
 	stopped := false
 	defer func() {
 		if !stopped {
-			d.kill()
+			err = errors.Join(err, d.kill())
 		}
 	}()
 	rep.Startup = startupReport{Seconds: startup.Seconds(), HistoryRows: o.History, Threads: o.Threads}
@@ -438,16 +440,13 @@ func describeBinary(path string, ours bool) binaryInfo {
 	if ours {
 		b.Path = "go build ./cmd/autoreplyd (this run)"
 	}
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return b
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err == nil {
-		b.SHA256 = hex.EncodeToString(h.Sum(nil))[:16]
-	}
-	if fi, err := f.Stat(); err == nil {
+	sum := sha256.Sum256(data)
+	b.SHA256 = hex.EncodeToString(sum[:])[:16]
+	if fi, err := os.Stat(path); err == nil {
 		b.Built = fi.ModTime().UTC().Format("2006-01-02 15:04:05Z")
 	}
 	return b

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
@@ -98,7 +99,7 @@ func sqliteDSN(path, params string) (string, error) {
 
 // historyCacheOK reports whether the cache holds n rows of history in the
 // schema this autoreplyd writes, and if not, why.
-func historyCacheOK(ctx context.Context, path string, n int) (bool, string) {
+func historyCacheOK(ctx context.Context, path string, n int) (ok bool, why string) {
 	if _, err := os.Stat(path); err != nil {
 		return false, "no cache yet"
 	}
@@ -115,7 +116,11 @@ func historyCacheOK(ctx context.Context, path string, n int) (bool, string) {
 	if err != nil {
 		return false, err.Error()
 	}
-	defer db.Close()
+	defer func() {
+		if err := db.Close(); err != nil && ok {
+			ok, why = false, err.Error()
+		}
+	}()
 	var v, replies, comments int
 	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return false, err.Error()
@@ -139,7 +144,7 @@ func historyCacheOK(ctx context.Context, path string, n int) (bool, string) {
 // drops the secondary indexes of comments and replies, inserts n rows into
 // each in large transactions, and creates the indexes again with the very
 // statements the schema made them with.
-func seedHistory(ctx context.Context, path string, n int, logf func(string, ...any)) error {
+func seedHistory(ctx context.Context, path string, n int, logf func(string, ...any)) (err error) {
 	st, err := store.Open(ctx, path)
 	if err != nil {
 		return err
@@ -155,7 +160,8 @@ func seedHistory(ctx context.Context, path string, n int, logf func(string, ...a
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	// Closed below, or here on an early return (Close is idempotent).
+	defer func() { err = errors.Join(err, db.Close()) }()
 	db.SetMaxOpenConns(1)
 
 	type index struct{ name, sql string }
@@ -207,7 +213,7 @@ func seedHistory(ctx context.Context, path string, n int, logf func(string, ...a
 }
 
 // insertHistory inserts the next m rows of g in one transaction.
-func insertHistory(ctx context.Context, db *sql.DB, g *historyRows, m int) error {
+func insertHistory(ctx context.Context, db *sql.DB, g *historyRows, m int) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -219,14 +225,14 @@ func insertHistory(ctx context.Context, db *sql.DB, g *historyRows, m int) error
 	if err != nil {
 		return err
 	}
-	defer comment.Close()
+	defer func() { err = errors.Join(err, comment.Close()) }()
 	claim, err := tx.PrepareContext(ctx, `INSERT INTO replies (platform, comment_id, thread_id, rule, responder, status,
 		reason, error, reply_text, attempts, platform_reply_id, created_at, updated_at)
 		VALUES ('douyin', ?, ?, ?, 'kitkot', ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
-	defer claim.Close()
+	defer func() { err = errors.Join(err, claim.Close()) }()
 	for range m {
 		r := g.next()
 		if _, err := comment.ExecContext(ctx, r.commentID, r.thread, r.post, r.thread, r.user.uid, r.user.nickname,
@@ -334,7 +340,7 @@ func copyFile(src, dst string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { err = errors.Join(err, in.Close()) }()
 	removeDB(dst)
 	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {

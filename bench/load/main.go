@@ -167,6 +167,5 @@ func printReport(w io.Writer, rep *report, asJSON bool) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(rep)
 	}
-	rep.print(w)
-	return nil
+	return rep.print(w)
 }

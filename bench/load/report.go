@@ -284,9 +284,14 @@ func percentile(sorted []float64, p float64) float64 {
 
 func mb(b int64) string { return fmt.Sprintf("%.0f MB", float64(b)/1e6) }
 
-func (r *report) print(w io.Writer) {
+// print writes the report as text; it returns the first write error.
+func (r *report) print(w io.Writer) (err error) {
 	o, s := r.Options, r.Summary
-	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p := func(format string, args ...any) {
+		if err == nil {
+			_, err = fmt.Fprintf(w, format+"\n", args...)
+		}
+	}
 	p("autoreplyd load harness (bench/load)")
 	p("machine: %d CPU %s, %d GiB, %s, %s", r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemoryGiB, r.Machine.Kernel, r.Machine.Go)
 	p("load: %d threads × %d replies (%s order, %d a page, answers echoed: %v); each cycle %.2g of threads get %d new replies (%.0f%% questions, %.0f%% spam), sticky %.2g (%s)",
@@ -387,6 +392,7 @@ func (r *report) print(w io.Writer) {
 	if s.Late > 0 {
 		p("note: %d cycle(s) started before their replies were all added or off the predicted tick: their split of calls may be off", s.Late)
 	}
+	return err
 }
 
 // stickyText says what -sticky does to the pick of active threads.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -32,7 +33,7 @@ func (c *check) problem(format string, args ...any) {
 
 // verify compares the new replies with what reached kitkot and what the
 // history at dbPath records of them.
-func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (check, error) {
+func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (_ check, err error) {
 	var c check
 	for _, r := range added {
 		switch r.Kind {
@@ -63,7 +64,7 @@ func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (
 	if err != nil {
 		return c, err
 	}
-	defer db.Close()
+	defer func() { err = errors.Join(err, db.Close()) }()
 	type claim struct{ rule, status string }
 	claims := map[string][]claim{}
 	disp := map[string]string{}

@@ -54,12 +54,10 @@ func OpenIn(root *os.Root, name string) (*os.File, error) {
 func checkRegular(f *os.File, name string) (*os.File, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		f.Close()
-		return nil, err
+		return nil, errors.Join(err, f.Close())
 	}
 	if err := Check(fi); err != nil {
-		f.Close()
-		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+		return nil, errors.Join(&fs.PathError{Op: "open", Path: name, Err: err}, f.Close())
 	}
 	return f, nil
 }
@@ -109,6 +107,6 @@ func Read(name string, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return ReadAll(f, limit)
+	b, err := ReadAll(f, limit)
+	return b, errors.Join(err, f.Close())
 }

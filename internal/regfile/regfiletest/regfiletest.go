@@ -22,7 +22,9 @@ func FIFO(t *testing.T, dir, name string) string {
 	}
 	t.Cleanup(func() {
 		if f, err := os.OpenFile(p, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			f.Close()
+			if err := f.Close(); err != nil {
+				t.Error(err)
+			}
 		}
 	})
 	return p
