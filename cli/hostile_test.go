@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -24,7 +25,7 @@ func hostileDB(t *testing.T, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer testutil.Close(t, st)
 	now := time.Now().Add(-time.Minute)
 	c := model.Comment{Platform: model.PlatformDouyin, ID: "73000\x1b[31m01", ThreadID: "7251524159191958327",
 		Text: "多少钱" + forge, User: model.User{UID: "1001", Nickname: "小明\u202e"}, CreatedAt: now}

@@ -18,7 +18,7 @@ func TestRunListenPortBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
+	defer testutil.Close(t, busy)
 	addr := busy.Addr().String()
 	_, port, _ := net.SplitHostPort(addr)
 	cfg, _ := checkWorld(t, goodRules, "")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -18,7 +19,7 @@ func pausedDB(t *testing.T, db string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer testutil.Close(t, st)
 	now := time.Now()
 	for _, p := range []store.Pause{
 		{Scope: "responder:kitkot", Until: now.Add(30 * time.Minute), Reason: "5 permanent failures in a row, last code 400: Failed to publish reply"},

@@ -80,6 +80,15 @@ func writeConfig(t *testing.T, content string) string {
 	return path
 }
 
+// writeSecretFile writes a test's secret (or other) file with the mode the
+// case needs.
+func writeSecretFile(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func mustLoad(t *testing.T, content string, environ ...string) *Config {
 	t.Helper()
 	cfg, err := Load(writeConfig(t, content), environ)
@@ -290,12 +299,12 @@ func TestSecrets(t *testing.T) {
 	// Files shared by the cases: an absolute one, and one in a credentials dir.
 	dir := t.TempDir()
 	abs := filepath.Join(dir, "token")
-	os.WriteFile(abs, []byte("  from-abs-file\n"), 0o600)
+	writeSecretFile(t, abs, []byte("  from-abs-file\n"), 0o600)
 	credDir := t.TempDir()
-	os.WriteFile(filepath.Join(credDir, "justoneapi-token"), []byte("from-cred-dir\n"), 0o600)
-	os.WriteFile(filepath.Join(credDir, "empty"), []byte(" \n"), 0o600)
-	os.WriteFile(filepath.Join(credDir, "kitkot-api-key"), []byte("kk-api"), 0o600)
-	os.WriteFile(filepath.Join(credDir, "kitkot-session-key"), []byte("kk-session"), 0o600)
+	writeSecretFile(t, filepath.Join(credDir, "justoneapi-token"), []byte("from-cred-dir\n"), 0o600)
+	writeSecretFile(t, filepath.Join(credDir, "empty"), []byte(" \n"), 0o600)
+	writeSecretFile(t, filepath.Join(credDir, "kitkot-api-key"), []byte("kk-api"), 0o600)
+	writeSecretFile(t, filepath.Join(credDir, "kitkot-session-key"), []byte("kk-session"), 0o600)
 	dirAsFile := t.TempDir()
 
 	const kitkot = "responders: {kitkot: {api_key: a, session_key: s}}\n"
@@ -373,8 +382,10 @@ func TestSecretInLogs(t *testing.T) {
 
 func TestSecretRelativeToConfigDir(t *testing.T) {
 	path := writeConfig(t, "sources: {douyin: {token_file: secrets/token, threads: [{comment_id: '1'}]}}\nresponders: {kitkot: {api_key: a, session_key: s}}\n")
-	os.Mkdir(filepath.Join(filepath.Dir(path), "secrets"), 0o700)
-	os.WriteFile(filepath.Join(filepath.Dir(path), "secrets", "token"), []byte("beside-config\n"), 0o600)
+	if err := os.Mkdir(filepath.Join(filepath.Dir(path), "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeSecretFile(t, filepath.Join(filepath.Dir(path), "secrets", "token"), []byte("beside-config\n"), 0o600)
 	c, err := Load(path, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -389,7 +400,7 @@ func TestUnreadableSecretPermission(t *testing.T) {
 		t.Skip("root reads any file")
 	}
 	f := filepath.Join(t.TempDir(), "token")
-	os.WriteFile(f, []byte(secretToken), 0o000)
+	writeSecretFile(t, f, []byte(secretToken), 0o000)
 	msg := loadErr(t, "sources: {douyin: {token_file: "+f+", threads: [{comment_id: '1'}]}}\nresponders: {kitkot: {api_key: a, session_key: s}}\n")
 	wantContains(t, msg, "sources.douyin.token_file: cannot read "+f+": permission denied")
 	if strings.Contains(msg, secretToken) {
@@ -401,7 +412,7 @@ func TestUnreadableSecretPermission(t *testing.T) {
 // and provokes errors around secrets, and looks for the secret values.
 func TestSecretsNeverPrinted(t *testing.T) {
 	credDir := t.TempDir()
-	os.WriteFile(filepath.Join(credDir, "session"), []byte(secretSession+"\n"), 0o600)
+	writeSecretFile(t, filepath.Join(credDir, "session"), []byte(secretSession+"\n"), 0o600)
 	c := mustLoad(t, `
 sources:
   douyin:

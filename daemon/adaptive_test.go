@@ -115,7 +115,7 @@ func TestNewPassesPeriod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	if period != 2*time.Minute {
 		t.Fatalf("poller period %s, want 2m", period)
 	}

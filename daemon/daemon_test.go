@@ -114,7 +114,7 @@ func closedURL(t *testing.T) string {
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String()
-	ln.Close()
+	testutil.Close(t, ln)
 	return u
 }
 
@@ -186,7 +186,7 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	before := d.Rules()
 	if before.Len() != 2 || !slices.Equal(ruleNames(d), []string{"spam", "price"}) {
 		t.Fatalf("rules %v", ruleNames(d))
@@ -228,7 +228,7 @@ func TestNewRefusesBrokenRules(t *testing.T) {
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesBroken, ""))
 	if d, err := New(t.Context(), cfg, Options{Logger: quietLogger()}); err == nil {
-		d.Close()
+		testutil.Close(t, d)
 		t.Fatal("New with a broken rule succeeded")
 	}
 }
@@ -247,12 +247,12 @@ func TestNewRecoversPending(t *testing.T) {
 		[]store.Claim{{Rule: "price", Responder: "kitkot", Status: model.StatusPending, ReplyText: "hi"}}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	testutil.Close(t, st)
 	d, err := New(t.Context(), cfg, Options{Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	rows, err := d.Store().History(t.Context(), store.Filter{})
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +310,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -405,7 +405,7 @@ func runLogged(t *testing.T, cfg *config.Config) (d *Daemon, logs *syncbuf.Buffe
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() { testutil.Close(t, d) })
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	// Not d: a named result, which the return below writes.
@@ -449,7 +449,7 @@ func TestCycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	if st := d.Cycle(t.Context()); st.Polled != 2 || st.Errors != 0 {
 		t.Fatalf("first cycle %+v", st)
 	}

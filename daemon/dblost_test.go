@@ -29,7 +29,7 @@ func TestDatabaseLostStopsEverything(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	d.Cycle(t.Context())
 	if code, _ := get(t, d.HealthHandler(), "/-/ready"); code != http.StatusOK {
 		t.Fatalf("ready before: %d", code)
@@ -107,7 +107,7 @@ func TestNewDatabaseWarning(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d.Close()
+			testutil.Close(t, d)
 			warned := strings.Contains(logs.String(), "new empty database") || strings.Contains(logs.String(), "NEW EMPTY DATABASE")
 			if warned != want {
 				t.Errorf("backlog %s, start %d: warned %v, want %v:\n%s", backlog, run+1, warned, want, logs.String())

@@ -31,7 +31,7 @@ func TestReadyReportsPausesAndRefusedReloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	h := d.HealthHandler()
 
 	if code, body := get(t, h, "/-/healthy"); code != 200 || body != "healthy\n" {
@@ -81,7 +81,7 @@ func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer busy.Close()
+	defer testutil.Close(t, busy)
 	dir := t.TempDir()
 	cfg := load(t, writeConfig(t, dir, closedURL(t), "@every 1h", rulesV1, ""))
 	cfg.Listen = busy.Addr().String()
@@ -100,7 +100,7 @@ func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 
 	// A free address is served while Run runs.
 	free, err := net.Listen("tcp", "127.0.0.1:0")
@@ -108,7 +108,7 @@ func TestRunServesHealthAndRefusesBusyAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := free.Addr().String()
-	free.Close()
+	testutil.Close(t, free)
 	cfg.Listen = addr
 	runUntilHealthy(t, d, addr)
 	if _, err := http.Get("http://" + addr + "/-/healthy"); err == nil {
@@ -140,10 +140,10 @@ func TestNewBindsTheListenAddressFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ln, err := net.Listen("tcp", addr); err == nil {
-		ln.Close()
+		testutil.Close(t, ln)
 		t.Fatal("New did not bind the listen address")
 	}
-	d.Close()
+	testutil.Close(t, d)
 	mustBind(t, addr)
 
 	// Run serves the listener New bound.
@@ -151,7 +151,7 @@ func TestNewBindsTheListenAddressFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	runUntilHealthy(t, d, addr)
 }
 
@@ -162,7 +162,7 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer testutil.Close(t, ln)
 	return ln.Addr().String()
 }
 
@@ -173,7 +173,7 @@ func mustBind(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatalf("%s is still held: %v", addr, err)
 	}
-	ln.Close()
+	testutil.Close(t, ln)
 }
 
 // runUntilHealthy runs d until its listener at addr answers /-/healthy,

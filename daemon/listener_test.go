@@ -26,7 +26,7 @@ func listenerDaemon(t *testing.T, lim healthLimits) (*Daemon, string, *reloads) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() { testutil.Close(t, d) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -187,11 +187,18 @@ func dialListener(t *testing.T, addr string) *keepAlive {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() {
+		// The test may have closed it already, to free a slot.
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Error(err)
+		}
+	})
 	// Nothing here may wait longer than the test may run: a read still
 	// blocked then fails the test (it never decides a pass).
 	if deadline, ok := t.Deadline(); ok {
-		c.SetDeadline(deadline.Add(-time.Until(deadline) / 10))
+		if err := c.SetDeadline(deadline.Add(-time.Until(deadline) / 10)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return &keepAlive{c, bufio.NewReader(c)}
 }
@@ -280,7 +287,7 @@ func TestListenerCapsConnections(t *testing.T) {
 		}
 	}
 	firstClosed.Store(true)
-	first.Close()
+	testutil.Close(t, first)
 	if !early {
 		a = <-answered
 	}

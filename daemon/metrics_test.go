@@ -22,7 +22,7 @@ func TestMetricsOnHealthMux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	h := d.HealthHandler()
 
 	code, body := get(t, h, "/metrics")

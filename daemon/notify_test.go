@@ -33,7 +33,11 @@ func listenNotify(t *testing.T) *notifySocket {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Error(err)
+		}
+	})
 	path := filepath.Join(dir, "notify")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
@@ -57,7 +61,7 @@ func listenNotify(t *testing.T) *notifySocket {
 			n.mu.Unlock()
 		}
 	}()
-	t.Cleanup(func() { conn.Close(); <-done })
+	t.Cleanup(func() { testutil.Close(t, conn); <-done })
 	t.Setenv("NOTIFY_SOCKET", path)
 	return n
 }
@@ -106,7 +110,7 @@ func runNotified(t *testing.T) (d *Daemon, reload chan struct{}, rl *reloads, lo
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() { testutil.Close(t, d) })
 	ctx, cancel := context.WithCancel(context.Background())
 	reload = make(chan struct{}, 1)
 	done := make(chan error, 1)

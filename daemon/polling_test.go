@@ -179,7 +179,7 @@ func pollingCycle(t *testing.T, ctx context.Context, c pollingCase, polling stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	st := d.Cycle(ctx)
 	calls, peak := g.counts()
 	if st.Calls != calls {

@@ -23,7 +23,7 @@ func query(t *testing.T, path, q string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	rows, err := db.Query(q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
@@ -117,7 +117,7 @@ func TestRecordConfig(t *testing.T) {
 		"      - comment_id: \""+threadB+"\"\n        aweme_id: \""+aweme+"\"\n        labels: {campaign: spring}\n", 1)
 	testutil.WriteFile(t, cfgPath, cfgText)
 	d = start(cfgPath)
-	defer d.Close()
+	defer testutil.Close(t, d)
 	if got := query(t, db, `SELECT value FROM meta WHERE key = 'timezone'`); len(got) != 1 || got[0] != "America/New_York" {
 		t.Errorf("meta timezone after the change = %v, want America/New_York", got)
 	}

@@ -63,7 +63,7 @@ func TestViaChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	before := d.Rules()
 	testutil.WriteFile(t, cfg.Rules, viaNope)
 	if err := d.Reload(); err == nil || !strings.Contains(err.Error(), `via "nope" is not a configured responder`) {

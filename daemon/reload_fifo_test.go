@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/autoreplyd/autoreplyd/internal/regfile/regfiletest"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // A rules file replaced by a FIFO refuses the reload at once, instead of
@@ -19,7 +20,7 @@ func TestReloadRefusesFIFO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	if err := os.Remove(cfg.Rules); err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func TestReloadEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	h := d.HealthHandler()
 
 	if code, body := post(t, h, "/-/reload"); code != 200 || body != "unchanged\n" {

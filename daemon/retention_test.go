@@ -39,7 +39,7 @@ func retentionWorld(t *testing.T, rules string) (*Daemon, *simulator.JustOneAPI,
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() { testutil.Close(t, d) })
 	return d, jo, kk, logs
 }
 
@@ -113,7 +113,7 @@ func TestPrunedCommentNotAnsweredAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	if _, err := db.ExecContext(ctx, `DELETE FROM comments WHERE comment_id = ?`, id); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -23,7 +24,7 @@ func TestSecretsScrubbedAcrossComponents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 
 	d.Cycle(t.Context()) // first sight: the threads' backlog (none)
 	jo.AddReply(threadA, simulator.Reply{AwemeID: aweme, Text: "多少钱", UserUID: "1001", Nickname: "小明", CreateTime: time.Now().Unix(), ReplyToReplyID: "0"})
@@ -40,7 +41,7 @@ func TestSecretsScrubbedAcrossComponents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	var errText, pauseReason string
 	if err := db.QueryRow(`SELECT error FROM replies WHERE rule = 'price'`).Scan(&errText); err != nil {
 		t.Fatalf("the refused answer: %v", err)

@@ -59,7 +59,7 @@ func (w *storageWorld) start() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.t.Cleanup(func() { d.Close() })
+	w.t.Cleanup(func() { testutil.Close(w.t, d) })
 	w.d = d
 	if st := d.Cycle(w.t.Context()); st.Polled != 2 || st.Errors != 0 {
 		w.t.Fatalf("first cycle %+v", st)
@@ -89,6 +89,7 @@ func (w *storageWorld) statusOf(id string) string {
 // lockHolder is another process's long write transaction (a long sqlite3
 // query would hold the same lock).
 type lockHolder struct {
+	t    *testing.T
 	db   *sql.DB
 	conn *sql.Conn
 	once sync.Once
@@ -107,7 +108,7 @@ func holdLock(t *testing.T, path string) *lockHolder {
 	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
 		t.Fatal(err)
 	}
-	h := &lockHolder{db: db, conn: conn}
+	h := &lockHolder{t: t, db: db, conn: conn}
 	t.Cleanup(h.release)
 	return h
 }
@@ -115,8 +116,8 @@ func holdLock(t *testing.T, path string) *lockHolder {
 func (h *lockHolder) release() {
 	h.once.Do(func() {
 		_, _ = h.conn.ExecContext(context.Background(), "ROLLBACK")
-		h.conn.Close()
-		h.db.Close()
+		testutil.Close(h.t, h.conn)
+		testutil.Close(h.t, h.db)
 	})
 }
 
@@ -227,7 +228,7 @@ func TestStorageLockedAtStartup(t *testing.T) {
 	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
-	w.d.Close()
+	testutil.Close(t, w.d)
 	cfg := load(t, w.cfg)
 	h := holdLock(t, cfg.Database)
 
@@ -235,7 +236,7 @@ func TestStorageLockedAtStartup(t *testing.T) {
 	go func() {
 		d, err := New(t.Context(), cfg, w.options(false))
 		if err == nil {
-			d.Close()
+			testutil.Close(t, d)
 		}
 		onceErr <- err
 	}()
@@ -271,7 +272,7 @@ func TestStorageLockedAtStartup(t *testing.T) {
 		if r.err != nil {
 			t.Fatalf("New after the lock: %v", r.err)
 		}
-		defer r.d.Close()
+		defer testutil.Close(t, r.d)
 		if !strings.Contains(w.logs.String(), "database available again") {
 			t.Errorf("recovery not logged:\n%s", w.logs.String())
 		}
@@ -285,7 +286,7 @@ func TestStorageWaitEndsWithContext(t *testing.T) {
 	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
-	w.d.Close()
+	testutil.Close(t, w.d)
 	cfg := load(t, w.cfg)
 	holdLock(t, cfg.Database)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -293,7 +294,7 @@ func TestStorageWaitEndsWithContext(t *testing.T) {
 	go func() {
 		d, err := New(ctx, cfg, w.options(true))
 		if err == nil {
-			d.Close()
+			testutil.Close(t, d)
 		}
 		done <- err
 	}()
@@ -338,7 +339,7 @@ func TestStorageReadOnlyAtStartup(t *testing.T) {
 	t.Parallel()
 	w := newStorageWorld(t)
 	w.start()
-	w.d.Close()
+	testutil.Close(t, w.d)
 	cfg := load(t, w.cfg)
 	files, _ := filepath.Glob(cfg.Database + "*")
 	for _, f := range files {
@@ -370,7 +371,7 @@ func TestStorageReadOnlyAtStartup(t *testing.T) {
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
-		r.d.Close()
+		testutil.Close(t, r.d)
 	case <-time.After(30 * time.Second):
 		t.Fatal("New did not start once the permissions were fixed")
 	}

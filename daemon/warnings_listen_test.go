@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 func TestListenWarning(t *testing.T) {
@@ -50,7 +52,7 @@ func TestInlineSecretsAndListenWarningsLogged(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.Close()
+		testutil.Close(t, d)
 		want := path + " is readable by every user (mode 0644) and holds secrets inline: " +
 			"sources.douyin.token, responders.kitkot.api_key, responders.kitkot.session_key;"
 		if got := strings.Contains(logs.String(), want); got != tc.want {

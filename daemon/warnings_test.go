@@ -131,7 +131,7 @@ func TestNewLogsWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	defer testutil.Close(t, d)
 	if !strings.Contains(logs.String(), `level=WARN msg="sources.douyin: 2 threads polled every cycle need at least 2 calls a cycle, but rate 1/h allows 1`) {
 		t.Errorf("no capacity warning in the log:\n%s", logs.String())
 	}

@@ -111,7 +111,7 @@ func startWatched(t *testing.T, cfgPath string, debounce time.Duration) *watched
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Close() })
+	t.Cleanup(func() { testutil.Close(t, d) })
 	if debounce > 0 {
 		d.debounce = debounce
 	}

@@ -76,7 +76,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer testutil.Close(t, st)
 	sent, err := st.History(t.Context(), store.Filter{Status: model.StatusSent})
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func sentRows(t *testing.T, db string) []store.HistoryRow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer testutil.Close(t, st)
 	rows, err := st.History(t.Context(), store.Filter{Status: model.StatusSent})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
@@ -51,7 +52,7 @@ func TestAlreadyAnsweredIsRecordedNotAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	defer testutil.Close(t, st)
 	set, err := rules.LoadBytes("r.yaml", []byte("rules:\n  - name: price\n    when: 'text contains \"多少钱\"'\n    reply: '您好，价格请看菜单'\n"), rules.Options{})
 	if err != nil {
 		t.Fatal(err)

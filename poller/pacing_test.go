@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
 	"github.com/autoreplyd/autoreplyd/poller"
@@ -470,7 +471,7 @@ func TestPacingStoreErrorNotHandled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	// The per-user count reads comments.user_uid: make it fail.
 	if _, err := db.Exec(`ALTER TABLE comments RENAME COLUMN user_uid TO user_uid_gone`); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -82,7 +83,7 @@ func TestDueRetriesGoOutWithPoisonedRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	for _, q := range []struct {
 		sql string
 		arg string

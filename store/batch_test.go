@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
 )
@@ -27,7 +28,7 @@ func TestBatchCommitsTogetherAndSeesItsOwnWrites(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		defer r.Close()
+		defer testutil.Close(t, r)
 		if known, _ := r.Known(ctx, c1.Platform, []string{"1"}); known["1"] {
 			t.Error("another connection sees the batch before its commit")
 		}

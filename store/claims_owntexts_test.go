@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -15,7 +16,7 @@ func TestOwnTexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testutil.Close(t, s)
 	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 	claim := func(id, thread, rule, status, text string) {
 		t.Helper()
@@ -62,5 +63,5 @@ func TestOpenCreatesDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	testutil.Close(t, s)
 }

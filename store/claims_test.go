@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -78,9 +79,8 @@ func TestRecordWithoutClaimsAndValidation(t *testing.T) {
 	}
 	// The first disposition stays.
 	mustRecord(t, s, comment("1"), t0, pending("r"))
-	s.db.QueryRowContext(ctx, `SELECT disposition FROM comments WHERE comment_id = '1'`).Scan(&disp)
-	if disp != model.DispositionBacklog {
-		t.Errorf("disposition overwritten: %q", disp)
+	if err := s.db.QueryRowContext(ctx, `SELECT disposition FROM comments WHERE comment_id = '1'`).Scan(&disp); err != nil || disp != model.DispositionBacklog {
+		t.Errorf("disposition overwritten: %q, %v", disp, err)
 	}
 
 	for name, tc := range map[string]struct {
@@ -135,7 +135,7 @@ func TestDuplicateClaimSecondStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
+	defer testutil.Close(t, s2)
 	c := comment("1")
 	if got := mustRecord(t, s1, c, t0, pending("a")); len(got) != 1 {
 		t.Fatalf("Record in store 1 = %+v", got)
@@ -152,7 +152,7 @@ func TestRecordRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
+	defer testutil.Close(t, s2)
 	stores := []*Store{s1, s2}
 
 	const racers = 8

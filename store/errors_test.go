@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -42,7 +43,7 @@ func TestBusyIsTransient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testutil.Close(t, s)
 	must(t, s.SetBusyTimeout(ctx, 100*time.Millisecond))
 
 	holder := holdWriteLock(t, path)
@@ -72,7 +73,7 @@ func TestFullIsTransient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testutil.Close(t, s)
 	if _, err := s.LimitPages(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestReadOnlyIsTransient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	testutil.Close(t, s)
 	dsn, err := buildDSN(path, "mode=ro")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +116,7 @@ func TestReadOnlyIsTransient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	_, err = db.ExecContext(ctx, `INSERT INTO pauses (scope, reason, created_at) VALUES ('x', '', '')`)
 	if err == nil {
 		t.Fatal("write through a read-only connection succeeded")
@@ -165,8 +166,8 @@ func holdWriteLock(t *testing.T, path string) (release func()) {
 		}
 		done = true
 		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
-		conn.Close()
-		db.Close()
+		testutil.Close(t, conn)
+		testutil.Close(t, db)
 	}
 	t.Cleanup(release)
 	return release

@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -88,12 +89,12 @@ func TestOpenCreatedReportsNewFile(t *testing.T) {
 	if !s.Created() {
 		t.Fatal("a new database is not reported created")
 	}
-	s.Close()
+	testutil.Close(t, s)
 	s2, err := Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
+	defer testutil.Close(t, s2)
 	if s2.Created() {
 		t.Fatal("an existing database is reported created")
 	}

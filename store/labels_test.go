@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -176,7 +177,7 @@ func TestThreadLabelsReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ro.Close()
+	defer testutil.Close(t, ro)
 	if err := ro.SetThreadLabels(t.Context(), []ThreadLabels{{Platform: "douyin", ThreadID: "1"}}); err == nil {
 		t.Error("a read-only store set labels")
 	}
@@ -247,7 +248,7 @@ func TestMigrateFrom3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testutil.Close(t, s)
 	if got, want := viewColumns(t, s.db), append(slices.Clone(repliesViewV3), "labels"); !slices.Equal(got, want) {
 		t.Errorf("replies_v columns after migrating:\n got %v\nwant %v", got, want)
 	}
@@ -279,7 +280,7 @@ func TestMeta(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ro.Close()
+	defer testutil.Close(t, ro)
 	if v, ok, err := ro.Meta(ctx, MetaTimezone); err != nil || !ok || v != "America/New_York" {
 		t.Errorf("Meta = %q, %v, %v; want the last value", v, ok, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
 	"github.com/autoreplyd/autoreplyd/rules"
@@ -118,14 +119,14 @@ func TestAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
+	defer testutil.Close(t, s2)
 	check(t, s2)
 	// So does a reader (history, check).
 	ro, err := OpenReadOnly(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ro.Close()
+	defer testutil.Close(t, ro)
 	check(t, ro)
 }
 
@@ -198,12 +199,12 @@ func TestRecentReplyTexts(t *testing.T) {
 		}
 	}
 	check(t, s)
-	s.Close()
+	testutil.Close(t, s)
 	s2, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s2.Close()
+	defer testutil.Close(t, s2)
 	check(t, s2)
 }
 
@@ -231,7 +232,7 @@ func TestMigration2AppliesToV1(t *testing.T) {
 	if _, err := db.Exec(`PRAGMA user_version = 1`); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	testutil.Close(t, db)
 
 	// A reader refuses the old schema until the daemon migrated it.
 	if _, err := OpenReadOnly(t.Context(), path); err == nil {
@@ -241,7 +242,7 @@ func TestMigration2AppliesToV1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open v1: %v", err)
 	}
-	defer s.Close()
+	defer testutil.Close(t, s)
 	v, err := userVersion(t.Context(), s.db)
 	if err != nil || v != SchemaVersion || SchemaVersion < 2 {
 		t.Fatalf("user_version = %d, %v (SchemaVersion %d), want SchemaVersion >= 2", v, err, SchemaVersion)

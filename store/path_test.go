@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/autoreplyd/autoreplyd/internal/regfile/regfiletest"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // A FIFO or a device given as the database is refused at once, by the
@@ -27,7 +28,7 @@ func TestOpenRefusesWhatIsNotARegularFile(t *testing.T) {
 			regfiletest.Returns(t, name+"("+path+")", func() {
 				var s *Store
 				if s, err = open(t.Context(), path); err == nil {
-					s.Close()
+					testutil.Close(t, s)
 				}
 			})
 			if err == nil || !strings.Contains(err.Error(), "open database "+path+": not a regular file") {

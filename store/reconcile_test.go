@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -210,7 +211,7 @@ func TestResolveMissingAndReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ro.Close()
+	defer testutil.Close(t, ro)
 	if _, _, err := ro.Resolve(ctx, 1, ResolveDrop, t0); !errors.Is(err, ErrReadOnly) {
 		t.Fatalf("read-only Resolve: %v", err)
 	}

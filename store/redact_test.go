@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/redact"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -45,7 +46,7 @@ func TestRedactorScrubsEveryFreeTextColumn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	var all []string
 	for _, q := range []string{
 		`SELECT text || '|' || user_nickname || '|' || user_unique_id FROM comments`,

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -177,7 +178,7 @@ func TestPruneReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ro.Close()
+	defer testutil.Close(t, ro)
 	if _, err := ro.Prune(t.Context(), t0, 10); err == nil {
 		t.Error("Prune on a read-only store succeeded")
 	}

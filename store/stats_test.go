@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -131,7 +132,7 @@ func TestStatsReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ro.Close()
+	defer testutil.Close(t, ro)
 	got, err := ro.Stats(t.Context(), StatsFilter{}, time.UTC)
 	if err != nil {
 		t.Fatal(err)

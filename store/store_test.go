@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -24,7 +25,7 @@ func openTest(t testing.TB) (*Store, string) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { testutil.Close(t, s) })
 	return s, path
 }
 
@@ -109,7 +110,7 @@ func TestReopenIsIdempotent(t *testing.T) {
 		if !known["1"] {
 			t.Error("comment lost across reopen")
 		}
-		s2.Close()
+		testutil.Close(t, s2)
 	}
 }
 
@@ -119,7 +120,7 @@ func setUserVersion(t *testing.T, path string, v int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", v)); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +129,7 @@ func setUserVersion(t *testing.T, path string, v int) {
 func TestNewerSchemaRefused(t *testing.T) {
 	t.Parallel()
 	s, path := openTest(t)
-	s.Close()
+	testutil.Close(t, s)
 	setUserVersion(t, path, SchemaVersion+1)
 
 	_, err := Open(t.Context(), path)
@@ -183,7 +184,7 @@ func TestPathNeedingEscapes(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	mustRecord(t, s, comment("1"), t0, pending("r"))
-	s.Close()
+	testutil.Close(t, s)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database not at the given path: %v", err)
 	}
@@ -191,7 +192,7 @@ func TestPathNeedingEscapes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OpenReadOnly: %v", err)
 	}
-	defer r.Close()
+	defer testutil.Close(t, r)
 	rows, err := r.History(t.Context(), Filter{})
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("History = %d rows, %v", len(rows), err)
@@ -258,7 +259,7 @@ func TestReadOnlyWhileWriterInTransaction(t *testing.T) {
 	if err != nil {
 		t.Fatalf("OpenReadOnly while writer in transaction: %v", err)
 	}
-	defer r.Close()
+	defer testutil.Close(t, r)
 	rows, err := r.History(ctx, Filter{})
 	if err != nil {
 		t.Fatalf("History: %v", err)
@@ -311,12 +312,12 @@ func TestReadOnlyAfterWriterClosed(t *testing.T) {
 	t.Parallel()
 	w, path := openTest(t)
 	mustRecord(t, w, comment("1"), t0, pending("r"))
-	w.Close()
+	testutil.Close(t, w)
 	r, err := OpenReadOnly(t.Context(), path)
 	if err != nil {
 		t.Fatalf("OpenReadOnly: %v", err)
 	}
-	defer r.Close()
+	defer testutil.Close(t, r)
 	rows, err := r.History(t.Context(), Filter{})
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("History = %+v, %v", rows, err)
@@ -336,13 +337,13 @@ func TestUnicodeAndBigIDsRoundTrip(t *testing.T) {
 	if err := s.Settle(ctx, claims[0].ID, Settlement{Status: model.StatusSent, PlatformReplyID: "7251536675678782999"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	testutil.Close(t, s)
 
 	r, err := OpenReadOnly(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer testutil.Close(t, r)
 	rows, err := r.History(ctx, Filter{Rule: "价格"})
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("History = %+v, %v", rows, err)
@@ -388,7 +389,7 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 	if _, err := db.Exec(`CREATE TABLE replies (x TEXT)`); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	testutil.Close(t, db)
 
 	_, err = Open(t.Context(), path)
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "schema version 1") {
@@ -398,7 +399,7 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	var v, n int
 	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != 0 {
 		t.Errorf("user_version = %d, %v after failed migration", v, err)

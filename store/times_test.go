@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -232,7 +233,7 @@ func mustOpenReadOnly(t *testing.T, path string) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ro.Close() })
+	t.Cleanup(func() { testutil.Close(t, ro) })
 	return ro
 }
 

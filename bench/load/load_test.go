@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -212,7 +213,7 @@ func TestSeedHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rs.Close()
+	defer testutil.Close(t, rs)
 	counts, err := rs.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -241,7 +242,7 @@ func schemaOf(t *testing.T, path string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer testutil.Close(t, db)
 	rows, err := db.Query(`SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY type, name`)
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -63,7 +64,7 @@ func (w *world) claims() []claimRow {
 	w.t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(w.dir, "state", "autoreplyd.db")+"?mode=ro&_pragma=busy_timeout(5000)")
 	must(w.t, err)
-	defer db.Close()
+	defer testutil.Close(w.t, db)
 	rows, err := db.Query(`SELECT comment_id, rule, status, reason, reply_text, next_attempt_at FROM replies ORDER BY id`)
 	must(w.t, err)
 	defer rows.Close()
@@ -82,7 +83,7 @@ func (w *world) recorded() map[string]bool {
 	w.t.Helper()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(w.dir, "state", "autoreplyd.db")+"?mode=ro&_pragma=busy_timeout(5000)")
 	must(w.t, err)
-	defer db.Close()
+	defer testutil.Close(w.t, db)
 	rows, err := db.Query(`SELECT comment_id FROM comments`)
 	must(w.t, err)
 	defer rows.Close()

@@ -36,7 +36,7 @@ func TestEndToEndSimulate(t *testing.T) {
 	t.Cleanup(func() {
 		if !stopped {
 			_ = sim.Process.Kill()
-			<-exited
+			<-exited //nolint:errcheck // killed: its error only says so
 		}
 	})
 	testutil.WaitFor(t, "simulate to serve", func() bool { return strings.Contains(out.String(), "Ctrl-C stops the simulator.") })

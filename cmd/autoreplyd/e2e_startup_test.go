@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // The binary, with its listen port taken by another process, exits 1 with
@@ -15,7 +17,7 @@ func TestEndToEndBusyListenPortIsOneLine(t *testing.T) {
 	w := newWorld(t, "@every 1m", true)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
-	defer busy.Close()
+	defer testutil.Close(t, busy)
 	addr := busy.Addr().String()
 	cfg, err := os.ReadFile(w.cfg)
 	must(t, err)

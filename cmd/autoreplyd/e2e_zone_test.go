@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // runTZ runs the binary like w.run, with the host's zone set by $TZ.
@@ -51,7 +53,7 @@ func TestEndToEndRecordedZoneAndLabels(t *testing.T) {
 
 	sdb, err := sql.Open("sqlite", "file:"+db+"?mode=ro")
 	must(t, err)
-	defer sdb.Close()
+	defer testutil.Close(t, sdb)
 	var zone string
 	must(t, sdb.QueryRow(`SELECT value FROM meta WHERE key = 'timezone'`).Scan(&zone))
 	if zone != "Asia/Shanghai" {

@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/autoreplyd/autoreplyd/demo"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 // The guides' queries are the ```sql blocks of the guides, one statement a
@@ -44,7 +45,7 @@ func demoDatabase(t *testing.T) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	t.Cleanup(func() { testutil.Close(t, db) })
 	return db
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/autoreplyd/autoreplyd/internal/regfile/regfiletest"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
 func TestReadRefusesWhatIsNotARegularFile(t *testing.T) {
@@ -61,10 +62,10 @@ func TestOpenInStaysInside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer root.Close()
+	defer testutil.Close(t, root)
 	for _, name := range []string{"link", "../outside", filepath.Join("..", filepath.Base(filepath.Dir(outside)), "outside")} {
 		if f, err := OpenIn(root, name); err == nil {
-			f.Close()
+			testutil.Close(t, f)
 			t.Errorf("OpenIn(%s) opened a file outside the root", name)
 		}
 	}

@@ -1,10 +1,11 @@
 // Package testutil holds the helpers the tests of several packages share:
-// waiting for a condition instead of sleeping, and writing fixture files.
-// It is imported by tests only.
+// waiting for a condition instead of sleeping, writing fixture files, and
+// closing what a test opened. It is imported by tests only.
 package testutil
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,5 +82,17 @@ func SaveByRename(t testing.TB, path, content string) {
 	WriteFile(t, tmp, content)
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Close closes c and fails the test (t.Error: the test goes on, as the
+// caller of a deferred call does) when the Close fails: a database, daemon
+// or listener that will not close cleanly is a finding (an unfinalized
+// statement, a leaked connection), not noise. Use it as
+// `defer testutil.Close(t, st)` or in a t.Cleanup.
+func Close(t testing.TB, c io.Closer) {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Errorf("close: %v", err)
 	}
 }

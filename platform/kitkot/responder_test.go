@@ -89,6 +89,13 @@ func noSecrets(t *testing.T, err error) {
 }
 
 // sendErr asserts a *model.SendError of kind and reason.
+// wantSendErr fails the test unless err is a *model.SendError of kind and
+// reason, with no secret in it.
+func wantSendErr(t *testing.T, err error, kind model.FailureKind, reason string) {
+	t.Helper()
+	_ = sendErr(t, err, kind, reason)
+}
+
 func sendErr(t *testing.T, err error, kind model.FailureKind, reason string) *model.SendError {
 	t.Helper()
 	noSecrets(t, err)
@@ -205,17 +212,17 @@ func TestSendRefusesWithoutRequest(t *testing.T) {
 	f := newFixture(t, 5*time.Second)
 	empty := douyinReply("  \n ")
 	_, err := f.r.Send(context.Background(), empty)
-	sendErr(t, err, model.Permanent, "empty_text")
+	wantSendErr(t, err, model.Permanent, "empty_text")
 
 	noPost := douyinReply("hi")
 	noPost.Comment.PostID = ""
 	_, err = f.r.Send(context.Background(), noPost)
-	sendErr(t, err, model.Permanent, "missing_aweme_id")
+	wantSendErr(t, err, model.Permanent, "missing_aweme_id")
 
 	noTarget := douyinReply("hi")
 	noTarget.Comment.ID, noTarget.Comment.RootID = "", "0"
 	_, err = f.r.Send(context.Background(), noTarget)
-	sendErr(t, err, model.Permanent, "missing_reply_id")
+	wantSendErr(t, err, model.Permanent, "missing_reply_id")
 
 	if n := f.sim.Requests(); n != 0 {
 		t.Errorf("imitation saw %d requests, want 0", n)
@@ -305,7 +312,7 @@ func TestSendCancelledBeforeWritingIsRetryable(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := f.r.Send(ctx, douyinReply("hi"))
-	sendErr(t, err, model.Retryable, "connect")
+	wantSendErr(t, err, model.Retryable, "connect")
 	if n := f.sim.Requests(); n != 0 {
 		t.Errorf("imitation saw %d requests, want 0", n)
 	}
@@ -382,7 +389,7 @@ func TestSendNeverReplays(t *testing.T) {
 			}
 			sim.Faults.Push(simulator.Fault{Kind: simulator.FaultDropAfter})
 			_, err = r.Send(context.Background(), douyinReply("second"))
-			sendErr(t, err, model.Unknown, "dropped")
+			wantSendErr(t, err, model.Unknown, "dropped")
 			if n := len(sim.Posts()); n != 2 {
 				t.Errorf("imitation recorded %d posts, want 2 (the second exactly once)", n)
 			}
@@ -473,7 +480,7 @@ func TestSendUnreachableHostIsRetryable(t *testing.T) {
 	_ = ln.Close()
 	r := newResponder(t, "http://"+addr+"/api", testAPIKey, testSessionKey, 5*time.Second)
 	_, err = r.Send(context.Background(), douyinReply("hi"))
-	sendErr(t, err, model.Retryable, "connect")
+	wantSendErr(t, err, model.Retryable, "connect")
 }
 
 // Which refusals say something about the account or the API (they count
@@ -568,7 +575,7 @@ func TestSendTooLongMakesNoRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = r.Send(context.Background(), douyinReply("一二三四五六"))
-	sendErr(t, err, model.Permanent, "too_long")
+	wantSendErr(t, err, model.Permanent, "too_long")
 	if _, err := r.Send(context.Background(), douyinReply("一二三四五")); err != nil {
 		t.Fatalf("5 characters with max_length 5: %v", err)
 	}
