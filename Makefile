@@ -17,12 +17,20 @@ DESTDIR ?=
 NFPM_VERSION ?= v2.44.2
 export NFPM_VERSION
 
+# golangci-lint for `make lint` (config: .golangci.yml) and govulncheck for
+# `make vulncheck`, each built once into bin/tools/<name>-<version> with
+# `go install` (golangci-lint takes a few minutes on 2 cores) and reused.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOVULNCHECK_VERSION   ?= v1.9.0
+GOLANGCI_LINT := bin/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
+GOVULNCHECK   := bin/tools/govulncheck-$(GOVULNCHECK_VERSION)
+
 GO_LDFLAGS := -s -w -X github.com/autoreplyd/autoreplyd/cli.Version=$(VERSION)
 
-.PHONY: help build test ci install deb clean
+.PHONY: help build test lint vulncheck ci install deb clean
 
 help: ## list the targets
-	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  make %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z]+:.*## / { printf "  make %-9s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 	@echo "  (VERSION=$(VERSION); install honours DESTDIR and PREFIX)"
 
 build: ## bin/autoreplyd, with `autoreplyd version` = git describe
@@ -30,6 +38,27 @@ build: ## bin/autoreplyd, with `autoreplyd version` = git describe
 
 test: ## go test ./...
 	go test ./...
+
+lint: $(GOLANGCI_LINT) ## golangci-lint (.golangci.yml), installed on demand
+	$(GOLANGCI_LINT) run ./...
+
+vulncheck: $(GOVULNCHECK) ## govulncheck: needs vuln.go.dev, so not part of CI
+	$(GOVULNCHECK) ./...
+
+# go install writes into a scratch GOBIN first, so an interrupted build
+# leaves no half-written tool under its final name. GOARCH is emptied: the
+# tools run here, whatever architecture a package is built for.
+$(GOLANGCI_LINT):
+	@echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into bin/tools"
+	@mkdir -p bin/tools/tmp
+	GOARCH= GOBIN=$(CURDIR)/bin/tools/tmp go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv bin/tools/tmp/golangci-lint $@
+
+$(GOVULNCHECK):
+	@echo "installing govulncheck $(GOVULNCHECK_VERSION) into bin/tools"
+	@mkdir -p bin/tools/tmp
+	GOARCH= GOBIN=$(CURDIR)/bin/tools/tmp go install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	mv bin/tools/tmp/govulncheck $@
 
 ci: ## the whole CI (.ci/run)
 	bash .ci/run
