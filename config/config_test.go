@@ -307,7 +307,7 @@ func TestSecrets(t *testing.T) {
 	writeSecretFile(t, filepath.Join(credDir, "kitkot-session-key"), []byte("kk-session"), 0o600)
 	dirAsFile := t.TempDir()
 
-	const kitkot = "responders: {kitkot: {api_key: a, session_key: s}}\n"
+	const kitkotResponder = "responders: {kitkot: {api_key: a, session_key: s}}\n"
 	const thread = "threads: [{comment_id: '1'}]"
 	tests := []struct {
 		name    string
@@ -316,29 +316,29 @@ func TestSecrets(t *testing.T) {
 		want    string // the token's value, or
 		wantErr string // a substring of the error
 	}{
-		{name: "value", config: "sources: {douyin: {token: inline, " + thread + "}}\n" + kitkot, want: "inline"},
-		{name: "absolute file", config: "sources: {douyin: {token_file: " + abs + ", " + thread + "}}\n" + kitkot, want: "from-abs-file"},
-		{name: "relative file in CREDENTIALS_DIRECTORY", config: "sources: {douyin: {token_file: justoneapi-token, " + thread + "}}\n" + kitkot,
+		{name: "value", config: "sources: {douyin: {token: inline, " + thread + "}}\n" + kitkotResponder, want: "inline"},
+		{name: "absolute file", config: "sources: {douyin: {token_file: " + abs + ", " + thread + "}}\n" + kitkotResponder, want: "from-abs-file"},
+		{name: "relative file in CREDENTIALS_DIRECTORY", config: "sources: {douyin: {token_file: justoneapi-token, " + thread + "}}\n" + kitkotResponder,
 			env: []string{"CREDENTIALS_DIRECTORY=" + credDir}, want: "from-cred-dir"},
-		{name: "relative file without CREDENTIALS_DIRECTORY", config: "sources: {douyin: {token_file: token-here, " + thread + "}}\n" + kitkot,
+		{name: "relative file without CREDENTIALS_DIRECTORY", config: "sources: {douyin: {token_file: token-here, " + thread + "}}\n" + kitkotResponder,
 			wantErr: "sources.douyin.token_file: cannot read "},
-		{name: "both", config: "sources: {douyin: {token: inline, token_file: " + abs + ", " + thread + "}}\n" + kitkot,
+		{name: "both", config: "sources: {douyin: {token: inline, token_file: " + abs + ", " + thread + "}}\n" + kitkotResponder,
 			wantErr: "sources.douyin.token: set either token or token_file, not both"},
-		{name: "missing", config: "sources: {douyin: {" + thread + "}}\n" + kitkot,
+		{name: "missing", config: "sources: {douyin: {" + thread + "}}\n" + kitkotResponder,
 			wantErr: "sources.douyin.token: missing (set token or token_file)"},
-		{name: "empty value is missing", config: "sources: {douyin: {token: '', " + thread + "}}\n" + kitkot,
+		{name: "empty value is missing", config: "sources: {douyin: {token: '', " + thread + "}}\n" + kitkotResponder,
 			wantErr: "sources.douyin.token: missing (set token or token_file)"},
-		{name: "unreadable", config: "sources: {douyin: {token_file: /nonexistent/token, " + thread + "}}\n" + kitkot,
+		{name: "unreadable", config: "sources: {douyin: {token_file: /nonexistent/token, " + thread + "}}\n" + kitkotResponder,
 			wantErr: "sources.douyin.token_file: cannot read /nonexistent/token: no such file or directory"},
-		{name: "directory", config: "sources: {douyin: {token_file: " + dirAsFile + ", " + thread + "}}\n" + kitkot,
+		{name: "directory", config: "sources: {douyin: {token_file: " + dirAsFile + ", " + thread + "}}\n" + kitkotResponder,
 			wantErr: "sources.douyin.token_file: cannot read " + dirAsFile},
-		{name: "empty file", config: "sources: {douyin: {token_file: empty, " + thread + "}}\n" + kitkot,
+		{name: "empty file", config: "sources: {douyin: {token_file: empty, " + thread + "}}\n" + kitkotResponder,
 			env: []string{"CREDENTIALS_DIRECTORY=" + credDir}, wantErr: "sources.douyin.token_file: " + filepath.Join(credDir, "empty") + " is empty"},
 		{name: "kitkot missing both", config: "sources: {douyin: {token: t, " + thread + "}}\nresponders: {kitkot: {}}\n",
 			wantErr: "responders.kitkot.api_key: missing (set api_key or api_key_file)"},
 		{name: "kitkot files", config: "sources: {douyin: {token: t, " + thread + "}}\nresponders: {kitkot: {api_key_file: kitkot-api-key, session_key_file: kitkot-session-key}}\n",
 			env: []string{"CREDENTIALS_DIRECTORY=" + credDir}, want: "t"},
-		{name: "env value conflicts with file", config: "sources: {douyin: {token_file: " + abs + ", " + thread + "}}\n" + kitkot,
+		{name: "env value conflicts with file", config: "sources: {douyin: {token_file: " + abs + ", " + thread + "}}\n" + kitkotResponder,
 			env: []string{"AUTOREPLYD_SOURCES__DOUYIN__TOKEN=x"}, wantErr: "not both (from $AUTOREPLYD_SOURCES__DOUYIN__TOKEN)"},
 	}
 	for _, tt := range tests {

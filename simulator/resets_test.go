@@ -16,7 +16,7 @@ import (
 // reports the write itself.
 func TestResetsBeforeWrite(t *testing.T) {
 	var served atomic.Int32
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		served.Add(1)
 		_, _ = w.Write([]byte("ok"))
 	}))

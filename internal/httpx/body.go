@@ -46,20 +46,20 @@ func read(r io.Reader, size, limit int64) (*buffer, []byte, error) {
 }
 
 // Snippet quotes the start of an answer for an error message: trimmed, its
-// secrets redacted, at most max bytes cut on a character boundary, and its
+// secrets redacted, at most limit bytes cut on a character boundary, and its
 // control and direction characters escaped (it goes into logs and history).
 // Redaction comes before the cut, so that a secret the cut would halve is
 // still replaced whole.
-func (c *Client) Snippet(body []byte, max int) string {
-	// A secret starting before max ends within the longest form past it.
+func (c *Client) Snippet(body []byte, limit int) string {
+	// A secret starting before limit ends within the longest form past it.
 	head := body
-	if n := max + c.red.Load().Longest(); len(head) > n {
+	if n := limit + c.red.Load().Longest(); len(head) > n {
 		head = head[:n]
 	}
 	s := strings.TrimSpace(c.Redact(string(head)))
 	switch {
-	case len(s) > max:
-		cut := max
+	case len(s) > limit:
+		cut := limit
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}

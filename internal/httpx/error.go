@@ -18,17 +18,17 @@ import (
 type Stage int
 
 const (
-	// Build: the request could not be made; nothing was sent.
+	// Build means the request could not be made; nothing was sent.
 	Build Stage = iota
-	// Connect: the request was not fully written (no connection, or it
-	// failed during the write, or ctx ended first): the server cannot have
-	// acted on it.
+	// Connect means the request was not fully written (no connection, or
+	// it failed during the write, or ctx ended first): the server cannot
+	// have acted on it.
 	Connect
-	// Await: the request was written and no answer came: it may have taken
-	// effect.
+	// Await means the request was written and no answer came: it may have
+	// taken effect.
 	Await
-	// Read: an answer's head came, reading its body failed: the request
-	// reached the server, which may have acted on it.
+	// Read means an answer's head came and reading its body failed: the
+	// request reached the server, which may have acted on it.
 	Read
 )
 

@@ -234,7 +234,7 @@ func TestDoStages(t *testing.T) {
 	})
 
 	t.Run("dropped after the write", func(t *testing.T) {
-		c, req := server(t, func(w http.ResponseWriter, r *http.Request) {
+		c, req := server(t, func(w http.ResponseWriter, _ *http.Request) {
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			_ = conn.Close()
 		}, true)
@@ -243,7 +243,7 @@ func TestDoStages(t *testing.T) {
 	})
 
 	t.Run("timeout after the write", func(t *testing.T) {
-		c, req := server(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, true)
+		c, req := server(t, func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, true)
 		req.Timeout = 50 * time.Millisecond
 		_, herr := c.Do(ctx, req)
 		wantStage(t, herr, Await, model.Unknown, "timeout")
@@ -251,13 +251,13 @@ func TestDoStages(t *testing.T) {
 
 	t.Run("cancelled after the write", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
-		c, req := server(t, func(w http.ResponseWriter, r *http.Request) { cancel(); <-r.Context().Done() }, true)
+		c, req := server(t, func(_ http.ResponseWriter, r *http.Request) { cancel(); <-r.Context().Done() }, true)
 		_, herr := c.Do(cctx, req)
 		wantStage(t, herr, Await, model.Unknown, "cancelled")
 	})
 
 	t.Run("body cut short", func(t *testing.T) {
-		c, req := server(t, func(w http.ResponseWriter, r *http.Request) {
+		c, req := server(t, func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Length", "40")
 			w.WriteHeader(503)
 			_, _ = w.Write([]byte("partial " + secret))
@@ -270,14 +270,14 @@ func TestDoStages(t *testing.T) {
 	})
 
 	t.Run("longer than the limit", func(t *testing.T) {
-		c, req := server(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 65))) }, false)
+		c, req := server(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 65))) }, false)
 		a, herr := c.Do(ctx, req)
 		if herr != nil || !a.Truncated || len(a.Body) != 64 || a.Status != 200 {
 			t.Fatalf("%+v, %v", a, herr)
 		}
 		a.Release()
 		a.Release()
-		c2, req2 := server(t, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 64))) }, false)
+		c2, req2 := server(t, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(strings.Repeat("x", 64))) }, false)
 		if a, herr := c2.Do(ctx, req2); herr != nil || a.Truncated || len(a.Body) != 64 {
 			t.Fatalf("%+v, %v", a, herr)
 		}

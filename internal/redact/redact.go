@@ -45,15 +45,16 @@ type Options struct {
 
 // New returns a Redactor of secrets with o's mask and minimum length.
 func (o Options) New(secrets ...string) *Redactor {
-	if o.Mask == "" {
-		o.Mask = Mask
+	mask, minLen := o.Mask, o.MinLen
+	if mask == "" {
+		mask = Mask
 	}
-	if o.MinLen <= 0 {
-		o.MinLen = MinLen
+	if minLen <= 0 {
+		minLen = MinLen
 	}
 	var forms []string
 	for _, s := range secrets {
-		if len(s) < o.MinLen {
+		if len(s) < minLen {
 			continue
 		}
 		forms = append(forms, Forms(s)...)
@@ -68,7 +69,7 @@ func (o Options) New(secrets ...string) *Redactor {
 	args := make([]string, 0, 2*len(forms))
 	longest := 0
 	for _, f := range forms {
-		args = append(args, f, o.Mask)
+		args = append(args, f, mask)
 		longest = max(longest, len(f))
 	}
 	return &Redactor{r: strings.NewReplacer(args...), longest: longest}
