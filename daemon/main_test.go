@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"os"
 	"testing"
 	"time"
 )
@@ -12,5 +11,5 @@ import (
 // each setting the variable.
 func TestMain(m *testing.M) {
 	storeRetryInitial = 50 * time.Millisecond
-	os.Exit(m.Run())
+	m.Run()
 }

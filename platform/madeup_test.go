@@ -22,7 +22,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/daemon"
-	"github.com/autoreplyd/autoreplyd/internal/closetest"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -215,7 +215,7 @@ responders:
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closetest.Close(t, d)
+	defer testutil.Close(t, d)
 	st := d.Poller().Cycle(t.Context())
 	if st.Sent != 2 || st.Polled != 2 {
 		t.Fatalf("cycle: %+v", st)
