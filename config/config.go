@@ -34,10 +34,14 @@ const (
 
 // The types every section shares are the platform contract's.
 type (
-	Secret   = platform.Secret
-	Polling  = platform.Polling
+	// Secret is a credential that never prints (platform.Secret).
+	Secret = platform.Secret
+	// Polling is how hard a source may press its platform (platform.Polling).
+	Polling = platform.Polling
+	// Adaptive is a source's adaptive polling (platform.Adaptive).
 	Adaptive = platform.Adaptive
-	Pacing   = platform.Pacing
+	// Pacing is a responder's rate limiting (platform.Pacing).
+	Pacing = platform.Pacing
 )
 
 // Redacted is what a Secret prints instead of its value.

@@ -263,7 +263,7 @@ var durationType = reflect.TypeFor[time.Duration]()
 // durationHook parses "60s"-style strings; a bare number other than 0 is
 // refused because its unit would be a guess (mapstructure reads nanoseconds).
 // YAML numbers arrive as the text written (see literalYAML).
-func durationHook(from, to reflect.Type, data any) (any, error) {
+func durationHook(_, to reflect.Type, data any) (any, error) {
 	if to != durationType {
 		return data, nil
 	}
@@ -321,7 +321,7 @@ func parseDuration(s string) (time.Duration, error) {
 // (mapstructure's weak typing would make it "1" or "0"). Numbers and
 // timestamps need nothing: they arrive as the text written (see literalYAML),
 // so an id keeps every digit and 0x10 stays 0x10.
-func stringHook(from, to reflect.Type, data any) (any, error) {
+func stringHook(_, to reflect.Type, data any) (any, error) {
 	if b, ok := data.(bool); ok && to.Kind() == reflect.String {
 		return strconv.FormatBool(b), nil
 	}
@@ -329,7 +329,7 @@ func stringHook(from, to reflect.Type, data any) (any, error) {
 }
 
 // stringToSliceHook lets the environment set a list of strings as "a,b".
-func stringToSliceHook(from, to reflect.Type, data any) (any, error) {
+func stringToSliceHook(_, to reflect.Type, data any) (any, error) {
 	s, ok := data.(string)
 	if !ok || to.Kind() != reflect.Slice || to.Elem().Kind() != reflect.String {
 		return data, nil
@@ -351,7 +351,7 @@ func collectDecodeErrors(err error, p *problems) {
 		}
 		return
 	}
-	de, ok := err.(*mapstructure.DecodeError)
+	de, ok := err.(*mapstructure.DecodeError) //nolint:errorlint // the walk unwraps one level at a time; errors.As would stop at the first DecodeError of a joined list and lose the rest
 	if !ok {
 		// Decode wraps the joined errors in a "decoding failed" message.
 		if inner := errors.Unwrap(err); inner != nil {

@@ -80,13 +80,16 @@ func readSecret(p, credDir, cfgDir string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("cannot read %s: %w", shown, pathErrCause(err))
 		}
-		defer root.Close()
+		// The root only opens the file: its Close has nothing to report
+		// about what was read.
+		defer func() { _ = root.Close() }()
 		if f, err = regfile.OpenIn(root, p); err != nil {
 			// A symlink out of base gives "path escapes from parent".
 			return "", fmt.Errorf("cannot read %s inside %s: %w", shown, where, pathErrCause(err))
 		}
 	}
-	defer f.Close()
+	// Read only: a Close error cannot lose anything read.
+	defer func() { _ = f.Close() }()
 	b, err := regfile.ReadAll(f, maxSecretFile)
 	switch {
 	case errors.Is(err, regfile.ErrTooLarge):

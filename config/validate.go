@@ -157,12 +157,6 @@ func oneOf(p *problems, key, v string, allowed ...string) bool {
 	return false
 }
 
-func required(p *problems, key, v string) {
-	if strings.TrimSpace(v) == "" {
-		p.addf(key, "missing")
-	}
-}
-
 func positiveDuration(p *problems, key string, d time.Duration) {
 	if d <= 0 {
 		p.addf(key, "must be a positive duration, e.g. 30s")

@@ -202,11 +202,11 @@ func (b *ResponderBase) Base() *ResponderBase { return b }
 
 // NewResponderBase returns the common defaults with the platform's base URL
 // and send rate.
-func NewResponderBase(baseURL, rate string) ResponderBase {
+func NewResponderBase(baseURL, sendRate string) ResponderBase {
 	return ResponderBase{
 		BaseURL: baseURL,
 		Timeout: DefaultResponderTimeout,
-		Pacing: Pacing{Rate: rate, Burst: DefaultResponderBurst, DailyCap: DefaultDailyCap, AvoidRepeat: DefaultAvoidRepeat,
+		Pacing: Pacing{Rate: sendRate, Burst: DefaultResponderBurst, DailyCap: DefaultDailyCap, AvoidRepeat: DefaultAvoidRepeat,
 			BreakerFailures: DefaultBreakerFailures, BreakerPause: DefaultBreakerPause},
 	}
 }

@@ -59,14 +59,15 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 		p.hold(ctx, id, cl, c, pz, st)
 		return
 	}
-	if waited {
-		// Paced before the claim was committed.
-	} else if err := p.wait(ctx, cl.Responder); err != nil {
-		// Nothing was sent: retry soon.
-		st.Retrying++
-		settle(store.Settlement{Status: model.StatusRetrying, Reason: ReasonShutdown, Error: "stopped before sending", NextAttempt: p.opts.Now()})
-		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Responder: cl.Responder, Status: model.StatusRetrying, Reason: ReasonShutdown, Reply: cl.ReplyText})
-		return
+	// A retry was paced before its claim was committed (waited).
+	if !waited {
+		if err := p.wait(ctx, cl.Responder); err != nil {
+			// Nothing was sent: retry soon.
+			st.Retrying++
+			settle(store.Settlement{Status: model.StatusRetrying, Reason: ReasonShutdown, Error: "stopped before sending", NextAttempt: p.opts.Now()})
+			p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Responder: cl.Responder, Status: model.StatusRetrying, Reason: ReasonShutdown, Reply: cl.ReplyText})
+			return
+		}
 	}
 	if cl.Queued {
 		ok, err := p.startSend(ctx, id)
@@ -94,7 +95,7 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 		p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Responder: cl.Responder, Status: model.StatusSent, Reason: res.Reason, Reply: cl.ReplyText})
 		return
 	}
-	s := p.failure(err, c, cl, id)
+	s := p.failure(err, id)
 	if until, ok := p.platformPause(err); ok {
 		// The platform asks us to stop for a while (quota, too frequent):
 		// pause the responder, persisted, and hold this claim until then.
@@ -138,7 +139,7 @@ func (p *Poller) startSend(ctx context.Context, id int64) (bool, error) {
 }
 
 // failure turns a send error into the claim's settlement.
-func (p *Poller) failure(err error, c model.Comment, cl store.Claim, id int64) store.Settlement {
+func (p *Poller) failure(err error, id int64) store.Settlement {
 	var se *model.SendError
 	reason, msg := "error", err.Error()
 	if errors.As(err, &se) {
