@@ -139,7 +139,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	if sc.pageSize > 0 {
 		pageSize = sc.pageSize
 	}
-	order := combineOrders(prev.Order, sc.obs.order())
+	order := sc.obs.Judge(prev.Order)
 	changed := p1.Total != prev.Total || p1.fresh > 0
 	full := !prev.Initialized || s.rescanDue(th.ID, prev) ||
 		((order == model.OrderUnknown || order == model.OrderMixed) && changed)
@@ -165,9 +165,11 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	st.Platform = model.PlatformDouyin
 	st.ThreadID = th.ID
 	st.Total = p1.Total
-	st.Order = combineOrders(order, sc.obs.order())
+	st.Order = sc.obs.Judge(order)
 	if full && st.Order == model.OrderUnknown {
-		st.Order = prev.Order // nothing to judge by: keep what was known
+		// Not enough to judge by: what was known stands unless this
+		// listing went against it.
+		st.Order = sc.obs.Judge(prev.Order)
 	}
 	if sc.pageSize > 0 {
 		st.PageSize = sc.pageSize
@@ -200,7 +202,7 @@ type scan struct {
 	lastPage int             // the page fetched last, for order detection
 	status   map[string]bool // cid seen in this poll -> not known before it
 	found    []model.Comment // the replies not known before, in fetch order
-	obs      orderObserver
+	obs      platform.OrderObserver
 	pageSize int // learned in this poll, 0 if not
 	// times gives new replies their create times, the poll's time for an
 	// unusable one.
@@ -231,7 +233,7 @@ func (sc *scan) get(ctx context.Context, n int) (*fetched, error) {
 	if p.HasMore && len(p.Comments) > 0 && sc.pageSize == 0 {
 		sc.pageSize = len(p.Comments)
 	}
-	sc.obs.page(p.Comments, n == sc.lastPage+1, sc.times.Now())
+	observePage(&sc.obs, p.Comments, n == sc.lastPage+1, sc.times.Now())
 	sc.lastPage = n
 
 	var ids []string
@@ -335,56 +337,16 @@ func (sc *scan) sorted() []model.Comment {
 	return out
 }
 
-// orderObserver judges a listing's order from the create times of
-// consecutive replies. A reply whose time is unusable is left out, as if it
-// were not listed: the poll's time given to it instead would make any
-// listing look mixed.
-type orderObserver struct {
-	rising, falling bool
-	last            time.Time
-	has             bool
-}
-
-// page observes one page, polled when the clock read now; contiguous says
-// it directly follows the page observed last, so that the boundary between
-// them counts too.
-func (o *orderObserver) page(rs []reply, contiguous bool, now time.Time) {
+// observePage observes one page's comments, polled when the clock read
+// now; contiguous says it directly follows the page observed last, so that
+// the boundary between them counts too.
+func observePage(o *platform.OrderObserver, rs []reply, contiguous bool, now time.Time) {
 	if !contiguous {
-		o.has = false
+		o.Break()
 	}
 	for i := range rs {
-		t, ok := platform.UnixCommentTime(string(rs[i].CreateTime), now)
-		if !ok {
-			continue
+		if t, ok := platform.UnixCommentTime(string(rs[i].CreateTime), now); ok {
+			o.Observe(t)
 		}
-		if o.has {
-			o.rising = o.rising || t.After(o.last)
-			o.falling = o.falling || t.Before(o.last)
-		}
-		o.last, o.has = t, true
 	}
-}
-
-// order is the order seen so far, OrderUnknown when nothing told.
-func (o *orderObserver) order() string {
-	switch {
-	case o.rising && o.falling:
-		return model.OrderMixed
-	case o.falling:
-		return model.OrderNewest
-	case o.rising:
-		return model.OrderOldest
-	}
-	return model.OrderUnknown
-}
-
-// combineOrders merges two judgements of one listing's order.
-func combineOrders(a, b string) string {
-	switch {
-	case b == model.OrderUnknown:
-		return a
-	case a == model.OrderUnknown, a == b:
-		return b
-	}
-	return model.OrderMixed
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/platform/platformtest"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
@@ -53,7 +54,7 @@ func TestHostileCreateTimes(t *testing.T) {
 func TestHostileCreateTimesOnlyKeepOrder(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(a *simulator.JustOneAPI, _ *Config) { a.Order = simulator.OrderOldest })
-	h.add(3)
+	h.add(platform.MinOrderEvidence + 1) // enough to judge the order by
 	h.mustPoll()
 	if h.state.Order != model.OrderOldest {
 		t.Fatalf("order %q", h.state.Order)

@@ -117,7 +117,7 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 
 	status := map[string]bool{} // cid seen in this poll -> not known before it
 	var found []model.Comment
-	var obs orderObserver
+	var obs platform.OrderObserver
 	// times gives new replies their create times, the poll's time for an
 	// unusable one.
 	times := platform.NewCommentTimes(s.cfg.Now())
@@ -141,7 +141,11 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 		if calls == 1 {
 			total = p.Total
 		}
-		obs.page(p.Replies, times.Now())
+		for i := range p.Replies {
+			if t, ok := platform.UnixCommentTime(string(p.Replies[i].CreateTime), times.Now()); ok {
+				obs.Observe(t)
+			}
+		}
 		var ids []string
 		for i := range p.Replies {
 			if id := string(p.Replies[i].CID); id != "" && !slices.Contains(ids, id) {
@@ -190,17 +194,18 @@ func (s *Source) PollThread(ctx context.Context, th model.Thread, prev model.Thr
 	st.Polls = prev.Polls + 1
 	st.LastPolled = now
 	if full {
-		// The order is judged afresh from the whole listing.
-		if o := obs.order(); o != model.OrderUnknown {
-			st.Order = o
+		// The order is judged afresh from the whole listing; with too
+		// little to judge by, what was known stands unless the listing
+		// went against it.
+		if st.Order = obs.Judge(model.OrderUnknown); st.Order == model.OrderUnknown {
+			st.Order = obs.Judge(prev.Order)
 		}
 		st.Initialized = true
 		st.Known = int64(len(status))
 		st.LastFullScan = now
 	} else {
-		if obs.order() == model.OrderOldest || obs.order() == model.OrderMixed {
-			st.Order = model.OrderMixed // no longer newest first: scan whole next time
-		}
+		// A step against newest first: scan whole next time.
+		st.Order = obs.Judge(prev.Order)
 		st.Known = prev.Known + int64(len(found))
 	}
 	return model.PollResult{Comments: sorted(found), State: st, Calls: calls, BadTimes: times.Bad()}, nil
@@ -219,41 +224,6 @@ func sorted(found []model.Comment) []model.Comment {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out
-}
-
-// orderObserver judges a listing's order from consecutive create times. A
-// reply whose time is unusable is left out, as if it were not listed: the
-// poll's time given to it instead would make any listing look mixed.
-type orderObserver struct {
-	rising, falling, has bool
-	last                 time.Time
-}
-
-// page observes one page, polled when the clock read now.
-func (o *orderObserver) page(rs []reply, now time.Time) {
-	for i := range rs {
-		t, ok := platform.UnixCommentTime(string(rs[i].CreateTime), now)
-		if !ok {
-			continue
-		}
-		if o.has {
-			o.rising = o.rising || t.After(o.last)
-			o.falling = o.falling || t.Before(o.last)
-		}
-		o.last, o.has = t, true
-	}
-}
-
-func (o *orderObserver) order() string {
-	switch {
-	case o.rising && o.falling:
-		return model.OrderMixed
-	case o.falling:
-		return model.OrderNewest
-	case o.rising:
-		return model.OrderOldest
-	}
-	return model.OrderUnknown
 }
 
 // comment converts r, a reply of thread th created at at (its create time

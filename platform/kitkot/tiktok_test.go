@@ -215,3 +215,21 @@ func TestNewChecksConfig(t *testing.T) {
 		}
 	}
 }
+
+// A short listing that happens to be newest first (as a "recommended"
+// listing of a few replies often is) is not trusted: the next poll still
+// scans the thread whole, and finds new replies wherever they are listed.
+func TestFewRepliesInOrderAreNoEvidence(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, simulator.OrderNewest, 3)
+	e.add(3)
+	if got, _ := e.poll(); len(got) != 3 || e.state.Order != model.OrderUnknown {
+		t.Fatalf("first poll: %d new, order %q", len(got), e.state.Order)
+	}
+	// The listing turns out to be another order: the new replies come last.
+	e.kk.SetReplyOrder(simulator.OrderOldest)
+	want := e.add(2)
+	if got, _ := e.poll(); len(got) != 2 || got[0].ID != want[0] || got[1].ID != want[1] {
+		t.Fatalf("second poll found %+v, want %v", got, want)
+	}
+}
