@@ -519,6 +519,16 @@ func CheckPaging(p Problems, section string, maxPages, rescan int) {
 	}
 }
 
+// RescanEvery is a section's full_rescan_every as the sources take it: the
+// config's 0 turns periodic full rescans off, which a source's own config
+// spells as a negative number (its 0 means "the default").
+func RescanEvery(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 // CheckMaxLength checks a responder's max_length.
 func CheckMaxLength(p Problems, section string, n int) {
 	if n < 1 {

@@ -74,16 +74,12 @@ func (s *Section) SourceStopPause() time.Duration { return s.StopPause }
 
 func newFromSection(sec platform.SourceSection, env *platform.Env) (platform.Source, error) {
 	s := sec.(*Section)
-	rescan := s.FullRescanEvery
-	if rescan == 0 {
-		rescan = -1 // the config's 0 turns periodic rescans off
-	}
 	return New(Config{
 		BaseURL:         s.BaseURL,
 		Token:           s.Token.Value(),
 		Timeout:         s.Timeout,
 		MaxPages:        s.MaxPages,
-		FullRescanEvery: rescan,
+		FullRescanEvery: platform.RescanEvery(s.FullRescanEvery),
 		Threads:         platform.CommentThreadsModel(s.Threads),
 		Location:        env.Location,
 		Rate:            s.RateLimit,

@@ -72,16 +72,12 @@ func (s *SourceSection) SelfUIDs() []string { return s.SelfUIDList }
 
 func newSourceFromSection(sec platform.SourceSection, _ *platform.Env) (platform.Source, error) {
 	s := sec.(*SourceSection)
-	rescan := s.FullRescanEvery
-	if rescan == 0 {
-		rescan = -1 // the config's 0 turns periodic rescans off
-	}
 	return NewSource(SourceConfig{
 		BaseURL:         s.BaseURL,
 		APIKey:          s.APIKey.Value(),
 		Timeout:         s.Timeout,
 		MaxPages:        s.MaxPages,
-		FullRescanEvery: rescan,
+		FullRescanEvery: platform.RescanEvery(s.FullRescanEvery),
 		Threads:         platform.CommentThreadsModel(s.Threads),
 		Rate:            s.RateLimit,
 		Burst:           s.Burst,
