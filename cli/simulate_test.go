@@ -70,7 +70,11 @@ func (s *simulation) end(t *testing.T) {
 // comment posts a comment by hand to the imitations.
 func (s *simulation) comment(t *testing.T, platform, text string) {
 	t.Helper()
-	resp, err := http.PostForm(s.base+"/sim/comments", url.Values{"platform": {platform}, "text": {text}})
+	// A fresh connection each time: a second simulate serves on the
+	// address of the first, and a POST on a pooled connection to the one
+	// that stopped fails with EOF (the transport does not resend a POST).
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.PostForm(s.base+"/sim/comments", url.Values{"platform": {platform}, "text": {text}})
 	if err != nil {
 		t.Fatal(err)
 	}
