@@ -23,6 +23,12 @@ type Decision struct {
 	// Via is the responder the rule names to answer with; "" for the
 	// source's own.
 	Via string
+	// Action is ActionReply, ActionFlag or ActionSkip.
+	Action string
+	// Approve holds the answer for a person's approval.
+	Approve bool
+	// Notify names the channels to tell; the caller's copy.
+	Notify []string
 }
 
 // Verdict is one rule's outcome on a comment, for `autoreplyd explain`.
@@ -34,6 +40,10 @@ type Verdict struct {
 	// Acts says whether the rule would act given first-match order: it
 	// matched without error and no earlier acting rule ended evaluation.
 	Acts bool
+	// Action, Approve and Notify are the rule's (see RuleInfo).
+	Action  string
+	Approve bool
+	Notify  []string
 }
 
 // A vm.VM must not be shared between goroutines; a pool saves allocating one
@@ -98,7 +108,8 @@ func (s *Set) Evaluate(c model.Comment, now time.Time) ([]Decision, []RuleError)
 		if !o.matched {
 			continue
 		}
-		d := Decision{Rule: r.info.Name, HasReply: r.info.HasReply, Replies: o.replies, Pacing: r.info.Pacing, Via: r.info.Via}
+		d := Decision{Rule: r.info.Name, HasReply: r.info.HasReply, Replies: o.replies, Pacing: r.info.Pacing, Via: r.info.Via,
+			Action: r.info.Action, Approve: r.info.Approve, Notify: slices.Clone(r.info.Notify)}
 		// The Set is shared: the caller gets its own copy of the windows.
 		d.Pacing.Active = slices.Clone(d.Pacing.Active)
 		ds = append(ds, d)
@@ -122,7 +133,8 @@ func (s *Set) Explain(c model.Comment, now time.Time) []Verdict {
 	open := true
 	for i, r := range s.rules {
 		o := s.apply(m, r, env)
-		v := Verdict{Rule: r.info.Name, Matched: o.matched, Err: o.err, Replies: o.replies}
+		v := Verdict{Rule: r.info.Name, Matched: o.matched, Err: o.err, Replies: o.replies,
+			Action: r.info.Action, Approve: r.info.Approve, Notify: slices.Clone(r.info.Notify)}
 		if open && o.matched && o.err == nil {
 			v.Acts = true
 			open = r.info.Continue

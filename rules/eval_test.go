@@ -82,15 +82,15 @@ rules:
 		want     []Decision
 		wantErrs []string // rule names
 	}{
-		{"这个价格多少", []Decision{{Rule: "price", HasReply: true, Replies: []string{"史密斯夫妇💑 你好，价格请看橱窗"}, Pacing: sh}}, []string{"broken"}},
-		{"加ＶＸ聊", []Decision{{Rule: "spam", Pacing: sh}}, nil},
+		{"这个价格多少", []Decision{{Rule: "price", HasReply: true, Replies: []string{"史密斯夫妇💑 你好，价格请看橱窗"}, Pacing: sh, Action: ActionReply}}, []string{"broken"}},
+		{"加ＶＸ聊", []Decision{{Rule: "spam", Pacing: sh, Action: ActionSkip}}, nil},
 		{"谢谢主播", []Decision{
-			{Rule: "tag", HasReply: true, Replies: []string{"不客气 [呲牙]", "谢谢 史密斯夫妇💑"}, Pacing: sh},
-			{Rule: "thanks", HasReply: true, Replies: []string{"史密斯夫妇💑 🙏"}, Pacing: sh},
+			{Rule: "tag", HasReply: true, Replies: []string{"不客气 [呲牙]", "谢谢 史密斯夫妇💑"}, Pacing: sh, Action: ActionReply},
+			{Rule: "thanks", HasReply: true, Replies: []string{"史密斯夫妇💑 🙏"}, Pacing: sh, Action: ActionReply},
 		}, []string{"broken"}},
-		{"谢谢", []Decision{{Rule: "tag", HasReply: true, Replies: []string{"不客气 [呲牙]", "谢谢 史密斯夫妇💑"}, Pacing: sh}}, []string{"broken"}},
+		{"谢谢", []Decision{{Rule: "tag", HasReply: true, Replies: []string{"不客气 [呲牙]", "谢谢 史密斯夫妇💑"}, Pacing: sh, Action: ActionReply}}, []string{"broken"}},
 		{"hello", nil, []string{"broken"}},
-		{"render", []Decision{{Rule: "after-render", HasReply: true, Replies: []string{"ok"}, Pacing: sh}}, []string{"broken", "bad-render", "empty-render"}},
+		{"render", []Decision{{Rule: "after-render", HasReply: true, Replies: []string{"ok"}, Pacing: sh, Action: ActionReply}}, []string{"broken", "bad-render", "empty-render"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
@@ -153,11 +153,11 @@ rules:
 		t.Fatalf("%d verdicts", len(got))
 	}
 	want := []Verdict{
-		{Rule: "first", Matched: true, Replies: []string{"A 12"}, Acts: true},
-		{Rule: "broken"},
-		{Rule: "second", Matched: true, Acts: true},
-		{Rule: "third", Matched: true, Replies: []string{"C"}},
-		{Rule: "never"},
+		{Rule: "first", Matched: true, Replies: []string{"A 12"}, Acts: true, Action: ActionReply},
+		{Rule: "broken", Action: ActionSkip},
+		{Rule: "second", Matched: true, Acts: true, Action: ActionSkip},
+		{Rule: "third", Matched: true, Replies: []string{"C"}, Action: ActionReply},
+		{Rule: "never", Action: ActionSkip},
 	}
 	for i := range want {
 		g := got[i]

@@ -20,10 +20,10 @@ func TestLoadFile(t *testing.T) {
 	}
 	utc := Pacing{Location: time.UTC}
 	want := []RuleInfo{
-		{Name: "price", File: "testdata/good.yaml", Line: 3, HasReply: true, Variants: 1, Description: "questions about the price", Pacing: utc},
-		{Name: "spam", File: "testdata/good.yaml", Line: 8, Pacing: utc},
-		{Name: "thanks", File: "testdata/good.yaml", Line: 11, HasReply: true, Continue: true, Variants: 2, Pacing: utc},
-		{Name: "fallback", File: "testdata/good.yaml", Line: 20, Pacing: utc},
+		{Name: "price", File: "testdata/good.yaml", Line: 3, HasReply: true, Variants: 1, Description: "questions about the price", Pacing: utc, Action: ActionReply},
+		{Name: "spam", File: "testdata/good.yaml", Line: 8, Pacing: utc, Action: ActionSkip},
+		{Name: "thanks", File: "testdata/good.yaml", Line: 11, HasReply: true, Continue: true, Variants: 2, Pacing: utc, Action: ActionReply},
+		{Name: "fallback", File: "testdata/good.yaml", Line: 20, Pacing: utc, Action: ActionSkip},
 	}
 	if got := set.Rules(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Rules() =\n%+v\nwant\n%+v", got, want)
@@ -94,6 +94,56 @@ func TestLoadPathErrors(t *testing.T) {
 	}
 	if _, err := Load(t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "no *.yaml or *.yml files") {
 		t.Errorf("empty dir: %v", err)
+	}
+}
+
+func TestLoadActions(t *testing.T) {
+	t.Parallel()
+	set := mustLoad(t, `
+rules:
+  - name: complaint
+    when: 'containsAny(text, ["投诉", "退款"])'
+    action: flag
+    notify: [ops]
+  - name: price
+    when: 'text contains "价格"'
+    reply: '价格请看橱窗'
+    approve: true
+  - name: thanks
+    when: 'text contains "谢谢"'
+    reply: '不客气～'
+    notify: ops
+  - name: spam
+    when: 'text contains "vx"'
+    action: skip
+    notify: [ops, 老板]
+`)
+	type got struct {
+		action  string
+		approve bool
+		notify  []string
+	}
+	want := map[string]got{
+		"complaint": {ActionFlag, false, []string{"ops"}},
+		"price":     {ActionReply, true, nil},
+		"thanks":    {ActionReply, false, []string{"ops"}},
+		"spam":      {ActionSkip, false, []string{"ops", "老板"}},
+	}
+	for _, ri := range set.Rules() {
+		if g := (got{ri.Action, ri.Approve, ri.Notify}); !reflect.DeepEqual(g, want[ri.Name]) {
+			t.Errorf("%s: %+v, want %+v", ri.Name, g, want[ri.Name])
+		}
+	}
+	// A flagging rule acts: it ends evaluation like a skipping one.
+	c := model.Comment{Platform: "douyin", ID: "1", Text: "我要投诉，退款！谢谢"}
+	ds, errs := set.Evaluate(c, time.Now())
+	if len(errs) != 0 || len(ds) != 1 || ds[0].Rule != "complaint" || ds[0].Action != ActionFlag || !reflect.DeepEqual(ds[0].Notify, []string{"ops"}) {
+		t.Fatalf("Evaluate = %+v, %v", ds, errs)
+	}
+	// The caller's Notify is its own.
+	ds[0].Notify[0] = "changed"
+	if set.Rules()[0].Notify[0] != "ops" {
+		t.Error("a decision's Notify aliases the rule's")
 	}
 }
 
@@ -176,12 +226,30 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`t.yaml:2:5: rule "x": when is missing`, `t.yaml:3:5: rule "x": unknown key "whn" (did you mean "when"?)`}}, //nolint:misspell // a deliberate typo: the case checks the did-you-mean message
 		{"pacing without reply", r(`    when: 'true'`, `    cooldown: {user: 24h}`, `    limit: {hour: 30}`, `    active: "09:00-22:00"`),
 			[]string{
-				`t.yaml:4:5: rule "x": cooldown without reply: pacing applies to answers, and a rule without reply only skips comments`,
-				`t.yaml:5:5: rule "x": limit without reply: pacing applies to answers, and a rule without reply only skips comments`,
-				`t.yaml:6:5: rule "x": active without reply: pacing applies to answers, and a rule without reply only skips comments`,
+				`t.yaml:4:5: rule "x": cooldown without reply: pacing applies to answers, and a rule without reply does not answer`,
+				`t.yaml:5:5: rule "x": limit without reply: pacing applies to answers, and a rule without reply does not answer`,
+				`t.yaml:6:5: rule "x": active without reply: pacing applies to answers, and a rule without reply does not answer`,
 			}},
 		{"via without reply", r(`    when: 'true'`, `    via: kitkot`),
-			[]string{`t.yaml:4:5: rule "x": via without reply: a rule without reply only skips comments`}},
+			[]string{`t.yaml:4:5: rule "x": via without reply: a rule without reply does not answer`}},
+		{"unknown action", r(`    when: 'true'`, `    action: flg`),
+			[]string{`t.yaml:4:13: rule "x": action must be one of reply, flag, skip (did you mean "flag"?)`}},
+		{"flag with reply", r(`    when: 'true'`, `    reply: hi`, `    action: flag`),
+			[]string{`t.yaml:5:5: rule "x": action flag with reply: a flagged comment goes to a person and nothing is sent (remove reply, or keep it with approve: true to hold the answer for approval)`}},
+		{"skip with reply", r(`    when: 'true'`, `    reply: hi`, `    action: skip`),
+			[]string{`t.yaml:5:5: rule "x": action skip with reply: a skipping rule does not answer (remove reply or action)`}},
+		{"reply action without reply", r(`    when: 'true'`, `    action: reply`),
+			[]string{`t.yaml:4:5: rule "x": action reply without reply: give the answer in reply`}},
+		{"approve without reply", r(`    when: 'true'`, `    action: flag`, `    approve: true`),
+			[]string{`t.yaml:5:5: rule "x": approve without reply: approval holds an answer, and this rule has none`}},
+		{"approve not a bool", r(`    when: 'true'`, `    reply: hi`, `    approve: "yes"`),
+			[]string{`t.yaml:5:14: rule "x": approve must be true or false`}},
+		{"notify empty list", r(`    when: 'true'`, `    notify: []`),
+			[]string{`t.yaml:4:13: rule "x": notify is an empty list (leave notify out, or name channels: notify: [ops])`}},
+		{"notify twice", r(`    when: 'true'`, `    notify: [ops, 运营, ops]`),
+			[]string{`t.yaml:4:23: rule "x": notify names channel "ops" twice`}},
+		{"notify not a name", r(`    when: 'true'`, `    notify: [{a: b}]`),
+			[]string{`t.yaml:4:14: rule "x": notify must name channels of the config's notify section, as in notify: [ops]`}},
 		{"empty via", r(`    when: 'true'`, `    reply: hi`, `    via: ""`),
 			[]string{`t.yaml:5:10: rule "x": via must name a responder, e.g. via: kitkot`}},
 		{"empty file", "", []string{`t.yaml:1:1: file is empty: want a top-level rules: list`}},
@@ -214,7 +282,7 @@ func TestLoadErrors(t *testing.T) {
 			"  - name: c\n    when: 'true'\n    cooldown: {user: 1h}\n", []string{
 			`t.yaml:3:12: rule "a": when: unknown name "nope" (did you mean "none"?)`,
 			`t.yaml:6:16: rule "b": reply: unknown name "nope" (did you mean "none"?)`,
-			`t.yaml:9:5: rule "c": cooldown without reply: pacing applies to answers, and a rule without reply only skips comments`,
+			`t.yaml:9:5: rule "c": cooldown without reply: pacing applies to answers, and a rule without reply does not answer`,
 		}},
 	}
 	for _, tt := range tests {

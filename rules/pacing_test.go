@@ -107,7 +107,7 @@ func TestParsePacing(t *testing.T) {
 
 func TestPacingErrors(t *testing.T) {
 	t.Parallel()
-	const noReply = "pacing applies to answers, and a rule without reply only skips comments"
+	const noReply = "pacing applies to answers, and a rule without reply does not answer"
 	tests := []struct {
 		name  string
 		lines []string

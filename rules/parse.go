@@ -14,7 +14,21 @@ import (
 )
 
 // ruleKeys are the keys a rule may have, in the order they are documented.
-var ruleKeys = []string{"name", "when", "reply", "via", "continue", "description", "cooldown", "limit", "active"}
+var ruleKeys = []string{"name", "when", "reply", "action", "approve", "notify", "via", "continue", "description", "cooldown", "limit", "active"}
+
+// Actions are what a matching rule does with a comment.
+const (
+	// ActionReply answers (the default with reply).
+	ActionReply = "reply"
+	// ActionFlag hands the comment to a person: status flagged, nothing
+	// sent.
+	ActionFlag = "flag"
+	// ActionSkip records the comment skipped (the default without reply).
+	ActionSkip = "skip"
+)
+
+// Actions lists the actions in the order they are documented.
+var Actions = []string{ActionReply, ActionFlag, ActionSkip}
 
 // unsupportedKeys are part of the rule language but not implemented yet:
 // refused loudly, since ignoring a cooldown would answer people too often.
@@ -40,6 +54,11 @@ type ruleSpec struct {
 	viaKey      *yaml.Node // the via key, when written
 	pacing      Pacing
 	pacingKeys  []*yaml.Node // the cooldown, limit and active keys written
+	action      string       // as written; "" when not
+	actionKey   *yaml.Node
+	approve     bool
+	approveKey  *yaml.Node
+	notify      []string
 }
 
 func (f *srcFile) errorf(n *yaml.Node, rule, format string, args ...any) {
@@ -323,6 +342,23 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 				return
 			}
 			r.via = strings.TrimSpace(v.Value)
+		case "action":
+			r.actionKey = k
+			a := strings.TrimSpace(v.Value)
+			if v.Kind != yaml.ScalarNode || !contains(Actions, a) {
+				f.errorf(v, r.name, "action must be one of %s%s", strings.Join(Actions, ", "), suggest(a, Actions))
+				return
+			}
+			r.action = a
+		case "approve":
+			r.approveKey = k
+			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+				f.errorf(v, r.name, "approve must be true or false")
+				return
+			}
+			r.approve = v.Value == "true" || v.Value == "True" || v.Value == "TRUE"
+		case "notify":
+			f.parseNotify(r, v)
 		case "description":
 			if v.Kind != yaml.ScalarNode {
 				f.errorf(v, r.name, "description must be text")
@@ -353,12 +389,26 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 		f.errorf(n, r.name, "when is missing")
 	}
 	if !hasKey(n, "reply") {
-		// Pacing holds answers back; a rule without reply only skips.
+		// Pacing holds answers back; a rule without reply only skips or
+		// flags.
 		if r.viaKey != nil {
-			f.errorf(r.viaKey, r.name, "via without reply: a rule without reply only skips comments")
+			f.errorf(r.viaKey, r.name, "via without reply: a rule without reply does not answer")
 		}
 		for _, k := range r.pacingKeys {
-			f.errorf(k, r.name, "%s without reply: pacing applies to answers, and a rule without reply only skips comments", k.Value)
+			f.errorf(k, r.name, "%s without reply: pacing applies to answers, and a rule without reply does not answer", k.Value)
+		}
+		if r.approveKey != nil && r.approve {
+			f.errorf(r.approveKey, r.name, "approve without reply: approval holds an answer, and this rule has none")
+		}
+		if r.action == ActionReply {
+			f.errorf(r.actionKey, r.name, "action reply without reply: give the answer in reply")
+		}
+	} else {
+		switch r.action {
+		case ActionFlag:
+			f.errorf(r.actionKey, r.name, "action flag with reply: a flagged comment goes to a person and nothing is sent (remove reply, or keep it with approve: true to hold the answer for approval)")
+		case ActionSkip:
+			f.errorf(r.actionKey, r.name, "action skip with reply: a skipping rule does not answer (remove reply or action)")
 		}
 	}
 	// A rule with errors is still compiled when it can be, to report every
@@ -367,6 +417,31 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 		return nil
 	}
 	return r
+}
+
+// parseNotify accepts a channel name or a list of distinct channel names.
+// Whether each is configured is checked against the config (notify:).
+func (f *srcFile) parseNotify(r *ruleSpec, v *yaml.Node) {
+	items := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		items = v.Content
+		if len(items) == 0 {
+			f.errorf(v, r.name, "notify is an empty list (leave notify out, or name channels: notify: [ops])")
+			return
+		}
+	}
+	for _, n := range items {
+		n = deref(n)
+		name := strings.TrimSpace(n.Value)
+		switch {
+		case n.Kind != yaml.ScalarNode || n.Tag == "!!null" || name == "":
+			f.errorf(n, r.name, "notify must name channels of the config's notify section, as in notify: [ops]")
+		case contains(r.notify, name):
+			f.errorf(n, r.name, "notify names channel %q twice", name)
+		default:
+			r.notify = append(r.notify, name)
+		}
+	}
 }
 
 // parseReply accepts a string or a non-empty list of strings.

@@ -51,6 +51,13 @@ type RuleInfo struct {
 	// Via is the responder that answers this rule's matches instead of the
 	// source's own; "" for the source's.
 	Via string
+	// Action is what the rule does when it matches: ActionReply,
+	// ActionFlag or ActionSkip (never "": the default is filled in).
+	Action string
+	// Approve holds the rule's answers for a person's approval.
+	Approve bool
+	// Notify names the notification channels told of the rule's matches.
+	Notify []string
 }
 
 // Set is a loaded, compiled set of rules, in evaluation order.
@@ -73,6 +80,7 @@ func (s *Set) Rules() []RuleInfo {
 	for i, r := range s.rules {
 		out[i] = r.info
 		out[i].Pacing.Active = slices.Clone(r.info.Pacing.Active)
+		out[i].Notify = slices.Clone(r.info.Notify)
 	}
 	return out
 }
@@ -210,7 +218,16 @@ func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
 		Description: spec.description,
 		Pacing:      spec.pacing,
 		Via:         spec.via,
+		Action:      spec.action,
+		Approve:     spec.approve,
+		Notify:      spec.notify,
 	}}
+	if r.info.Action == "" {
+		r.info.Action = ActionSkip
+		if r.info.HasReply {
+			r.info.Action = ActionReply
+		}
+	}
 	r.info.Pacing.Location = c.loc
 	ok := true
 	if prog, err := compileBounded(spec.when.Value, c.when); err != nil {
