@@ -172,13 +172,24 @@ const (
 	StatusUnknown  = "unknown"  // the outcome is unknown; never resent automatically
 	StatusDryRun   = "dry_run"  // --dry-run: what would have been sent
 	StatusSkipped  = "skipped"  // matched but not answered; see reason
+	StatusFlagged  = "flagged"  // handed to a person (action: flag); nothing sent
+	StatusHeld     = "held"     // an answer waiting for a person's approval (approve: true)
+	StatusRejected = "rejected" // a held answer a person rejected; never sent
+	StatusExpired  = "expired"  // a held answer not approved within approval.max_age; never sent
+	StatusHandled  = "handled"  // a flagged comment a person dealt with (autoreplyd done)
 )
+
+// Statuses lists every history status, in the order they are documented.
+var Statuses = []string{StatusPending, StatusSent, StatusRetrying, StatusFailed, StatusUnknown,
+	StatusDryRun, StatusSkipped, StatusFlagged, StatusHeld, StatusRejected, StatusExpired, StatusHandled}
 
 // Reasons recorded with statuses.
 const (
-	ReasonNoReplyRule = "no_reply_rule" // the matching rule has no reply
-	ReasonCrashed     = "crashed"       // pending when the daemon stopped; outcome unknown
-	ReasonRequeued    = "requeued"      // queued, not yet sent, when the daemon stopped; sent after the restart
+	ReasonNoReplyRule = "no_reply_rule"    // the matching rule has no reply
+	ReasonCrashed     = "crashed"          // pending when the daemon stopped; outcome unknown
+	ReasonRequeued    = "requeued"         // queued, not yet sent, when the daemon stopped; sent after the restart
+	ReasonApproved    = "approved"         // a held answer a person approved: sent through the retry path
+	ReasonMaxAge      = "approval_max_age" // expired: held longer than approval.max_age
 )
 
 // Dispositions of a seen comment (the comments table): why it was or was not

@@ -30,7 +30,7 @@ type Query struct {
 }
 
 // History counts past answers. An answer is a claim that was or may have
-// been sent (sent, pending, unknown, retrying), and dry_run claims when the
+// been sent (sent, pending, unknown, retrying, held for approval), and dry_run claims when the
 // daemon runs dry, so a dry run paces like the real thing.
 type History interface {
 	Answers(ctx context.Context, q Query) (int, error)

@@ -29,6 +29,9 @@ type Claim struct {
 	// claim found at startup was never sent and is sent then; only an
 	// attempted one becomes unknown.
 	Queued bool
+	// Notify names the channels told of the claim: one outbox row each,
+	// inserted with the claim when Record wins it.
+	Notify []string
 }
 
 // Claimed is a claim that Record inserted, with its id.
@@ -210,7 +213,8 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 			return nil, fmt.Errorf("record %s comment %s: claim without a rule", c.Platform, c.ID)
 		}
 		switch cl.Status {
-		case model.StatusPending, model.StatusDryRun, model.StatusSkipped, model.StatusFailed:
+		case model.StatusPending, model.StatusDryRun, model.StatusSkipped, model.StatusFailed,
+			model.StatusFlagged, model.StatusHeld:
 		default:
 			return nil, fmt.Errorf("record %s comment %s: rule %s: a new claim cannot have status %q", c.Platform, c.ID, cl.Rule, cl.Status)
 		}
@@ -245,6 +249,13 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 		}
 		if err != nil {
 			return nil, fmt.Errorf("record %s comment %s: claim for rule %s: %w", c.Platform, c.ID, cl.Rule, err)
+		}
+		// The outbox row commits with the claim: a person hears of
+		// every claim that exists, and of none that does not.
+		for _, ch := range cl.Notify {
+			if _, err := tx.ExecContext(ctx, sqlInsertNotification, id, ch, eventOf(cl.Status), ts, ts, ts); err != nil {
+				return nil, fmt.Errorf("record %s comment %s: notification of rule %s to %s: %w", c.Platform, c.ID, cl.Rule, ch, err)
+			}
 		}
 		won = append(won, Claimed{ID: id, Claim: cl})
 	}
@@ -325,7 +336,9 @@ func (s *Store) StartSend(ctx context.Context, id int64, now time.Time) (bool, e
 // DueRetries returns up to limit (all when limit <= 0) retrying claims whose
 // next attempt is at or before now, oldest claim first.
 func (s *Store) DueRetries(ctx context.Context, now time.Time, limit int) ([]RetryItem, error) {
-	q := `SELECT r.id, r.rule, r.responder, r.status, r.reason, r.reply_text, r.attempts, r.created_at,
+	// An approved answer's age counts from its approval: the time it
+	// waited for a person is not the send's delay.
+	q := `SELECT r.id, r.rule, r.responder, r.status, r.reason, r.reply_text, r.attempts, coalesce(r.decided_at, r.created_at),
 	        c.platform, c.comment_id, c.thread_id, c.post_id, c.root_id, c.reply_to_id,
 	        c.user_uid, c.user_nickname, c.user_unique_id, c.text, c.comment_created_at
 	      FROM replies r

@@ -15,6 +15,8 @@ type Filter struct {
 	Until    time.Time // created_at < Until
 	Rule     string
 	Status   string
+	// Statuses selects any of these statuses (with Status, either).
+	Statuses []string
 	Platform string
 	Thread   string // thread id
 	// Disposition is the comment's: evaluated, backlog or self.
@@ -45,6 +47,32 @@ type HistoryRow struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	NextAttemptAt    time.Time // zero unless retrying
+	// DecidedBy and DecidedAt say who approved, rejected or marked done a
+	// held or flagged claim, and when; DecisionNote is a rejection's reason.
+	DecidedBy    string
+	DecidedAt    time.Time
+	DecisionNote string
+}
+
+// historyCols are the replies_v columns scanHistory reads, in order.
+const historyCols = `id, platform, comment_id, thread_id, post_id, rule, responder, status, reason, error,
+	        reply_text, comment_text, user_uid, user_nickname, user_unique_id, platform_reply_id,
+	        attempts, comment_created_at, created_at, updated_at, next_attempt_at,
+	        decided_by, decided_at, decision_note`
+
+// scanHistory reads one row of historyCols.
+func scanHistory(sc interface{ Scan(...any) error }) (HistoryRow, error) {
+	var r HistoryRow
+	var commentCreated, created, updated, next, decided sql.NullString
+	if err := sc.Scan(&r.ID, &r.Platform, &r.CommentID, &r.ThreadID, &r.PostID, &r.Rule,
+		&r.Responder, &r.Status, &r.Reason, &r.Error, &r.ReplyText, &r.CommentText,
+		&r.UserUID, &r.UserNickname, &r.UserUniqueID, &r.PlatformReplyID, &r.Attempts,
+		&commentCreated, &created, &updated, &next, &r.DecidedBy, &decided, &r.DecisionNote); err != nil {
+		return HistoryRow{}, err
+	}
+	r.readTimes(commentCreated, created, updated, next)
+	r.DecidedAt = readTime(decided)
+	return r, nil
 }
 
 // readTimes sets r's times from their columns; an unreadable one is
@@ -75,6 +103,13 @@ func (s *Store) History(ctx context.Context, f Filter) ([]HistoryRow, error) {
 		where = append(where, "status = ?")
 		args = append(args, f.Status)
 	}
+	if len(f.Statuses) > 0 {
+		//nolint:gosec // G202: one placeholder per status; the values are bound
+		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Statuses)-1)+")")
+		for _, st := range f.Statuses {
+			args = append(args, st)
+		}
+	}
 	if f.Platform != "" {
 		where = append(where, "platform = ?")
 		args = append(args, f.Platform)
@@ -87,10 +122,7 @@ func (s *Store) History(ctx context.Context, f Filter) ([]HistoryRow, error) {
 		where = append(where, "disposition = ?")
 		args = append(args, f.Disposition)
 	}
-	q := `SELECT id, platform, comment_id, thread_id, post_id, rule, responder, status, reason, error,
-	        reply_text, comment_text, user_uid, user_nickname, user_unique_id, platform_reply_id,
-	        attempts, comment_created_at, created_at, updated_at, next_attempt_at
-	      FROM replies_v`
+	q := `SELECT ` + historyCols + ` FROM replies_v`
 	if len(where) > 0 {
 		//nolint:gosec // G202: where holds fixed conditions with ? placeholders; the values are bound
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -107,15 +139,10 @@ func (s *Store) History(ctx context.Context, f Filter) ([]HistoryRow, error) {
 	defer rows.Close()
 	var out []HistoryRow
 	for rows.Next() {
-		var r HistoryRow
-		var commentCreated, created, updated, next sql.NullString
-		if err := rows.Scan(&r.ID, &r.Platform, &r.CommentID, &r.ThreadID, &r.PostID, &r.Rule,
-			&r.Responder, &r.Status, &r.Reason, &r.Error, &r.ReplyText, &r.CommentText,
-			&r.UserUID, &r.UserNickname, &r.UserUniqueID, &r.PlatformReplyID, &r.Attempts,
-			&commentCreated, &created, &updated, &next); err != nil {
+		r, err := scanHistory(rows)
+		if err != nil {
 			return nil, fmt.Errorf("query history: %w", err)
 		}
-		r.readTimes(commentCreated, created, updated, next)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

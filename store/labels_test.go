@@ -249,12 +249,25 @@ func TestMigrateFrom3(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer testutil.Close(t, s)
-	if got, want := viewColumns(t, s.db), append(slices.Clone(repliesViewV3), "labels"); !slices.Equal(got, want) {
+	if got, want := viewColumns(t, s.db), append(slices.Clone(repliesViewV3), "labels", "decided_by", "decided_at", "decision_note"); !slices.Equal(got, want) {
 		t.Errorf("replies_v columns after migrating:\n got %v\nwant %v", got, want)
 	}
-	var labels string
-	if err := s.db.QueryRow(`SELECT labels FROM replies_v WHERE comment_id = '1'`).Scan(&labels); err != nil || labels != "{}" {
-		t.Errorf("migrated labels = %q, %v", labels, err)
+	var labels, status string
+	var id int64
+	if err := s.db.QueryRow(`SELECT labels, id, status FROM replies_v WHERE comment_id = '1'`).Scan(&labels, &id, &status); err != nil || labels != "{}" || id != 1 || status != "sent" {
+		t.Errorf("migrated labels, id, status = %q, %d, %q, %v", labels, id, status, err)
+	}
+	// Version 5 rebuilt replies: the new statuses are accepted, the
+	// foreign key to comments still holds, and the indexes are back.
+	if _, err := s.db.Exec(`UPDATE replies SET status = 'flagged' WHERE id = 1`); err != nil {
+		t.Errorf("a migrated claim cannot become flagged: %v", err)
+	}
+	if _, err := s.db.Exec(`INSERT INTO replies (platform, comment_id, rule, status, created_at, updated_at) VALUES ('douyin', 'nope', 'r', 'held', 'x', 'x')`); err == nil {
+		t.Error("a claim for an unknown comment was accepted after the rebuild")
+	}
+	var indexes int
+	if err := s.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'replies' AND name LIKE 'replies_%'`).Scan(&indexes); err != nil || indexes != 8 {
+		t.Errorf("replies has %d named indexes after the rebuild, want 8 (%v)", indexes, err)
 	}
 	if st, _, err := s.ThreadState(t.Context(), "douyin", "T"); err != nil || st.Polls != 5 || !st.Initialized {
 		t.Errorf("thread state after migrating = %+v, %v", st, err)

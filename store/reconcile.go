@@ -158,22 +158,12 @@ func (s *Store) Resolve(ctx context.Context, id int64, action string, now time.T
 // ClaimRow returns claim id with the comment it answers, as History shows
 // it; a missing id wraps ErrNoClaim.
 func (s *Store) ClaimRow(ctx context.Context, id int64) (HistoryRow, error) {
-	var r HistoryRow
-	var commentCreated, created, updated, next sql.NullString
-	err := s.q.QueryRowContext(ctx,
-		`SELECT id, platform, comment_id, thread_id, post_id, rule, responder, status, reason, error,
-		   reply_text, comment_text, user_uid, user_nickname, user_unique_id, platform_reply_id,
-		   attempts, comment_created_at, created_at, updated_at, next_attempt_at
-		 FROM replies_v WHERE id = ?`, id).Scan(&r.ID, &r.Platform, &r.CommentID, &r.ThreadID, &r.PostID, &r.Rule,
-		&r.Responder, &r.Status, &r.Reason, &r.Error, &r.ReplyText, &r.CommentText,
-		&r.UserUID, &r.UserNickname, &r.UserUniqueID, &r.PlatformReplyID, &r.Attempts,
-		&commentCreated, &created, &updated, &next)
+	r, err := scanHistory(s.q.QueryRowContext(ctx, `SELECT `+historyCols+` FROM replies_v WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return HistoryRow{}, fmt.Errorf("claim %d: %w", id, ErrNoClaim)
 	}
 	if err != nil {
 		return HistoryRow{}, fmt.Errorf("read claim %d: %w", id, err)
 	}
-	r.readTimes(commentCreated, created, updated, next)
 	return r, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -13,7 +14,8 @@ import (
 // happen to it again, so its row is history only. pending, retrying and
 // unknown claims are never pruned: they are still being sent, or their
 // outcome waits to be reconciled or resolved.
-var prunableStatuses = []string{model.StatusSent, model.StatusFailed, model.StatusDryRun, model.StatusSkipped}
+var prunableStatuses = []string{model.StatusSent, model.StatusFailed, model.StatusDryRun, model.StatusSkipped,
+	model.StatusRejected, model.StatusExpired, model.StatusHandled}
 
 // DefaultPruneBatch is how many rows one pruning transaction touches at most.
 const DefaultPruneBatch = 500
@@ -68,12 +70,15 @@ func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (PruneRe
 
 	// Claims: created_at <= updated_at, so the created_at bound is implied;
 	// it lets SQLite walk replies_status instead of the whole table.
-	delReplies := `DELETE FROM replies WHERE id IN (
-		SELECT id FROM replies
+	// A claim's notifications go with it, first (they refer to it); the
+	// same ordered selection picks the same claims in both statements.
+	pick := `SELECT id FROM replies
 		WHERE status IN ` + statuses + ` AND created_at < ?1 AND updated_at < ?1
-		LIMIT ?2)`
+		ORDER BY id LIMIT ?2`
+	delNotifications := `DELETE FROM notifications WHERE reply_id IN (` + pick + `)`
+	delReplies := `DELETE FROM replies WHERE id IN (` + pick + `)`
 	for {
-		n, err := s.pruneStep(ctx, delReplies, ts, batch)
+		n, err := s.pruneStep(ctx, []string{delNotifications, delReplies}, ts, batch)
 		res.Replies += n
 		if err != nil {
 			return res, fmt.Errorf("prune history: delete claims: %w", err)
@@ -100,7 +105,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (PruneRe
 		  AND NOT EXISTS (SELECT 1 FROM replies r
 		                  WHERE r.platform = comments.platform AND r.comment_id = comments.comment_id)`
 	for from := int64(0); from < maxRowid; from += int64(batch) {
-		n, err := s.pruneStep(ctx, blank, ts, batch, from)
+		n, err := s.pruneStep(ctx, []string{blank}, ts, batch, from)
 		res.Comments += n
 		if err != nil {
 			return res, fmt.Errorf("prune history: blank comments: %w", err)
@@ -112,17 +117,19 @@ func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (PruneRe
 	return res, nil
 }
 
-// pruneStep runs one pruning statement in its own (immediate) transaction
-// and returns the rows it changed.
-func (s *Store) pruneStep(ctx context.Context, stmt string, args ...any) (int, error) {
+// pruneStep runs pruning statements in one (immediate) transaction, each
+// with args, and returns the rows the last one changed.
+func (s *Store) pruneStep(ctx context.Context, stmts []string, args ...any) (int, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
-	r, err := tx.ExecContext(ctx, stmt, args...)
-	if err != nil {
-		return 0, err
+	var r sql.Result
+	for _, stmt := range stmts {
+		if r, err = tx.ExecContext(ctx, stmt, args...); err != nil {
+			return 0, err
+		}
 	}
 	n, err := r.RowsAffected()
 	if err != nil {

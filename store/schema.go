@@ -138,6 +138,90 @@ FROM replies r
 JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id
 LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id;
 `,
+
+	// 5: a person in the loop. Claims gain the statuses flagged, held,
+	// rejected, expired and handled (SQLite cannot alter a CHECK: the table
+	// is rebuilt, ids kept), and who decided on a held or flagged claim,
+	// when, and their note (a rejection's reason). notifications is the
+	// outbox of the notify channels: a row per claim and channel, inserted
+	// in the claim's transaction, delivered after the cycle (at least once)
+	// and kept for the record. replies_v keeps its columns, in order; the
+	// decision columns come last.
+	`
+CREATE TABLE replies_new (
+	id                INTEGER PRIMARY KEY,
+	platform          TEXT NOT NULL,
+	comment_id        TEXT NOT NULL,
+	thread_id         TEXT NOT NULL DEFAULT '',
+	rule              TEXT NOT NULL,
+	responder         TEXT NOT NULL DEFAULT '',
+	status            TEXT NOT NULL CHECK (status IN
+	                  ('pending', 'sent', 'retrying', 'failed', 'unknown', 'dry_run', 'skipped',
+	                   'flagged', 'held', 'rejected', 'expired', 'handled')),
+	reason            TEXT NOT NULL DEFAULT '',
+	error             TEXT NOT NULL DEFAULT '',
+	reply_text        TEXT NOT NULL DEFAULT '',
+	attempts          INTEGER NOT NULL DEFAULT 0,
+	platform_reply_id TEXT NOT NULL DEFAULT '',
+	created_at        TEXT NOT NULL,
+	updated_at        TEXT NOT NULL,
+	next_attempt_at   TEXT,
+	decided_by        TEXT NOT NULL DEFAULT '',
+	decided_at        TEXT,
+	decision_note     TEXT NOT NULL DEFAULT '',
+	UNIQUE (platform, comment_id, rule),
+	FOREIGN KEY (platform, comment_id) REFERENCES comments (platform, comment_id)
+) STRICT;
+
+INSERT INTO replies_new (id, platform, comment_id, thread_id, rule, responder, status, reason, error,
+	reply_text, attempts, platform_reply_id, created_at, updated_at, next_attempt_at)
+SELECT id, platform, comment_id, thread_id, rule, responder, status, reason, error,
+	reply_text, attempts, platform_reply_id, created_at, updated_at, next_attempt_at
+FROM replies;
+
+DROP VIEW replies_v;
+DROP TABLE replies;
+ALTER TABLE replies_new RENAME TO replies;
+
+CREATE INDEX replies_created ON replies (created_at, id);
+CREATE INDEX replies_status ON replies (status, created_at);
+CREATE INDEX replies_rule ON replies (rule, created_at);
+CREATE INDEX replies_thread ON replies (platform, thread_id, created_at);
+CREATE INDEX replies_platform_reply ON replies (platform, platform_reply_id)
+	WHERE platform_reply_id <> '';
+CREATE INDEX replies_due ON replies (next_attempt_at) WHERE status = 'retrying';
+CREATE INDEX replies_sent ON replies (responder, updated_at) WHERE status = 'sent';
+CREATE INDEX replies_responder ON replies (responder, created_at);
+
+CREATE TABLE notifications (
+	id              INTEGER PRIMARY KEY,
+	reply_id        INTEGER NOT NULL REFERENCES replies (id),
+	channel         TEXT NOT NULL,
+	event           TEXT NOT NULL,
+	status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	error           TEXT NOT NULL DEFAULT '',
+	created_at      TEXT NOT NULL,
+	updated_at      TEXT NOT NULL,
+	next_attempt_at TEXT,
+	UNIQUE (reply_id, channel, event)
+) STRICT;
+
+CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX notifications_channel ON notifications (channel, status, created_at);
+
+CREATE VIEW replies_v AS
+SELECT r.id, r.platform, r.comment_id, r.thread_id, c.post_id, r.rule, r.responder,
+       r.status, r.reason, r.error, r.reply_text, r.attempts, r.platform_reply_id,
+       r.created_at, r.updated_at, r.next_attempt_at,
+       c.text AS comment_text, c.user_uid, c.user_nickname, c.user_unique_id,
+       c.comment_created_at, c.root_id, c.reply_to_id, c.disposition, c.seen_at,
+       coalesce(t.labels, '{}') AS labels,
+       r.decided_by, r.decided_at, r.decision_note
+FROM replies r
+JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id
+LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id;
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code
