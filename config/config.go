@@ -83,6 +83,12 @@ type Config struct {
 	// do not go out in a machine-regular rhythm; 0 turns it off.
 	SendJitter time.Duration `koanf:"send_jitter" json:"send_jitter"`
 
+	// Approval governs answers held for a person's approval.
+	Approval Approval `koanf:"approval" json:"approval"`
+	// Notify are the notification channels (`notify.<name>`), sorted by
+	// name.
+	Notify []*NotifyChannel `koanf:"-" json:"notify"`
+
 	// Sources and Responders are the configured sections, sorted by name.
 	// Each holds the section type its platform declares (see package
 	// platform); a section's name is free, its type names the platform.
@@ -139,6 +145,59 @@ func (c *Config) Responder(name string) *Responder {
 	for _, r := range c.Responders {
 		if r.Name == name {
 			return r
+		}
+	}
+	return nil
+}
+
+// Approval governs answers held for approval (rules with approve: true).
+type Approval struct {
+	// MaxAge is how long a held answer may wait: older, it is recorded
+	// expired and never sent (a late answer reads as spam).
+	MaxAge time.Duration `koanf:"max_age" json:"max_age"`
+}
+
+// Notification channel types.
+const (
+	NotifyWeCom    = "wecom"    // 企业微信群机器人
+	NotifyDingTalk = "dingtalk" // 钉钉自定义机器人
+	NotifyFeishu   = "feishu"   // 飞书自定义机器人
+	NotifyWebhook  = "webhook"  // any HTTPS endpoint, a JSON object signed with HMAC-SHA256
+)
+
+// NotifyTypes lists the channel types in the order they are documented.
+var NotifyTypes = []string{NotifyWeCom, NotifyDingTalk, NotifyFeishu, NotifyWebhook}
+
+// NotifyChannel is one `notify.<name>` section.
+type NotifyChannel struct {
+	// Name is the section's name, as rules' notify lists it.
+	Name string `koanf:"-" json:"name"`
+	Type string `koanf:"type" json:"type"`
+	// URL is the robot's webhook URL. A robot's URL holds its key or
+	// access token: a secret, also as url_file.
+	URL     platform.Secret `koanf:"url" json:"url"`
+	URLFile string          `koanf:"url_file" json:"url_file"`
+	// Secret signs messages: DingTalk's 加签 (SEC...), Feishu's 签名校验,
+	// the webhook's HMAC key. Optional.
+	Secret     platform.Secret `koanf:"secret" json:"secret"`
+	SecretFile string          `koanf:"secret_file" json:"secret_file"`
+	// Template replaces the default message text ({{ }} like replies).
+	Template string `koanf:"template" json:"template"`
+	// Rate is the most messages a minute (N/s, N/m or N/h); above it
+	// messages are batched into one digest.
+	Rate string `koanf:"rate" json:"rate"`
+	// Timeout bounds one delivery.
+	Timeout time.Duration `koanf:"timeout" json:"timeout"`
+}
+
+// Key is the section's key path ("notify.ops").
+func (n *NotifyChannel) Key() string { return "notify." + n.Name }
+
+// NotifyChannel returns the channel named name, or nil.
+func (c *Config) NotifyChannel(name string) *NotifyChannel {
+	for _, n := range c.Notify {
+		if n.Name == name {
+			return n
 		}
 	}
 	return nil

@@ -23,7 +23,7 @@ func decode(raw map[string]any) (*Config, problems) {
 	cfg := defaultConfig()
 	top := make(map[string]any, len(raw))
 	for k, v := range raw {
-		if k != "sources" && k != "responders" {
+		if k != "sources" && k != "responders" && k != "notify" {
 			top[k] = v
 		}
 	}
@@ -49,6 +49,15 @@ func decode(raw map[string]any) (*Config, problems) {
 		decodeInto(sec.key, sec.body, r.Section, &p)
 		r.Section.Base().Type = sec.typ
 		cfg.Responders = append(cfg.Responders, r)
+	}
+	for _, sec := range sections("notify", raw["notify"], &p) {
+		n := &NotifyChannel{Name: sec.name, Type: sec.typ, Rate: DefaultNotifyRate, Timeout: DefaultNotifyTimeout}
+		decodeInto(sec.key, sec.body, n, &p)
+		if !sec.typed {
+			// A channel's name is its type only when it names one.
+			n.Type = sec.typ
+		}
+		cfg.Notify = append(cfg.Notify, n)
 	}
 	return cfg, p
 }

@@ -17,6 +17,14 @@ const (
 	DefaultRetryInitialDelay = time.Minute
 	DefaultRetryMaxDelay     = time.Hour
 
+	// DefaultApprovalMaxAge: a held answer not approved within a day is
+	// not worth sending.
+	DefaultApprovalMaxAge = 24 * time.Hour
+	// DefaultNotifyRate: chat robots accept about 20 messages a minute.
+	DefaultNotifyRate = "20/m"
+	// DefaultNotifyTimeout bounds one delivery to a channel.
+	DefaultNotifyTimeout = 10 * time.Second
+
 	// DefaultSendJitter bounds the random pause before each send.
 	DefaultSendJitter = 3 * time.Second
 
@@ -37,6 +45,7 @@ func defaultConfig() *Config {
 		Listen:     DefaultListen,
 		Log:        Log{Level: "info", Format: "text"},
 		SendJitter: DefaultSendJitter,
+		Approval: Approval{MaxAge: DefaultApprovalMaxAge},
 		Retry: Retry{
 			MaxAttempts:  DefaultRetryMaxAttempts,
 			MaxAge:       DefaultRetryMaxAge,

@@ -178,5 +178,11 @@ func (c *Config) secretRefs() []secretRef {
 	for _, r := range c.Responders {
 		add(r.Key(), r.Section.Secrets())
 	}
+	for _, n := range c.Notify {
+		add(n.Key(), []platform.SecretRef{
+			{Key: "url", Value: &n.URL, File: &n.URLFile, Required: true},
+			{Key: "secret", Value: &n.Secret, File: &n.SecretFile},
+		})
+	}
 	return refs
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"slices"
 	"net/url"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/rules"
 )
 
 // validate checks every key that decoding could not; secrets and the
@@ -36,6 +38,10 @@ func (c *Config) validate(p *problems) {
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	oneOf(p, "log.format", c.Log.Format, "text", "json")
 	retry(p, &c.Retry)
+	positiveDuration(p, "approval.max_age", c.Approval.MaxAge)
+	for _, n := range c.Notify {
+		notifyChannel(p, n)
+	}
 	if c.SendJitter < 0 {
 		p.addf("send_jitter", "must not be negative (0 turns the random pause before each send off)")
 	}
@@ -234,4 +240,21 @@ func retry(p *problems, r *Retry) {
 	if r.InitialDelay > 0 && r.MaxDelay > 0 && r.InitialDelay > r.MaxDelay {
 		p.addf("retry.initial_delay", "%s is longer than retry.max_delay %s", r.InitialDelay, r.MaxDelay)
 	}
+}
+
+// notifyChannel checks one notify section; the channel's own checks (its
+// URL's form) run when it is built.
+func notifyChannel(p *problems, n *NotifyChannel) {
+	if !slices.Contains(NotifyTypes, n.Type) {
+		key := n.Key() + ".type"
+		p.addf(key, "unknown channel type %q (want %s)%s", n.Type, strings.Join(NotifyTypes, ", "),
+			rules.Suggest(n.Type, NotifyTypes))
+	}
+	if n.Type == NotifyWeCom && n.Secret != "" {
+		p.addf(n.Key()+".secret", "a WeCom group robot does not sign messages: leave secret out (its URL's key is the secret)")
+	}
+	if _, err := ParseRate(n.Rate); err != nil {
+		p.addf(n.Key()+".rate", "%v", err)
+	}
+	positiveDuration(p, n.Key()+".timeout", n.Timeout)
 }
