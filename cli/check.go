@@ -42,6 +42,12 @@ func runCheck(path string, env Env) error {
 			failed = true
 		}
 	}
+	if set != nil {
+		if err := daemon.CheckNotify(set, cfg); err != nil {
+			fmt.Fprintln(env.Stderr, err)
+			failed = true
+		}
+	}
 	if failed {
 		return exitError{1}
 	}

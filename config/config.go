@@ -6,6 +6,8 @@
 package config
 
 import (
+	"net/url"
+	"path"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -228,6 +230,36 @@ func (c *Config) Secrets() []string {
 		if *ref.val != "" {
 			out = append(out, ref.val.Value())
 		}
+	}
+	// A robot's key is a part of its URL (WeCom's key=, DingTalk's
+	// access_token=, Feishu's last path segment): each part is a secret
+	// on its own, wherever it shows up without the rest.
+	for _, n := range c.Notify {
+		out = append(out, urlSecrets(n.URL.Value())...)
+	}
+	return out
+}
+
+// urlSecrets are the parts of a webhook URL that hold its key: its query
+// values and its last path segment, when long enough to be a key.
+func urlSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			if len(v) >= 8 {
+				out = append(out, v)
+			}
+		}
+	}
+	if seg := path.Base(u.Path); len(seg) >= 16 {
+		out = append(out, seg)
+	}
+	if p, ok := u.User.Password(); ok && p != "" {
+		out = append(out, p)
 	}
 	return out
 }

@@ -146,6 +146,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if err := CheckVia(set, rs); err != nil {
 		return nil, err
 	}
+	if err := CheckNotify(set, cfg); err != nil {
+		return nil, err
+	}
 	d.responders = rs
 	for _, w := range Warnings(cfg, bindings) {
 		d.log.Warn(w)
@@ -177,6 +180,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		po.Period = schedulePeriod(sched, time.Now().In(cfg.Location))
 	}
 	ApplyRetry(&po, cfg)
+	po.ApprovalMaxAge = cfg.Approval.MaxAge
 	if opts.Tune != nil {
 		opts.Tune(&po)
 	}
@@ -380,6 +384,9 @@ func (d *Daemon) reloadLocked() (changed bool, err error) {
 	set, digest, err := d.loadRules()
 	if err == nil {
 		err = CheckVia(set, d.responders)
+		if err == nil {
+			err = CheckNotify(set, d.cfg)
+		}
 	}
 	if err != nil {
 		problems := 1

@@ -38,7 +38,17 @@ const namespace = "autoreplyd"
 var Statuses = []string{
 	model.StatusSent, model.StatusFailed, model.StatusUnknown,
 	model.StatusRetrying, model.StatusDryRun, model.StatusSkipped,
+	model.StatusFlagged, model.StatusHeld, model.StatusExpired,
 }
+
+// InboxStatuses are the statuses of the claims waiting for a person,
+// counted by autoreplyd_inbox.
+var InboxStatuses = []string{model.StatusFlagged, model.StatusHeld}
+
+// NotificationStatuses are the outcomes counted by
+// autoreplyd_notifications_total, per notification (a digest counts each
+// notification it carries).
+var NotificationStatuses = []string{"sent", "retrying", "failed"}
 
 // Dispositions are the kinds of fetched comments counted by
 // autoreplyd_comments_fetched_total.
@@ -73,6 +83,8 @@ type Metrics struct {
 	cycle         prometheus.Histogram
 	lastCycle     prometheus.Gauge
 	skipped       prometheus.Counter
+	notifications *prometheus.CounterVec
+	inbox         *prometheus.GaugeVec
 
 	mu     sync.Mutex
 	scopes map[string]bool            // the pause scopes with a series
@@ -122,7 +134,7 @@ func New(version string) *Metrics {
 	m.ruleErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "rule_errors_total",
 		Help: "Rule evaluations that failed at run time (evaluation went on with the next rule), by rule."}, []string{"rule"})
 	m.replies = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "replies_total",
-		Help: "Answer outcomes, by platform, responder (the config section's name; empty for an answer no responder took up) and status (sent, failed, unknown, retrying, dry_run, skipped); a retried answer counts once per outcome."},
+		Help: "Answer outcomes, by platform, responder (the config section's name; empty for an answer no responder took up) and status (sent, failed, unknown, retrying, dry_run, skipped, flagged, held, expired); a retried answer counts once per outcome. Decisions made with the CLI (rejected, handled) are not counted here: see autoreplyd_inbox and the history."},
 		[]string{"platform", "responder", "status"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "reply_latency_seconds",
 		Help: "Time from a comment's creation to our answer being sent, by platform.", Buckets: LatencyBuckets}, []string{"platform"})
@@ -135,8 +147,17 @@ func New(version string) *Metrics {
 		Help: "Unix time the last poll cycle ended."})
 	m.skipped = prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "cycles_skipped_total",
 		Help: "Schedule ticks that started no cycle because the previous cycle was still running."})
+	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "notifications_total",
+		Help: "Notifications by channel (the notify section's name) and outcome: sent (accepted by the channel), retrying (a delivery failed; tried again later), failed (given up). A digest counts each notification it carries."},
+		[]string{"channel", "status"})
+	m.inbox = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "inbox",
+		Help: "Claims waiting for a person, by status (flagged, held), as of the last cycle."}, []string{"status"})
+	for _, s := range InboxStatuses {
+		m.inbox.WithLabelValues(s)
+	}
 	for _, c := range []prometheus.Collector{m.reloadSuccess, m.reloadTime, m.rulesLoaded, m.polls, m.deferred, m.pollErrors,
-		m.apiCalls, m.comments, m.ruleMatches, m.ruleErrors, m.replies, m.latency, m.paused, m.cycle, m.lastCycle, m.skipped} {
+		m.apiCalls, m.comments, m.ruleMatches, m.ruleErrors, m.replies, m.latency, m.paused, m.cycle, m.lastCycle, m.skipped,
+		m.notifications, m.inbox} {
 		f(c)
 	}
 	return m
@@ -345,6 +366,37 @@ func (m *Metrics) Reply(platform, responder, status string, latency time.Duratio
 	m.replies.WithLabelValues(platform, responder, status).Inc()
 	if status == model.StatusSent && latency >= 0 {
 		m.latency.WithLabelValues(platform).Observe(latency.Seconds())
+	}
+}
+
+// DeclareChannels creates the notification series of channels at 0.
+func (m *Metrics) DeclareChannels(channels []string) {
+	if m == nil {
+		return
+	}
+	for _, c := range channels {
+		for _, s := range NotificationStatuses {
+			m.notifications.WithLabelValues(c, s)
+		}
+	}
+}
+
+// Notification counts one notification's delivery outcome on channel.
+func (m *Metrics) Notification(channel, status string) {
+	if m == nil {
+		return
+	}
+	m.notifications.WithLabelValues(channel, status).Inc()
+}
+
+// SetInbox sets the inbox gauge: the claims waiting for a person, by
+// status (absent statuses are 0).
+func (m *Metrics) SetInbox(counts map[string]int) {
+	if m == nil {
+		return
+	}
+	for _, s := range InboxStatuses {
+		m.inbox.WithLabelValues(s).Set(float64(counts[s]))
 	}
 }
 

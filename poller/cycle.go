@@ -20,6 +20,10 @@ func (p *Poller) Cycle(ctx context.Context) Stats {
 	p.observePauses(ctx)
 	defer func() {
 		p.observePauses(ctx)
+		p.observeInbox(ctx)
+		if p.opts.AfterCycle != nil {
+			p.opts.AfterCycle()
+		}
 		p.opts.Metrics.Cycle(time.Since(start))
 		p.mu.Lock()
 		p.lastCycle = max(p.opts.Now().Sub(began), 0)
@@ -29,6 +33,7 @@ func (p *Poller) Cycle(ctx context.Context) Stats {
 	// answers for this cycle's retries.
 	pauses := p.activePauses(ctx)
 	p.loadResponderPauses(ctx, pauses)
+	p.expireHeld(ctx, &st)
 	p.retryDue(ctx, &st)
 	// The pages' answers are sent while polling goes on; the cycle ends
 	// when both are done.
@@ -42,6 +47,37 @@ func (p *Poller) Cycle(ctx context.Context) Stats {
 	}
 	st.add(p.snd.finish())
 	return st
+}
+
+// expireHeld records expired the held answers older than approval.max_age:
+// a person did not approve them in time, and a late answer reads as spam.
+func (p *Poller) expireHeld(ctx context.Context, st *Stats) {
+	exp, err := p.opts.Store.ExpireHeld(ctx, p.opts.ApprovalMaxAge, p.opts.Now())
+	if err != nil {
+		if failed(ctx, p.log, "expire held answers", "err", err) {
+			st.Errors++
+		}
+		return
+	}
+	for _, e := range exp {
+		st.Expired++
+		p.log.Info("held answer expired: not approved within approval.max_age; never sent",
+			"claim", e.ID, "platform", e.Platform, "responder", e.Responder, "max_age", p.opts.ApprovalMaxAge)
+		p.opts.Metrics.Reply(e.Platform, e.Responder, model.StatusExpired, -1)
+	}
+}
+
+// observeInbox sets the inbox gauge from the store.
+func (p *Poller) observeInbox(ctx context.Context) {
+	if p.opts.Metrics == nil {
+		return
+	}
+	counts, err := p.opts.Store.InboxCounts(ctx)
+	if err != nil {
+		p.log.Debug("count the inbox", "err", err)
+		return
+	}
+	p.opts.Metrics.SetInbox(counts)
 }
 
 // activePauses loads the persisted pauses that are still in force.

@@ -143,6 +143,13 @@ type Options struct {
 	OnEvent    func(Event)      // optional; called synchronously
 	Metrics    *metrics.Metrics // optional (nil: none)
 
+	// ApprovalMaxAge is approval.max_age: held answers older than this
+	// are recorded expired at the start of each cycle. 0: never.
+	ApprovalMaxAge time.Duration
+	// AfterCycle, when set, is called at the end of each cycle (the daemon
+	// kicks its notification dispatcher there). It must not block.
+	AfterCycle func()
+
 	MaxAttempts  int
 	MaxRetryAge  time.Duration
 	RetryInitial time.Duration
@@ -169,6 +176,9 @@ type Stats struct {
 	Retrying  int
 	DryRun    int
 	Skipped   int
+	Flagged   int // claims handed to a person
+	Held      int // answers held for approval
+	Expired   int // held answers that waited past approval.max_age
 	Errors    int // source errors and rule errors
 	RuleError int
 	Deferred  int // threads not polled: quiet, and not due yet (adaptive polling)
@@ -187,6 +197,9 @@ func (s *Stats) add(o Stats) {
 	s.Retrying += o.Retrying
 	s.DryRun += o.DryRun
 	s.Skipped += o.Skipped
+	s.Flagged += o.Flagged
+	s.Held += o.Held
+	s.Expired += o.Expired
 	s.Errors += o.Errors
 	s.RuleError += o.RuleError
 }

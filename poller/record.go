@@ -208,7 +208,13 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 		// A rule's via routes its answer to another responder, whose cap,
 		// pacing and variant rotation then apply.
 		responder := cmp.Or(d.Via, b.Routes[c.ThreadID], b.Responder)
-		cl := store.Claim{Rule: d.Rule, Responder: responder}
+		cl := store.Claim{Rule: d.Rule, Responder: responder, Notify: d.Notify}
+		if d.Action == rules.ActionFlag {
+			// A person must look: nothing is sent.
+			cl.Status = model.StatusFlagged
+			claims = append(claims, cl)
+			continue
+		}
 		if !d.HasReply {
 			cl.Status, cl.Reason = model.StatusSkipped, model.ReasonNoReplyRule
 			claims = append(claims, cl)
@@ -234,6 +240,12 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 		case reason != "":
 			// Held back: recorded skipped, so it is never answered later.
 			cl.Status, cl.Reason = model.StatusSkipped, reason
+		case d.Approve:
+			// Waits for a person; approved, it goes out through the retry
+			// path, where the cap and pacing of the responder apply again.
+			// Pacing counts it meanwhile, so it is a chosen text too.
+			cl.Status = model.StatusHeld
+			chosen = append(chosen, text)
 		case p.opts.DryRun:
 			cl.Status = model.StatusDryRun
 			chosen = append(chosen, text)
@@ -260,6 +272,15 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 			pg.send = append(pg.send, queuedSend{id: cl.ID, claim: cl.Claim, comment: c})
 		case model.StatusDryRun:
 			st.DryRun++
+			pg.after = append(pg.after, func() {
+				p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Responder: cl.Responder, Status: cl.Status, Reply: cl.ReplyText})
+			})
+		case model.StatusFlagged, model.StatusHeld:
+			if cl.Status == model.StatusFlagged {
+				st.Flagged++
+			} else {
+				st.Held++
+			}
 			pg.after = append(pg.after, func() {
 				p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Responder: cl.Responder, Status: cl.Status, Reply: cl.ReplyText})
 			})

@@ -47,6 +47,14 @@ func (p *Poller) retryDue(ctx context.Context, st *Stats) {
 		}
 		return
 	}
+	if p.opts.DryRun {
+		// A dry run sends nothing: answers due (retries left by a real run,
+		// answers approved meanwhile) stay due for a run that sends.
+		if len(items) > 0 {
+			p.log.Info("answers due are not sent in a dry run; they stay due", "count", len(items))
+		}
+		return
+	}
 	for _, it := range items {
 		if ctx.Err() != nil {
 			return

@@ -159,27 +159,42 @@ func expiredMsg(maxAge time.Duration) string {
 	return fmt.Sprintf("held for approval longer than approval.max_age (%s): a late answer reads as spam; never sent", maxAge)
 }
 
+// Expired is one held claim ExpireHeld recorded expired.
+type Expired struct {
+	ID                  int64
+	Platform, Responder string
+}
+
 // ExpireHeld records expired the held claims created at least maxAge before
-// now (approval.max_age) and returns how many. The daemon calls it every
-// cycle; `approve` expires a late claim itself.
-func (s *Store) ExpireHeld(ctx context.Context, maxAge time.Duration, now time.Time) (int, error) {
+// now (approval.max_age) and returns them. The daemon calls it every cycle;
+// `approve` expires a late claim itself.
+func (s *Store) ExpireHeld(ctx context.Context, maxAge time.Duration, now time.Time) ([]Expired, error) {
 	if maxAge <= 0 {
-		return 0, nil
+		return nil, nil
 	}
 	if err := s.writableAt("expire held answers", now); err != nil {
-		return 0, err
+		return nil, err
 	}
-	res, err := s.q.ExecContext(ctx,
+	rows, err := s.q.QueryContext(ctx,
 		`UPDATE replies SET status = ?, reason = ?, error = ?, updated_at = ?, next_attempt_at = NULL
-		 WHERE status = ? AND created_at <= ?`,
+		 WHERE status = ? AND created_at <= ?
+		 RETURNING id, platform, responder`,
 		model.StatusExpired, model.ReasonMaxAge, expiredMsg(maxAge), formatTime(now),
 		model.StatusHeld, formatTime(now.Add(-maxAge)))
 	if err != nil {
-		return 0, fmt.Errorf("expire held answers: %w", err)
+		return nil, fmt.Errorf("expire held answers: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("expire held answers: %w", err)
+	defer rows.Close()
+	var out []Expired
+	for rows.Next() {
+		var e Expired
+		if err := rows.Scan(&e.ID, &e.Platform, &e.Responder); err != nil {
+			return nil, fmt.Errorf("expire held answers: %w", err)
+		}
+		out = append(out, e)
 	}
-	return int(n), nil
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("expire held answers: %w", err)
+	}
+	return out, nil
 }

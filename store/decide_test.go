@@ -130,17 +130,17 @@ func TestExpireHeld(t *testing.T) {
 	old := mustRecord(t, s, comment("1"), t0, held("price"))[0].ID
 	young := mustRecord(t, s, comment("2"), t0.Add(23*time.Hour), held("price"))[0].ID
 	flag := mustRecord(t, s, comment("3"), t0, flagged("complaint"))[0].ID
-	n, err := s.ExpireHeld(ctx, 24*time.Hour, t0.Add(24*time.Hour))
-	if err != nil || n != 1 {
-		t.Fatalf("ExpireHeld = %d, %v", n, err)
+	exp, err := s.ExpireHeld(ctx, 24*time.Hour, t0.Add(24*time.Hour))
+	if err != nil || len(exp) != 1 || exp[0] != (Expired{ID: old, Platform: model.PlatformDouyin, Responder: "kitkot"}) {
+		t.Fatalf("ExpireHeld = %+v, %v", exp, err)
 	}
 	for id, want := range map[int64]string{old: model.StatusExpired, young: model.StatusHeld, flag: model.StatusFlagged} {
 		if r, _ := s.ClaimRow(ctx, id); r.Status != want {
 			t.Errorf("claim %d is %s, want %s", id, r.Status, want)
 		}
 	}
-	if n, err := s.ExpireHeld(ctx, 0, t0.Add(1000*time.Hour)); n != 0 || err != nil {
-		t.Errorf("max_age 0 expired %d, %v", n, err)
+	if exp, err := s.ExpireHeld(ctx, 0, t0.Add(1000*time.Hour)); len(exp) != 0 || err != nil {
+		t.Errorf("max_age 0 expired %v, %v", exp, err)
 	}
 }
 

@@ -173,3 +173,24 @@ func (s *Store) NotificationCounts(ctx context.Context) (map[string]map[string]i
 	}
 	return out, rows.Err()
 }
+
+// InboxCounts counts the claims waiting for a person (flagged, held).
+func (s *Store) InboxCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.q.QueryContext(ctx,
+		`SELECT status, count(*) FROM replies WHERE status IN (?, ?) GROUP BY status`,
+		model.StatusFlagged, model.StatusHeld)
+	if err != nil {
+		return nil, fmt.Errorf("count the inbox: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, fmt.Errorf("count the inbox: %w", err)
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
+}
