@@ -45,7 +45,7 @@ func defaultConfig() *Config {
 		Listen:     DefaultListen,
 		Log:        Log{Level: "info", Format: "text"},
 		SendJitter: DefaultSendJitter,
-		Approval: Approval{MaxAge: DefaultApprovalMaxAge},
+		Approval:   Approval{MaxAge: DefaultApprovalMaxAge},
 		Retry: Retry{
 			MaxAttempts:  DefaultRetryMaxAttempts,
 			MaxAge:       DefaultRetryMaxAge,

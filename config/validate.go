@@ -2,8 +2,8 @@ package config
 
 import (
 	"net"
-	"slices"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"

@@ -11,10 +11,10 @@ import (
 // Filter selects history rows. Zero fields do not filter; Limit 0 returns
 // every row.
 type Filter struct {
-	Since    time.Time // created_at >= Since
-	Until    time.Time // created_at < Until
-	Rule     string
-	Status   string
+	Since  time.Time // created_at >= Since
+	Until  time.Time // created_at < Until
+	Rule   string
+	Status string
 	// Statuses selects any of these statuses (with Status, either).
 	Statuses []string
 	Platform string
