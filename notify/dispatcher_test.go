@@ -486,3 +486,25 @@ func TestKickNeverBlocks(t *testing.T) {
 		d.Kick()
 	}
 }
+
+// BenchmarkFlush delivers queued notifications through a loopback WeCom
+// robot, each alone (a rate that never digests): the HTTP exchange on a
+// fresh connection dominates.
+func BenchmarkFlush(b *testing.B) {
+	srv := notifytest.NewWeCom(b)
+	srv.SetRate(0)
+	spec := srv.Spec("ops")
+	spec.Rate, spec.Burst = 1e9, 1e9
+	ch, err := notify.New(spec, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ob := notifytest.NewOutbox()
+	d := notify.NewDispatcher([]notify.Channel{ch}, ob, notify.Options{})
+	for b.Loop() {
+		ob.Add("ops", flaggedEvent(1), time.Now())
+		if err := d.Flush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
