@@ -520,6 +520,14 @@ func TestSendTestAnswer(t *testing.T) {
 	if err != nil || ans.String() != `HTTP 200 OK, code 0 "ok"` {
 		t.Errorf("answer %v, error %v", ans, err)
 	}
+	hook := notifytest.NewWebhook(t, "k3y-for-hmac")
+	ans, err = notify.SendTest(context.Background(), newChannel(t, hook, "crm"), created)
+	if err != nil || ans.String() != `HTTP 200 OK "ok"` {
+		t.Errorf("webhook answer %v, error %v", ans, err)
+	}
+	if m := hook.Messages(); len(m) != 1 || m[0].Webhook == nil || m[0].Webhook.Event != "test" {
+		t.Errorf("webhook test message %+v", m)
+	}
 }
 
 // The imitations hold the robots to their rates, as the platforms do.

@@ -32,9 +32,12 @@ type Channel interface {
 type Answer struct {
 	// Status is the HTTP status; 0 when no answer came.
 	Status int
+	// Coded says whether the answer held a business code: a robot's JSON
+	// does, a webhook's answer and a robot's broken one do not.
+	Coded bool
 	// Code and Msg are the platform's business code and message (errcode
-	// and errmsg, code and msg); a webhook's Msg quotes the start of its
-	// answer. Msg is redacted, escaped and bounded.
+	// and errmsg, code and msg); without a code, Msg quotes the start of
+	// the answer. Msg is redacted, escaped and bounded.
 	Code int
 	Msg  string
 }
@@ -43,7 +46,10 @@ func (a Answer) String() string {
 	if a.Status == 0 {
 		return "no answer"
 	}
-	s := httpx.StatusText(a.Status) + ", code " + strconv.Itoa(a.Code)
+	s := httpx.StatusText(a.Status)
+	if a.Coded {
+		s += ", code " + strconv.Itoa(a.Code)
+	}
 	if a.Msg != "" {
 		s += " " + strconv.Quote(a.Msg)
 	}
@@ -238,7 +244,7 @@ func (c *client) robotAnswer(a *httpx.Answer, table map[int]codeInfo) (Answer, e
 		// accepted, so sent again later (a duplicate beats a loss).
 		return ans, c.errorf(Retry, "%s answered %s without the platform's JSON: %s", c.hc.Endpoint(), httpx.StatusText(a.Status), ans.Msg)
 	}
-	ans.Code, ans.Msg = code, c.platformText(msg)
+	ans.Coded, ans.Code, ans.Msg = true, code, c.platformText(msg)
 	switch {
 	case code != 0:
 		return ans, c.codeError(table, a.Status, code, msg)
