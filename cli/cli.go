@@ -84,6 +84,7 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.AddCommand(resolveCmd(env))
 	root.AddCommand(statsCmd(env))
 	root.AddCommand(simulateCmd(env))
+	root.AddCommand(notifyTestCmd(env))
 	return root
 }
 
@@ -129,6 +130,11 @@ func runCmd(env Env) *cobra.Command {
 			}()
 			if once {
 				d.Cycle(ctx)
+				// The cycle's notifications, delivered before exiting;
+				// a failing channel's wait for later.
+				if err := d.FlushNotifications(ctx); err != nil {
+					log.Error("deliver notifications", "err", err)
+				}
 				return nil
 			}
 			hup := make(chan os.Signal, 1)

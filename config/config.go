@@ -10,6 +10,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/notify"
 	"github.com/autoreplyd/autoreplyd/platform"
 	_ "github.com/autoreplyd/autoreplyd/platform/all" // the platforms shipped
 )
@@ -159,21 +160,12 @@ type Approval struct {
 	MaxAge time.Duration `koanf:"max_age" json:"max_age"`
 }
 
-// Notification channel types.
-const (
-	NotifyWeCom    = "wecom"    // 企业微信群机器人
-	NotifyDingTalk = "dingtalk" // 钉钉自定义机器人
-	NotifyFeishu   = "feishu"   // 飞书自定义机器人
-	NotifyWebhook  = "webhook"  // any HTTPS endpoint, a JSON object signed with HMAC-SHA256
-)
-
-// NotifyTypes lists the channel types in the order they are documented.
-var NotifyTypes = []string{NotifyWeCom, NotifyDingTalk, NotifyFeishu, NotifyWebhook}
-
 // NotifyChannel is one `notify.<name>` section.
 type NotifyChannel struct {
 	// Name is the section's name, as rules' notify lists it.
 	Name string `koanf:"-" json:"name"`
+	// Type is one of notify.Types: wecom (企业微信群机器人), dingtalk
+	// (钉钉自定义机器人), feishu (飞书自定义机器人), webhook.
 	Type string `koanf:"type" json:"type"`
 	// URL is the robot's webhook URL. A robot's URL holds its key or
 	// access token: a secret, also as url_file.
@@ -194,6 +186,14 @@ type NotifyChannel struct {
 
 // Key is the section's key path ("notify.ops").
 func (n *NotifyChannel) Key() string { return "notify." + n.Name }
+
+// Spec is the channel as package notify takes it; times in its messages
+// are shown in loc. The error is the rate's (Load has refused a bad one).
+func (n *NotifyChannel) Spec(loc *time.Location) (notify.Spec, error) {
+	lim, err := ParseRate(n.Rate)
+	return notify.Spec{Name: n.Name, Type: n.Type, URL: n.URL.Value(), Secret: n.Secret.Value(),
+		Template: n.Template, Rate: lim, Timeout: n.Timeout, Location: loc}, err
+}
 
 // NotifyChannel returns the channel named name, or nil.
 func (c *Config) NotifyChannel(name string) *NotifyChannel {

@@ -96,9 +96,9 @@ notify:
 `))
 	wantContains(t, msg,
 		`approval.max_age`,
-		`notify.ops.type: unknown channel type "wecon" (want wecom, dingtalk, feishu, webhook) (did you mean "wecom"?)`,
-		`notify.boss.url: `,
-		`notify.wecom.secret: a WeCom group robot does not sign messages`,
+		`notify.ops.type: unknown type "wecon" (want wecom, dingtalk, feishu or webhook) (did you mean "wecom"?)`,
+		`notify.boss.url: missing (set url or url_file)`,
+		`notify.wecom.secret: WeCom robots sign nothing`,
 		`notify.wecom.rate`,
 		`notify.wecom.timeout`,
 		`notify.wecom.colour: unknown key`,

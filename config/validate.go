@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/autoreplyd/autoreplyd/notify"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/rules"
 )
@@ -40,7 +41,7 @@ func (c *Config) validate(p *problems) {
 	retry(p, &c.Retry)
 	positiveDuration(p, "approval.max_age", c.Approval.MaxAge)
 	for _, n := range c.Notify {
-		notifyChannel(p, n)
+		notifyChannel(p, n, c.Location)
 	}
 	if c.SendJitter < 0 {
 		p.addf("send_jitter", "must not be negative (0 turns the random pause before each send off)")
@@ -242,19 +243,23 @@ func retry(p *problems, r *Retry) {
 	}
 }
 
-// notifyChannel checks one notify section; the channel's own checks (its
-// URL's form) run when it is built.
-func notifyChannel(p *problems, n *NotifyChannel) {
-	if !slices.Contains(NotifyTypes, n.Type) {
-		key := n.Key() + ".type"
-		p.addf(key, "unknown channel type %q (want %s)%s", n.Type, strings.Join(NotifyTypes, ", "),
-			rules.Suggest(n.Type, NotifyTypes))
-	}
-	if n.Type == NotifyWeCom && n.Secret != "" {
-		p.addf(n.Key()+".secret", "a WeCom group robot does not sign messages: leave secret out (its URL's key is the secret)")
-	}
+// notifyChannel checks one notify section: its rate and timeout here, the
+// rest (type, the URL's form, the secret, the template) by the channel's
+// own checks.
+func notifyChannel(p *problems, n *NotifyChannel, loc *time.Location) {
 	if _, err := ParseRate(n.Rate); err != nil {
 		p.addf(n.Key()+".rate", "%v", err)
 	}
 	positiveDuration(p, n.Key()+".timeout", n.Timeout)
+	spec, _ := n.Spec(loc)
+	for _, prob := range spec.Check() {
+		key, msg, ok := strings.Cut(prob, ": ")
+		if !ok {
+			key, msg = n.Key(), prob
+		}
+		if key == n.Key()+".type" && !slices.Contains(notify.Types, n.Type) {
+			msg += rules.Suggest(n.Type, notify.Types)
+		}
+		p.addf(key, "%s", msg)
+	}
 }

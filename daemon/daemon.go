@@ -23,6 +23,7 @@ import (
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/metrics"
+	"github.com/autoreplyd/autoreplyd/notify"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/rules"
@@ -73,6 +74,8 @@ type Daemon struct {
 	dryRun bool
 	// responders are the configured responders, which a rule's via must name.
 	responders map[string]platform.Responder
+	// notifier delivers the notifications outbox (nil without channels).
+	notifier *notify.Dispatcher
 	// metrics are served on /metrics (see health.go).
 	metrics *metrics.Metrics
 	// redact scrubs every configured secret from what the daemon stores
@@ -181,6 +184,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	ApplyRetry(&po, cfg)
 	po.ApprovalMaxAge = cfg.Approval.MaxAge
+	if d.notifier, err = d.newDispatcher(st); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	if d.notifier != nil {
+		po.AfterCycle = d.notifier.Kick
+	}
 	if opts.Tune != nil {
 		opts.Tune(&po)
 	}
@@ -470,7 +480,7 @@ func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
 	st := d.poller.Cycle(ctx)
 	d.log.Info("cycle done", "took", time.Since(start).Round(time.Millisecond), "threads", st.Polled, "deferred", st.Deferred, "calls", st.Calls,
 		"new", st.New, "sent", st.Sent, "retrying", st.Retrying, "failed", st.Failed, "unknown", st.Unknown,
-		"dry_run", st.DryRun, "skipped", st.Skipped, "errors", st.Errors)
+		"dry_run", st.DryRun, "skipped", st.Skipped, "flagged", st.Flagged, "held", st.Held, "expired", st.Expired, "errors", st.Errors)
 	return st
 }
 
@@ -543,6 +553,15 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	// The retention is applied after the first cycle, then every PruneInterval.
 	pruning := make(chan struct{})
 	go func() { defer close(pruning); d.pruneLoop(ctx, firstDone) }()
+	// Notifications are delivered on their own: a failing or hanging
+	// channel holds up no cycle.
+	notifying := make(chan struct{})
+	go func() {
+		defer close(notifying)
+		if d.notifier != nil {
+			d.notifier.Run(ctx)
+		}
+	}()
 	watchdog, stopWatchdog := d.watchdogTicker()
 	defer stopWatchdog()
 	for {
@@ -553,6 +572,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			<-c.Stop().Done()
 			first.Wait()
 			<-pruning
+			<-notifying
 			stopWatch()
 			<-watching
 			d.log.Info("stopped")

@@ -72,11 +72,15 @@ func (d *Daemon) HealthHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if ok {
 			fmt.Fprintln(w, "ready")
+			// Detail that does not make the daemon unready.
+			for _, line := range d.channelHealth() {
+				fmt.Fprintln(w, "  "+d.display(line))
+			}
 			return
 		}
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintln(w, "not ready:")
-		for _, line := range why {
+		for _, line := range append(why, d.channelHealth()...) {
 			fmt.Fprintln(w, "  "+d.display(line))
 		}
 	})

@@ -56,7 +56,7 @@ func TestFlagAndApprove(t *testing.T) {
 	wantStatus(t, h.row(thanks), model.StatusSent, "")
 
 	// Every claim of a rule with notify is in the outbox, once per channel.
-	due, err := h.st.DueNotifications(h.ctx, h.clk.Now(), 0)
+	due, err := h.st.DueNotifications(h.ctx, "", h.clk.Now(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

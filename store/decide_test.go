@@ -168,7 +168,7 @@ func TestOutbox(t *testing.T) {
 	// A second Record of the same claims wins nothing and adds no
 	// notification.
 	mustRecord(t, s, c, t0.Add(time.Second), flagged("complaint", "ops", "boss"))
-	due, err := s.DueNotifications(ctx, t0, 0)
+	due, err := s.DueNotifications(ctx, "", t0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,14 +191,14 @@ func TestOutbox(t *testing.T) {
 	if err := s.NotificationsRetry(ctx, []int64{due[1].ID}, "DingTalk 130101: send too fast", t0.Add(10*time.Minute), t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	due, err = s.DueNotifications(ctx, t0.Add(5*time.Minute), 0)
+	due, err = s.DueNotifications(ctx, "", t0.Add(5*time.Minute), 0)
 	if err != nil || len(due) != 1 || due[0].Channel != "ops" || due[0].Event != EventHeld {
 		t.Fatalf("due after delivery = %+v, %v", due, err)
 	}
 	if err := s.NotificationsAbandon(ctx, []int64{due[0].ID}, "too old", t0.Add(6*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	due, err = s.DueNotifications(ctx, t0.Add(10*time.Minute), 0)
+	due, err = s.DueNotifications(ctx, "", t0.Add(10*time.Minute), 0)
 	if err != nil || len(due) != 1 || due[0].Channel != "boss" || due[0].Attempts != 1 {
 		t.Fatalf("due after the retry time = %+v, %v", due, err)
 	}

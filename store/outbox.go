@@ -53,9 +53,10 @@ const sqlInsertNotification = `INSERT INTO notifications (reply_id, channel, eve
 	VALUES (?, ?, ?, 'pending', ?, ?, ?)
 	ON CONFLICT (reply_id, channel, event) DO NOTHING`
 
-// DueNotifications returns up to limit pending notifications due at now,
-// oldest first.
-func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) ([]Notification, error) {
+// DueNotifications returns up to limit pending notifications of channel
+// ("" for every channel) due at now, oldest first. Asked per channel, a
+// channel failing for days cannot crowd the others out of the limit.
+func (s *Store) DueNotifications(ctx context.Context, channel string, now time.Time, limit int) ([]Notification, error) {
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -66,8 +67,8 @@ func (s *Store) DueNotifications(ctx context.Context, now time.Time, limit int) 
 	rows, err := s.q.QueryContext(ctx,
 		`SELECT n.id, n.channel, n.event, n.attempts, n.created_at, `+strings.Join(cols, ", ")+`
 		 FROM notifications n JOIN replies_v v ON v.id = n.reply_id
-		 WHERE n.status = 'pending' AND n.next_attempt_at <= ?
-		 ORDER BY n.created_at, n.id LIMIT ?`, formatTime(now), limit)
+		 WHERE n.status = 'pending' AND n.next_attempt_at <= ? AND (? = '' OR n.channel = ?)
+		 ORDER BY n.created_at, n.id LIMIT ?`, formatTime(now), channel, channel, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list due notifications: %w", err)
 	}
@@ -152,9 +153,32 @@ func (s *Store) updateNotifications(ctx context.Context, op string, ids []int64,
 	return nil
 }
 
-// NotificationCounts counts the outbox by channel and status.
-func (s *Store) NotificationCounts(ctx context.Context) (map[string]map[string]int, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT channel, status, count(*) FROM notifications GROUP BY channel, status`)
+// NotificationsQueued counts the undelivered notifications of each
+// channel, due or not.
+func (s *Store) NotificationsQueued(ctx context.Context) (map[string]int, error) {
+	counts, err := s.NotificationCounts(ctx, NotificationPending)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int, len(counts))
+	for ch, m := range counts {
+		out[ch] = m[NotificationPending]
+	}
+	return out, nil
+}
+
+// NotificationCounts counts the outbox by channel and status (only the
+// statuses given, when any).
+func (s *Store) NotificationCounts(ctx context.Context, statuses ...string) (map[string]map[string]int, error) {
+	q := `SELECT channel, status, count(*) FROM notifications`
+	var args []any
+	if len(statuses) > 0 {
+		q += ` WHERE status IN (?` + strings.Repeat(", ?", len(statuses)-1) + `)`
+		for _, st := range statuses {
+			args = append(args, st)
+		}
+	}
+	rows, err := s.q.QueryContext(ctx, q+` GROUP BY channel, status`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count notifications: %w", err)
 	}
