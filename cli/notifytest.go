@@ -19,7 +19,7 @@ func notifyTestCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "notify-test CHANNEL",
 		Short: "Send a test message to a notification channel and print its platform's answer",
-		Long: `Send one test message ("这是一条测试消息") through notify.CHANNEL of the config and
+		Long: `Send one test message ("测试消息：通知渠道 NAME 已连通") through notify.CHANNEL of the config and
 print what its platform answered: the HTTP status and the robot's code and
 message. Exit 1 when the message was not accepted, saying whether to retry
 later (too fast, the network, the platform's trouble) or to fix the config or
