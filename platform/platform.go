@@ -41,3 +41,15 @@ type Responder interface {
 	// *model.SendError saying whether it may be retried.
 	Send(ctx context.Context, reply model.Reply) (model.SendResult, error)
 }
+
+// TextChecker is a Responder that can say, without sending anything,
+// whether it would refuse text as the answer to c: empty, or longer than
+// its platform allows. Its Send makes the same check first, so a text that
+// passes here is not refused for its length later; `autoreplyd approve
+// --text` checks a person's edited answer with it before the held one is
+// replaced.
+type TextChecker interface {
+	// CheckText returns nil when text may be sent as the answer to c, else
+	// the *model.SendError that Send would return (Permanent, ReplyOnly).
+	CheckText(c model.Comment, text string) error
+}

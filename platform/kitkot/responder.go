@@ -149,12 +149,8 @@ func replyTarget(c model.Comment) string {
 // before any request. Everything else (HTTP 401/403/404, redirects, other
 // codes, a 400 that is not kitkot's JSON) is about the account or the API.
 func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
-	if strings.TrimSpace(reply.Text) == "" {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
-	}
-	if n := utf8.RuneCountInString(reply.Text); n > r.maxLength {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "too_long",
-			Msg: fmt.Sprintf("reply is %d characters, more than responders.kitkot.max_length (%d)", n, r.maxLength)}
+	if se := r.checkText(reply.Text); se != nil {
+		return model.SendResult{}, se
 	}
 	if reply.Comment.PostID == "" {
 		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "comment has no aweme_id (post id)", Reason: "missing_aweme_id"}
@@ -193,6 +189,27 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 		res.Reason = "possible_duplicate"
 	}
 	return res, nil
+}
+
+// CheckText implements platform.TextChecker: text must not be empty nor
+// longer than max_length characters (runes).
+func (r *Responder) CheckText(_ model.Comment, text string) error {
+	if se := r.checkText(text); se != nil {
+		return se
+	}
+	return nil
+}
+
+// checkText is the check of Send and CheckText.
+func (r *Responder) checkText(text string) *model.SendError {
+	if strings.TrimSpace(text) == "" {
+		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
+	}
+	if n := utf8.RuneCountInString(text); n > r.maxLength {
+		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "too_long",
+			Msg: fmt.Sprintf("reply is %d characters, more than responders.kitkot.max_length (%d)", n, r.maxLength)}
+	}
+	return nil
 }
 
 // answer is the part of kitkot's answer the responder reads.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -581,5 +582,36 @@ func TestSendTooLongMakesNoRequest(t *testing.T) {
 	}
 	if n := f.sim.Requests(); n != 2 {
 		t.Fatalf("imitation saw %d requests, want 2", n)
+	}
+}
+
+// CheckText makes Send's own check of the text, without a request: the
+// same refusal, reason and message, for an empty text and one over
+// max_length characters; a text that fits passes and is sent.
+func TestCheckTextIsSendsCheck(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 5*time.Second)
+	var _ platform.TextChecker = f.r
+	c := douyinReply("").Comment
+	for _, tc := range []struct{ text, reason string }{
+		{" \t", "empty_text"},
+		{strings.Repeat("长", 151), "too_long"},
+		{strings.Repeat("😀", 151), "too_long"},
+	} {
+		se := sendErr(t, f.r.CheckText(c, tc.text), model.Permanent, tc.reason)
+		_, err := f.r.Send(context.Background(), douyinReply(tc.text))
+		if got := sendErr(t, err, model.Permanent, tc.reason); got.Msg != se.Msg || !se.ReplyOnly {
+			t.Errorf("Send = %#v, CheckText = %#v", got, se)
+		}
+	}
+	if n := f.sim.Requests(); n != 0 {
+		t.Fatalf("imitation saw %d requests, want 0", n)
+	}
+	fits := strings.Repeat("😀", 150)
+	if err := f.r.CheckText(c, fits); err != nil {
+		t.Fatalf("CheckText(150 characters) = %v", err)
+	}
+	if _, err := f.r.Send(context.Background(), douyinReply(fits)); err != nil {
+		t.Fatalf("Send(150 characters) = %v", err)
 	}
 }

@@ -100,12 +100,8 @@ type replyBody struct {
 // codes, codes nobody classified) is about the account or the API.
 func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
 	text := reply.Text
-	if strings.TrimSpace(text) == "" {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
-	}
-	if n := utf8.RuneCountInString(text); n > r.maxLength {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true,
-			Msg: fmt.Sprintf("reply is %d characters, more than responders.wechat.max_length (%d)", n, r.maxLength), Reason: "too_long"}
+	if se := r.checkText(text); se != nil {
+		return model.SendResult{}, se
 	}
 	msg, index, ucid, err := ParseCommentID(reply.Comment.ID)
 	if err != nil {
@@ -128,6 +124,27 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 		return model.SendResult{Reason: "already_replied"}, nil
 	}
 	return model.SendResult{}, classify(we)
+}
+
+// CheckText implements platform.TextChecker: text must not be empty nor
+// longer than max_length characters (runes).
+func (r *Responder) CheckText(_ model.Comment, text string) error {
+	if se := r.checkText(text); se != nil {
+		return se
+	}
+	return nil
+}
+
+// checkText is the check of Send and CheckText.
+func (r *Responder) checkText(text string) *model.SendError {
+	if strings.TrimSpace(text) == "" {
+		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
+	}
+	if n := utf8.RuneCountInString(text); n > r.maxLength {
+		return &model.SendError{Kind: model.Permanent, ReplyOnly: true,
+			Msg: fmt.Sprintf("reply is %d characters, more than responders.wechat.max_length (%d)", n, r.maxLength), Reason: "too_long"}
+	}
+	return nil
 }
 
 // tooFrequentPause is how long a "too frequent" answer (45011) pauses the

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/platform/wechat"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
@@ -282,6 +283,37 @@ func TestRefusalsOfOneReply(t *testing.T) {
 	}
 	// The refusals reached WeChat: they are the platform's, not local.
 	if n := len(sim.Calls()); n != 6 { // token + five replies
+		t.Fatalf("%d calls: %+v", n, sim.Calls())
+	}
+}
+
+// CheckText makes Send's own check of the text, without a call: the same
+// refusal and message for an empty text and one over max_length; a text
+// that fits passes.
+func TestCheckTextIsSendsCheck(t *testing.T) {
+	t.Parallel()
+	sim, _ := setupResponder(t)
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	r := newResponder(t, srv.URL, 10)
+	var _ platform.TextChecker = r
+	for _, tc := range []struct{ text, reason string }{
+		{"\n ", "empty_text"},
+		{strings.Repeat("长", 11), "too_long"},
+	} {
+		rp := reply(respMsgID+":1:5", tc.text)
+		var se, sendSE *model.SendError
+		if err := r.CheckText(rp.Comment, tc.text); !errors.As(err, &se) || se.Reason != tc.reason || se.Kind != model.Permanent || !se.ReplyOnly {
+			t.Fatalf("CheckText(%q) = %v, want %s", tc.text, err, tc.reason)
+		}
+		if _, err := r.Send(context.Background(), rp); !errors.As(err, &sendSE) || sendSE.Reason != tc.reason || sendSE.Msg != se.Msg {
+			t.Fatalf("Send(%q) = %v, CheckText %v", tc.text, err, se)
+		}
+	}
+	if err := r.CheckText(reply(respMsgID+":1:5", "").Comment, strings.Repeat("长", 10)); err != nil {
+		t.Fatalf("CheckText(10 characters, max_length 10) = %v", err)
+	}
+	if n := len(sim.Calls()); n != 0 {
 		t.Fatalf("%d calls: %+v", n, sim.Calls())
 	}
 }

@@ -178,8 +178,8 @@ type apiError struct {
 func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResult, error) {
 	text := reply.Text
 	c := reply.Comment
-	if strings.TrimSpace(text) == "" {
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
+	if se := r.checkText(c, text); se != nil {
+		return model.SendResult{}, se
 	}
 	if !digits(c.ID) {
 		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "bad_comment_id",
@@ -188,14 +188,6 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 	if !digits(c.PostID) {
 		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "bad_weibo_id",
 			Msg: fmt.Sprintf("weibo id %q is not a number", c.PostID)}
-	}
-	if n := ReplyLen(text, c.User.Nickname, r.cfg.WithoutMention); n > MaxWeighted {
-		what := "with the 回复@name: prefix"
-		if r.cfg.WithoutMention {
-			what = "without mention"
-		}
-		return model.SendResult{}, &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "too_long",
-			Msg: fmt.Sprintf("reply is %d weighted characters %s, more than Weibo's %d", n, what, MaxWeighted)}
 	}
 	form := url.Values{}
 	form.Set("id", c.PostID)
@@ -248,6 +240,32 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 		id = ok.ID.String()
 	}
 	return model.SendResult{PlatformReplyID: id}, nil
+}
+
+// CheckText implements platform.TextChecker: text must not be empty nor,
+// with the "回复@name:" prefix Weibo adds for c's author (unless
+// without_mention), longer than 140 weighted characters.
+func (r *Responder) CheckText(c model.Comment, text string) error {
+	if se := r.checkText(c, text); se != nil {
+		return se
+	}
+	return nil
+}
+
+// checkText is the check of Send and CheckText.
+func (r *Responder) checkText(c model.Comment, text string) *model.SendError {
+	if strings.TrimSpace(text) == "" {
+		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
+	}
+	if n := ReplyLen(text, c.User.Nickname, r.cfg.WithoutMention); n > MaxWeighted {
+		what := "with the 回复@name: prefix"
+		if r.cfg.WithoutMention {
+			what = "without mention"
+		}
+		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "too_long",
+			Msg: fmt.Sprintf("reply is %d weighted characters %s, more than Weibo's %d", n, what, MaxWeighted)}
+	}
+	return nil
 }
 
 func boolDigit(b bool) string {

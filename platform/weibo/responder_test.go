@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -296,6 +297,61 @@ func TestNewChecks(t *testing.T) {
 	} {
 		if _, err := NewResponder(c); err == nil {
 			t.Errorf("New(%+v) accepted", c)
+		}
+	}
+}
+
+// CheckText makes Send's own check of the text, without a call: what it
+// refuses Send refuses with the same reason, and what it takes Send does
+// not refuse for its length (the "回复@name:" prefix counted).
+func TestCheckTextIsSendsCheck(t *testing.T) {
+	t.Parallel()
+	for _, withoutMention := range []bool{false, true} {
+		wb, r := setup(t, APIV2, func(c *ResponderConfig) { c.WithoutMention = withoutMention })
+		var _ platform.TextChecker = r
+		fits := 0
+		for _, tc := range []struct {
+			text   string
+			reason string // "" when it fits; with the prefix, without mention
+			free   string
+		}{
+			{"谢谢🙏", "", ""},
+			{" \n", "empty_text", "empty_text"},
+			{strings.Repeat("长", 135), "", ""},         // 135 + "回复@小新:" 5 = 140
+			{strings.Repeat("长", 136), "too_long", ""}, // 141 with the prefix
+			{strings.Repeat("长", 141), "too_long", "too_long"},
+		} {
+			want := tc.reason
+			if withoutMention {
+				want = tc.free
+			}
+			rp := reply(wb, "小新", tc.text)
+			err := r.CheckText(rp.Comment, tc.text)
+			if want == "" {
+				if err != nil {
+					t.Errorf("without_mention %v: CheckText(%d runes) = %v", withoutMention, len([]rune(tc.text)), err)
+				}
+				if _, err := r.Send(context.Background(), rp); err != nil {
+					t.Errorf("without_mention %v: Send(%d runes) = %v", withoutMention, len([]rune(tc.text)), err)
+				}
+				fits++
+				continue
+			}
+			if se := sendErr(t, err); se.Reason != want || !se.ReplyOnly || se.Kind != model.Permanent {
+				t.Errorf("without_mention %v: CheckText = %+v, want %s", withoutMention, se, want)
+			}
+			_, serr := r.Send(context.Background(), rp)
+			if se := sendErr(t, serr); se.Reason != want || se.Msg != sendErr(t, err).Msg {
+				t.Errorf("Send = %+v, CheckText = %v", se, err)
+			}
+		}
+		if want := "reply is 141 weighted characters with the 回复@name: prefix, more than Weibo's 140"; !withoutMention {
+			if err := r.CheckText(reply(wb, "小新", "").Comment, strings.Repeat("长", 136)); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("CheckText = %v, want %q", err, want)
+			}
+		}
+		if n := len(wb.Calls()); n != fits { // only the texts that fit were sent
+			t.Errorf("without_mention %v: %d calls, want %d", withoutMention, n, fits)
 		}
 	}
 }
