@@ -20,10 +20,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 )
 
 // Name is the responder's config name.
@@ -194,22 +194,12 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 // CheckText implements platform.TextChecker: text must not be empty nor
 // longer than max_length characters (runes).
 func (r *Responder) CheckText(_ model.Comment, text string) error {
-	if se := r.checkText(text); se != nil {
-		return se
-	}
-	return nil
+	return platform.ErrorOf(r.checkText(text))
 }
 
 // checkText is the check of Send and CheckText.
 func (r *Responder) checkText(text string) *model.SendError {
-	if strings.TrimSpace(text) == "" {
-		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
-	}
-	if n := utf8.RuneCountInString(text); n > r.maxLength {
-		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Reason: "too_long",
-			Msg: fmt.Sprintf("reply is %d characters, more than responders.kitkot.max_length (%d)", n, r.maxLength)}
-	}
-	return nil
+	return platform.CheckRunes(text, r.maxLength, "responders.kitkot.max_length")
 }
 
 // answer is the part of kitkot's answer the responder reads.

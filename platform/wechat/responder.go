@@ -14,13 +14,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 )
 
 // Name is the responder's config name.
@@ -129,22 +127,12 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 // CheckText implements platform.TextChecker: text must not be empty nor
 // longer than max_length characters (runes).
 func (r *Responder) CheckText(_ model.Comment, text string) error {
-	if se := r.checkText(text); se != nil {
-		return se
-	}
-	return nil
+	return platform.ErrorOf(r.checkText(text))
 }
 
 // checkText is the check of Send and CheckText.
 func (r *Responder) checkText(text string) *model.SendError {
-	if strings.TrimSpace(text) == "" {
-		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
-	}
-	if n := utf8.RuneCountInString(text); n > r.maxLength {
-		return &model.SendError{Kind: model.Permanent, ReplyOnly: true,
-			Msg: fmt.Sprintf("reply is %d characters, more than responders.wechat.max_length (%d)", n, r.maxLength), Reason: "too_long"}
-	}
-	return nil
+	return platform.CheckRunes(text, r.maxLength, "responders.wechat.max_length")
 }
 
 // tooFrequentPause is how long a "too frequent" answer (45011) pauses the

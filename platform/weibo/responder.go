@@ -29,6 +29,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 )
 
 // Name is the responder's config name.
@@ -246,16 +247,13 @@ func (r *Responder) Send(ctx context.Context, reply model.Reply) (model.SendResu
 // with the "回复@name:" prefix Weibo adds for c's author (unless
 // without_mention), longer than 140 weighted characters.
 func (r *Responder) CheckText(c model.Comment, text string) error {
-	if se := r.checkText(c, text); se != nil {
-		return se
-	}
-	return nil
+	return platform.ErrorOf(r.checkText(c, text))
 }
 
 // checkText is the check of Send and CheckText.
 func (r *Responder) checkText(c model.Comment, text string) *model.SendError {
-	if strings.TrimSpace(text) == "" {
-		return &model.SendError{Kind: model.Permanent, ReplyOnly: true, Msg: "reply text is empty", Reason: "empty_text"}
+	if se := platform.EmptyText(text); se != nil {
+		return se
 	}
 	if n := ReplyLen(text, c.User.Nickname, r.cfg.WithoutMention); n > MaxWeighted {
 		what := "with the 回复@name: prefix"
