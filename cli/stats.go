@@ -32,7 +32,8 @@ func statsCmd(env Env) *cobra.Command {
 and status; skipped claims by reason too (no_reply_rule, cooldown, limit,
 daily_cap, ...): the table has a column SKIPPED:REASON per reason present
 (SKIPPED alone when none was skipped), json and csv a reason field, empty for
-the other statuses. A claim counts on the day it was made, whatever its
+the other statuses. The columns FLAGGED, HELD, REJECTED, EXPIRED and HANDLED
+(a person in the loop) appear when such claims are counted. A claim counts on the day it was made, whatever its
 status now. Days are in --timezone, else the config's timezone, else
 (--database alone) the time zone the daemon recorded in the database, else
 the host's.`,
@@ -139,11 +140,15 @@ func (c statsColumn) header() string {
 // store.Statuses order, skipped split into one column per reason present
 // (a plain SKIPPED when nothing was skipped, or for skips without a
 // reason), then any status this version does not know (a newer daemon
-// wrote it).
+// wrote it). The statuses of a person in the loop (store.PersonStatuses)
+// have a column only when counted: without rules that flag or hold
+// answers they would be five columns of zeros.
 func statsColumns(rows []store.StatsRow) []statsColumn {
 	var reasons, unknown []string
 	skipped := false
+	present := map[string]bool{}
 	for _, r := range rows {
+		present[r.Status] = true
 		switch {
 		case r.Status == model.StatusSkipped:
 			skipped = true
@@ -160,6 +165,9 @@ func statsColumns(rows []store.StatsRow) []statsColumn {
 	}
 	var cols []statsColumn
 	for _, s := range store.Statuses {
+		if slices.Contains(store.PersonStatuses, s) && !present[s] {
+			continue
+		}
 		if s != model.StatusSkipped {
 			cols = append(cols, statsColumn{status: s})
 			continue

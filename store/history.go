@@ -104,7 +104,6 @@ func (s *Store) History(ctx context.Context, f Filter) ([]HistoryRow, error) {
 		args = append(args, f.Status)
 	}
 	if len(f.Statuses) > 0 {
-		//nolint:gosec // G202: one placeholder per status; the values are bound
 		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Statuses)-1)+")")
 		for _, st := range f.Statuses {
 			args = append(args, st)

@@ -39,10 +39,18 @@ type StatsRow struct {
 
 // Statuses lists every claim status in the order reports show them: the
 // outcomes of a send first, then what is still under way, then what was
-// never meant to be sent.
-var Statuses = []string{
+// never meant to be sent; last, PersonStatuses.
+var Statuses = append([]string{
 	model.StatusSent, model.StatusFailed, model.StatusUnknown, model.StatusRetrying,
 	model.StatusPending, model.StatusDryRun, model.StatusSkipped,
+}, PersonStatuses...)
+
+// PersonStatuses are the statuses of a person in the loop: a comment
+// flagged for a person, an answer held for approval, and what a person (or
+// approval.max_age) decided about them. A history without rules that flag
+// or hold answers has none of them.
+var PersonStatuses = []string{
+	model.StatusFlagged, model.StatusHeld, model.StatusRejected, model.StatusExpired, model.StatusHandled,
 }
 
 // statusRank orders statuses as Statuses does; unknown values sort last.

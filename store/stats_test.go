@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -172,5 +173,53 @@ func TestStatsSkippedReasons(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+// Statuses names every status of the model once: a status missing from it
+// would be counted in an "unknown" column and refused by history --status.
+func TestStatusesCoverTheModel(t *testing.T) {
+	t.Parallel()
+	if len(Statuses) != len(model.Statuses) {
+		t.Fatalf("Statuses %v, model.Statuses %v", Statuses, model.Statuses)
+	}
+	for _, st := range model.Statuses {
+		if n := slices.Index(Statuses, st); n < 0 || slices.Index(Statuses[n+1:], st) >= 0 {
+			t.Errorf("%s is not in Statuses once: %v", st, Statuses)
+		}
+	}
+}
+
+// The statuses of a person in the loop are counted, after the others and in
+// Statuses order, and a decision does not move a claim off the day it was
+// made.
+func TestStatsPersonStatuses(t *testing.T) {
+	t.Parallel()
+	s, _ := openTest(t)
+	ctx := t.Context()
+	day := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+	ids := mustRecord(t, s, comment("1"), day, held("price"), flagged("complaint"))
+	mustRecord(t, s, comment("2"), day.Add(time.Minute), held("price"), flagged("complaint"))
+	mustRecord(t, s, comment("3"), day.Add(2*time.Minute), held("price"))
+	if _, _, err := s.Decide(ctx, ids[0].ID, Decision{Action: DecideReject, By: "lin"}, day.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Decide(ctx, ids[1].ID, Decision{Action: DecideDone, By: "lin"}, day.Add(48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	mustRecord(t, s, comment("4"), day.Add(3*time.Minute), pending("price"))
+	got, err := s.Stats(ctx, StatsFilter{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []StatsRow{
+		{"2026-11-22", "complaint", model.StatusFlagged, "", 1},
+		{"2026-11-22", "complaint", model.StatusHandled, "", 1},
+		{"2026-11-22", "price", model.StatusPending, "", 1},
+		{"2026-11-22", "price", model.StatusHeld, "", 2},
+		{"2026-11-22", "price", model.StatusRejected, "", 1},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %v\nwant %v", got, want)
 	}
 }
