@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/autoreplyd/autoreplyd/internal/redact"
+	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -68,9 +69,9 @@ the host's.`,
 			scrubRows(rows, db.redact)
 			switch format {
 			case "json":
-				return writeJSONLines(env.Stdout, rows)
+				return writeJSONLines(env.Stdout, rows, func(r store.HistoryRow) any { return toJSON(r) })
 			case "csv":
-				return writeCSV(env.Stdout, rows)
+				return writeCSV(env.Stdout, csvHeader, rows, func(r store.HistoryRow) []string { return csvRecord(toJSON(r)) })
 			}
 			writeTable(env.Stdout, rows, db.loc, wide)
 			return nil
@@ -102,7 +103,8 @@ func scrubRows(rows []store.HistoryRow, r *redact.Redactor) {
 	}
 	for i := range rows {
 		x := &rows[i]
-		for _, f := range []*string{&x.Reason, &x.Error, &x.ReplyText, &x.CommentText, &x.UserNickname, &x.UserUniqueID} {
+		for _, f := range []*string{&x.Reason, &x.Error, &x.ReplyText, &x.CommentText, &x.UserNickname, &x.UserUniqueID,
+			&x.DecidedBy, &x.DecisionNote} {
 			*f = r.String(*f)
 		}
 	}
@@ -156,6 +158,11 @@ type historyJSON struct {
 	CommentCreatedAt string `json:"comment_created_at"`
 	CreatedAt        string `json:"created_at"`
 	UpdatedAt        string `json:"updated_at"`
+	// Who approved, rejected or marked done a held or flagged claim, when,
+	// and a rejection's reason ("edited" for an approval with a new text).
+	DecidedBy    string `json:"decided_by"`
+	DecidedAt    string `json:"decided_at"`
+	DecisionNote string `json:"decision_note"`
 }
 
 func rfc3339(t time.Time) string {
@@ -172,32 +179,49 @@ func toJSON(r store.HistoryRow) historyJSON {
 		ReplyText: r.ReplyText, CommentText: r.CommentText, User: r.UserNickname, UserUID: r.UserUID,
 		PlatformReplyID: r.PlatformReplyID, Attempts: r.Attempts,
 		CommentCreatedAt: rfc3339(r.CommentCreatedAt), CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
+		DecidedBy: r.DecidedBy, DecidedAt: rfc3339(r.DecidedAt), DecisionNote: r.DecisionNote,
 	}
 }
 
-func writeJSONLines(w io.Writer, rows []store.HistoryRow) error {
+// writeJSONLines writes record(r) for each of rows as one JSON object a
+// line, with <, > and & as themselves.
+func writeJSONLines[T any](w io.Writer, rows []T, record func(T) any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	for _, r := range rows {
-		if err := enc.Encode(toJSON(r)); err != nil {
+		if err := enc.Encode(record(r)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// csvHeader names the columns of history --format csv: historyJSON's
+// fields, in order. Columns are only ever added at the end, so that scripts
+// reading them by position keep working.
 var csvHeader = []string{"id", "platform", "comment_id", "thread_id", "post_id", "rule", "responder", "status", "reason", "error",
-	"reply_text", "comment_text", "user", "user_uid", "platform_reply_id", "attempts", "comment_created_at", "created_at", "updated_at"}
+	"reply_text", "comment_text", "user", "user_uid", "platform_reply_id", "attempts", "comment_created_at", "created_at", "updated_at",
+	"decided_by", "decided_at", "decision_note"}
 
-func writeCSV(w io.Writer, rows []store.HistoryRow) error {
+// csvRecord is j as a record of csvHeader's columns.
+func csvRecord(j historyJSON) []string {
+	return []string{strconv.FormatInt(j.ID, 10), j.Platform, j.CommentID, j.ThreadID, j.PostID, j.Rule, j.Responder, j.Status, j.Reason, j.Error,
+		j.ReplyText, j.CommentText, j.User, j.UserUID, j.PlatformReplyID, strconv.Itoa(j.Attempts), j.CommentCreatedAt, j.CreatedAt, j.UpdatedAt,
+		j.DecidedBy, j.DecidedAt, j.DecisionNote}
+}
+
+// writeCSV writes header, then record(r) for each of rows, every field
+// through csvField.
+func writeCSV[T any](w io.Writer, header []string, rows []T, record func(T) []string) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	for _, r := range rows {
-		j := toJSON(r)
-		rec := []string{strconv.FormatInt(j.ID, 10), j.Platform, j.CommentID, j.ThreadID, j.PostID, j.Rule, j.Responder, j.Status, j.Reason, j.Error,
-			j.ReplyText, j.CommentText, j.User, j.UserUID, j.PlatformReplyID, strconv.Itoa(j.Attempts), j.CommentCreatedAt, j.CreatedAt, j.UpdatedAt}
+		rec := record(r)
+		for i, f := range rec {
+			rec[i] = csvField(f)
+		}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}
@@ -206,12 +230,53 @@ func writeCSV(w io.Writer, rows []store.HistoryRow) error {
 	return cw.Error()
 }
 
+// csvField keeps a spreadsheet from running a field as a formula: comments
+// and nicknames are anyone's to write, and a comment "=HYPERLINK(...)"
+// opened in Excel or LibreOffice would be a live formula. A field that
+// starts with =, +, -, @, a tab or a carriage return (what they take for
+// the start of a formula) gets a leading apostrophe, which they show as
+// text; ids, times and counts never start so. JSON carries the text exactly.
+func csvField(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // Table column widths for free text, in terminal cells (--wide: none).
 const (
 	tableUserCells  = 16
 	tableTextCells  = 24
 	tableReplyCells = 30
 )
+
+// tableByCells bounds the name of who decided in the REASON column.
+const tableByCells = 12
+
+// reasonCell is the REASON column: the claim's reason, and who decided
+// about a held or flagged claim and when, compactly ("approved by lin
+// 12-03 10:00"); json and csv have the whole of it. An approved answer
+// keeps "approved" once sent, when its reason is the send's.
+func reasonCell(r store.HistoryRow, loc *time.Location, cut func(string, int) string) string {
+	if r.DecidedBy == "" && r.DecidedAt.IsZero() {
+		return dash(r.Reason)
+	}
+	var words []string
+	if r.Reason != "" && r.Reason != model.ReasonApproved {
+		words = append(words, r.Reason+";")
+	}
+	switch r.Status {
+	case model.StatusRejected, model.StatusHandled:
+		// The status says what was decided.
+	default:
+		words = append(words, "approved")
+	}
+	words = append(words, "by", cut(dash(r.DecidedBy), tableByCells))
+	if !r.DecidedAt.IsZero() {
+		words = append(words, r.DecidedAt.In(loc).Format("01-02 15:04"))
+	}
+	return strings.Join(words, " ")
+}
 
 // localTime renders t in loc for the table; the zero time (unknown: the
 // store could not read the row's timestamp) is "-".
@@ -235,7 +300,7 @@ func writeTable(w io.Writer, rows []store.HistoryRow, loc *time.Location, wide b
 			strconv.FormatInt(r.ID, 10),
 			localTime(r.CreatedAt, loc),
 			r.Platform, r.ThreadID, r.CommentID,
-			cut(r.UserNickname, tableUserCells), r.Rule, r.Status, dash(r.Reason),
+			cut(r.UserNickname, tableUserCells), r.Rule, r.Status, reasonCell(r, loc, cut),
 			cut(r.CommentText, tableTextCells), cut(r.ReplyText, tableReplyCells),
 		})
 	}

@@ -47,6 +47,8 @@ type seedRow struct {
 	replyID  string
 	// disposition is the comment's; "" is evaluated.
 	disposition string
+	// responder answers the claim; "" is kitkot.
+	responder string
 }
 
 // seedRows cover every status, Chinese and emoji, a text long enough to be
@@ -96,9 +98,9 @@ func seedHistory(t *testing.T, path string, rows []seedRow) {
 		if r.platform == "weibo" {
 			c.PostID = r.thread
 		}
-		claim := store.Claim{Rule: r.rule, Responder: "kitkot", Status: model.StatusPending, ReplyText: r.reply}
+		claim := store.Claim{Rule: r.rule, Responder: cmp.Or(r.responder, "kitkot"), Status: model.StatusPending, ReplyText: r.reply}
 		switch r.status {
-		case model.StatusSkipped, model.StatusDryRun:
+		case model.StatusSkipped, model.StatusDryRun, model.StatusFlagged, model.StatusHeld:
 			claim.Status, claim.Reason = r.status, r.reason
 		}
 		won, err := st.Record(ctx, c, cmp.Or(r.disposition, model.DispositionEvaluated), []store.Claim{claim}, r.at)
@@ -109,7 +111,7 @@ func seedHistory(t *testing.T, path string, rows []seedRow) {
 			t.Fatalf("Record %s: won %d claims", r.id, len(won))
 		}
 		switch r.status {
-		case model.StatusPending, model.StatusSkipped, model.StatusDryRun:
+		case model.StatusPending, model.StatusSkipped, model.StatusDryRun, model.StatusFlagged, model.StatusHeld:
 			continue
 		}
 		s := store.Settlement{Status: r.status, Reason: r.reason, Error: r.errText, PlatformReplyID: r.replyID}

@@ -200,3 +200,24 @@ func TestStatsTableSkippedColumns(t *testing.T) {
 		t.Errorf("spam only: header %v, want %v", got, want)
 	}
 }
+
+// The statuses of a person in the loop have their columns when counted,
+// after the others; those not counted have none (nor has a history
+// without any: TestStatsGolden).
+func TestStatsPersonColumns(t *testing.T) {
+	t.Parallel()
+	db := decidedDB(t)
+	out := statsOK(t, nil, "--database", db, "--since", "2026-11-01")
+	// Nothing is held any more: no HELD column.
+	want := "DAY         RULE       SENT  FAILED  UNKNOWN  RETRYING  PENDING  DRY_RUN  SKIPPED  FLAGGED  REJECTED  EXPIRED  HANDLED  TOTAL\n" +
+		"2026-11-22  complaint     0       0        0         0        0        0        0        1         0        0        1      2\n" +
+		"2026-11-22  price         1       0        0         1        0        0        0        0         1        1        0      4\n" +
+		"TOTAL                     1       0        0         1        0        0        0        1         1        1        1      6\n"
+	if out != want {
+		t.Errorf("stats:\n%s\nwant\n%s", out, want)
+	}
+	js := statsOK(t, nil, "--database", db, "--since", "2026-11-01", "--format", "json")
+	if !strings.Contains(js, `{"day":"2026-11-22","rule":"complaint","status":"handled","count":1,"reason":""}`) {
+		t.Errorf("json:\n%s", js)
+	}
+}
