@@ -33,13 +33,9 @@ type database struct {
 // the config's, else (--database) the zone the daemon recorded in the
 // database (see settleZone).
 func databaseOf(dbFlag, cfgFlag, timezone string, env Env) (database, error) {
-	var tz *time.Location
-	if timezone != "" {
-		loc, err := time.LoadLocation(timezone)
-		if err != nil {
-			return database{}, fmt.Errorf("--timezone: unknown time zone %q (use an IANA name such as Asia/Shanghai, or UTC or Local)", timezone)
-		}
-		tz = loc
+	tz, err := zoneOf(timezone)
+	if err != nil {
+		return database{}, err
 	}
 	if dbFlag != "" {
 		return database{path: dbFlag, loc: tz}, nil
@@ -48,10 +44,31 @@ func databaseOf(dbFlag, cfgFlag, timezone string, env Env) (database, error) {
 	if err != nil {
 		return database{}, err
 	}
+	return configDatabase(cfg, "", tz), nil
+}
+
+// zoneOf reads --timezone; "" is nil (not given).
+func zoneOf(timezone string) (*time.Location, error) {
+	if timezone == "" {
+		return nil, nil
+	}
+	loc, err := time.LoadLocation(timezone)
+	if err != nil {
+		return nil, fmt.Errorf("--timezone: unknown time zone %q (use an IANA name such as Asia/Shanghai, or UTC or Local)", timezone)
+	}
+	return loc, nil
+}
+
+// configDatabase is the database of cfg: path ("" for the config's
+// database) shown in tz (nil for the config's timezone).
+func configDatabase(cfg *config.Config, path string, tz *time.Location) database {
+	if path == "" {
+		path = cfg.Database
+	}
 	if tz == nil {
 		tz = cfg.Location
 	}
-	return database{path: cfg.Database, loc: tz, redact: redact.New(cfg.Secrets()...), rules: cfg.Rules}, nil
+	return database{path: path, loc: tz, redact: redact.New(cfg.Secrets()...), rules: cfg.Rules}
 }
 
 // settleZone sets the zone of a database given alone (no --timezone, no
