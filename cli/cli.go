@@ -1,7 +1,7 @@
 // Package cli holds autoreplyd's commands (run, check, test, explain,
-// history, stats, resume, resolve, inbox, demo, simulate, version): flag
-// parsing and output. cmd/autoreplyd only calls Main, so the commands can be
-// tested in-process with their exact output.
+// history, stats, resume, resolve, inbox, approve, reject, done, demo,
+// simulate, version): flag parsing and output. cmd/autoreplyd only calls
+// Main, so the commands can be tested in-process with their exact output.
 package cli
 
 import (
@@ -85,7 +85,7 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.AddCommand(statsCmd(env))
 	root.AddCommand(simulateCmd(env))
 	root.AddCommand(notifyTestCmd(env))
-	root.AddCommand(inboxCmd(env))
+	root.AddCommand(inboxCmd(env), approveCmd(env), rejectCmd(env), doneCmd(env))
 	return root
 }
 

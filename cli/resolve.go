@@ -48,17 +48,7 @@ hand" in the error column.`,
 			if err != nil {
 				return err
 			}
-			// A missing database is an error here, not a new empty one.
-			ro, err := store.OpenReadOnly(cmd.Context(), db.path)
-			if err != nil {
-				return err
-			}
-			if err := ro.Close(); err != nil {
-				return err
-			}
-			// Read-write beside a running daemon: WAL and the busy timeout
-			// serialise our one short transaction with its writes.
-			st, err := store.Open(cmd.Context(), db.path)
+			st, err := openWritable(cmd.Context(), db.path)
 			if err != nil {
 				return err
 			}
