@@ -66,7 +66,6 @@ func (s *Store) ReplayComments(ctx context.Context, since, until time.Time, fn f
 	}
 	// One row per claim (one without claims for a comment no rule acted
 	// on), grouped by comment in the order seen.
-	//nolint:gosec // G202: where holds fixed conditions with ? placeholders; the values are bound
 	q := `SELECT c.platform, c.comment_id, c.thread_id, c.post_id, c.root_id, c.reply_to_id,
 	        c.user_uid, c.user_nickname, c.user_unique_id, c.text, c.comment_created_at, c.seen_at,
 	        coalesce(t.labels, '{}'),
