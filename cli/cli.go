@@ -84,6 +84,7 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.AddCommand(resolveCmd(env))
 	root.AddCommand(statsCmd(env))
 	root.AddCommand(simulateCmd(env))
+	root.AddCommand(replayCmd(env))
 	return root
 }
 
