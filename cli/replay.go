@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -97,7 +98,12 @@ func runReplay(ctx context.Context, env Env, f replayFlags) (err error) {
 	if opts.Since, opts.Until, err = parseRange(f.since, f.until, db.loc); err != nil {
 		return err
 	}
-	out := replayOutput{w: env.Stdout, db: db, set: set, opts: opts}
+	// One write a line would make a long report cost more in system
+	// calls than the replay itself. A failed write is kept by Main's
+	// output, which reports it and exits 1.
+	w := bufio.NewWriterSize(env.Stdout, 64<<10)
+	defer func() { _ = w.Flush() }()
+	out := replayOutput{w: w, db: db, set: set, opts: opts}
 	if f.format == "table" {
 		out.header()
 	}
