@@ -10,7 +10,6 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
-	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -66,8 +65,7 @@ func benchHistory(b *testing.B, n int) string {
 // changes found and the peak heap in use, which must not grow with the
 // history.
 func BenchmarkRun100k(b *testing.B) {
-	path := benchHistory(b, benchComments)
-	set, err := rules.LoadBytes("rules.yaml", []byte(`rules:
+	set, st := open(b, benchHistory(b, benchComments), `rules:
   - name: complaint
     when: 'containsAny(text, ["差评", "骗子", "主播"])'
     action: flag
@@ -78,15 +76,7 @@ func BenchmarkRun100k(b *testing.B) {
     reply: ['{{ user.nickname }} 你好，价格请看橱窗', '亲，价格在橱窗里哦']
     cooldown: {user: 24h}
     limit: {hour: 300}
-`), rules.Options{Location: shanghai})
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := store.OpenReadOnly(context.Background(), path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer testutil.Close(b, st)
+`)
 	var peak uint64
 	changes := 0
 	b.ReportAllocs()

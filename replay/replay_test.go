@@ -112,19 +112,28 @@ func (r result) rule(t *testing.T, name string) RuleCount {
 	return RuleCount{}
 }
 
-// run replays the database at path with the rules src, read-only.
-func run(t *testing.T, path, src string, opts Options) result {
-	t.Helper()
+// open loads the rules src (times in Shanghai) and opens the database at
+// path read-only, as replay does; the test closes it.
+func open(tb testing.TB, path, src string) (*rules.Set, *store.Store) {
+	tb.Helper()
 	set, err := rules.LoadBytes("rules.yaml", []byte(src), rules.Options{Location: shanghai})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	st, err := store.OpenReadOnly(context.Background(), path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer testutil.Close(t, st)
+	tb.Cleanup(func() { testutil.Close(tb, st) })
+	return set, st
+}
+
+// run replays the database at path with the rules src.
+func run(t *testing.T, path, src string, opts Options) result {
+	t.Helper()
+	set, st := open(t, path, src)
 	var res result
+	var err error
 	res.sum, err = Run(context.Background(), st, set, opts, func(ch *Change) error {
 		c := *ch
 		c.Old, c.New = slices.Clone(ch.Old), slices.Clone(ch.New)

@@ -315,19 +315,13 @@ func TestFailureMessages(t *testing.T) {
     expect: {rule: price, replies: [亲，价格在橱窗里哦, 再见]}
 `)
 	res := run(t, &Runner{}, f)
-	var b bytes.Buffer
-	res.Write(&b, false)
-	for _, want := range []string{
-		"FAIL " + f.Path + ":5: reply differs\n  comment: \"晚安\" by 小红\n  - want: rule night, answered, reply \"晚安小红~\"\n  + got:  rule night, answered, reply \"晚安小红～\"\n",
+	assertWrites(t, res,
+		"FAIL "+f.Path+":5: reply differs\n  comment: \"晚安\" by 小红\n  - want: rule night, answered, reply \"晚安小红~\"\n  + got:  rule night, answered, reply \"晚安小红～\"\n",
 		"  ! the replies differ at character 5: want '~' (U+007E), got '～' (U+FF5E)\n",
 		"  ! rule \"broken\" failed: when: invalid operation: int(abc)\n",
 		"  ! line 14: history: no rule named \"pric\" (did you mean \"price\"?)\n",
 		"  ! rendered but not expected: \"小明 你好，价格请看橱窗[比心]\"\n  ! expected but not rendered: \"再见\"\n",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, b.String())
-		}
-	}
+	)
 	if res.Passed() != 0 || res.Failed() != 4 {
 		t.Errorf("passed %d, failed %d", res.Passed(), res.Failed())
 	}
@@ -359,24 +353,32 @@ func TestActionMessages(t *testing.T) {
     expect: {rule: complaint, flagged: true}
 `)
 	res := run(t, &Runner{}, f)
-	var b bytes.Buffer
-	res.Write(&b, false)
-	for _, want := range []string{
+	out := assertWrites(t, res,
 		"  - want: rule price, flagged (nothing sent)\n  + got:  rule price, answered, replies:\n",
 		"  - want: rule refund, answered, reply \"小明 您好，退款请联系客服😊\"\n  + got:  rule refund, held for approval, reply \"小明 您好，退款请联系客服😊\"\n",
 		"  - want: rule complaint, skipped no_reply_rule\n  + got:  rule complaint, flagged (nothing sent)\n",
 		"  - want: rule refund, held for approval\n  + got:  rule refund, skipped cooldown, reply \"小明 您好，退款请联系客服😊\"\n",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, b.String())
-		}
-	}
+	)
 	if res.Passed() != 2 || res.Failed() != 4 {
-		t.Errorf("passed %d, failed %d, want 2 and 4:\n%s", res.Passed(), res.Failed(), b.String())
+		t.Errorf("passed %d, failed %d, want 2 and 4:\n%s", res.Passed(), res.Failed(), out)
 	}
 	if got := res.Cases[5].Got; len(got) != 1 || !got[0].Flagged || got[0].Held || got[0].Skipped != "" || len(got[0].Replies) != 0 {
 		t.Errorf("flagged outcome %+v", got)
 	}
+}
+
+// assertWrites checks that res's report of its failures holds each of
+// wants, and returns it.
+func assertWrites(t *testing.T, res *Result, wants ...string) string {
+	t.Helper()
+	var b bytes.Buffer
+	res.Write(&b, false)
+	for _, want := range wants {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+	return b.String()
 }
 
 func TestHistory(t *testing.T) {
