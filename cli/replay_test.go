@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -96,8 +98,17 @@ func replayOK(t *testing.T, args ...string) string {
 func TestReplayGolden(t *testing.T) {
 	t.Parallel()
 	cfg := replayWorld(t)
+	db := filepath.Join(filepath.Dir(cfg), "state", "autoreplyd.db")
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := replayOK(t, append([]string{"--config", cfg}, replayPeriod...)...)
 	golden(t, "replay.table.golden", out)
+	// Read-only: the database is as it was.
+	if after, err := os.ReadFile(db); err != nil || !bytes.Equal(before, after) {
+		t.Errorf("replay changed the database (read: %v)", err)
+	}
 	assertSafe(t, "replay", out)
 	if !strings.Contains(out, `"差评 [redacted]\x1b[2J\x1b[H...\nsecond line\u202eevil"`) {
 		t.Errorf("the hostile comment is not shown escaped:\n%s", out)
