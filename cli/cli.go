@@ -86,6 +86,7 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.AddCommand(simulateCmd(env))
 	root.AddCommand(notifyTestCmd(env))
 	root.AddCommand(inboxCmd(env), approveCmd(env), rejectCmd(env), doneCmd(env))
+	root.AddCommand(replayCmd(env))
 	return root
 }
 

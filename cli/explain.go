@@ -35,9 +35,10 @@ func explainCmd(env Env) *cobra.Command {
 		Use:   "explain [--config F | --rules PATH] --text T [--nickname N ...]",
 		Short: "Show each rule's verdict on one made-up comment",
 		Long: "Evaluates every rule on one made-up comment and prints, one line per rule in order, whether it\n" +
-			"matched (✓), did not (·) or failed (✗); the rule(s) that would act show the reply they would render\n" +
-			"and their pacing. Cooldowns and limits depend on the history of answers and are only named; the\n" +
-			"active window is checked at --now.",
+			"matched (✓), did not (·) or failed (✗); the rule(s) that would act show what they would do (answer\n" +
+			"with the reply they would render, hold it for approval, flag the comment, skip it), whom they would\n" +
+			"notify, and their pacing. Cooldowns and limits depend on the history of answers and are only named;\n" +
+			"the active window is checked at --now.",
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return runExplain(env, f)
@@ -189,15 +190,8 @@ func writeExplain(w io.Writer, rulesPath string, set *rules.Set, c model.Comment
 				how += " (continue: true)"
 			}
 			fmt.Fprintf(w, "✓ %s%s%s\n", ri.Name, pad, how)
-			switch len(v.Replies) {
-			case 0:
-				fmt.Fprintf(w, "%sno reply: skipped (%s)\n", detail, model.ReasonNoReplyRule)
-			case 1:
-				fmt.Fprintf(w, "%sreply: %s\n", detail, strconv.Quote(v.Replies[0]))
-			default:
-				for j, r := range v.Replies {
-					fmt.Fprintf(w, "%sreply %d: %s\n", detail, j+1, strconv.Quote(r))
-				}
+			for _, l := range actionLines(v) {
+				fmt.Fprintf(w, "%s%s\n", detail, l)
 			}
 			if ri.HasReply {
 				for _, l := range pacingLines(ri.Pacing, now) {
@@ -214,13 +208,20 @@ func writeExplain(w io.Writer, rulesPath string, set *rules.Set, c model.Comment
 	for _, i := range acting {
 		ri, v := infos[i], verdicts[i]
 		switch {
+		case ri.Action == rules.ActionFlag:
+			fmt.Fprintf(w, "→ %s acts: the comment is flagged for a person, nothing is sent\n", ri.Name)
 		case !ri.HasReply:
 			fmt.Fprintf(w, "→ %s acts: the comment is skipped (%s), nothing is sent\n", ri.Name, model.ReasonNoReplyRule)
 		case !ri.Pacing.ActiveAt(now):
 			fmt.Fprintf(w, "→ %s acts: the comment is skipped (inactive at %s)\n", ri.Name, now.Format("15:04"))
 		default:
 			what := "answers"
-			if len(v.Replies) > 1 {
+			switch {
+			case ri.Approve && len(v.Replies) > 1:
+				what = fmt.Sprintf("holds one of %d replies for approval (nothing is sent until a person approves)", len(v.Replies))
+			case ri.Approve:
+				what = "holds its answer for approval (nothing is sent until a person approves)"
+			case len(v.Replies) > 1:
 				what = fmt.Sprintf("answers with one of %d replies", len(v.Replies))
 			}
 			if historyPaced(ri.Pacing) {
@@ -231,7 +232,36 @@ func writeExplain(w io.Writer, rulesPath string, set *rules.Set, c model.Comment
 	}
 }
 
-// oneLine keeps a multi-line error on one line.
+// actionLines say what an acting rule would do with the comment: flag it,
+// skip it, hold its answer for approval or answer (every variant listed),
+// and whom it would notify.
+func actionLines(v rules.Verdict) []string {
+	var lines []string
+	switch {
+	case v.Action == rules.ActionFlag:
+		lines = append(lines, "would flag (nothing sent)")
+	case len(v.Replies) == 0:
+		lines = append(lines, fmt.Sprintf("would skip (%s), nothing sent", model.ReasonNoReplyRule))
+	default:
+		what := "would answer"
+		if v.Approve {
+			what = "would hold for approval"
+		}
+		if len(v.Replies) == 1 {
+			lines = append(lines, what+": "+strconv.Quote(v.Replies[0]))
+			break
+		}
+		lines = append(lines, what+" one of:")
+		for j, r := range v.Replies {
+			lines = append(lines, fmt.Sprintf("  reply %d: %s", j+1, strconv.Quote(r)))
+		}
+	}
+	if len(v.Notify) > 0 {
+		lines = append(lines, "would notify "+strings.Join(v.Notify, ", "))
+	}
+	return lines
+}
+
 // oneLine puts s on one escaped line (a rule error may quote the comment).
 func oneLine(s string) string { return termesc.String(strings.Join(strings.Fields(s), " ")) }
 

@@ -21,6 +21,10 @@ func TestExplainGolden(t *testing.T) {
 		{"explain.active.golden", []string{"--text", "晚安", "--nickname", "小红", "--now", "2026-11-23 21:00"}},
 		// A rule without reply ends evaluation before a matching later one.
 		{"explain.spam.golden", []string{"--text", "加微信vx", "--label", "campaign=spring", "--thread", "7251524159191958327"}},
+		// A flagging rule sends nothing and notifies two channels.
+		{"explain.flag.golden", []string{"--text", "差评！我要投诉", "--nickname", "王五"}},
+		// An answer held for approval, with its cooldown.
+		{"explain.approve.golden", []string{"--text", "怎么退款😭", "--nickname", "史密斯夫妇💑", "--uid", "1003"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			r := runCLI(t, nil, append(base, tc.args...)...)
@@ -63,7 +67,7 @@ func TestExplainConfig(t *testing.T) {
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	for _, want := range []string{"(Asia/Shanghai)", "✓ price  matched → acts", `reply: "Emma 你好，价格请看橱窗[比心]"`, "→ price acts: answers\n"} {
+	for _, want := range []string{"(Asia/Shanghai)", "✓ price  matched → acts", `would answer: "Emma 你好，价格请看橱窗[比心]"`, "→ price acts: answers\n"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}

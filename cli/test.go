@@ -19,7 +19,8 @@ func testCmd(env Env) *cobra.Command {
 		Short: "Run rule unit tests: which rule answers made-up comments, with what text",
 		Long: "Runs rule unit tests. Each TESTS.yaml names rule files (rule_files, relative to it; else the\n" +
 			"config's rules) and lists made-up comments with the outcome expected: the rule that acts and its\n" +
-			"reply or replies, a skip and its reason, or no match. Prints a diff-like message for each failed\n" +
+			"reply or replies, an answer held for approval (held: true), a comment flagged for a person\n" +
+			"(flagged: true), a skip and its reason, or no match. Prints a diff-like message for each failed\n" +
 			"case and a summary; exits 1 if any case fails. The config is read only with --config or for a\n" +
 			"test file without rule_files.",
 		Args: cobra.MinimumNArgs(1),

@@ -2,6 +2,7 @@ package ruletest
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ var (
 		"reply_to", "reply_to_user", "author_liked", "platform"}
 	userKeys    = []string{"nickname", "uid", "unique_id", "region", "verified"}
 	historyKeys = []string{"rule", "user", "thread", "platform", "ago", "at", "count"}
-	expectKeys  = []string{"rule", "reply", "replies", "skipped", "no_match"}
+	expectKeys  = []string{"rule", "reply", "replies", "skipped", "flagged", "held", "no_match"}
 )
 
 // skipReasons are the reasons `skipped:` may name.
@@ -372,7 +373,7 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 			continue
 		}
 		e := Expect{Line: n.Line}
-		var noMatch, rule, reply, replies, skipped *yaml.Node
+		var noMatch, rule, reply, replies, skipped, flagged, held *yaml.Node
 		d.eachKey(n, expectKeys, func(k, v *yaml.Node) {
 			switch k.Value {
 			case "rule":
@@ -392,6 +393,18 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 				if !slices.Contains(skipReasons, e.Skipped) {
 					d.errorf(v, "skipped: want one of %s%s", strings.Join(skipReasons, ", "), suggest(e.Skipped, skipReasons))
 				}
+			case "flagged":
+				flagged = k
+				e.Flagged = d.boolean(v, "flagged")
+				if !e.Flagged && v.Tag == "!!bool" {
+					d.errorf(v, "flagged: only true makes sense; leave it out for a rule that answers or skips")
+				}
+			case "held":
+				held = k
+				e.Held = d.boolean(v, "held")
+				if !e.Held && v.Tag == "!!bool" {
+					d.errorf(v, "held: only true makes sense; leave it out for an answer sent at once")
+				}
 			case "no_match":
 				noMatch = k
 				e.NoMatch = d.boolean(v, "no_match")
@@ -402,7 +415,7 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 		})
 		switch {
 		case noMatch != nil:
-			for _, other := range []*yaml.Node{rule, reply, replies, skipped} {
+			for _, other := range []*yaml.Node{rule, reply, replies, skipped, flagged, held} {
 				if other != nil {
 					d.errorf(other, "expect: no_match: true goes alone (%s: says a rule matches)", other.Value)
 				}
@@ -419,7 +432,29 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 		if e.Skipped == model.ReasonNoReplyRule && (reply != nil || replies != nil) {
 			d.errorf(skipped, "expect: a rule skipped with no_reply_rule has no reply to compare")
 		}
+		d.contradictions(flagged, held, skipped, cmp.Or(reply, replies))
 		c.Expect = append(c.Expect, e)
+	}
+}
+
+// contradictions refuses expectations no rule can meet at once: a flagged
+// comment gets no answer (action flag has no reply), and an answer held back
+// by pacing is recorded skipped, never held for approval. Each key is nil
+// when not written.
+func (d *decoder) contradictions(flagged, held, skipped, reply *yaml.Node) {
+	if flagged != nil {
+		if reply != nil {
+			d.errorf(reply, "expect: a flagged comment has no reply to compare: nothing is sent (for an answer held for approval, write held: true)")
+		}
+		if held != nil {
+			d.errorf(held, "expect: flagged and held: a rule flags the comment (action: flag) or holds its answer (approve: true), not both")
+		}
+		if skipped != nil {
+			d.errorf(skipped, "expect: flagged and skipped: a rule flags the comment or skips it, not both")
+		}
+	}
+	if held != nil && skipped != nil {
+		d.errorf(skipped, "expect: held and skipped: an answer held back by pacing is recorded skipped, not held for approval")
 	}
 }
 

@@ -83,30 +83,36 @@ func describeComment(c *Case) string {
 	return b.String()
 }
 
+// did says what a rule did with the comment, or is expected to do.
+func did(rule, skipped string, flagged, held bool) string {
+	head := "rule " + rule
+	switch {
+	case flagged:
+		return head + ", flagged (nothing sent)"
+	case skipped != "":
+		return head + ", skipped " + skipped
+	case held:
+		return head + ", held for approval"
+	}
+	return head + ", answered"
+}
+
 func describeWant(e Expect) []string {
 	if e.NoMatch {
 		return []string{"no rule matches"}
 	}
-	head := "rule " + e.Rule
-	if e.Skipped != "" {
-		head += ", skipped " + e.Skipped
-	}
+	head := did(e.Rule, e.Skipped, e.Flagged, e.Held)
 	switch {
 	case e.HasReplies && e.Single:
 		return []string{head + ", reply " + strconv.Quote(e.Replies[0])}
 	case e.HasReplies:
 		return replyLines(head, e.Replies)
-	case e.Skipped == "":
-		return []string{head + ", answered"}
 	}
 	return []string{head}
 }
 
 func describeGot(o Outcome) []string {
-	head := "rule " + o.Rule
-	if o.Skipped != "" {
-		head += ", skipped " + o.Skipped
-	}
+	head := did(o.Rule, o.Skipped, o.Flagged, o.Held)
 	switch len(o.Replies) {
 	case 0:
 		return []string{head}

@@ -1,12 +1,14 @@
 // Package ruletest runs rule unit tests, the `autoreplyd test` command: a
 // YAML test file names rule files and lists made-up comments, each with the
-// outcome expected of the rules (which rule acts, with what reply, or that
-// it is skipped and why, or that no rule matches). The model is promtool's
+// outcome expected of the rules (which rule acts and how: it answers, holds
+// its answer for approval, flags the comment for a person, or skips it and
+// why; with what reply; or that no rule matches). The model is promtool's
 // `test rules`.
 //
 // Cases are evaluated exactly as the poller evaluates comments (first match
-// ends evaluation unless continue: true; a rule without reply skips with
-// no_reply_rule) and paced by package pacing against a made-up history.
+// ends evaluation unless continue: true; action flag flags; a rule without
+// reply skips with no_reply_rule; approve: true holds the answer once pacing
+// lets it through) and paced by package pacing against a made-up history.
 package ruletest
 
 import (
@@ -80,14 +82,24 @@ type Expect struct {
 	HasReplies bool
 	Single     bool
 	// Skipped is the expected reason the rule does not answer; "" means it
-	// answers.
+	// answers (or flags, or holds its answer).
 	Skipped string
+	// Flagged expects the rule to hand the comment to a person (action:
+	// flag): recorded flagged, nothing sent.
+	Flagged bool
+	// Held expects the rule's answer held for a person's approval
+	// (approve: true), not sent at once.
+	Held bool
 }
 
-// Outcome is what one acting rule does with a comment.
+// Outcome is what one acting rule does with a comment: answer, hold its
+// answer for approval (Held), flag the comment (Flagged) or skip it
+// (Skipped says why).
 type Outcome struct {
 	Rule    string
-	Skipped string   // "" when it answers; else no_reply_rule, cooldown, ...
+	Skipped string   // "" when it answers, holds or flags; else no_reply_rule, cooldown, ...
+	Flagged bool     // action: flag; nothing sent
+	Held    bool     // approve: true, not held back by pacing
 	Replies []string // every rendered variant (also when paced)
 }
 
@@ -287,6 +299,12 @@ func (ch *chain) run(ctx context.Context, tc *Case, now time.Time, loc *time.Loc
 	}
 	for _, d := range ds {
 		o := Outcome{Rule: d.Rule, Replies: d.Replies}
+		if d.Action == rules.ActionFlag {
+			// Recorded flagged for a person, like the daemon does.
+			o.Flagged = true
+			res.Got = append(res.Got, o)
+			continue
+		}
 		if !d.HasReply {
 			o.Skipped = model.ReasonNoReplyRule
 			res.Got = append(res.Got, o)
@@ -300,7 +318,9 @@ func (ch *chain) run(ctx context.Context, tc *Case, now time.Time, loc *time.Loc
 		if err != nil {
 			res.Errors = append(res.Errors, fmt.Sprintf("rule %q: pacing: %v", d.Rule, err))
 		}
+		// Pacing comes first: an answer held back is skipped, not held.
 		o.Skipped = reason
+		o.Held = reason == "" && d.Approve
 		res.Got = append(res.Got, o)
 	}
 	res.Passed = len(res.Errors) == 0 && Match(tc.Expect, res.Got)
@@ -325,7 +345,7 @@ func Match(want []Expect, got []Outcome) bool {
 	}
 	for i, w := range want {
 		g := got[i]
-		if w.Rule != g.Rule || w.Skipped != g.Skipped {
+		if w.Rule != g.Rule || w.Skipped != g.Skipped || w.Flagged != g.Flagged || w.Held != g.Held {
 			return false
 		}
 		if w.HasReplies && !sameSet(w.Replies, g.Replies) {

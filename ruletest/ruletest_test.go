@@ -40,6 +40,15 @@ const testRules = `rules:
   - name: spring
     when: 'labels["campaign"] == "spring"'
     reply: '春季活动：{{ labels["campaign"] }} {{ thread }}'
+  - name: complaint
+    when: 'containsAny(text, ["投诉", "差评"])'
+    action: flag
+    notify: [ops]
+  - name: refund
+    when: 'text contains "退款"'
+    reply: '{{ user.nickname }} 您好，退款请联系客服😊'
+    approve: true
+    cooldown: {user: 1h}
 `
 
 // world writes the rules and a test file (header plus cases) into a new
@@ -125,6 +134,32 @@ func TestParseErrors(t *testing.T) {
 			"18:13: expect: rule is missing",
 			"19:5: e: expect is missing",
 			"21:5: test #6: want a mapping",
+		}},
+		{"contradictory actions", `tests:
+  - name: a
+    comment: x
+    expect: {rule: complaint, flagged: true, reply: 您好}
+  - name: b
+    comment: x
+    expect: {rule: complaint, flagged: true, held: true, skipped: cooldown}
+  - name: c
+    comment: x
+    expect: {rule: refund, held: true, skipped: cooldown}
+  - name: d
+    comment: x
+    expect: {no_match: true, flagged: true}
+  - name: e
+    comment: x
+    expect: [{rule: refund, held: false}, {rule: complaint, flagged: 1}]
+`, []string{
+			"4:46: expect: a flagged comment has no reply to compare: nothing is sent (for an answer held for approval, write held: true)",
+			"7:46: expect: flagged and held: a rule flags the comment (action: flag) or holds its answer (approve: true), not both",
+			"7:58: expect: flagged and skipped: a rule flags the comment or skips it, not both",
+			"7:58: expect: held and skipped: an answer held back by pacing is recorded skipped, not held for approval",
+			"10:40: expect: held and skipped: an answer held back by pacing is recorded skipped, not held for approval",
+			"13:30: expect: no_match: true goes alone (flagged: says a rule matches)",
+			"16:35: held: only true makes sense; leave it out for an answer sent at once",
+			"16:70: flagged must be true or false",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,6 +271,15 @@ func TestExpectations(t *testing.T) {
 		{"continue: wrong order", `{text: how much, user: {nickname: Emma, verified: true}}`, `[{rule: price}, {rule: vip}]`, false},
 		{"labels and thread", `{text: 哈哈, thread: T1, labels: {campaign: spring}}`, `{rule: spring, reply: 春季活动：spring T1}`, true},
 		{"rule error fails the case", `'#abc'`, `{no_match: true}`, false},
+		{"flagged", `我要投诉`, `{rule: complaint, flagged: true}`, true},
+		{"flagged expected, answered", `{text: 多少钱}`, `{rule: price, flagged: true}`, false},
+		{"answer expected, flagged", `我要投诉`, `{rule: complaint}`, false},
+		{"skip expected, flagged", `我要投诉`, `{rule: complaint, skipped: no_reply_rule}`, false},
+		{"held", `{text: 退款, user: 小明}`, `{rule: refund, held: true}`, true},
+		{"held with its answer", `{text: 退款, user: 小明}`, `{rule: refund, held: true, reply: 小明 您好，退款请联系客服😊}`, true},
+		{"held, another answer", `{text: 退款, user: 小明}`, `{rule: refund, held: true, reply: 小明 您好，退款请联系客服}`, false},
+		{"held expected, answered", `{text: 多少钱}`, `{rule: price, held: true}`, false},
+		{"answer expected, held", `{text: 退款, user: 小明}`, `{rule: refund, reply: 小明 您好，退款请联系客服😊}`, false},
 		{"unknown rule name fails the case", `哈哈`, `{rule: prices}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -271,22 +315,70 @@ func TestFailureMessages(t *testing.T) {
     expect: {rule: price, replies: [亲，价格在橱窗里哦, 再见]}
 `)
 	res := run(t, &Runner{}, f)
-	var b bytes.Buffer
-	res.Write(&b, false)
-	for _, want := range []string{
-		"FAIL " + f.Path + ":5: reply differs\n  comment: \"晚安\" by 小红\n  - want: rule night, reply \"晚安小红~\"\n  + got:  rule night, reply \"晚安小红～\"\n",
+	assertWrites(t, res,
+		"FAIL "+f.Path+":5: reply differs\n  comment: \"晚安\" by 小红\n  - want: rule night, answered, reply \"晚安小红~\"\n  + got:  rule night, answered, reply \"晚安小红～\"\n",
 		"  ! the replies differ at character 5: want '~' (U+007E), got '～' (U+FF5E)\n",
 		"  ! rule \"broken\" failed: when: invalid operation: int(abc)\n",
 		"  ! line 14: history: no rule named \"pric\" (did you mean \"price\"?)\n",
 		"  ! rendered but not expected: \"小明 你好，价格请看橱窗[比心]\"\n  ! expected but not rendered: \"再见\"\n",
-	} {
+	)
+	if res.Passed() != 0 || res.Failed() != 4 {
+		t.Errorf("passed %d, failed %d", res.Passed(), res.Failed())
+	}
+}
+
+// A held or flagged outcome says so when its case fails; pacing comes before
+// approval, as in the daemon: an answer held back is skipped, not held.
+func TestActionMessages(t *testing.T) {
+	t.Parallel()
+	f := world(t, `  - name: flag expected, answered
+    comment: {text: 多少钱, user: 小明}
+    expect: {rule: price, flagged: true}
+  - name: answer expected, held
+    comment: {text: 我想退款, user: 小明}
+    expect: {rule: refund, reply: 小明 您好，退款请联系客服😊}
+  - name: skip expected, flagged
+    comment: 差评
+    expect: {rule: complaint, skipped: no_reply_rule}
+  - name: held expected, held back by the cooldown
+    comment: {text: 我想退款, user: {nickname: 小明, uid: "1001"}}
+    history: [{rule: refund, user: "1001", ago: 30m}]
+    expect: {rule: refund, held: true}
+  - name: paced, as expected
+    comment: {text: 我想退款, user: {nickname: 小明, uid: "1001"}}
+    history: [{rule: refund, user: "1001", ago: 30m}]
+    expect: {rule: refund, skipped: cooldown}
+  - name: flagged, as expected
+    comment: 我要投诉你们
+    expect: {rule: complaint, flagged: true}
+`)
+	res := run(t, &Runner{}, f)
+	out := assertWrites(t, res,
+		"  - want: rule price, flagged (nothing sent)\n  + got:  rule price, answered, replies:\n",
+		"  - want: rule refund, answered, reply \"小明 您好，退款请联系客服😊\"\n  + got:  rule refund, held for approval, reply \"小明 您好，退款请联系客服😊\"\n",
+		"  - want: rule complaint, skipped no_reply_rule\n  + got:  rule complaint, flagged (nothing sent)\n",
+		"  - want: rule refund, held for approval\n  + got:  rule refund, skipped cooldown, reply \"小明 您好，退款请联系客服😊\"\n",
+	)
+	if res.Passed() != 2 || res.Failed() != 4 {
+		t.Errorf("passed %d, failed %d, want 2 and 4:\n%s", res.Passed(), res.Failed(), out)
+	}
+	if got := res.Cases[5].Got; len(got) != 1 || !got[0].Flagged || got[0].Held || got[0].Skipped != "" || len(got[0].Replies) != 0 {
+		t.Errorf("flagged outcome %+v", got)
+	}
+}
+
+// assertWrites checks that res's report of its failures holds each of
+// wants, and returns it.
+func assertWrites(t *testing.T, res *Result, wants ...string) string {
+	t.Helper()
+	var b bytes.Buffer
+	res.Write(&b, false)
+	for _, want := range wants {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
 	}
-	if res.Passed() != 0 || res.Failed() != 4 {
-		t.Errorf("passed %d, failed %d", res.Passed(), res.Failed())
-	}
+	return b.String()
 }
 
 func TestHistory(t *testing.T) {
@@ -474,5 +566,23 @@ func TestMatch(t *testing.T) {
 	}
 	if !Match([]Expect{{NoMatch: true}}, nil) {
 		t.Error("no match")
+	}
+	// Flagged and held are part of the outcome: an answer is neither.
+	flagged := []Outcome{{Rule: "c", Flagged: true}}
+	held := []Outcome{{Rule: "r", Held: true, Replies: []string{"x"}}}
+	for _, tc := range []struct {
+		want []Expect
+		got  []Outcome
+		ok   bool
+	}{
+		{[]Expect{{Rule: "c", Flagged: true}}, flagged, true},
+		{[]Expect{{Rule: "c"}}, flagged, false},
+		{[]Expect{{Rule: "r", Held: true, Replies: []string{"x"}, HasReplies: true}}, held, true},
+		{[]Expect{{Rule: "r", Replies: []string{"x"}, HasReplies: true}}, held, false},
+		{[]Expect{{Rule: "r", Held: true}}, []Outcome{{Rule: "r", Replies: []string{"x"}}}, false},
+	} {
+		if ok := Match(tc.want, tc.got); ok != tc.ok {
+			t.Errorf("Match(%+v, %+v) = %v", tc.want, tc.got, ok)
+		}
 	}
 }
