@@ -1,6 +1,6 @@
 // Package cli holds autoreplyd's commands (run, check, test, explain,
-// history, stats, resume, resolve, inbox, approve, reject, done, demo,
-// simulate, version): flag parsing and output. cmd/autoreplyd only calls
+// history, stats, replay, resume, resolve, inbox, approve, reject, done,
+// notify-test, demo, simulate, version): flag parsing and output. cmd/autoreplyd only calls
 // Main, so the commands can be tested in-process with their exact output.
 package cli
 

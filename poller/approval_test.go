@@ -152,8 +152,8 @@ func TestApproveInDryRun(t *testing.T) {
 	h.wantPosts(0)
 	wantStatus(t, h.row(price), model.StatusRetrying, model.ReasonApproved)
 	// The same database under a run that sends: sent.
-	real := h.newPoller(nil)
-	h.cycle(real)
+	sending := h.newPoller(nil)
+	h.cycle(sending)
 	h.wantPosts(1)
 	wantStatus(t, h.row(price), model.StatusSent, "")
 }

@@ -111,7 +111,7 @@ func (s *Store) Decide(ctx context.Context, id int64, d Decision, now time.Time)
 		after = model.StatusRetrying
 		note := ""
 		if d.Text != "" {
-			note = "edited"
+			note = decisionEdited
 		}
 		q = `UPDATE replies SET status = ?, reason = ?, error = '', attempts = 0, updated_at = ?, next_attempt_at = ?,
 		       reply_text = CASE WHEN ? = '' THEN reply_text ELSE ? END,

@@ -142,7 +142,6 @@ func (s *Store) updateNotifications(ctx context.Context, op string, ids []int64,
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		//nolint:gosec // G202: placeholders only; the values are bound
 		if _, err := tx.ExecContext(ctx, query+"(?"+strings.Repeat(", ?", len(chunk)-1)+")", args...); err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
