@@ -348,3 +348,75 @@ func TestEndToEndHeldAnswersApproveRejectExpire(t *testing.T) {
 		t.Fatalf("inbox after everything: %+v", rows)
 	}
 }
+
+// replay, through the binary, on the history a real run left: an edited
+// rule's changes and the counts per rule.
+func TestEndToEndReplayReportsAnEditedRule(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "@every 1h", true)
+	w.withChannels("")
+	w.once()
+	complaint := w.add(threadA, "我要退款😭", "李四", "7001")
+	price := w.add(threadA, "这个多少钱", "张三", "7002")
+	plain := w.add(threadB, "今天天气不错", "王五", "7003")
+	w.once()
+
+	// The edit: refunds are answered (held for approval) instead of
+	// flagged, and weather talk gets a flag.
+	edited := strings.NewReplacer(
+		`containsAny(text, ["投诉", "退款"])`, `containsAny(text, ["投诉"])`,
+		"rules:\n", "rules:\n  - name: refund\n    when: 'text contains \"退款\"'\n    reply: '{{ user.nickname }} 您好，退款请私信客服'\n    approve: true\n  - name: weather\n    when: 'text contains \"天气\"'\n    action: flag\n",
+	).Replace(inboxRules)
+	path := filepath.Join(w.dir, "rules.edited.yaml")
+	must(t, os.WriteFile(path, []byte(edited), 0o644))
+	out, stderr, code := w.run("replay", "--config", w.cfg, "--rules", path, "--format", "json")
+	if code != 0 {
+		t.Fatalf("replay exited %d:\n%s", code, stderr)
+	}
+	type change struct {
+		Type      string `json:"type"`
+		CommentID string `json:"comment_id"`
+		Old       []struct{ Rule, Status string }
+		New       []struct{ Rule, Outcome, ReplyText string } `json:"new"`
+		Pacing    string                                       `json:"pacing"`
+		Changed   int                                          `json:"changed"`
+		Rules     []struct {
+			Rule                string
+			Gained, Lost int
+		} `json:"rules"`
+	}
+	changes := map[string]change{}
+	var summary change
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var c change
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatalf("replay line %q: %v", sc.Text(), err)
+		}
+		if c.Type == "summary" {
+			summary = c
+		} else {
+			changes[c.CommentID] = c
+		}
+	}
+	if _, ok := changes[price]; ok || len(changes) != 2 || summary.Changed != 2 || summary.Pacing != "replayed" {
+		t.Fatalf("replay: changes %+v, summary %+v\n%s", changes, summary, out)
+	}
+	if c := changes[complaint]; len(c.Old) != 1 || c.Old[0].Status != "flagged" || len(c.New) != 1 || c.New[0].Rule != "refund" || c.New[0].Outcome != "held" {
+		t.Errorf("the refund comment: %+v", c)
+	}
+	if c := changes[plain]; len(c.Old) != 0 || len(c.New) != 1 || c.New[0].Rule != "weather" || c.New[0].Outcome != "flag" {
+		t.Errorf("the weather comment: %+v", c)
+	}
+	gained := map[string][2]int{}
+	for _, r := range summary.Rules {
+		gained[r.Rule] = [2]int{r.Gained, r.Lost}
+	}
+	if gained["refund"] != [2]int{1, 0} || gained["weather"] != [2]int{1, 0} || gained["complaint"] != [2]int{0, 1} {
+		t.Errorf("per rule: %+v", summary.Rules)
+	}
+	// Read-only: the live history is as the run left it.
+	if got := w.history(); len(got) != 2 {
+		t.Errorf("history after replay: %+v", got)
+	}
+}
