@@ -378,10 +378,10 @@ func TestEndToEndReplayReportsAnEditedRule(t *testing.T) {
 		CommentID string `json:"comment_id"`
 		Old       []struct{ Rule, Status string }
 		New       []struct{ Rule, Outcome, ReplyText string } `json:"new"`
-		Pacing    string                                       `json:"pacing"`
-		Changed   int                                          `json:"changed"`
+		Pacing    string                                      `json:"pacing"`
+		Changed   int                                         `json:"changed"`
 		Rules     []struct {
-			Rule                string
+			Rule         string
 			Gained, Lost int
 		} `json:"rules"`
 	}
