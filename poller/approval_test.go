@@ -80,6 +80,10 @@ func TestFlagAndApprove(t *testing.T) {
 	again := h.add(threadA, "10000000000000003", "小明🍓", "价格是多少")
 	h.cycle(p)
 	wantStatus(t, h.row(again), model.StatusSkipped, "cooldown")
+	// Held back by pacing: nobody is told.
+	if due, err := h.st.DueNotifications(h.ctx, "", h.clk.Now(), 0); err != nil || len(due) != 4 {
+		t.Fatalf("outbox after a paced comment: %d rows, %v", len(due), err)
+	}
 
 	// Nothing is sent while the answer is held.
 	h.clk.Advance(time.Hour)

@@ -228,7 +228,7 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 		}
 		cl.ReplyText = text
 		if p.capped(ctx, db, responder, pg.queued[responder]+p.outstandingOf(responder)) {
-			cl.Status, cl.Reason = model.StatusSkipped, ReasonDailyCap
+			cl.Status, cl.Reason, cl.Notify = model.StatusSkipped, ReasonDailyCap, nil
 			claims = append(claims, cl)
 			continue
 		}
@@ -239,7 +239,9 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 		switch {
 		case reason != "":
 			// Held back: recorded skipped, so it is never answered later.
-			cl.Status, cl.Reason = model.StatusSkipped, reason
+			// Nobody is told: nothing happened that needs a person (a
+			// chatty user past a cooldown would flood the channel).
+			cl.Status, cl.Reason, cl.Notify = model.StatusSkipped, reason, nil
 		case d.Approve:
 			// Waits for a person; approved, it goes out through the retry
 			// path, where the cap and pacing of the responder apply again.
