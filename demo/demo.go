@@ -320,6 +320,10 @@ func (p *printer) event(ev poller.Event) {
 		p.counts["no_match"]++
 	case ev.Status == model.StatusSkipped:
 		what = fmt.Sprintf("rule %s: skipped (%s)", ev.Rule, ev.Reason)
+	case ev.Status == model.StatusFlagged:
+		what = fmt.Sprintf("rule %s: flagged for a person, nothing sent (autoreplyd inbox)", ev.Rule)
+	case ev.Status == model.StatusHeld:
+		what = fmt.Sprintf("rule %s: held for approval %q (autoreplyd inbox)", ev.Rule, ev.Reply)
 	default:
 		what = fmt.Sprintf("rule %s: %s %q", ev.Rule, ev.Status, ev.Reply)
 		if ev.Reason != "" {
@@ -347,7 +351,8 @@ func tail(s string, n int) string {
 }
 
 // statusOrder is the order in which the summary lists statuses.
-var statusOrder = []string{model.StatusSent, model.StatusRetrying, model.StatusFailed, model.StatusUnknown, model.StatusSkipped, model.StatusDryRun, model.StatusPending}
+var statusOrder = []string{model.StatusSent, model.StatusRetrying, model.StatusFailed, model.StatusUnknown, model.StatusSkipped,
+	model.StatusFlagged, model.StatusHeld, model.StatusDryRun, model.StatusPending}
 
 // statusCounts says counts by status, in statusOrder.
 func statusCounts(counts map[string]int) string {

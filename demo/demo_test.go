@@ -235,15 +235,15 @@ func TestRunPrintsReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	six := string(rules) + `
+	seven := string(rules) + `
   - name: emoji
     when: 'onlyEmoji(text)'
     reply: '🙏'
 `
-	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(six), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(seven), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 6 rules\n") })
+	testutil.WaitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 7 rules\n") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v\n%s", err, log.String())

@@ -43,6 +43,8 @@ var joTexts = [][]string{
 	{"[呲牙]", "[捂脸][捂脸]", "[赞]", "[比心]", "[呲牙][赞]"},
 	// spam
 	{"加微信 vx123 领福利", "私信我，带你赚钱", "加v：vx123 看更多", "私信我 免费领取"},
+	// complaints: for a person, not the robot
+	{"质量太差了，我要投诉", "怎么退款？", "差评！发货太慢了😡", "骗子，东西是假的"},
 	// English
 	{"how much?", "where to buy", "How much is it? 😍", "link please"},
 	// emoji only

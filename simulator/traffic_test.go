@@ -55,7 +55,7 @@ func TestTrafficDeterministic(t *testing.T) {
 	if total < 200 || replyTo == 0 {
 		t.Errorf("%d replies, %d answering another", total, replyTo)
 	}
-	for _, want := range []string{"多少钱", "链接在哪", "好看", "[呲牙]", "[捂脸]", "[赞]", "[比心]", "vx123", "私信我", "how much?", "where to buy", "😂😂"} {
+	for _, want := range []string{"多少钱", "链接在哪", "好看", "[呲牙]", "[捂脸]", "[赞]", "[比心]", "vx123", "私信我", "how much?", "where to buy", "😂😂", "投诉", "退款"} {
 		if !strings.Contains(texts.String(), want) {
 			t.Errorf("no reply contains %q in 200 ticks", want)
 		}
