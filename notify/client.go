@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -182,18 +181,6 @@ func (c *client) Type() string { return c.typ }
 
 // String names the channel without its URL or secret.
 func (c *client) String() string { return "notify." + c.name + " (" + c.typ + ")" }
-
-// marshal encodes v as JSON without HTML escaping: a message's < and > stay
-// as written (the robots take the body as UTF-8 JSON either way).
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
-}
 
 // post sends body to target and returns the answer, or an *Error when no
 // answer came. A non-2xx answer is returned as it is: each type reads its

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 )
 
 // Each robot is sent a plain text message: markdown would let a stranger's
@@ -42,7 +44,7 @@ func (w *wecom) deliver(ctx context.Context, events []Event) (Answer, error) {
 	type text struct {
 		Content string `json:"content"`
 	}
-	body, err := marshal(struct {
+	body, err := httpx.JSON(struct {
 		MsgType string `json:"msgtype"`
 		Text    text   `json:"text"`
 	}{"text", text{w.render.text(events)}})
@@ -92,7 +94,7 @@ func (d *dingtalk) deliver(ctx context.Context, events []Event) (Answer, error) 
 	type text struct {
 		Content string `json:"content"`
 	}
-	body, err := marshal(struct {
+	body, err := httpx.JSON(struct {
 		MsgType string `json:"msgtype"`
 		Text    text   `json:"text"`
 	}{"text", text{d.render.text(events)}})
@@ -170,7 +172,7 @@ func (f *feishu) deliver(ctx context.Context, events []Event) (Answer, error) {
 	if f.secret != "" {
 		msg.Timestamp, msg.Sign = FeishuSign(f.secret, f.now())
 	}
-	body, err := marshal(msg)
+	body, err := httpx.JSON(msg)
 	if err != nil {
 		return Answer{}, f.errorf(Refused, "cannot encode the message: %v", err)
 	}

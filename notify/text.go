@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
 )
 
 // Bounds on a stranger's words in one message, in characters (runes). A
@@ -22,24 +24,12 @@ const (
 // ellipsis ends a text that was cut.
 const ellipsis = "…"
 
-// invisible reports whether r is a character a message must not carry: C0
-// and C1 controls and DEL (line breaks that forge lines, escape sequences),
-// the bidirectional embeddings, overrides and isolates and the direction
-// marks (which reorder what a reader sees), the line and paragraph
-// separators and the byte-order mark. It is the set internal/termesc escapes
-// for terminals; in a chat message these are dropped instead. The zero
-// width joiner stays: emoji sequences (👨‍👩‍👧) need it.
-func invisible(r rune) bool {
-	switch {
-	case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	case r == 0x200e, r == 0x200f, r == 0x061c, r == 0x2028, r == 0x2029, r == 0xfeff:
-		return true
-	}
-	return false
-}
+// invisible reports whether r is a character a message must not carry:
+// the set internal/termesc escapes for terminals (controls, direction
+// overrides and marks, line separators, the byte-order mark); in a chat
+// message these are dropped instead. The zero width joiner stays: emoji
+// sequences (👨‍👩‍👧) need it.
+func invisible(r rune) bool { return termesc.Unsafe(r) }
 
 // clean makes untrusted text one safe line: invalid UTF-8 dropped, control
 // and direction characters turned into spaces, runs of white space made one

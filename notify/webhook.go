@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 )
 
 // SignatureHeader carries a webhook message's signature when the channel
@@ -100,7 +102,7 @@ func (w *webhook) deliver(ctx context.Context, events []Event) (Answer, error) {
 		}
 		v = d
 	}
-	body, err := marshal(v)
+	body, err := httpx.JSON(v)
 	if err != nil {
 		return Answer{}, w.errorf(Refused, "cannot encode the message: %v", err)
 	}

@@ -12,13 +12,13 @@ import (
 	"unicode/utf8"
 )
 
-// unsafe reports whether r must not reach a terminal as itself: C0 and C1
+// Unsafe reports whether r must not reach a terminal as itself: C0 and C1
 // controls and DEL (escape sequences, line breaks, carriage returns, bells),
 // the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
 // U+2066–U+2069), the invisible direction marks (U+200E, U+200F, U+061C),
 // the line and paragraph separators (U+2028, U+2029) and the byte-order mark
 // (U+FEFF), which some terminals and viewers take as a line break or hide.
-func unsafe(r rune) bool {
+func Unsafe(r rune) bool {
 	switch {
 	case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
 		return true
@@ -38,7 +38,7 @@ func String(s string) string {
 	i := 0
 	for i < len(s) {
 		r, n := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && n == 1) || unsafe(r) {
+		if (r == utf8.RuneError && n == 1) || Unsafe(r) {
 			break
 		}
 		i += n
@@ -60,9 +60,9 @@ func String(s string) string {
 			b.WriteString(`\r`)
 		case r == '\t':
 			b.WriteString(`\t`)
-		case r < 0x80 && unsafe(r):
+		case r < 0x80 && Unsafe(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unsafe(r):
+		case Unsafe(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteString(s[i : i+n])

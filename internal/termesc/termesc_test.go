@@ -65,7 +65,7 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("String(%q) = %q is not UTF-8", s, out)
 		}
 		for _, r := range out {
-			if unsafe(r) {
+			if Unsafe(r) {
 				t.Fatalf("String(%q) = %q still holds %U", s, out, r)
 			}
 		}

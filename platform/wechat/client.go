@@ -17,7 +17,6 @@
 package wechat
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -329,7 +328,7 @@ func (c *Client) fetch(ctx context.Context, force bool) (string, error) {
 		q.Set("secret", c.cfg.AppSecret)
 		req = httpx.Request{Method: http.MethodGet, URL: c.base + LegacyTokenPath + "?" + q.Encode()}
 	} else {
-		body, _ := encode(map[string]any{"grant_type": "client_credential", "appid": c.cfg.AppID,
+		body, _ := httpx.JSON(map[string]any{"grant_type": "client_credential", "appid": c.cfg.AppID,
 			"secret": c.cfg.AppSecret, "force_refresh": force})
 		req = httpx.Request{Method: http.MethodPost, URL: c.base + StableTokenPath, Body: body,
 			Header: http.Header{"Content-Type": {"application/json"}}}
@@ -394,7 +393,7 @@ type envelope struct {
 // with Code set; a token code refreshes the token once and tries once more.
 // Every failure is an *Error.
 func (c *Client) Call(ctx context.Context, req Request, out any) error {
-	body, err := encode(req.Body)
+	body, err := httpx.JSON(req.Body)
 	if err != nil {
 		return c.errorf(&Error{Op: req.Path, Msg: "cannot encode the request: " + err.Error(), Reason: "bad_request"})
 	}
@@ -479,17 +478,5 @@ func (c *Client) errorf(e *Error) *Error {
 // previous) from s, for callers that build their own messages.
 func (c *Client) Redact(s string) string { return c.api.Redact(s) }
 
-// encode marshals v as JSON without HTML escaping: WeChat rejects `\u003c`
-// and friends with 40033.
-func encode(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(b.Bytes(), "\n"), nil
-}
-
 // Encode is the JSON encoding Call uses (no HTML escaping), exported for tests.
-func Encode(v any) ([]byte, error) { return encode(v) }
+func Encode(v any) ([]byte, error) { return httpx.JSON(v) }
