@@ -247,13 +247,16 @@ func (a *auth) validLoginCSRF(r *http.Request, token string) bool {
 	return hmac.Equal([]byte(token), []byte(a.loginToken(ck.Value)))
 }
 
-// cookie is one of the console's cookies.
-func (a *auth) cookie(name, value string, expires time.Time) *http.Cookie {
+// cookie is one of the console's cookies, kept by the browser for maxAge
+// (0: until it closes; a value of "" deletes it). Max-Age, not Expires: the
+// browser's clock need not agree with ours.
+func (a *auth) cookie(name, value string, maxAge time.Duration) *http.Cookie {
 	ck := &http.Cookie{Name: name, Value: value, Path: cookiePath, HttpOnly: true, Secure: a.opts.TLS, SameSite: http.SameSiteStrictMode}
-	if value == "" {
+	switch {
+	case value == "":
 		ck.MaxAge = -1
-	} else if !expires.IsZero() {
-		ck.Expires = expires
+	case maxAge > 0:
+		ck.MaxAge = int(maxAge / time.Second)
 	}
 	return ck
 }
@@ -318,7 +321,7 @@ func (c *Console) renderLogin(w http.ResponseWriter, r *http.Request, code int, 
 	} else {
 		pre = randomID()
 	}
-	http.SetCookie(w, c.auth.cookie(loginCookie, pre, time.Time{}))
+	http.SetCookie(w, c.auth.cookie(loginCookie, pre, 0))
 	c.render(w, r, code, "login", &page{Error: msg, CSRF: c.auth.loginToken(pre)}, nil)
 }
 
@@ -344,8 +347,8 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := c.auth.start(name)
-	http.SetCookie(w, c.auth.cookie(loginCookie, "", time.Time{}))
-	http.SetCookie(w, c.auth.cookie(sessionCookie, s.id, s.expires))
+	http.SetCookie(w, c.auth.cookie(loginCookie, "", 0))
+	http.SetCookie(w, c.auth.cookie(sessionCookie, s.id, c.opts.SessionTTL))
 	c.log.Info("console sign-in", "user", name, "addr", clientAddr(r))
 	http.Redirect(w, r, "/ui/inbox", http.StatusSeeOther)
 }
@@ -353,7 +356,7 @@ func (c *Console) postLogin(w http.ResponseWriter, r *http.Request) {
 // postLogout signs the user out.
 func (c *Console) postLogout(w http.ResponseWriter, r *http.Request, s *session) {
 	c.auth.end(s)
-	http.SetCookie(w, c.auth.cookie(sessionCookie, "", time.Time{}))
+	http.SetCookie(w, c.auth.cookie(sessionCookie, "", 0))
 	c.log.Info("console sign-out", "user", s.user)
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
