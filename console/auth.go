@@ -251,6 +251,7 @@ func (a *auth) validLoginCSRF(r *http.Request, token string) bool {
 // (0: until it closes; a value of "" deletes it). Max-Age, not Expires: the
 // browser's clock need not agree with ours.
 func (a *auth) cookie(name, value string, maxAge time.Duration) *http.Cookie {
+	//nolint:gosec // G124: Secure exactly when the listener speaks TLS; a Secure cookie over plain HTTP would never come back
 	ck := &http.Cookie{Name: name, Value: value, Path: cookiePath, HttpOnly: true, Secure: a.opts.TLS, SameSite: http.SameSiteStrictMode}
 	switch {
 	case value == "":

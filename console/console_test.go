@@ -105,7 +105,7 @@ func (w *world) advance(d time.Duration) {
 // hostile are the texts a world's comments carry: markup, a direction
 // override, quotes.
 const (
-	hostileComment  = `<script>alert("x")</script>投诉 ‮gnirts‬`
+	hostileComment  = "<script>alert(\"x\")</script>投诉 \u202egnirts\u202c"
 	hostileNickname = `"><img src=x onerror=alert(1)>小王's`
 )
 
@@ -418,7 +418,7 @@ func TestUnauthenticatedSeesNoData(t *testing.T) {
 	}
 	// A forged session cookie is a stranger.
 	u, _ := url.Parse(w.srv.URL + "/ui/")
-	cl.hc.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: randomID()}})
+	cl.hc.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: randomID(), HttpOnly: true, SameSite: http.SameSiteStrictMode}}) //nolint:gosec // G124: a forged cookie; Secure would keep it off plain HTTP
 	if r := cl.get("/ui/inbox"); r.code != http.StatusSeeOther {
 		t.Errorf("forged session: %d", r.code)
 	}
