@@ -225,14 +225,13 @@ LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id;
 
 	// 6: the console's queries (store/console.go), each bounded by an index
 	// on a history of a million claims (BENCHMARKS.md, "Console queries").
-	// replies_console covers the rule statistics of a period: a range of
-	// created_at read from the index alone, never the table.
-	// replies_thread_sent holds only the sent claims, so a thread's newest
-	// answers are found however many skipped claims the thread has.
-	// comments_user_seen gives a user's newest comments without sorting
-	// them all.
+	// replies_rule_status gives a rule's claims of one status and reason in
+	// a period as one range, for the rule statistics. replies_thread_sent
+	// holds only the sent claims, so a thread's newest answers are found
+	// however many skipped claims the thread has. comments_user_seen gives
+	// a user's newest comments without sorting them all.
 	`
-CREATE INDEX replies_console ON replies (created_at, rule, status, reason);
+CREATE INDEX replies_rule_status ON replies (rule, status, reason, created_at);
 CREATE INDEX replies_thread_sent ON replies (platform, thread_id, created_at) WHERE status = 'sent';
 CREATE INDEX comments_user_seen ON comments (platform, user_uid, seen_at);
 `,
