@@ -307,7 +307,6 @@ func noParent(id string) bool { return id == "" || id == "0" }
 func (s *Store) ThreadContext(ctx context.Context, platform, threadID, commentID string, limit int) (ThreadContext, error) {
 	var tc ThreadContext
 	one := func(id string) (*StoredComment, error) {
-		//nolint:gosec // G202: commentCols is a constant list of columns; the values are bound
 		c, err := scanComment(s.db.QueryRowContext(ctx,
 			`SELECT `+commentCols+` FROM comments WHERE platform = ? AND comment_id = ?`, platform, id))
 		if errors.Is(err, sql.ErrNoRows) {

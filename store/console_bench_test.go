@@ -87,12 +87,12 @@ func consoleBenchDB(b *testing.B) string {
 
 // buildConsoleBench writes the benchmark history into a new database at
 // path: one transaction, prepared statements.
-func buildConsoleBench(ctx context.Context, path string) error {
+func buildConsoleBench(ctx context.Context, path string) (err error) {
 	s, err := Open(ctx, path)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { err = errors.Join(err, s.Close()) }()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -113,6 +113,8 @@ func buildConsoleBench(ctx context.Context, path string) error {
 	rng := rand.New(rand.NewPCG(18, 6))
 	zipf := func(n uint64) *rand.Zipf { return rand.NewZipf(rng, 1.1, 1, n-1) }
 	rules, threads, users := zipf(benchRules), zipf(benchThreads), zipf(benchUsers)
+	//nolint:gosec // G115: a Zipf draws at most its imax, a small constant
+	draw := func(z *rand.Zipf) int { return int(z.Uint64()) }
 	start := benchEnd.Add(-benchDays * 24 * time.Hour)
 	step := benchDays * 24 * time.Hour / benchClaims
 	waitingFrom := benchEnd.Add(-benchWaitingDays * 24 * time.Hour)
@@ -122,8 +124,7 @@ func buildConsoleBench(ctx context.Context, path string) error {
 		at := start.Add(time.Duration(i) * step)
 		ts := formatTime(at)
 		id := strconv.Itoa(7300000000000000000 + i)
-		th, user := int(threads.Uint64()), int(users.Uint64())
-		rule := int(rules.Uint64())
+		th, user, rule := draw(threads), draw(users), draw(rules)
 		root, replyTo := "0", "0"
 		if prev, ok := lastInThread[th]; ok && rng.IntN(3) == 0 {
 			root, replyTo = prev, prev
@@ -176,6 +177,9 @@ func buildConsoleBench(ctx context.Context, path string) error {
 // would; the console's queries are the same on the daemon's connection.
 func openConsoleBench(b *testing.B) *Store {
 	b.Helper()
+	if testing.Short() {
+		b.Skip("-short: the million-claim database takes minutes to build")
+	}
 	s, err := OpenReadOnly(context.Background(), consoleBenchDB(b))
 	if err != nil {
 		b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -334,7 +335,7 @@ func TestConsoleQueriesReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ro.Close()
+	t.Cleanup(func() { testutil.Close(t, ro) })
 	if st, err := ro.RuleStats(t.Context(), t0, t0.Add(time.Hour), time.Hour); err != nil || len(st) != 1 || st[0].Answered() != 1 {
 		t.Errorf("RuleStats read-only: %+v, %v", st, err)
 	}
