@@ -81,7 +81,7 @@ type Options struct {
 	// written to it, replay reads it.
 	Store *store.Store
 	// Stats are the read queries of the rules page and the inbox's
-	// context (nil: StoreStats over Store).
+	// context (nil: Store's own).
 	Stats Stats
 	// Rules is the live rule set; RulesPath its file or directory, whose
 	// YAML the playground starts from.
@@ -142,7 +142,7 @@ func New(opts Options) (*Console, error) {
 		c.redact = redact.New()
 	}
 	if c.stats == nil {
-		c.stats = StoreStats{Store: opts.Store, Location: opts.Location}
+		c.stats = opts.Store
 	}
 	a, err := newAuth(opts)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/autoreplyd/autoreplyd/console/chart"
 	"github.com/autoreplyd/autoreplyd/internal/answer"
 	"github.com/autoreplyd/autoreplyd/internal/explain"
 	"github.com/autoreplyd/autoreplyd/model"
@@ -64,7 +65,7 @@ func (c *Console) getInbox(w http.ResponseWriter, r *http.Request, s *session) {
 func (c *Console) inbox(w http.ResponseWriter, r *http.Request, s *session, code int, p *page) {
 	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
 	defer cancel()
-	counts, err := c.opts.Store.InboxCounts(ctx)
+	total, err := c.opts.Store.CountStatuses(ctx, model.StatusFlagged, model.StatusHeld)
 	var rows []store.HistoryRow
 	if err == nil {
 		rows, err = c.opts.Store.History(ctx, store.Filter{Statuses: []string{model.StatusFlagged, model.StatusHeld}, Limit: inboxLimit})
@@ -73,7 +74,6 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request, s *session, code
 		c.fail(w, r, s, http.StatusInternalServerError, p.L.T("error.store", c.show(err.Error())))
 		return
 	}
-	total := counts[model.StatusFlagged] + counts[model.StatusHeld]
 	p.Title = fmt.Sprintf("(%d) %s", total, p.L.T("inbox.title"))
 	data := struct {
 		Rows  []inboxRow
@@ -98,9 +98,12 @@ func (c *Console) inboxRow(ctx context.Context, h store.HistoryRow) inboxRow {
 	if err != nil {
 		c.log.Warn("console: cannot read a thread's context", "claim", h.ID, "err", err)
 	}
-	row.Parent = c.show(tc.Parent)
+	if p := tc.RepliesTo; p != nil {
+		row.Parent = c.show(p.User.Nickname + ": " + p.Text)
+	}
 	for _, a := range tc.Answers {
-		row.Thread = append(row.Thread, c.contextLine(a))
+		row.Thread = append(row.Thread, contextLine{When: c.timeText(a.CreatedAt), Rule: c.show(a.Rule), Status: a.Status,
+			Comment: c.show(a.CommentText), Text: c.show(a.ReplyText)})
 	}
 	if h.UserUID != "" {
 		hist, err := c.stats.UserHistory(ctx, h.Platform, h.UserUID, contextLimit+1)
@@ -108,17 +111,19 @@ func (c *Console) inboxRow(ctx context.Context, h store.HistoryRow) inboxRow {
 			c.log.Warn("console: cannot read a user's history", "claim", h.ID, "err", err)
 		}
 		for _, u := range hist {
-			if u.ID != h.ID && len(row.History) < contextLimit {
-				row.History = append(row.History, c.contextLine(u))
+			if u.ID == h.CommentID || len(row.History) >= contextLimit {
+				continue
 			}
+			line := contextLine{When: c.timeText(u.SeenAt), Comment: c.show(u.Text)}
+			for _, cl := range u.Claims {
+				line.Rule, line.Status, line.Text = c.show(cl.Rule), cl.Status, c.show(cl.ReplyText)
+			}
+			row.History = append(row.History, line)
 		}
 	}
 	return row
 }
 
-func (c *Console) contextLine(h store.HistoryRow) contextLine {
-	return contextLine{When: c.timeText(h.CreatedAt), Rule: c.show(h.Rule), Status: h.Status, Comment: c.show(h.CommentText), Text: c.show(h.ReplyText)}
-}
 
 // postInbox records a decision about claim {id}: approve (with the text as
 // edited), reject (with a reason) or done. By is the signed-in user.
@@ -210,7 +215,7 @@ func (c *Console) getRules(w http.ResponseWriter, r *http.Request, s *session) {
 	defer cancel()
 	now := c.now()
 	day, err := c.stats.RuleStats(ctx, now.Add(-24*time.Hour), now, time.Hour)
-	var week []RuleStat
+	var week []store.RuleStat
 	if err == nil {
 		// Whole local days, today last: the chart's seven bars.
 		y, m, d := now.In(c.opts.Location).Date()
@@ -221,20 +226,31 @@ func (c *Console) getRules(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, http.StatusInternalServerError, l.T("error.store", c.show(err.Error())))
 		return
 	}
-	index := func(rs []RuleStat) map[string]RuleStat {
-		m := map[string]RuleStat{}
+	index := func(rs []store.RuleStat) map[string]store.RuleStat {
+		m := map[string]store.RuleStat{}
 		for _, x := range rs {
 			m[x.Rule] = x
 		}
 		return m
 	}
 	dayBy, weekBy := index(day), index(week)
-	counts := func(x RuleStat) string {
+	// RuleStats lists every rule with a claim in the whole history: one
+	// missing never matched (or its claims were pruned).
+	matched := map[string]bool{}
+	for _, x := range week {
+		matched[x.Rule] = true
+	}
+	var days []string
+	y, m, dd := now.In(c.opts.Location).Date()
+	for i := 6; i >= 0; i-- {
+		days = append(days, time.Date(y, m, dd-i, 0, 0, 0, 0, c.opts.Location).Format("01-02"))
+	}
+	counts := func(x store.RuleStat) string {
 		skipped := 0
 		for _, n := range x.Skipped {
 			skipped += n
 		}
-		return l.T("rules.counts", x.Total(), x.ByStatus[model.StatusSent], skipped, x.ByStatus[model.StatusHeld],
+		return l.T("rules.counts", x.Claims, x.Answered(), skipped, x.ByStatus[model.StatusHeld],
 			x.ByStatus[model.StatusFlagged], x.ByStatus[model.StatusFailed])
 	}
 	data := struct {
@@ -245,8 +261,8 @@ func (c *Console) getRules(w http.ResponseWriter, r *http.Request, s *session) {
 	for _, ri := range c.opts.Rules().Rules() {
 		wk := weekBy[ri.Name]
 		row := ruleRow{Name: ri.Name, Description: ri.Description, Where: fmt.Sprintf("%s:%d", filepath.Base(ri.File), ri.Line),
-			Day: counts(dayBy[ri.Name]), Week: counts(wk), Chart: barChart(wk.Series, strings.Trim(fmt.Sprint(wk.Series), "[]")),
-			Never: wk.LastMatched.IsZero() && dayBy[ri.Name].LastMatched.IsZero()}
+			Day: counts(dayBy[ri.Name]), Week: counts(wk), Chart: chart.Bars(wk.Series, days, 0, 0),
+			Never: !matched[ri.Name]}
 		data.Rows = append(data.Rows, row)
 	}
 	var st Status
