@@ -124,7 +124,6 @@ func (c *Console) inboxRow(ctx context.Context, h store.HistoryRow) inboxRow {
 	return row
 }
 
-
 // postInbox records a decision about claim {id}: approve (with the text as
 // edited), reject (with a reason) or done. By is the signed-in user.
 func (c *Console) postInbox(w http.ResponseWriter, r *http.Request, s *session) {
