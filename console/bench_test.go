@@ -65,7 +65,7 @@ func BenchmarkPages(b *testing.B) {
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodGet, path, nil)
 				req.Host = listenAddr
-				req.AddCookie(&http.Cookie{Name: sessionCookie, Value: s.id})
+				req.AddCookie(&http.Cookie{Name: sessionCookie, Value: s.id}) //nolint:gosec // G124: a request's cookie carries no attributes
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
 				if rec.Code != http.StatusOK {
