@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
@@ -168,4 +169,27 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte, pool *x509.CertPool) {
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), pool
+}
+
+func TestConsoleWarning(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		listen string
+		tls    bool
+		warn   bool
+	}{
+		{"127.0.0.1:9464", false, false}, {"[::1]:9464", false, false}, {"localhost:9464", false, false},
+		{"0.0.0.0:9464", false, true}, {"10.0.0.5:9464", false, true}, {"0.0.0.0:9464", true, false},
+	} {
+		cfg := &config.Config{Listen: tc.listen, Console: &config.Console{}}
+		if tc.tls {
+			cfg.Console.TLSCertFile, cfg.Console.TLSKeyFile = "c.crt", "c.key"
+		}
+		if got := consoleWarning(cfg); (got != "") != tc.warn || (tc.warn && !strings.Contains(got, "without TLS")) {
+			t.Errorf("listen %s, tls %v: %q", tc.listen, tc.tls, got)
+		}
+	}
+	if consoleWarning(&config.Config{Listen: "0.0.0.0:9464"}) != "" {
+		t.Error("a warning without a console")
+	}
 }
