@@ -115,9 +115,10 @@ ORDER BY mine.seen_at DESC, mine.n DESC, r.id`
 )
 
 // MaxBuckets bounds the series of RuleStats: a chart has a few dozen bars,
-// and a bucket too small for its period would otherwise allocate without
-// bound.
-const MaxBuckets = 1000
+// and each bucket costs an index search per rule (168 hourly buckets of 20
+// rules took 55 ms on the benchmark's history, 7 daily ones 24 ms). A year
+// of days fits.
+const MaxBuckets = 400
 
 // DefaultContextLimit is how many rows ThreadContext and UserHistory return
 // for a limit of 0 or less; MaxContextLimit is the most they return
@@ -163,7 +164,10 @@ func (r RuleStat) Answered() int { return r.ByStatus[model.StatusSent] }
 // only in the period), what its claims created in [since, until) came to,
 // with a series of counts per bucket for a chart, ordered by rule name.
 // bucket must be positive and divide the period into at most MaxBuckets
-// buckets (the last one may be cut short by until).
+// buckets (the last one may be cut short by until). Every bucket is exact,
+// whatever its alignment. The cost grows with the claims in the period, and
+// with rules times buckets, not with the history: on the million-claim
+// benchmark, 24 hours by the hour took 8–10 ms, 7 days by the day 24–39 ms.
 func (s *Store) RuleStats(ctx context.Context, since, until time.Time, bucket time.Duration) ([]RuleStat, error) {
 	if bucket <= 0 {
 		return nil, fmt.Errorf("rule statistics: bucket must be positive, not %s", bucket)

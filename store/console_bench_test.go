@@ -19,8 +19,9 @@ import (
 // comment) over benchDays days up to benchEnd: 11,000 a day, a busy
 // account's quarter under `retention: 90d`. Rules, threads and users are
 // Zipf-distributed: the busiest thread and the busiest user have 169,000
-// and 131,000 comments, the worst case of the thread and user queries. Comments of person rules from the last benchWaitingDays days are
-// still waiting (flagged or held: the inbox); older ones were decided.
+// and 131,000 comments, the worst case of the thread and user queries.
+// Claims for a person from the last benchWaitingDays days are still waiting
+// (flagged or held: the inbox); older ones were decided.
 const (
 	benchClaims      = 1_000_000
 	benchDays        = 90
