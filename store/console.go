@@ -286,13 +286,15 @@ const commentCols = `platform, comment_id, thread_id, post_id, root_id, reply_to
 	user_unique_id, text, comment_created_at, disposition, seen_at`
 
 // claimCols are historyCols read from replies r joined with comments c
-// rather than from replies_v: SQLite prepares the two-table join in a third
+// (the thread's labels looked up by its primary key) rather than from
+// replies_v: SQLite prepares the two-table join in a third
 // of the time it takes for the view, which also joins threads, and the
 // console prepares its queries on every page.
 const claimCols = `r.id, r.platform, r.comment_id, r.thread_id, c.post_id, r.rule, r.responder, r.status, r.reason,
 	r.error, r.reply_text, c.text, c.user_uid, c.user_nickname, c.user_unique_id, r.platform_reply_id,
 	r.attempts, c.comment_created_at, r.created_at, r.updated_at, r.next_attempt_at,
-	r.decided_by, r.decided_at, r.decision_note`
+	r.decided_by, r.decided_at, r.decision_note, c.disposition,
+	coalesce((SELECT t.labels FROM threads t WHERE t.platform = r.platform AND t.thread_id = r.thread_id), '{}')`
 
 func scanComment(sc interface{ Scan(...any) error }) (StoredComment, error) {
 	var c StoredComment
