@@ -50,6 +50,11 @@ const (
 // whole console test takes a few seconds.
 const Timeout = 90 * time.Second
 
+// slots bounds how many browsers run at once. A Chromium starting and
+// rendering takes a core for a while; the e2e tests run eight at a time on
+// two cores, and more browsers at once would only make each test slower.
+var slots = make(chan struct{}, 2)
+
 // Viewport is a window size to render and photograph pages at.
 type Viewport struct {
 	Name          string
@@ -144,6 +149,7 @@ func Start(t testing.TB, origin string) *Browser {
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)
 	}
+	slots <- struct{}{}
 	ctx, cancelTimeout := context.WithTimeout(context.Background(), Timeout)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	b.ctx, _ = chromedp.NewContext(allocCtx)
@@ -153,6 +159,7 @@ func Start(t testing.TB, origin string) *Browser {
 		_ = chromedp.Cancel(b.ctx)
 		cancelAlloc()
 		cancelTimeout()
+		<-slots
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		for _, f := range b.foreign {
@@ -244,6 +251,32 @@ func (b *Browser) Status() (int64, string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.status, b.document
+}
+
+// Language makes the tab ask for pages in lang, as a browser set to that
+// language does (its Accept-Language header).
+func (b *Browser) Language(lang string) {
+	b.t.Helper()
+	_, err := chromedp.Call(b.ctx, network.SetExtraHTTPHeaders,
+		network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": lang}})
+	if err != nil {
+		b.t.Fatalf("browser: Accept-Language %s: %v", lang, err)
+	}
+}
+
+// Cookies are the values of the cookies the browser holds for the server
+// under test, by name.
+func (b *Browser) Cookies() map[string]string {
+	b.t.Helper()
+	r, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{b.origin + "/"}})
+	if err != nil {
+		b.t.Fatalf("browser: cookies: %v", err)
+	}
+	out := map[string]string{}
+	for _, c := range r.Cookies {
+		out[c.Name] = c.Value
+	}
+	return out
 }
 
 // Eval evaluates a JavaScript expression in the page.
