@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -194,7 +195,7 @@ func (w *world) claimStatus(commentID string) (status, by string) {
 	must(w.t, err)
 	defer testutil.Close(w.t, db)
 	err = db.QueryRow(`SELECT status, decided_by FROM replies WHERE comment_id = ?`, commentID).Scan(&status, &by)
-	if err == sql.ErrNoRows {
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", ""
 	}
 	must(w.t, err)

@@ -78,6 +78,7 @@ var names = []string{"chromium", "chromium-browser", "google-chrome", "google-ch
 // usual names on PATH.
 func ExecPath() (string, error) {
 	if p := os.Getenv(ChromiumEnv); p != "" {
+		//nolint:gosec // G703: the tester names the browser to run
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("%s=%s: %w", ChromiumEnv, p, err)
 		}
@@ -330,13 +331,13 @@ func (b *Browser) Screenshots(name string) {
 	if dir == "" {
 		dir = artifactDir(b.t)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		b.t.Fatal(err)
 	}
 	for _, v := range []Viewport{Desktop, Phone} {
 		b.SetViewport(v)
 		img := Run(b, chromedp.FullScreenshot(100))
-		if err := os.WriteFile(filepath.Join(dir, name+"-"+v.Name+".png"), img, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name+"-"+v.Name+".png"), img, 0o600); err != nil {
 			b.t.Fatal(err)
 		}
 	}
@@ -370,10 +371,10 @@ func (b *Browser) Picture(path string, v Viewport) int {
 	if err := enc.Encode(&buf, img); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		b.t.Fatal(err)
 	}
 	return buf.Len()

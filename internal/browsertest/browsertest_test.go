@@ -91,8 +91,8 @@ func TestBrowserFormsScreenshotsAndPictures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	cfg, err := png.DecodeConfig(f)
+	_ = f.Close()
 	if err != nil || int64(cfg.Width) != Phone.Width || int64(cfg.Height) != Phone.Height {
 		t.Errorf("picture %dx%d (%v), want the phone's viewport", cfg.Width, cfg.Height, err)
 	}
