@@ -35,7 +35,11 @@ func page(t *testing.T) *httptest.Server {
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `<!doctype html><html lang="zh-CN"><meta name="viewport" content="width=device-width, initial-scale=1"><title>表单</title><body>
 <form id="f" method="post" action="/post"><input name="x" value="你好🌏"><button type="submit">送</button></form>
+<form id="r" method="post" action="/redirect"><button type="submit">去</button></form>
 <a href="/other">same host</a></body></html>`)
+	})
+	mux.HandleFunc("POST /redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 	mux.HandleFunc("POST /post", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnprocessableEntity)
@@ -58,7 +62,14 @@ func TestBrowserFormsScreenshotsAndPictures(t *testing.T) {
 	if got := b.ForeignURLs(); len(got) != 0 {
 		t.Errorf("foreign URLs on a local page: %v", got)
 	}
-	status := b.Submit(chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	// A 303 after a POST: the status is the page's it leads to.
+	if status := b.Submit(chromedp.Click(chromedp.CSS(`form#r button`))); status != http.StatusOK {
+		t.Errorf("submit and redirect: status %d, want 200", status)
+	}
+	if st, u := b.Status(); st != http.StatusOK || u != srv.URL+"/" {
+		t.Errorf("after the redirect Status() = %d %s", st, u)
+	}
+	status := b.Submit(chromedp.Click(chromedp.CSS(`form#f button[type=submit]`)))
 	if status != http.StatusUnprocessableEntity {
 		t.Errorf("submit status = %d, want 422", status)
 	}
