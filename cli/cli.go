@@ -29,6 +29,9 @@ var Version = ""
 type Env struct {
 	Stdout, Stderr io.Writer
 	Environ        []string
+	// Stdin is what commands that read input read (console hash-password);
+	// nil reads nothing.
+	Stdin io.Reader
 }
 
 // exitError carries an exit code without printing anything more.
@@ -87,6 +90,7 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.AddCommand(notifyTestCmd(env))
 	root.AddCommand(inboxCmd(env), approveCmd(env), rejectCmd(env), doneCmd(env))
 	root.AddCommand(replayCmd(env))
+	root.AddCommand(consoleCmd(env))
 	return root
 }
 

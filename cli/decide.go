@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/autoreplyd/autoreplyd/daemon"
+	"github.com/autoreplyd/autoreplyd/internal/answer"
 	"github.com/autoreplyd/autoreplyd/internal/termesc"
 	"github.com/autoreplyd/autoreplyd/model"
-	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -95,13 +95,11 @@ func runDecide(cmd *cobra.Command, env Env, arg, action string, f decideFlags, h
 	if err := checkOneLine("--reason", f.reason); err != nil {
 		return err
 	}
-	text := strings.TrimSpace(f.text)
+	text := answer.Trim(f.text)
 	if hasText {
-		if text == "" {
-			return errors.New("--text: the edited answer is empty")
-		}
-		if err := checkOneLine("--text", text); err != nil {
-			return err
+		// What needs no config, before the config and the database.
+		if err := answer.CheckForm(text); err != nil {
+			return fmt.Errorf("--text: %w", err)
 		}
 	}
 	ic, err := loadInboxConfig(f.database, f.config, "", env)
@@ -190,7 +188,8 @@ func checkOneLine(flag, s string) error {
 // rendered answer before sending it (platform.TextChecker), so that an
 // edited answer the platform refuses for its length is refused now, while
 // the held one can still be approved as written, rather than failing at
-// send. Without the config the limits are unknown: the edit is refused.
+// send (answer.Check, which the web console shares). Without the config the
+// limits are unknown: the edit is refused.
 func checkEditedText(ic inboxConfig, row store.HistoryRow, text string) error {
 	if ic.cfg == nil {
 		return fmt.Errorf("--text: the edited answer cannot be checked against its responder's limits: %s; give --config, or approve without --text",
@@ -205,18 +204,8 @@ func checkEditedText(ic inboxConfig, row store.HistoryRow, text string) error {
 		return fmt.Errorf("--text: claim %d is answered by responder %s, which %s no longer has: its limits are unknown",
 			row.ID, show(ic.db.redact, strconv.Quote(row.Responder)), ic.cfg.File)
 	}
-	tc, ok := r.(platform.TextChecker)
-	if !ok {
-		return nil
-	}
-	c := model.Comment{Platform: row.Platform, ID: row.CommentID, ThreadID: row.ThreadID, PostID: row.PostID, Text: row.CommentText,
-		User: model.User{UID: row.UserUID, Nickname: row.UserNickname, UniqueID: row.UserUniqueID}}
-	if err := tc.CheckText(c, text); err != nil {
-		msg := err.Error()
-		if se := (*model.SendError)(nil); errors.As(err, &se) {
-			msg = se.Msg
-		}
-		return fmt.Errorf("--text: responder %s refuses the edited answer: %s; nothing changed", row.Responder, show(ic.db.redact, msg))
+	if err := answer.Check(r, row, text); err != nil {
+		return fmt.Errorf("--text: %s; nothing changed", show(ic.db.redact, err.Error()))
 	}
 	return nil
 }

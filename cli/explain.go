@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/autoreplyd/autoreplyd/config"
-	"github.com/autoreplyd/autoreplyd/internal/termesc"
+	"github.com/autoreplyd/autoreplyd/internal/explain"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/ruletest"
@@ -163,188 +163,27 @@ func writeExplain(w io.Writer, rulesPath string, set *rules.Set, c model.Comment
 	fmt.Fprintf(w, "time     written %s, now %s (%s)\n", c.CreatedAt.Format(layout), now.Format(layout), now.Location())
 	fmt.Fprintf(w, "rules    %s (%d rule(s))\n\n", rulesPath, len(infos))
 
+	lines, outcome := explain.Explain(infos, verdicts, now)
 	nameWidth := 0
 	for _, ri := range infos {
 		nameWidth = max(nameWidth, cells(ri.Name))
 	}
 	detail := strings.Repeat(" ", 2+nameWidth+2) // under the verdict
-	var acting []int
-	ender := "" // the last acting rule that ended evaluation
-	for i, v := range verdicts {
-		ri := infos[i]
-		pad := strings.Repeat(" ", nameWidth-cells(ri.Name)+2)
-		switch {
-		case v.Err != nil:
-			fmt.Fprintf(w, "✗ %s%serror: %s\n", ri.Name, pad, oneLine(v.Err.Error()))
-		case !v.Matched:
-			fmt.Fprintf(w, "· %s%snot matched\n", ri.Name, pad)
-		case !v.Acts:
-			fmt.Fprintf(w, "✓ %s%smatched, does not act: %s ended evaluation\n", ri.Name, pad, ender)
-		default:
-			acting = append(acting, i)
-			if !ri.Continue {
-				ender = ri.Name
-			}
-			how := "matched → acts"
-			if ri.Continue {
-				how += " (continue: true)"
-			}
-			fmt.Fprintf(w, "✓ %s%s%s\n", ri.Name, pad, how)
-			for _, l := range actionLines(v) {
-				fmt.Fprintf(w, "%s%s\n", detail, l)
-			}
-			if ri.HasReply {
-				for _, l := range pacingLines(ri.Pacing, now) {
-					fmt.Fprintf(w, "%s%s\n", detail, l)
-				}
-			}
+	for _, l := range lines {
+		pad := strings.Repeat(" ", nameWidth-cells(l.Rule)+2)
+		fmt.Fprintf(w, "%s %s%s%s\n", l.Mark, l.Rule, pad, l.Outcome)
+		for _, d := range l.Details {
+			fmt.Fprintf(w, "%s%s\n", detail, d)
 		}
 	}
 	fmt.Fprintln(w)
-	if len(acting) == 0 {
-		fmt.Fprintln(w, "→ no rule acts: the comment is not answered")
-		return
+	for _, o := range outcome {
+		fmt.Fprintf(w, "→ %s\n", o)
 	}
-	for _, i := range acting {
-		ri, v := infos[i], verdicts[i]
-		switch {
-		case ri.Action == rules.ActionFlag:
-			fmt.Fprintf(w, "→ %s acts: the comment is flagged for a person, nothing is sent\n", ri.Name)
-		case !ri.HasReply:
-			fmt.Fprintf(w, "→ %s acts: the comment is skipped (%s), nothing is sent\n", ri.Name, model.ReasonNoReplyRule)
-		case !ri.Pacing.ActiveAt(now):
-			fmt.Fprintf(w, "→ %s acts: the comment is skipped (inactive at %s)\n", ri.Name, now.Format("15:04"))
-		default:
-			what := "answers"
-			switch {
-			case ri.Approve && len(v.Replies) > 1:
-				what = fmt.Sprintf("holds one of %d replies for approval (nothing is sent until a person approves)", len(v.Replies))
-			case ri.Approve:
-				what = "holds its answer for approval (nothing is sent until a person approves)"
-			case len(v.Replies) > 1:
-				what = fmt.Sprintf("answers with one of %d replies", len(v.Replies))
-			}
-			if historyPaced(ri.Pacing) {
-				what += ", unless its cooldown or limit holds it back"
-			}
-			fmt.Fprintf(w, "→ %s acts: %s\n", ri.Name, what)
-		}
-	}
-}
-
-// actionLines say what an acting rule would do with the comment: flag it,
-// skip it, hold its answer for approval or answer (every variant listed),
-// and whom it would notify.
-func actionLines(v rules.Verdict) []string {
-	var lines []string
-	switch {
-	case v.Action == rules.ActionFlag:
-		lines = append(lines, "would flag (nothing sent)")
-	case len(v.Replies) == 0:
-		lines = append(lines, fmt.Sprintf("would skip (%s), nothing sent", model.ReasonNoReplyRule))
-	default:
-		what := "would answer"
-		if v.Approve {
-			what = "would hold for approval"
-		}
-		if len(v.Replies) == 1 {
-			lines = append(lines, what+": "+strconv.Quote(v.Replies[0]))
-			break
-		}
-		lines = append(lines, what+" one of:")
-		for j, r := range v.Replies {
-			lines = append(lines, fmt.Sprintf("  reply %d: %s", j+1, strconv.Quote(r)))
-		}
-	}
-	if len(v.Notify) > 0 {
-		lines = append(lines, "would notify "+strings.Join(v.Notify, ", "))
-	}
-	return lines
 }
 
 // oneLine puts s on one escaped line (a rule error may quote the comment).
-func oneLine(s string) string { return termesc.String(strings.Join(strings.Fields(s), " ")) }
-
-func historyPaced(p rules.Pacing) bool {
-	return p.CooldownUser > 0 || p.CooldownThread > 0 || p.LimitHour > 0 || p.LimitDay > 0
-}
-
-// pacingLines describes a rule's pacing: the active windows checked at now,
-// the cooldowns and limits only named (they depend on the history).
-func pacingLines(p rules.Pacing, now time.Time) []string {
-	var lines []string
-	if len(p.Active) > 0 {
-		ws := make([]string, len(p.Active))
-		for i, win := range p.Active {
-			ws[i] = formatWindow(win)
-		}
-		state := "active"
-		if !p.ActiveAt(now) {
-			state = "inactive"
-		}
-		lines = append(lines, fmt.Sprintf("active %s (now %s: %s)", strings.Join(ws, ", "), now.Format("Mon 15:04"), state))
-	}
-	var h []string
-	if p.CooldownUser > 0 {
-		h = append(h, "cooldown user "+shortDuration(p.CooldownUser))
-	}
-	if p.CooldownThread > 0 {
-		h = append(h, "cooldown thread "+shortDuration(p.CooldownThread))
-	}
-	if p.LimitHour > 0 {
-		h = append(h, fmt.Sprintf("limit %d/hour", p.LimitHour))
-	}
-	if p.LimitDay > 0 {
-		h = append(h, fmt.Sprintf("limit %d/day", p.LimitDay))
-	}
-	if len(h) > 0 {
-		lines = append(lines, "paced by history: "+strings.Join(h, ", "))
-	}
-	return lines
-}
+func oneLine(s string) string { return explain.OneLine(s) }
 
 // shortDuration prints 24h, 10m, 1h30m, 90s rather than 24h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
-var dayNames = [7]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
-
-// formatWindow prints a window as written: "Mon-Fri 09:00-18:00".
-func formatWindow(w rules.Window) string {
-	hm := func(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
-	span := hm(w.Start) + "-" + hm(w.End)
-	// Weekdays Monday first; runs of three or more as a range.
-	order := []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday}
-	var parts []string
-	for i := 0; i < len(order); {
-		if !w.Days[order[i]] {
-			i++
-			continue
-		}
-		j := i
-		for j+1 < len(order) && w.Days[order[j+1]] {
-			j++
-		}
-		switch j - i {
-		case 0:
-			parts = append(parts, dayNames[order[i]])
-		case 1:
-			parts = append(parts, dayNames[order[i]], dayNames[order[j]])
-		default:
-			parts = append(parts, dayNames[order[i]]+"-"+dayNames[order[j]])
-		}
-		i = j + 1
-	}
-	if len(parts) == 0 || len(parts) == 1 && parts[0] == "Mon-Sun" {
-		return span
-	}
-	return strings.Join(parts, ",") + " " + span
-}
+func shortDuration(d time.Duration) string { return explain.ShortDuration(d) }

@@ -88,6 +88,8 @@ type Config struct {
 
 	// Approval governs answers held for a person's approval.
 	Approval Approval `koanf:"approval" json:"approval"`
+	// Console is the web console (`console:`); nil without the section.
+	Console *Console `koanf:"console" json:"console"`
 	// Notify are the notification channels (`notify.<name>`), sorted by
 	// name.
 	Notify []*NotifyChannel `koanf:"-" json:"notify"`

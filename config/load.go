@@ -124,6 +124,9 @@ func finish(c *Config, credDir string, p *problems) {
 
 	c.Database = resolvePath(dir, c.Database)
 	c.Rules = resolvePath(dir, c.Rules)
+	if c.Console != nil && c.Console.SessionTTL == 0 {
+		c.Console.SessionTTL = DefaultSessionTTL
+	}
 
 	for _, ref := range c.secretRefs() {
 		if p.covers(ref.key) || p.covers(ref.key+"_file") {
@@ -184,5 +187,5 @@ func (c *Config) secretRefs() []secretRef {
 			{Key: "secret", Value: &n.Secret, File: &n.SecretFile},
 		})
 	}
-	return refs
+	return append(refs, c.consoleSecretRefs()...)
 }

@@ -39,6 +39,7 @@ func (c *Config) validate(p *problems) {
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	oneOf(p, "log.format", c.Log.Format, "text", "json")
 	retry(p, &c.Retry)
+	c.validateConsole(p)
 	positiveDuration(p, "approval.max_age", c.Approval.MaxAge)
 	for _, n := range c.Notify {
 		notifyChannel(p, n, c.Location)

@@ -21,6 +21,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/console"
 	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/notify"
@@ -101,6 +102,11 @@ type Daemon struct {
 	// binds cfg.Listen itself, if set).
 	listener net.Listener
 
+	// console is the web console under /ui/ (nil without a console
+	// section); consoleState what it shows of the daemon.
+	console      *console.Console
+	consoleState consoleState
+
 	reloadMu sync.Mutex
 	// digest identifies the contents of the files behind the live rules
 	// ("" when unknown); guarded by reloadMu.
@@ -164,6 +170,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if st.Created() {
 		d.warnNewDatabase(bindings)
 	}
+	listenAddr := cfg.Listen
+	if d.listener != nil {
+		listenAddr = d.listener.Addr().String()
+	}
+	if d.console, err = d.newConsole(listenAddr, bindings); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	po := poller.Options{
 		Store:      st,
 		Bindings:   bindings,
@@ -172,7 +186,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		DryRun:     d.dryRun,
 		Logger:     log,
 		Location:   cfg.Location,
-		OnEvent:    opts.OnEvent,
+		OnEvent:    d.onEvent(opts.OnEvent),
 		Metrics:    d.metrics,
 	}
 	if j := cfg.SendJitter; j > 0 {
@@ -328,6 +342,20 @@ func (d *Daemon) warnNewDatabase(bindings []poller.Binding) {
 		"database", d.cfg.Database, "threads", threads)
 }
 
+// onEvent is the poller's OnEvent: the console's live page first (it never
+// blocks), then the caller's.
+func (d *Daemon) onEvent(next func(poller.Event)) func(poller.Event) {
+	if d.console == nil {
+		return next
+	}
+	return func(ev poller.Event) {
+		d.console.Publish(ev)
+		if next != nil {
+			next(ev)
+		}
+	}
+}
+
 // Store is the daemon's store (for the demo's summary).
 func (d *Daemon) Store() *store.Store { return d.store }
 
@@ -377,6 +405,7 @@ func (d *Daemon) reloadChanged(trigger string) (bool, error) {
 		d.notifyReady(d.runningStatus())
 	}
 	d.metrics.Reload(err == nil, metricRuleNames(d.rules.Load()))
+	d.consoleState.reloaded(time.Now(), changed, err)
 	if d.onReload != nil {
 		d.onReload(changed, err)
 	}
@@ -478,6 +507,7 @@ func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
 	}
 	start := time.Now()
 	st := d.poller.Cycle(ctx)
+	d.consoleState.cycled(time.Now().In(d.cfg.Location), st)
 	d.log.Info("cycle done", "took", time.Since(start).Round(time.Millisecond), "threads", st.Polled, "deferred", st.Deferred, "calls", st.Calls,
 		"new", st.New, "sent", st.Sent, "retrying", st.Retrying, "failed", st.Failed, "unknown", st.Unknown,
 		"dry_run", st.DryRun, "skipped", st.Skipped, "flagged", st.Flagged, "held", st.Held, "expired", st.Expired, "errors", st.Errors)

@@ -60,6 +60,10 @@ func (d *Daemon) HealthHandler() http.Handler {
 	mux := http.NewServeMux()
 	// Other methods get 405 with Allow: POST from the mux.
 	mux.HandleFunc("POST /-/reload", d.serveReload)
+	if d.console != nil {
+		// The console guards itself: sign-in, CSRF, its Host check.
+		mux.Handle("/ui/", d.console.Handler())
+	}
 	mux.Handle("GET /metrics", d.metrics.Handler())
 	mux.HandleFunc("GET /-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -85,6 +89,23 @@ func (d *Daemon) HealthHandler() http.Handler {
 		}
 	})
 	return http.NewCrossOriginProtection().Handler(mux)
+}
+
+// consoleHosts refuses, with 403, a POST /-/reload whose Host the console
+// does not answer to (the listen address, console.allowed_hosts): with a
+// console, the listener is a browser's to reach, and a reload is the one
+// state-changing route outside it. Without a console it is next alone.
+func (d *Daemon) consoleHosts(next http.Handler) http.Handler {
+	if d.console == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/-/reload" && !d.console.AllowedHost(r.Host) {
+			http.Error(w, "forbidden: host "+strings.ToValidUTF8(hostOnly(r.Host), "?")+" is not the listen address or one of console.allowed_hosts", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serveReload reloads the rules as SIGHUP does and answers with the
@@ -189,8 +210,12 @@ func listen(addr string) (net.Listener, error) {
 func (d *Daemon) serveHealthOn(ctx context.Context, ln net.Listener, lim healthLimits) (stop func()) {
 	loopback := isLoopbackAddr(ln.Addr())
 	log := d.log.With("component", "health")
+	var consoleHost func(string) bool
+	if d.console != nil {
+		consoleHost = d.console.AllowedHost
+	}
 	srv := &http.Server{
-		Handler:           guardHost(d.HealthHandler(), loopback),
+		Handler:           guardHost(d.consoleHosts(d.HealthHandler()), loopback, consoleHost),
 		ReadHeaderTimeout: lim.readHeader,
 		ReadTimeout:       lim.read,
 		WriteTimeout:      lim.write,
@@ -200,14 +225,30 @@ func (d *Daemon) serveHealthOn(ctx context.Context, ln net.Listener, lim healthL
 		// through the daemon's logger, which scrubs secrets.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	cc := d.cfg.Console
+	if d.console != nil {
+		// Open live streams end at shutdown rather than hold it up.
+		srv.RegisterOnShutdown(d.console.Close)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := srv.Serve(netutil.LimitListener(ln, lim.maxConns)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if cc.TLS() {
+			// Every route of the listener speaks HTTPS then.
+			err = srv.ServeTLS(netutil.LimitListener(ln, lim.maxConns), cc.TLSCertFile, cc.TLSKeyFile)
+		} else {
+			err = srv.Serve(netutil.LimitListener(ln, lim.maxConns))
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("health listener stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
-	d.log.Info("serving /metrics, /-/healthy, /-/ready and POST /-/reload", "addr", ln.Addr().String(), "loopback_only", loopback)
+	what := "/metrics, /-/healthy, /-/ready and POST /-/reload"
+	if d.console != nil {
+		what += ", and the web console under /ui/"
+	}
+	d.log.Info("serving "+what, "addr", ln.Addr().String(), "loopback_only", loopback, "tls", cc.TLS())
 	return func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -229,11 +270,19 @@ func (d *Daemon) serveHealthOn(ctx context.Context, ln net.Listener, lim healthL
 //     known, so GET routes take any Host; a state-changing request (POST
 //     /-/reload) still wants an IP address or localhost, which no rebinding
 //     produces.
-func guardHost(next http.Handler, loopbackOnly bool) http.Handler {
+//
+// A host the console answers to (consoleHost: console.allowed_hosts) is
+// served on any listener; the console checks the Host of its own routes
+// and of POST /-/reload, with 403 (see consoleHosts).
+func guardHost(next http.Handler, loopbackOnly bool, consoleHost func(string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := hostOnly(r.Host)
 		switch {
 		case host == "" || isLoopbackHost(host):
+		case consoleHost != nil && (consoleHost(r.Host) || r.URL.Path == "/-/reload" || strings.HasPrefix(r.URL.Path, "/ui/")):
+			// The console's routes and POST /-/reload are refused with
+			// 403 by the console's own check when the host is not one of
+			// its.
 		case loopbackOnly:
 			http.Error(w, "misdirected request: this listener answers to localhost, 127.0.0.1 or [::1] only", http.StatusMisdirectedRequest)
 			return

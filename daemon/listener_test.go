@@ -132,7 +132,7 @@ func TestListenerRefusesForeignHost(t *testing.T) {
 // localhost, which DNS rebinding cannot produce.
 func TestGuardHostOffLoopback(t *testing.T) {
 	t.Parallel()
-	h := guardHost(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "served") }), false)
+	h := guardHost(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "served") }), false, nil)
 	for _, tc := range []struct {
 		method, host string
 		want         int

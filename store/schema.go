@@ -222,6 +222,19 @@ FROM replies r
 JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id
 LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id;
 `,
+
+	// 6: the console's queries (store/console.go), each bounded by an index
+	// on a history of a million claims (BENCHMARKS.md, "Console queries").
+	// replies_rule_status gives a rule's claims of one status and reason in
+	// a period as one range, for the rule statistics. replies_thread_sent
+	// holds only the sent claims, so a thread's newest answers are found
+	// however many skipped claims the thread has. comments_user_seen gives
+	// a user's newest comments without sorting them all.
+	`
+CREATE INDEX replies_rule_status ON replies (rule, status, reason, created_at);
+CREATE INDEX replies_thread_sent ON replies (platform, thread_id, created_at) WHERE status = 'sent';
+CREATE INDEX comments_user_seen ON comments (platform, user_uid, seen_at);
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code
