@@ -623,10 +623,13 @@ func TestConsoleCSRF(t *testing.T) {
 		t.Errorf("approve without csrf_token: %d %q", code, body)
 	}
 	// The browser's token is bound to the browser's session, not this one.
-	approve.Set("csrf_token", browsertest.Eval[string](b, `(document.querySelector('input[name=csrf_token]')||{}).value||''`))
-	if approve.Get("csrf_token") == "" || approve.Get("csrf_token") == csrfToken(t, inbox) {
-		t.Log("no distinct browser token on the page: skipping the cross-session check")
-	} else if code, _ := post(action, approve); code != http.StatusForbidden {
+	cw.page("/ui/inbox")
+	other := browsertest.Eval[string](b, `document.querySelector('form.approve input[name=csrf_token]').value`)
+	if other == "" || other == csrfToken(t, inbox) {
+		t.Errorf("two sessions have the same csrf_token %q", other)
+	}
+	approve.Set("csrf_token", other)
+	if code, _ := post(action, approve); code != http.StatusForbidden {
 		t.Errorf("approve with another session's csrf_token: %d, want 403", code)
 	}
 	if st, _ := cw.claimStatus(held); st != "held" {

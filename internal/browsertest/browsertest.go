@@ -143,7 +143,6 @@ func Start(t testing.TB, origin string) *Browser {
 		// cannot leave the machine.
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE "+u.Hostname()),
 		chromedp.Flag("no-proxy-server", true),
-		chromedp.Flag("lang", "zh-CN"),
 	)
 	// Chromium refuses to start as root with its sandbox on; CI runs as
 	// root. Elsewhere the sandbox stays.
@@ -170,6 +169,9 @@ func Start(t testing.TB, origin string) *Browser {
 	if err := chromedp.Listen(b.ctx, b.event); err != nil {
 		t.Fatalf("browsertest: start %s: %v", path, err)
 	}
+	// Chinese first, as the console's users' browsers mostly ask; headless
+	// Chromium would ask for en-US whatever --lang says.
+	b.Language("zh-CN,zh;q=0.9")
 	b.shots = os.Getenv(ScreenshotsEnv)
 	if b.shots != "" {
 		b.shots = filepath.Join(b.shots, safeName(t.Name()))
