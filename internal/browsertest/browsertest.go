@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/png"
 	"net/url"
 	"os"
@@ -356,17 +357,26 @@ func (b *Browser) SetViewport(v Viewport) {
 	b.Do(chromedp.EmulateViewport(v.Width, v.Height, opts...))
 }
 
-// Picture photographs the visible part of the page at v (no scrolling) and
-// writes it to path as a compact PNG: the documentation's images, which
-// must stay small. It returns the file's size.
+// Picture photographs the visible part of the page at v (no scrolling),
+// cut off below where the page ends, and writes it to path as a compact
+// PNG: the documentation's images, which must stay small. It returns the
+// file's size.
 func (b *Browser) Picture(path string, v Viewport) int {
 	b.t.Helper()
 	b.SetViewport(v)
 	raw := Run(b, chromedp.CaptureScreenshot())
+	height := Eval[int](b, `Math.ceil(document.body.getBoundingClientRect().bottom)`)
 	b.SetViewport(Desktop)
 	img, err := png.Decode(bytes.NewReader(raw))
 	if err != nil {
 		b.t.Fatal(err)
+	}
+	if r := img.Bounds(); height > 0 && height+pictureMargin < r.Dy() {
+		if s, ok := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}); ok {
+			img = s.SubImage(image.Rect(r.Min.X, r.Min.Y, r.Max.X, r.Min.Y+height+pictureMargin))
+		}
 	}
 	var buf bytes.Buffer
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
@@ -381,6 +391,9 @@ func (b *Browser) Picture(path string, v Viewport) int {
 	}
 	return buf.Len()
 }
+
+// pictureMargin is the blank kept below a page's end in a Picture.
+const pictureMargin = 16
 
 // artifactDir is t's artifact directory when t has one (go test -artifacts
 // keeps it), else a temporary directory.
