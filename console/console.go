@@ -77,11 +77,15 @@ type Options struct {
 	// TLS: the listener speaks HTTPS, so cookies are Secure.
 	TLS bool
 
-	// Store is the daemon's store: the inbox reads it, decisions are
-	// written to it, replay reads it.
+	// Store is the daemon's store: decisions are written to it.
 	Store *store.Store
+	// Reader reads the same database for the pages and replay (nil:
+	// Store). The daemon gives a read-only store of its own, so that a
+	// page's reads neither wait for the poller's one connection nor hold
+	// it up.
+	Reader *store.Store
 	// Stats are the read queries of the rules page and the inbox's
-	// context (nil: StoreStats over Store).
+	// context (nil: Store's own).
 	Stats Stats
 	// Rules is the live rule set; RulesPath its file or directory, whose
 	// YAML the playground starts from.
@@ -127,6 +131,9 @@ func New(opts Options) (*Console, error) {
 	if opts.SessionTTL <= 0 {
 		return nil, errors.New("console: session TTL must be positive")
 	}
+	if opts.Reader == nil {
+		opts.Reader = opts.Store
+	}
 	if opts.Location == nil {
 		opts.Location = time.Local
 	}
@@ -142,7 +149,7 @@ func New(opts Options) (*Console, error) {
 		c.redact = redact.New()
 	}
 	if c.stats == nil {
-		c.stats = StoreStats{Store: opts.Store, Location: opts.Location}
+		c.stats = opts.Reader
 	}
 	a, err := newAuth(opts)
 	if err != nil {

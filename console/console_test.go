@@ -128,18 +128,24 @@ func newWorld(t *testing.T) *world {
 	pwFile := linPassword
 	w := &world{t: t, st: st, logs: &bytes.Buffer{}, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), rules: set}
 	ctx := t.Context()
-	rec := func(id, text, nick string, cl store.Claim) int64 {
-		c := model.Comment{Platform: model.PlatformDouyin, ID: id, ThreadID: "7251524159191958327", PostID: "p1", ReplyToID: "0",
-			Text: text, CreatedAt: w.now.Add(-time.Hour), User: model.User{UID: "u" + id, Nickname: nick}}
+	rec := func(id, replyTo, text, nick string, cl store.Claim) int64 {
+		c := model.Comment{Platform: model.PlatformDouyin, ID: id, ThreadID: "7251524159191958327", PostID: "p1", ReplyToID: replyTo,
+			Text: text, CreatedAt: w.now.Add(-time.Hour), User: model.User{UID: "u" + nick, Nickname: nick}}
 		got, err := st.Record(ctx, c, model.DispositionEvaluated, []store.Claim{cl}, w.now.Add(-30*time.Minute))
 		if err != nil || len(got) != 1 {
 			t.Fatalf("Record: %v %v", got, err)
 		}
 		return got[0].ID
 	}
-	w.held = rec("7300000000000000001", "多少钱？ "+platformToken, hostileNickname,
+	// The held comment's author asked before, and was answered.
+	earlier := rec("7300000000000000000", "0", "链接在哪", hostileNickname,
+		store.Claim{Rule: "buy_link", Responder: "kitkot", Status: model.StatusPending, ReplyText: "点小黄车 🛒"})
+	if err := st.Settle(ctx, earlier, store.Settlement{Status: model.StatusSent, PlatformReplyID: "r1"}, w.now.Add(-45*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	w.held = rec("7300000000000000001", "7300000000000000000", "多少钱？ "+platformToken, hostileNickname,
 		store.Claim{Rule: "price", Responder: "kitkot", Status: model.StatusHeld, ReplyText: "小王 你好，价格请看橱窗 🛒"})
-	w.flagged = rec("7300000000000000002", hostileComment, "林",
+	w.flagged = rec("7300000000000000002", "0", hostileComment, "林",
 		store.Claim{Rule: "complaint", Responder: "kitkot", Status: model.StatusFlagged})
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: w.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := New(Options{
@@ -550,7 +556,9 @@ func TestInbox(t *testing.T) {
 		`<textarea name="text" rows="3">小王 你好，价格请看橱窗 🛒</textarea>`,
 		`<button type="submit" name="action" value="approve">`, `<input name="reason"`, `<button type="submit" name="action" value="reject">`,
 		fmt.Sprintf(`<form class="done" method="post" action="/ui/inbox/%d">`, w.flagged), `<button type="submit" name="action" value="done">`,
-		"<details>")
+		"<details>", `<p class="parent">&#34;&gt;&lt;img src=x onerror=alert(1)&gt;小王&#39;s: 链接在哪</p>`,
+		`<ul class="thread"><li>2026-11-22 09:30:00 buy_link sent: 点小黄车 🛒</li></ul>`,
+		`<ul class="history"><li>2026-11-22 09:30:00 链接在哪 → buy_link sent: 点小黄车 🛒</li></ul>`)
 	if n := strings.Count(r.body, `<tr class="item"`); n != 2 {
 		t.Errorf("%d rows", n)
 	}
@@ -757,7 +765,7 @@ func TestRulesPage(t *testing.T) {
 	w := newWorld(t)
 	r := w.signedIn().get("/ui/rules")
 	wantIn(t, "rules", r.body, `<table id="rules">`, `<tr data-rule="price">`, "rules.yaml:5", `<tr data-rule="never" class="never">`,
-		`<svg role="img"`, `<div id="reload" class="failed">`, "rules.yaml:3:5: bad &lt;b&gt;expr&lt;/b&gt;", "命中 1 · 已回复 0 · 跳过 0 · 待审 1")
+		`role="img"`, `<div id="reload" class="failed">`, "rules.yaml:3:5: bad &lt;b&gt;expr&lt;/b&gt;", "命中 1 · 已回复 0 · 跳过 0 · 待审 1")
 }
 
 func TestHealthPage(t *testing.T) {
@@ -776,7 +784,7 @@ func TestReplayPage(t *testing.T) {
 	wantIn(t, "replay", cl.get("/ui/replay").body, `<form id="replay"`, `<input name="since" value="24h">`, "name: price")
 	edited := strings.Replace(testRules, "action: flag", "reply: '抱歉'", 1)
 	r := cl.post("/ui/replay", "/ui/replay", url.Values{"since": {"1d"}, "rules": {edited}})
-	wantIn(t, "replay", r.body, `<div id="replay-summary">`, `<table id="replay-changes">`, "回放了 2 条评论，其中 2 条结果会改变", "complaint: flag")
+	wantIn(t, "replay", r.body, `<div id="replay-summary">`, `<table id="replay-changes">`, "回放了 3 条评论，其中 3 条结果会改变", "complaint: flag")
 	if r := cl.post("/ui/replay", "/ui/replay", url.Values{"since": {"8d"}, "rules": {testRules}}); r.code != http.StatusUnprocessableEntity {
 		t.Errorf("8 days: %d", r.code)
 	}

@@ -10,10 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/autoreplyd/autoreplyd/console/chart"
 	"github.com/autoreplyd/autoreplyd/internal/answer"
 	"github.com/autoreplyd/autoreplyd/internal/explain"
 	"github.com/autoreplyd/autoreplyd/model"
@@ -28,9 +30,12 @@ import (
 const (
 	// inboxLimit is the most waiting claims the inbox lists (newest
 	// first); the title counts them all.
-	inboxLimit = 50
+	inboxLimit = 25
 	// contextLimit bounds each row's thread answers and user history.
 	contextLimit = 5
+	// contextReaders is how many rows' context the inbox reads at once:
+	// a few, on the store's pool of connections.
+	contextReaders = 4
 	// readTimeout bounds a page's database reads.
 	readTimeout = 10 * time.Second
 	// maxReplay is the longest period the replay page takes, and
@@ -64,25 +69,35 @@ func (c *Console) getInbox(w http.ResponseWriter, r *http.Request, s *session) {
 func (c *Console) inbox(w http.ResponseWriter, r *http.Request, s *session, code int, p *page) {
 	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
 	defer cancel()
-	counts, err := c.opts.Store.InboxCounts(ctx)
+	total, err := c.opts.Reader.CountStatuses(ctx, model.StatusFlagged, model.StatusHeld)
 	var rows []store.HistoryRow
 	if err == nil {
-		rows, err = c.opts.Store.History(ctx, store.Filter{Statuses: []string{model.StatusFlagged, model.StatusHeld}, Limit: inboxLimit})
+		rows, err = c.opts.Reader.History(ctx, store.Filter{Statuses: []string{model.StatusFlagged, model.StatusHeld}, Limit: inboxLimit})
 	}
 	if err != nil {
 		c.fail(w, r, s, http.StatusInternalServerError, p.L.T("error.store", c.show(err.Error())))
 		return
 	}
-	total := counts[model.StatusFlagged] + counts[model.StatusHeld]
 	p.Title = fmt.Sprintf("(%d) %s", total, p.L.T("inbox.title"))
 	data := struct {
 		Rows  []inboxRow
 		More  bool
 		Limit int
 	}{More: total > len(rows), Limit: inboxLimit}
-	for _, h := range rows {
-		data.Rows = append(data.Rows, c.inboxRow(ctx, h))
+	// Each row's context is a few indexed reads; reading rows side by side
+	// keeps the page fast on a large history (BENCHMARKS.md, "Console
+	// pages").
+	data.Rows = make([]inboxRow, len(rows))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, contextReaders)
+	for i, h := range rows {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			data.Rows[i] = c.inboxRow(ctx, h)
+		})
 	}
+	wg.Wait()
 	c.render(w, r, code, "inbox", p, data)
 }
 
@@ -98,9 +113,12 @@ func (c *Console) inboxRow(ctx context.Context, h store.HistoryRow) inboxRow {
 	if err != nil {
 		c.log.Warn("console: cannot read a thread's context", "claim", h.ID, "err", err)
 	}
-	row.Parent = c.show(tc.Parent)
+	if p := tc.RepliesTo; p != nil {
+		row.Parent = c.show(p.User.Nickname + ": " + p.Text)
+	}
 	for _, a := range tc.Answers {
-		row.Thread = append(row.Thread, c.contextLine(a))
+		row.Thread = append(row.Thread, contextLine{When: c.timeText(a.CreatedAt), Rule: c.show(a.Rule), Status: a.Status,
+			Comment: c.show(a.CommentText), Text: c.show(a.ReplyText)})
 	}
 	if h.UserUID != "" {
 		hist, err := c.stats.UserHistory(ctx, h.Platform, h.UserUID, contextLimit+1)
@@ -108,16 +126,17 @@ func (c *Console) inboxRow(ctx context.Context, h store.HistoryRow) inboxRow {
 			c.log.Warn("console: cannot read a user's history", "claim", h.ID, "err", err)
 		}
 		for _, u := range hist {
-			if u.ID != h.ID && len(row.History) < contextLimit {
-				row.History = append(row.History, c.contextLine(u))
+			if u.ID == h.CommentID || len(row.History) >= contextLimit {
+				continue
 			}
+			line := contextLine{When: c.timeText(u.SeenAt), Comment: c.show(u.Text)}
+			for _, cl := range u.Claims {
+				line.Rule, line.Status, line.Text = c.show(cl.Rule), cl.Status, c.show(cl.ReplyText)
+			}
+			row.History = append(row.History, line)
 		}
 	}
 	return row
-}
-
-func (c *Console) contextLine(h store.HistoryRow) contextLine {
-	return contextLine{When: c.timeText(h.CreatedAt), Rule: c.show(h.Rule), Status: h.Status, Comment: c.show(h.CommentText), Text: c.show(h.ReplyText)}
 }
 
 // postInbox records a decision about claim {id}: approve (with the text as
@@ -210,7 +229,7 @@ func (c *Console) getRules(w http.ResponseWriter, r *http.Request, s *session) {
 	defer cancel()
 	now := c.now()
 	day, err := c.stats.RuleStats(ctx, now.Add(-24*time.Hour), now, time.Hour)
-	var week []RuleStat
+	var week []store.RuleStat
 	if err == nil {
 		// Whole local days, today last: the chart's seven bars.
 		y, m, d := now.In(c.opts.Location).Date()
@@ -221,20 +240,31 @@ func (c *Console) getRules(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, http.StatusInternalServerError, l.T("error.store", c.show(err.Error())))
 		return
 	}
-	index := func(rs []RuleStat) map[string]RuleStat {
-		m := map[string]RuleStat{}
+	index := func(rs []store.RuleStat) map[string]store.RuleStat {
+		m := map[string]store.RuleStat{}
 		for _, x := range rs {
 			m[x.Rule] = x
 		}
 		return m
 	}
 	dayBy, weekBy := index(day), index(week)
-	counts := func(x RuleStat) string {
+	// RuleStats lists every rule with a claim in the whole history: one
+	// missing never matched (or its claims were pruned).
+	matched := map[string]bool{}
+	for _, x := range week {
+		matched[x.Rule] = true
+	}
+	var days []string
+	y, m, dd := now.In(c.opts.Location).Date()
+	for i := 6; i >= 0; i-- {
+		days = append(days, time.Date(y, m, dd-i, 0, 0, 0, 0, c.opts.Location).Format("01-02"))
+	}
+	counts := func(x store.RuleStat) string {
 		skipped := 0
 		for _, n := range x.Skipped {
 			skipped += n
 		}
-		return l.T("rules.counts", x.Total(), x.ByStatus[model.StatusSent], skipped, x.ByStatus[model.StatusHeld],
+		return l.T("rules.counts", x.Claims, x.Answered(), skipped, x.ByStatus[model.StatusHeld],
 			x.ByStatus[model.StatusFlagged], x.ByStatus[model.StatusFailed])
 	}
 	data := struct {
@@ -245,8 +275,8 @@ func (c *Console) getRules(w http.ResponseWriter, r *http.Request, s *session) {
 	for _, ri := range c.opts.Rules().Rules() {
 		wk := weekBy[ri.Name]
 		row := ruleRow{Name: ri.Name, Description: ri.Description, Where: fmt.Sprintf("%s:%d", filepath.Base(ri.File), ri.Line),
-			Day: counts(dayBy[ri.Name]), Week: counts(wk), Chart: barChart(wk.Series, strings.Trim(fmt.Sprint(wk.Series), "[]")),
-			Never: wk.LastMatched.IsZero() && dayBy[ri.Name].LastMatched.IsZero()}
+			Day: counts(dayBy[ri.Name]), Week: counts(wk), Chart: chart.Bars(wk.Series, days, 0, 0),
+			Never: !matched[ri.Name]}
 		data.Rows = append(data.Rows, row)
 	}
 	var st Status
@@ -513,7 +543,7 @@ func (c *Console) replayPage(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), replayTimeout)
 	defer cancel()
-	sum, err := replay.Run(ctx, c.opts.Store, set, replay.Options{Since: since, Until: now}, func(ch *replay.Change) error {
+	sum, err := replay.Run(ctx, c.opts.Reader, set, replay.Options{Since: since, Until: now}, func(ch *replay.Change) error {
 		if len(d.Changes) >= replayChanges {
 			d.Truncated = true
 			return nil

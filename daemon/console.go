@@ -7,6 +7,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/console"
 	"github.com/autoreplyd/autoreplyd/poller"
+	"github.com/autoreplyd/autoreplyd/store"
 )
 
 // consoleState is what the daemon remembers for the console's health and
@@ -62,6 +63,14 @@ func (d *Daemon) newConsole(listen string, bindings []poller.Binding) (*console.
 	for _, r := range d.cfg.Responders {
 		responders = append(responders, r.Name)
 	}
+	// The pages read through a read-only store of their own (see
+	// console.Options.Reader).
+	reader, err := store.OpenReadOnly(context.Background(), d.cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	reader.SetRedactor(d.redact)
+	d.consoleReader = reader
 	return console.New(console.Options{
 		Users:          users,
 		SessionTTL:     cc.SessionTTL,
@@ -69,6 +78,7 @@ func (d *Daemon) newConsole(listen string, bindings []poller.Binding) (*console.
 		AllowedHosts:   cc.AllowedHosts,
 		TLS:            cc.TLS(),
 		Store:          d.store,
+		Reader:         reader,
 		Rules:          d.rules.Load,
 		RulesPath:      d.cfg.Rules,
 		Responders:     d.responders,

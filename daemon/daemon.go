@@ -104,8 +104,9 @@ type Daemon struct {
 
 	// console is the web console under /ui/ (nil without a console
 	// section); consoleState what it shows of the daemon.
-	console      *console.Console
-	consoleState consoleState
+	console       *console.Console
+	consoleReader *store.Store
+	consoleState  consoleState
 
 	reloadMu sync.Mutex
 	// digest identifies the contents of the files behind the live rules
@@ -175,7 +176,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		listenAddr = d.listener.Addr().String()
 	}
 	if d.console, err = d.newConsole(listenAddr, bindings); err != nil {
-		_ = st.Close()
+		_ = d.Close()
 		return nil, err
 	}
 	po := poller.Options{
@@ -199,7 +200,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	ApplyRetry(&po, cfg)
 	po.ApprovalMaxAge = cfg.Approval.MaxAge
 	if d.notifier, err = d.newDispatcher(st); err != nil {
-		_ = st.Close()
+		_ = d.Close()
 		return nil, err
 	}
 	if d.notifier != nil {
@@ -210,7 +211,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	p, err := poller.New(po, d.rules.Load)
 	if err != nil {
-		_ = st.Close()
+		_ = d.Close()
 		return nil, err
 	}
 	d.poller = p
@@ -367,6 +368,10 @@ func (d *Daemon) Close() error {
 	if d.listener != nil {
 		_ = d.listener.Close()
 		d.listener = nil
+	}
+	if d.consoleReader != nil {
+		_ = d.consoleReader.Close() // read-only: nothing to lose
+		d.consoleReader = nil
 	}
 	if d.store == nil {
 		return nil
