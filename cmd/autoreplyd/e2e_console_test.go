@@ -683,6 +683,15 @@ func csrfToken(t *testing.T, page string) string {
 	}
 }
 
+// untranslated lists the texts of the page's title, headings, labels,
+// buttons, table heads and links that look like a message catalogue's key
+// ("playground.title"): a message missing from the page's language.
+func untranslated(b *browsertest.Browser) []string {
+	return browsertest.Eval[[]string](b, `[document.title].concat(Array.from(document.querySelectorAll(
+		'h1,h2,h3,h4,th,label,button,legend,summary,option,a,.flash,.error,p')).map(e => e.textContent.trim()))
+		.filter(s => /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(s))`)
+}
+
 // Every page, signed in, with something in the inbox: its DOM, nothing
 // fetched or linked beyond the daemon, and screenshots at both sizes. With
 // AUTOREPLYD_DOC_IMAGES set, the operator guide's two images as well.
@@ -722,6 +731,17 @@ func TestConsolePages(t *testing.T) {
 			t.Errorf("%s refers beyond the daemon: %v", p.path, f)
 		}
 		b.Screenshots(strings.TrimPrefix(p.path, "/ui/"))
+	}
+	// Both languages complete: no heading, label or button shows a
+	// message's key instead of its text.
+	for _, lang := range []string{"en", "zh-CN"} {
+		b.Language(lang)
+		for _, p := range pages {
+			cw.page(p.path)
+			if keys := untranslated(b); len(keys) != 0 {
+				t.Errorf("%s in %s shows message keys: %q", p.path, lang, keys)
+			}
+		}
 	}
 	// The live page lists the decisions, newest first.
 	cw.page("/ui/live")
