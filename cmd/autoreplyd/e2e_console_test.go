@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -418,20 +419,26 @@ func TestConsoleKeyboard(t *testing.T) {
 	cw := newConsoleWorld(t)
 	b := cw.b
 	cw.signIn("ops", opsPassword)
-	ids := []string{
-		cw.add(threadA, "多少钱一件", "甲", "8001"),
-		cw.add(threadA, "价格多少", "乙", "8002"),
-		cw.add(threadB, "这个多少钱呀", "丙", "8003"),
-	}
-	for _, id := range ids {
+	approve := cw.add(threadA, "多少钱一件", "甲", "8001")
+	reject := cw.add(threadA, "价格多少", "乙", "8002")
+	keep := cw.add(threadB, "这个多少钱呀", "丙", "8003")
+	done := cw.add(threadB, "我要退款", "丁", "8004")
+	for _, id := range []string{approve, reject, keep} {
 		cw.waitStatus(id, "held")
 	}
+	cw.waitStatus(done, "flagged")
 	cw.page("/ui/inbox")
+	rowIDs := func() []string {
+		return browsertest.Eval[[]string](b, `Array.from(document.querySelectorAll('table#inbox tbody tr.item')).map(r => r.dataset.id)`)
+	}
 	selected := func() int {
+		if n := cw.count(`tr.item.selected`); n > 1 {
+			t.Fatalf("%d rows selected", n)
+		}
 		return browsertest.Eval[int](b, `Array.from(document.querySelectorAll('table#inbox tbody tr.item')).findIndex(r => r.classList.contains('selected'))`)
 	}
-	if n := cw.count(`table#inbox tbody tr.item`); n != 3 {
-		t.Fatalf("%d rows, want 3", n)
+	if n := len(rowIDs()); n != 4 {
+		t.Fatalf("%d rows, want 4", n)
 	}
 	start := selected()
 	b.Do(chromedp.KeyEvent("j"))
@@ -447,36 +454,47 @@ func TestConsoleKeyboard(t *testing.T) {
 	if got := selected(); got != want {
 		t.Fatalf("after k the selection is row %d, want %d", got, want)
 	}
-	if cw.count(`tr.item.selected`) != 1 {
-		t.Fatalf("%d rows selected", cw.count(`tr.item.selected`))
+
+	// act moves the selection to a comment's row with j or k and presses
+	// key on it.
+	act := func(commentID, key string) {
+		t.Helper()
+		claim := cw.claimIDs()[commentID]
+		to := slices.Index(rowIDs(), claim)
+		if to < 0 {
+			t.Fatalf("no row for claim %s in %v", claim, rowIDs())
+		}
+		for at := selected(); at != to; at = selected() {
+			move := "j"
+			if at > to {
+				move = "k"
+			}
+			b.Do(chromedp.KeyEvent(move))
+			if selected() == at {
+				t.Fatalf("%s did not move the selection from row %d", move, at)
+			}
+		}
+		b.Submit(chromedp.KeyEvent(key))
+		if cw.count(`div.flash`) != 1 {
+			t.Errorf("no flash after %s", key)
+		}
 	}
-	target := browsertest.Eval[string](b, `document.querySelector('table#inbox tbody tr.item.selected').dataset.id`)
-	// a approves the selected row as proposed.
-	b.Submit(chromedp.KeyEvent("a"))
-	if cw.count(`div.flash`) != 1 {
-		t.Error("no flash after a")
-	}
-	byClaim := map[string]string{}
-	for cid, id := range cw.claimIDs() {
-		byClaim[id] = cid
+	act(approve, "a")
+	act(reject, "r")
+	act(done, "d")
+	if got := rowIDs(); len(got) != 1 || got[0] != cw.claimIDs()[keep] {
+		t.Errorf("rows left %v, want only claim %s", got, cw.claimIDs()[keep])
 	}
 	testutil.WaitFor(t, "the approved answer to reach kitkot", func() bool { return len(cw.kk.Posts()) > 0 })
 	cw.cycles(1)
 	rows := cw.decisions()
-	for _, id := range ids {
-		want := "held"
-		if id == byClaim[target] {
-			want = "sent"
-		}
+	for id, want := range map[string]string{approve: "sent", reject: "rejected", keep: "held", done: "handled"} {
 		if r := rows[id]; r.Status != want {
 			t.Errorf("comment %s: %s, want %s", id, r.Status, want)
 		}
 	}
-	if n := len(cw.kk.Posts()); n != 1 {
-		t.Errorf("%d posts after one approval", n)
-	}
-	if n := cw.count(`table#inbox tbody tr.item`); n != 2 {
-		t.Errorf("%d rows left, want 2", n)
+	if posts := cw.kk.Posts(); len(posts) != 1 || posts[0].Text != "甲 你好，价格请看橱窗" {
+		t.Errorf("kitkot got %+v, want the approved answer once", posts)
 	}
 }
 
@@ -700,9 +718,22 @@ func TestConsolePages(t *testing.T) {
 	cw := newConsoleWorld(t)
 	b := cw.b
 	cw.signIn("ops", opsPassword)
+	// The live page, open while the decisions are taken, shows them as
+	// they come (server-sent events), with no reload.
+	cw.page("/ui/live")
+	if n := cw.count(`table#live tbody tr`); n != 0 {
+		t.Fatalf("live lists %d decisions before any", n)
+	}
+	// The stream subscribes before it answers: once its headers are
+	// here, no decision can be missed.
+	testutil.WaitFor(t, "the live page's event stream", func() bool { return b.Responded(cw.base + "/ui/live/events") })
 	held := cw.add(threadA, "请问这个多少钱[呲牙]", "史密斯夫妇💑", "9101")
 	flagged := cw.add(threadB, "我要投诉，退款！", "老王", "9102")
 	cw.add(threadB, "真好看😍", "小虎", "9103")
+	browsertest.Run(b, chromedp.Poll[bool](`document.querySelectorAll('table#live tbody tr').length >= 3`))
+	if got := cw.text(`table#live tbody`); !strings.Contains(got, "史密斯夫妇💑") || !strings.Contains(got, "谢谢小虎！") {
+		t.Errorf("the live rows do not show the comments and answers:\n%s", got)
+	}
 	cw.waitStatus(held, "held")
 	cw.waitStatus(flagged, "flagged")
 	testutil.WaitFor(t, "the thanks answer to reach kitkot", func() bool { return len(cw.kk.Posts()) == 1 })

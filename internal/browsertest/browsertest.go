@@ -118,8 +118,9 @@ type Browser struct {
 
 	mu       sync.Mutex
 	foreign  []string // requests to anything but origin
-	status   int64    // the last document's HTTP status
-	document string   // and its URL
+	status    int64    // the last document's HTTP status
+	document  string   // and its URL
+	responses []string // the URLs of every response's headers, in order
 }
 
 // Start starts a browser for t whose page may reach origin
@@ -191,10 +192,14 @@ func (b *Browser) event(ev any) {
 			b.mu.Unlock()
 		}
 	case *network.EventResponseReceived:
-		if ev.Type == network.ResourceTypeDocument && ev.Response != nil {
-			b.mu.Lock()
+		if ev.Response == nil {
+			return
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.responses = append(b.responses, ev.Response.URL)
+		if ev.Type == network.ResourceTypeDocument {
 			b.status, b.document = ev.Response.Status, ev.Response.URL
-			b.mu.Unlock()
 		}
 	}
 }
@@ -255,6 +260,14 @@ func (b *Browser) Status() (int64, string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.status, b.document
+}
+
+// Responded reports whether the headers of a response from url have
+// arrived: for a stream (server-sent events), that it is open.
+func (b *Browser) Responded(url string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Contains(b.responses, url)
 }
 
 // Language makes the tab ask for pages in lang, as a browser set to that
