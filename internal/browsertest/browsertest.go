@@ -116,8 +116,8 @@ type Browser struct {
 	origin string
 	shots  string
 
-	mu       sync.Mutex
-	foreign  []string // requests to anything but origin
+	mu        sync.Mutex
+	foreign   []string // requests to anything but origin
 	status    int64    // the last document's HTTP status
 	document  string   // and its URL
 	responses []string // the URLs of every response's headers, in order
@@ -262,12 +262,12 @@ func (b *Browser) Status() (int64, string) {
 	return b.status, b.document
 }
 
-// Responded reports whether the headers of a response from url have
+// Responded reports whether the headers of a response from u have
 // arrived: for a stream (server-sent events), that it is open.
-func (b *Browser) Responded(url string) bool {
+func (b *Browser) Responded(u string) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return slices.Contains(b.responses, url)
+	return slices.Contains(b.responses, u)
 }
 
 // Language makes the tab ask for pages in lang, as a browser set to that
