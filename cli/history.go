@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/autoreplyd/autoreplyd/internal/httpx"
 	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -107,6 +108,7 @@ func scrubRows(rows []store.HistoryRow, r *redact.Redactor) {
 			&x.DecidedBy, &x.DecisionNote} {
 			*f = r.String(*f)
 		}
+		x.Labels = r.String(x.Labels)
 	}
 }
 
@@ -163,6 +165,9 @@ type historyJSON struct {
 	DecidedBy    string `json:"decided_by"`
 	DecidedAt    string `json:"decided_at"`
 	DecisionNote string `json:"decision_note"`
+	// The comment's disposition and its thread's labels ({} when none).
+	Disposition string            `json:"disposition"`
+	Labels      map[string]string `json:"labels"`
 }
 
 func rfc3339(t time.Time) string {
@@ -180,7 +185,30 @@ func toJSON(r store.HistoryRow) historyJSON {
 		PlatformReplyID: r.PlatformReplyID, Attempts: r.Attempts,
 		CommentCreatedAt: rfc3339(r.CommentCreatedAt), CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
 		DecidedBy: r.DecidedBy, DecidedAt: rfc3339(r.DecidedAt), DecisionNote: r.DecisionNote,
+		Disposition: r.Disposition, Labels: labelsOf(r.Labels),
 	}
+}
+
+// labelsOf reads a row's labels (a JSON object of strings). An object the
+// daemon did not write (values that are not strings, edited by hand) shows
+// as no labels rather than failing the command; never nil, so JSON says {}.
+func labelsOf(raw string) map[string]string {
+	m := map[string]string{}
+	if raw != "" && raw != "{}" {
+		if err := json.Unmarshal([]byte(raw), &m); err != nil {
+			return map[string]string{}
+		}
+	}
+	return m
+}
+
+// labelsText is labels as the CSV column holds them: a JSON object.
+func labelsText(m map[string]string) string {
+	b, err := httpx.JSON(m)
+	if err != nil || m == nil {
+		return "{}"
+	}
+	return string(b)
 }
 
 // writeJSONLines writes record(r) for each of rows as one JSON object a
@@ -201,13 +229,13 @@ func writeJSONLines[T any](w io.Writer, rows []T, record func(T) any) error {
 // reading them by position keep working.
 var csvHeader = []string{"id", "platform", "comment_id", "thread_id", "post_id", "rule", "responder", "status", "reason", "error",
 	"reply_text", "comment_text", "user", "user_uid", "platform_reply_id", "attempts", "comment_created_at", "created_at", "updated_at",
-	"decided_by", "decided_at", "decision_note"}
+	"decided_by", "decided_at", "decision_note", "disposition", "labels"}
 
 // csvRecord is j as a record of csvHeader's columns.
 func csvRecord(j historyJSON) []string {
 	return []string{strconv.FormatInt(j.ID, 10), j.Platform, j.CommentID, j.ThreadID, j.PostID, j.Rule, j.Responder, j.Status, j.Reason, j.Error,
 		j.ReplyText, j.CommentText, j.User, j.UserUID, j.PlatformReplyID, strconv.Itoa(j.Attempts), j.CommentCreatedAt, j.CreatedAt, j.UpdatedAt,
-		j.DecidedBy, j.DecidedAt, j.DecisionNote}
+		j.DecidedBy, j.DecidedAt, j.DecisionNote, j.Disposition, labelsText(j.Labels)}
 }
 
 // writeCSV writes header, then record(r) for each of rows, every field

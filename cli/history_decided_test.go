@@ -113,7 +113,7 @@ func TestHistoryShowsDecisions(t *testing.T) {
 		}
 	}
 	csvOut := historyOK(t, nil, "--database", db, "--format", "csv")
-	if !strings.Contains(csvOut, ",rejected,") || !strings.Contains(csvOut, ",lin,"+decided+",价格已经变了\n") {
+	if !strings.Contains(csvOut, ",rejected,") || !strings.Contains(csvOut, ",lin,"+decided+",价格已经变了,evaluated,{}\n") {
 		t.Errorf("csv:\n%s", csvOut)
 	}
 }
@@ -128,5 +128,36 @@ func TestCSVField(t *testing.T) {
 		if got := csvField(in); got != want {
 			t.Errorf("csvField(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// history carries each comment's disposition and its thread's labels, in
+// JSON as an object and in CSV as a JSON text.
+func TestHistoryLabelsAndDisposition(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "labels.db")
+	seedHistory(t, db, seedRows[:2])
+	st, err := store.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetThreadLabels(t.Context(), []store.ThreadLabels{{Platform: "douyin", ThreadID: threadA,
+		Labels: map[string]string{"campaign": "spring", "商品": "保温杯🍵"}}}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Close(t, st)
+	rows := jsonRows(t, historyOK(t, nil, "--database", db, "--format", "json"))
+	if len(rows) != 2 {
+		t.Fatalf("rows: %v", rows)
+	}
+	for _, r := range rows {
+		labels, _ := r["labels"].(map[string]any)
+		if r["disposition"] != "evaluated" || labels["campaign"] != "spring" || labels["商品"] != "保温杯🍵" {
+			t.Errorf("row %v", r)
+		}
+	}
+	csvOut := historyOK(t, nil, "--database", db, "--format", "csv")
+	if !strings.Contains(csvOut, `,evaluated,"{""campaign"":""spring"",""商品"":""保温杯🍵""}"`) {
+		t.Errorf("csv:\n%s", csvOut)
 	}
 }

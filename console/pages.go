@@ -72,7 +72,7 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request, s *session, code
 	total, err := c.opts.Reader.CountStatuses(ctx, model.StatusFlagged, model.StatusHeld)
 	var rows []store.HistoryRow
 	if err == nil {
-		rows, err = c.opts.Reader.History(ctx, store.Filter{Statuses: []string{model.StatusFlagged, model.StatusHeld}, Limit: inboxLimit})
+		rows, err = c.opts.Reader.Inbox(ctx, inboxLimit, model.StatusFlagged, model.StatusHeld)
 	}
 	if err != nil {
 		c.fail(w, r, s, http.StatusInternalServerError, p.L.T("error.store", c.show(err.Error())))

@@ -26,7 +26,7 @@ func Warnings(cfg *config.Config, bindings []poller.Binding) []string {
 		period = schedulePeriod(sched, time.Now().In(cfg.Location))
 	}
 	var ws []string
-	for _, w := range []string{listenWarning(cfg.Listen), inlineSecretsWarning(cfg)} {
+	for _, w := range []string{listenWarning(cfg.Listen), consoleWarning(cfg), inlineSecretsWarning(cfg)} {
 		if w != "" {
 			ws = append(ws, w)
 		}
@@ -40,6 +40,16 @@ func Warnings(cfg *config.Config, bindings []poller.Binding) []string {
 		ws = append(ws, capacityWarnings(b, period)...)
 	}
 	return ws
+}
+
+// consoleWarning warns of a console served without TLS off loopback: its
+// passwords and session cookies would cross the network as sent.
+func consoleWarning(cfg *config.Config) string {
+	if cfg.Console == nil || cfg.Console.TLS() || cfg.Listen == "" || isLoopbackHost(hostOnly(cfg.Listen)) {
+		return ""
+	}
+	return fmt.Sprintf("console: served on %s without TLS: passwords and session cookies cross the network in clear; "+
+		"set console.tls_cert_file and console.tls_key_file, or listen on loopback behind SSH or a TLS proxy", cfg.Listen)
 }
 
 // listenWarning warns of a listen address that is not a loopback one: the

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -149,7 +150,7 @@ func TestRuleStatsRefusesBadBuckets(t *testing.T) {
 	}{
 		{t0, t0.Add(time.Hour), 0, "bucket must be positive"},
 		{t0, t0, time.Hour, "ends"},
-		{t0, t0.Add(24 * time.Hour), time.Second, "more than 1000 buckets"},
+		{t0, t0.Add(24 * time.Hour), time.Second, "more than 400 buckets"},
 	} {
 		if _, err := s.RuleStats(t.Context(), tc.since, tc.until, tc.bucket); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("RuleStats(%s, %s, %s) = %v, want %q", tc.since, tc.until, tc.bucket, err, tc.want)
@@ -344,6 +345,54 @@ func TestConsoleQueriesReadOnly(t *testing.T) {
 	}
 }
 
+func TestInboxIsHistoryOfStatuses(t *testing.T) {
+	t.Parallel()
+	s, _ := openTest(t)
+	ctx := t.Context()
+	// Waiting claims among others, two pairs created at the same time
+	// (the id breaks the tie), one decided.
+	for i, st := range []string{model.StatusFlagged, model.StatusHeld, model.StatusSkipped, model.StatusHeld,
+		model.StatusFlagged, model.StatusDryRun, model.StatusHeld, model.StatusFlagged} {
+		c := comment(fmt.Sprint("w", i))
+		c.Text = "等一下 ⏳ " + c.ID
+		got := mustRecord(t, s, c, t0.Add(time.Duration(i/2)*time.Minute), Claim{Rule: "人工", Status: st, ReplyText: "待定 " + c.ID})
+		if i == 4 {
+			if _, _, err := s.Decide(ctx, got[0].ID, Decision{Action: DecideDone, By: "lin"}, t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		limit    int
+		statuses []string
+		want     string
+	}{
+		{0, nil, "[8 7 4 2 1]"}, // 5 was marked done
+		{2, nil, "[8 7]"},
+		{3, []string{model.StatusHeld}, "[7 4 2]"},
+		{100, []string{model.StatusFlagged, model.StatusHandled}, "[8 5 1]"},
+	} {
+		got, err := s.Inbox(ctx, tc.limit, tc.statuses...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := Filter{Statuses: tc.statuses, Limit: tc.limit}
+		if f.Statuses == nil {
+			f.Statuses = []string{model.StatusFlagged, model.StatusHeld}
+		}
+		want, err := s.History(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids(got) != tc.want || !reflect.DeepEqual(got, want) {
+			t.Errorf("Inbox(%d, %v) = %s, want %s, as History:\n%+v\n%+v", tc.limit, tc.statuses, ids(got), tc.want, got, want)
+		}
+	}
+	if got, _ := s.Inbox(ctx, 1); len(got) != 1 || got[0].CommentText != "等一下 ⏳ w7" || got[0].ReplyText != "待定 w7" {
+		t.Errorf("Inbox row %+v", got)
+	}
+}
+
 // inboxSQL is the query History makes for the inbox (Filter{Statuses:
 // flagged, held, Limit}); TestConsoleQueryPlans checks its plan.
 const inboxSQL = `SELECT ` + historyCols + ` FROM replies_v WHERE status IN (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?`
@@ -395,7 +444,15 @@ func TestConsoleQueryPlans(t *testing.T) {
 			"SEARCH r USING COVERING INDEX replies_rule (rule=? AND created_at>? AND created_at<?)",
 		}, false},
 		{"thread answers", sqlThreadAnswers, []any{"douyin", "T", "x", 10}, []string{
-			"SEARCH replies USING INDEX replies_thread_sent (platform=? AND thread_id=?)",
+			"SEARCH r USING INDEX replies_thread_sent (platform=? AND thread_id=?)",
+			"SEARCH c USING INDEX sqlite_autoindex_comments_1 (platform=? AND comment_id=?)",
+		}, false},
+		{"thread comments", sqlThreadComments, []any{"douyin", "x", "douyin", "x", "douyin", "x"}, []string{
+			"SEARCH comments USING INDEX sqlite_autoindex_comments_1 (platform=? AND comment_id=?)",
+		}, false},
+		{"Inbox", fmt.Sprintf(sqlInbox, "?, ?"), []any{model.StatusFlagged, model.StatusHeld, 100}, []string{
+			"SEARCH replies USING COVERING INDEX replies_status (status=?)",
+			"SEARCH r USING INTEGER PRIMARY KEY (rowid=?)",
 		}, true},
 		{"user history", sqlUserHistory, []any{"douyin", "u", 10}, []string{
 			"SEARCH comments USING INDEX comments_user_seen (platform=? AND user_uid=?)",

@@ -52,13 +52,18 @@ type HistoryRow struct {
 	DecidedBy    string
 	DecidedAt    time.Time
 	DecisionNote string
+	// Disposition is the comment's (evaluated, backlog, self); Labels are
+	// its thread's configured labels as the daemon last recorded them: a
+	// JSON object, "{}" when none.
+	Disposition string
+	Labels      string
 }
 
 // historyCols are the replies_v columns scanHistory reads, in order.
 const historyCols = `id, platform, comment_id, thread_id, post_id, rule, responder, status, reason, error,
 	        reply_text, comment_text, user_uid, user_nickname, user_unique_id, platform_reply_id,
 	        attempts, comment_created_at, created_at, updated_at, next_attempt_at,
-	        decided_by, decided_at, decision_note`
+	        decided_by, decided_at, decision_note, disposition, labels`
 
 // scanHistory reads one row of historyCols.
 func scanHistory(sc interface{ Scan(...any) error }) (HistoryRow, error) {
@@ -67,7 +72,8 @@ func scanHistory(sc interface{ Scan(...any) error }) (HistoryRow, error) {
 	if err := sc.Scan(&r.ID, &r.Platform, &r.CommentID, &r.ThreadID, &r.PostID, &r.Rule,
 		&r.Responder, &r.Status, &r.Reason, &r.Error, &r.ReplyText, &r.CommentText,
 		&r.UserUID, &r.UserNickname, &r.UserUniqueID, &r.PlatformReplyID, &r.Attempts,
-		&commentCreated, &created, &updated, &next, &r.DecidedBy, &decided, &r.DecisionNote); err != nil {
+		&commentCreated, &created, &updated, &next, &r.DecidedBy, &decided, &r.DecisionNote,
+		&r.Disposition, &r.Labels); err != nil {
 		return HistoryRow{}, err
 	}
 	r.readTimes(commentCreated, created, updated, next)

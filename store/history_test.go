@@ -94,7 +94,7 @@ func TestHistoryRowContent(t *testing.T) {
 		Responder: "kitkot", Status: model.StatusFailed, Reason: "platform_400", Error: "code 400: too long",
 		ReplyText: "hello from price", CommentText: c.Text, UserUID: c.User.UID, UserNickname: c.User.Nickname,
 		UserUniqueID: c.User.UniqueID, Attempts: 1, CommentCreatedAt: c.CreatedAt,
-		CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour),
+		CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour), Disposition: model.DispositionEvaluated, Labels: "{}",
 	}
 	if r != want {
 		t.Errorf("row = %+v\nwant  %+v", r, want)
