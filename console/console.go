@@ -54,6 +54,9 @@ type Status struct {
 	Channels []notify.ChannelState
 	// Reload is the last rules reload's outcome (zero At: none since start).
 	Reload Reload
+	// RuleErrors are each rule's run-time errors since the start (they are
+	// metrics, not history).
+	RuleErrors map[string]int
 }
 
 // Reload is the outcome of one rules reload.

@@ -163,7 +163,7 @@ func newWorld(t *testing.T) *world {
 				Pauses:   []poller.PauseState{{Scope: "responder:kitkot", Kind: "paused", Reason: "code 601: balance " + platformToken, Until: w.clock().Add(time.Hour)}},
 				Problems: []string{"responder:kitkot paused"}, LastCycle: w.clock(), Cycle: poller.Stats{Polled: 3, Calls: 4, Sent: 1},
 				CallsToday: 42, Channels: []notify.ChannelState{{Name: "ops", Type: "wecom", Healthy: false, LastError: "HTTP 500"}},
-				Reload: Reload{At: w.clock(), Err: "rules.yaml:3:5: bad <b>expr</b>"}}
+				Reload: Reload{At: w.clock(), Err: "rules.yaml:3:5: bad <b>expr</b>"}, RuleErrors: map[string]int{"price": 3}}
 		},
 		Location: time.UTC,
 		Redact:   redact.New(platformToken),
@@ -761,7 +761,8 @@ func TestRulesPage(t *testing.T) {
 	w := newWorld(t)
 	r := w.signedIn().get("/ui/rules")
 	wantIn(t, "rules", r.body, `<table id="rules">`, `<tr data-rule="price">`, "rules.yaml:5", `<tr data-rule="never" class="never">`,
-		`role="img"`, `<div id="reload" class="failed">`, "rules.yaml:3:5: bad &lt;b&gt;expr&lt;/b&gt;", "命中 1 · 已回复 0 · 跳过 0 · 待审 1")
+		`role="img"`, `<div id="reload" class="failed">`, "rules.yaml:3:5: bad &lt;b&gt;expr&lt;/b&gt;", "命中 1 · 已回复 0 · 跳过 0 · 待审 1",
+		`<td class="errors">3</td>`, "运行出错（启动以来）")
 }
 
 func TestHealthPage(t *testing.T) {

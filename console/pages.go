@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -218,6 +219,8 @@ type ruleRow struct {
 	Day, Week                string
 	Chart                    any
 	Never                    bool
+	// Errors are the rule's run-time errors since the start.
+	Errors int
 }
 
 // getRules lists the live rules with their counts over 24 hours and 7
@@ -261,11 +264,21 @@ func (c *Console) getRules(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	counts := func(x store.RuleStat) string {
 		skipped := 0
-		for _, n := range x.Skipped {
-			skipped += n
+		var reasons []string
+		for _, reason := range slices.Sorted(maps.Keys(x.Skipped)) {
+			skipped += x.Skipped[reason]
+			reasons = append(reasons, fmt.Sprintf("%s %d", reason, x.Skipped[reason]))
 		}
-		return l.T("rules.counts", x.Claims, x.Answered(), skipped, x.ByStatus[model.StatusHeld],
+		out := l.T("rules.counts", x.Claims, x.Answered(), skipped, x.ByStatus[model.StatusHeld],
 			x.ByStatus[model.StatusFlagged], x.ByStatus[model.StatusFailed])
+		if len(reasons) > 0 {
+			out += " (" + strings.Join(reasons, ", ") + ")"
+		}
+		return out
+	}
+	var st Status
+	if c.opts.Status != nil {
+		st = c.opts.Status(ctx)
 	}
 	data := struct {
 		Rows                []ruleRow
@@ -279,9 +292,8 @@ func (c *Console) getRules(w http.ResponseWriter, r *http.Request, s *session) {
 			Never: !matched[ri.Name]}
 		data.Rows = append(data.Rows, row)
 	}
-	var st Status
-	if c.opts.Status != nil {
-		st = c.opts.Status(ctx)
+	for i := range data.Rows {
+		data.Rows[i].Errors = st.RuleErrors[data.Rows[i].Name]
 	}
 	switch rl := st.Reload; {
 	case rl.At.IsZero():

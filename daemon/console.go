@@ -99,6 +99,7 @@ func (d *Daemon) consoleStatus(ctx context.Context, sources, responders []string
 		st.Problems = why
 	}
 	st.Pauses, _ = d.poller.Pauses(ctx) // a read error is among Ready's problems
+	st.RuleErrors = d.metrics.RuleErrors()
 	if d.notifier != nil {
 		st.Channels = d.notifier.State()
 	}

@@ -17,6 +17,7 @@ package metrics
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"runtime"
 	"runtime/debug"
@@ -86,9 +87,10 @@ type Metrics struct {
 	notifications *prometheus.CounterVec
 	inbox         *prometheus.GaugeVec
 
-	mu     sync.Mutex
-	scopes map[string]bool            // the pause scopes with a series
-	codes  map[string]map[string]bool // platform -> its known business codes
+	mu       sync.Mutex
+	ruleErrs map[string]int             // rule errors since start, for the console
+	scopes   map[string]bool            // the pause scopes with a series
+	codes    map[string]map[string]bool // platform -> its known business codes
 }
 
 // New builds the metrics on a fresh registry. version is the build's version
@@ -101,7 +103,7 @@ func New(version string) *Metrics {
 		}
 	}
 	reg := prometheus.NewRegistry()
-	m := &Metrics{reg: reg, scopes: map[string]bool{}, codes: map[string]map[string]bool{}}
+	m := &Metrics{reg: reg, ruleErrs: map[string]int{}, scopes: map[string]bool{}, codes: map[string]map[string]bool{}}
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 
 	f(collectors.NewGoCollector())
@@ -354,6 +356,20 @@ func (m *Metrics) RuleError(rule string) {
 		return
 	}
 	m.ruleErrors.WithLabelValues(rule).Inc()
+	m.mu.Lock()
+	m.ruleErrs[rule]++
+	m.mu.Unlock()
+}
+
+// RuleErrors are the run-time errors of each rule since the start (the
+// console's rules page; the database does not hold them).
+func (m *Metrics) RuleErrors() map[string]int {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.ruleErrs)
 }
 
 // Reply counts an answer outcome of platform by responder with status. For

@@ -33,7 +33,7 @@ import (
 
 // docImagesEnv names a directory (docs/images) to write the operator
 // guide's two console screenshots to; unset, they are not made.
-const docImagesEnv = "AUTOREPLYD_DOC_IMAGES"
+const docImagesEnv = "TEST_DOC_IMAGES"
 
 // The console's users: ops has a bcrypt hash in the config, lin a
 // credential file holding the password. Both passwords are secrets.
@@ -712,7 +712,7 @@ func untranslated(b *browsertest.Browser) []string {
 
 // Every page, signed in, with something in the inbox: its DOM, nothing
 // fetched or linked beyond the daemon, and screenshots at both sizes. With
-// AUTOREPLYD_DOC_IMAGES set, the operator guide's two images as well.
+// TEST_DOC_IMAGES set, the operator guide's two images as well.
 func TestConsolePages(t *testing.T) {
 	t.Parallel()
 	cw := newConsoleWorld(t)

@@ -6,7 +6,7 @@
 //
 // Without a Chromium binary the tests that use it skip, saying why, so
 // `go test ./...` passes on a machine with only Go; with
-// AUTOREPLYD_BROWSER_TESTS=require (as .ci/run sets it) they fail instead,
+// TEST_BROWSER=require (as .ci/run sets it) they fail instead,
 // so CI never passes without having run them.
 package browsertest
 
@@ -36,14 +36,14 @@ import (
 const (
 	// RequireEnv set to "require" turns a missing Chromium from a skip
 	// into a failure.
-	RequireEnv = "AUTOREPLYD_BROWSER_TESTS"
+	RequireEnv = "TEST_BROWSER"
 	// ChromiumEnv names the browser binary when it is not on PATH under
 	// one of the usual names.
-	ChromiumEnv = "AUTOREPLYD_CHROMIUM"
+	ChromiumEnv = "TEST_CHROMIUM"
 	// ScreenshotsEnv names a directory for the screenshots, kept after the
 	// run; without it they go to the test's artifact directory (kept with
 	// go test -artifacts, removed after the test otherwise).
-	ScreenshotsEnv = "AUTOREPLYD_SCREENSHOTS"
+	ScreenshotsEnv = "TEST_SCREENSHOTS"
 )
 
 // Timeout bounds one test's use of the browser. It only stops a test that
@@ -75,7 +75,7 @@ var (
 // first of them Debian's package.
 var names = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"}
 
-// ExecPath finds the browser: $AUTOREPLYD_CHROMIUM, else the first of the
+// ExecPath finds the browser: $TEST_CHROMIUM, else the first of the
 // usual names on PATH.
 func ExecPath() (string, error) {
 	if p := os.Getenv(ChromiumEnv); p != "" {
@@ -93,7 +93,7 @@ func ExecPath() (string, error) {
 	return "", fmt.Errorf("no Chromium on PATH (looked for %s; install Debian's chromium or set %s)", strings.Join(names, ", "), ChromiumEnv)
 }
 
-// Require skips t, or fails it under AUTOREPLYD_BROWSER_TESTS=require, when
+// Require skips t, or fails it under TEST_BROWSER=require, when
 // there is no browser; it returns the browser's path. Call it before
 // setting up anything costly.
 func Require(t testing.TB) string {
