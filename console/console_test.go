@@ -821,7 +821,13 @@ func TestLive(t *testing.T) {
 		got.Write(buf[:n])
 	}
 	wantIn(t, "event", got.String(), "event: decision\ndata: {", `"rule":"price"`, `"status":"sent"`, `"comment":"多少钱 [redacted]"`)
-	wantIn(t, "live page", cl.get("/ui/live?status=sent").body, `<tr data-platform="douyin" data-rule="price" data-status="sent">`)
+	wantIn(t, "event", got.String(), `"verdict":"/ui/playground?nickname=\u0026platform=douyin\u0026text=`)
+	page := cl.get("/ui/live?status=sent").body
+	wantIn(t, "live page", page, `<tr data-platform="douyin" data-rule="price" data-status="sent">`,
+		`<a href="/ui/playground?nickname=&amp;platform=douyin&amp;text=%E5%A4%9A%E5%B0%91%E9%92%B1&#43;%5Bredacted%5D"`)
+	// The link evaluates the comment under the live rules.
+	wantIn(t, "verdict", cl.get("/ui/playground?platform=douyin&text=%E5%A4%9A%E5%B0%91%E9%92%B1").body,
+		`<div id="verdicts">`, `data-rule="price" data-acts="true"`)
 	if strings.Contains(cl.get("/ui/live?status=held").body, `data-rule="price"`+` data-status="sent"`) {
 		t.Error("the status filter shows a sent row")
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type liveRow struct {
 	User     string `json:"user"`
 	Comment  string `json:"comment"`
 	Reply    string `json:"reply"`
+	// Verdict opens the comment in the playground: each rule's verdict on
+	// it under the live rules.
+	Verdict string `json:"verdict"`
 }
 
 // liveRow makes a row of ev: secrets scrubbed, control characters and
@@ -50,8 +54,10 @@ func (c *Console) liveRow(ev poller.Event) liveRow {
 	if ev.Err != nil && status == "" {
 		status, reason = "error", ev.Err.Error()
 	}
+	q := url.Values{"text": {c.show(ev.Comment.Text)}, "nickname": {c.show(ev.Comment.User.Nickname)}, "platform": {ev.Comment.Platform}}
 	return liveRow{Time: c.timeText(c.now()), Platform: ev.Comment.Platform, Rule: line(ev.Rule), Status: status,
-		Reason: line(reason), User: line(ev.Comment.User.Nickname), Comment: line(ev.Comment.Text), Reply: line(ev.Reply)}
+		Reason: line(reason), User: line(ev.Comment.User.Nickname), Comment: line(ev.Comment.Text), Reply: line(ev.Reply),
+		Verdict: "/ui/playground?" + q.Encode()}
 }
 
 // broker fans decisions out to the live streams.

@@ -400,14 +400,19 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session)
 	p := c.signedPage(r, s, "playground")
 	l := p.L
 	d := playgroundData{Platforms: c.platforms(), Platform: model.PlatformDouyin}
-	if r.Method != http.MethodPost {
+	// A GET with a text (a live decision's link) evaluates it under the
+	// live rules; nothing is saved either way.
+	if r.Method != http.MethodPost && r.URL.Query().Get("text") == "" {
 		d.Rules = c.liveRulesYAML()
 		c.render(w, r, http.StatusOK, "playground", p, d)
 		return
 	}
-	d.Text, d.Nickname, d.Labels = r.PostFormValue("text"), r.PostFormValue("nickname"), r.PostFormValue("labels")
-	d.Time, d.Rules = r.PostFormValue("time"), r.PostFormValue("rules")
-	if pl := r.PostFormValue("platform"); slices.Contains(d.Platforms, pl) {
+	d.Text, d.Nickname, d.Labels = r.FormValue("text"), r.FormValue("nickname"), r.FormValue("labels")
+	d.Time, d.Rules = r.FormValue("time"), r.FormValue("rules")
+	if r.Method != http.MethodPost {
+		d.Rules = c.liveRulesYAML()
+	}
+	if pl := r.FormValue("platform"); slices.Contains(d.Platforms, pl) {
 		d.Platform = pl
 	}
 	loc := c.opts.Location

@@ -70,9 +70,17 @@ function live() {
     tr.dataset.platform = d.platform;
     tr.dataset.rule = d.rule;
     tr.dataset.status = d.status;
-    [d.time, d.platform, d.rule, d.status + (d.reason ? " (" + d.reason + ")" : ""), d.user, d.comment, d.reply].forEach(function (v) {
+    [d.time, d.platform, d.rule, d.status + (d.reason ? " (" + d.reason + ")" : ""), d.user, d.comment, d.reply].forEach(function (v, i) {
       var td = document.createElement("td");
-      td.textContent = v;
+      if (i === 5 && d.verdict && d.verdict.indexOf("/ui/playground?") === 0) {
+        // The comment opens in the playground: each rule's verdict on it.
+        var a = document.createElement("a");
+        a.href = d.verdict;
+        a.textContent = v;
+        td.appendChild(a);
+      } else {
+        td.textContent = v;
+      }
       tr.appendChild(td);
     });
     tr.hidden = !wanted(d);
