@@ -187,7 +187,7 @@ func (s *Store) RuleStats(ctx context.Context, since, until time.Time, bucket ti
 
 	byRule := make(map[string]*RuleStat)
 	last := make(map[string]string)
-	rows, err := s.db.QueryContext(ctx, sqlRuleCounts, formatTime(since), formatTime(until))
+	rows, err := s.query(ctx, sqlRuleCounts, formatTime(since), formatTime(until))
 	if err != nil {
 		return nil, fmt.Errorf("rule statistics: %w", err)
 	}
@@ -244,7 +244,7 @@ func (s *Store) RuleStats(ctx context.Context, since, until time.Time, bucket ti
 		if err != nil {
 			return nil, fmt.Errorf("rule statistics: %w", err)
 		}
-		rows, err := s.db.QueryContext(ctx, sqlRuleSeries, string(bj), string(rj))
+		rows, err := s.query(ctx, sqlRuleSeries, string(bj), string(rj))
 		if err != nil {
 			return nil, fmt.Errorf("rule statistics: %w", err)
 		}
@@ -341,7 +341,7 @@ func noParent(id string) bool { return id == "" || id == "0" }
 func (s *Store) ThreadContext(ctx context.Context, platform, threadID, commentID string, limit int) (ThreadContext, error) {
 	var tc ThreadContext
 	byID := make(map[string]*StoredComment, 3)
-	rows, err := s.db.QueryContext(ctx, sqlThreadComments, platform, commentID, platform, commentID, platform, commentID)
+	rows, err := s.query(ctx, sqlThreadComments, platform, commentID, platform, commentID, platform, commentID)
 	if err != nil {
 		return tc, fmt.Errorf("thread context of %s comment %s: %w", platform, commentID, err)
 	}
@@ -368,7 +368,7 @@ func (s *Store) ThreadContext(ctx context.Context, platform, threadID, commentID
 			tc.Root = byID[root]
 		}
 	}
-	rows, err = s.db.QueryContext(ctx, sqlThreadAnswers, platform, threadID, commentID, contextLimit(limit))
+	rows, err = s.query(ctx, sqlThreadAnswers, platform, threadID, commentID, contextLimit(limit))
 	if err != nil {
 		return tc, fmt.Errorf("thread context of %s comment %s: %w", platform, commentID, err)
 	}
@@ -413,7 +413,7 @@ func (s *Store) UserHistory(ctx context.Context, platform, userUID string, limit
 		// one person's history.
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, sqlUserHistory, platform, userUID, contextLimit(limit))
+	rows, err := s.query(ctx, sqlUserHistory, platform, userUID, contextLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("history of %s user %s: %w", platform, userUID, err)
 	}
@@ -464,7 +464,7 @@ func (s *Store) Inbox(ctx context.Context, limit int, statuses ...string) ([]His
 	args = append(args, limit)
 	//nolint:gosec // G201: only "?" placeholders are formatted in; the statuses are bound
 	q := fmt.Sprintf(sqlInbox, "?"+strings.Repeat(", ?", len(statuses)-1))
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query inbox: %w", err)
 	}

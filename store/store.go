@@ -78,6 +78,10 @@ type Store struct {
 	// labels are the configured labels of the watched threads, written
 	// with their poll states (nil when read-only; shared by batches).
 	labels *labelSet
+	// cache holds the read statements prepared on first use (the console's
+	// pages run the same few queries many times; preparing one costs about
+	// as much as running it). Shared by batches; closed by Close.
+	cache *stmtCache
 }
 
 // SetRedactor makes the store scrub r's secrets from every free-text column
@@ -125,7 +129,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// One connection: SQLite has one writer anyway, and a single connection
 	// makes the pool serialise our writers instead of SQLITE_BUSY doing it.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, q: db, path: path, created: created, labels: &labelSet{}}
+	s := &Store{db: db, q: db, path: path, created: created, labels: &labelSet{}, cache: &stmtCache{}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -159,7 +163,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, q: db, path: path, readOnly: true}
+	s := &Store{db: db, q: db, path: path, readOnly: true, cache: &stmtCache{}}
 	v, err := userVersion(ctx, db)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open database %s: %w", path, err), db.Close())
@@ -178,7 +182,7 @@ func (s *Store) Close() error {
 	if s.tx != nil {
 		return errors.New("close database: called inside a batch")
 	}
-	if err := errors.Join(s.stmts.close(), s.db.Close()); err != nil {
+	if err := errors.Join(s.stmts.close(), s.cache.close(), s.db.Close()); err != nil {
 		return fmt.Errorf("close database %s: %w", s.path, err)
 	}
 	return nil
