@@ -462,7 +462,7 @@ func (s *Store) Inbox(ctx context.Context, limit int, statuses ...string) ([]His
 		args = append(args, st)
 	}
 	args = append(args, limit)
-	//nolint:gosec // G201: only "?" placeholders are formatted in; the statuses are bound
+	// Only "?" placeholders are formatted in; the statuses are bound.
 	q := fmt.Sprintf(sqlInbox, "?"+strings.Repeat(", ?", len(statuses)-1))
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
