@@ -25,6 +25,8 @@ type joPage struct {
 		StatusCode int `json:"status_code"`
 		Comments   []struct {
 			CID            string          `json:"cid"`
+			AwemeID        string          `json:"aweme_id"`
+			ReplyTotal     *int            `json:"reply_comment_total"`
 			Text           string          `json:"text"`
 			CreateTime     int64           `json:"create_time"`
 			ReplyID        string          `json:"reply_id"`
@@ -48,20 +50,27 @@ type joPage struct {
 	} `json:"data"`
 }
 
-// joFetch asks srv for one page; page 0 leaves the parameter out.
+// joFetch asks srv for one page of a thread's replies; page 0 leaves the
+// parameter out.
 func joFetch(t *testing.T, srv *httptest.Server, token, commentID string, page int) (joPage, []byte) {
+	t.Helper()
+	return joGet(t, srv, JustOneAPIPath, "commentId", token, commentID, page)
+}
+
+// joGet asks srv for one page of listing path, whose id parameter is param.
+func joGet(t *testing.T, srv *httptest.Server, path, param, token, id string, page int) (joPage, []byte) {
 	t.Helper()
 	q := url.Values{}
 	if token != "" {
 		q.Set("token", token)
 	}
-	if commentID != "" {
-		q.Set("commentId", commentID)
+	if id != "" {
+		q.Set(param, id)
 	}
 	if page != 0 {
 		q.Set("page", strconv.Itoa(page))
 	}
-	resp, err := http.Get(srv.URL + JustOneAPIPath + "?" + q.Encode())
+	resp, err := http.Get(srv.URL + path + "?" + q.Encode())
 	if err != nil {
 		t.Fatalf("GET: %v", err)
 	}
