@@ -619,7 +619,8 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Platform() != "douyin" || len(s.Threads()) != 1 || s.cfg.Timeout != 60*time.Second || s.cfg.MaxPages != 500 ||
-		s.cfg.FullRescanEvery != 60 || s.endpoint != "https://api.justoneapi.com/api/douyin/get-video-sub-comment/v1" {
-		t.Errorf("%+v %s", s.cfg, s.endpoint)
+		s.cfg.FullRescanEvery != 60 || s.replies.endpoint != "https://api.justoneapi.com/api/douyin/get-video-sub-comment/v1" ||
+		s.videos.endpoint != "https://api.justoneapi.com/api/douyin/get-video-comment/v1" {
+		t.Errorf("%+v %s %s", s.cfg, s.replies.endpoint, s.videos.endpoint)
 	}
 }
