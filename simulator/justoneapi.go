@@ -248,7 +248,8 @@ func (a *JustOneAPI) ResetCalls() {
 // JustOneAPIVideoPath) answered so far: JustOneAPI charges every code-0
 // answer and nothing else. An answer counts once it is made, even when a
 // fault then drops it or delays it past the client's patience: the caller
-// pays for what it never received.
+// pays for what it never received. A request whose client gave up before
+// the answer was made (FaultSlow) is not billed.
 func (a *JustOneAPI) Billed(path string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -325,6 +326,11 @@ func (a *JustOneAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if before(w, r, fl) {
 			return
 		}
+		if r.Context().Err() != nil {
+			// The client gave up waiting for a slow answer: none is
+			// made, and nothing is billed.
+			return
+		}
 	}
 
 	switch {
@@ -349,7 +355,7 @@ func (a *JustOneAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) //nolint:gosec // JSON served as application/json: the query's id reaches it only JSON-escaped
 }
 
 // writeCode answers a business error with HTTP 200, as JustOneAPI does.

@@ -111,34 +111,13 @@ func FuzzDecodePage(f *testing.F) {
 		for i, item := range items {
 			r := &p.Comments[i]
 			user, _, userOK := foldGet(item, "user")
-			for _, fld := range []struct {
-				obj   any
-				objOK bool
-				key   string
-				got   flexID
-			}{
+			checkIDs(t, i, exact, []idField{
 				{item, true, "cid", r.CID},
 				{item, true, "aweme_id", r.AwemeID},
 				{item, true, "reply_id", r.ReplyID},
 				{item, true, "reply_to_reply_id", r.ReplyToReplyID},
 				{user, userOK, "uid", r.User.UID},
-			} {
-				if !fld.objOK {
-					continue
-				}
-				v, _, ok := foldGet(fld.obj, fld.key)
-				if !ok {
-					continue
-				}
-				want, isID := wantID(v)
-				if !isID {
-					t.Errorf("comment %d: %s %v accepted as id %q", i, fld.key, v, fld.got)
-					continue
-				}
-				if _, isNum := v.(json.Number); (exact || isNum) && string(fld.got) != want {
-					t.Errorf("comment %d: %s is %q, the answer says %q", i, fld.key, fld.got, want)
-				}
-			}
+			})
 			// The shared model keeps the id as decoded.
 			if c := comment(model.Thread{ID: "7251524159191958327"}, r, time.Now()); c.ID != string(r.CID) {
 				t.Errorf("comment id %q, decoded %q", c.ID, r.CID)
@@ -199,6 +178,39 @@ func checkEnvelope(t *testing.T, body []byte, err error) (ref any, ok bool) {
 		}
 	}
 	return ref, true
+}
+
+// idField is an id decoded (got) from member key of obj, an object of the
+// answer when objOK.
+type idField struct {
+	obj   any
+	objOK bool
+	key   string
+	got   flexID
+}
+
+// checkIDs checks the ids of comment i: each holds what the answer says,
+// a number every digit as written, a string as it is when exact (the body
+// is valid UTF-8: else encoding/json replaces bad bytes, fast paths may not).
+func checkIDs(t *testing.T, i int, exact bool, fields []idField) {
+	t.Helper()
+	for _, fld := range fields {
+		if !fld.objOK {
+			continue
+		}
+		v, _, ok := foldGet(fld.obj, fld.key)
+		if !ok {
+			continue
+		}
+		want, isID := wantID(v)
+		if !isID {
+			t.Errorf("comment %d: %s %v accepted as id %q", i, fld.key, v, fld.got)
+			continue
+		}
+		if _, isNum := v.(json.Number); (exact || isNum) && string(fld.got) != want {
+			t.Errorf("comment %d: %s is %q, the answer says %q", i, fld.key, fld.got, want)
+		}
+	}
 }
 
 // checkHasMore checks that has_more, an int or a bool in ref, was decoded
@@ -328,32 +340,11 @@ func FuzzDecodeVideoPage(f *testing.F) {
 		for i, item := range items {
 			it := &l.Comments[i]
 			user, _, userOK := foldGet(item, "user")
-			for _, fld := range []struct {
-				obj   any
-				objOK bool
-				key   string
-				got   flexID
-			}{
+			checkIDs(t, i, exact, []idField{
 				{item, true, "cid", it.CID},
 				{item, true, "aweme_id", it.AwemeID},
 				{user, userOK, "uid", it.User.UID},
-			} {
-				if !fld.objOK {
-					continue
-				}
-				v, _, ok := foldGet(fld.obj, fld.key)
-				if !ok {
-					continue
-				}
-				want, isID := wantID(v)
-				if !isID {
-					t.Errorf("item %d: %s %v accepted as id %q", i, fld.key, v, fld.got)
-					continue
-				}
-				if _, isNum := v.(json.Number); (exact || isNum) && string(fld.got) != want {
-					t.Errorf("item %d: %s is %q, the answer says %q", i, fld.key, fld.got, want)
-				}
-			}
+			})
 			// An integral reply count is kept as it is; the page's is
 			// never negative.
 			if v, _, ok := foldGet(item, "reply_comment_total"); ok {

@@ -223,62 +223,6 @@ func TestIdleVideoCostsOneCall(t *testing.T) {
 	}
 }
 
-func TestListVideoPageBusinessCodes(t *testing.T) {
-	t.Parallel()
-	shanghai, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Skip("no tzdata:", err)
-	}
-	now := time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)
-	midnight := time.Date(2026, 3, 10, 0, 0, 0, 0, shanghai)
-	for _, tc := range []struct {
-		code   int
-		action model.SourceAction
-	}{
-		{100, model.SourceStop}, {300, model.SourceStop}, {301, model.SourceRetry}, {302, model.SourceBackoff},
-		{303, model.SourcePause}, {400, model.SourceSkipThread}, {500, model.SourceRetry},
-		{600, model.SourceStop}, {601, model.SourceStop}, {602, model.SourceStop}, {777, model.SourceRetry},
-	} {
-		for _, asString := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%d string=%v", tc.code, asString), func(t *testing.T) {
-				t.Parallel()
-				h := newHarness(t, func(a *simulator.JustOneAPI, c *Config) {
-					a.CodeAsString = asString
-					c.Location = shanghai
-					c.Now = func() time.Time { return now }
-				})
-				h.addComments(3)
-				fault := simulator.Fault{Kind: simulator.FaultCode, Code: tc.code, Msg: "refused for " + testToken}
-				h.api.Faults.Push(fault)
-				p, err := h.listVideo(1)
-				var se *model.SourceError
-				if !errors.As(err, &se) {
-					t.Fatalf("error %v (%T)", err, err)
-				}
-				if se.Action != tc.action || se.Code != strconv.Itoa(tc.code) || p.Calls != 1 || len(p.Comments) != 0 {
-					t.Errorf("got %+v, page %+v", se, p)
-				}
-				if tc.code == 303 && !se.Until.Equal(midnight) {
-					t.Errorf("until %v, want %v", se.Until, midnight)
-				}
-				if !strings.Contains(se.Msg, "refused for REDACTED") {
-					t.Errorf("message %q", se.Msg)
-				}
-				if b := h.api.Billed(simulator.JustOneAPIVideoPath); b != 0 {
-					t.Errorf("code %d billed %d", tc.code, b)
-				}
-				// The thread poll reads the same code the same way.
-				h.api.Faults.Push(fault)
-				_, terr := h.poll()
-				var tse *model.SourceError
-				if !errors.As(terr, &tse) || tse.Action != se.Action || tse.Code != se.Code || !tse.Until.Equal(se.Until) || tse.Msg != se.Msg {
-					t.Errorf("thread poll %+v, video listing %+v", tse, se)
-				}
-			})
-		}
-	}
-}
-
 func TestListVideoPageWrongToken(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, func(_ *simulator.JustOneAPI, c *Config) { c.Token = "another-" + testToken })
@@ -289,44 +233,6 @@ func TestListVideoPageWrongToken(t *testing.T) {
 	}
 	if c := h.api.VideoCalls(); len(c) != 1 || c[0].TokenOK {
 		t.Errorf("calls %+v", c)
-	}
-}
-
-func TestListVideoPageTransportFailures(t *testing.T) {
-	t.Parallel()
-	huge := `{"code":0,"data":{"comments":[` + strings.Repeat(`{"cid":"1"},`, (17<<20)/12) + `{}]}}`
-	for _, tc := range []struct {
-		name   string
-		faults []simulator.Fault
-		msg    string
-	}{
-		{"HTTP 500", []simulator.Fault{{Kind: simulator.FaultHTTPStatus, Status: 500}}, "500"},
-		{"HTTP 404 echoing the token", []simulator.Fault{{Kind: simulator.FaultHTTPStatus, Status: 404, Body: "no " + testToken}}, "404"},
-		{"broken JSON", []simulator.Fault{{Kind: simulator.FaultBrokenJSON}}, "broken JSON"},
-		{"broken JSON echoing the token", []simulator.Fault{{Kind: simulator.FaultBrokenJSON, Body: `{"code":"` + testToken}}, "broken JSON"},
-		{"answer above 16 MiB", []simulator.Fault{{Kind: simulator.FaultBrokenJSON, Body: huge}}, "larger than 16 MiB"},
-		// Go resends a GET once when a reused connection drops: drop twice.
-		{"dropped connection", []simulator.Fault{{Kind: simulator.FaultDrop}, {Kind: simulator.FaultDrop}}, ""},
-		{"slow answer", []simulator.Fault{{Kind: simulator.FaultSlow, Delay: time.Minute}}, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, func(_ *simulator.JustOneAPI, c *Config) { c.Timeout = time.Second })
-			h.addComments(3)
-			h.api.Faults.Push(tc.faults...)
-			p, err := h.listVideo(1)
-			var se *model.SourceError
-			if !errors.As(err, &se) || se.Action != model.SourceRetry || se.Code != "" || !strings.Contains(se.Msg, tc.msg) {
-				t.Fatalf("error %#v", err)
-			}
-			if len(p.Comments) != 0 || h.api.Billed(simulator.JustOneAPIVideoPath) != 0 {
-				t.Errorf("page %+v, billed %d", p, h.api.Billed(simulator.JustOneAPIVideoPath))
-			}
-			h.api.Faults.Clear()
-			if p, err := h.listVideo(1); err != nil || len(p.Comments) != 3 {
-				t.Errorf("after the fault: %v, %d comments", err, len(p.Comments))
-			}
-		})
 	}
 }
 
