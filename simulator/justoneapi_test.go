@@ -253,6 +253,32 @@ func TestJustOneAPIParameters(t *testing.T) {
 	}
 }
 
+// joCheckOrders checks a listing of cids (oldest first, the order set
+// first): list gives it after setOrder(OrderNewest) reversed, after
+// setOrder(OrderRecommended) shuffled, and the same shuffle twice, which it
+// returns.
+func joCheckOrders(t *testing.T, cids []string, list func() []string, setOrder func(ReplyOrder)) []string {
+	t.Helper()
+	if got := list(); !slices.Equal(got, cids) {
+		t.Errorf("oldest: %v", got)
+	}
+	setOrder(OrderNewest)
+	rev := slices.Clone(cids)
+	slices.Reverse(rev)
+	if got := list(); !slices.Equal(got, rev) {
+		t.Errorf("newest: %v", got)
+	}
+	setOrder(OrderRecommended)
+	rec := list()
+	if slices.Equal(rec, cids) || slices.Equal(rec, rev) || !slices.Equal(slices.Sorted(slices.Values(rec)), cids) {
+		t.Errorf("recommended is not a shuffle: %v", rec)
+	}
+	if again := list(); !slices.Equal(again, rec) {
+		t.Errorf("recommended is not deterministic")
+	}
+	return rec
+}
+
 func TestJustOneAPIOrders(t *testing.T) {
 	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
@@ -265,23 +291,7 @@ func TestJustOneAPIOrders(t *testing.T) {
 		p, _ := joFetch(t, srv, joTestToken, "root", 1)
 		return joCIDs(p)
 	}
-	if got := list(); !slices.Equal(got, cids) {
-		t.Errorf("oldest: %v", got)
-	}
-	api.SetOrder(OrderNewest)
-	rev := slices.Clone(cids)
-	slices.Reverse(rev)
-	if got := list(); !slices.Equal(got, rev) {
-		t.Errorf("newest: %v", got)
-	}
-	api.SetOrder(OrderRecommended)
-	rec := list()
-	if slices.Equal(rec, cids) || slices.Equal(rec, rev) || !slices.Equal(slices.Sorted(slices.Values(rec)), cids) {
-		t.Errorf("recommended is not a shuffle: %v", rec)
-	}
-	if again := list(); !slices.Equal(again, rec) {
-		t.Errorf("recommended is not deterministic")
-	}
+	rec := joCheckOrders(t, cids, list, api.SetOrder)
 	api.AddReply("root", Reply{CreateTime: 1_800_000_000})
 	if after := list(); slices.Equal(after[:30], rec) || len(after) != 31 {
 		t.Errorf("recommended did not change after an added reply")

@@ -219,23 +219,7 @@ func TestJustOneAPIVideoOrders(t *testing.T) {
 		p, _ := joVideoFetch(t, srv, joTestToken, joVideo1, 1)
 		return joCIDs(p)
 	}
-	if got := list(); !slices.Equal(got, cids) {
-		t.Errorf("oldest: %v", got)
-	}
-	api.SetVideoOrder(OrderNewest)
-	rev := slices.Clone(cids)
-	slices.Reverse(rev)
-	if got := list(); !slices.Equal(got, rev) {
-		t.Errorf("newest: %v", got)
-	}
-	api.SetVideoOrder(OrderRecommended)
-	rec := list()
-	if slices.Equal(rec, cids) || slices.Equal(rec, rev) || !slices.Equal(slices.Sorted(slices.Values(rec)), cids) {
-		t.Errorf("recommended is not a shuffle: %v", rec)
-	}
-	if again := list(); !slices.Equal(again, rec) {
-		t.Errorf("recommended is not deterministic")
-	}
+	rec := joCheckOrders(t, cids, list, api.SetVideoOrder)
 	// A reply under one of its comments moves the recommended order, as
 	// activity does on Douyin; an unrelated thread does not.
 	api.AddReply("7300000000000000000", Reply{})

@@ -351,6 +351,15 @@ func TestWrongTokenStops(t *testing.T) {
 	if c := h.api.Calls(); len(c) != 1 || c[0].TokenOK {
 		t.Errorf("calls %+v", c)
 	}
+	// A video's listing stops the same way.
+	_, verr := h.listVideo(1)
+	var vse *model.SourceError
+	if !errors.As(verr, &vse) || *vse != *se {
+		t.Errorf("video listing: %v", verr)
+	}
+	if c := h.api.VideoCalls(); len(c) != 1 || c[0].TokenOK {
+		t.Errorf("video calls %+v", c)
+	}
 }
 
 // TestTransportFailuresRetry checks each failure below the business codes
@@ -442,7 +451,16 @@ func TestUnreachableHostHidesToken(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	checkNoToken(t, err)
-	if !strings.Contains(err.Error(), base) {
+	if !strings.Contains(err.Error(), base+"/api/douyin/get-video-sub-comment/v1") {
+		t.Errorf("error does not say where: %v", err)
+	}
+	// A video's listing says which listing failed.
+	p, err := src.ListVideoPage(context.Background(), videoID, 1)
+	if !errors.As(err, &se) || se.Action != model.SourceRetry || p.Calls != 1 {
+		t.Fatalf("%v, %d calls", err, p.Calls)
+	}
+	checkNoToken(t, err)
+	if !strings.Contains(err.Error(), base+"/api/douyin/get-video-comment/v1") {
 		t.Errorf("error does not say where: %v", err)
 	}
 }

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -220,39 +217,6 @@ func TestIdleVideoCostsOneCall(t *testing.T) {
 	}
 	if len(before.Comments) != 15 || before.HasMore {
 		t.Errorf("page 1: %d comments, has_more %v", len(before.Comments), before.HasMore)
-	}
-}
-
-func TestListVideoPageWrongToken(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, func(_ *simulator.JustOneAPI, c *Config) { c.Token = "another-" + testToken })
-	_, err := h.listVideo(1)
-	var se *model.SourceError
-	if !errors.As(err, &se) || se.Action != model.SourceStop || se.Code != "100" || se.Msg != "Invalid or Inactive Token" {
-		t.Errorf("%v", err)
-	}
-	if c := h.api.VideoCalls(); len(c) != 1 || c[0].TokenOK {
-		t.Errorf("calls %+v", c)
-	}
-}
-
-func TestListVideoPageUnreachableHost(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewServer(http.NotFoundHandler())
-	base := srv.URL
-	srv.Close()
-	src, err := New(Config{BaseURL: base, Token: testToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := src.ListVideoPage(context.Background(), videoID, 1)
-	var se *model.SourceError
-	if !errors.As(err, &se) || se.Action != model.SourceRetry || p.Calls != 1 {
-		t.Fatalf("%v, %d calls", err, p.Calls)
-	}
-	checkNoToken(t, err)
-	if !strings.Contains(err.Error(), base+"/api/douyin/get-video-comment/v1") {
-		t.Errorf("error does not say which listing: %v", err)
 	}
 }
 
