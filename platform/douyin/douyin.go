@@ -3,7 +3,9 @@
 // watched Douyin comment threads through JustOneAPI's
 // `GET /api/douyin/get-video-sub-comment/v1` and tells new replies from known
 // ones by cid, whatever order the API lists them in, with as few (paid) calls
-// as it can.
+// as it can. ListVideoPage lists a video's top-level comments through
+// `GET /api/douyin/get-video-comment/v1`: the groundwork for watching whole
+// videos, not yet used by the source.
 package douyin
 
 import (
