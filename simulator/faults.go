@@ -1,5 +1,5 @@
 // Package simulator imitates the platform APIs autoreplyd talks to, on
-// loopback: JustOneAPI's Douyin reply listing, kitkot's TikTok reply
+// loopback: JustOneAPI's Douyin reply and video comment listings, kitkot's TikTok reply
 // listing and reply endpoint, WeChat's comment APIs and Weibo's, written
 // from the API documents in ../shared/seeds and the facts in
 // ../shared/PLATFORMS.md. Tests use it as their imitation of each platform

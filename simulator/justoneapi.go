@@ -71,13 +71,15 @@ type Reply struct {
 
 // Call is one request the imitation received. The token itself is never kept.
 type Call struct {
-	CommentID string
-	Page      int // 0 when the page parameter was invalid
+	CommentID string // the reply listing's commentId
+	AwemeID   string // the video listing's awemeId
+	Page      int    // 0 when the page parameter was invalid
 	TokenOK   bool
 }
 
 // JustOneAPI imitates JustOneAPI's `GET /api/douyin/get-video-sub-comment/v1`
-// on loopback. It is an http.Handler; serve it with httptest.NewServer and use
+// (a comment's replies) and `GET /api/douyin/get-video-comment/v1` (a
+// video's top-level comments) on loopback. It is an http.Handler; serve it with httptest.NewServer and use
 // the server's URL as the base URL. Safe for concurrent use; set the exported
 // settings before serving, or through their setters afterwards.
 type JustOneAPI struct {
@@ -92,15 +94,24 @@ type JustOneAPI struct {
 	// TotalOffset is added to the reported total, which is only a display
 	// count on the real API.
 	TotalOffset int
-	// Faults are consumed one per request.
+	// VideoPageSize is the number of top-level comments per page of the
+	// video listing (default DefaultVideoPageSize).
+	VideoPageSize int
+	// VideoOrder is the video listing's order (default OrderOldest).
+	VideoOrder ReplyOrder
+	// Faults are consumed one per request, of either listing.
 	Faults Faults
 
 	token string
 
-	mu      sync.Mutex
-	threads map[string]*joThread
-	nextCID uint64
-	calls   []Call
+	mu         sync.Mutex
+	threads    map[string]*joThread
+	videos     map[string]*joVideo // aweme id -> its top-level comments
+	videoOf    map[string]string   // top-level cid -> its aweme id
+	nextCID    uint64
+	calls      []Call
+	videoCalls []Call
+	billed     map[string]int // path -> code-0 answers served
 }
 
 // joThread is one thread's replies, in insertion order.
@@ -118,7 +129,11 @@ func NewJustOneAPI(token string) *JustOneAPI {
 		PageSize: 10,
 		token:    token,
 		threads:  make(map[string]*joThread),
+		videos:   make(map[string]*joVideo),
+		videoOf:  make(map[string]string),
+		billed:   make(map[string]int),
 		nextCID:  joFirstCID,
+		// VideoPageSize is left 0: DefaultVideoPageSize.
 	}
 }
 
@@ -163,11 +178,13 @@ func (a *JustOneAPI) AddReply(threadID string, r Reply) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if r.CID == "" {
-		r.CID = strconv.FormatUint(a.nextCID, 10)
-		a.nextCID++
+		r.CID = a.newCID()
 	}
 	if r.CreateTime == 0 {
 		r.CreateTime = time.Now().Unix()
+	}
+	if r.AwemeID == "" {
+		r.AwemeID = a.videoOf[threadID]
 	}
 	th := a.threads[threadID]
 	if th == nil {
@@ -176,6 +193,7 @@ func (a *JustOneAPI) AddReply(threadID string, r Reply) string {
 	}
 	th.replies = append(th.replies, r)
 	th.version++
+	a.repliesChanged(threadID)
 	return r.CID
 }
 
@@ -188,6 +206,7 @@ func (a *JustOneAPI) Remove(threadID, cid string) {
 		return
 	}
 	th.replies = slices.DeleteFunc(th.replies, func(r Reply) bool { return r.CID == cid })
+	a.repliesChanged(threadID)
 }
 
 // Replies returns a copy of the thread's replies, in the order they were added.
@@ -201,25 +220,40 @@ func (a *JustOneAPI) Replies(threadID string) []Reply {
 	return slices.Clone(th.replies)
 }
 
-// Calls returns the requests received so far, oldest first.
+// Calls returns the requests the reply listing received so far, oldest
+// first (the video listing's are VideoCalls).
 func (a *JustOneAPI) Calls() []Call {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return slices.Clone(a.calls)
 }
 
-// CallCount is the number of requests received so far.
+// CallCount is the number of requests the reply listing received so far.
 func (a *JustOneAPI) CallCount() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return len(a.calls)
 }
 
-// ResetCalls forgets the requests received so far.
+// ResetCalls forgets the requests received so far, by both listings, and
+// what they were billed.
 func (a *JustOneAPI) ResetCalls() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.calls = nil
+	a.calls, a.videoCalls = nil, nil
+	clear(a.billed)
+}
+
+// Billed is the number of billed calls path (JustOneAPIPath or
+// JustOneAPIVideoPath) answered so far: JustOneAPI charges every code-0
+// answer and nothing else. An answer counts once it is made, even when a
+// fault then drops it or delays it past the client's patience: the caller
+// pays for what it never received. A request whose client gave up before
+// the answer was made (FaultSlow) is not billed.
+func (a *JustOneAPI) Billed(path string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.billed[path]
 }
 
 // JustOneAPI business codes.
@@ -244,9 +278,16 @@ var joCodeMessages = map[int]string{
 	602: "Spend Cap Reached",
 }
 
-// ServeHTTP answers the reply listing.
+// ServeHTTP answers the reply listing (JustOneAPIPath) and the video
+// listing (JustOneAPIVideoPath), both the same way: the same envelope,
+// parameter checks, business codes and faults.
 func (a *JustOneAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != JustOneAPIPath {
+	idParam := "commentId"
+	switch r.URL.Path {
+	case JustOneAPIPath:
+	case JustOneAPIVideoPath:
+		idParam = "awemeId"
+	default:
 		http.NotFound(w, r)
 		return
 	}
@@ -257,7 +298,7 @@ func (a *JustOneAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	tokenOK := a.token != "" && subtle.ConstantTimeCompare([]byte(q.Get("token")), []byte(a.token)) == 1
-	commentID := q.Get("commentId")
+	id := q.Get(idParam)
 	page, pageOK := 1, true
 	if s := q.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -269,7 +310,11 @@ func (a *JustOneAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	a.mu.Lock()
-	a.calls = append(a.calls, Call{CommentID: commentID, Page: page, TokenOK: tokenOK})
+	if r.URL.Path == JustOneAPIVideoPath {
+		a.videoCalls = append(a.videoCalls, Call{AwemeID: id, Page: page, TokenOK: tokenOK})
+	} else {
+		a.calls = append(a.calls, Call{CommentID: id, Page: page, TokenOK: tokenOK})
+	}
 	a.mu.Unlock()
 
 	fl, faulty := a.Faults.Next()
@@ -281,23 +326,36 @@ func (a *JustOneAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if before(w, r, fl) {
 			return
 		}
+		if r.Context().Err() != nil {
+			// The client gave up waiting for a slow answer: none is
+			// made, and nothing is billed.
+			return
+		}
 	}
 
 	switch {
 	case !tokenOK:
 		a.writeCode(w, joCodeInvalidToken, "")
 		return
-	case commentID == "" || !pageOK:
+	case id == "" || !pageOK:
 		a.writeCode(w, joCodeInvalidParams, "")
 		return
 	}
 
-	body := a.renderPage(commentID, page)
+	var body []byte
+	if r.URL.Path == JustOneAPIVideoPath {
+		body = a.renderVideoPage(id, page)
+	} else {
+		body = a.renderPage(id, page)
+	}
+	a.mu.Lock()
+	a.billed[r.URL.Path]++
+	a.mu.Unlock()
 	if faulty && after(w, r, fl) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(body)
+	_, _ = w.Write(body) //nolint:gosec // JSON served as application/json: the query's id reaches it only JSON-escaped
 }
 
 // writeCode answers a business error with HTTP 200, as JustOneAPI does.
@@ -335,7 +393,7 @@ func (a *JustOneAPI) renderPage(threadID string, page int) []byte {
 	if size < 1 {
 		size = 10
 	}
-	order, hasMoreBool, codeString, offset := a.Order, a.HasMoreAsBool, a.CodeAsString, a.TotalOffset
+	order, offset := a.Order, a.TotalOffset
 	var listing []Reply
 	var version uint64
 	if th := a.threads[threadID]; th != nil {
@@ -349,10 +407,23 @@ func (a *JustOneAPI) renderPage(threadID string, page int) []byte {
 	for i := range listing {
 		byCID[listing[i].CID] = &listing[i]
 	}
-	start := min((page-1)*size, len(listing))
-	end := min(start+size, len(listing))
-	hasMore := end < len(listing)
 	total := max(len(listing)+offset, 0)
+	vals := joVals{threadID: threadID, total: total, byCID: byCID}
+	return a.renderListing(threadID, page, size, len(listing), total, func(b *bytes.Buffer, i int) {
+		joRenderItem(b, joReplyTemplate(), &listing[i], vals)
+	})
+}
+
+// renderListing writes page (of size items) of a listing of n items in the
+// envelope both listings share; item writes the listing's i-th item. key
+// (the thread or video) and page seed the log id.
+func (a *JustOneAPI) renderListing(key string, page, size, n, total int, item func(b *bytes.Buffer, i int)) []byte {
+	a.mu.Lock()
+	hasMoreBool, codeString := a.HasMoreAsBool, a.CodeAsString
+	a.mu.Unlock()
+	start := min((page-1)*size, n)
+	end := min(start+size, n)
+	hasMore := end < n
 
 	var b bytes.Buffer
 	b.Grow((end-start)*6200 + 512)
@@ -363,7 +434,7 @@ func (a *JustOneAPI) renderPage(threadID string, page int) []byte {
 		if i > start {
 			b.WriteByte(',')
 		}
-		joRenderReply(&b, &listing[i], threadID, total, byCID)
+		item(&b, i)
 	}
 	b.WriteString(`],"cursor":`)
 	b.WriteString(strconv.Itoa(end))
@@ -380,7 +451,7 @@ func (a *JustOneAPI) renderPage(threadID string, page int) []byte {
 	b.WriteString(strconv.Itoa(total))
 	now := time.Now()
 	fmt.Fprintf(&b, `,"extra":{"now":%d,"fatal_item_ids":null,"scenes":null},"log_pb":{"impr_id":"%s%06X"},"merge_cursor":""}}`,
-		now.UnixMilli(), now.UTC().Format("20060102150405"), joHash(threadID, strconv.Itoa(page))&0xFFFFFF)
+		now.UnixMilli(), now.UTC().Format("20060102150405"), joHash(key, strconv.Itoa(page))&0xFFFFFF)
 	return b.Bytes()
 }
 
@@ -502,15 +573,23 @@ func joPlain(s string) bool {
 	return true
 }
 
-// joRenderReply writes one full reply object (about 6 KB, every field of the
-// documented example) with r's values.
-func joRenderReply(b *bytes.Buffer, r *Reply, threadID string, total int, byCID map[string]*Reply) {
+// joVals are the values of an item that are not the item's own.
+type joVals struct {
+	threadID   string            // a reply's root comment
+	total      int               // the listing's total
+	byCID      map[string]*Reply // the listing's items, for whom a reply answers
+	replyTotal int               // a top-level comment's replies
+}
+
+// joRenderItem writes one full item (about 6 KB, every field of the
+// documented example) of template segs with r's values.
+func joRenderItem(b *bytes.Buffer, segs []joSegment, r *Reply, vals joVals) {
 	replyTo := r.ReplyToReplyID
 	if replyTo == "" {
 		replyTo = "0"
 	}
 	replyToUID, replyToSecUID := "0", ""
-	if t := byCID[replyTo]; t != nil {
+	if t := vals.byCID[replyTo]; t != nil {
 		replyToUID, replyToSecUID = t.UserUID, t.SecUID
 	}
 	avatar := fmt.Sprintf("aweme-avatar/tos-cn-avt-0015_%016x", joHash("avatar", r.UserUID))
@@ -518,7 +597,7 @@ func joRenderReply(b *bytes.Buffer, r *Reply, threadID string, total int, byCID 
 	if r.Verified {
 		verification = 1
 	}
-	for _, s := range joReplyTemplate() {
+	for _, s := range segs {
 		b.WriteString(s.lit)
 		var v any
 		switch s.key {
@@ -563,7 +642,7 @@ func joRenderReply(b *bytes.Buffer, r *Reply, threadID string, total int, byCID 
 		case "sec_uid":
 			v = r.SecUID
 		case "reply_id":
-			v = threadID
+			v = vals.threadID
 		case "reply_to_reply_id":
 			v = replyTo
 		case "reply_to_username":
@@ -583,8 +662,10 @@ func joRenderReply(b *bytes.Buffer, r *Reply, threadID string, total int, byCID 
 			continue
 		case "level":
 			v = 2 // every item of this listing is a sub-comment
-		case "comment_reply_total":
-			v = total
+		case "comment_reply_total", "item_comment_total":
+			v = vals.total
+		case "reply_comment_total":
+			v = vals.replyTotal
 		default:
 			panic("simulator: unknown reply template key " + s.key)
 		}
@@ -600,10 +681,14 @@ type joSegment struct {
 }
 
 // joReplyTemplate is joReplyJSON compacted and cut at its "{{key}}" markers.
-var joReplyTemplate = sync.OnceValue(func() []joSegment {
+var joReplyTemplate = sync.OnceValue(func() []joSegment { return joCompile(joReplyJSON) })
+
+// joCompile compacts the item template src and cuts it at its "{{key}}"
+// markers.
+func joCompile(src string) []joSegment {
 	var c bytes.Buffer
-	if err := json.Compact(&c, []byte(joReplyJSON)); err != nil {
-		panic("simulator: reply template: " + err.Error())
+	if err := json.Compact(&c, []byte(src)); err != nil {
+		panic("simulator: item template: " + err.Error())
 	}
 	s := c.String()
 	var segs []joSegment
@@ -616,7 +701,7 @@ var joReplyTemplate = sync.OnceValue(func() []joSegment {
 		segs = append(segs, joSegment{lit: s[:i], key: s[i+3 : i+j]})
 		s = s[i+j+3:]
 	}
-})
+}
 
 // joReplyJSON is one reply as JustOneAPI documents it; each "{{key}}" string
 // is replaced by the reply's value (of any JSON type).

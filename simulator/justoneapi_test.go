@@ -25,6 +25,8 @@ type joPage struct {
 		StatusCode int `json:"status_code"`
 		Comments   []struct {
 			CID            string          `json:"cid"`
+			AwemeID        string          `json:"aweme_id"`
+			ReplyTotal     *int            `json:"reply_comment_total"`
 			Text           string          `json:"text"`
 			CreateTime     int64           `json:"create_time"`
 			ReplyID        string          `json:"reply_id"`
@@ -48,20 +50,27 @@ type joPage struct {
 	} `json:"data"`
 }
 
-// joFetch asks srv for one page; page 0 leaves the parameter out.
+// joFetch asks srv for one page of a thread's replies; page 0 leaves the
+// parameter out.
 func joFetch(t *testing.T, srv *httptest.Server, token, commentID string, page int) (joPage, []byte) {
+	t.Helper()
+	return joGet(t, srv, JustOneAPIPath, "commentId", token, commentID, page)
+}
+
+// joGet asks srv for one page of listing path, whose id parameter is param.
+func joGet(t *testing.T, srv *httptest.Server, path, param, token, id string, page int) (joPage, []byte) {
 	t.Helper()
 	q := url.Values{}
 	if token != "" {
 		q.Set("token", token)
 	}
-	if commentID != "" {
-		q.Set("commentId", commentID)
+	if id != "" {
+		q.Set(param, id)
 	}
 	if page != 0 {
 		q.Set("page", strconv.Itoa(page))
 	}
-	resp, err := http.Get(srv.URL + JustOneAPIPath + "?" + q.Encode())
+	resp, err := http.Get(srv.URL + path + "?" + q.Encode())
 	if err != nil {
 		t.Fatalf("GET: %v", err)
 	}
@@ -244,6 +253,32 @@ func TestJustOneAPIParameters(t *testing.T) {
 	}
 }
 
+// joCheckOrders checks a listing of cids (oldest first, the order set
+// first): list gives it after setOrder(OrderNewest) reversed, after
+// setOrder(OrderRecommended) shuffled, and the same shuffle twice, which it
+// returns.
+func joCheckOrders(t *testing.T, cids []string, list func() []string, setOrder func(ReplyOrder)) []string {
+	t.Helper()
+	if got := list(); !slices.Equal(got, cids) {
+		t.Errorf("oldest: %v", got)
+	}
+	setOrder(OrderNewest)
+	rev := slices.Clone(cids)
+	slices.Reverse(rev)
+	if got := list(); !slices.Equal(got, rev) {
+		t.Errorf("newest: %v", got)
+	}
+	setOrder(OrderRecommended)
+	rec := list()
+	if slices.Equal(rec, cids) || slices.Equal(rec, rev) || !slices.Equal(slices.Sorted(slices.Values(rec)), cids) {
+		t.Errorf("recommended is not a shuffle: %v", rec)
+	}
+	if again := list(); !slices.Equal(again, rec) {
+		t.Errorf("recommended is not deterministic")
+	}
+	return rec
+}
+
 func TestJustOneAPIOrders(t *testing.T) {
 	t.Parallel()
 	api := NewJustOneAPI(joTestToken)
@@ -256,23 +291,7 @@ func TestJustOneAPIOrders(t *testing.T) {
 		p, _ := joFetch(t, srv, joTestToken, "root", 1)
 		return joCIDs(p)
 	}
-	if got := list(); !slices.Equal(got, cids) {
-		t.Errorf("oldest: %v", got)
-	}
-	api.SetOrder(OrderNewest)
-	rev := slices.Clone(cids)
-	slices.Reverse(rev)
-	if got := list(); !slices.Equal(got, rev) {
-		t.Errorf("newest: %v", got)
-	}
-	api.SetOrder(OrderRecommended)
-	rec := list()
-	if slices.Equal(rec, cids) || slices.Equal(rec, rev) || !slices.Equal(slices.Sorted(slices.Values(rec)), cids) {
-		t.Errorf("recommended is not a shuffle: %v", rec)
-	}
-	if again := list(); !slices.Equal(again, rec) {
-		t.Errorf("recommended is not deterministic")
-	}
+	rec := joCheckOrders(t, cids, list, api.SetOrder)
 	api.AddReply("root", Reply{CreateTime: 1_800_000_000})
 	if after := list(); slices.Equal(after[:30], rec) || len(after) != 31 {
 		t.Errorf("recommended did not change after an added reply")

@@ -27,6 +27,7 @@ func (a *JustOneAPI) AddThread(threadID string, replies []Reply) []string {
 		}
 		cids[i] = r.CID
 	}
+	defer a.repliesChanged(threadID)
 	th := a.threads[threadID]
 	if th == nil {
 		a.threads[threadID] = &joThread{replies: replies, version: uint64(len(replies))}

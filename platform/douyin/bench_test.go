@@ -64,16 +64,18 @@ func genericFields(t reflect.Type, name string) []string {
 	return bad
 }
 
-// TestDecodeOnlyUsedFields fails if the structs a reply page is decoded into
-// hold a map, an interface or raw JSON anywhere, the user object included.
+// TestDecodeOnlyUsedFields fails if the structs a page (of replies or of a
+// video's comments) is decoded into hold a map, an interface or raw JSON
+// anywhere, the user object included.
 func TestDecodeOnlyUsedFields(t *testing.T) {
 	t.Parallel()
 	for _, typ := range []struct {
 		name string
 		t    reflect.Type
 	}{
-		{"answer", reflect.TypeFor[answer]()},
+		{"answer", reflect.TypeFor[answer[reply]]()},
 		{"page", reflect.TypeFor[page]()},
+		{"video answer", reflect.TypeFor[answer[videoItem]]()},
 	} {
 		if bad := genericFields(typ.t, typ.name); len(bad) > 0 {
 			t.Errorf("decoding a reply page keeps generic JSON in:\n\t%s", strings.Join(bad, "\n\t"))

@@ -23,21 +23,25 @@ const listPath = "/api/douyin/get-video-sub-comment/v1"
 // maxBody bounds one answer: a page of 20 replies is about 120 KB.
 const maxBody = 16 << 20
 
-// page is one decoded page of replies.
-type page struct {
-	Comments []reply
+// listing is one decoded page of a JustOneAPI listing of items T: replies
+// or a video's top-level comments, which share the envelope.
+type listing[T any] struct {
+	Comments []T
 	HasMore  bool
 	Total    int64
 	Cursor   int64
 }
 
+// page is one decoded page of replies.
+type page = listing[reply]
+
 // answer is JustOneAPI's envelope, holding only the fields used.
-type answer struct {
+type answer[T any] struct {
 	Code    *flexCode `json:"code"`
 	Message string    `json:"message"`
 	Msg     string    `json:"msg"`
 	Data    *struct {
-		Comments []reply  `json:"comments"`
+		Comments []T      `json:"comments"`
 		Cursor   flexInt  `json:"cursor"`
 		HasMore  flexBool `json:"has_more"`
 		Total    flexInt  `json:"total"`
@@ -171,25 +175,32 @@ func (f *flexCode) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decodePage decodes one answer: the page on code 0, else a *model.SourceError.
+// decodePage decodes one answer of the reply listing: the page on code 0,
+// else a *model.SourceError.
 func decodePage(body []byte, now time.Time, loc *time.Location) (page, error) {
-	var a answer
+	return decodeListing[reply](body, now, loc)
+}
+
+// decodeListing decodes one answer of a listing of items T: the page on
+// code 0, else a *model.SourceError saying what the poller must do.
+func decodeListing[T any](body []byte, now time.Time, loc *time.Location) (listing[T], error) {
+	var a answer[T]
 	if err := json.Unmarshal(body, &a); err != nil {
-		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: "broken JSON answer: " + err.Error()}
+		return listing[T]{}, &model.SourceError{Action: model.SourceRetry, Msg: "broken JSON answer: " + err.Error()}
 	}
 	if a.Code == nil {
-		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: "answer without a code"}
+		return listing[T]{}, &model.SourceError{Action: model.SourceRetry, Msg: "answer without a code"}
 	}
 	if code := string(*a.Code); code != "0" {
 		msg := a.Message
 		if msg == "" {
 			msg = a.Msg
 		}
-		return page{}, codeError(code, msg, now, loc)
+		return listing[T]{}, codeError(code, msg, now, loc)
 	}
-	var p page
+	var p listing[T]
 	if a.Data != nil {
-		p = page{Comments: a.Data.Comments, HasMore: bool(a.Data.HasMore), Total: int64(a.Data.Total), Cursor: int64(a.Data.Cursor)}
+		p = listing[T]{Comments: a.Data.Comments, HasMore: bool(a.Data.HasMore), Total: int64(a.Data.Total), Cursor: int64(a.Data.Cursor)}
 	}
 	return p, nil
 }
@@ -227,27 +238,43 @@ func nextLocalDay(now time.Time, loc *time.Location) time.Time {
 // fetch asks for one page of thread commentID. Every error is a
 // *model.SourceError whose message holds no token.
 func (s *Source) fetch(ctx context.Context, commentID string, pageNo int) (page, error) {
+	return getListing[reply](ctx, s, s.replies, "commentId", commentID, pageNo)
+}
+
+// getListing asks listing l for page pageNo of the thread or video id
+// (query parameter idParam) and decodes the answer. Both listings are
+// plain GETs without side effects, sent on kept-alive connections: a
+// transport that replays one costs at most one more billed call. Every
+// error is a *model.SourceError whose message holds no token.
+func getListing[T any](ctx context.Context, s *Source, l listingClient, idParam, id string, pageNo int) (listing[T], error) {
 	q := url.Values{}
 	q.Set("token", s.cfg.Token)
-	q.Set("commentId", commentID)
+	q.Set(idParam, id)
 	q.Set("page", strconv.Itoa(pageNo))
-	a, herr := s.client.Do(ctx, httpx.Request{Method: http.MethodGet, URL: s.endpoint + "?" + q.Encode(),
+	a, herr := l.client.Do(ctx, httpx.Request{Method: http.MethodGet, URL: l.endpoint + "?" + q.Encode(),
 		Header: http.Header{"Accept": {"application/json"}}, Timeout: s.cfg.Timeout, Limit: maxBody})
 	defer a.Release()
 	if herr != nil {
-		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: herr.Msg}
+		return listing[T]{}, &model.SourceError{Action: model.SourceRetry, Msg: herr.Msg}
 	}
 	if a.Status >= 400 {
-		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: httpx.StatusText(a.Status)}
+		return listing[T]{}, &model.SourceError{Action: model.SourceRetry, Msg: httpx.StatusText(a.Status)}
 	}
 	if a.Truncated {
-		return page{}, &model.SourceError{Action: model.SourceRetry, Msg: "answer larger than 16 MiB"}
+		return listing[T]{}, &model.SourceError{Action: model.SourceRetry, Msg: "answer larger than 16 MiB"}
 	}
-	p, err := decodePage(a.Body, s.now(), s.cfg.Location)
+	p, err := decodeListing[T](a.Body, s.now(), s.cfg.Location)
 	if se := (*model.SourceError)(nil); errors.As(err, &se) {
-		se.Msg = s.client.Redact(se.Msg)
+		se.Msg = l.client.Redact(se.Msg)
 	}
 	return p, err
+}
+
+// listingClient is one JustOneAPI listing: its URL, and the client that
+// names it in errors.
+type listingClient struct {
+	client   *httpx.Client
+	endpoint string // BaseURL + the listing's path
 }
 
 // comment converts r, a reply of thread th created at at (its create time

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -74,6 +75,23 @@ func BenchmarkDecodePage(b *testing.B) {
 		p, err := decodePage(body, time.Time{}, time.UTC)
 		if err != nil || len(p.Comments) != 20 {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeVideoPage decodes a page of 20 top-level comments and
+// converts it, as ListVideoPage does.
+func BenchmarkDecodeVideoPage(b *testing.B) {
+	body := videoPageOf20(b)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		l, err := decodeListing[videoItem](body, time.Time{}, time.UTC)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p := videoPage(videoID, l, platform.NewCommentTimes(fuzzNow)); len(p.Comments) != 20 || p.Comments[3].ReplyTotal != 1 {
+			b.Fatal("not the 20 comments")
 		}
 	}
 }

@@ -3,7 +3,9 @@
 // watched Douyin comment threads through JustOneAPI's
 // `GET /api/douyin/get-video-sub-comment/v1` and tells new replies from known
 // ones by cid, whatever order the API lists them in, with as few (paid) calls
-// as it can.
+// as it can. ListVideoPage lists a video's top-level comments through
+// `GET /api/douyin/get-video-comment/v1`: the groundwork for watching whole
+// videos, not yet used by the source.
 package douyin
 
 import (
@@ -65,10 +67,10 @@ type Config struct {
 // Source lists new replies of watched Douyin threads. It implements
 // platform.Source and is safe for concurrent use.
 type Source struct {
-	cfg      Config
-	client   *httpx.Client
-	endpoint string // BaseURL + listPath
-	limit    *platform.CallLimit
+	cfg     Config
+	replies listingClient // listPath
+	videos  listingClient // videoPath
+	limit   *platform.CallLimit
 }
 
 var _ platform.Source = (*Source)(nil)
@@ -101,8 +103,12 @@ func New(cfg Config) (*Source, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Threads = slices.Clone(cfg.Threads)
-	u.Path = strings.TrimRight(u.Path, "/") + listPath
-	return &Source{cfg: cfg, client: httpx.New(cfg.HTTPClient, u.String(), cfg.Token), endpoint: u.String(),
+	base := strings.TrimRight(u.Path, "/")
+	listing := func(path string) listingClient {
+		u.Path = base + path
+		return listingClient{client: httpx.New(cfg.HTTPClient, u.String(), cfg.Token), endpoint: u.String()}
+	}
+	return &Source{cfg: cfg, replies: listing(listPath), videos: listing(videoPath),
 		limit: platform.NewCallLimit(cfg.Rate, cfg.Burst)}, nil
 }
 
@@ -248,7 +254,7 @@ func (sc *scan) get(ctx context.Context, n int) (*fetched, error) {
 	if len(ids) > 0 && sc.known != nil {
 		recorded, err = sc.known(ctx, ids)
 		if err != nil {
-			return nil, &model.SourceError{Action: model.SourceRetry, Msg: "look up known replies: " + sc.src.client.Redact(err.Error())}
+			return nil, &model.SourceError{Action: model.SourceRetry, Msg: "look up known replies: " + sc.src.replies.client.Redact(err.Error())}
 		}
 	}
 	first := true

@@ -275,6 +275,20 @@ func TestAwemeIDFallsBackToThread(t *testing.T) {
 	}
 }
 
+// codeActions is what each JustOneAPI business code makes the source do,
+// for a thread's poll and a video's listing alike (777: a code nobody
+// documents).
+var codeActions = []struct {
+	code   int
+	action model.SourceAction
+}{
+	{100, model.SourceStop}, {300, model.SourceStop}, {301, model.SourceRetry}, {302, model.SourceBackoff},
+	{303, model.SourcePause}, {400, model.SourceSkipThread}, {500, model.SourceRetry},
+	{600, model.SourceStop}, {601, model.SourceStop}, {602, model.SourceStop}, {777, model.SourceRetry},
+}
+
+// TestBusinessCodes checks every code on a thread's poll and on a video's
+// listing.
 func TestBusinessCodes(t *testing.T) {
 	t.Parallel()
 	shanghai, err := time.LoadLocation("Asia/Shanghai")
@@ -284,14 +298,7 @@ func TestBusinessCodes(t *testing.T) {
 	// 23:30 on 9 March in Shanghai: the quota resets at 00:00 on 10 March there.
 	now := time.Date(2026, 3, 9, 15, 30, 0, 0, time.UTC)
 	midnight := time.Date(2026, 3, 10, 0, 0, 0, 0, shanghai)
-	for _, tc := range []struct {
-		code   int
-		action model.SourceAction
-	}{
-		{100, model.SourceStop}, {300, model.SourceStop}, {301, model.SourceRetry}, {302, model.SourceBackoff},
-		{303, model.SourcePause}, {400, model.SourceSkipThread}, {500, model.SourceRetry},
-		{600, model.SourceStop}, {601, model.SourceStop}, {602, model.SourceStop}, {777, model.SourceRetry},
-	} {
+	for _, tc := range codeActions {
 		for _, asString := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%d string=%v", tc.code, asString), func(t *testing.T) {
 				h := newHarness(t, func(a *simulator.JustOneAPI, c *Config) {
@@ -315,6 +322,19 @@ func TestBusinessCodes(t *testing.T) {
 				if !strings.Contains(se.Msg, "refused for REDACTED") {
 					t.Errorf("message %q", se.Msg)
 				}
+
+				// A video's listing reads the same code the same way, and
+				// neither answer is billed.
+				h.addComments(3)
+				h.api.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: tc.code, Msg: "refused for " + testToken})
+				p, err := h.listVideo(1)
+				var vse *model.SourceError
+				if !errors.As(err, &vse) || vse.Action != se.Action || vse.Code != se.Code || !vse.Until.Equal(se.Until) || vse.Msg != se.Msg {
+					t.Errorf("video listing %+v, thread poll %+v", vse, se)
+				}
+				if p.Calls != 1 || len(p.Comments) != 0 || h.api.Billed(simulator.JustOneAPIVideoPath) != 0 || h.api.Billed(simulator.JustOneAPIPath) != 0 {
+					t.Errorf("page %+v, billed %d and %d", p, h.api.Billed(simulator.JustOneAPIVideoPath), h.api.Billed(simulator.JustOneAPIPath))
+				}
 			})
 		}
 	}
@@ -331,31 +351,58 @@ func TestWrongTokenStops(t *testing.T) {
 	if c := h.api.Calls(); len(c) != 1 || c[0].TokenOK {
 		t.Errorf("calls %+v", c)
 	}
+	// A video's listing stops the same way.
+	_, verr := h.listVideo(1)
+	var vse *model.SourceError
+	if !errors.As(verr, &vse) || *vse != *se {
+		t.Errorf("video listing: %v", verr)
+	}
+	if c := h.api.VideoCalls(); len(c) != 1 || c[0].TokenOK {
+		t.Errorf("video calls %+v", c)
+	}
 }
 
+// TestTransportFailuresRetry checks each failure below the business codes
+// on a thread's poll and on a video's listing: retried, nothing billed, no
+// token shown even when the answer echoes it.
 func TestTransportFailuresRetry(t *testing.T) {
 	t.Parallel()
+	huge := `{"code":0,"data":{"comments":[` + strings.Repeat(`{"cid":"1"},`, (17<<20)/12) + `{}]}}`
 	for _, tc := range []struct {
 		name   string
 		faults []simulator.Fault
+		msg    string
 	}{
-		{"HTTP 500", []simulator.Fault{{Kind: simulator.FaultHTTPStatus, Status: 500}}},
-		{"HTTP 503", []simulator.Fault{{Kind: simulator.FaultHTTPStatus, Status: 503}}},
-		{"HTTP 404", []simulator.Fault{{Kind: simulator.FaultHTTPStatus, Status: 404}}},
-		{"broken JSON", []simulator.Fault{{Kind: simulator.FaultBrokenJSON}}},
+		{"HTTP 500", []simulator.Fault{{Kind: simulator.FaultHTTPStatus, Status: 500}}, "500"},
+		{"HTTP 503", []simulator.Fault{{Kind: simulator.FaultHTTPStatus, Status: 503}}, "503"},
+		{"HTTP 404 echoing the token", []simulator.Fault{{Kind: simulator.FaultHTTPStatus, Status: 404, Body: "no " + testToken}}, "404"},
+		{"broken JSON", []simulator.Fault{{Kind: simulator.FaultBrokenJSON}}, "broken JSON"},
+		{"broken JSON echoing the token", []simulator.Fault{{Kind: simulator.FaultBrokenJSON, Body: `{"code":"` + testToken}}, "broken JSON"},
+		{"answer above 16 MiB", []simulator.Fault{{Kind: simulator.FaultBrokenJSON, Body: huge}}, "larger than 16 MiB"},
 		// Go resends a GET once when a reused connection drops: drop twice.
-		{"dropped connection", []simulator.Fault{{Kind: simulator.FaultDrop}, {Kind: simulator.FaultDrop}}},
-		{"slow answer", []simulator.Fault{{Kind: simulator.FaultSlow, Delay: time.Minute}}},
+		{"dropped connection", []simulator.Fault{{Kind: simulator.FaultDrop}, {Kind: simulator.FaultDrop}}, ""},
+		{"slow answer", []simulator.Fault{{Kind: simulator.FaultSlow, Delay: time.Minute}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, func(_ *simulator.JustOneAPI, c *Config) { c.Timeout = time.Second })
+			h := newHarness(t, func(_ *simulator.JustOneAPI, c *Config) {
+				// Short for the slow answer only: 17 MiB take a while
+				// under -race on a busy machine.
+				if tc.name == "slow answer" {
+					c.Timeout = time.Second
+				}
+			})
 			h.add(3)
+			h.addComments(3)
+			retried := func(err error) {
+				t.Helper()
+				var se *model.SourceError
+				if !errors.As(err, &se) || se.Action != model.SourceRetry || se.Code != "" || !strings.Contains(se.Msg, tc.msg) {
+					t.Fatalf("error %#v", err)
+				}
+			}
 			h.api.Faults.Push(tc.faults...)
 			res, err := h.poll()
-			var se *model.SourceError
-			if !errors.As(err, &se) || se.Action != model.SourceRetry || se.Code != "" {
-				t.Fatalf("error %#v", err)
-			}
+			retried(err)
 			if res.State != (model.ThreadState{}) || len(res.Comments) != 0 {
 				t.Errorf("result %+v", res)
 			}
@@ -363,6 +410,27 @@ func TestTransportFailuresRetry(t *testing.T) {
 			h.api.Faults.Clear()
 			if res := h.mustPoll(); len(res.Comments) != 3 {
 				t.Errorf("after the fault: %d comments", len(res.Comments))
+			}
+
+			// Not h.listVideo: on the connection the poll left open, Go's
+			// transport resends the dropped GET, a call the page cannot
+			// count (a listing has no side effect worth a fresh connection).
+			h.api.Faults.Push(tc.faults...)
+			p, err := h.src.ListVideoPage(context.Background(), videoID, 1)
+			checkNoToken(t, err)
+			retried(err)
+			if len(p.Comments) != 0 || p.Calls != 1 {
+				t.Errorf("page %+v", p)
+			}
+			h.api.Faults.Clear()
+			if p, err := h.listVideo(1); err != nil || len(p.Comments) != 3 {
+				t.Errorf("video after the fault: %v, %d comments", err, len(p.Comments))
+			}
+			// Close waits for every handler, a slow one's included: only
+			// the answers after the faults are billed.
+			h.srv.Close()
+			if r, v := h.api.Billed(simulator.JustOneAPIPath), h.api.Billed(simulator.JustOneAPIVideoPath); r != 1 || v != 1 {
+				t.Errorf("billed %d thread and %d video calls, want 1 and 1", r, v)
 			}
 		})
 	}
@@ -383,7 +451,16 @@ func TestUnreachableHostHidesToken(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	checkNoToken(t, err)
-	if !strings.Contains(err.Error(), base) {
+	if !strings.Contains(err.Error(), base+"/api/douyin/get-video-sub-comment/v1") {
+		t.Errorf("error does not say where: %v", err)
+	}
+	// A video's listing says which listing failed.
+	p, err := src.ListVideoPage(context.Background(), videoID, 1)
+	if !errors.As(err, &se) || se.Action != model.SourceRetry || p.Calls != 1 {
+		t.Fatalf("%v, %d calls", err, p.Calls)
+	}
+	checkNoToken(t, err)
+	if !strings.Contains(err.Error(), base+"/api/douyin/get-video-comment/v1") {
 		t.Errorf("error does not say where: %v", err)
 	}
 }
@@ -619,7 +696,8 @@ func TestConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Platform() != "douyin" || len(s.Threads()) != 1 || s.cfg.Timeout != 60*time.Second || s.cfg.MaxPages != 500 ||
-		s.cfg.FullRescanEvery != 60 || s.endpoint != "https://api.justoneapi.com/api/douyin/get-video-sub-comment/v1" {
-		t.Errorf("%+v %s", s.cfg, s.endpoint)
+		s.cfg.FullRescanEvery != 60 || s.replies.endpoint != "https://api.justoneapi.com/api/douyin/get-video-sub-comment/v1" ||
+		s.videos.endpoint != "https://api.justoneapi.com/api/douyin/get-video-comment/v1" {
+		t.Errorf("%+v %s %s", s.cfg, s.replies.endpoint, s.videos.endpoint)
 	}
 }
