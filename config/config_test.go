@@ -509,7 +509,7 @@ func TestValidation(t *testing.T) {
 		{"thread id not numeric", "sources: {douyin: {threads: [{comment_id: 'abc'}]}}\n", `sources.douyin.threads[0].comment_id: "abc" is not a numeric id`},
 		{"thread id missing", "sources: {douyin: {threads: [{aweme_id: '1'}]}}\n", "sources.douyin.threads[0].comment_id: missing"},
 		{"aweme id not numeric", "sources: {douyin: {threads: [{comment_id: '1', aweme_id: 'v1'}]}}\n", `sources.douyin.threads[0].aweme_id: "v1" is not a numeric id`},
-		{"no threads", "sources: {douyin: {threads: []}}\n", "sources.douyin.threads: no threads to watch"},
+		{"no threads", "sources: {douyin: {threads: []}}\n", "sources.douyin.threads: no threads or videos to watch"},
 		{"empty self uid", "sources: {douyin: {self_uids: ['1', '']}}\n", "sources.douyin.self_uids[1]: empty"},
 		{"weibo api", "responders: {weibo: {api: v3, access_token: t}}\n", `responders.weibo.api: "v3" is not one of v1, v2`},
 		{"weibo v1 needs password", "responders: {weibo: {api: v1, app_key: '1', username: u}}\n", "responders.weibo.password: missing (set password or password_file)"},

@@ -65,8 +65,8 @@ func (c *Config) validate(p *problems) {
 		pacing(p, k, &b.Pacing)
 		r.Section.Check(k, p)
 	}
-	// owner: which entry watches each thread (platform NUL thread id): two
-	// sections polling one thread would poll it twice per cycle.
+	// owner: which entry watches each thread or video (platform NUL kind
+	// NUL id): two sections polling one would poll it twice per cycle.
 	owner := map[string]string{}
 	for _, s := range c.Sources {
 		k := s.Key()
@@ -83,13 +83,17 @@ func (c *Config) validate(p *problems) {
 			if w.Responder != "" && !p.covers(wk+".responder") {
 				c.route(p, wk+".responder", w.Responder, s)
 			}
-			if w.ThreadID == "" {
+			what, wid := "thread", w.ThreadID
+			if w.VideoID != "" {
+				what, wid = "video", w.VideoID
+			}
+			if wid == "" {
 				continue
 			}
-			id := s.Platform() + "\x00" + w.ThreadID
+			id := s.Platform() + "\x00" + what + "\x00" + wid
 			if other, dup := owner[id]; dup {
 				if !strings.HasPrefix(other, k+".") { // a duplicate within the section is the section's to report
-					p.addf(wk, "thread %s is also watched by %s: watch a thread in one section only", w.ThreadID, other)
+					p.addf(wk, "%s %s is also watched by %s: watch a %s in one section only", what, wid, other, what)
 				}
 				continue
 			}

@@ -220,6 +220,10 @@ type Watched struct {
 	// Responder is the responders section the entry routes its answers to;
 	// empty: the section's.
 	Responder string
+	// VideoID is set instead of ThreadID by an entry that watches a whole
+	// video (Douyin's `videos`): two sections watching one video would list
+	// it, and answer its top-level comments, twice per cycle.
+	VideoID string
 }
 
 // CommentThread is one watched comment thread of a video platform (Douyin,

@@ -1,6 +1,7 @@
 package douyin
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
@@ -35,6 +36,11 @@ type Section struct {
 	// thread (a safety net against unstable paging); 0 turns it off.
 	FullRescanEvery int                      `koanf:"full_rescan_every" json:"full_rescan_every"`
 	Threads         []platform.CommentThread `koanf:"threads" json:"threads"`
+	// Videos are whole videos watched: their top-level comments, and the
+	// threads under them.
+	Videos []Video `koanf:"videos" json:"videos,omitempty"`
+	// VideoMaxPages caps the pages of one video listed in one cycle.
+	VideoMaxPages int `koanf:"video_max_pages" json:"video_max_pages"`
 	// StopPause is how long a credentials or balance refusal (JustOneAPI
 	// 100/300/600/601/602) is persisted as a pause of the source.
 	StopPause time.Duration `koanf:"stop_pause" json:"stop_pause"`
@@ -46,6 +52,7 @@ func NewSection() *Section {
 		SourceBase:      platform.NewSourceBase(DefaultBaseURL, DefaultTimeout),
 		MaxPages:        DefaultMaxPages,
 		FullRescanEvery: DefaultFullRescanEvery,
+		VideoMaxPages:   DefaultVideoMaxPages,
 		StopPause:       platform.DefaultSourceStopPause,
 	}
 }
@@ -54,7 +61,18 @@ func NewSection() *Section {
 func (s *Section) Check(key string, p platform.Problems) {
 	platform.CheckSelfUIDs(p, key, s.SelfUIDList)
 	platform.CheckPaging(p, key, s.MaxPages, s.FullRescanEvery)
-	platform.CheckCommentThreads(p, key, s.Threads)
+	// A section may watch videos only: the "at least one thread" of
+	// CheckCommentThreads then becomes "at least one thread or video".
+	switch {
+	case len(s.Threads) > 0:
+		platform.CheckCommentThreads(p, key, s.Threads)
+	case len(s.Videos) == 0:
+		p.Addf(key+".threads", "no threads or videos to watch: list at least one thread {comment_id, aweme_id} or video {aweme_id}")
+	}
+	CheckVideos(p, key, s.Videos)
+	if s.VideoMaxPages < 1 {
+		p.Addf(key+".video_max_pages", "must be at least 1")
+	}
 	platform.CheckPositive(p, key+".stop_pause", s.StopPause)
 }
 
@@ -64,7 +82,16 @@ func (s *Section) Secrets() []platform.SecretRef {
 }
 
 // Watched implements platform.SourceSection.
-func (s *Section) Watched() []platform.Watched { return platform.CommentThreadsWatched(s.Threads) }
+// The videos come after the threads, each with its VideoID set and no
+// ThreadID: a video is not a thread, and the threads it leads to are found
+// at run time.
+func (s *Section) Watched() []platform.Watched {
+	out := platform.CommentThreadsWatched(s.Threads)
+	for i, v := range s.Videos {
+		out = append(out, platform.Watched{Key: fmt.Sprintf("videos[%d]", i), VideoID: v.AwemeID})
+	}
+	return out
+}
 
 // SelfUIDs implements platform.SourceSection.
 func (s *Section) SelfUIDs() []string { return s.SelfUIDList }
