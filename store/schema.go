@@ -235,6 +235,29 @@ CREATE INDEX replies_rule_status ON replies (rule, status, reason, created_at);
 CREATE INDEX replies_thread_sent ON replies (platform, thread_id, created_at) WHERE status = 'sent';
 CREATE INDEX comments_user_seen ON comments (platform, user_uid, seen_at);
 `,
+
+	// 7: threads discovered under watched videos (store/discovered.go).
+	// A row is a top-level comment whose replies are polled because a
+	// listing of its video showed some: listed_total is the reply count the
+	// last listing showed, known_total the count the last poll answered;
+	// listed_total > known_total is a thread worth a poll. last_active is
+	// when its count last moved, which decides the threads kept within a
+	// video's max_threads. The thread's poll state and labels stay in
+	// threads, as for a configured thread.
+	`
+CREATE TABLE discovered_threads (
+	platform      TEXT NOT NULL,
+	aweme_id      TEXT NOT NULL,
+	thread_id     TEXT NOT NULL,
+	known_total   INTEGER NOT NULL DEFAULT 0,
+	listed_total  INTEGER NOT NULL DEFAULT 0,
+	last_active   TEXT NOT NULL,
+	discovered_at TEXT NOT NULL,
+	PRIMARY KEY (platform, thread_id)
+) STRICT;
+
+CREATE INDEX discovered_threads_video ON discovered_threads (platform, aweme_id, last_active);
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code
