@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -136,5 +138,47 @@ sources:
 	wantContains(t, msg, "sources.douyin2.videos[1]: video 7251517975340027197 is also watched by sources.douyin.videos[0]: watch a video in one section only")
 	if strings.Contains(msg, "douyin2.videos[0]") {
 		t.Errorf("video 5 clashed with thread 5:\n%s", msg)
+	}
+}
+
+// The commented-out videos of config.example.yaml, uncommented, load: a
+// video whose threads are listed in `threads` too is allowed.
+func TestExampleVideosLoad(t *testing.T) {
+	example, err := os.ReadFile("../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for line := range strings.SplitSeq(string(example), "\n") {
+		switch {
+		case strings.HasPrefix(line, "    # videos:"):
+			in = true
+		case in && !strings.HasPrefix(line, "    # "):
+			in = false
+		}
+		if in {
+			line = "    " + strings.TrimPrefix(line, "    # ")
+		}
+		out = append(out, line)
+	}
+	credDir := t.TempDir()
+	for _, name := range []string{"justoneapi-token", "kitkot-api-key", "kitkot-session-key"} {
+		if err := os.WriteFile(filepath.Join(credDir, name), []byte("secret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(strings.Join(out, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, []string{"CREDENTIALS_DIRECTORY=" + credDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := srcs(c).Douyin
+	if len(sec.Videos) != 1 || sec.Videos[0].AwemeID != "7251517975340027197" || sec.Videos[0].ThreadLimit() != 200 ||
+		sec.Videos[0].Labels["campaign"] != "spring" || sec.VideoMaxPages != 5 || len(sec.Threads) != 2 {
+		t.Errorf("videos %+v, video_max_pages %d, threads %d", sec.Videos, sec.VideoMaxPages, len(sec.Threads))
 	}
 }
