@@ -131,6 +131,8 @@ const (
 
 type statements struct {
 	insertComment, insertClaim, settle, startSend, saveThread *sql.Stmt
+	// Run for every thread of every listed video page (discovered.go).
+	upsertDiscovered, zeroDiscovered *sql.Stmt
 }
 
 // prepare prepares the hot statements. It must run outside any transaction:
@@ -146,6 +148,8 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&st.settle, sqlSettle},
 		{&st.startSend, sqlStartSend},
 		{&st.saveThread, sqlSaveThread},
+		{&st.upsertDiscovered, sqlUpsertDiscovered},
+		{&st.zeroDiscovered, sqlZeroDiscovered},
 	} {
 		s, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -161,7 +165,8 @@ func (st *statements) close() error {
 		return nil
 	}
 	var errs []error
-	for _, s := range []*sql.Stmt{st.insertComment, st.insertClaim, st.settle, st.startSend, st.saveThread} {
+	for _, s := range []*sql.Stmt{st.insertComment, st.insertClaim, st.settle, st.startSend, st.saveThread,
+		st.upsertDiscovered, st.zeroDiscovered} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,6 +61,28 @@ type DiscoveredThread struct {
 	DiscoveredAt time.Time
 }
 
+// The statements RecordVideoListing runs for each listed thread, prepared
+// once (see prepare). Neither writes a row whose count did not move, so a
+// listing of an unchanged video writes nothing.
+const (
+	// sqlUpsertDiscovered records a thread with replies, returning a row
+	// when it wrote one: true when it inserted it (discovered_at is the
+	// listing's time), false when the count moved.
+	sqlUpsertDiscovered = `INSERT INTO discovered_threads (platform, aweme_id, thread_id, known_total, listed_total,
+		   last_active, discovered_at)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+		 ON CONFLICT (platform, thread_id) DO UPDATE SET
+		   last_active = excluded.last_active,
+		   known_total = min(known_total, excluded.listed_total),
+		   listed_total = excluded.listed_total
+		 WHERE listed_total <> excluded.listed_total
+		 RETURNING discovered_at = ?6`
+	// sqlZeroDiscovered brings a recorded thread's count down to 0; a
+	// comment without replies is not recorded.
+	sqlZeroDiscovered = `UPDATE discovered_threads SET last_active = ?1, known_total = 0, listed_total = 0
+		 WHERE platform = ?2 AND thread_id = ?3 AND listed_total <> 0`
+)
+
 // configured reports whether a thread is one the config lists (see
 // SetThreadLabels).
 func (l *labelSet) configured(platform, thread string) bool {
@@ -70,6 +93,31 @@ func (l *labelSet) configured(platform, thread string) bool {
 	defer l.mu.RUnlock()
 	_, ok := l.byThread[threadKey{platform, thread}]
 	return ok
+}
+
+// videoLabelled reports whether the video's discovered threads were all
+// given labels (JSON text) by a committed listing since the last
+// SetThreadLabels.
+func (l *labelSet) videoLabelled(video threadKey, labels string) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	j, ok := l.byVideo[video]
+	return ok && j == labels
+}
+
+func (l *labelSet) setVideoLabelled(video threadKey, labels string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byVideo == nil {
+		l.byVideo = map[threadKey]string{}
+	}
+	l.byVideo[video] = labels
 }
 
 // RecordVideoListing records what one listing of a video showed, in one
@@ -104,6 +152,8 @@ func (s *Store) RecordVideoListing(ctx context.Context, l VideoListing) ([]strin
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	defer tx.Rollback()
+	upsert := s.stmt(ctx, tx.Tx, s.stmts.upsertDiscovered)
+	zero := s.stmt(ctx, tx.Tx, s.stmts.zeroDiscovered)
 	var found []string
 	for _, t := range l.Threads {
 		if t.ThreadID == "" {
@@ -117,18 +167,8 @@ func (s *Store) RecordVideoListing(ctx context.Context, l VideoListing) ([]strin
 			}
 			continue
 		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE discovered_threads SET
-			   last_active = CASE WHEN listed_total <> ?1 THEN ?2 ELSE last_active END,
-			   known_total = min(known_total, ?1),
-			   listed_total = ?1
-			 WHERE platform = ?3 AND thread_id = ?4`,
-			total, at, l.Platform, t.ThreadID)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s thread %s: %w", op, l.Platform, t.ThreadID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 || total == 0 {
-			if err != nil {
+		if total == 0 {
+			if _, err := zero.ExecContext(ctx, at, l.Platform, t.ThreadID); err != nil {
 				return nil, fmt.Errorf("%s: %s thread %s: %w", op, l.Platform, t.ThreadID, err)
 			}
 			continue
@@ -137,19 +177,31 @@ func (s *Store) RecordVideoListing(ctx context.Context, l VideoListing) ([]strin
 		if l.Baseline {
 			known = total
 		}
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO discovered_threads (platform, aweme_id, thread_id, known_total, listed_total, last_active, discovered_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			l.Platform, l.AwemeID, t.ThreadID, known, total, at, at); err != nil {
+		// A row comes back when one was written: inserted (found now) or
+		// updated (found earlier, or earlier in this listing).
+		var isNew bool
+		err := upsert.QueryRowContext(ctx, l.Platform, l.AwemeID, t.ThreadID, known, total, at).Scan(&isNew)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
 			return nil, fmt.Errorf("%s: %s thread %s: %w", op, l.Platform, t.ThreadID, err)
+		case isNew && !slices.Contains(found, t.ThreadID):
+			found = append(found, t.ThreadID)
 		}
-		found = append(found, t.ThreadID)
 	}
-	if err := s.labelVideoThreads(ctx, tx, l.Platform, l.AwemeID, labels); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+	vk := threadKey{l.Platform, l.AwemeID}
+	if len(found) > 0 || !s.labels.videoLabelled(vk, labels) {
+		if err := s.labelVideoThreads(ctx, tx, l.Platform, l.AwemeID, labels); err != nil {
+			return nil, fmt.Errorf("%s: %w", op, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("%s: commit: %w", op, err)
+	}
+	if tx.own {
+		// Inside a Batch, the labels are known written only when the
+		// Batch commits: the next listing checks again.
+		s.labels.setVideoLabelled(vk, labels)
 	}
 	return found, nil
 }
@@ -220,19 +272,23 @@ func scanDiscovered(rows *sql.Rows) ([]DiscoveredThread, error) {
 // DiscoveredThreads returns the discovered threads of a video, the most
 // recently active first.
 func (s *Store) DiscoveredThreads(ctx context.Context, platform, awemeID string) ([]DiscoveredThread, error) {
-	return s.queryDiscovered(ctx, "list discovered threads", platform, awemeID, "")
+	return s.queryDiscovered(ctx, "list discovered threads", platform, awemeID, "discovered_threads", "")
 }
 
 // ChangedThreads returns the discovered threads of a video whose listed
 // count is above the known one, the most recently active first: the
 // threads worth a poll.
 func (s *Store) ChangedThreads(ctx context.Context, platform, awemeID string) ([]DiscoveredThread, error) {
-	return s.queryDiscovered(ctx, "list changed threads", platform, awemeID, ` AND listed_total > known_total`)
+	// Without the hint SQLite prefers the index that gives the order, and
+	// reads every thread of the video; the partial index holds only the
+	// changed ones, usually none.
+	return s.queryDiscovered(ctx, "list changed threads", platform, awemeID,
+		"discovered_threads INDEXED BY discovered_threads_changed", ` AND listed_total > known_total`)
 }
 
-func (s *Store) queryDiscovered(ctx context.Context, op, platform, awemeID, cond string) ([]DiscoveredThread, error) {
+func (s *Store) queryDiscovered(ctx context.Context, op, platform, awemeID, from, cond string) ([]DiscoveredThread, error) {
 	rows, err := s.q.QueryContext(ctx,
-		`SELECT `+discoveredColumns+` FROM discovered_threads WHERE platform = ? AND aweme_id = ?`+cond+`
+		`SELECT `+discoveredColumns+` FROM `+from+` WHERE platform = ? AND aweme_id = ?`+cond+`
 		 ORDER BY `+discoveredOrder, platform, awemeID)
 	if err != nil {
 		return nil, fmt.Errorf("%s of %s video %s: %w", op, platform, awemeID, err)

@@ -316,3 +316,26 @@ func TestEvictTieBreak(t *testing.T) {
 	want(t, "dropped", summary(dropped), []string{"9 0/1", "10 0/1"})
 	want(t, "kept", summary(discovered(t, s)), []string{"8 0/5", "11 0/1"})
 }
+
+// A thread the config stops listing gets its video's labels at the
+// video's next listing, though that listing finds nothing new.
+func TestVideoListingLabelsThreadLeftByConfig(t *testing.T) {
+	t.Parallel()
+	s, _ := openTest(t)
+	ctx := t.Context()
+	mustList(t, s, listing(t0, ListedThread{bigT, 1}, ListedThread{threeT, 1}))
+	if err := s.SetThreadLabels(ctx, []ThreadLabels{{Platform: "douyin", ThreadID: bigT, Labels: map[string]string{"a": "b"}}}); err != nil {
+		t.Fatal(err)
+	}
+	mustList(t, s, listing(t0.Add(time.Minute), ListedThread{threeT, 1}))
+	if got := threadLabels(t, s)["douyin/"+bigT]; got != `{"a":"b"}` {
+		t.Fatalf("labels while configured = %s", got)
+	}
+	if err := s.SetThreadLabels(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustList(t, s, listing(t0.Add(2*time.Minute), ListedThread{threeT, 1}))
+	if got := threadLabels(t, s)["douyin/"+bigT]; got != videoLabelsJSON {
+		t.Errorf("labels once the config left it = %s, want %s", got, videoLabelsJSON)
+	}
+}

@@ -27,6 +27,12 @@ type threadKey struct{ platform, thread string }
 type labelSet struct {
 	mu       sync.RWMutex
 	byThread map[threadKey]string
+	// byVideo holds the labels last given to the discovered threads of
+	// each video (threadKey{platform, aweme_id}), so that a listing that
+	// neither finds a thread nor brings new labels skips the query that
+	// looks for threads lacking them. Cleared by SetThreadLabels: a thread
+	// the config no longer lists may then need its video's.
+	byVideo map[threadKey]string
 }
 
 // get returns the labels of a thread as a value for the labels column, nil
@@ -103,6 +109,7 @@ func (s *Store) SetThreadLabels(ctx context.Context, threads []ThreadLabels) err
 	}
 	s.labels.mu.Lock()
 	s.labels.byThread = byThread
+	s.labels.byVideo = nil
 	s.labels.mu.Unlock()
 	return nil
 }

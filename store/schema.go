@@ -242,8 +242,11 @@ CREATE INDEX comments_user_seen ON comments (platform, user_uid, seen_at);
 	// last listing showed, known_total the count the last poll answered;
 	// listed_total > known_total is a thread worth a poll. last_active is
 	// when its count last moved, which decides the threads kept within a
-	// video's max_threads. The thread's poll state and labels stay in
-	// threads, as for a configured thread.
+	// video's max_threads. discovered_threads_changed holds only the
+	// threads worth a poll, so that an idle video's are found without
+	// reading all of them (BENCHMARKS.md, "Discovered threads"). The
+	// thread's poll state and labels stay in threads, as for a configured
+	// thread.
 	`
 CREATE TABLE discovered_threads (
 	platform      TEXT NOT NULL,
@@ -257,6 +260,8 @@ CREATE TABLE discovered_threads (
 ) STRICT;
 
 CREATE INDEX discovered_threads_video ON discovered_threads (platform, aweme_id, last_active);
+CREATE INDEX discovered_threads_changed ON discovered_threads (platform, aweme_id)
+	WHERE listed_total > known_total;
 `,
 }
 
