@@ -339,3 +339,19 @@ func TestVideoListingLabelsThreadLeftByConfig(t *testing.T) {
 		t.Errorf("labels once the config left it = %s, want %s", got, videoLabelsJSON)
 	}
 }
+
+// A thread whose replies all went keeps its row at 0, worth no poll, and
+// is worth one again at its next reply.
+func TestVideoListingCountToZero(t *testing.T) {
+	t.Parallel()
+	s, _ := openTest(t)
+	mustList(t, s, listing(t0, ListedThread{bigT, 2}))
+	if err := s.MarkThreadPolled(t.Context(), "douyin", bigT, 2); err != nil {
+		t.Fatal(err)
+	}
+	mustList(t, s, listing(t0.Add(time.Minute), ListedThread{bigT, 0}))
+	want(t, "discovered", summary(discovered(t, s)), []string{bigT + " 0/0"})
+	want(t, "changed", changed(t, s), []string{})
+	want(t, "found", mustList(t, s, listing(t0.Add(2*time.Minute), ListedThread{bigT, 1})), nil)
+	want(t, "changed", changed(t, s), []string{bigT + " 0/1"})
+}
