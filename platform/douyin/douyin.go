@@ -5,7 +5,7 @@
 // ones by cid, whatever order the API lists them in, with as few (paid) calls
 // as it can. ListVideoPage lists a video's top-level comments through
 // `GET /api/douyin/get-video-comment/v1`: the groundwork for watching whole
-// videos, not yet used by the source.
+// videos, which PollVideo (videos_poll.go) builds on.
 package douyin
 
 import (
@@ -50,6 +50,12 @@ type Config struct {
 	// (default DefaultFullRescanEvery; negative: never after the first).
 	FullRescanEvery int
 	Threads         []model.Thread
+	// Videos are the watched whole videos (PollVideo).
+	Videos []platform.Video
+	// VideoMaxPages bounds the pages of one video listed in one poll when
+	// its listing is not known to be newest first (default
+	// DefaultVideoMaxPages).
+	VideoMaxPages int
 	// Rate is the most calls per second, waited for before each call; 0
 	// means no limit (the config's sources.douyin.rate defaults to 5/s).
 	// Burst is the token bucket's size (default platform.DefaultCallBurst).
@@ -73,7 +79,7 @@ type Source struct {
 	limit   *platform.CallLimit
 }
 
-var _ platform.Source = (*Source)(nil)
+var _ platform.VideoSource = (*Source)(nil)
 
 // New checks cfg, fills its defaults and returns the source.
 func New(cfg Config) (*Source, error) {
@@ -96,6 +102,9 @@ func New(cfg Config) (*Source, error) {
 	if cfg.FullRescanEvery == 0 {
 		cfg.FullRescanEvery = DefaultFullRescanEvery
 	}
+	if cfg.VideoMaxPages <= 0 {
+		cfg.VideoMaxPages = DefaultVideoMaxPages
+	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local
 	}
@@ -103,6 +112,7 @@ func New(cfg Config) (*Source, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Threads = slices.Clone(cfg.Threads)
+	cfg.Videos = slices.Clone(cfg.Videos)
 	base := strings.TrimRight(u.Path, "/")
 	listing := func(path string) listingClient {
 		u.Path = base + path

@@ -108,6 +108,8 @@ func newFromSection(sec platform.SourceSection, env *platform.Env) (platform.Sou
 		MaxPages:        s.MaxPages,
 		FullRescanEvery: platform.RescanEvery(s.FullRescanEvery),
 		Threads:         platform.CommentThreadsModel(s.Threads),
+		Videos:          videosModel(s.Videos),
+		VideoMaxPages:   s.VideoMaxPages,
 		Location:        env.Location,
 		Rate:            s.RateLimit,
 		Burst:           s.Burst,

@@ -2,6 +2,7 @@ package douyin
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/autoreplyd/autoreplyd/platform"
 )
@@ -117,4 +118,19 @@ func CheckVideos(p platform.Problems, section string, vs []Video) {
 		}
 		seen[v.AwemeID] = i
 	}
+}
+
+// videosModel converts the section's videos to what the poller is given.
+func videosModel(vs []Video) []platform.Video {
+	out := make([]platform.Video, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, platform.Video{
+			ID:              v.AwemeID,
+			Labels:          maps.Clone(v.Labels),
+			AnswerTopLevel:  v.AnswersTopLevel(),
+			DiscoverThreads: v.DiscoversThreads(),
+			MaxThreads:      v.ThreadLimit(),
+		})
+	}
+	return out
 }
