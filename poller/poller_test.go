@@ -110,6 +110,7 @@ type setup struct {
 	noEcho    bool          // our posted replies do not show up in the thread
 	kkTimeout time.Duration // default 5s
 	pageSize  int           // JustOneAPI page size (default 10)
+	videos    []platform.Video
 }
 
 // harness is one test's world: imitations, store, rules, source, responder.
@@ -188,6 +189,7 @@ func newHarness(t *testing.T, s setup) *harness {
 		Token:    testToken,
 		Timeout:  5 * time.Second,
 		Threads:  s.threads,
+		Videos:   s.videos,
 		Location: shanghai,
 		Now:      h.clk.Now,
 	})

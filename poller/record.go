@@ -23,14 +23,17 @@ import (
 // crash between the steps leaves queued claims that the next start sends.
 // It stops at the first store error or at cancellation during the first step,
 // returning the error: the comments not recorded are seen again next cycle.
-func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model.Comment, firstSight bool, st *Stats) error {
+// firstSight: the comments are the backlog of a thread (or video) seen for
+// the first time; skip: they are recorded and never evaluated (a video's
+// top-level comments under `top_level: skip`).
+func (p *Poller) handleComments(ctx context.Context, b Binding, comments []model.Comment, firstSight, skip bool, st *Stats) error {
 	if len(comments) == 0 {
 		return nil
 	}
 	var pg *page
 	err := p.opts.Store.Batch(ctx, func(db *store.Store) error {
 		pg = &page{queued: map[string]int{}} // a failed commit retried from scratch
-		return p.recordPage(ctx, db, b, comments, firstSight, pg)
+		return p.recordPage(ctx, db, b, comments, firstSight, skip, pg)
 	})
 	if err != nil {
 		return err
@@ -66,7 +69,7 @@ type queuedSend struct {
 }
 
 // recordPage records comments and their claims through db, the page's batch.
-func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, comments []model.Comment, firstSight bool, pg *page) error {
+func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, comments []model.Comment, firstSight, skip bool, pg *page) error {
 	platform := b.Source.Platform()
 	ids := make([]string, len(comments))
 	for i, c := range comments {
@@ -104,6 +107,11 @@ func (p *Poller) recordPage(ctx context.Context, db *store.Store, b Binding, com
 			// handled by our side, never answered again.
 			disp = model.DispositionSelf
 		case firstSight && b.Backlog != BacklogAnswer:
+			disp = model.DispositionBacklog
+		case skip:
+			// A video's top-level comment under `top_level: skip`: known
+			// from now on, never evaluated. There is no disposition of its
+			// own; backlog is the one that says "seen, not for the rules".
 			disp = model.DispositionBacklog
 		default:
 			disp = model.DispositionEvaluated

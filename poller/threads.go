@@ -58,6 +58,12 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	unit := max(p.opts.Period, p.lastCycle)
 	p.mu.Unlock()
 	ad := adaptiveOf(b, unit)
+	var disc discovered
+	if vs, ok := b.Source.(platform.VideoSource); ok {
+		if disc, ok = p.pollVideos(ctx, b, vs, states, ad, st); !ok {
+			return
+		}
+	}
 	now := p.opts.Now()
 	// Threads with no back-off running (new, active, not quiet yet) are
 	// polled whatever the time; quiet ones whose interval has passed fill
@@ -75,6 +81,9 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 			due = append(due, th)
 		}
 	}
+	// A discovered thread is polled because its count moved: it is active,
+	// whatever its back-off said.
+	due = append(due, disc.threads...)
 	slices.SortStableFunc(quiet, func(a, b model.Thread) int {
 		return states[a.ID].NextPoll.Compare(states[b.ID].NextPoll)
 	})
@@ -84,7 +93,7 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 		log.Debug("quiet threads deferred", "deferred", deferred, "due", len(due)+len(quiet))
 	}
 	deadline := now.Add(QuietBudget(p.opts.Period))
-	if late := p.pollThreads(ctx, b, due, quiet, deadline, states, ad, st); late > 0 {
+	if late := p.pollThreads(ctx, b, due, quiet, deadline, states, disc.listed, ad, st); late > 0 {
 		st.Deferred += late
 		p.opts.Metrics.Deferred(plat, name, late)
 		log.Info("quiet threads left for the next cycle: this cycle's time for them is up", "left", late,
@@ -130,10 +139,13 @@ type polled struct {
 // no poll in flight. A source error that stops the source for this cycle
 // cancels the polls not yet ended, and so does ctx.
 //
+// listed holds the discovered threads among them, with the listed count
+// each poll answers.
+//
 // The quiet threads are polled after threads, and only those whose poll
 // can start before deadline (by Options.Now); it returns how many were not.
 func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []model.Thread, deadline time.Time,
-	states map[string]model.ThreadState, ad adaptive, st *Stats) (late int) {
+	states map[string]model.ThreadState, listed map[string]int, ad adaptive, st *Stats) (late int) {
 	if len(threads)+len(quiet) == 0 {
 		return 0
 	}
@@ -185,7 +197,7 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 	// Every result is taken, even once stopped: its poll may have found
 	// comments, and its goroutine must end.
 	for r := range results {
-		if !p.handlePolled(ctx, b, r, ad, idle, st) && !stopped {
+		if !p.handlePolled(ctx, b, r, listed, ad, idle, st) && !stopped {
 			stopped = true
 			stop() // before the slot is freed: no poll starts after the stop
 		}
@@ -212,7 +224,7 @@ func (p *Poller) pollOne(ctx context.Context, src platform.Source, th model.Thre
 
 // handlePolled records what one poll found and saves the thread's state. It
 // returns false when the source must not be polled further this cycle.
-func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adaptive, idle *idleStates, st *Stats) bool {
+func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed map[string]int, ad adaptive, idle *idleStates, st *Stats) bool {
 	plat := b.Source.Platform()
 	log := p.sourceLog(b).With("thread", r.th.ID)
 	if bt := r.res.BadTimes; bt.Count > 0 {
@@ -227,11 +239,16 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adapt
 	if r.err == nil && len(r.res.Comments) == 0 {
 		// Nothing new: the state is saved with others', in one commit.
 		idle.add(ad.after(r.prev, r.res.State, 0, p.opts.Now()))
+		p.markPolled(ctx, b, r.th, listed, st)
 		log.Debug("thread polled", "new", 0, "calls", r.res.Calls, "total", r.res.State.Total)
 		return true
 	}
-	firstSight := !r.prev.Initialized
-	if err := p.handleComments(ctx, b, r.res.Comments, firstSight, st); err != nil {
+	// A discovered thread is polled once the video was seen (its backlog
+	// settled by the listing's baseline) and its count moved: its replies
+	// are new, even at its first poll.
+	_, isDiscovered := listed[r.th.ID]
+	firstSight := !r.prev.Initialized && !isDiscovered
+	if err := p.handleComments(ctx, b, r.res.Comments, firstSight, false, st); err != nil {
 		// The thread state is not saved: comments not recorded are seen
 		// again next cycle, so nothing is lost.
 		if ctx.Err() != nil {
@@ -251,6 +268,8 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, ad adapt
 		if err != nil {
 			log.Error("save thread state", "problem", store.Describe(err), "err", err)
 			st.Errors++
+		} else {
+			p.markPolled(ctx, b, r.th, listed, st)
 		}
 		log.Debug("thread polled", "new", len(r.res.Comments), "calls", r.res.Calls, "total", r.res.State.Total)
 		return true
@@ -307,4 +326,21 @@ func (s *idleStates) flush() {
 		s.st.Errors++
 	}
 	s.states = s.states[:0]
+}
+
+// markPolled records that a discovered thread was polled for the count its
+// video listed (store.MarkThreadPolled): it is not polled again until the
+// count moves. A failure only polls it again next cycle.
+func (p *Poller) markPolled(ctx context.Context, b Binding, th model.Thread, listed map[string]int, st *Stats) {
+	total, ok := listed[th.ID]
+	if !ok {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := p.opts.Store.MarkThreadPolled(sctx, b.Source.Platform(), th.ID, total); err != nil {
+		p.sourceLog(b).Error("mark discovered thread polled: polled again next cycle", "thread", th.ID,
+			"problem", store.Describe(err), "err", err)
+		st.Errors++
+	}
 }

@@ -1,8 +1,10 @@
 package douyin
 
 import (
+	"cmp"
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -73,7 +75,22 @@ func (s *Source) PollVideo(ctx context.Context, v platform.Video, prev model.Thr
 		st.LastFullScan = now
 	}
 	vs.res.State = st
+	vs.sortComments()
 	return vs.res, nil
+}
+
+// sortComments puts the new comments in creation order, ties by id, as the
+// poller answers them.
+func (vs *videoScan) sortComments() {
+	slices.SortStableFunc(vs.res.Comments, func(a, b model.Comment) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(len(a.ID), len(b.ID)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 }
 
 // videoScan is the work of one poll of one video.
@@ -148,5 +165,6 @@ func (vs *videoScan) get(ctx context.Context, n int) (VideoPage, int, error) {
 // the state unchanged.
 func (vs *videoScan) failed(prev model.ThreadState, err error) (platform.VideoResult, error) {
 	vs.res.State = prev
+	vs.sortComments()
 	return vs.res, err
 }

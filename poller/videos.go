@@ -1,0 +1,169 @@
+package poller
+
+// Whole videos: their new top-level comments, and the threads under them
+// whose reply counts moved.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/store"
+)
+
+// discovered are the threads found moving under b's videos this cycle, to
+// be polled with the configured ones: each with the listed count its poll
+// answers (store.MarkThreadPolled).
+type discovered struct {
+	threads []model.Thread
+	listed  map[string]int
+}
+
+// pollVideos polls the due videos of a VideoSource, records their new
+// top-level comments and listings, and returns the discovered threads to
+// poll this cycle. It returns false when the source must not be polled
+// further this cycle.
+//
+// The discovered threads are polled by the poller, not the source: the
+// store knows which threads moved (ChangedThreads), and the thread
+// machinery (rate limit, concurrency, source errors, adaptive polling,
+// state) then applies to them as to configured threads. The thread under a
+// top-level comment we answered needs nothing of its own: our answer
+// raises the comment's count, so the next listing records the thread and
+// it is polled then and whenever its count moves again (an answer is sent
+// after the listing that found its comment, so polling the thread in the
+// same cycle would find nothing but, at best, our answer).
+func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSource, states map[string]model.ThreadState,
+	ad adaptive, st *Stats) (discovered, bool) {
+	plat, name := b.Source.Platform(), b.SourceName()
+	d := discovered{listed: map[string]int{}}
+	configured := map[string]bool{}
+	for _, th := range b.Source.Threads() {
+		configured[th.ID] = true
+	}
+	known := func(ctx context.Context, ids []string) (map[string]bool, error) {
+		return p.opts.Store.Known(ctx, plat, ids)
+	}
+	for _, v := range vs.Videos() {
+		if ctx.Err() != nil {
+			return d, false
+		}
+		log := p.sourceLog(b).With("video", v.ID)
+		prev := states[platform.VideoStateID(v.ID)]
+		if ad.due(prev, p.opts.Now()) {
+			if !p.pollVideo(ctx, b, vs, v, prev, ad, known, st) {
+				return d, false
+			}
+		} else {
+			st.Deferred++
+			p.opts.Metrics.Deferred(plat, name, 1)
+		}
+		if !v.DiscoverThreads {
+			continue
+		}
+		// Every cycle, due or not: a thread whose poll failed or was cut
+		// short stays changed until one succeeds.
+		changed, err := p.opts.Store.ChangedThreads(ctx, plat, v.ID)
+		if err != nil {
+			if failed(ctx, log, "list changed threads: polled next cycle", "problem", store.Describe(err), "err", err) {
+				st.Errors++
+			}
+			continue
+		}
+		for _, t := range changed {
+			if configured[t.ThreadID] || d.listed[t.ThreadID] != 0 {
+				continue
+			}
+			d.listed[t.ThreadID] = t.ListedTotal
+			d.threads = append(d.threads, model.Thread{ID: t.ThreadID, PostID: v.ID, Labels: v.Labels})
+		}
+	}
+	return d, true
+}
+
+// pollVideo polls one video and records what it found; false: the source
+// must not be polled further this cycle.
+func (p *Poller) pollVideo(ctx context.Context, b Binding, vs platform.VideoSource, v platform.Video, prev model.ThreadState,
+	ad adaptive, known platform.KnownFunc, st *Stats) bool {
+	plat := b.Source.Platform()
+	log := p.sourceLog(b).With("video", v.ID)
+	res, err := vs.PollVideo(ctx, v, prev, known)
+	if bt := res.BadTimes; bt.Count > 0 {
+		log.Warn("comment create times unusable (unreadable or out of range): recorded with the time they were seen",
+			"comments", bt.Count, "first_comment", bt.FirstID, "first_value", bt.FirstRaw)
+	}
+	st.Polled++
+	st.Calls += res.Calls
+	p.opts.Metrics.Poll(plat, b.SourceName(), res.Calls)
+	firstSight := !prev.Initialized
+	if err := p.handleComments(ctx, b, res.Comments, firstSight, !v.AnswerTopLevel, st); err != nil {
+		// Neither the listing nor the state is saved: the comments are
+		// seen again next cycle.
+		if ctx.Err() != nil {
+			return false
+		}
+		log.Error("record comments: they are seen again next cycle", "problem", store.Describe(err), "err", err)
+		st.Errors++
+		return true
+	}
+	if v.DiscoverThreads && len(res.Listed) > 0 {
+		p.recordListing(ctx, b, v, res.Listed, firstSight && b.Backlog != BacklogAnswer, st)
+	}
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, platform.ErrCycleEnds) {
+			log.Debug("video poll cancelled", "err", err)
+			return ctx.Err() == nil
+		}
+		st.Errors++
+		p.opts.Metrics.PollError(plat, b.SourceName(), err)
+		return p.handleSourceError(ctx, b, model.Thread{ID: platform.VideoStateID(v.ID), PostID: v.ID}, err)
+	}
+	// Saved after the comments and the listing: a crash before it polls
+	// the video again as before, and what was recorded stays known.
+	state := ad.after(prev, res.State, len(res.Comments), p.opts.Now())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := p.opts.Store.SaveThreadState(sctx, state); err != nil {
+		log.Error("save video state", "problem", store.Describe(err), "err", err)
+		st.Errors++
+	}
+	log.Debug("video polled", "new", len(res.Comments), "calls", res.Calls, "total", res.State.Total)
+	return true
+}
+
+// recordListing records a video's listed counts and keeps the video within
+// its max_threads, logging what it found and dropped. baseline: the first
+// sight of a video whose backlog is not answered, whose threads so far are
+// taken as read.
+func (p *Poller) recordListing(ctx context.Context, b Binding, v platform.Video, listed []platform.ListedThread, baseline bool, st *Stats) {
+	plat := b.Source.Platform()
+	log := p.sourceLog(b).With("video", v.ID)
+	l := store.VideoListing{Platform: plat, AwemeID: v.ID, Labels: v.Labels, At: p.opts.Now(), Baseline: baseline}
+	l.Threads = make([]store.ListedThread, len(listed))
+	for i, t := range listed {
+		l.Threads[i] = store.ListedThread{ThreadID: t.ThreadID, Total: t.Total}
+	}
+	found, err := p.opts.Store.RecordVideoListing(ctx, l)
+	if err != nil {
+		if failed(ctx, log, "record video listing: its threads are found at the next listing", "problem", store.Describe(err), "err", err) {
+			st.Errors++
+		}
+		return
+	}
+	if len(found) > 0 {
+		log.Info("threads discovered under the video", "found", len(found), "baseline", baseline)
+	}
+	dropped, err := p.opts.Store.EvictDiscoveredThreads(ctx, plat, v.ID, v.MaxThreads)
+	if err != nil {
+		if failed(ctx, log, "keep the video's threads within max_threads", "problem", store.Describe(err), "err", err) {
+			st.Errors++
+		}
+		return
+	}
+	for _, t := range dropped {
+		log.Info("discovered thread dropped: the video keeps its max_threads most recently active",
+			"thread", t.ThreadID, "last_active", t.LastActive.Format(time.RFC3339), "max_threads", v.MaxThreads)
+	}
+}

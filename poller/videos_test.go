@@ -1,0 +1,161 @@
+package poller_test
+
+import (
+	"testing"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/poller"
+	"github.com/autoreplyd/autoreplyd/simulator"
+)
+
+// videoHarness watches the video aweme only (no configured thread).
+func videoHarness(t *testing.T, backlog string, topLevel bool) *harness {
+	t.Helper()
+	return newHarness(t, setup{threads: []model.Thread{}, backlog: backlog, videos: []platform.Video{{
+		ID: aweme, Labels: map[string]string{"campaign": "春季🌸"}, AnswerTopLevel: topLevel,
+		DiscoverThreads: true, MaxThreads: 200,
+	}}})
+}
+
+// comment adds a top-level comment to the watched video.
+func (h *harness) comment(uid, text string) string {
+	return h.jo.AddComment(aweme, simulator.Reply{Text: text, UserUID: uid, Nickname: "路人" + uid,
+		UniqueID: "u" + uid, CreateTime: h.nextTime()})
+}
+
+// billed returns the billed calls of the video listing and of the reply
+// listing so far.
+func (h *harness) billed() (video, replies int) {
+	return h.jo.Billed(simulator.JustOneAPIVideoPath), h.jo.Billed(simulator.JustOneAPIPath)
+}
+
+func (h *harness) cycleOK(p *poller.Poller) poller.Stats {
+	h.t.Helper()
+	st := h.cycle(p)
+	if st.Errors != 0 {
+		h.t.Fatalf("cycle errors: %+v", st)
+	}
+	return st
+}
+
+// A new top-level comment is answered once, under itself; the backlog on
+// first sight is not; an unchanged video then costs one billed call a
+// cycle; a reply under the thread our answer started is answered once in
+// that thread.
+func TestVideoTopLevelAndDiscoveredThread(t *testing.T) {
+	t.Parallel()
+	h := videoHarness(t, "", true)
+	p := h.newPoller(nil)
+	old := h.comment("1001", "多少钱")
+	oldReply := h.jo.AddReply(old, simulator.Reply{AwemeID: aweme, Text: "多少钱呀", UserUID: "1002", Nickname: "乙",
+		CreateTime: h.nextTime(), ReplyToReplyID: "0"})
+	h.cycleOK(p) // first sight: backlog
+	h.wantPosts(0)
+	if k := h.known(old); !k[old] {
+		t.Fatalf("backlog comment %s not recorded", old)
+	}
+	if k := h.known(oldReply); k[oldReply] {
+		t.Fatalf("the backlog thread's reply %s was polled: its count was its baseline", oldReply)
+	}
+
+	fresh := h.comment("1003", "请问多少钱")
+	h.cycleOK(p)
+	posts := h.wantPosts(1)
+	if posts[0].ReplyID != fresh || posts[0].AwemeID != aweme {
+		t.Fatalf("answer: want reply_id %s on %s, got %+v", fresh, aweme, posts[0])
+	}
+	r := h.row(fresh)
+	wantStatus(t, r, model.StatusSent, "")
+	if r.ThreadID != fresh || r.PostID != aweme {
+		t.Fatalf("row: thread %s post %s", r.ThreadID, r.PostID)
+	}
+
+	// Our answer raised the comment's count: its thread is discovered and
+	// polled, and our answer found there is ours.
+	h.cycleOK(p)
+	h.wantPosts(1)
+	th, err := h.st.DiscoveredThreads(h.ctx, model.PlatformDouyin, aweme)
+	if err != nil || len(th) != 2 {
+		t.Fatalf("discovered threads: %+v, %v", th, err)
+	}
+	if ch, err := h.st.ChangedThreads(h.ctx, model.PlatformDouyin, aweme); err != nil || len(ch) != 0 {
+		t.Fatalf("changed threads after their poll: %+v, %v", ch, err)
+	}
+	// Discovered, the thread carries the video's labels into history.
+	if l := h.row(fresh).Labels; l != `{"campaign":"春季🌸"}` {
+		t.Fatalf("labels of the answered comment's thread: %s", l)
+	}
+
+	// Idle: one billed call a cycle, the video's page 1.
+	for range 3 {
+		v0, r0 := h.billed()
+		h.cycleOK(p)
+		if v1, r1 := h.billed(); v1-v0 != 1 || r1 != r0 {
+			t.Fatalf("idle cycle billed %d video and %d reply calls, want 1 and 0", v1-v0, r1-r0)
+		}
+	}
+
+	// A stranger replies to our answer's thread: answered once there.
+	reply := h.jo.AddReply(fresh, simulator.Reply{AwemeID: aweme, Text: "还是多少钱", UserUID: "1004", Nickname: "丙",
+		CreateTime: h.nextTime(), ReplyToReplyID: "0"})
+	h.cycleOK(p)
+	posts = h.wantPosts(2)
+	if posts[1].ReplyID != fresh {
+		t.Fatalf("answer to the reply: want reply_id %s, got %+v", fresh, posts[1])
+	}
+	r = h.row(reply)
+	wantStatus(t, r, model.StatusSent, "")
+	if r.ThreadID != fresh || r.Labels != `{"campaign":"春季🌸"}` {
+		t.Fatalf("reply row: thread %s labels %s", r.ThreadID, r.Labels)
+	}
+	for range 2 {
+		h.cycleOK(p)
+	}
+	h.wantPosts(2)
+	if k := h.known(oldReply); k[oldReply] {
+		t.Fatalf("the backlog thread's reply %s was polled though its count never moved", oldReply)
+	}
+}
+
+// top_level: skip records new top-level comments without evaluating them.
+func TestVideoTopLevelSkip(t *testing.T) {
+	t.Parallel()
+	h := videoHarness(t, "", false)
+	p := h.newPoller(nil)
+	h.cycleOK(p)
+	c := h.comment("1001", "多少钱")
+	h.cycleOK(p)
+	h.wantPosts(0)
+	if k := h.known(c); !k[c] {
+		t.Fatalf("skipped comment %s not recorded", c)
+	}
+	if rows := h.rowsOf(c); len(rows) != 0 {
+		t.Fatalf("skipped comment evaluated: %+v", rows)
+	}
+	// Its thread is still watched: a reply there is answered.
+	reply := h.jo.AddReply(c, simulator.Reply{AwemeID: aweme, Text: "多少钱", UserUID: "1002", Nickname: "乙",
+		CreateTime: h.nextTime(), ReplyToReplyID: "0"})
+	h.cycleOK(p)
+	wantStatus(t, h.row(reply), model.StatusSent, "")
+	h.wantPosts(1)
+}
+
+// backlog: answer answers the video's comments found at first sight, and
+// the replies of its threads.
+func TestVideoBacklogAnswer(t *testing.T) {
+	t.Parallel()
+	h := videoHarness(t, poller.BacklogAnswer, true)
+	p := h.newPoller(nil)
+	old := h.comment("1001", "多少钱")
+	reply := h.jo.AddReply(old, simulator.Reply{AwemeID: aweme, Text: "我也想知道多少钱", UserUID: "1002", Nickname: "乙",
+		CreateTime: h.nextTime(), ReplyToReplyID: "0"})
+	h.cycleOK(p)
+	wantStatus(t, h.row(old), model.StatusSent, "")
+	h.cycleOK(p) // the thread, discovered by the first listing
+	wantStatus(t, h.row(reply), model.StatusSent, "")
+	for range 2 {
+		h.cycleOK(p)
+	}
+	h.wantPosts(2)
+}
