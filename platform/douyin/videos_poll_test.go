@@ -1,0 +1,89 @@
+package douyin
+
+import (
+	"context"
+	"testing"
+
+	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
+	"github.com/autoreplyd/autoreplyd/simulator"
+)
+
+// pollVideo polls the watched video, records what it found as the poller
+// would, and returns the result and the calls the listing received.
+func (h *harness) pollVideo(v platform.Video) (platform.VideoResult, int) {
+	h.t.Helper()
+	before := h.api.VideoCallCount()
+	res, err := h.src.PollVideo(context.Background(), v, h.state, h.known.known)
+	if err != nil {
+		h.t.Fatalf("PollVideo: %v", err)
+	}
+	h.known.record(res.Comments)
+	h.state = res.State
+	return res, h.api.VideoCallCount() - before
+}
+
+// Newest first: the first poll scans at most video_max_pages; an unchanged
+// video costs one call; new comments cost their pages and one more, beyond
+// video_max_pages; a listing of unknown order is scanned within the bound.
+func TestPollVideo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		order simulator.ReplyOrder
+		// calls of the poll after 25 new comments (pages of 10)
+		wantCalls int
+	}{
+		{"newest", simulator.OrderNewest, 4}, // 3 pages with new ones, 1 without
+		{"oldest", simulator.OrderOldest, 2}, // bounded: video_max_pages
+		{"recommended", simulator.OrderRecommended, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(a *simulator.JustOneAPI, c *Config) {
+				a.VideoOrder, a.VideoPageSize = tc.order, 10
+				c.VideoMaxPages = 2
+			})
+			v := platform.Video{ID: videoID, Labels: map[string]string{"campaign": "春季"}, AnswerTopLevel: true}
+			h.addComments(45)
+			res, calls := h.pollVideo(v)
+			if calls != 2 || len(res.Comments) != 20 || !res.State.Initialized || res.State.ThreadID != platform.VideoStateID(videoID) {
+				t.Fatalf("first poll: %d calls, %d comments, state %+v", calls, len(res.Comments), res.State)
+			}
+			if res.Comments[0].Labels["campaign"] != "春季" || res.Comments[0].ThreadID != res.Comments[0].ID ||
+				res.Comments[0].PostID != videoID || res.Comments[0].ReplyToID != "0" {
+				t.Fatalf("comment: %+v", res.Comments[0])
+			}
+			if len(res.Listed) != 20 {
+				t.Fatalf("listed %d comments, want 20", len(res.Listed))
+			}
+			if tc.order == simulator.OrderNewest && res.State.Order != model.OrderNewest {
+				t.Fatalf("order: %q", res.State.Order)
+			}
+			if _, calls := h.pollVideo(v); calls != 1 {
+				t.Fatalf("unchanged video: %d calls", calls)
+			}
+			h.addComments(25)
+			res, calls = h.pollVideo(v)
+			if calls != tc.wantCalls {
+				t.Fatalf("after 25 new comments: %d calls, want %d", calls, tc.wantCalls)
+			}
+			if tc.order == simulator.OrderNewest && len(res.Comments) != 25 {
+				t.Fatalf("newest first: found %d new comments, want 25", len(res.Comments))
+			}
+		})
+	}
+}
+
+// The section's videos reach the source with their modes and bounds.
+func TestVideosModel(t *testing.T) {
+	n := 7
+	got := videosModel([]Video{{AwemeID: "1", Labels: map[string]string{"a": "b"}, TopLevel: TopLevelSkip, Threads: ThreadsOff, MaxThreads: &n},
+		{AwemeID: "2"}})
+	want := []platform.Video{{ID: "1", Labels: map[string]string{"a": "b"}, MaxThreads: 7},
+		{ID: "2", AnswerTopLevel: true, DiscoverThreads: true, MaxThreads: DefaultMaxThreads}}
+	if len(got) != 2 || got[0].ID != want[0].ID || got[0].Labels["a"] != "b" || got[0].AnswerTopLevel || got[0].DiscoverThreads ||
+		got[0].MaxThreads != 7 || got[1].ID != "2" || !got[1].AnswerTopLevel || !got[1].DiscoverThreads || got[1].MaxThreads != DefaultMaxThreads {
+		t.Fatalf("videosModel: %+v, want %+v", got, want)
+	}
+}
