@@ -19,9 +19,12 @@ func (s *Source) Videos() []platform.Video { return slices.Clone(s.cfg.Videos) }
 // Page 1 is always fetched; its total counts the comments and their
 // replies, so an unchanged total with nothing unknown on page 1 ends the
 // poll after one call, and a reply anywhere under the video shows as a
-// change. A video seen for the first time, a due full rescan, or a change
-// in a listing whose order is not known newest first is listed from page 1
-// on, at most VideoMaxPages pages: the order is not documented (Douyin's
+// change. A video seen for the first time, and a due full rescan, are
+// listed whole (at most MaxPages pages, as a thread's first sight): every
+// comment already there must be known, or one the "hot" order brings up
+// later would be answered as new (the backlog promise). A change in a
+// listing whose order is not known newest first is listed from page 1 on,
+// at most VideoMaxPages pages: the order is not documented (Douyin's
 // default is "hot"), and a video can hold thousands of comments. A listing
 // known newest first is paged while pages bring unknown comments, at most
 // MaxPages pages. An oldest-first listing is scanned like an unknown one:
@@ -35,12 +38,16 @@ func (s *Source) PollVideo(ctx context.Context, v platform.Video, prev model.Thr
 	}
 	order := vs.obs.Judge(prev.Order)
 	changed := p1.Total != prev.Total || fresh > 0
-	full := !prev.Initialized || platform.RescanDue(platform.VideoStateID(v.ID), prev.Polls, s.cfg.FullRescanEvery) ||
-		(order != model.OrderNewest && changed)
+	whole := !prev.Initialized || platform.RescanDue(platform.VideoStateID(v.ID), prev.Polls, s.cfg.FullRescanEvery)
+	full := whole || (order != model.OrderNewest && changed)
+	pages := s.cfg.VideoMaxPages
+	if whole {
+		pages = s.cfg.MaxPages
+	}
 	last, n := p1, 1
 	switch {
 	case full:
-		for last.HasMore && last.Items > 0 && n < s.cfg.VideoMaxPages {
+		for last.HasMore && last.Items > 0 && n < pages {
 			n++
 			if last, _, err = vs.get(ctx, n); err != nil {
 				return vs.failed(prev, err)

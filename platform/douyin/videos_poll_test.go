@@ -23,9 +23,11 @@ func (h *harness) pollVideo(v platform.Video) (platform.VideoResult, int) {
 	return res, h.api.VideoCallCount() - before
 }
 
-// Newest first: the first poll scans at most video_max_pages; an unchanged
-// video costs one call; new comments cost their pages and one more, beyond
-// video_max_pages; a listing of unknown order is scanned within the bound.
+// The first poll lists the whole video (every comment already there is
+// known: none is answered later as new, whatever order brings it up); an
+// unchanged video costs one call; newest first, new comments cost their
+// pages and one more, beyond video_max_pages; a listing of unknown order
+// is scanned within video_max_pages.
 func TestPollVideo(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -47,15 +49,15 @@ func TestPollVideo(t *testing.T) {
 			v := platform.Video{ID: videoID, Labels: map[string]string{"campaign": "春季"}, AnswerTopLevel: true}
 			h.addComments(45)
 			res, calls := h.pollVideo(v)
-			if calls != 2 || len(res.Comments) != 20 || !res.State.Initialized || res.State.ThreadID != platform.VideoStateID(videoID) {
+			if calls != 5 || len(res.Comments) != 45 || !res.State.Initialized || res.State.ThreadID != platform.VideoStateID(videoID) {
 				t.Fatalf("first poll: %d calls, %d comments, state %+v", calls, len(res.Comments), res.State)
 			}
 			if res.Comments[0].Labels["campaign"] != "春季" || res.Comments[0].ThreadID != res.Comments[0].ID ||
 				res.Comments[0].PostID != videoID || res.Comments[0].ReplyToID != "0" {
 				t.Fatalf("comment: %+v", res.Comments[0])
 			}
-			if len(res.Listed) != 20 {
-				t.Fatalf("listed %d comments, want 20", len(res.Listed))
+			if len(res.Listed) != 45 {
+				t.Fatalf("listed %d comments, want 45", len(res.Listed))
 			}
 			if tc.order == simulator.OrderNewest && res.State.Order != model.OrderNewest {
 				t.Fatalf("order: %q", res.State.Order)
@@ -63,13 +65,24 @@ func TestPollVideo(t *testing.T) {
 			if _, calls := h.pollVideo(v); calls != 1 {
 				t.Fatalf("unchanged video: %d calls", calls)
 			}
-			h.addComments(25)
+			added := h.addComments(25)
 			res, calls = h.pollVideo(v)
 			if calls != tc.wantCalls {
 				t.Fatalf("after 25 new comments: %d calls, want %d", calls, tc.wantCalls)
 			}
 			if tc.order == simulator.OrderNewest && len(res.Comments) != 25 {
 				t.Fatalf("newest first: found %d new comments, want 25", len(res.Comments))
+			}
+			// Whatever the order brings up, a comment there at first sight
+			// is never reported new.
+			isNew := map[string]bool{}
+			for _, id := range added {
+				isNew[id] = true
+			}
+			for _, c := range res.Comments {
+				if !isNew[c.ID] {
+					t.Fatalf("comment %s, there at first sight, reported new", c.ID)
+				}
 			}
 		})
 	}
