@@ -145,7 +145,7 @@ type polled struct {
 // The quiet threads are polled after threads, and only those whose poll
 // can start before deadline (by Options.Now); it returns how many were not.
 func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []model.Thread, deadline time.Time,
-	states map[string]model.ThreadState, listed map[string]int, ad adaptive, st *Stats) (late int) {
+	states map[string]model.ThreadState, listed map[string]listedThread, ad adaptive, st *Stats) (late int) {
 	if len(threads)+len(quiet) == 0 {
 		return 0
 	}
@@ -224,7 +224,7 @@ func (p *Poller) pollOne(ctx context.Context, src platform.Source, th model.Thre
 
 // handlePolled records what one poll found and saves the thread's state. It
 // returns false when the source must not be polled further this cycle.
-func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed map[string]int, ad adaptive, idle *idleStates, st *Stats) bool {
+func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed map[string]listedThread, ad adaptive, idle *idleStates, st *Stats) bool {
 	plat := b.Source.Platform()
 	log := p.sourceLog(b).With("thread", r.th.ID)
 	if bt := r.res.BadTimes; bt.Count > 0 {
@@ -243,12 +243,34 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed m
 		log.Debug("thread polled", "new", 0, "calls", r.res.Calls, "total", r.res.State.Total)
 		return true
 	}
-	// A discovered thread is polled once the video was seen (its backlog
-	// settled by the listing's baseline) and its count moved: its replies
-	// are new, even at its first poll.
-	_, isDiscovered := listed[r.th.ID]
+	// A discovered thread is polled once the video was seen and its count
+	// moved: its replies are new, even at its first poll, except, for a
+	// thread that had replies when the video was first seen (a baseline
+	// listing), those created before then: backlog, recorded and never
+	// answered (a reply whose time is unknown is taken for backlog).
+	lt, isDiscovered := listed[r.th.ID]
 	firstSight := !r.prev.Initialized && !isDiscovered
-	if err := p.handleComments(ctx, b, r.res.Comments, firstSight, false, st); err != nil {
+	comments := r.res.Comments
+	if isDiscovered && !r.prev.Initialized && !lt.newSince.IsZero() {
+		var old, fresh []model.Comment
+		for _, c := range comments {
+			if c.CreatedAt.IsZero() || !c.CreatedAt.After(lt.newSince) {
+				old = append(old, c)
+			} else {
+				fresh = append(fresh, c)
+			}
+		}
+		if err := p.handleComments(ctx, b, old, true, false, st); err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
+			log.Error("record comments: they are seen again next cycle", "problem", store.Describe(err), "err", err)
+			st.Errors++
+			return true
+		}
+		comments = fresh
+	}
+	if err := p.handleComments(ctx, b, comments, firstSight, false, st); err != nil {
 		// The thread state is not saved: comments not recorded are seen
 		// again next cycle, so nothing is lost.
 		if ctx.Err() != nil {
@@ -331,14 +353,14 @@ func (s *idleStates) flush() {
 // markPolled records that a discovered thread was polled for the count its
 // video listed (store.MarkThreadPolled): it is not polled again until the
 // count moves. A failure only polls it again next cycle.
-func (p *Poller) markPolled(ctx context.Context, b Binding, th model.Thread, listed map[string]int, st *Stats) {
-	total, ok := listed[th.ID]
+func (p *Poller) markPolled(ctx context.Context, b Binding, th model.Thread, listed map[string]listedThread, st *Stats) {
+	lt, ok := listed[th.ID]
 	if !ok {
 		return
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	if err := p.opts.Store.MarkThreadPolled(sctx, b.Source.Platform(), th.ID, total); err != nil {
+	if err := p.opts.Store.MarkThreadPolled(sctx, b.Source.Platform(), th.ID, lt.total); err != nil {
 		p.sourceLog(b).Error("mark discovered thread polled: polled again next cycle", "thread", th.ID,
 			"problem", store.Describe(err), "err", err)
 		st.Errors++

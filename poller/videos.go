@@ -18,7 +18,15 @@ import (
 // answers (store.MarkThreadPolled).
 type discovered struct {
 	threads []model.Thread
-	listed  map[string]int
+	listed  map[string]listedThread
+}
+
+// listedThread is a discovered thread due this cycle: the count its
+// video listed, and since when its replies are new (zero: all of them; a
+// thread found by a baseline listing had backlog replies).
+type listedThread struct {
+	total    int
+	newSince time.Time
 }
 
 // pollVideos polls the due videos of a VideoSource, records their new
@@ -38,7 +46,7 @@ type discovered struct {
 func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSource, states map[string]model.ThreadState,
 	ad adaptive, st *Stats) (discovered, bool) {
 	plat, name := b.Source.Platform(), b.SourceName()
-	d := discovered{listed: map[string]int{}}
+	d := discovered{listed: map[string]listedThread{}}
 	configured := map[string]bool{}
 	for _, th := range b.Source.Threads() {
 		configured[th.ID] = true
@@ -73,10 +81,14 @@ func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSou
 			continue
 		}
 		for _, t := range changed {
-			if configured[t.ThreadID] || d.listed[t.ThreadID] != 0 {
+			if _, dup := d.listed[t.ThreadID]; configured[t.ThreadID] || dup {
 				continue
 			}
-			d.listed[t.ThreadID] = t.ListedTotal
+			lt := listedThread{total: t.ListedTotal}
+			if t.Baseline {
+				lt.newSince = t.DiscoveredAt
+			}
+			d.listed[t.ThreadID] = lt
 			d.threads = append(d.threads, model.Thread{ID: t.ThreadID, PostID: v.ID, Labels: v.Labels})
 		}
 	}

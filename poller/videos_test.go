@@ -1,7 +1,9 @@
 package poller_test
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -158,4 +160,44 @@ func TestVideoBacklogAnswer(t *testing.T) {
 		h.cycleOK(p)
 	}
 	h.wantPosts(2)
+}
+
+// A thread that already had replies when the video was first seen (a
+// baseline listing) is polled when a new reply raises its count: only the
+// new reply is answered; the replies that were there are backlog, recorded
+// and never answered.
+func TestVideoBaselineThreadKeepsItsBacklog(t *testing.T) {
+	t.Parallel()
+	h := videoHarness(t, "", true)
+	p := h.newPoller(nil)
+	top := h.comment("1001", "这个好看")
+	var olds []string
+	for i := range 3 {
+		olds = append(olds, h.jo.AddReply(top, simulator.Reply{AwemeID: aweme, Text: fmt.Sprintf("多少钱 %d", i),
+			UserUID: fmt.Sprint(2000 + i), Nickname: "老观众", CreateTime: h.nextTime(), ReplyToReplyID: "0"}))
+	}
+	h.cycleOK(p) // first sight: the comment and its thread's count are the baseline
+	h.wantPosts(0)
+	h.clk.Advance(time.Minute)
+	fresh := h.jo.AddReply(top, simulator.Reply{AwemeID: aweme, Text: "请问多少钱", UserUID: "3001", Nickname: "新观众🐼",
+		CreateTime: h.clk.Now().Unix(), ReplyToReplyID: "0"})
+	h.cycleOK(p)
+	posts := h.wantPosts(1)
+	if posts[0].ReplyID != top || posts[0].Text != "新观众🐼 你好，价格请看橱窗" {
+		t.Fatalf("post: %+v", posts[0])
+	}
+	wantStatus(t, h.row(fresh), model.StatusSent, "")
+	known := h.known(olds...)
+	for _, id := range olds {
+		if !known[id] {
+			t.Errorf("backlog reply %s not recorded", id)
+		}
+		if rows := h.rowsOf(id); len(rows) != 0 {
+			t.Errorf("backlog reply %s was claimed: %+v", id, rows)
+		}
+	}
+	for range 2 {
+		h.cycleOK(p)
+	}
+	h.wantPosts(1)
 }

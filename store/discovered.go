@@ -59,6 +59,11 @@ type DiscoveredThread struct {
 	// LastActive is when the count last moved (or the thread was found).
 	LastActive   time.Time
 	DiscoveredAt time.Time
+	// Baseline: the thread was found by a Baseline listing, with replies
+	// that are backlog (there before the video was first seen): at its
+	// first poll, the replies created before DiscoveredAt are recorded,
+	// not answered.
+	Baseline bool
 }
 
 // The statements RecordVideoListing runs for each listed thread, prepared
@@ -69,8 +74,8 @@ const (
 	// when it wrote one: true when it inserted it (discovered_at is the
 	// listing's time), false when the count moved.
 	sqlUpsertDiscovered = `INSERT INTO discovered_threads (platform, aweme_id, thread_id, known_total, listed_total,
-		   last_active, discovered_at)
-		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+		   last_active, discovered_at, baseline)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?4 > 0)
 		 ON CONFLICT (platform, thread_id) DO UPDATE SET
 		   last_active = excluded.last_active,
 		   known_total = min(known_total, excluded.listed_total),
@@ -252,7 +257,7 @@ func (s *Store) labelVideoThreads(ctx context.Context, tx txn, platform, awemeID
 const discoveredOrder = `last_active DESC, listed_total DESC, length(thread_id) DESC, thread_id DESC`
 
 // discoveredColumns are the columns scanDiscovered reads, in its order.
-const discoveredColumns = `platform, aweme_id, thread_id, known_total, listed_total, last_active, discovered_at`
+const discoveredColumns = `platform, aweme_id, thread_id, known_total, listed_total, last_active, discovered_at, baseline`
 
 func scanDiscovered(rows *sql.Rows) ([]DiscoveredThread, error) {
 	defer rows.Close()
@@ -260,7 +265,7 @@ func scanDiscovered(rows *sql.Rows) ([]DiscoveredThread, error) {
 	for rows.Next() {
 		var d DiscoveredThread
 		var active, found sql.NullString
-		if err := rows.Scan(&d.Platform, &d.AwemeID, &d.ThreadID, &d.KnownTotal, &d.ListedTotal, &active, &found); err != nil {
+		if err := rows.Scan(&d.Platform, &d.AwemeID, &d.ThreadID, &d.KnownTotal, &d.ListedTotal, &active, &found, &d.Baseline); err != nil {
 			return nil, err
 		}
 		d.LastActive, d.DiscoveredAt = readTime(active), readTime(found)

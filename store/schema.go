@@ -256,6 +256,7 @@ CREATE TABLE discovered_threads (
 	listed_total  INTEGER NOT NULL DEFAULT 0,
 	last_active   TEXT NOT NULL,
 	discovered_at TEXT NOT NULL,
+	baseline      INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (platform, thread_id)
 ) STRICT;
 
