@@ -70,11 +70,17 @@ func (s *simulation) end(t *testing.T) {
 // comment posts a comment by hand to the imitations.
 func (s *simulation) comment(t *testing.T, platform, text string) {
 	t.Helper()
+	s.commentIn(t, platform, "", text)
+}
+
+// commentIn adds a comment by hand to a thread (or video:aweme_id) of a platform.
+func (s *simulation) commentIn(t *testing.T, platform, thread, text string) {
+	t.Helper()
 	// A fresh connection each time: a second simulate serves on the
 	// address of the first, and a POST on a pooled connection to the one
 	// that stopped fails with EOF (the transport does not resend a POST).
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := client.PostForm(s.base+"/sim/comments", url.Values{"platform": {platform}, "text": {text}})
+	resp, err := client.PostForm(s.base+"/sim/comments", url.Values{"platform": {platform}, "thread": {thread}, "text": {text}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +110,7 @@ func TestSimulateRehearsesRun(t *testing.T) {
 	for _, want := range []string{
 		"wrote " + cfg + ": all four platforms pointed at this simulator, made-up secrets in " + filepath.Join(dir, "credentials") + "/\n",
 		"using the existing " + filepath.Join(dir, "rules.yaml") + " (not overwritten)\n",
-		"watching 3 Douyin threads, 2 TikTok threads, 2 WeChat articles, 2 weibos\n",
+		"watching 3 Douyin threads, 1 Douyin video, 2 TikTok threads, 2 WeChat articles, 2 weibos\n",
 		"traffic: none (--traffic 0): only the comments you add\n",
 		" run --once --config '" + cfg + "'\n",
 		" check --config '" + cfg + "'\n",
@@ -154,7 +160,9 @@ func TestSimulateRehearsesRun(t *testing.T) {
 	for _, p := range platforms {
 		sim.comment(t, p, "这个多少钱？😍")
 	}
-	if r := runCLI(t, environ, "run", "--once", "--config", cfg); r.code != 0 || !strings.Contains(r.stderr, " sent=4 ") {
+	// And a new top-level comment under the watched video.
+	sim.commentIn(t, "douyin", "video:7262080445271772416", "视频里这个多少钱？")
+	if r := runCLI(t, environ, "run", "--once", "--config", cfg); r.code != 0 || !strings.Contains(r.stderr, " sent=5 ") {
 		t.Fatalf("run --once: %d\n%s", r.code, r.stderr)
 	}
 	// The answers reached the imitations.
@@ -171,7 +179,12 @@ func TestSimulateRehearsesRun(t *testing.T) {
 	for line := range strings.Lines(r.stdout) {
 		var row struct {
 			Platform, Status, Rule string
+			Thread                 string `json:"thread_id"`
+			Post                   string `json:"post_id"`
+			Text                   string `json:"comment_text"`
+			Comment                string `json:"comment_id"`
 			ReplyText              string `json:"reply_text"`
+			Labels                 map[string]string
 		}
 		if err := json.Unmarshal([]byte(line), &row); err != nil {
 			t.Fatal(err)
@@ -179,8 +192,17 @@ func TestSimulateRehearsesRun(t *testing.T) {
 		if row.Status == "sent" && row.Rule == "price" && row.ReplyText == row.Platform+"：价格请看橱窗🛍️" {
 			sent[row.Platform] = true
 		}
+		if row.Text == "视频里这个多少钱？" {
+			// The top-level comment is its own thread, under the video,
+			// labelled with the video's labels.
+			sent["video"] = row.Status == "sent" && row.Thread == row.Comment && row.Post == "7262080445271772416" &&
+				row.Labels["campaign"] == "summer"
+			if !sent["video"] {
+				t.Errorf("the video's comment: %s", line)
+			}
+		}
 	}
-	if len(sent) != 4 {
+	if len(sent) != 5 {
 		t.Errorf("history: sent by platform %v:\n%s", sent, r.stdout)
 	}
 	if r := runCLI(t, environ, "stats", "--config", cfg); r.code != 0 || !strings.Contains(r.stdout, "price") {

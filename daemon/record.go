@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -33,6 +34,13 @@ func (d *Daemon) recordConfig(ctx context.Context, st *store.Store, bindings []p
 	for _, b := range bindings {
 		for _, th := range b.Source.Threads() {
 			labels = append(labels, store.ThreadLabels{Platform: b.Source.Platform(), ThreadID: th.ID, Labels: th.Labels})
+		}
+		// A video's labels go with its poll state's row: its top-level
+		// comments, their own threads, show them until discovered.
+		if vs, ok := b.Source.(platform.VideoSource); ok {
+			for _, v := range vs.Videos() {
+				labels = append(labels, store.ThreadLabels{Platform: b.Source.Platform(), ThreadID: platform.VideoStateID(v.ID), Labels: v.Labels})
+			}
 		}
 	}
 	return st.SetThreadLabels(ctx, labels)

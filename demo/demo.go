@@ -65,6 +65,10 @@ var demoThreads = []struct{ id, aweme, campaign string }{
 	{"7251524159191958511", "7251517975340027197", ""},
 }
 
+// demoVideo is a whole Douyin video the demo watches: its new top-level
+// comments are answered and the threads under them discovered.
+const demoVideo = "7262080445271772416"
+
 // demoBacklog is how many replies each thread holds before a new database
 // first looks at it.
 const demoBacklog = 3
@@ -232,6 +236,9 @@ sources:
     self_uids: ["%s"]
     backlog: skip
     timeout: 10s
+    videos:
+      - aweme_id: "%s"
+        labels: {campaign: summer}
     threads:
 %sresponders:
   kitkot:
@@ -242,7 +249,7 @@ sources:
     rate: 5/s
     burst: 3
     daily_cap: 0
-`, tick, urls.Douyin, demoToken, botUID, threads.String(), urls.Kitkot, demoAPIKey, demoSessionKey)
+`, tick, urls.Douyin, demoToken, botUID, demoVideo, threads.String(), urls.Kitkot, demoAPIKey, demoSessionKey)
 	path := filepath.Join(dir, "config.yaml")
 	// Private: it holds (made-up) secrets inline, which run warns of in a
 	// file others can read.
@@ -306,7 +313,12 @@ func (p *printer) event(ev poller.Event) {
 	if who == "" {
 		who = c.User.UID
 	}
-	head := fmt.Sprintf("%s  thread …%s  %s: %q", time.Now().In(p.loc).Format("15:04:05"), tail(c.ThreadID, 4), termesc.String(who), c.Text)
+	where := "thread …" + tail(c.ThreadID, 4)
+	if c.ID == c.ThreadID {
+		// A new top-level comment of a watched video: its own thread.
+		where = "video  …" + tail(c.PostID, 4)
+	}
+	head := fmt.Sprintf("%s  %s  %s: %q", time.Now().In(p.loc).Format("15:04:05"), where, termesc.String(who), c.Text)
 	var what string
 	switch {
 	case ev.Disposition == model.DispositionBacklog:
@@ -385,7 +397,8 @@ func summary(opts Options, d *daemon.Daemon, cfg *config.Config, sim *simulator.
 	fmt.Fprintf(out, "\nsummary of this run\n")
 	fmt.Fprintf(out, "  comments seen:      %d backlog, %d our own, %d evaluated with no rule matching\n", pr.counts["backlog"], pr.counts["self"], pr.counts["no_match"])
 	fmt.Fprintf(out, "  handled replies:    %s\n", statusCounts(run))
-	fmt.Fprintf(out, "  JustOneAPI calls:   %d   kitkot replies posted: %d\n", sim.JustOneAPI.CallCount(), len(sim.Kitkot.Posts()))
+	fmt.Fprintf(out, "  JustOneAPI calls:   %d (%d listing the video)   kitkot replies posted: %d\n",
+		sim.JustOneAPI.CallCount()+sim.JustOneAPI.VideoCallCount(), sim.JustOneAPI.VideoCallCount(), len(sim.Kitkot.Posts()))
 	db := termesc.String(cfg.Database)
 	fmt.Fprintf(out, "  database:           %s\n", db)
 	if all := statusCounts(total); all != statusCounts(run) {

@@ -37,7 +37,10 @@ func TestRun(t *testing.T) {
 	for _, want := range []string{
 		"autoreplyd demo: simulator on http://127.0.0.1:",
 		"database " + db + "\n",
-		"watching 3 Douyin threads",
+		"watching 3 Douyin threads, 1 Douyin video;",
+		// The watched video's comments before the first look are its
+		// backlog; a new one is printed as the video's.
+		"  video  …2416  ",
 		"backlog: recorded, not answered",
 		`: sent "`,
 		"our own reply: ignored",

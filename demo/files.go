@@ -95,6 +95,9 @@ func simThreads(cfg *config.Config) []simulator.SimThread {
 			for _, th := range x.Threads {
 				out = append(out, simulator.SimThread{Platform: model.PlatformDouyin, ID: th.CommentID, PostID: th.AwemeID})
 			}
+			for _, v := range x.Videos {
+				out = append(out, simulator.SimThread{Platform: model.PlatformDouyin, ID: v.AwemeID, Video: true})
+			}
 		case *kitkot.SourceSection:
 			for _, th := range x.Threads {
 				out = append(out, simulator.SimThread{Platform: model.PlatformTikTok, ID: th.CommentID, PostID: th.AwemeID})
@@ -173,11 +176,16 @@ func shellQuote(s string) string {
 func watching(ths []simulator.SimThread) string {
 	n := map[string]int{}
 	for _, th := range ths {
+		if th.Video {
+			n["video"]++
+			continue
+		}
 		n[th.Platform]++
 	}
 	var parts []string
 	for _, p := range []struct{ platform, one, many string }{
 		{model.PlatformDouyin, "Douyin thread", "Douyin threads"},
+		{"video", "Douyin video", "Douyin videos"},
 		{model.PlatformTikTok, "TikTok thread", "TikTok threads"},
 		{model.PlatformWeChat, "WeChat article", "WeChat articles"},
 		{model.PlatformWeibo, "weibo", "weibos"},

@@ -244,6 +244,9 @@ var (
 	}
 )
 
+// simDouyinVideo is the whole video simulate's config watches.
+const simDouyinVideo = "7262080445271772416"
+
 const (
 	simWeChatAppID   = "wx5e1a7c0d9b3f2a64"
 	simWeChatMsgData = "2247483647"
@@ -286,7 +289,7 @@ func writeSimFiles(dir string, urls simulator.SimBaseURLs) ([]string, error) {
 		return b.String()
 	}
 	kk, wb := simulator.NewKitkot("", ""), simulator.NewWeibo("")
-	cfg := fmt.Sprintf(simConfig, urls.Douyin, kk.BotUID, threads(simDouyinThreads), urls.Kitkot, kk.BotUID, threads(simTikTokThreads),
+	cfg := fmt.Sprintf(simConfig, urls.Douyin, kk.BotUID, simDouyinVideo, threads(simDouyinThreads), urls.Kitkot, kk.BotUID, threads(simTikTokThreads),
 		urls.WeChat, simWeChatAppID, simWeChatMsgData, simWeChatMsgData, urls.Weibo, wb.BotUID,
 		urls.Kitkot, urls.WeChat, simWeChatAppID, urls.Weibo)
 	cfgPath := filepath.Join(dir, "config.yaml")
@@ -338,6 +341,8 @@ sources:
     self_uids: [%q]   # the kitkot account answers are posted as
     backlog: skip
     timeout: 10s
+    videos:
+      - {aweme_id: %q, labels: {campaign: summer}}
     threads:
 %s  tiktok:
     base_url: %s

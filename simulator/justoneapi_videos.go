@@ -97,6 +97,14 @@ func (a *JustOneAPI) Comments(awemeID string) []Reply {
 	return slices.Clone(v.comments)
 }
 
+// VideoOf returns the video whose top-level comment cid is, if it is one.
+func (a *JustOneAPI) VideoOf(cid string) (awemeID string, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	awemeID, ok = a.videoOf[cid]
+	return awemeID, ok
+}
+
 // VideoCalls returns the requests the video listing received so far, oldest
 // first.
 func (a *JustOneAPI) VideoCalls() []Call {

@@ -67,18 +67,25 @@ func BaseURLs(base string) SimBaseURLs {
 }
 
 // SimThread is one watched thread: a Douyin or TikTok comment whose replies
-// are polled, a WeChat article or a weibo.
+// are polled, a WeChat article or a weibo; or a whole Douyin video.
 type SimThread struct {
 	Platform string // model.Platform*
-	ID       string // comment_id (douyin, tiktok), msg_data_id (wechat), id (weibo)
+	ID       string // comment_id (douyin, tiktok), msg_data_id (wechat), id (weibo), aweme_id (a video)
 	PostID   string // aweme_id (douyin, tiktok)
 	Index    int    // the article's index (wechat)
+	// Video: a whole Douyin video (ID is its aweme_id), whose made-up
+	// comments are new top-level comments and replies under them.
+	Video bool
 }
 
 // Name is the thread as the history shows it: its id, and for WeChat
-// msg_data_id:index.
+// msg_data_id:index. A video is video:aweme_id, as the daemon keeps its
+// state; its comments' threads are their top-level comments' cids.
 func (th SimThread) Name() string {
-	if th.Platform == model.PlatformWeChat {
+	switch {
+	case th.Video:
+		return "video:" + th.ID
+	case th.Platform == model.PlatformWeChat:
 		return th.ID + ":" + strconv.Itoa(th.Index)
 	}
 	return th.ID
@@ -180,6 +187,9 @@ func (s *Sim) Watch(th SimThread) error {
 	switch th.Platform {
 	case model.PlatformDouyin:
 	case model.PlatformTikTok:
+		if th.Video {
+			return errors.New("tiktok: kitkot lists no video's comments")
+		}
 		s.Kitkot.AddThread(th.ID, th.PostID)
 	case model.PlatformWeChat:
 		s.WeChat.AddArticle(th.ID, th.Index)
@@ -262,6 +272,15 @@ func (s *Sim) Flow(ctx context.Context, every time.Duration) {
 // made adds one made-up comment to th and reports it.
 func (s *Sim) made(now time.Time, th SimThread) SimEvent {
 	ev := SimEvent{Kind: SimEventComment, Platform: th.Platform, Thread: th.Name(), At: now}
+	switch {
+	case th.Video:
+		// A new top-level comment (its thread is itself), or a reply under
+		// one of the video's comments (the thread the daemon discovers).
+		r, thread := s.traffic.DouyinVideo(now, th.ID)
+		ev.Thread, ev.ID, ev.User, ev.Text = thread, r.CID, r.Nickname, r.Text
+		s.emit(ev)
+		return ev
+	}
 	switch th.Platform {
 	case model.PlatformDouyin:
 		r := s.traffic.Douyin(now, th.ID)
@@ -308,17 +327,22 @@ func (s *Sim) AddComment(now time.Time, platform, thread, text, nickname string)
 	// A uid of its own per comment, from a range the made-up people avoid.
 	uid := strconv.FormatInt(now.UnixMilli()*100+int64(n%100), 10)
 	ev := SimEvent{Kind: SimEventComment, Platform: th.Platform, Thread: th.Name(), User: nickname, Text: text, At: now}
-	switch th.Platform {
-	case model.PlatformDouyin:
+	switch {
+	case th.Video:
+		// By hand, a video gets a new top-level comment: its own thread.
+		ev.ID = s.JustOneAPI.AddComment(th.ID, Reply{Text: text, CreateTime: now.Unix(), UserUID: uid,
+			Nickname: nickname, UniqueID: "dy" + uid, Region: "CN", ReplyToReplyID: "0"})
+		ev.Thread = ev.ID
+	case th.Platform == model.PlatformDouyin:
 		ev.ID = s.JustOneAPI.AddReply(th.ID, Reply{AwemeID: th.PostID, Text: text, CreateTime: now.Unix(), UserUID: uid,
 			Nickname: nickname, UniqueID: "dy" + uid, Region: "CN", ReplyToReplyID: "0"})
-	case model.PlatformTikTok:
+	case th.Platform == model.PlatformTikTok:
 		ev.ID = s.Kitkot.AddReply(th.ID, KitkotComment{Text: text, CreateTime: now.Unix(), UserUID: uid,
 			Nickname: nickname, UniqueID: "user" + uid, Region: "US"})
-	case model.PlatformWeChat:
+	case th.Platform == model.PlatformWeChat:
 		ev.User = "oSIM" + uid // WeChat shows readers by openid only
 		ev.ID = strconv.FormatUint(s.WeChat.AddComment(th.ID, th.Index, WeChatComment{Content: text, CreateTime: now.Unix(), OpenID: ev.User}), 10)
-	case model.PlatformWeibo:
+	case th.Platform == model.PlatformWeibo:
 		ev.ID = s.Weibo.AddComment(th.ID, WeiboComment{UID: uid, ScreenName: nickname, Text: text, CreatedAt: now})
 	}
 	s.emit(ev)
@@ -333,7 +357,8 @@ func (s *Sim) thread(platform, thread string) (SimThread, error) {
 		if platform != "" && th.Platform != platform {
 			continue
 		}
-		if thread == "" || th.Name() == thread || (th.Platform == model.PlatformWeChat && th.Index == 0 && th.ID == thread) {
+		if thread == "" || th.Name() == thread || (th.Platform == model.PlatformWeChat && th.Index == 0 && th.ID == thread) ||
+			(th.Video && th.ID == thread) {
 			return th, nil
 		}
 		names = append(names, th.Name())
@@ -382,6 +407,13 @@ func (s *Sim) kitkotPosted(p Post) {
 	_, douyin := s.byKey[model.PlatformDouyin+"\x00"+p.ReplyID]
 	_, tiktok := s.byKey[model.PlatformTikTok+"\x00"+p.ReplyID]
 	s.mu.Unlock()
+	// An answer to a top-level comment of a video, or to a reply in one of
+	// its threads, lands in that comment's thread.
+	if video, _ := s.JustOneAPI.VideoOf(p.ReplyID); video != "" {
+		s.mu.Lock()
+		_, douyin = s.byKey[model.PlatformDouyin+"\x00video:"+video]
+		s.mu.Unlock()
+	}
 	ev := SimEvent{Kind: SimEventAnswer, Thread: p.ReplyID, ID: p.CID, Text: p.Text, At: p.At}
 	switch {
 	case douyin:

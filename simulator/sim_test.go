@@ -257,3 +257,103 @@ func TestSimIDsGrowAcrossSims(t *testing.T) {
 		t.Errorf("ids of a later Sim: douyin %d after %d, weibo %d after %d, wechat %d after %d", cb, ca, wb.ID, wa.ID, xb.UserCommentID, xa.UserCommentID)
 	}
 }
+
+// A watched video: made-up traffic adds new top-level comments and replies
+// under them, each event naming the thread it is in; an answer posted
+// through kitkot to a top-level comment lands in that comment's thread, and
+// the video listing counts it.
+func TestSimVideo(t *testing.T) {
+	t.Parallel()
+	const video = "7262080445271772416"
+	s := NewSim(simTestCreds, 3)
+	if err := s.Watch(SimThread{Platform: "douyin", ID: video, Video: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Watch(SimThread{Platform: "tiktok", ID: "7300000000000000001", Video: true}); err == nil {
+		t.Error("a TikTok video was watched: kitkot lists no video's comments")
+	}
+	var mu sync.Mutex
+	var evs []SimEvent
+	s.OnEvent = func(ev SimEvent) {
+		mu.Lock()
+		defer mu.Unlock()
+		evs = append(evs, ev)
+	}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	urls := BaseURLs(srv.URL)
+
+	now := time.Now()
+	for i := range 40 {
+		if _, ok := s.Tick(now.Add(time.Duration(i) * time.Second)); !ok {
+			t.Fatal("Tick: no thread")
+		}
+	}
+	top := s.JustOneAPI.Comments(video)
+	tops := map[string]bool{}
+	for _, c := range top {
+		tops[c.CID] = true
+	}
+	var replies int
+	for _, ev := range evs {
+		switch {
+		case tops[ev.ID]:
+			if ev.Thread != ev.ID {
+				t.Errorf("top-level comment %s in thread %s, want its own", ev.ID, ev.Thread)
+			}
+		case tops[ev.Thread]:
+			replies++
+			found := false
+			for _, r := range s.JustOneAPI.Replies(ev.Thread) {
+				found = found || r.CID == ev.ID
+			}
+			if !found {
+				t.Errorf("reply %s is not in thread %s", ev.ID, ev.Thread)
+			}
+		default:
+			t.Errorf("event %+v: neither a top-level comment of the video nor a reply under one", ev)
+		}
+	}
+	if len(top) < 10 || replies < 5 || len(top)+replies != 40 {
+		t.Errorf("%d top-level comments and %d replies from 40 ticks", len(top), replies)
+	}
+	// The listing serves them, with their reply counts.
+	q := url.Values{"token": {"sim-jo"}, "awemeId": {video}, "page": {"1"}}
+	if code, m := getJSON(t, urls.Douyin+JustOneAPIVideoPath+"?"+q.Encode()); code != 200 || m["code"] != json.Number("0") {
+		t.Fatalf("video listing: %d %v", code, m)
+	}
+
+	// An answer to a top-level comment, through kitkot, shows in its thread.
+	first := top[0].CID
+	before := len(s.JustOneAPI.Replies(first))
+	mu.Lock()
+	evs = nil
+	mu.Unlock()
+	q = url.Values{"api_key": {"sim-kk"}, "session_key": {"sim-kks"}, "aweme_id": {video}, "reply_id": {first}, "text": {"谢谢支持🙏"}}
+	resp, err := http.Get(urls.Kitkot + "/video/comments/publish/reply?" + q.Encode())
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("kitkot post: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	after := s.JustOneAPI.Replies(first)
+	if len(after) != before+1 || after[len(after)-1].Text != "谢谢支持🙏" || after[len(after)-1].UserUID != s.Kitkot.BotUID {
+		t.Errorf("thread %s after the answer: %+v", first, after)
+	}
+	mu.Lock()
+	if len(evs) != 1 || evs[0].Kind != SimEventAnswer || evs[0].Platform != "douyin" || evs[0].Thread != first {
+		t.Errorf("answer events: %+v", evs)
+	}
+	mu.Unlock()
+
+	// By hand: a new top-level comment, its thread its own id.
+	ev, err := s.AddComment(now, "douyin", video, "多少钱？", "")
+	if err != nil || ev.Thread != ev.ID || ev.Thread == "" {
+		t.Fatalf("AddComment to the video: %+v %v", ev, err)
+	}
+	if ev2, err := s.AddComment(now, "douyin", "video:"+video, "怎么买", ""); err != nil || ev2.Thread != ev2.ID {
+		t.Fatalf("AddComment to video:%s: %+v %v", video, ev2, err)
+	}
+	if n := len(s.JustOneAPI.Comments(video)); n != len(top)+2 {
+		t.Errorf("%d top-level comments after two by hand, want %d", n, len(top)+2)
+	}
+}

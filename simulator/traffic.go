@@ -125,6 +125,36 @@ func (t *Traffic) Douyin(now time.Time, thread string) Reply {
 
 // douyinLocked makes up one reply and adds it; t.mu is held.
 func (t *Traffic) douyinLocked(now time.Time, thread string) Reply {
+	r := t.personLocked(now)
+	if earlier := t.api.Replies(thread); len(earlier) > 0 && t.rnd.IntN(4) == 0 {
+		to := earlier[t.rnd.IntN(len(earlier))]
+		r.ReplyToReplyID, r.ReplyToUsername = to.CID, to.Nickname
+	}
+	r.CID = t.api.AddReply(thread, r)
+	return r
+}
+
+// DouyinVideo adds, created at now, either a new top-level comment to the
+// video awemeID (its thread is its own cid) or, one time in three once the
+// video has comments, a reply under one of them, and returns it as stored
+// with the thread it is in.
+func (t *Traffic) DouyinVideo(now time.Time, awemeID string) (r Reply, thread string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if top := t.api.Comments(awemeID); len(top) > 0 && t.rnd.IntN(3) == 0 {
+		// Recent comments draw the conversation, as under a real video.
+		c := top[len(top)-1-t.rnd.IntN(min(len(top), 5))]
+		r = t.douyinLocked(now, c.CID)
+		return r, c.CID
+	}
+	r = t.personLocked(now)
+	r.CID = t.api.AddComment(awemeID, r)
+	return r, r.CID
+}
+
+// personLocked makes up a comment by a new or returning person, with no
+// cid yet; t.mu is held.
+func (t *Traffic) personLocked(now time.Time) Reply {
 	pick := t.picker()
 	uid := strconv.FormatUint(10_000_000_000+t.rnd.Uint64N(90_000_000_000), 10)
 	r := Reply{
@@ -144,11 +174,6 @@ func (t *Traffic) douyinLocked(now time.Time, thread string) Reply {
 	} else {
 		t.regulars = append(t.regulars, r)
 	}
-	if earlier := t.api.Replies(thread); len(earlier) > 0 && t.rnd.IntN(4) == 0 {
-		to := earlier[t.rnd.IntN(len(earlier))]
-		r.ReplyToReplyID, r.ReplyToUsername = to.CID, to.Nickname
-	}
-	r.CID = t.api.AddReply(thread, r)
 	return r
 }
 

@@ -294,7 +294,8 @@ const claimCols = `r.id, r.platform, r.comment_id, r.thread_id, c.post_id, r.rul
 	r.error, r.reply_text, c.text, c.user_uid, c.user_nickname, c.user_unique_id, r.platform_reply_id,
 	r.attempts, c.comment_created_at, r.created_at, r.updated_at, r.next_attempt_at,
 	r.decided_by, r.decided_at, r.decision_note, c.disposition,
-	coalesce((SELECT t.labels FROM threads t WHERE t.platform = r.platform AND t.thread_id = r.thread_id), '{}')`
+	coalesce((SELECT t.labels FROM threads t WHERE t.platform = r.platform AND t.thread_id = r.thread_id),
+	         (SELECT v.labels FROM threads v WHERE v.platform = r.platform AND v.thread_id = 'video:' || c.post_id), '{}')`
 
 func scanComment(sc interface{ Scan(...any) error }) (StoredComment, error) {
 	var c StoredComment

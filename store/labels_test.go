@@ -343,3 +343,72 @@ func TestHistoryDisposition(t *testing.T) {
 		}
 	}
 }
+
+// A top-level comment of a watched video is its own thread, which has no
+// threads row until replies under it get it discovered: its claims show the
+// video's labels (set on the row of the video's poll state) in replies_v,
+// the console's claims and replay; once the thread has a row of its own,
+// that row's labels win.
+func TestVideoTopLevelLabels(t *testing.T) {
+	t.Parallel()
+	s, _ := openTest(t)
+	ctx := t.Context()
+	const video, top, other = "7262080445271772416", "7401796290346573044", "7401796290346573099"
+	if err := s.SetThreadLabels(ctx, []ThreadLabels{
+		{Platform: model.PlatformDouyin, ThreadID: "video:" + video, Labels: map[string]string{"campaign": "夏季🍉"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	record := func(id, post string) int64 {
+		t.Helper()
+		cm := comment(id)
+		cm.ThreadID, cm.PostID, cm.RootID, cm.ReplyToID = id, post, "0", "0"
+		won := mustRecord(t, s, cm, t0, pending("price"))
+		if err := s.Settle(ctx, won[0].ID, Settlement{Status: model.StatusSent}, t0); err != nil {
+			t.Fatal(err)
+		}
+		return won[0].ID
+	}
+	id := record(top, video)
+	record(other, "7000000000000000001") // another video, not watched
+	labelsOf := func(comment string) string {
+		t.Helper()
+		var l string
+		if err := s.db.QueryRowContext(ctx, `SELECT labels FROM replies_v WHERE comment_id = ?`, comment).Scan(&l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if got := labelsOf(top); got != `{"campaign":"夏季🍉"}` {
+		t.Errorf("a top-level comment's claim has labels %s, want its video's", got)
+	}
+	if got := labelsOf(other); got != `{}` {
+		t.Errorf("a comment of an unwatched video has labels %s, want {}", got)
+	}
+	// The console's queries read the claims without the view.
+	if _, err := s.db.ExecContext(ctx, `UPDATE replies SET status = 'flagged' WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.Inbox(ctx, 10, model.StatusFlagged)
+	if err != nil || len(inbox) != 1 || inbox[0].Labels != `{"campaign":"夏季🍉"}` {
+		t.Errorf("the console's inbox: %+v, %v", inbox, err)
+	}
+	// Replay evaluates the comment with its video's labels.
+	var replayed map[string]string
+	if err := s.ReplayComments(ctx, time.Time{}, time.Time{}, func(rc *ReplayComment) error {
+		if rc.Comment.ID == top {
+			replayed = rc.Comment.Labels
+		}
+		return nil
+	}); err != nil || replayed["campaign"] != "夏季🍉" {
+		t.Errorf("replay: labels %v, %v", replayed, err)
+	}
+	// Discovered, the thread has a row of its own, labelled (here by hand,
+	// as labelVideoThreads does): that row's labels are shown.
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO threads (platform, thread_id, labels) VALUES ('douyin', ?, '{"campaign":"own"}')`, top); err != nil {
+		t.Fatal(err)
+	}
+	if got := labelsOf(top); got != `{"campaign":"own"}` {
+		t.Errorf("a discovered thread's claim has labels %s, want its own row's", got)
+	}
+}

@@ -68,11 +68,12 @@ func (s *Store) ReplayComments(ctx context.Context, since, until time.Time, fn f
 	// on), grouped by comment in the order seen.
 	q := `SELECT c.platform, c.comment_id, c.thread_id, c.post_id, c.root_id, c.reply_to_id,
 	        c.user_uid, c.user_nickname, c.user_unique_id, c.text, c.comment_created_at, c.seen_at,
-	        coalesce(t.labels, '{}'),
+	        coalesce(t.labels, v.labels, '{}'),
 	        r.id, coalesce(r.rule, ''), coalesce(r.status, ''), coalesce(r.reason, ''), coalesce(r.reply_text, ''),
 	        r.decided_at, coalesce(r.decision_note, '')
 	      FROM comments c
 	      LEFT JOIN threads t ON t.platform = c.platform AND t.thread_id = c.thread_id
+	      LEFT JOIN threads v ON t.thread_id IS NULL AND v.platform = c.platform AND v.thread_id = 'video:' || c.post_id
 	      LEFT JOIN replies r ON r.platform = c.platform AND r.comment_id = c.comment_id
 	      WHERE ` + strings.Join(where, " AND ") + `
 	      ORDER BY c.seen_at, c.platform, c.comment_id, r.id`

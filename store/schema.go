@@ -264,6 +264,27 @@ CREATE INDEX discovered_threads_video ON discovered_threads (platform, aweme_id,
 CREATE INDEX discovered_threads_changed ON discovered_threads (platform, aweme_id)
 	WHERE listed_total > known_total;
 `,
+
+	// 8: a top-level comment of a watched video is its own thread, which
+	// has no threads row until replies under it get it discovered: its
+	// claims take the labels of its video, kept in the row of the video's
+	// poll state (thread_id 'video:' || aweme_id; daemon.recordConfig sets
+	// them). A thread's own row, where there is one, comes first.
+	`
+DROP VIEW replies_v;
+CREATE VIEW replies_v AS
+SELECT r.id, r.platform, r.comment_id, r.thread_id, c.post_id, r.rule, r.responder,
+       r.status, r.reason, r.error, r.reply_text, r.attempts, r.platform_reply_id,
+       r.created_at, r.updated_at, r.next_attempt_at,
+       c.text AS comment_text, c.user_uid, c.user_nickname, c.user_unique_id,
+       c.comment_created_at, c.root_id, c.reply_to_id, c.disposition, c.seen_at,
+       coalesce(t.labels, v.labels, '{}') AS labels,
+       r.decided_by, r.decided_at, r.decision_note
+FROM replies r
+JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id
+LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id
+LEFT JOIN threads v ON t.thread_id IS NULL AND v.platform = r.platform AND v.thread_id = 'video:' || c.post_id;
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code
