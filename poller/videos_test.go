@@ -2,9 +2,13 @@ package poller_test
 
 import (
 	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
@@ -200,4 +204,119 @@ func TestVideoBaselineThreadKeepsItsBacklog(t *testing.T) {
 		h.cycleOK(p)
 	}
 	h.wantPosts(1)
+}
+
+// A failing video listing: a retryable code or transport failure counts an
+// error, saves no state, and the next cycle finds the new comment and
+// answers it once; 303 pauses the whole source, as for a thread.
+func TestVideoListingErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		fault simulator.Fault
+	}{
+		{"500", simulator.Fault{Kind: simulator.FaultCode, Code: 500}},
+		{"HTTP 503", simulator.Fault{Kind: simulator.FaultHTTPStatus, Status: http.StatusServiceUnavailable}},
+		{"broken JSON", simulator.Fault{Kind: simulator.FaultBrokenJSON}},
+	} {
+		t.Run(tc.name+" is retried next cycle", func(t *testing.T) {
+			t.Parallel()
+			h := videoHarness(t, "", true)
+			p := h.newPoller(nil)
+			h.cycleOK(p)
+			before, _, err := h.st.ThreadState(h.ctx, model.PlatformDouyin, platform.VideoStateID(aweme))
+			if err != nil || !before.Initialized {
+				t.Fatalf("video state after first sight: %+v, %v", before, err)
+			}
+			c := h.comment("1001", "多少钱")
+			h.jo.Faults.Push(tc.fault)
+			if st := h.cycle(p); st.Errors != 1 || st.Claimed != 0 {
+				t.Fatalf("stats: %+v", st)
+			}
+			after, _, err := h.st.ThreadState(h.ctx, model.PlatformDouyin, platform.VideoStateID(aweme))
+			if err != nil || after.Polls != before.Polls || after.Total != before.Total {
+				t.Fatalf("a failed listing saved the video's state: %+v -> %+v (%v)", before, after, err)
+			}
+			if len(p.Stopped()) != 0 {
+				t.Fatalf("stopped: %v", p.Stopped())
+			}
+			h.cycleOK(p)
+			wantStatus(t, h.row(c), model.StatusSent, "")
+			h.cycleOK(p)
+			h.cycleOK(p)
+			h.wantPosts(1)
+		})
+	}
+	t.Run("303 pauses the source", func(t *testing.T) {
+		t.Parallel()
+		h := videoHarness(t, "", true)
+		p := h.newPoller(nil)
+		h.cycleOK(p)
+		c := h.comment("1001", "多少钱")
+		h.jo.Faults.Push(simulator.Fault{Kind: simulator.FaultCode, Code: 303})
+		if st := h.cycle(p); st.Errors != 1 {
+			t.Fatalf("stats: %+v", st)
+		}
+		pauses, err := h.st.Pauses(h.ctx)
+		if err != nil || len(pauses) != 1 || pauses[0].Scope != poller.SourceScope(model.PlatformDouyin) {
+			t.Fatalf("pauses: %+v, %v", pauses, err)
+		}
+		calls := h.jo.VideoCallCount()
+		h.cycle(p)
+		if got := h.jo.VideoCallCount(); got != calls {
+			t.Fatalf("the video was listed while its source was paused: %d -> %d calls", calls, got)
+		}
+		h.wantPosts(0)
+		h.clk.Advance(24 * time.Hour)
+		h.cycleOK(p)
+		wantStatus(t, h.row(c), model.StatusSent, "")
+		h.wantPosts(1)
+	})
+}
+
+// A video keeps its max_threads most recently active discovered threads:
+// the one idle longest is dropped, and the log names it.
+func TestVideoMaxThreadsEvictionLogged(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, setup{threads: []model.Thread{}, videos: []platform.Video{{
+		ID: aweme, AnswerTopLevel: false, DiscoverThreads: true, MaxThreads: 2,
+	}}})
+	var logs syncbuf.Buffer
+	p := h.newPoller(func(o *poller.Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	h.cycleOK(p)
+	reply := func(thread, uid string) {
+		h.jo.AddReply(thread, simulator.Reply{AwemeID: aweme, Text: "路过", UserUID: uid, Nickname: "乙" + uid,
+			CreateTime: h.nextTime(), ReplyToReplyID: "0"})
+	}
+	first := h.comment("1001", "第一")
+	second := h.comment("1002", "第二")
+	reply(first, "2001")
+	reply(second, "2002")
+	h.cycleOK(p)
+	h.clk.Advance(time.Minute)
+	third := h.comment("1003", "第三")
+	reply(third, "2003")
+	reply(second, "2004")
+	h.cycleOK(p)
+	th, err := h.st.DiscoveredThreads(h.ctx, model.PlatformDouyin, aweme)
+	if err != nil || len(th) != 2 {
+		t.Fatalf("discovered threads: %+v, %v", th, err)
+	}
+	for _, d := range th {
+		if d.ThreadID == first {
+			t.Fatalf("the thread idle longest (%s) was kept: %+v", first, th)
+		}
+	}
+	var dropped []string
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, "discovered thread dropped") {
+			dropped = append(dropped, line)
+		}
+	}
+	if len(dropped) != 1 || !strings.Contains(dropped[0], " thread="+first+" ") || !strings.Contains(dropped[0], " video="+aweme+" ") ||
+		!strings.Contains(dropped[0], "max_threads=2") {
+		t.Fatalf("eviction log lines: %q\nall:\n%s", dropped, logs.String())
+	}
 }

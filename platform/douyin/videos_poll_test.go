@@ -66,9 +66,18 @@ func TestPollVideo(t *testing.T) {
 				t.Fatalf("unchanged video: %d calls", calls)
 			}
 			added := h.addComments(25)
+			before := len(h.api.VideoCalls())
 			res, calls = h.pollVideo(v)
 			if calls != tc.wantCalls {
 				t.Fatalf("after 25 new comments: %d calls, want %d", calls, tc.wantCalls)
+			}
+			// Pages from 1 on, one after the other: no order, not even
+			// oldest first, sends the poll to the end of a video whose
+			// length it cannot know.
+			for i, c := range h.api.VideoCalls()[before:] {
+				if c.Page != i+1 {
+					t.Fatalf("after 25 new comments, call %d asked for page %d", i+1, c.Page)
+				}
 			}
 			if tc.order == simulator.OrderNewest && len(res.Comments) != 25 {
 				t.Fatalf("newest first: found %d new comments, want 25", len(res.Comments))
