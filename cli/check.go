@@ -11,6 +11,7 @@ import (
 	"github.com/autoreplyd/autoreplyd/daemon"
 	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/internal/termesc"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -51,16 +52,23 @@ func runCheck(path string, env Env) error {
 	if failed {
 		return exitError{1}
 	}
-	threads := 0
+	threads, videos := 0, 0
 	for _, b := range bindings {
 		threads += len(b.Source.Threads())
+		if vs, ok := b.Source.(platform.VideoSource); ok {
+			videos += len(vs.Videos())
+		}
+	}
+	watched := fmt.Sprintf("%d thread(s)", threads)
+	if videos > 0 {
+		watched += fmt.Sprintf(", %d video(s)", videos)
 	}
 	red := redact.New(cfg.Secrets()...)
 	for _, w := range daemon.Warnings(cfg, bindings) {
 		fmt.Fprintln(env.Stderr, "warning:", show(red, w))
 	}
-	fmt.Fprintf(env.Stdout, "config %s: OK (%d source(s), %d thread(s), %d responder(s), schedule %q, timezone %s)\n",
-		cfg.File, len(bindings), threads, len(responders), cfg.Schedule, cfg.Location)
+	fmt.Fprintf(env.Stdout, "config %s: OK (%d source(s), %s, %d responder(s), schedule %q, timezone %s)\n",
+		cfg.File, len(bindings), watched, len(responders), cfg.Schedule, cfg.Location)
 	fmt.Fprintf(env.Stdout, "rules %s: OK (%d rule(s) in %d file(s))\n", cfg.Rules, set.Len(), len(set.Files()))
 	checkPauses(env, cfg, red)
 	return nil

@@ -240,3 +240,46 @@ func TestCheckWarnsWithoutSelfUIDs(t *testing.T) {
 		t.Errorf("no self_uids warning:\n%s", r.stderr)
 	}
 }
+
+// A source that watches only videos: check counts them in its OK line, and
+// warns when no self_uids keep the source's own answers from being
+// answered (its answers to top-level comments come back as replies).
+func TestCheckVideoOnlySource(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	testutil.WriteFile(t, filepath.Join(dir, "rules.yaml"), goodRules)
+	cfg := filepath.Join(dir, "config.yaml")
+	testutil.WriteFile(t, cfg, `database: a.db
+rules: rules.yaml
+schedule: "@every 1m"
+timezone: Asia/Shanghai
+listen: ""
+sources:
+  douyin:
+    base_url: http://127.0.0.1:1
+    token: jo-token
+    responder: kitkot
+    videos:
+      - aweme_id: "7262080445271772416"
+        labels: {campaign: 夏季}
+      - {aweme_id: "7251517975340027197", threads: "off"}
+responders:
+  kitkot:
+    base_url: http://127.0.0.1:1/api
+    api_key: kk-key
+    session_key: kk-session
+`)
+	if err := os.Chmod(cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "check", "--config", cfg)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if want := "config " + cfg + ": OK (1 source(s), 0 thread(s), 2 video(s), 1 responder(s), "; !strings.HasPrefix(r.stdout, want) {
+		t.Errorf("stdout:\n%s\nwant a line beginning %q", r.stdout, want)
+	}
+	if !strings.Contains(r.stderr, "warning: sources.douyin.self_uids is empty") {
+		t.Errorf("no self_uids warning for a video-only source:\n%s", r.stderr)
+	}
+}

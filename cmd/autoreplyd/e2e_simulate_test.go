@@ -69,7 +69,7 @@ func TestEndToEndSimulate(t *testing.T) {
 		}
 		return o.String(), e.String()
 	}
-	if o, e := run("check"); !strings.Contains(o, "OK (4 source(s), 9 thread(s), 3 responder(s)") || e != "" {
+	if o, e := run("check"); !strings.Contains(o, "OK (4 source(s), 9 thread(s), 1 video(s), 3 responder(s)") || e != "" {
 		t.Fatalf("check:\n%s%s", o, e)
 	}
 	// The first run records what the threads already hold: the backlog.
