@@ -118,7 +118,7 @@ func (c *Client) wait(ctx context.Context) error {
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			reason = ReasonCancelled
 		}
-		return &Error{Endpoint: c.spec.Name, Kind: KindRetry, Reason: reason,
+		return &Error{Endpoint: c.spec.Name, Kind: KindRetry, Reason: reason, unsent: true,
 			Msg: "not sent: waiting for the endpoint's rate (" + fmtRate(c.spec.Rate) + ") would outlast the caller"}
 	}
 	return nil

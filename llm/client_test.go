@@ -263,7 +263,7 @@ func TestTimeoutAndConnectionFailures(t *testing.T) {
 	c := newClient(t, s, func(sp *llm.Spec) { sp.Timeout = 200 * time.Millisecond })
 	_, err := c.Draft(context.Background(), question)
 	var e *llm.Error
-	if !errors.As(err, &e) || e.Kind != llm.KindRetry || e.Reason != llm.ReasonTimeout {
+	if !errors.As(err, &e) || e.Kind != llm.KindRetry || e.Reason != llm.ReasonTimeout || !llm.Sent(err) {
 		t.Fatalf("hang: err = %v (%+v)", err, e)
 	}
 	noSecret(t, s.Key(), err.Error())
@@ -332,8 +332,8 @@ func TestAllowKeepsItsToken(t *testing.T) {
 	}
 	_, err := c.Draft(ctx, question)
 	var e *llm.Error
-	if !errors.As(err, &e) || e.Kind != llm.KindRetry || e.Reason != llm.ReasonRateWait {
-		t.Fatalf("err = %v", err)
+	if !errors.As(err, &e) || e.Kind != llm.KindRetry || e.Reason != llm.ReasonRateWait || llm.Sent(err) {
+		t.Fatalf("err = %v (sent %v)", err, llm.Sent(err))
 	}
 	if n := len(s.Requests()); n != 1 {
 		t.Errorf("%d requests reached the server, want 1", n)
@@ -458,4 +458,3 @@ func noSecret(t *testing.T, secret string, outs ...string) {
 		}
 	}
 }
-

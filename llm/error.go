@@ -82,6 +82,20 @@ type Error struct {
 	// Usage is what the request was billed for: a refused answer still
 	// costs its tokens.
 	Usage Usage
+
+	unsent bool // no request was made (the rate's wait was given up)
+}
+
+// Sent reports whether a request reached the wire (or was attempted): false
+// only when Draft gave up waiting for the client's rate.
+func (e *Error) Sent() bool { return !e.unsent }
+
+// Sent reports whether the Draft that returned err made a request: true
+// for nil and for every failure but giving up the rate's wait. Metrics
+// count only requests made.
+func Sent(err error) bool {
+	var e *Error
+	return !errors.As(err, &e) || e.Sent()
 }
 
 func (e *Error) Error() string {
