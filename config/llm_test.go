@@ -116,7 +116,7 @@ llm:
     base_url: https://api.moonshot.cn/v1
     model: moonshot-v1-8k
     max_token: 100
-    tempurature: 0.2
+    temperatur: 0.2
     max_tokens: 0
   "Bad Name":
     model: x
@@ -133,7 +133,7 @@ llm:
 		`llm.qwen.daily_tokens: must not be negative`,
 		`llm.qwen.timeout: must be a positive duration`,
 		`llm.moonshot.max_token: unknown key (did you mean "max_tokens"?)`,
-		`llm.moonshot.tempurature: unknown key (did you mean "temperature"?)`,
+		`llm.moonshot.temperatur: unknown key (did you mean "temperature"?)`,
 		`llm.moonshot.max_tokens: must be from 1 to 4096`,
 		`is not a section name`,
 	)

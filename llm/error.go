@@ -11,17 +11,17 @@ import (
 type Kind int
 
 const (
-	// KindRetry: the endpoint is busy, down or slow (a timeout, a
+	// KindRetry means the endpoint is busy, down or slow (a timeout, a
 	// connection error, HTTP 429 or 5xx, an answer that is not the API's).
 	// The same request may pass later: retry on a later cycle, with the
 	// send retry policy.
 	KindRetry Kind = iota + 1
-	// KindFatal: the endpoint refused the request as configured (HTTP 401
+	// KindFatal means the endpoint refused the request as configured (HTTP 401
 	// or 403: a wrong key; 404 or 400: a wrong model or base URL; 402: no
 	// balance left). No request will pass until the operator fixes it:
 	// pause the endpoint until `resume`.
 	KindFatal
-	// KindRefused: the model answered and the answer is not a draft (a
+	// KindRefused means the model answered and the answer is not a draft (a
 	// refusal, a content filter, tool calls, an answer cut at max_tokens,
 	// nothing left after cleaning). Flag the comment; never send it.
 	KindRefused

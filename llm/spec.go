@@ -92,7 +92,7 @@ func (s Spec) GoString() string { return s.String() }
 func (s Spec) Format(f fmt.State, verb rune) {
 	switch verb {
 	case 'q':
-		fmt.Fprintf(f, "%q", s.String())
+		_, _ = fmt.Fprintf(f, "%q", s.String())
 	default:
 		_, _ = f.Write([]byte(s.String()))
 	}

@@ -330,7 +330,7 @@ func (s *Server) behave(w http.ResponseWriter, r *http.Request, req Request, b B
 		return
 	case "bad_json":
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, "<html>not json") //nolint:gosec // an imitation's broken answer, read by tests only
+		io.WriteString(w, "<html>not json")
 		return
 	case "refusal":
 		msg["content"], msg["refusal"] = nil, b.text
