@@ -93,6 +93,8 @@ type Config struct {
 	// Notify are the notification channels (`notify.<name>`), sorted by
 	// name.
 	Notify []*NotifyChannel `koanf:"-" json:"notify"`
+	// LLM are the language model endpoints (`llm.<name>`), sorted by name.
+	LLM []*LLMEndpoint `koanf:"-" json:"llm"`
 
 	// Sources and Responders are the configured sections, sorted by name.
 	// Each holds the section type its platform declares (see package

@@ -23,7 +23,7 @@ func decode(raw map[string]any) (*Config, problems) {
 	cfg := defaultConfig()
 	top := make(map[string]any, len(raw))
 	for k, v := range raw {
-		if k != "sources" && k != "responders" && k != "notify" {
+		if k != "sources" && k != "responders" && k != "notify" && k != "llm" {
 			top[k] = v
 		}
 	}
@@ -59,6 +59,7 @@ func decode(raw map[string]any) (*Config, problems) {
 		}
 		cfg.Notify = append(cfg.Notify, n)
 	}
+	decodeLLM(raw["llm"], cfg, &p)
 	return cfg, p
 }
 

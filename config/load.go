@@ -187,5 +187,6 @@ func (c *Config) secretRefs() []secretRef {
 			{Key: "secret", Value: &n.Secret, File: &n.SecretFile},
 		})
 	}
+	refs = append(refs, c.llmSecretRefs()...)
 	return append(refs, c.consoleSecretRefs()...)
 }

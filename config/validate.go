@@ -44,6 +44,7 @@ func (c *Config) validate(p *problems) {
 	for _, n := range c.Notify {
 		notifyChannel(p, n, c.Location)
 	}
+	c.validateLLM(p)
 	if c.SendJitter < 0 {
 		p.addf("send_jitter", "must not be negative (0 turns the random pause before each send off)")
 	}

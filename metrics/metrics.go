@@ -86,6 +86,7 @@ type Metrics struct {
 	skipped       prometheus.Counter
 	notifications *prometheus.CounterVec
 	inbox         *prometheus.GaugeVec
+	llm           *llmMetrics
 
 	mu       sync.Mutex
 	ruleErrs map[string]int             // rule errors since start, for the console
@@ -162,6 +163,7 @@ func New(version string) *Metrics {
 		m.notifications, m.inbox} {
 		f(c)
 	}
+	m.llm = newLLMMetrics(f)
 	return m
 }
 
