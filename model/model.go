@@ -177,11 +177,12 @@ const (
 	StatusRejected = "rejected" // a held answer a person rejected; never sent
 	StatusExpired  = "expired"  // a held answer not approved within approval.max_age; never sent
 	StatusHandled  = "handled"  // a flagged comment a person dealt with (autoreplyd done)
+	StatusDrafting = "drafting" // waiting for a language model's draft (a rule with draft:)
 )
 
 // Statuses lists every history status, in the order they are documented.
 var Statuses = []string{StatusPending, StatusSent, StatusRetrying, StatusFailed, StatusUnknown,
-	StatusDryRun, StatusSkipped, StatusFlagged, StatusHeld, StatusRejected, StatusExpired, StatusHandled}
+	StatusDryRun, StatusSkipped, StatusFlagged, StatusHeld, StatusRejected, StatusExpired, StatusHandled, StatusDrafting}
 
 // Reasons recorded with statuses.
 const (

@@ -30,8 +30,13 @@ type Claim struct {
 	// attempted one becomes unknown.
 	Queued bool
 	// Notify names the channels told of the claim: one outbox row each,
-	// inserted with the claim when Record wins it.
+	// inserted with the claim when Record wins it. A drafting claim's
+	// channels are told when its draft is held or flagged: give them in
+	// Draft.Notify.
 	Notify []string
+	// Draft is the request of a drafting claim (status drafting), kept
+	// with it.
+	Draft *DraftRequest
 }
 
 // Claimed is a claim that Record inserted, with its id.
@@ -215,6 +220,10 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 		switch cl.Status {
 		case model.StatusPending, model.StatusDryRun, model.StatusSkipped, model.StatusFailed,
 			model.StatusFlagged, model.StatusHeld:
+		case model.StatusDrafting:
+			if cl.Draft == nil || cl.Draft.LLM == "" {
+				return nil, fmt.Errorf("record %s comment %s: rule %s: a drafting claim needs its request", c.Platform, c.ID, cl.Rule)
+			}
 		default:
 			return nil, fmt.Errorf("record %s comment %s: rule %s: a new claim cannot have status %q", c.Platform, c.ID, cl.Rule, cl.Status)
 		}
@@ -249,6 +258,13 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 		}
 		if err != nil {
 			return nil, fmt.Errorf("record %s comment %s: claim for rule %s: %w", c.Platform, c.ID, cl.Rule, err)
+		}
+		if cl.Status == model.StatusDrafting {
+			if err := s.insertDraft(ctx, tx.Tx, id, cl.Draft, ts); err != nil {
+				return nil, fmt.Errorf("record %s comment %s: draft request of rule %s: %w", c.Platform, c.ID, cl.Rule, err)
+			}
+			won = append(won, Claimed{ID: id, Claim: cl})
+			continue
 		}
 		// The outbox row commits with the claim: a person hears of
 		// every claim that exists, and of none that does not.

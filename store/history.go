@@ -57,27 +57,38 @@ type HistoryRow struct {
 	// JSON object, "{}" when none.
 	Disposition string
 	Labels      string
+	// LLM is the endpoint that drafted the answer ("" when no model did),
+	// DraftText the model's draft as it answered (ReplyText is what is or
+	// was to be sent: the draft, or a person's edit), LLMModel the model
+	// the API said answered, and the tokens it cost.
+	LLM              string
+	DraftText        string
+	LLMModel         string
+	PromptTokens     int64
+	CompletionTokens int64
 }
 
 // historyCols are the replies_v columns scanHistory reads, in order.
 const historyCols = `id, platform, comment_id, thread_id, post_id, rule, responder, status, reason, error,
 	        reply_text, comment_text, user_uid, user_nickname, user_unique_id, platform_reply_id,
 	        attempts, comment_created_at, created_at, updated_at, next_attempt_at,
-	        decided_by, decided_at, decision_note, disposition, labels`
+	        decided_by, decided_at, decision_note, disposition, labels,
+	        llm, draft_text, llm_model, prompt_tokens, completion_tokens`
 
 // scanHistory reads one row of historyCols.
 func scanHistory(sc interface{ Scan(...any) error }) (HistoryRow, error) {
 	var r HistoryRow
-	var commentCreated, created, updated, next, decided sql.NullString
+	var commentCreated, created, updated, next, decided, draft sql.NullString
 	if err := sc.Scan(&r.ID, &r.Platform, &r.CommentID, &r.ThreadID, &r.PostID, &r.Rule,
 		&r.Responder, &r.Status, &r.Reason, &r.Error, &r.ReplyText, &r.CommentText,
 		&r.UserUID, &r.UserNickname, &r.UserUniqueID, &r.PlatformReplyID, &r.Attempts,
 		&commentCreated, &created, &updated, &next, &r.DecidedBy, &decided, &r.DecisionNote,
-		&r.Disposition, &r.Labels); err != nil {
+		&r.Disposition, &r.Labels, &r.LLM, &draft, &r.LLMModel, &r.PromptTokens, &r.CompletionTokens); err != nil {
 		return HistoryRow{}, err
 	}
 	r.readTimes(commentCreated, created, updated, next)
 	r.DecidedAt = readTime(decided)
+	r.DraftText = draft.String
 	return r, nil
 }
 

@@ -249,7 +249,8 @@ func TestMigrateFrom3(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer testutil.Close(t, s)
-	if got, want := viewColumns(t, s.db), append(slices.Clone(repliesViewV3), "labels", "decided_by", "decided_at", "decision_note"); !slices.Equal(got, want) {
+	if got, want := viewColumns(t, s.db), append(slices.Clone(repliesViewV3), "labels", "decided_by", "decided_at", "decision_note",
+		"llm", "draft_text", "llm_model", "prompt_tokens", "completion_tokens"); !slices.Equal(got, want) {
 		t.Errorf("replies_v columns after migrating:\n got %v\nwant %v", got, want)
 	}
 	var labels, status string
@@ -265,10 +266,23 @@ func TestMigrateFrom3(t *testing.T) {
 	if _, err := s.db.Exec(`INSERT INTO replies (platform, comment_id, rule, status, created_at, updated_at) VALUES ('douyin', 'nope', 'r', 'held', 'x', 'x')`); err == nil {
 		t.Error("a claim for an unknown comment was accepted after the rebuild")
 	}
-	// 8 rebuilt by version 5, 2 added by version 6 (the console's).
+	// 8 rebuilt by version 5, 2 added by version 6 (the console's), all
+	// rebuilt by version 9 with one more (drafting claims).
 	var indexes int
-	if err := s.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'replies' AND name LIKE 'replies_%'`).Scan(&indexes); err != nil || indexes != 10 {
-		t.Errorf("replies has %d named indexes after the rebuild, want 10 (%v)", indexes, err)
+	if err := s.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'replies' AND name LIKE 'replies_%'`).Scan(&indexes); err != nil || indexes != 11 {
+		t.Errorf("replies has %d named indexes after the rebuild, want 11 (%v)", indexes, err)
+	}
+	// Version 9 rebuilt notifications with replies: its foreign key names
+	// the table in use, and holds.
+	var parent string
+	if err := s.db.QueryRow(`SELECT "table" FROM pragma_foreign_key_list('notifications')`).Scan(&parent); err != nil || parent != "replies" {
+		t.Errorf("notifications refers to %q (%v), want replies", parent, err)
+	}
+	if _, err := s.db.Exec(`INSERT INTO notifications (reply_id, channel, event, status, created_at, updated_at) VALUES (999, 'ops', 'held', 'pending', 'x', 'x')`); err == nil {
+		t.Error("a notification of no claim was accepted after the rebuild")
+	}
+	if _, err := s.db.Exec(`UPDATE replies SET status = 'drafting' WHERE id = 1`); err != nil {
+		t.Errorf("a migrated claim cannot become drafting: %v", err)
 	}
 	if st, _, err := s.ThreadState(t.Context(), "douyin", "T"); err != nil || st.Polls != 5 || !st.Initialized {
 		t.Errorf("thread state after migrating = %+v, %v", st, err)

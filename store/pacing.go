@@ -11,8 +11,10 @@ import (
 
 // answeredStatuses are the statuses of a claim that was or may have been
 // sent: what pacing and reply variants count as an answer. A held answer
-// may be approved and sent: it counts too.
-var answeredStatuses = []string{model.StatusSent, model.StatusPending, model.StatusUnknown, model.StatusRetrying, model.StatusHeld}
+// may be approved and sent: it counts too, and so does one a model is still
+// drafting.
+var answeredStatuses = []string{model.StatusSent, model.StatusPending, model.StatusUnknown, model.StatusRetrying, model.StatusHeld,
+	model.StatusDrafting}
 
 // statusIn renders "status IN (...)" over the answered statuses (and
 // dry_run when includeDryRun) for column col. The statuses are constants,

@@ -70,15 +70,16 @@ func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (PruneRe
 
 	// Claims: created_at <= updated_at, so the created_at bound is implied;
 	// it lets SQLite walk replies_status instead of the whole table.
-	// A claim's notifications go with it, first (they refer to it); the
+	// A claim's notifications and draft go with it, first (they refer to it); the
 	// same ordered selection picks the same claims in both statements.
 	pick := `SELECT id FROM replies
 		WHERE status IN ` + statuses + ` AND created_at < ?1 AND updated_at < ?1
 		ORDER BY id LIMIT ?2`
 	delNotifications := `DELETE FROM notifications WHERE reply_id IN (` + pick + `)`
+	delDrafts := `DELETE FROM drafts WHERE reply_id IN (` + pick + `)`
 	delReplies := `DELETE FROM replies WHERE id IN (` + pick + `)`
 	for {
-		n, err := s.pruneStep(ctx, []string{delNotifications, delReplies}, ts, batch)
+		n, err := s.pruneStep(ctx, []string{delNotifications, delDrafts, delReplies}, ts, batch)
 		res.Replies += n
 		if err != nil {
 			return res, fmt.Errorf("prune history: delete claims: %w", err)

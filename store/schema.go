@@ -285,6 +285,124 @@ JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id
 LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id
 LEFT JOIN threads v ON t.thread_id IS NULL AND v.platform = r.platform AND v.thread_id = 'video:' || c.post_id;
 `,
+
+	// 9: drafted answers (issue 20). Claims gain the status drafting: a
+	// rule's answer a language model is writing (the table is rebuilt, ids
+	// kept, as in 5; notifications, which refer to it, are rebuilt with
+	// it, so no foreign key ever points at a dropped table). drafts holds
+	// one row per drafting claim: what was asked (the rendered system and
+	// prompt; the rule's context file is read from the rules when asked),
+	// whether the answer is held for approval, the channels to tell, and,
+	// once the model answered, its draft, model and token counts: a stored
+	// draft is never asked for again. drafts_spent sums an endpoint's
+	// tokens of a day for its budget. replies_v gains the draft's columns
+	// at the end.
+	`
+CREATE TABLE replies_new (
+	id                INTEGER PRIMARY KEY,
+	platform          TEXT NOT NULL,
+	comment_id        TEXT NOT NULL,
+	thread_id         TEXT NOT NULL DEFAULT '',
+	rule              TEXT NOT NULL,
+	responder         TEXT NOT NULL DEFAULT '',
+	status            TEXT NOT NULL CHECK (status IN
+	                  ('pending', 'sent', 'retrying', 'failed', 'unknown', 'dry_run', 'skipped',
+	                   'flagged', 'held', 'rejected', 'expired', 'handled', 'drafting')),
+	reason            TEXT NOT NULL DEFAULT '',
+	error             TEXT NOT NULL DEFAULT '',
+	reply_text        TEXT NOT NULL DEFAULT '',
+	attempts          INTEGER NOT NULL DEFAULT 0,
+	platform_reply_id TEXT NOT NULL DEFAULT '',
+	created_at        TEXT NOT NULL,
+	updated_at        TEXT NOT NULL,
+	next_attempt_at   TEXT,
+	decided_by        TEXT NOT NULL DEFAULT '',
+	decided_at        TEXT,
+	decision_note     TEXT NOT NULL DEFAULT '',
+	UNIQUE (platform, comment_id, rule),
+	FOREIGN KEY (platform, comment_id) REFERENCES comments (platform, comment_id)
+) STRICT;
+
+INSERT INTO replies_new SELECT id, platform, comment_id, thread_id, rule, responder, status, reason, error,
+	reply_text, attempts, platform_reply_id, created_at, updated_at, next_attempt_at,
+	decided_by, decided_at, decision_note
+FROM replies;
+
+CREATE TABLE notifications_new (
+	id              INTEGER PRIMARY KEY,
+	reply_id        INTEGER NOT NULL REFERENCES replies_new (id),
+	channel         TEXT NOT NULL,
+	event           TEXT NOT NULL,
+	status          TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+	attempts        INTEGER NOT NULL DEFAULT 0,
+	error           TEXT NOT NULL DEFAULT '',
+	created_at      TEXT NOT NULL,
+	updated_at      TEXT NOT NULL,
+	next_attempt_at TEXT,
+	UNIQUE (reply_id, channel, event)
+) STRICT;
+
+INSERT INTO notifications_new SELECT id, reply_id, channel, event, status, attempts, error,
+	created_at, updated_at, next_attempt_at
+FROM notifications;
+
+DROP VIEW replies_v;
+DROP TABLE notifications;
+DROP TABLE replies;
+ALTER TABLE replies_new RENAME TO replies;
+ALTER TABLE notifications_new RENAME TO notifications;
+
+CREATE INDEX replies_created ON replies (created_at, id);
+CREATE INDEX replies_status ON replies (status, created_at);
+CREATE INDEX replies_rule ON replies (rule, created_at);
+CREATE INDEX replies_thread ON replies (platform, thread_id, created_at);
+CREATE INDEX replies_platform_reply ON replies (platform, platform_reply_id)
+	WHERE platform_reply_id <> '';
+CREATE INDEX replies_due ON replies (next_attempt_at) WHERE status = 'retrying';
+CREATE INDEX replies_sent ON replies (responder, updated_at) WHERE status = 'sent';
+CREATE INDEX replies_responder ON replies (responder, created_at);
+CREATE INDEX replies_rule_status ON replies (rule, status, reason, created_at);
+CREATE INDEX replies_thread_sent ON replies (platform, thread_id, created_at) WHERE status = 'sent';
+CREATE INDEX replies_drafting ON replies (next_attempt_at) WHERE status = 'drafting';
+
+CREATE INDEX notifications_due ON notifications (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX notifications_channel ON notifications (channel, status, created_at);
+
+CREATE TABLE drafts (
+	reply_id          INTEGER PRIMARY KEY REFERENCES replies (id),
+	llm               TEXT NOT NULL,
+	system            TEXT NOT NULL DEFAULT '',
+	prompt            TEXT NOT NULL,
+	max_length        INTEGER NOT NULL DEFAULT 0,
+	approve           INTEGER NOT NULL DEFAULT 1,
+	notify            TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(notify)),
+	attempts          INTEGER NOT NULL DEFAULT 0,
+	requested_at      TEXT,
+	draft_text        TEXT,
+	model             TEXT NOT NULL DEFAULT '',
+	prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+	completion_tokens INTEGER NOT NULL DEFAULT 0,
+	drafted_at        TEXT
+) STRICT;
+
+CREATE INDEX drafts_spent ON drafts (llm, drafted_at);
+
+CREATE VIEW replies_v AS
+SELECT r.id, r.platform, r.comment_id, r.thread_id, c.post_id, r.rule, r.responder,
+       r.status, r.reason, r.error, r.reply_text, r.attempts, r.platform_reply_id,
+       r.created_at, r.updated_at, r.next_attempt_at,
+       c.text AS comment_text, c.user_uid, c.user_nickname, c.user_unique_id,
+       c.comment_created_at, c.root_id, c.reply_to_id, c.disposition, c.seen_at,
+       coalesce(t.labels, v.labels, '{}') AS labels,
+       r.decided_by, r.decided_at, r.decision_note,
+       coalesce(d.llm, '') AS llm, d.draft_text, coalesce(d.model, '') AS llm_model,
+       coalesce(d.prompt_tokens, 0) AS prompt_tokens, coalesce(d.completion_tokens, 0) AS completion_tokens
+FROM replies r
+JOIN comments c ON c.platform = r.platform AND c.comment_id = r.comment_id
+LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id
+LEFT JOIN threads v ON t.thread_id IS NULL AND v.platform = r.platform AND v.thread_id = 'video:' || c.post_id
+LEFT JOIN drafts d ON d.reply_id = r.id;
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code

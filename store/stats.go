@@ -46,11 +46,12 @@ var Statuses = append([]string{
 }, PersonStatuses...)
 
 // PersonStatuses are the statuses of a person in the loop: a comment
-// flagged for a person, an answer held for approval, and what a person (or
-// approval.max_age) decided about them. A history without rules that flag
+// flagged for a person, an answer held for approval (drafting: before that,
+// while a model writes it), and what a person (or approval.max_age) decided
+// about them. A history without rules that flag
 // or hold answers has none of them.
 var PersonStatuses = []string{
-	model.StatusFlagged, model.StatusHeld, model.StatusRejected, model.StatusExpired, model.StatusHandled,
+	model.StatusDrafting, model.StatusFlagged, model.StatusHeld, model.StatusRejected, model.StatusExpired, model.StatusHandled,
 }
 
 // statusRank orders statuses as Statuses does; unknown values sort last.
