@@ -28,6 +28,10 @@ var exprNames = func() []string {
 	return append(append(names, helpers...), builtin.Names...)
 }()
 
+// rejectIfNames are the names reject_if may use at the top level: the
+// draft, then every other.
+var rejectIfNames = append([]string{"draft"}, exprNames...)
+
 // envStructs maps the Go type of each struct in Env (rules.EnvUser), as expr
 // names it in errors, to the name rules know it by (user) and its fields.
 var envStructs = func() map[string]envStruct {
@@ -67,9 +71,16 @@ var (
 // field "nickame" (did you mean "nickname"?)`, and `unknown name txet`
 // becomes `unknown name "txet" (did you mean "text"?)`. Other messages are
 // returned as they are.
-func explainExprMessage(msg string) string {
+func explainExprMessage(msg string) string { return explainMessage(msg, exprNames) }
+
+// explainMessage is explainExprMessage for an expression that knows names
+// at its top level (reject_if knows draft too).
+func explainMessage(msg string, names []string) string {
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
-		return "unknown name " + strconv.Quote(m[1]) + Suggest(m[1], exprNames)
+		if m[1] == "draft" {
+			return `unknown name "draft": the model's draft is known only in reject_if`
+		}
+		return "unknown name " + strconv.Quote(m[1]) + Suggest(m[1], names)
 	}
 	if m := noMemberRe.FindStringSubmatch(msg); m != nil {
 		s, ok := envStructs[m[1]]
