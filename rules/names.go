@@ -66,15 +66,12 @@ var (
 	noMemberRe    = regexp.MustCompile(`^type (\S+) has no (field|method) (\S+)$`)
 )
 
-// explainExprMessage words an expr compile message as a rule author reads
+// explainMessage words an expr compile message as a rule author reads
 // rules: `type rules.EnvUser has no field nickame` becomes `user has no
 // field "nickame" (did you mean "nickname"?)`, and `unknown name txet`
-// becomes `unknown name "txet" (did you mean "text"?)`. Other messages are
-// returned as they are.
-func explainExprMessage(msg string) string { return explainMessage(msg, exprNames) }
-
-// explainMessage is explainExprMessage for an expression that knows names
-// at its top level (reject_if knows draft too).
+// becomes `unknown name "txet" (did you mean "text"?)`, suggesting one of
+// names (the top-level names of the expression: reject_if knows draft
+// too). Other messages are returned as they are.
 func explainMessage(msg string, names []string) string {
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
 		if m[1] == "draft" {
