@@ -29,6 +29,10 @@ type Decision struct {
 	Approve bool
 	// Notify names the channels to tell; the caller's copy.
 	Notify []string
+	// Draft is the rendered request of a drafting rule, nil for any other:
+	// then HasReply is false, Replies nil, Action ActionReply, and Approve
+	// true unless the rule says approve: false.
+	Draft *Draft
 }
 
 // Verdict is one rule's outcome on a comment, for `autoreplyd explain`.
@@ -44,6 +48,8 @@ type Verdict struct {
 	Action  string
 	Approve bool
 	Notify  []string
+	// Draft is the drafting rule's rendered request, when it matched.
+	Draft *Draft
 }
 
 // A vm.VM must not be shared between goroutines; a pool saves allocating one
@@ -60,6 +66,7 @@ func run(p *vm.Program, env any) (any, error) {
 type outcome struct {
 	matched bool
 	replies []string
+	draft   *Draft
 	err     error
 }
 
@@ -82,6 +89,13 @@ func (s *Set) apply(m *vm.VM, r *rule, env any) outcome {
 			return outcome{matched: true, err: &exprError{part: r.parts[i], err: err}}
 		}
 		o.replies = append(o.replies, text)
+	}
+	if r.draft != nil {
+		d, err := s.renderDraft(m, r, env)
+		if err != nil {
+			return outcome{matched: true, err: err}
+		}
+		o.draft = d
 	}
 	return o
 }
@@ -109,7 +123,7 @@ func (s *Set) Evaluate(c model.Comment, now time.Time) ([]Decision, []RuleError)
 			continue
 		}
 		d := Decision{Rule: r.info.Name, HasReply: r.info.HasReply, Replies: o.replies, Pacing: r.info.Pacing, Via: r.info.Via,
-			Action: r.info.Action, Approve: r.info.Approve, Notify: slices.Clone(r.info.Notify)}
+			Action: r.info.Action, Approve: r.info.Approve, Notify: slices.Clone(r.info.Notify), Draft: o.draft}
 		// The Set is shared: the caller gets its own copy of the windows.
 		d.Pacing.Active = slices.Clone(d.Pacing.Active)
 		ds = append(ds, d)
@@ -134,7 +148,7 @@ func (s *Set) Explain(c model.Comment, now time.Time) []Verdict {
 	for i, r := range s.rules {
 		o := s.apply(m, r, env)
 		v := Verdict{Rule: r.info.Name, Matched: o.matched, Err: o.err, Replies: o.replies,
-			Action: r.info.Action, Approve: r.info.Approve, Notify: slices.Clone(r.info.Notify)}
+			Action: r.info.Action, Approve: r.info.Approve, Notify: slices.Clone(r.info.Notify), Draft: o.draft}
 		if open && o.matched && o.err == nil {
 			v.Acts = true
 			open = r.info.Continue

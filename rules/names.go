@@ -28,6 +28,10 @@ var exprNames = func() []string {
 	return append(append(names, helpers...), builtin.Names...)
 }()
 
+// rejectIfNames are the names reject_if may use at the top level: the
+// draft, then every other.
+var rejectIfNames = append([]string{"draft"}, exprNames...)
+
 // envStructs maps the Go type of each struct in Env (rules.EnvUser), as expr
 // names it in errors, to the name rules know it by (user) and its fields.
 var envStructs = func() map[string]envStruct {
@@ -62,14 +66,18 @@ var (
 	noMemberRe    = regexp.MustCompile(`^type (\S+) has no (field|method) (\S+)$`)
 )
 
-// explainExprMessage words an expr compile message as a rule author reads
+// explainMessage words an expr compile message as a rule author reads
 // rules: `type rules.EnvUser has no field nickame` becomes `user has no
 // field "nickame" (did you mean "nickname"?)`, and `unknown name txet`
-// becomes `unknown name "txet" (did you mean "text"?)`. Other messages are
-// returned as they are.
-func explainExprMessage(msg string) string {
+// becomes `unknown name "txet" (did you mean "text"?)`, suggesting one of
+// names (the top-level names of the expression: reject_if knows draft
+// too). Other messages are returned as they are.
+func explainMessage(msg string, names []string) string {
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
-		return "unknown name " + strconv.Quote(m[1]) + Suggest(m[1], exprNames)
+		if m[1] == "draft" {
+			return `unknown name "draft": the model's draft is known only in reject_if`
+		}
+		return "unknown name " + strconv.Quote(m[1]) + Suggest(m[1], names)
 	}
 	if m := noMemberRe.FindStringSubmatch(msg); m != nil {
 		s, ok := envStructs[m[1]]

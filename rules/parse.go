@@ -14,7 +14,7 @@ import (
 )
 
 // ruleKeys are the keys a rule may have, in the order they are documented.
-var ruleKeys = []string{"name", "when", "reply", "action", "approve", "notify", "via", "continue", "description", "cooldown", "limit", "active"}
+var ruleKeys = []string{"name", "when", "reply", "draft", "reject_if", "action", "approve", "notify", "via", "continue", "description", "cooldown", "limit", "active"}
 
 // Actions are what a matching rule does with a comment.
 const (
@@ -59,6 +59,10 @@ type ruleSpec struct {
 	approve     bool
 	approveKey  *yaml.Node
 	notify      []string
+	draft       *draftSpec // nil without draft:
+	draftKey    *yaml.Node
+	rejectIf    *yaml.Node // the reject_if scalar, when written
+	rejectIfKey *yaml.Node
 }
 
 func (f *srcFile) errorf(n *yaml.Node, rule, format string, args ...any) {
@@ -329,6 +333,16 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 			r.when = v
 		case "reply":
 			f.parseReply(r, v)
+		case "draft":
+			r.draftKey = k
+			r.draft = f.parseDraft(r, v)
+		case "reject_if":
+			r.rejectIfKey = k
+			if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || strings.TrimSpace(v.Value) == "" {
+				f.errorf(v, r.name, "reject_if must be a non-empty expression over draft, such as 'containsAny(draft, [\"微信\", \"http\"])'")
+				return
+			}
+			r.rejectIf = v
 		case "continue":
 			if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
 				f.errorf(v, r.name, "continue must be true or false")
@@ -388,7 +402,12 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 	if r.when == nil && !hasKey(n, "when") {
 		f.errorf(n, r.name, "when is missing")
 	}
-	if !hasKey(n, "reply") {
+	f.checkDraft(r)
+	switch {
+	case r.draftKey != nil:
+		// A drafting rule answers (with the model's draft), so pacing,
+		// via and approve apply as with reply; checkDraft said the rest.
+	case !hasKey(n, "reply"):
 		// Pacing holds answers back; a rule without reply only skips or
 		// flags.
 		if r.viaKey != nil {
@@ -403,7 +422,7 @@ func (f *srcFile) parseRule(index int, n *yaml.Node) *ruleSpec {
 		if r.action == ActionReply {
 			f.errorf(r.actionKey, r.name, "action reply without reply: give the answer in reply")
 		}
-	} else {
+	default:
 		switch r.action {
 		case ActionFlag:
 			f.errorf(r.actionKey, r.name, "action flag with reply: a flagged comment goes to a person and nothing is sent (remove reply, or keep it with approve: true to hold the answer for approval)")

@@ -58,20 +58,29 @@ type RuleInfo struct {
 	Approve bool
 	// Notify names the notification channels told of the rule's matches.
 	Notify []string
+	// Draft describes the rule's draft: key; nil unless the rule asks a
+	// model for a draft (then HasReply is false and Action ActionReply).
+	Draft *DraftInfo
+	// RejectIf is the reject_if source, "" when none.
+	RejectIf string
 }
 
 // Set is a loaded, compiled set of rules, in evaluation order.
 type Set struct {
-	rules []*rule
-	files []string
-	loc   *time.Location
+	rules    []*rule
+	byName   map[string]*rule
+	files    []string
+	loc      *time.Location
+	warnings []string
 }
 
 type rule struct {
-	info    RuleInfo
-	when    *vm.Program
-	replies [][]segment // one template per variant
-	parts   []string    // "reply" or "reply[N]" for each variant, for errors
+	info     RuleInfo
+	when     *vm.Program
+	replies  [][]segment // one template per variant
+	parts    []string    // "reply" or "reply[N]" for each variant, for errors
+	draft    *draftRule  // nil unless the rule drafts
+	rejectIf *vm.Program // nil without reject_if
 }
 
 // Rules describes the rules in evaluation order.
@@ -81,6 +90,10 @@ func (s *Set) Rules() []RuleInfo {
 		out[i] = r.info
 		out[i].Pacing.Active = slices.Clone(r.info.Pacing.Active)
 		out[i].Notify = slices.Clone(r.info.Notify)
+		if r.info.Draft != nil {
+			d := *r.info.Draft
+			out[i].Draft = &d
+		}
 	}
 	return out
 }
@@ -168,8 +181,10 @@ func load(srcs []source, opts Options) (*Set, error) {
 			expr.Patch(patcher.WithTimezone{Location: loc})}, helpers...),
 		tmpl: append([]expr.Option{expr.Env(Env{}), expr.MaxNodes(maxExprNodes),
 			expr.Patch(patcher.WithTimezone{Location: loc})}, helpers...),
+		reject: append([]expr.Option{expr.Env(draftEnv{}), expr.AsBool(), expr.MaxNodes(maxExprNodes),
+			expr.Patch(patcher.WithTimezone{Location: loc})}, helpers...),
 	}
-	set := &Set{loc: loc}
+	set := &Set{loc: loc, byName: map[string]*rule{}}
 	var errs []PosError
 	type firstDef struct {
 		file      string
@@ -187,6 +202,8 @@ func load(srcs []source, opts Options) (*Set, error) {
 			}
 			if r := c.compile(f, spec); r != nil {
 				set.rules = append(set.rules, r)
+				set.byName[r.info.Name] = r
+				set.warnDraft(f, spec)
 			}
 		}
 		// Within a file, report in reading order.
@@ -202,8 +219,8 @@ func load(srcs []source, opts Options) (*Set, error) {
 }
 
 type compiler struct {
-	loc        *time.Location
-	when, tmpl []expr.Option
+	loc                *time.Location
+	when, tmpl, reject []expr.Option
 }
 
 // compile compiles one rule's condition and replies; errors go to f.
@@ -224,7 +241,7 @@ func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
 	}}
 	if r.info.Action == "" {
 		r.info.Action = ActionSkip
-		if r.info.HasReply {
+		if r.info.HasReply || spec.draft != nil {
 			r.info.Action = ActionReply
 		}
 	}
@@ -242,37 +259,51 @@ func (c *compiler) compile(f *srcFile, spec *ruleSpec) *rule {
 			part = fmt.Sprintf("reply[%d]", i+1)
 		}
 		r.parts = append(r.parts, part)
-		segs, err := splitTemplate(n.Value)
-		if err != nil {
-			var te *templateError
-			errors.As(err, &te)
-			line, col := f.pos(n, te.off)
-			f.errorAt(line, col, spec.name, part+": "+te.msg)
+		segs, good := c.template(f, spec.name, part, n)
+		if !good {
 			ok = false
 			continue
 		}
-		for j := range segs {
-			s := &segs[j]
-			if s.prog == nil && s.src == "" {
-				continue
-			}
-			prog, err := compileBounded(s.src, c.tmpl)
-			if err == nil {
-				err = renderable(prog.Node().Type())
-			}
-			if err != nil {
-				f.exprError(n, s.off, s.src, spec.name, part, err)
-				ok = false
-				continue
-			}
-			s.prog = prog
-		}
 		r.replies = append(r.replies, segs)
+	}
+	if !c.compileDraft(f, spec, r) {
+		ok = false
 	}
 	if !ok {
 		return nil
 	}
 	return r
+}
+
+// template compiles the template in scalar n, part of rule (reply[2],
+// draft.prompt); errors go to f.
+func (c *compiler) template(f *srcFile, rule, part string, n *yaml.Node) ([]segment, bool) {
+	segs, err := splitTemplate(n.Value)
+	if err != nil {
+		var te *templateError
+		errors.As(err, &te)
+		line, col := f.pos(n, te.off)
+		f.errorAt(line, col, rule, part+": "+te.msg)
+		return nil, false
+	}
+	ok := true
+	for j := range segs {
+		s := &segs[j]
+		if s.prog == nil && s.src == "" {
+			continue
+		}
+		prog, err := compileBounded(s.src, c.tmpl)
+		if err == nil {
+			err = renderable(prog.Node().Type())
+		}
+		if err != nil {
+			f.exprError(n, s.off, s.src, rule, part, err)
+			ok = false
+			continue
+		}
+		s.prog = prog
+	}
+	return segs, ok
 }
 
 // compileBounded compiles src after checking it against the bounds that
@@ -306,7 +337,11 @@ func (f *srcFile) exprError(n *yaml.Node, base int, src, rule, part string, err 
 		off = utf8.RuneCountInString(src[:be.off])
 	case errors.As(err, &fe):
 		off = runeOffset(src, fe.Line, fe.Column)
-		msg = explainExprMessage(strings.TrimSpace(fe.Message))
+		names := exprNames
+		if part == "reject_if" {
+			names = rejectIfNames
+		}
+		msg = explainMessage(strings.TrimSpace(fe.Message), names)
 	default:
 		// Errors without a position (a non-boolean `when`) point at the
 		// expression's first character.

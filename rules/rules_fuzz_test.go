@@ -94,6 +94,9 @@ func checkEvaluate(t *testing.T, set *Set, c model.Comment) []Decision {
 		if d.HasReply != info.HasReply || (d.HasReply && len(d.Replies) != info.Variants) || (!d.HasReply && len(d.Replies) != 0) {
 			t.Errorf("decision %+v does not fit rule %+v", d, info)
 		}
+		if (d.Draft != nil) != (info.Draft != nil) || d.Draft != nil && (d.HasReply || d.Action != ActionReply || strings.TrimSpace(d.Draft.Prompt) == "") {
+			t.Errorf("decision %+v does not fit drafting rule %+v", d, info)
+		}
 		for _, r := range d.Replies {
 			if strings.TrimSpace(r) == "" {
 				t.Errorf("rule %q: blank reply %q", d.Rule, r)
@@ -158,6 +161,8 @@ func FuzzLoadRules(f *testing.F) {
 		"rules:\n  - name: x\n    when: 'true'\n    reply: '{{ repeat(\"ab\", 3) }} {{ 1..3 }} {{ likes / 0 }} {{ now }} {{ age }}'\n",
 		"rules:\n\t- name: tab\n",
 		"rules:\n  - name: x\n    when: 'true'\n    continue: yes\n",
+		"rules:\n  - name: d\n    when: 'text matches \"[?？]\"'\n    draft:\n      llm: deepseek\n      system: '你是{{ labels.shop }}的客服'\n      prompt: '{{ user.nickname }} 问：{{ text }}'\n      max_length: 100\n    reject_if: 'containsAny(draft, [\"微信\", \"vx\"])'\n    approve: false\n",
+		"rules:\n  - name: d\n    when: 'true'\n    draft: {llm: m, system: '{{ labels[text] }}', prompt: '{{ draft }}', context_file: x.md}\n    reject_if: 'draft'\n    reply: r\n",
 	} {
 		f.Add([]byte(s))
 	}

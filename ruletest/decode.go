@@ -24,13 +24,17 @@ import (
 // Keys of each mapping of a test file, in the order they are documented.
 var (
 	fileKeys    = []string{"rule_files", "timezone", "now", "tests"}
-	caseKeys    = []string{"name", "comment", "now", "history", "expect"}
+	caseKeys    = []string{"name", "comment", "now", "history", "draft", "expect"}
 	commentKeys = []string{"text", "user", "thread", "post", "id", "labels", "time", "likes", "level",
 		"reply_to", "reply_to_user", "author_liked", "platform"}
 	userKeys    = []string{"nickname", "uid", "unique_id", "region", "verified"}
 	historyKeys = []string{"rule", "user", "thread", "platform", "ago", "at", "count"}
-	expectKeys  = []string{"rule", "reply", "replies", "skipped", "flagged", "held", "no_match"}
+	expectKeys  = []string{"rule", "reply", "replies", "skipped", "flagged", "held", "drafting", "no_match"}
 )
+
+// flagReasons are the reasons `flagged:` may name besides true: why a
+// model's draft (the case's draft:) was not used.
+var flagReasons = []string{ReasonRejectIf, ReasonDraftTooLong}
 
 // skipReasons are the reasons `skipped:` may name.
 var skipReasons = []string{model.ReasonNoReplyRule, pacing.ReasonCooldown, pacing.ReasonLimit, pacing.ReasonInactive}
@@ -192,6 +196,13 @@ func (d *decoder) testCase(index int, n *yaml.Node) *Case {
 			c.Now = d.time(v, "now")
 		case "history":
 			d.history(c, v)
+		case "draft":
+			s, ok := d.text(v, "draft")
+			if ok && strings.TrimSpace(s) == "" {
+				d.errorf(v, "draft: want the text a model answered, such as draft: 您好，这款是纯棉的 (leave draft out to test that a rule asks for one)")
+				return
+			}
+			c.Draft, c.HasDraft = s, ok
 		case "expect":
 			hasExpect = true
 			d.expect(c, v)
@@ -373,7 +384,7 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 			continue
 		}
 		e := Expect{Line: n.Line}
-		var noMatch, rule, reply, replies, skipped, flagged, held *yaml.Node
+		var noMatch, rule, reply, replies, skipped, flagged, held, drafting *yaml.Node
 		d.eachKey(n, expectKeys, func(k, v *yaml.Node) {
 			switch k.Value {
 			case "rule":
@@ -395,6 +406,15 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 				}
 			case "flagged":
 				flagged = k
+				if v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+					// flagged: reject_if says why a draft was flagged.
+					e.Flagged, e.FlagReason = true, v.Value
+					if !slices.Contains(flagReasons, v.Value) {
+						d.errorf(v, "flagged: want true (action: flag) or the reason a draft is flagged: %s%s",
+							strings.Join(flagReasons, ", "), suggest(v.Value, flagReasons))
+					}
+					return
+				}
 				e.Flagged = d.boolean(v, "flagged")
 				if !e.Flagged && v.Tag == "!!bool" {
 					d.errorf(v, "flagged: only true makes sense; leave it out for a rule that answers or skips")
@@ -404,6 +424,12 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 				e.Held = d.boolean(v, "held")
 				if !e.Held && v.Tag == "!!bool" {
 					d.errorf(v, "held: only true makes sense; leave it out for an answer sent at once")
+				}
+			case "drafting":
+				drafting = k
+				e.Drafting = d.boolean(v, "drafting")
+				if !e.Drafting && v.Tag == "!!bool" {
+					d.errorf(v, "drafting: only true makes sense; give the case a draft: to test what follows the model's answer")
 				}
 			case "no_match":
 				noMatch = k
@@ -415,7 +441,7 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 		})
 		switch {
 		case noMatch != nil:
-			for _, other := range []*yaml.Node{rule, reply, replies, skipped, flagged, held} {
+			for _, other := range []*yaml.Node{rule, reply, replies, skipped, flagged, held, drafting} {
 				if other != nil {
 					d.errorf(other, "expect: no_match: true goes alone (%s: says a rule matches)", other.Value)
 				}
@@ -433,6 +459,13 @@ func (d *decoder) expect(c *Case, v *yaml.Node) {
 			d.errorf(skipped, "expect: a rule skipped with no_reply_rule has no reply to compare")
 		}
 		d.contradictions(flagged, held, skipped, cmp.Or(reply, replies))
+		if drafting != nil {
+			for _, other := range []*yaml.Node{cmp.Or(reply, replies), skipped, flagged, held} {
+				if other != nil {
+					d.errorf(other, "expect: drafting and %s: a rule drafting has asked a model and nothing more happened yet (give the case a draft: to test the rest)", other.Value)
+				}
+			}
+		}
 		c.Expect = append(c.Expect, e)
 	}
 }

@@ -30,6 +30,9 @@ func (r *Result) Write(w io.Writer, verbose bool) {
 		for _, h := range c.History {
 			fmt.Fprintf(w, "  history: %s\n", describeHistory(h))
 		}
+		if c.HasDraft {
+			fmt.Fprintf(w, "  draft:   %s\n", strconv.Quote(c.Draft))
+		}
 		for _, e := range c.Expect {
 			writeLines(w, "  - want: ", "  -         ", describeWant(e))
 		}
@@ -84,11 +87,15 @@ func describeComment(c *Case) string {
 }
 
 // did says what a rule did with the comment, or is expected to do.
-func did(rule, skipped string, flagged, held bool) string {
+func did(rule, skipped string, flagged bool, flagReason string, held, drafting bool) string {
 	head := "rule " + rule
 	switch {
+	case flagged && flagReason != "":
+		return head + ", draft flagged " + flagReason + " (nothing sent)"
 	case flagged:
 		return head + ", flagged (nothing sent)"
+	case drafting:
+		return head + ", drafting (asks a model; give the case a draft: to test the rest)"
 	case skipped != "":
 		return head + ", skipped " + skipped
 	case held:
@@ -101,7 +108,7 @@ func describeWant(e Expect) []string {
 	if e.NoMatch {
 		return []string{"no rule matches"}
 	}
-	head := did(e.Rule, e.Skipped, e.Flagged, e.Held)
+	head := did(e.Rule, e.Skipped, e.Flagged, e.FlagReason, e.Held, e.Drafting)
 	switch {
 	case e.HasReplies && e.Single:
 		return []string{head + ", reply " + strconv.Quote(e.Replies[0])}
@@ -112,7 +119,7 @@ func describeWant(e Expect) []string {
 }
 
 func describeGot(o Outcome) []string {
-	head := did(o.Rule, o.Skipped, o.Flagged, o.Held)
+	head := did(o.Rule, o.Skipped, o.Flagged, o.FlagReason, o.Held, o.Drafting)
 	switch len(o.Replies) {
 	case 0:
 		return []string{head}

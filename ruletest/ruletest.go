@@ -9,6 +9,8 @@
 // ends evaluation unless continue: true; action flag flags; a rule without
 // reply skips with no_reply_rule; approve: true holds the answer once pacing
 // lets it through) and paced by package pacing against a made-up history.
+// No model is asked: a drafting rule is `drafting`, unless the case gives a
+// fixed draft:, which then goes through reject_if, max_length and approve.
 package ruletest
 
 import (
@@ -20,6 +22,7 @@ import (
 	"regexp"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
@@ -52,6 +55,10 @@ type Case struct {
 	Time    *clock
 	Now     *clock // nil: the file's now
 	History []History
+	// Draft stands for the model's answer to every drafting rule that
+	// acts, when HasDraft: the outcome is then decided without a model.
+	Draft    string
+	HasDraft bool
 	// Expect lists one outcome per acting rule, in order; or one with
 	// NoMatch.
 	Expect []Expect
@@ -87,20 +94,38 @@ type Expect struct {
 	// Flagged expects the rule to hand the comment to a person (action:
 	// flag): recorded flagged, nothing sent.
 	Flagged bool
+	// FlagReason is why a draft is expected flagged (ReasonRejectIf,
+	// ReasonDraftTooLong); "" with Flagged is action: flag.
+	FlagReason string
 	// Held expects the rule's answer held for a person's approval
 	// (approve: true), not sent at once.
 	Held bool
+	// Drafting expects a drafting rule to ask a model for a draft (the
+	// case gives no draft:).
+	Drafting bool
 }
+
+// Reasons a drafting rule flags the comment instead of using the draft.
+const (
+	// ReasonRejectIf: the rule's reject_if is true of the draft.
+	ReasonRejectIf = "reject_if"
+	// ReasonDraftTooLong: the draft has more characters than max_length.
+	ReasonDraftTooLong = "draft_too_long"
+)
 
 // Outcome is what one acting rule does with a comment: answer, hold its
 // answer for approval (Held), flag the comment (Flagged) or skip it
 // (Skipped says why).
 type Outcome struct {
 	Rule    string
-	Skipped string   // "" when it answers, holds or flags; else no_reply_rule, cooldown, ...
-	Flagged bool     // action: flag; nothing sent
-	Held    bool     // approve: true, not held back by pacing
-	Replies []string // every rendered variant (also when paced)
+	Skipped string // "" when it answers, holds or flags; else no_reply_rule, cooldown, ...
+	Flagged bool   // action: flag, or a draft refused; nothing sent
+	// FlagReason is why a draft was refused (ReasonRejectIf,
+	// ReasonDraftTooLong); "" for action: flag.
+	FlagReason string
+	Held       bool     // approve: true, not held back by pacing
+	Drafting   bool     // a drafting rule asks a model (no draft: in the case)
+	Replies    []string // every rendered variant (also when paced); a draft: used
 }
 
 // CaseResult is the result of one case.
@@ -212,11 +237,12 @@ func (r *Runner) Run(ctx context.Context, f *File) (*Result, error) {
 type chain struct {
 	sets  []*rules.Set
 	info  map[string]rules.RuleInfo
+	owner map[string]*rules.Set // the set holding each rule
 	names []string
 }
 
 func loadChain(paths []string, loc *time.Location) (*chain, error) {
-	ch := &chain{info: map[string]rules.RuleInfo{}}
+	ch := &chain{info: map[string]rules.RuleInfo{}, owner: map[string]*rules.Set{}}
 	var errs []error
 	for _, p := range paths {
 		set, err := rules.Load(p, rules.Options{Location: loc})
@@ -238,6 +264,7 @@ func loadChain(paths []string, loc *time.Location) (*chain, error) {
 				continue
 			}
 			ch.info[ri.Name] = ri
+			ch.owner[ri.Name] = set
 			ch.names = append(ch.names, ri.Name)
 		}
 		ch.sets = append(ch.sets, set)
@@ -305,7 +332,7 @@ func (ch *chain) run(ctx context.Context, tc *Case, now time.Time, loc *time.Loc
 			res.Got = append(res.Got, o)
 			continue
 		}
-		if !d.HasReply {
+		if !d.HasReply && d.Draft == nil {
 			o.Skipped = model.ReasonNoReplyRule
 			res.Got = append(res.Got, o)
 			continue
@@ -318,13 +345,44 @@ func (ch *chain) run(ctx context.Context, tc *Case, now time.Time, loc *time.Loc
 		if err != nil {
 			res.Errors = append(res.Errors, fmt.Sprintf("rule %q: pacing: %v", d.Rule, err))
 		}
-		// Pacing comes first: an answer held back is skipped, not held.
+		// Pacing comes first: an answer held back is skipped, not held
+		// (nor drafted).
 		o.Skipped = reason
 		o.Held = reason == "" && d.Approve
+		if reason == "" && d.Draft != nil {
+			o.Held = false
+			if err := ch.useDraft(&o, d, tc, c, now); err != nil {
+				res.Errors = append(res.Errors, err.Error())
+			}
+		}
 		res.Got = append(res.Got, o)
 	}
 	res.Passed = len(res.Errors) == 0 && Match(tc.Expect, res.Got)
 	return res
+}
+
+// useDraft decides a drafting rule's outcome as the daemon does once the
+// model answered, with the case's draft: standing for the answer: flagged
+// when reject_if is true of it or it is over max_length, else held for
+// approval or answered with it. Without draft:, the rule is drafting.
+func (ch *chain) useDraft(o *Outcome, d rules.Decision, tc *Case, c model.Comment, now time.Time) error {
+	if !tc.HasDraft {
+		o.Drafting = true
+		return nil
+	}
+	reject, err := ch.owner[d.Rule].RejectDraft(d.Rule, c, tc.Draft, now)
+	switch {
+	case err != nil:
+		return fmt.Errorf("rule %q failed: %w", d.Rule, err)
+	case reject:
+		o.Flagged, o.FlagReason = true, ReasonRejectIf
+	case d.Draft.MaxLength > 0 && utf8.RuneCountInString(tc.Draft) > d.Draft.MaxLength:
+		o.Flagged, o.FlagReason = true, ReasonDraftTooLong
+	default:
+		o.Held = d.Approve
+		o.Replies = []string{tc.Draft}
+	}
+	return nil
 }
 
 // checkName reports a rule name the rules do not have.
@@ -345,7 +403,8 @@ func Match(want []Expect, got []Outcome) bool {
 	}
 	for i, w := range want {
 		g := got[i]
-		if w.Rule != g.Rule || w.Skipped != g.Skipped || w.Flagged != g.Flagged || w.Held != g.Held {
+		if w.Rule != g.Rule || w.Skipped != g.Skipped || w.Flagged != g.Flagged || w.FlagReason != g.FlagReason ||
+			w.Held != g.Held || w.Drafting != g.Drafting {
 			return false
 		}
 		if w.HasReplies && !sameSet(w.Replies, g.Replies) {
