@@ -48,6 +48,10 @@ func runCheck(path string, env Env) error {
 			fmt.Fprintln(env.Stderr, err)
 			failed = true
 		}
+		if err := daemon.CheckLLM(set, cfg); err != nil {
+			fmt.Fprintln(env.Stderr, err)
+			failed = true
+		}
 	}
 	if failed {
 		return exitError{1}
@@ -65,6 +69,9 @@ func runCheck(path string, env Env) error {
 	}
 	red := redact.New(cfg.Secrets()...)
 	for _, w := range daemon.Warnings(cfg, bindings) {
+		fmt.Fprintln(env.Stderr, "warning:", show(red, w))
+	}
+	for _, w := range set.Warnings() {
 		fmt.Fprintln(env.Stderr, "warning:", show(red, w))
 	}
 	fmt.Fprintf(env.Stdout, "config %s: OK (%d source(s), %s, %d responder(s), schedule %q, timezone %s)\n",

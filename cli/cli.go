@@ -136,6 +136,9 @@ func runCmd(env Env) *cobra.Command {
 			}()
 			if once {
 				d.Cycle(ctx)
+				// The cycle's drafts, asked for before exiting; a model
+				// that fails is asked again by the next run.
+				d.FlushDrafts(ctx)
 				// The cycle's notifications, delivered before exiting;
 				// a failing channel's wait for later.
 				if err := d.FlushNotifications(ctx); err != nil {

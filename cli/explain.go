@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -12,7 +13,11 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/explain"
+	"github.com/autoreplyd/autoreplyd/internal/redact"
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
+	"github.com/autoreplyd/autoreplyd/llm"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/rules"
 	"github.com/autoreplyd/autoreplyd/ruletest"
 )
@@ -27,6 +32,7 @@ type explainFlags struct {
 	platform, thread        string
 	createdAt, now          string
 	likes                   int64
+	draft                   bool
 }
 
 func explainCmd(env Env) *cobra.Command {
@@ -60,6 +66,7 @@ func explainCmd(env Env) *cobra.Command {
 	fl.StringVar(&f.createdAt, "time", "", `when the comment was written, "2026-11-22 09:58" (default: --now)`)
 	fl.StringVar(&f.now, "now", "", `evaluation time, "2026-11-22 10:00" (default: the current time)`)
 	fl.Int64Var(&f.likes, "likes", 0, "likes of the comment")
+	fl.BoolVar(&f.draft, "draft", false, "ask the model of each drafting rule that acts for a draft, for real (it costs tokens), and judge it as the daemon would")
 	_ = cmd.MarkFlagRequired("text")
 	return cmd
 }
@@ -73,8 +80,10 @@ func runExplain(env Env, f explainFlags) error {
 		}
 	}
 	rulesPath := f.rules
-	if rulesPath == "" || f.config != "" {
-		cfg, err := config.Load(configPath(f.config, env.Environ), env.Environ)
+	var cfg *config.Config
+	if rulesPath == "" || f.config != "" || f.draft {
+		var err error
+		cfg, err = config.Load(configPath(f.config, env.Environ), env.Environ)
 		if err != nil {
 			printErrors(env, err)
 			return exitError{1}
@@ -128,6 +137,68 @@ func runExplain(env Env, f explainFlags) error {
 		return exitError{1}
 	}
 	writeExplain(env.Stdout, rulesPath, set, c, now)
+	if f.draft {
+		return explainDrafts(env, cfg, set, c, now)
+	}
+	return nil
+}
+
+// explainDrafts asks, for real, each drafting rule that would act for its
+// draft of c, and shows the messages sent, the draft and what the
+// guardrails make of it.
+func explainDrafts(env Env, cfg *config.Config, set *rules.Set, c model.Comment, now time.Time) error {
+	w := env.Stdout
+	asked := false
+	red := redact.New(cfg.Secrets()...)
+	for _, v := range set.Explain(c, now) {
+		if !v.Acts || v.Draft == nil {
+			continue
+		}
+		asked = true
+		d := v.Draft
+		e := cfg.LLMEndpoint(d.LLM)
+		fmt.Fprintf(w, "\ndraft of rule %s by llm.%s: a real request, it costs tokens\n", v.Rule, d.LLM)
+		req := llm.Request{System: d.System, Context: d.Context, Prompt: d.Prompt}
+		for _, m := range llm.Messages(req) {
+			fmt.Fprintf(w, "  %s:\n", m.Role)
+			for line := range strings.Lines(m.Content) {
+				fmt.Fprintf(w, "    %s\n", termesc.String(strings.TrimRight(line, "\n")))
+			}
+		}
+		if e == nil {
+			fmt.Fprintf(w, "→ llm.%s is not configured: no draft\n", d.LLM)
+			continue
+		}
+		client, err := llm.New(e.Spec())
+		if err != nil {
+			return fmt.Errorf("%s: %s", e.Key(), show(red, err.Error()))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), client.Spec().Timeout+5*time.Second)
+		dr, err := client.Draft(ctx, req)
+		cancel()
+		if err != nil && llm.KindOf(err) != llm.KindRefused {
+			fmt.Fprintf(w, "→ no draft: %s\n", show(red, err.Error()))
+			continue
+		}
+		fmt.Fprintf(w, "draft    %s\n", strconv.Quote(dr.Text))
+		fmt.Fprintf(w, "model    %s, %d prompt + %d completion tokens\n", termesc.String(dr.Model), dr.PromptTokens, dr.CompletionTokens)
+		if err != nil {
+			fmt.Fprintf(w, "→ flagged for a person: the model gave no usable draft (%s)\n", show(red, err.Error()))
+			continue
+		}
+		verdict := poller.JudgeDraft(set, v.Rule, c, dr.Text, d.MaxLength, nil, now)
+		switch {
+		case verdict.Status == model.StatusFlagged:
+			fmt.Fprintf(w, "→ flagged for a person (%s): %s\n", verdict.Reason, verdict.Why)
+		case v.Approve:
+			fmt.Fprintf(w, "→ held for approval (the platform's own length limit is checked too when the daemon drafts it)\n")
+		default:
+			fmt.Fprintf(w, "→ sent without a person (approve: false)\n")
+		}
+	}
+	if !asked {
+		fmt.Fprintln(w, "\n(no drafting rule would act on this comment: no model was asked)")
+	}
 	return nil
 }
 

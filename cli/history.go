@@ -168,6 +168,14 @@ type historyJSON struct {
 	// The comment's disposition and its thread's labels ({} when none).
 	Disposition string            `json:"disposition"`
 	Labels      map[string]string `json:"labels"`
+	// A drafted answer: the endpoint, the model's draft as it answered
+	// (reply_text is what is or was to be sent, a person's edit
+	// included), the model the API named and the tokens it cost.
+	LLM              string `json:"llm"`
+	DraftText        string `json:"draft_text"`
+	LLMModel         string `json:"llm_model"`
+	PromptTokens     int64  `json:"prompt_tokens"`
+	CompletionTokens int64  `json:"completion_tokens"`
 }
 
 func rfc3339(t time.Time) string {
@@ -186,6 +194,7 @@ func toJSON(r store.HistoryRow) historyJSON {
 		CommentCreatedAt: rfc3339(r.CommentCreatedAt), CreatedAt: rfc3339(r.CreatedAt), UpdatedAt: rfc3339(r.UpdatedAt),
 		DecidedBy: r.DecidedBy, DecidedAt: rfc3339(r.DecidedAt), DecisionNote: r.DecisionNote,
 		Disposition: r.Disposition, Labels: labelsOf(r.Labels),
+		LLM: r.LLM, DraftText: r.DraftText, LLMModel: r.LLMModel, PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens,
 	}
 }
 
@@ -229,13 +238,15 @@ func writeJSONLines[T any](w io.Writer, rows []T, record func(T) any) error {
 // reading them by position keep working.
 var csvHeader = []string{"id", "platform", "comment_id", "thread_id", "post_id", "rule", "responder", "status", "reason", "error",
 	"reply_text", "comment_text", "user", "user_uid", "platform_reply_id", "attempts", "comment_created_at", "created_at", "updated_at",
-	"decided_by", "decided_at", "decision_note", "disposition", "labels"}
+	"decided_by", "decided_at", "decision_note", "disposition", "labels",
+	"llm", "draft_text", "llm_model", "prompt_tokens", "completion_tokens"}
 
 // csvRecord is j as a record of csvHeader's columns.
 func csvRecord(j historyJSON) []string {
 	return []string{strconv.FormatInt(j.ID, 10), j.Platform, j.CommentID, j.ThreadID, j.PostID, j.Rule, j.Responder, j.Status, j.Reason, j.Error,
 		j.ReplyText, j.CommentText, j.User, j.UserUID, j.PlatformReplyID, strconv.Itoa(j.Attempts), j.CommentCreatedAt, j.CreatedAt, j.UpdatedAt,
-		j.DecidedBy, j.DecidedAt, j.DecisionNote, j.Disposition, labelsText(j.Labels)}
+		j.DecidedBy, j.DecidedAt, j.DecisionNote, j.Disposition, labelsText(j.Labels),
+		j.LLM, j.DraftText, j.LLMModel, strconv.FormatInt(j.PromptTokens, 10), strconv.FormatInt(j.CompletionTokens, 10)}
 }
 
 // writeCSV writes header, then record(r) for each of rows, every field

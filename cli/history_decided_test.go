@@ -113,7 +113,7 @@ func TestHistoryShowsDecisions(t *testing.T) {
 		}
 	}
 	csvOut := historyOK(t, nil, "--database", db, "--format", "csv")
-	if !strings.Contains(csvOut, ",rejected,") || !strings.Contains(csvOut, ",lin,"+decided+",价格已经变了,evaluated,{}\n") {
+	if !strings.Contains(csvOut, ",rejected,") || !strings.Contains(csvOut, ",lin,"+decided+",价格已经变了,evaluated,{},,,,0,0\n") {
 		t.Errorf("csv:\n%s", csvOut)
 	}
 }

@@ -20,9 +20,10 @@ func resumeCmd(env Env) *cobra.Command {
 	var list bool
 	cmd := &cobra.Command{
 		Use:   "resume [--list] [SCOPE...]",
-		Short: "List or lift the persisted pauses of sources and responders (source:douyin, responder:kitkot)",
+		Short: "List or lift the persisted pauses of sources, responders and model endpoints (source:douyin, responder:kitkot, llm:deepseek)",
 		Long: `Lift a persisted pause of a source or responder (a quota, balance, token or
-risk-control answer paused it), or list the pauses in force with --list.
+risk-control answer paused it) or of a language model endpoint (it refused
+our key or model), or list the pauses in force with --list.
 
 A running daemon reads the pauses at each cycle: a lifted responder pause
 takes effect at its next cycle, and the answers held while it was paused are
@@ -34,7 +35,7 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 			}
 			for _, a := range args {
 				if !validScope(a) {
-					return fmt.Errorf("%q: a scope is source:NAME or responder:NAME, NAME being the section's name in the config (see `autoreplyd resume --list`)", a)
+					return fmt.Errorf("%q: a scope is source:NAME, responder:NAME or llm:NAME, NAME being the section's name in the config (see `autoreplyd resume --list`)", a)
 				}
 			}
 			db, err := databaseOf(dbFlag, cfgFlag, "", env)
@@ -73,7 +74,7 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 
 func validScope(s string) bool {
 	kind, name, ok := strings.Cut(s, ":")
-	return ok && name != "" && (kind == "source" || kind == "responder")
+	return ok && name != "" && (kind == "source" || kind == "responder" || kind == "llm")
 }
 
 // activePauses returns the stored pauses still in force at now.
@@ -139,6 +140,8 @@ func resume(ctx context.Context, w io.Writer, st *store.Store, scopes []string, 
 		fmt.Fprintf(w, "resumed: %s\n", describePause(p, db.loc, db.redact))
 		if strings.HasPrefix(scope, "source:") {
 			fmt.Fprintf(w, "  a running autoreplyd keeps a source stopped by a credentials or balance refusal until it restarts: restart it now\n")
+		} else if strings.HasPrefix(scope, "llm:") {
+			fmt.Fprintf(w, "  a running autoreplyd asks for its waiting drafts again within seconds\n")
 		} else {
 			fmt.Fprintf(w, "  a running autoreplyd resumes it at its next cycle, held answers included\n")
 		}

@@ -94,7 +94,7 @@ func TestResumeErrors(t *testing.T) {
 	}{
 		{"nothing", []string{"resume", "--config", cfg}, "name the scopes to resume"},
 		{"both", []string{"resume", "--list", "--config", cfg, "responder:kitkot"}, "name the scopes to resume"},
-		{"bad scope", []string{"resume", "--config", cfg, "kitkot"}, `"kitkot": a scope is source:NAME or responder:NAME`},
+		{"bad scope", []string{"resume", "--config", cfg, "kitkot"}, `"kitkot": a scope is source:NAME, responder:NAME or llm:NAME`},
 		{"no database", []string{"resume", "--config", cfg, "responder:kitkot"}, "autoreplyd.db"},
 		{"no database list", []string{"resume", "--list", "--config", cfg}, "does not exist"},
 	}

@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/autoreplyd/autoreplyd/internal/termesc"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -70,6 +72,11 @@ the host's.`,
 				return writeStatsCSV(env.Stdout, rows)
 			}
 			writeStatsTable(env.Stdout, rows)
+			drafts, err := st.DraftStats(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			writeDraftStats(env.Stdout, drafts)
 			return nil
 		},
 	}
@@ -224,4 +231,21 @@ func writeStatsTable(w io.Writer, rows []store.StatsRow) {
 		right = append(right, 2+j)
 	}
 	writeCells(w, table, right...)
+}
+
+// writeDraftStats adds, under the table, what became of the answers a
+// language model drafted, by rule and endpoint; nothing when none was.
+func writeDraftStats(w io.Writer, ds []store.DraftStat) {
+	if len(ds) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "drafted answers (language model):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tLLM\tDRAFTED\tDRAFTING\tHELD\tAPPROVED\tEDITED\tREJECTED\tEXPIRED\tFLAGGED\tTOKENS")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", termesc.String(d.Rule), termesc.String(d.LLM),
+			d.Drafted, d.Waiting, d.Held, d.Approved, d.Edited, d.Rejected, d.Expired, d.Flagged, d.Tokens)
+	}
+	_ = tw.Flush()
 }

@@ -39,6 +39,30 @@ func CheckNotify(set *rules.Set, cfg *config.Config) error {
 	return nil
 }
 
+// CheckLLM checks that every model endpoint a drafting rule names is one of
+// cfg's llm sections: a rule's draft would otherwise fail at every match.
+func CheckLLM(set *rules.Set, cfg *config.Config) error {
+	if set == nil {
+		return nil
+	}
+	var names []string
+	for _, e := range cfg.LLM {
+		names = append(names, e.Name)
+	}
+	for _, r := range set.Rules() {
+		if r.Draft == nil || slices.Contains(names, r.Draft.LLM) {
+			continue
+		}
+		configured := "none: add an llm section to the config"
+		if len(names) > 0 {
+			configured = strings.Join(names, ", ")
+		}
+		return fmt.Errorf("%s:%d: rule %q: draft.llm %q is not a configured endpoint (configured: %s)%s",
+			r.File, r.Line, r.Name, r.Draft.LLM, configured, rules.Suggest(r.Draft.LLM, names))
+	}
+	return nil
+}
+
 // BuildChannels builds the config's notification channels, in config
 // (name) order, times in their messages shown in the config's time zone.
 func BuildChannels(cfg *config.Config) ([]notify.Channel, error) {

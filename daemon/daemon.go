@@ -23,6 +23,7 @@ import (
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/console"
 	"github.com/autoreplyd/autoreplyd/internal/redact"
+	"github.com/autoreplyd/autoreplyd/llm"
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/notify"
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -159,6 +160,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if err := CheckNotify(set, cfg); err != nil {
 		return nil, err
 	}
+	if err := CheckLLM(set, cfg); err != nil {
+		return nil, err
+	}
 	d.responders = rs
 	for _, w := range Warnings(cfg, bindings) {
 		d.log.Warn(w)
@@ -199,6 +203,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	ApplyRetry(&po, cfg)
 	po.ApprovalMaxAge = cfg.Approval.MaxAge
+	if po.LLM, err = d.llmClients(); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
 	if d.notifier, err = d.newDispatcher(st); err != nil {
 		_ = d.Close()
 		return nil, err
@@ -431,6 +439,9 @@ func (d *Daemon) reloadLocked() (changed bool, err error) {
 		if err == nil {
 			err = CheckNotify(set, d.cfg)
 		}
+		if err == nil {
+			err = CheckLLM(set, d.cfg)
+		}
 	}
 	if err != nil {
 		problems := 1
@@ -597,6 +608,10 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			d.notifier.Run(ctx)
 		}
 	}()
+	// Drafts are asked of the models on their own too: a slow model
+	// holds up no cycle.
+	drafting := make(chan struct{})
+	go func() { defer close(drafting); d.poller.RunDrafts(ctx) }()
 	watchdog, stopWatchdog := d.watchdogTicker()
 	defer stopWatchdog()
 	for {
@@ -608,6 +623,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			first.Wait()
 			<-pruning
 			<-notifying
+			<-drafting
 			stopWatch()
 			<-watching
 			d.log.Info("stopped")
@@ -648,4 +664,26 @@ func (c cronLogger) Error(err error, msg string, kv ...any) {
 		return
 	}
 	c.l.Error(msg, append(kv, "err", err)...)
+}
+
+// llmClients are the clients of the config's llm sections, by name.
+func (d *Daemon) llmClients() (map[string]*llm.Client, error) {
+	out := map[string]*llm.Client{}
+	var names []string
+	for _, e := range d.cfg.LLM {
+		c, err := llm.New(e.Spec())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Key(), err)
+		}
+		out[e.Name] = c
+		names = append(names, e.Name)
+	}
+	d.metrics.DeclareLLM(names)
+	return out, nil
+}
+
+// FlushDrafts asks for the drafts due now, once (run --once): what the
+// models answer is held, flagged or left to be sent by the next run.
+func (d *Daemon) FlushDrafts(ctx context.Context) poller.Stats {
+	return d.poller.Drafts(ctx)
 }

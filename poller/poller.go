@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/autoreplyd/autoreplyd/llm"
 	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -158,6 +159,10 @@ type Options struct {
 	// Jitter returns a random delay to wait before each send, so answers do
 	// not go out in a machine-regular rhythm. Optional.
 	Jitter func() time.Duration
+	// LLM are the language model endpoints drafting rules name, by name
+	// (llm.NAME). Their drafts are asked for by RunDrafts or Drafts.
+	LLM map[string]*llm.Client
+
 	// Period is the time between two cycles (the schedule's), the least
 	// unit of adaptive polling's back-off (default DefaultPeriod): the unit
 	// is one cycle, the last cycle's length when that was longer.
@@ -231,6 +236,8 @@ type Poller struct {
 	// selfWarned: the answering accounts already warned about as missing
 	// from their source's self_uids, by platform + NUL + uid (under mu).
 	selfWarned map[string]bool
+	// draftWake tells RunDrafts a drafting claim was recorded.
+	draftWake chan struct{}
 }
 
 // New builds a Poller. currentRules is called once per cycle and per comment
@@ -275,6 +282,7 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		attempts:   map[int64]attemptInfo{},
 		selfWarned: map[string]bool{},
 		self:       map[string]map[string]bool{},
+		draftWake:  make(chan struct{}, 1),
 	}
 	for i, b := range opts.Bindings {
 		if b.Source == nil {

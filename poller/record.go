@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
@@ -223,6 +224,13 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 			claims = append(claims, cl)
 			continue
 		}
+		if d.Draft != nil {
+			if err := p.claimDraft(ctx, db, d, c, &cl, pg, now); err != nil {
+				return err
+			}
+			claims = append(claims, cl)
+			continue
+		}
 		if !d.HasReply {
 			cl.Status, cl.Reason = model.StatusSkipped, model.ReasonNoReplyRule
 			claims = append(claims, cl)
@@ -294,6 +302,11 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 			pg.after = append(pg.after, func() {
 				p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Responder: cl.Responder, Status: cl.Status, Reply: cl.ReplyText})
 			})
+		case model.StatusDrafting:
+			pg.after = append(pg.after, func() {
+				p.wakeDrafts()
+				p.emit(Event{Comment: c, Disposition: model.DispositionEvaluated, Rule: cl.Rule, Responder: cl.Responder, Status: cl.Status})
+			})
 		case model.StatusSkipped:
 			st.Skipped++
 			pg.after = append(pg.after, func() {
@@ -301,5 +314,44 @@ func (p *Poller) evaluate(ctx context.Context, db *store.Store, b Binding, set *
 			})
 		}
 	}
+	return nil
+}
+
+// claimDraft decides the claim of a drafting rule's decision d: skipped
+// when the responder's cap, the rule's pacing or the endpoint's daily
+// budget holds it back (checked now, as for any answer), dry_run in a dry
+// run (no model is asked), else drafting with what to ask, which the
+// drafting stage takes up once the page is committed.
+func (p *Poller) claimDraft(ctx context.Context, db *store.Store, d rules.Decision, c model.Comment, cl *store.Claim, pg *page, now time.Time) error {
+	if p.capped(ctx, db, cl.Responder, pg.queued[cl.Responder]+p.outstandingOf(cl.Responder)) {
+		cl.Status, cl.Reason, cl.Notify = model.StatusSkipped, ReasonDailyCap, nil
+		return nil
+	}
+	reason, err := pacing.Check(ctx, db.PacingHistory(p.opts.DryRun), d.Rule, d.Pacing, c, now)
+	if err != nil {
+		return fmt.Errorf("check pacing of rule %s for %s comment %s: %w", d.Rule, c.Platform, c.ID, err)
+	}
+	if reason != "" {
+		cl.Status, cl.Reason, cl.Notify = model.StatusSkipped, reason, nil
+		return nil
+	}
+	if client := p.opts.LLM[d.Draft.LLM]; client != nil && client.Spec().DailyTokens > 0 {
+		spent, err := db.TokensSpent(ctx, d.Draft.LLM, p.dayStart(now))
+		if err != nil {
+			return fmt.Errorf("rule %s: %w", d.Rule, err)
+		}
+		if spent >= client.Spec().DailyTokens {
+			cl.Status, cl.Reason, cl.Notify = model.StatusSkipped, ReasonLLMBudget, nil
+			return nil
+		}
+	}
+	if p.opts.DryRun {
+		cl.Status, cl.Reason = model.StatusDryRun, "draft"
+		return nil
+	}
+	cl.Status = model.StatusDrafting
+	cl.Draft = &store.DraftRequest{LLM: d.Draft.LLM, System: d.Draft.System, Prompt: d.Draft.Prompt,
+		MaxLength: d.Draft.MaxLength, Approve: d.Approve, Notify: cl.Notify}
+	cl.Notify = nil // told when the draft is held or flagged
 	return nil
 }

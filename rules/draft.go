@@ -335,3 +335,18 @@ func (s *Set) warnDraft(f *srcFile, spec *ruleSpec) {
 	s.warnings = append(s.warnings, PosError{File: f.name, Line: spec.approveKey.Line, Col: spec.approveKey.Column, Rule: spec.name,
 		Msg: "approve: false sends a model's drafts with no person reading them first"}.Error())
 }
+
+// DraftContext returns the context_file text of drafting rule name as
+// loaded ("" when it has none); false when the set has no such rule or the
+// rule does not draft. The drafting stage reads it when it asks a model, so
+// that an edited context file applies from the next reload on.
+func (s *Set) DraftContext(name string) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	r, ok := s.byName[name]
+	if !ok || r.draft == nil {
+		return "", false
+	}
+	return r.draft.context, true
+}

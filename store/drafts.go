@@ -286,3 +286,54 @@ func (s *Store) TokensSpent(ctx context.Context, llm string, since time.Time) (i
 	}
 	return n, nil
 }
+
+// DraftStat counts one rule's drafted answers through one endpoint.
+type DraftStat struct {
+	Rule, LLM string
+	// Drafted counts the claims the model answered; Waiting those still
+	// drafting.
+	Drafted, Waiting int
+	// Held wait for a person now; Approved were approved (Edited of them
+	// with a person's text); Rejected and Expired never went out; Flagged
+	// were stopped by a guardrail or refused by the model.
+	Held, Approved, Edited, Rejected, Expired, Flagged int
+	Tokens                                             int64
+}
+
+// DraftStats counts the drafted answers claimed in [f.Since, f.Until)
+// (zero: unbounded), by rule and endpoint.
+func (s *Store) DraftStats(ctx context.Context, f StatsFilter) ([]DraftStat, error) {
+	q := `SELECT r.rule, d.llm,
+	        count(d.draft_text), sum(r.status = 'drafting'),
+	        sum(r.status = 'held'), sum(r.decided_by <> '' AND r.status NOT IN ('held', 'rejected', 'expired', 'flagged', 'handled')),
+	        sum(r.decision_note = ?), sum(r.status = 'rejected'), sum(r.status = 'expired'), sum(r.status = 'flagged'),
+	        sum(d.prompt_tokens + d.completion_tokens)
+	      FROM replies r JOIN drafts d ON d.reply_id = r.id
+	      WHERE (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = '' OR r.platform = ?) AND (? = '' OR r.rule = ?)
+	      GROUP BY r.rule, d.llm ORDER BY r.rule, d.llm`
+	since, until := "", ""
+	if !f.Since.IsZero() {
+		since = formatTime(f.Since)
+	}
+	if !f.Until.IsZero() {
+		until = formatTime(f.Until)
+	}
+	rows, err := s.db.QueryContext(ctx, q, decisionEdited, since, since, until, until, f.Platform, f.Platform, f.Rule, f.Rule)
+	if err != nil {
+		return nil, fmt.Errorf("draft stats: %w", err)
+	}
+	defer rows.Close()
+	var out []DraftStat
+	for rows.Next() {
+		var d DraftStat
+		if err := rows.Scan(&d.Rule, &d.LLM, &d.Drafted, &d.Waiting, &d.Held, &d.Approved, &d.Edited, &d.Rejected,
+			&d.Expired, &d.Flagged, &d.Tokens); err != nil {
+			return nil, fmt.Errorf("draft stats: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("draft stats: %w", err)
+	}
+	return out, nil
+}
