@@ -283,3 +283,30 @@ responders:
 		t.Errorf("no self_uids warning for a video-only source:\n%s", r.stderr)
 	}
 }
+
+// check refuses a drafting rule whose endpoint the config lacks, and warns
+// of a drafting rule that sends without a person.
+func TestCheckDraftingRules(t *testing.T) {
+	t.Parallel()
+	rules := `rules:
+  - name: product_question
+    when: 'text contains "多少钱"'
+    draft: {llm: deepseek, prompt: '{{ text }}'}
+    approve: false
+`
+	cfg, _ := checkWorld(t, rules, "")
+	r := runCLI(t, nil, "check", "--config", cfg)
+	if r.code != 1 || !strings.Contains(r.stderr, `rule "product_question": draft.llm "deepseek" is not a configured endpoint (configured: none: add an llm section to the config)`) {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	cfg, _ = checkWorld(t, rules, `llm:
+  deepseek: {base_url: "https://api.deepseek.com/v1", api_key: sk-made-up-key, model: deepseek-chat}
+`)
+	r = runCLI(t, nil, "check", "--config", cfg)
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: ") || !strings.Contains(r.stderr, "approve: false sends a model's drafts with no person reading them first") {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, "sk-made-up-key") {
+		t.Fatalf("the key is shown:\n%s%s", r.stdout, r.stderr)
+	}
+}

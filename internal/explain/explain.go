@@ -80,6 +80,17 @@ func actingOutcome(ri rules.RuleInfo, v rules.Verdict, now time.Time) string {
 	switch {
 	case ri.Action == rules.ActionFlag:
 		return ri.Name + " acts: the comment is flagged for a person, nothing is sent"
+	case ri.Draft != nil && !ri.Pacing.ActiveAt(now):
+		return fmt.Sprintf("%s acts: the comment is skipped (inactive at %s)", ri.Name, now.Format("15:04"))
+	case ri.Draft != nil:
+		what := "asks llm." + ri.Draft.LLM + " for a draft, then holds it for approval if the guardrails pass it (nothing is sent until a person approves)"
+		if !ri.Approve {
+			what = "asks llm." + ri.Draft.LLM + " for a draft and sends it if the guardrails pass it, with no person reading it first (approve: false)"
+		}
+		if historyPaced(ri.Pacing) {
+			what += ", unless its cooldown or limit holds it back"
+		}
+		return ri.Name + " acts: " + what
 	case !ri.HasReply:
 		return fmt.Sprintf("%s acts: the comment is skipped (%s), nothing is sent", ri.Name, model.ReasonNoReplyRule)
 	case !ri.Pacing.ActiveAt(now):
@@ -108,6 +119,11 @@ func actionLines(v rules.Verdict) []string {
 	switch {
 	case v.Action == rules.ActionFlag:
 		lines = append(lines, "would flag (nothing sent)")
+	case v.Draft != nil:
+		lines = append(lines, "would ask llm."+v.Draft.LLM+" for a draft of: "+strconv.Quote(v.Draft.Prompt))
+		if v.Draft.MaxLength > 0 {
+			lines = append(lines, fmt.Sprintf("a draft over %d characters is flagged", v.Draft.MaxLength))
+		}
 	case len(v.Replies) == 0:
 		lines = append(lines, fmt.Sprintf("would skip (%s), nothing sent", model.ReasonNoReplyRule))
 	default:
