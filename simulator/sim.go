@@ -24,6 +24,7 @@ const (
 	SimKitkotPrefix     = "/kitkot"
 	SimWeChatPrefix     = "/wechat"
 	SimWeiboPrefix      = "/weibo"
+	SimLLMPrefix        = "/llm"
 	// SimCommentsPath takes comments added by hand: POST platform, thread,
 	// text and optionally nickname (form fields).
 	SimCommentsPath = "/sim/comments"
@@ -42,6 +43,7 @@ type SimCredentials struct {
 	KitkotAPIKey, KitkotSessionKey string
 	WeChatAppID, WeChatAppSecret   string
 	WeiboAccessToken               string
+	LLMAPIKey                      string // the language model imitation's key ("" accepts any)
 	// The Weibo v1 API's account (responders.weibo with api: v1).
 	WeiboAppKey, WeiboUsername, WeiboPassword string
 }
@@ -53,6 +55,7 @@ type SimBaseURLs struct {
 	Kitkot string // sources.tiktok and responders.kitkot
 	WeChat string // sources.wechat and responders.wechat
 	Weibo  string // sources.weibo and responders.weibo
+	LLM    string // llm.NAME (an OpenAI-compatible API's /v1 root)
 }
 
 // BaseURLs returns the base URLs of a Sim served at base (http://host:port).
@@ -63,6 +66,7 @@ func BaseURLs(base string) SimBaseURLs {
 		Kitkot: base + SimKitkotPrefix + "/api",
 		WeChat: base + SimWeChatPrefix,
 		Weibo:  base + SimWeiboPrefix,
+		LLM:    base + SimLLMPrefix + "/v1",
 	}
 }
 
@@ -119,6 +123,7 @@ type Sim struct {
 	Kitkot     *Kitkot
 	WeChat     *WeChat
 	Weibo      *Weibo
+	LLM        *LLM
 	// OnEvent, when set, is told every comment added and every answer
 	// accepted, as they happen.
 	OnEvent func(SimEvent)
@@ -142,6 +147,7 @@ func NewSim(c SimCredentials, seed int64) *Sim {
 		Kitkot:     NewKitkot(c.KitkotAPIKey, c.KitkotSessionKey),
 		WeChat:     NewWeChat(c.WeChatAppID, c.WeChatAppSecret),
 		Weibo:      NewWeibo(c.WeiboAccessToken),
+		LLM:        NewLLM(c.LLMAPIKey),
 		byKey:      map[string]SimThread{},
 	}
 	if c.WeiboUsername != "" {
@@ -170,6 +176,7 @@ func NewSim(c SimCredentials, seed int64) *Sim {
 	s.mux.Handle(SimKitkotPrefix+"/", http.StripPrefix(SimKitkotPrefix, s.Kitkot))
 	s.mux.Handle(SimWeChatPrefix+"/", http.StripPrefix(SimWeChatPrefix, s.WeChat))
 	s.mux.Handle(SimWeiboPrefix+"/", http.StripPrefix(SimWeiboPrefix, s.Weibo))
+	s.mux.Handle(SimLLMPrefix+"/", http.StripPrefix(SimLLMPrefix, s.LLM))
 	s.mux.HandleFunc(SimCommentsPath, s.serveComments)
 	return s
 }

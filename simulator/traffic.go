@@ -49,6 +49,8 @@ var joTexts = [][]string{
 	{"how much?", "where to buy", "How much is it? 😍", "link please"},
 	// emoji only
 	{"😂😂", "😂😂😂", "👍", "🔥🔥", "😍"},
+	// questions no template answers: a drafting rule's
+	{"这个能机洗吗？", "有粉色的吗？", "保温能保多久？", "适合送人吗？", "怎么联系客服？", "小孩能用吗？"},
 }
 
 // tkTexts are TikTok reply texts: mostly English, some Chinese.
