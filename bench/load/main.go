@@ -66,6 +66,7 @@ type options struct {
 	VideoActive        float64
 	VideoNew           int
 	VideoThreadReplies float64
+	VideoRecent        bool
 	VideoOrder         string
 	VideoPageSize      int
 	VideoMaxPages      int
@@ -136,6 +137,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.Float64Var(&o.VideoActive, "video-active", o.VideoActive, "fraction of videos that get new top-level comments each cycle (at least one video)")
 	fs.IntVar(&o.VideoNew, "video-new", o.VideoNew, "new top-level comments per active video and cycle")
 	fs.Float64Var(&o.VideoThreadReplies, "video-thread-replies", o.VideoThreadReplies, "fraction of active videos that also get one new reply under one of their discovered threads (a backlog comment with replies)")
+	fs.BoolVar(&o.VideoRecent, "video-recent", o.VideoRecent, "reply only in discovered threads a newest-first listing shows on page 1 (comments people just read); otherwise in any, older ones included")
 	fs.StringVar(&o.VideoOrder, "video-order", o.VideoOrder, "the imitation's order of top-level comments: newest, oldest or hot (Douyin's default)")
 	fs.IntVar(&o.VideoPageSize, "video-page-size", o.VideoPageSize, "top-level comments a page of the video listing")
 	fs.IntVar(&o.VideoMaxPages, "video-max-pages", o.VideoMaxPages, "sources.douyin.video_max_pages (0 = key omitted)")

@@ -60,6 +60,7 @@ type optionsSummary struct {
 	VideoActive        float64 `json:"video_active,omitempty"`
 	VideoNew           int     `json:"video_new,omitempty"`
 	VideoThreadReplies float64 `json:"video_thread_replies,omitempty"`
+	VideoRecent        bool    `json:"video_recent,omitempty"`
 	VideoOrder         string  `json:"video_order,omitempty"`
 	VideoPageSize      int     `json:"video_page_size,omitempty"`
 	VideoMaxPages      int     `json:"video_max_pages,omitempty"`
@@ -73,6 +74,7 @@ func (o options) summary() optionsSummary {
 	if o.Videos > 0 {
 		s.Videos, s.VideoComments, s.VideoActive, s.VideoNew = o.Videos, o.VideoComments, o.VideoActive, o.VideoNew
 		s.VideoThreadReplies, s.VideoOrder, s.VideoPageSize, s.VideoMaxPages = o.VideoThreadReplies, o.VideoOrder, o.VideoPageSize, o.VideoMaxPages
+		s.VideoRecent = o.VideoRecent
 	}
 	if s.SendRate == "" {
 		s.SendRate = "unlimited (1000000/s)"
@@ -464,8 +466,8 @@ func (r *report) printVideos(p func(format string, args ...any)) {
 		return
 	}
 	p("")
-	p("videos: %d watched (top_level answer, threads discover), %d top-level comments already there (%s order, %d a page, video_max_pages %s); each cycle %.2g of them get %d new top-level comments, %.0f%% of those also a reply in a discovered thread",
-		o.Videos, o.VideoComments, o.VideoOrder, o.VideoPageSize, omitted(o.VideoMaxPages), o.VideoActive, o.VideoNew, o.VideoThreadReplies*100)
+	p("videos: %d watched (top_level answer, threads discover), %d top-level comments already there (%s order, %d a page, video_max_pages %s); each cycle %.2g of them get %d new top-level comments, %.0f%% of those also a reply in a discovered thread (%s)",
+		o.Videos, o.VideoComments, o.VideoOrder, o.VideoPageSize, omitted(o.VideoMaxPages), o.VideoActive, o.VideoNew, o.VideoThreadReplies*100, recentText(o.VideoRecent))
 	if f := r.FirstCycle.Video; f != nil {
 		p("first sight: %d listing calls (%.2f a video), %d calls of discovered threads", f.ListingCalls, float64(f.ListingCalls)/float64(o.Videos), f.ThreadCalls)
 	}
@@ -493,4 +495,11 @@ func (r *report) printVideos(p func(format string, args ...any)) {
 	p("reaction latency, top-level comments (%d answers): p50 %.2fs, p99 %.2fs, max %.2fs", l.Count, l.P50, l.P99, l.Max)
 	l = v.ThreadLatency
 	p("reaction latency, replies in discovered threads (%d answers): p50 %.2fs, p99 %.2fs, max %.2fs", l.Count, l.P50, l.P99, l.Max)
+}
+
+func recentText(recent bool) string {
+	if recent {
+		return "one on a newest-first listing's page 1"
+	}
+	return "any, older ones included"
 }

@@ -8,6 +8,8 @@ package main
 // and new replies under some of their discovered threads.
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -112,20 +114,25 @@ func (o options) activeVideos() int {
 	return min(max(int(float64(o.Videos)*o.VideoActive+0.5), 1), o.Videos)
 }
 
-// addVideoNew gives each video at the indexes VideoNew new top-level
-// comments and, for a VideoThreadReplies share of them, one new reply under
-// one of its discovered threads; questions are registered as pending.
+// addVideoNew gives each video at the indexes (a random pick) VideoNew new
+// top-level comments and the first round(VideoThreadReplies × len(videos))
+// of them one new reply under one of their discovered threads (with
+// VideoRecent, one the newest-first listing shows on page 1 after this
+// cycle's new comments); questions are registered as pending.
 func (im *imitation) addVideoNew(g *generator, w *videoWorld, videos []int, o options) []newReply {
-	g.mu.Lock()
-	var replyIn []string // per video: the thread given a reply, or ""
-	for _, v := range videos {
-		th := ""
-		if len(w.threads[v]) > 0 && g.rnd.Float64() < o.VideoThreadReplies {
-			th = w.threads[v][g.rnd.IntN(len(w.threads[v]))]
+	withReply := int(o.VideoThreadReplies*float64(len(videos)) + 0.5)
+	replyIn := make([]string, len(videos)) // per video: the thread given a reply, or ""
+	for i, v := range videos[:withReply] {
+		cands := w.threads[v]
+		if o.VideoRecent {
+			cands = im.onFirstPage(videoID(v), cands, o.VideoPageSize-o.VideoNew)
 		}
-		replyIn = append(replyIn, th)
+		if len(cands) > 0 {
+			g.mu.Lock()
+			replyIn[i] = cands[g.rnd.IntN(len(cands))]
+			g.mu.Unlock()
+		}
 	}
-	g.mu.Unlock()
 	total := len(videos) * o.VideoNew
 	for _, th := range replyIn {
 		if th != "" {
@@ -164,6 +171,27 @@ func (im *imitation) addVideoNew(g *generator, w *videoWorld, videos []int, o op
 			im.unseenVideo[aweme] = u
 			im.cmu.Unlock()
 			out = append(out, newReply{CID: cid, Kind: k, Where: inVideoThread, ThreadID: th, Video: v})
+		}
+	}
+	return out
+}
+
+// onFirstPage is those of threads that are among the n newest top-level
+// comments of the video.
+func (im *imitation) onFirstPage(aweme string, threads []string, n int) []string {
+	cs := im.jo.Comments(aweme)
+	// Newest first; equal times list the later comment first, as the
+	// imitation does.
+	slices.Reverse(cs)
+	slices.SortStableFunc(cs, func(a, b simulator.Reply) int { return cmp.Compare(b.CreateTime, a.CreateTime) })
+	first := map[string]bool{}
+	for _, c := range cs[:min(max(n, 0), len(cs))] {
+		first[c.CID] = true
+	}
+	var out []string
+	for _, t := range threads {
+		if first[t] {
+			out = append(out, t)
 		}
 	}
 	return out
