@@ -251,7 +251,8 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	}
 
 	var added []newReply
-	var chosen []int // the threads given new replies before the last cycle
+	var chosen []int       // the threads given new replies before the last cycle
+	var chosenVideos []int // the videos given new comments before the last cycle
 	prev := m
 	active := o.activeThreads()
 	// The replies of the warm-up cycles are left out of the summary.
@@ -289,7 +290,8 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		added = append(added, fresh...)
 		var freshV []newReply
 		if o.Videos > 0 {
-			freshV = im.addVideoNew(g, world, g.choose(o.activeVideos(), o.Videos), o)
+			chosenVideos = g.chooseSticky(o.activeVideos(), o.Videos, chosenVideos, o.Sticky)
+			freshV = im.addVideoNew(g, world, chosenVideos, o)
 			added = append(added, freshV...)
 		}
 		late := im.callsAfter(lastEnd) > 0

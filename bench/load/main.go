@@ -118,7 +118,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Period, "period", o.Period, "the daemon's schedule: @every PERIOD")
 	fs.IntVar(&o.Cycles, "cycles", o.Cycles, "measured cycles after the first one")
 	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "of the measured cycles, how many to leave out of the summary, latencies and baseline (adaptive polling's back-off settling)")
-	fs.Float64Var(&o.Sticky, "sticky", o.Sticky, "fraction in [0, 1] of each cycle's active threads taken from the previous cycle's (the rest from the others; 0 = a fresh random pick, 1 = the same threads every cycle)")
+	fs.Float64Var(&o.Sticky, "sticky", o.Sticky, "fraction in [0, 1] of each cycle's active threads (and active videos) taken from the previous cycle's (the rest from the others; 0 = a fresh random pick, 1 = the same ones every cycle)")
 	fs.StringVar(&o.SourceRate, "source-rate", o.SourceRate, "sources.douyin.rate")
 	fs.IntVar(&o.SourceBurst, "source-burst", o.SourceBurst, "sources.douyin.burst")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "sources.douyin.concurrency")
