@@ -117,9 +117,20 @@ func writeConfig(dir string, o options, im *imitation, listen string) (string, e
 	if o.QuietPolls != 0 {
 		fmt.Fprintf(&b, "    quiet_polls: %d\n", o.QuietPolls)
 	}
-	fmt.Fprintf(&b, "    threads:\n")
-	for i := range o.Threads {
-		fmt.Fprintf(&b, "      - {comment_id: \"%s\", aweme_id: \"%s\"}\n", threadID(i), awemeID(i))
+	if o.VideoMaxPages != 0 {
+		fmt.Fprintf(&b, "    video_max_pages: %d\n", o.VideoMaxPages)
+	}
+	if o.Threads > 0 {
+		fmt.Fprintf(&b, "    threads:\n")
+		for i := range o.Threads {
+			fmt.Fprintf(&b, "      - {comment_id: \"%s\", aweme_id: \"%s\"}\n", threadID(i), awemeID(i))
+		}
+	}
+	if o.Videos > 0 {
+		fmt.Fprintf(&b, "    videos:\n")
+		for i := range o.Videos {
+			fmt.Fprintf(&b, "      - {aweme_id: \"%s\", labels: {bench: load}, top_level: answer, threads: discover}\n", videoID(i))
+		}
 	}
 	fmt.Fprintf(&b, "responders:\n  kitkot:\n")
 	fmt.Fprintf(&b, "    base_url: %s/api\n", im.base)

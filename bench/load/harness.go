@@ -64,8 +64,16 @@ func (c *tickClock) seen(start time.Time) bool {
 
 func (o options) validate() error {
 	switch {
-	case o.Threads < 1:
-		return errors.New("-threads must be at least 1")
+	case o.Threads < 0 || o.Threads == 0 && o.Videos == 0:
+		return errors.New("-threads must be at least 1 (or 0 with -videos)")
+	case o.Videos < 0 || o.VideoComments < 0 || o.VideoNew < 0 || o.VideoMaxPages < 0:
+		return errors.New("-videos, -video-comments, -video-new and -video-max-pages must not be negative")
+	case o.VideoActive <= 0 || o.VideoActive > 1:
+		return errors.New("-video-active must be in (0, 1]")
+	case !(o.VideoThreadReplies >= 0 && o.VideoThreadReplies <= 1):
+		return errors.New("-video-thread-replies must be in [0, 1]")
+	case o.VideoPageSize < 1:
+		return errors.New("-video-page-size must be at least 1")
 	case o.Replies < 0:
 		return errors.New("-replies must not be negative")
 	case o.Active <= 0 || o.Active > 1:
@@ -123,7 +131,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		return nil, err
 	}
 
-	im, err := startImitation(o.Order, o.PageSize, o.Echo)
+	im, err := startImitation(o.Order, o.PageSize, o.VideoOrder, o.VideoPageSize, o.Echo)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +142,16 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		im.jo.AddThread(threadID(i), g.backlog(i, o.Replies, start))
 	}
 	logf("imitation on %s: %d threads, %d replies each (%s order, %d a page)", im.base, o.Threads, o.Replies, o.Order, o.PageSize)
+	var world *videoWorld
+	if o.Videos > 0 {
+		world = setupVideos(im, g, o, start)
+		discoverable := 0
+		for _, ts := range world.threads {
+			discoverable += len(ts)
+		}
+		logf("imitation: %d videos, %d top-level comments (%s order, %d a page), %d of them with replies",
+			o.Videos, o.VideoComments, o.VideoOrder, o.VideoPageSize, discoverable)
+	}
 
 	bin := o.Bin
 	if bin == "" {
@@ -197,8 +215,15 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	}
 	lastEnd := cycleEnd(m)
 	ticks.last = cycleStart(m, metrics{}).Truncate(time.Second)
-	_, total, _ := im.takeCalls(lastEnd)
-	first := cycleReport{N: 0, DaemonCycles: cycleCount(m), Calls: total, IdleThreads: o.Threads, CallsIdle: total, Scrapes: scrapes}
+	cc := im.takeCalls(lastEnd)
+	first := cycleReport{N: 0, DaemonCycles: cycleCount(m), Calls: cc.total, IdleThreads: o.Threads, Scrapes: scrapes}
+	for _, tc := range cc.threads {
+		first.CallsIdle += tc.calls
+	}
+	if o.Videos > 0 {
+		v := videoFigures(cc, o.Videos)
+		first.Video = &v
+	}
 	first.fill(m, metrics{})
 	first.Spill = first.DaemonCalls != first.Calls
 	rep.FirstCycle = first
@@ -217,22 +242,29 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	}
 	measureCost()
 	// waitNext waits for the next cycle to end and takes its calls.
-	waitNext := func(prev metrics) (metrics, int, map[string]threadCalls, int, map[string]int, error) {
+	waitNext := func(prev metrics) (metrics, int, cycleCalls, error) {
 		m, scrapes, err := d.waitCycles(ctx, cycleCount(prev)+1, ticks.next(lastEnd), ticks)
 		if err != nil {
-			return m, 0, nil, 0, nil, err
+			return m, 0, cycleCalls{}, err
 		}
-		calls, total, unseen := im.takeCalls(cycleEnd(m))
-		return m, scrapes, calls, total, unseen, nil
+		return m, scrapes, im.takeCalls(cycleEnd(m)), nil
 	}
 
 	var added []newReply
-	var chosen []int // the threads given new replies before the last cycle
+	var chosen []int       // the threads given new replies before the last cycle
+	var chosenVideos []int // the videos given new comments before the last cycle
 	prev := m
 	active := o.activeThreads()
 	// The replies of the warm-up cycles are left out of the summary.
 	measuredFrom := time.Now()
 	for k := 1; k <= o.Cycles; k++ {
+		if k == 1 && o.Videos > 0 {
+			// Create times are whole seconds, and a thread found at a
+			// video's first sight takes the replies created before that
+			// moment as backlog: a reply made in the same second would be
+			// one of them.
+			time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		}
 		// New replies must be in place before the next cycle starts, or
 		// some threads would see them a cycle late: when the next tick is
 		// too close, that cycle runs without them and is not measured.
@@ -240,7 +272,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		for time.Until(ticks.next(lastEnd)) < tickMargin {
 			logf("the next cycle starts in %s: too soon to add replies; it runs unmeasured",
 				time.Until(ticks.next(lastEnd)).Round(time.Millisecond))
-			m, _, _, _, _, err := waitNext(prev)
+			m, _, _, err := waitNext(prev)
 			if err != nil {
 				return nil, err
 			}
@@ -256,14 +288,32 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		}
 		fresh := im.addNew(g, chosen, o.NewPerActive, o.Match, o.Spam, true)
 		added = append(added, fresh...)
+		var freshV []newReply
+		if o.Videos > 0 {
+			chosenVideos = g.chooseSticky(o.activeVideos(), o.Videos, chosenVideos, o.Sticky)
+			freshV = im.addVideoNew(g, world, chosenVideos, o)
+			added = append(added, freshV...)
+		}
 		late := im.callsAfter(lastEnd) > 0
 
-		m, scrapes, calls, total, unseen, err := waitNext(prev)
+		m, scrapes, cc, err := waitNext(prev)
 		if err != nil {
 			return nil, err
 		}
-		c := cycleReport{N: k, Warmup: k <= o.Warmup, DaemonCycles: cycleCount(m) - cycleCount(prev), Calls: total, NewReplies: len(fresh), Echoes: echoes,
+		calls, unseen := cc.threads, cc.unseen
+		c := cycleReport{N: k, Warmup: k <= o.Warmup, DaemonCycles: cycleCount(m) - cycleCount(prev), Calls: cc.total, NewReplies: len(fresh), Echoes: echoes,
 			Scrapes: scrapes, Unmeasured: skipped, Late: late || !ticks.seen(cycleStart(m, prev))}
+		if o.Videos > 0 {
+			v := videoFigures(cc, o.Videos)
+			for _, r := range freshV {
+				if r.Where == topLevel {
+					v.NewTopLevel++
+				} else {
+					v.NewReplies++
+				}
+			}
+			c.Video = &v
+		}
 		c.fill(m, prev)
 		// The calls the harness counted are exactly the cycle's; the
 		// daemon's count differs when the scrape came after the next cycle
@@ -293,6 +343,11 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		rep.Cycles = append(rep.Cycles, c)
 		logf("cycle %d: %.1fs, %d calls (%d on %d threads with new replies, %d on %d idle; %d threads with new replies not polled), %d new replies + %d own answers, %d handled, %d sent",
 			k, c.Seconds, c.Calls, c.CallsActive, c.ActiveThreads, c.CallsIdle, c.IdleThreads, c.Waiting, c.NewReplies, c.Echoes, c.Handled, c.Sent)
+		if v := c.Video; v != nil {
+			logf("cycle %d videos: %d listing calls (%d on %d videos with %d new top-level comments, %d on %d changed by replies only, %d on %d idle; %d changed videos not listed), %d thread calls (%d on %d threads with %d new replies, %d on threads with none; %d threads with new replies not polled)",
+				k, v.ListingCalls, v.TopCalls, v.TopVideos, v.TopSeen, v.ReplyVideoCalls, v.ReplyVideos, v.IdleCalls, v.IdleVideos, v.WaitingVideos,
+				v.ThreadCalls, v.ActiveThreadCalls, v.ActiveThreads, v.ThreadSeen, v.IdleThreadCalls, v.WaitingThreads)
+		}
 		prev, lastEnd = m, cycleEnd(m)
 		measureCost()
 	}
@@ -306,7 +361,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		if rep.Drain.Cycles == 0 {
 			logf("%d questions not answered yet: running on (at most %s) until they are", im.answers().Pending, limit.Round(time.Second))
 		}
-		m, _, _, _, _, err := waitNext(prev)
+		m, _, _, err := waitNext(prev)
 		if err != nil {
 			return nil, err
 		}
@@ -344,22 +399,26 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	if err != nil {
 		return nil, fmt.Errorf("verify the history: %w", err)
 	}
-	rep.latencies(ans.since(measuredFrom))
+	rep.latencies(ans.since(measuredFrom, inThread))
+	rep.topLatency, rep.videoThreadLatency = ans.since(measuredFrom, topLevel), ans.since(measuredFrom, inVideoThread)
 
 	replayed := rep.Cycles[o.Warmup:]
 	polls := 0
 	for _, c := range replayed {
 		polls += len(c.polled)
 	}
-	logf("fetch+decode baseline: the daemon's %d polls of the %d measured cycles, %d at a time, rate %s burst %d",
-		polls, len(replayed), o.fetchConcurrency(), o.SourceRate, o.SourceBurst)
-	rep.Fetch, err = fetchDecode(ctx, im, g, o, replayed)
-	if err != nil {
-		return nil, err
+	if o.Threads > 0 {
+		logf("fetch+decode baseline: the daemon's %d polls of the %d measured cycles, %d at a time, rate %s burst %d",
+			polls, len(replayed), o.fetchConcurrency(), o.SourceRate, o.SourceBurst)
+		rep.Fetch, err = fetchDecode(ctx, im, g, o, replayed)
+		if err != nil {
+			return nil, err
+		}
+		logf("fetch+decode baseline: %d new replies found in %d calls, %.2fs", rep.Fetch.Found, rep.Fetch.Calls, rep.Fetch.Seconds)
 	}
-	logf("fetch+decode baseline: %d new replies found in %d calls, %.2fs", rep.Fetch.Found, rep.Fetch.Calls, rep.Fetch.Seconds)
 	rep.Harness.PeakRSS = procStatus(os.Getpid(), "VmHWM")["VmHWM"]
 	rep.summarize()
+	rep.summarizeVideos()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

@@ -262,11 +262,37 @@ func (g *generator) chooseSticky(n, total int, prev []int, sticky float64) []int
 	return out
 }
 
-// newReply is one reply the harness added after the first cycle.
+// where says where a new comment the harness added is: a reply in a
+// configured thread, a top-level comment of a watched video, or a reply in
+// a thread under a watched video's comment (a discovered thread).
+type where int
+
+const (
+	inThread where = iota
+	topLevel
+	inVideoThread
+)
+
+func (w where) String() string {
+	switch w {
+	case topLevel:
+		return "top-level comment"
+	case inVideoThread:
+		return "reply in a discovered thread"
+	}
+	return "reply"
+}
+
+// newReply is one comment the harness added after the first cycle.
 type newReply struct {
 	CID    string
-	Thread int
+	Thread int // the configured thread's index (inThread)
 	Kind   kind
+	Where  where
+	// ThreadID is the thread the answer goes to (kitkot's reply_id): the
+	// top-level comment itself, or the one the reply is under.
+	ThreadID string
+	Video    int // the video's index (topLevel, inVideoThread)
 }
 
 // imitation is the loopback JustOneAPI and kitkot, and what the harness
@@ -285,8 +311,10 @@ type imitation struct {
 	// pending are the questions of each thread not answered yet, oldest
 	// first: an answer names its thread (kitkot's reply_id is the root
 	// comment), and the questions of one thread added in one step appeared
-	// at the same time, so the oldest pending one is the one answered.
-	pending map[string][]time.Time
+	// at the same time, so the oldest pending one is the one answered. A
+	// top-level question is its own thread's only question: the harness
+	// adds replies only under comments that were there before the run.
+	pending map[string][]pend
 	// echoes counts the answers posted since takeEchoes: each shows up in
 	// its thread as a new reply (the daemon's own).
 	echoes     int
@@ -303,16 +331,39 @@ type imitation struct {
 	// unseen counts each thread's new replies (the harness's and the
 	// daemon's own answers) added since the thread was last listed.
 	unseen map[string]int
+	// videoOf maps each top-level comment of a watched video (a thread
+	// the daemon may discover) to the video's aweme id; unseenVideo counts
+	// what changed in each video since its listing's page 1 was last
+	// asked for.
+	videoOf     map[string]string
+	unseenVideo map[string]videoUnseen
+}
+
+// pend is a question not answered yet: when it appeared, and where.
+type pend struct {
+	at    time.Time
+	where where
+}
+
+// videoUnseen is what changed in a video since it was last listed: new
+// top-level comments, and new replies under its comments (the harness's and
+// the daemon's own answers).
+type videoUnseen struct {
+	top, replies int
 }
 
 // callRec is one listing request: when, for which thread, and how many new
 // replies of the thread it was the first to list (a poll's first page lists
 // all of them, in newest-first order; the harness counts them there in every
-// order).
+// order). A request of the video listing names the video instead, and page
+// 1 of it takes what changed in the video (a poll starts on page 1).
 type callRec struct {
 	at     time.Time
 	thread string
 	fresh  int
+	video  string
+	page1  bool
+	vfresh videoUnseen
 }
 
 func secret() string {
@@ -322,9 +373,9 @@ func secret() string {
 }
 
 // startImitation serves both imitations on a new loopback port.
-func startImitation(order string, pageSize int, echo bool) (*imitation, error) {
+func startImitation(order string, pageSize int, videoOrder string, videoPageSize int, echo bool) (*imitation, error) {
 	im := &imitation{token: secret(), apiKey: secret(), sessionKey: secret(), echo: echo,
-		pending: map[string][]time.Time{}, unseen: map[string]int{}}
+		pending: map[string][]pend{}, unseen: map[string]int{}, videoOf: map[string]string{}, unseenVideo: map[string]videoUnseen{}}
 	im.jo = simulator.NewJustOneAPI(im.token)
 	im.jo.SetPageSize(pageSize)
 	switch order {
@@ -337,14 +388,30 @@ func startImitation(order string, pageSize int, echo bool) (*imitation, error) {
 	default:
 		return nil, fmt.Errorf("-order %q: want newest, oldest or recommended", order)
 	}
+	vo, ok := videoOrders[videoOrder]
+	if !ok {
+		return nil, fmt.Errorf("-video-order %q: want newest, oldest or hot", videoOrder)
+	}
+	im.jo.SetVideoOrder(vo)
+	im.jo.SetVideoPageSize(videoPageSize)
 	im.kk = simulator.NewKitkot(im.apiKey, im.sessionKey)
 	im.kk.OnPost = im.onPost
 	mux := http.NewServeMux()
 	mux.Handle("/api/douyin/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := callRec{at: time.Now(), thread: r.URL.Query().Get("commentId")}
+		q := r.URL.Query()
+		rec := callRec{at: time.Now(), thread: q.Get("commentId")}
 		im.cmu.Lock()
-		rec.fresh = im.unseen[rec.thread]
-		delete(im.unseen, rec.thread)
+		if r.URL.Path == simulator.JustOneAPIVideoPath {
+			rec.thread, rec.video = "", q.Get("awemeId")
+			if p := q.Get("page"); p == "" || p == "1" {
+				rec.page1 = true
+				rec.vfresh = im.unseenVideo[rec.video]
+				delete(im.unseenVideo, rec.video)
+			}
+		} else {
+			rec.fresh = im.unseen[rec.thread]
+			delete(im.unseen, rec.thread)
+		}
 		im.calls = append(im.calls, rec)
 		im.cmu.Unlock()
 		im.jo.ServeHTTP(w, r)
@@ -376,7 +443,7 @@ func (im *imitation) onPost(p simulator.Post) {
 	im.mu.Lock()
 	im.posts++
 	if q := im.pending[p.ReplyID]; len(q) > 0 {
-		im.latencies = append(im.latencies, latency{asked: q[0], took: now.Sub(q[0])})
+		im.latencies = append(im.latencies, latency{asked: q[0].at, took: now.Sub(q[0].at), where: q[0].where})
 		if len(q) == 1 {
 			delete(im.pending, p.ReplyID)
 		} else {
@@ -394,6 +461,11 @@ func (im *imitation) onPost(p simulator.Post) {
 		im.jo.AddReply(p.ReplyID, simulator.Reply{CID: p.CID, AwemeID: p.AwemeID, Text: p.Text, CreateTime: p.At.Unix(),
 			UserUID: im.kk.BotUID, Nickname: im.kk.BotNickname, UniqueID: "autoreply_bot", ReplyToReplyID: "0"})
 		im.unseen[p.ReplyID]++
+		if v := im.videoOf[p.ReplyID]; v != "" {
+			u := im.unseenVideo[v]
+			u.replies++
+			im.unseenVideo[v] = u
+		}
 		im.cmu.Unlock()
 	}
 }
@@ -415,7 +487,7 @@ func (im *imitation) addNew(g *generator, threads []int, n int, match, spamShare
 			im.mu.Lock()
 			for j := range rs {
 				if ks[i*n+j] == question {
-					im.pending[id] = append(im.pending[id], at)
+					im.pending[id] = append(im.pending[id], pend{at: at, where: inThread})
 				}
 			}
 			im.mu.Unlock()
@@ -425,7 +497,7 @@ func (im *imitation) addNew(g *generator, threads []int, n int, match, spamShare
 		im.unseen[id] += len(rs)
 		im.cmu.Unlock()
 		for j, cid := range cids {
-			out = append(out, newReply{CID: cid, Thread: t, Kind: ks[i*n+j]})
+			out = append(out, newReply{CID: cid, Thread: t, Kind: ks[i*n+j], Where: inThread, ThreadID: id})
 		}
 	}
 	return out
@@ -446,11 +518,31 @@ type threadCalls struct {
 	calls, fresh int
 }
 
-// takeCalls takes the calls received up to until, by thread; the later
-// ones stay for the next cycle. It also returns the threads holding new
-// replies no call has listed yet. (The imitation's own record of calls,
-// which the harness does not use, is emptied to keep memory flat.)
-func (im *imitation) takeCalls(until time.Time) (by map[string]threadCalls, total int, unseen map[string]int) {
+// videoCalls is one video's listing calls in a cycle, and what changed in it
+// since the listing before.
+type videoCalls struct {
+	calls int
+	fresh videoUnseen
+}
+
+// cycleCalls are the calls of one cycle, by what they listed.
+type cycleCalls struct {
+	// threads are the configured threads', discovered the threads' under
+	// watched videos, videos the video listing's.
+	threads, discovered map[string]threadCalls
+	videos              map[string]videoCalls
+	total               int
+	// unseen are the configured threads, and unseenDiscovered the threads
+	// under videos, holding new replies no call has listed yet;
+	// unseenVideos the videos changed since their last listing.
+	unseen, unseenDiscovered map[string]int
+	unseenVideos             map[string]videoUnseen
+}
+
+// takeCalls takes the calls received up to until; the later ones stay for
+// the next cycle. (The imitation's own record of calls, which the harness
+// does not use, is emptied to keep memory flat.)
+func (im *imitation) takeCalls(until time.Time) cycleCalls {
 	im.jo.ResetCalls()
 	im.cmu.Lock()
 	n := len(im.calls)
@@ -459,16 +551,37 @@ func (im *imitation) takeCalls(until time.Time) (by map[string]threadCalls, tota
 	}
 	taken := im.calls[:n:n]
 	im.calls = slices.Clone(im.calls[n:])
-	unseen = maps.Clone(im.unseen)
-	im.cmu.Unlock()
-	by = make(map[string]threadCalls, len(taken))
-	for _, c := range taken {
-		tc := by[c.thread]
-		tc.calls++
-		tc.fresh += c.fresh
-		by[c.thread] = tc
+	cc := cycleCalls{threads: map[string]threadCalls{}, discovered: map[string]threadCalls{}, videos: map[string]videoCalls{},
+		total: len(taken), unseen: map[string]int{}, unseenDiscovered: map[string]int{}, unseenVideos: maps.Clone(im.unseenVideo)}
+	for id, k := range im.unseen {
+		if im.videoOf[id] != "" {
+			cc.unseenDiscovered[id] = k
+		} else {
+			cc.unseen[id] = k
+		}
 	}
-	return by, len(taken), unseen
+	for _, c := range taken {
+		switch {
+		case c.video != "":
+			vc := cc.videos[c.video]
+			vc.calls++
+			vc.fresh.top += c.vfresh.top
+			vc.fresh.replies += c.vfresh.replies
+			cc.videos[c.video] = vc
+		case im.videoOf[c.thread] != "":
+			tc := cc.discovered[c.thread]
+			tc.calls++
+			tc.fresh += c.fresh
+			cc.discovered[c.thread] = tc
+		default:
+			tc := cc.threads[c.thread]
+			tc.calls++
+			tc.fresh += c.fresh
+			cc.threads[c.thread] = tc
+		}
+	}
+	im.cmu.Unlock()
+	return cc
 }
 
 // callsAfter is how many calls were received after t.
@@ -482,10 +595,12 @@ func (im *imitation) callsAfter(t time.Time) int {
 	return n
 }
 
-// latency is one answer's reaction time and when its question appeared.
+// latency is one answer's reaction time, when and where its question
+// appeared.
 type latency struct {
 	asked time.Time
 	took  time.Duration
+	where where
 }
 
 // answers are the kitkot side's counts.
@@ -493,14 +608,16 @@ type answers struct {
 	Posts      int
 	Unexpected int
 	Pending    int
-	Latencies  []latency
+	// PendingAt counts the unanswered questions by where they are.
+	PendingAt map[where]int
+	Latencies []latency
 }
 
-// since is the reaction times of the questions asked at or after t.
-func (a answers) since(t time.Time) []time.Duration {
+// since is the reaction times of the questions in w asked at or after t.
+func (a answers) since(t time.Time, w where) []time.Duration {
 	var out []time.Duration
 	for _, l := range a.Latencies {
-		if !l.asked.Before(t) {
+		if !l.asked.Before(t) && l.where == w {
 			out = append(out, l.took)
 		}
 	}
@@ -511,8 +628,12 @@ func (im *imitation) answers() answers {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	n := 0
+	at := map[where]int{}
 	for _, q := range im.pending {
 		n += len(q)
+		for _, p := range q {
+			at[p.where]++
+		}
 	}
-	return answers{Posts: im.posts, Unexpected: im.unexpected, Pending: n, Latencies: slices.Clone(im.latencies)}
+	return answers{Posts: im.posts, Unexpected: im.unexpected, Pending: n, PendingAt: at, Latencies: slices.Clone(im.latencies)}
 }

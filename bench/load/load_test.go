@@ -380,3 +380,84 @@ func sortedInts(s []int) []int {
 	slices.Sort(c)
 	return c
 }
+
+// TestVideos runs the harness on a few watched videos and no configured
+// thread, newest first and in Douyin's "hot" order: every new top-level
+// question and every question replied in a discovered thread (one on the
+// video listing's first page, where a listing shows its count moving) is
+// answered once, at kitkot and in the history, and the calls that reached
+// the imitation are the ones the costs promise.
+func TestVideos(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "autoreplyd")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/autoreplyd")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, order := range []string{"newest", "hot"} {
+		t.Run(order, func(t *testing.T) {
+			t.Parallel()
+			o := defaultOptions()
+			o.Threads, o.Videos, o.VideoComments, o.VideoActive = 0, 8, 240, 0.5
+			o.VideoOrder, o.VideoRecent = order, true
+			o.Cycles, o.Period, o.SendJitter = 2, 2*time.Second, "0"
+			o.Bin, o.Dir, o.Timeout = bin, filepath.Join(tmp, order), 2*time.Minute
+			var log bytes.Buffer
+			rep, err := run(context.Background(), o, &log)
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, log.String())
+			}
+			t.Logf("harness log:\n%s", log.String())
+			c := rep.Check
+			if len(c.Problems) > 0 {
+				t.Errorf("check problems: %q", c.Problems)
+			}
+			// 4 videos a cycle, each 1 new top-level comment and half of
+			// them a reply in a discovered thread: 12 comments, 4 of them
+			// questions (30%), each answered once.
+			if c.TopLevel != 8 || c.VideoReplies != 4 || c.Questions != 4 || c.Posts != 4 || c.SentRows != 4 ||
+				c.Unanswered != 0 || c.Unexpected != 0 {
+				t.Errorf("check: %+v", c)
+			}
+			// First sight lists each video whole: 30 comments, 2 pages.
+			if f := rep.FirstCycle.Video; f == nil || f.ListingCalls != 16 || f.ThreadCalls != 0 {
+				t.Errorf("first cycle: %+v", f)
+			}
+			// Each new top-level comment makes its video's listing cost
+			// page 1 and the page after it (newest first: the new ones
+			// come first) or the whole listing (hot: the order is not
+			// known), 2 pages either way here; an idle video one call.
+			const perNew = 2
+			for _, cy := range rep.Cycles {
+				v := cy.Video
+				if v == nil || v.NewTopLevel != 4 || v.NewReplies != 2 || v.TopVideos != 4 || v.TopSeen != 4 ||
+					v.TopCalls != 4*perNew || v.IdleCalls != v.IdleVideos || v.WaitingVideos != 0 || v.IdleThreadCalls != 0 {
+					t.Errorf("cycle %d: %+v", cy.N, v)
+				}
+			}
+			vs := rep.Videos
+			if vs == nil || vs.CallsPerIdleVideo != 1 || vs.CallsPerNewTopLevel != float64(perNew) || vs.CallsPerThreadReply <= 0 ||
+				vs.TopLatency.Count == 0 || vs.ThreadLatency.Count == 0 || vs.TopLatency.P50 <= 0 {
+				t.Errorf("summary: %+v", vs)
+			}
+			if rep.Daemon.PeakRSS <= 0 {
+				t.Errorf("rss: %+v", rep.Daemon)
+			}
+			var text bytes.Buffer
+			if err := printReport(&text, rep, false); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"calls per idle video per cycle: 1.000", "reaction latency, top-level comments",
+				"reaction latency, replies in discovered threads", "check OK"} {
+				if !strings.Contains(text.String(), want) {
+					t.Errorf("report lacks %q:\n%s", want, text.String())
+				}
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@
 //
 //	go run ./bench/load -threads 10000 -replies 20 -active 0.01 -period 10s -cycles 6
 //	go run ./bench/load -history 1000000 -cycles 2
+//	go run ./bench/load -threads 0 -videos 1000 -video-comments 50000 -video-active 0.05 -video-order hot
 //
 // Everything stays on 127.0.0.1; the secrets are made up for the run and
 // never printed.
@@ -27,6 +28,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
 // options are the harness's flags.
@@ -58,6 +61,16 @@ type options struct {
 	History      int
 	HistoryCache string
 
+	Videos             int
+	VideoComments      int
+	VideoActive        float64
+	VideoNew           int
+	VideoThreadReplies float64
+	VideoRecent        bool
+	VideoOrder         string
+	VideoPageSize      int
+	VideoMaxPages      int
+
 	FetchConcurrency int
 
 	Seed    uint64
@@ -70,22 +83,28 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		Threads:      10000,
-		Replies:      20,
-		Active:       0.01,
-		NewPerActive: 2,
-		Match:        0.3,
-		Spam:         0.1,
-		Period:       10 * time.Second,
-		Cycles:       6,
-		SourceRate:   "100/s",
-		SourceBurst:  1,
-		Concurrency:  8,
-		Order:        "newest",
-		PageSize:     10,
-		Echo:         true,
-		Seed:         1,
-		Timeout:      3 * time.Hour,
+		Threads:            10000,
+		Replies:            20,
+		Active:             0.01,
+		NewPerActive:       2,
+		Match:              0.3,
+		Spam:               0.1,
+		Period:             10 * time.Second,
+		Cycles:             6,
+		SourceRate:         "100/s",
+		SourceBurst:        1,
+		Concurrency:        8,
+		Order:              "newest",
+		PageSize:           10,
+		Echo:               true,
+		VideoComments:      50000,
+		VideoActive:        0.05,
+		VideoNew:           1,
+		VideoThreadReplies: 0.5,
+		VideoOrder:         "newest",
+		VideoPageSize:      simulator.DefaultVideoPageSize,
+		Seed:               1,
+		Timeout:            3 * time.Hour,
 	}
 }
 
@@ -99,7 +118,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Period, "period", o.Period, "the daemon's schedule: @every PERIOD")
 	fs.IntVar(&o.Cycles, "cycles", o.Cycles, "measured cycles after the first one")
 	fs.IntVar(&o.Warmup, "warmup", o.Warmup, "of the measured cycles, how many to leave out of the summary, latencies and baseline (adaptive polling's back-off settling)")
-	fs.Float64Var(&o.Sticky, "sticky", o.Sticky, "fraction in [0, 1] of each cycle's active threads taken from the previous cycle's (the rest from the others; 0 = a fresh random pick, 1 = the same threads every cycle)")
+	fs.Float64Var(&o.Sticky, "sticky", o.Sticky, "fraction in [0, 1] of each cycle's active threads (and active videos) taken from the previous cycle's (the rest from the others; 0 = a fresh random pick, 1 = the same ones every cycle)")
 	fs.StringVar(&o.SourceRate, "source-rate", o.SourceRate, "sources.douyin.rate")
 	fs.IntVar(&o.SourceBurst, "source-burst", o.SourceBurst, "sources.douyin.burst")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "sources.douyin.concurrency")
@@ -113,6 +132,15 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Echo, "echo", o.Echo, "answers show up in their thread, as on Douyin (the daemon sees them as its own)")
 	fs.IntVar(&o.History, "history", o.History, "rows of pre-seeded history (comments + replies) in the database at start (the target is 1000000)")
 	fs.StringVar(&o.HistoryCache, "history-cache", o.HistoryCache, `seeded database cache ("" = <user cache dir>/autoreplyd-bench/history-N.db)`)
+	fs.IntVar(&o.Videos, "videos", o.Videos, "watched videos (sources.douyin.videos, top_level answer, threads discover); 0 = none, and -threads 0 watches videos only")
+	fs.IntVar(&o.VideoComments, "video-comments", o.VideoComments, "top-level comments already there, spread evenly over the videos (the backlog of their first sight); a share of them have replies")
+	fs.Float64Var(&o.VideoActive, "video-active", o.VideoActive, "fraction of videos that get new top-level comments each cycle (at least one video)")
+	fs.IntVar(&o.VideoNew, "video-new", o.VideoNew, "new top-level comments per active video and cycle")
+	fs.Float64Var(&o.VideoThreadReplies, "video-thread-replies", o.VideoThreadReplies, "fraction of active videos that also get one new reply under one of their discovered threads (a backlog comment with replies)")
+	fs.BoolVar(&o.VideoRecent, "video-recent", o.VideoRecent, "reply only in discovered threads a newest-first listing shows on page 1 (comments people just read); otherwise in any, older ones included")
+	fs.StringVar(&o.VideoOrder, "video-order", o.VideoOrder, "the imitation's order of top-level comments: newest, oldest or hot (Douyin's default)")
+	fs.IntVar(&o.VideoPageSize, "video-page-size", o.VideoPageSize, "top-level comments a page of the video listing")
+	fs.IntVar(&o.VideoMaxPages, "video-max-pages", o.VideoMaxPages, "sources.douyin.video_max_pages (0 = key omitted)")
 	fs.IntVar(&o.FetchConcurrency, "fetch-concurrency", o.FetchConcurrency, "threads polled at once in the fetch+decode baseline (0 = as many as the daemon: -concurrency)")
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "traffic seed")
 	fs.StringVar(&o.Bin, "bin", o.Bin, `autoreplyd binary ("" = go build ./cmd/autoreplyd into the run directory)`)

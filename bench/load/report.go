@@ -11,20 +11,24 @@ import (
 // report is what the harness measured. Times are in seconds, memory in
 // bytes.
 type report struct {
-	Machine    machine         `json:"machine"`
-	Binary     binaryInfo      `json:"binary"`
-	Options    optionsSummary  `json:"options"`
-	Startup    startupReport   `json:"startup"`
-	History    *historyInfo    `json:"history,omitempty"`
-	FirstCycle cycleReport     `json:"first_cycle"`
-	Cycles     []cycleReport   `json:"cycles"`
-	Summary    summary         `json:"summary"`
-	Fetch      fetchResult     `json:"fetch_decode"`
-	Daemon     daemonReport    `json:"daemon"`
-	Harness    harnessReport   `json:"harness"`
-	Drain      drainReport     `json:"drain"`
-	Check      check           `json:"check"`
-	latency    []time.Duration // raw, for summarize
+	Machine    machine        `json:"machine"`
+	Binary     binaryInfo     `json:"binary"`
+	Options    optionsSummary `json:"options"`
+	Startup    startupReport  `json:"startup"`
+	History    *historyInfo   `json:"history,omitempty"`
+	FirstCycle cycleReport    `json:"first_cycle"`
+	Cycles     []cycleReport  `json:"cycles"`
+	Summary    summary        `json:"summary"`
+	Fetch      fetchResult    `json:"fetch_decode"`
+	Daemon     daemonReport   `json:"daemon"`
+	Harness    harnessReport  `json:"harness"`
+	Drain      drainReport    `json:"drain"`
+	Check      check          `json:"check"`
+	// Videos is the watched videos' summary (nil without -videos).
+	Videos  *videoSummary   `json:"videos,omitempty"`
+	latency []time.Duration // raw, for summarize: replies in configured threads
+	// topLatency and videoThreadLatency are raw too, for summarizeVideos.
+	topLatency, videoThreadLatency []time.Duration
 }
 
 // optionsSummary is the run's parameters as they went into the config.
@@ -50,6 +54,16 @@ type optionsSummary struct {
 	PageSize     int     `json:"page_size"`
 	Echo         bool    `json:"echo"`
 	History      int     `json:"history"`
+
+	Videos             int     `json:"videos,omitempty"`
+	VideoComments      int     `json:"video_comments,omitempty"`
+	VideoActive        float64 `json:"video_active,omitempty"`
+	VideoNew           int     `json:"video_new,omitempty"`
+	VideoThreadReplies float64 `json:"video_thread_replies,omitempty"`
+	VideoRecent        bool    `json:"video_recent,omitempty"`
+	VideoOrder         string  `json:"video_order,omitempty"`
+	VideoPageSize      int     `json:"video_page_size,omitempty"`
+	VideoMaxPages      int     `json:"video_max_pages,omitempty"`
 }
 
 func (o options) summary() optionsSummary {
@@ -57,6 +71,11 @@ func (o options) summary() optionsSummary {
 		Spam: o.Spam, Period: o.Period.String(), Cycles: o.Cycles, Warmup: o.Warmup, Sticky: o.Sticky, SourceRate: o.SourceRate, SourceBurst: o.SourceBurst,
 		Concurrency: o.Concurrency, SendRate: o.SendRate, MaxInterval: o.MaxInterval, QuietPolls: o.QuietPolls, SendJitter: o.SendJitter,
 		Order: o.Order, PageSize: o.PageSize, Echo: o.Echo, History: o.History}
+	if o.Videos > 0 {
+		s.Videos, s.VideoComments, s.VideoActive, s.VideoNew = o.Videos, o.VideoComments, o.VideoActive, o.VideoNew
+		s.VideoThreadReplies, s.VideoOrder, s.VideoPageSize, s.VideoMaxPages = o.VideoThreadReplies, o.VideoOrder, o.VideoPageSize, o.VideoMaxPages
+		s.VideoRecent = o.VideoRecent
+	}
 	if s.SendRate == "" {
 		s.SendRate = "unlimited (1000000/s)"
 	}
@@ -135,6 +154,9 @@ type cycleReport struct {
 	// had started, so the daemon's figures (seconds excepted) include a
 	// little of it; the harness's own counts (calls, seen) are exact.
 	Spill bool `json:"spill,omitempty"`
+	// Video is what the cycle did with the watched videos (nil without
+	// -videos).
+	Video *videoCycle `json:"video,omitempty"`
 	// polled maps each thread the cycle polled (by index) to the new
 	// replies its polls listed first (0 for an idle thread): what the
 	// fetch+decode baseline replays.
@@ -343,6 +365,7 @@ func (r *report) print(w io.Writer) (err error) {
 	p("(active: threads whose new replies the cycle listed first; idle: the others, deferred ones included; waiting: threads with")
 	p(" new replies the cycle did not poll; new: replies added before it; echo: our answers that showed up since the last cycle;")
 	p(" seen: new replies it listed first; mallocs, allocated: the daemon's, less the harness's scrapes)")
+	r.printVideos(p)
 	if r.Drain.Cycles > 0 {
 		p("after the measured cycles: %d more cycles (%.0fs) without new replies, until the questions of deferred threads were answered", r.Drain.Cycles, r.Drain.Seconds)
 	}
@@ -354,9 +377,11 @@ func (r *report) print(w io.Writer) (err error) {
 	p("cycle time: p50 %.2fs, max %.2fs (%d cycles, %.1fs in all%s)", s.CycleP50, s.CycleMax, len(r.Cycles)-o.Warmup, s.CycleSeconds, warm)
 	p("comments/s through poll → rules → claim → send → settle: %.2f (%d handled, %d new replies and own answers listed first; %d sent)",
 		s.CommentsPerSecond, s.Handled, s.Seen, s.Sent)
-	p("API calls per new reply: %.2f; per idle thread per cycle: %.3f", s.CallsPerNewReply, s.CallsPerIdleThread)
-	p("reaction latency (reply appears → answer at kitkot, %d answers): p50 %.2fs, p99 %.2fs, max %.2fs",
-		s.LatencyCount, s.LatencyP50, s.LatencyP99, s.LatencyMax)
+	if o.Threads > 0 {
+		p("API calls per new reply: %.2f; per idle thread per cycle: %.3f", s.CallsPerNewReply, s.CallsPerIdleThread)
+		p("reaction latency (reply appears → answer at kitkot, %d answers): p50 %.2fs, p99 %.2fs, max %.2fs",
+			s.LatencyCount, s.LatencyP50, s.LatencyP99, s.LatencyMax)
+	}
 	if r.Daemon.GoRuntimeMetrics {
 		scrapes := fmt.Sprintf("less the harness's scrapes at %.0f mallocs / %.0f KB each", r.Daemon.ScrapeMallocs, r.Daemon.ScrapeAllocBytes/1e3)
 		if r.Daemon.ScrapeMallocs == 0 {
@@ -369,12 +394,16 @@ func (r *report) print(w io.Writer) (err error) {
 	}
 	p("daemon RSS: peak (VmHWM before SIGTERM) %s, now %s, after the first cycle %s; stopped %.2fs after SIGTERM",
 		mb(r.Daemon.PeakRSS), mb(r.Daemon.RSS), mb(r.Daemon.RSSAfterFirstCycle), r.Daemon.StopSeconds)
-	fd := r.Fetch
-	p("new replies through the pipeline: %d listed first in %.3fs of measured cycles: %.1f new replies/s", s.Seen, s.CycleSeconds, s.NewRepliesPerSecond)
-	p("fetch+decode of the same pages: %d polls (%d calls) over %d cycles, concurrency %d, rate %s burst %d: %.3f s, %.1f new replies/s (%d found, %d on %d threads with new replies)",
-		fd.Polls, fd.Calls, fd.Cycles, fd.Concurrency, fd.Rate, fd.Burst, fd.Seconds, fd.CommentsPerSecond, fd.Found, fd.NewReplies, fd.ActivePolls)
-	p("pipeline ÷ fetch+decode (same pages, same rate): %.3g (target ≥ 0.5); both move the same new replies through the same pages, so this is fetch+decode seconds ÷ pipeline seconds (%.3fs ÷ %.3fs)",
-		s.Ratio, fd.Seconds, s.CycleSeconds)
+	if o.Threads > 0 {
+		fd := r.Fetch
+		p("new replies through the pipeline: %d listed first in %.3fs of measured cycles: %.1f new replies/s", s.Seen, s.CycleSeconds, s.NewRepliesPerSecond)
+		p("fetch+decode of the same pages: %d polls (%d calls) over %d cycles, concurrency %d, rate %s burst %d: %.3f s, %.1f new replies/s (%d found, %d on %d threads with new replies)",
+			fd.Polls, fd.Calls, fd.Cycles, fd.Concurrency, fd.Rate, fd.Burst, fd.Seconds, fd.CommentsPerSecond, fd.Found, fd.NewReplies, fd.ActivePolls)
+		p("pipeline ÷ fetch+decode (same pages, same rate): %.3g (target ≥ 0.5); both move the same new replies through the same pages, so this is fetch+decode seconds ÷ pipeline seconds (%.3fs ÷ %.3fs)",
+			s.Ratio, fd.Seconds, s.CycleSeconds)
+	} else {
+		p("no configured threads: no per-thread figures and no fetch+decode baseline (it replays thread polls)")
+	}
 	p("daemon log lines: %s; harness peak RSS %s", logSummary(r.Daemon.LogLines), mb(r.Harness.PeakRSS))
 	c := r.Check
 	status := "OK"
@@ -383,6 +412,10 @@ func (r *report) print(w io.Writer) (err error) {
 	}
 	p("check %s: %d questions → %d answers at kitkot, %d sent rows in the history, %d unanswered, %d unexpected; %d spam skipped, %d chatter unclaimed",
 		status, c.Questions, c.Posts, c.SentRows, c.Unanswered, c.Unexpected, c.Spam, c.Chatter)
+	if o.Videos > 0 {
+		p("  of them on videos: %d top-level comments (%d questions, %d unanswered) and %d replies in discovered threads (%d questions, %d unanswered), each answered once under its own thread",
+			c.TopLevel, c.TopQuestions, c.UnansweredTop, c.VideoReplies, c.VideoReplyQuestions, c.UnansweredVideoThread)
+	}
 	for _, pr := range c.Problems {
 		p("  %s", pr)
 	}
@@ -424,4 +457,49 @@ func logSummary(m map[string]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// printVideos writes the watched videos' part of the report.
+func (r *report) printVideos(p func(format string, args ...any)) {
+	o, v := r.Options, r.Videos
+	if v == nil {
+		return
+	}
+	p("")
+	p("videos: %d watched (top_level answer, threads discover), %d top-level comments already there (%s order, %d a page, video_max_pages %s); each cycle %.2g of them get %d new top-level comments, %.0f%% of those also a reply in a discovered thread (%s)",
+		o.Videos, o.VideoComments, o.VideoOrder, o.VideoPageSize, omitted(o.VideoMaxPages), o.VideoActive, o.VideoNew, o.VideoThreadReplies*100, recentText(o.VideoRecent))
+	if f := r.FirstCycle.Video; f != nil {
+		p("first sight: %d listing calls (%.2f a video), %d calls of discovered threads", f.ListingCalls, float64(f.ListingCalls)/float64(o.Videos), f.ThreadCalls)
+	}
+	p("%5s %9s %10s %12s %12s %12s %7s %14s %10s %7s", "cycle", "new top:re", "listing", "top:calls", "reply:calls", "idle:calls", "waiting",
+		"threads:calls", "idle-polls", "waiting")
+	for _, c := range r.Cycles {
+		cv := c.Video
+		if cv == nil {
+			continue
+		}
+		p("%5d %9s %10d %12s %12s %12s %7d %14s %10d %7d", c.N, fmt.Sprintf("%d:%d", cv.NewTopLevel, cv.NewReplies), cv.ListingCalls,
+			fmt.Sprintf("%d:%d", cv.TopVideos, cv.TopCalls), fmt.Sprintf("%d:%d", cv.ReplyVideos, cv.ReplyVideoCalls),
+			fmt.Sprintf("%d:%d", cv.IdleVideos, cv.IdleCalls), cv.WaitingVideos,
+			fmt.Sprintf("%d:%d", cv.ActiveThreads, cv.ActiveThreadCalls), cv.IdleThreadCalls, cv.WaitingThreads)
+	}
+	p("(new top:re: top-level comments and replies in discovered threads added before the cycle; listing: video listing calls;")
+	p(" top: videos listed with new top-level comments; reply: videos changed only by replies under their comments, ours included;")
+	p(" idle: the others, deferred ones included; waiting: changed videos, then threads with new replies, the cycle did not list;")
+	p(" threads: discovered threads whose polls listed new replies first; idle-polls: calls of discovered threads with nothing new)")
+	p("video calls: %d listing, %d discovered threads (%d of them found nothing new); %d new top-level comments, %d new replies in discovered threads",
+		v.ListingCalls, v.ThreadCalls, v.IdleThreadCalls, v.NewTopLevel, v.NewReplies)
+	p("calls per idle video per cycle: %.3f (target ≤ 1, ≤ 0.2 with adaptive polling); per new top-level comment: %.2f; per video changed only by replies: %.2f; per new reply in a discovered thread: %.2f",
+		v.CallsPerIdleVideo, v.CallsPerNewTopLevel, v.CallsPerReplyVideo, v.CallsPerThreadReply)
+	l := v.TopLatency
+	p("reaction latency, top-level comments (%d answers): p50 %.2fs, p99 %.2fs, max %.2fs", l.Count, l.P50, l.P99, l.Max)
+	l = v.ThreadLatency
+	p("reaction latency, replies in discovered threads (%d answers): p50 %.2fs, p99 %.2fs, max %.2fs", l.Count, l.P50, l.P99, l.Max)
+}
+
+func recentText(recent bool) string {
+	if recent {
+		return "one on a newest-first listing's page 1"
+	}
+	return "any, older ones included"
 }

@@ -12,14 +12,22 @@ import (
 // answered exactly once (at kitkot and in the history), spam skipped by the
 // spam rule, chatter recorded without a claim.
 type check struct {
-	Questions  int      `json:"questions"`
-	Spam       int      `json:"spam"`
-	Chatter    int      `json:"chatter"`
-	Posts      int      `json:"posts"`
-	Unexpected int      `json:"unexpected_posts"`
-	Unanswered int      `json:"unanswered"`
-	SentRows   int      `json:"sent_rows"`
-	Problems   []string `json:"problems,omitempty"`
+	Questions  int `json:"questions"`
+	Spam       int `json:"spam"`
+	Chatter    int `json:"chatter"`
+	Posts      int `json:"posts"`
+	Unexpected int `json:"unexpected_posts"`
+	Unanswered int `json:"unanswered"`
+	SentRows   int `json:"sent_rows"`
+	// Of them on watched videos: top-level comments and replies in
+	// discovered threads, their questions, and those never answered.
+	TopLevel              int      `json:"top_level,omitempty"`
+	TopQuestions          int      `json:"top_level_questions,omitempty"`
+	UnansweredTop         int      `json:"top_level_unanswered,omitempty"`
+	VideoReplies          int      `json:"video_thread_replies,omitempty"`
+	VideoReplyQuestions   int      `json:"video_thread_questions,omitempty"`
+	UnansweredVideoThread int      `json:"video_thread_unanswered,omitempty"`
+	Problems              []string `json:"problems,omitempty"`
 }
 
 func (c *check) problem(format string, args ...any) {
@@ -36,6 +44,18 @@ func (c *check) problem(format string, args ...any) {
 func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (_ check, err error) {
 	var c check
 	for _, r := range added {
+		switch r.Where {
+		case topLevel:
+			c.TopLevel++
+			if r.Kind == question {
+				c.TopQuestions++
+			}
+		case inVideoThread:
+			c.VideoReplies++
+			if r.Kind == question {
+				c.VideoReplyQuestions++
+			}
+		}
 		switch r.Kind {
 		case question:
 			c.Questions++
@@ -46,6 +66,7 @@ func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (
 		}
 	}
 	c.Posts, c.Unexpected, c.Unanswered = ans.Posts, ans.Unexpected, ans.Pending
+	c.UnansweredTop, c.UnansweredVideoThread = ans.PendingAt[topLevel], ans.PendingAt[inVideoThread]
 	if c.Unexpected > 0 {
 		c.problem("%d answers reached kitkot for threads with no unanswered question (a duplicate)", c.Unexpected)
 	}
@@ -110,7 +131,7 @@ func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (
 	}
 	for _, r := range added {
 		if d := disp[r.CID]; d != "evaluated" {
-			c.problem("%s comment %s: disposition %q, want evaluated", r.Kind, r.CID, d)
+			c.problem("%s %s %s (thread %s): disposition %q, want evaluated", r.Kind, r.Where, r.CID, r.ThreadID, d)
 			continue
 		}
 		cls := claims[r.CID]
@@ -124,7 +145,7 @@ func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (
 			}
 			c.SentRows += sent
 			if sent != 1 || len(cls) != 1 {
-				c.problem("question %s: claims %v, want one sent by price or buy_link", r.CID, cls)
+				c.problem("question %s %s (thread %s): claims %v, want one sent by price or buy_link", r.Where, r.CID, r.ThreadID, cls)
 			}
 		case spam:
 			if len(cls) != 1 || cls[0].rule != "spam" || cls[0].status != "skipped" {
