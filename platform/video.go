@@ -57,8 +57,13 @@ type VideoSource interface {
 	// prev (the zero state when the video was never polled). Errors are
 	// those of PollThread; on error the comments found so far may still be
 	// returned.
-	PollVideo(ctx context.Context, v Video, prev model.ThreadState, known KnownFunc) (VideoResult, error)
+	PollVideo(ctx context.Context, v Video, prev model.ThreadState, known KnownFunc, listed ListedFunc) (VideoResult, error)
 }
+
+// ListedFunc returns the reply counts the last listings showed for those
+// of ids the store knows as discovered threads (the others are absent:
+// count 0). It may be nil: a poll then takes every listed count as known.
+type ListedFunc func(ctx context.Context, ids []string) (map[string]int, error)
 
 // VideoStateID is the id under which a video's poll state is kept among the
 // threads' states. The prefix keeps it apart from every thread id (comment

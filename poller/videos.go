@@ -101,7 +101,10 @@ func (p *Poller) pollVideo(ctx context.Context, b Binding, vs platform.VideoSour
 	ad adaptive, known platform.KnownFunc, st *Stats) bool {
 	plat := b.Source.Platform()
 	log := p.sourceLog(b).With("video", v.ID)
-	res, err := vs.PollVideo(ctx, v, prev, known)
+	listed := func(ctx context.Context, ids []string) (map[string]int, error) {
+		return p.opts.Store.ListedTotals(ctx, plat, ids)
+	}
+	res, err := vs.PollVideo(ctx, v, prev, known, listed)
 	if bt := res.BadTimes; bt.Count > 0 {
 		log.Warn("comment create times unusable (unreadable or out of range): recorded with the time they were seen",
 			"comments", bt.Count, "first_comment", bt.FirstID, "first_value", bt.FirstRaw)

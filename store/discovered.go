@@ -335,11 +335,28 @@ func (s *Store) EvictDiscoveredThreads(ctx context.Context, platform, awemeID st
 	if err := s.writable(op); err != nil {
 		return nil, err
 	}
+	// Counted first, from the video's index alone: a video within its
+	// bound (every listing of most) costs no DELETE. Both statements name
+	// the index: SQLite otherwise plans them on the primary key with
+	// platform = ? alone and reads every discovered thread of the
+	// platform, 20 ms a video at 50,000 threads (BENCHMARKS.md, "Whole
+	// videos").
+	var n int
+	if err := s.q.QueryRowContext(ctx,
+		`SELECT count(*) FROM discovered_threads INDEXED BY discovered_threads_video WHERE platform = ? AND aweme_id = ?`,
+		platform, awemeID).Scan(&n); err != nil {
+		return nil, fmt.Errorf("%s of %s video %s: %w", op, platform, awemeID, err)
+	}
+	if n <= max(keep, 0) {
+		return nil, nil
+	}
 	rows, err := s.q.QueryContext(ctx,
 		`DELETE FROM discovered_threads
-		 WHERE platform = ?1 AND aweme_id = ?2 AND thread_id NOT IN (
-		   SELECT thread_id FROM discovered_threads WHERE platform = ?1 AND aweme_id = ?2
-		   ORDER BY `+discoveredOrder+` LIMIT ?3)
+		 WHERE rowid IN (
+		   SELECT rowid FROM discovered_threads INDEXED BY discovered_threads_video WHERE platform = ?1 AND aweme_id = ?2
+		   EXCEPT
+		   SELECT rowid FROM (SELECT rowid, last_active, thread_id FROM discovered_threads INDEXED BY discovered_threads_video
+		                      WHERE platform = ?1 AND aweme_id = ?2 ORDER BY `+discoveredOrder+` LIMIT ?3))
 		 RETURNING `+discoveredColumns, platform, awemeID, max(keep, 0))
 	if err != nil {
 		return nil, fmt.Errorf("%s of %s video %s: %w", op, platform, awemeID, err)
@@ -361,5 +378,40 @@ func (s *Store) EvictDiscoveredThreads(ctx context.Context, platform, awemeID st
 		}
 		return strings.Compare(a.ThreadID, b.ThreadID)
 	})
+	return out, nil
+}
+
+// ListedTotals returns the reply counts the last listings showed for those
+// of ids that are discovered threads of platform (the others are absent:
+// a comment never seen with replies, or dropped). A newest-first video
+// poll weighs them against the video's moved total to tell whether replies
+// landed under comments it has not read yet.
+func (s *Store) ListedTotals(ctx context.Context, platform string, ids []string) (map[string]int, error) {
+	out := map[string]int{}
+	for start := 0; start < len(ids); start += maxVars {
+		chunk := ids[start:min(start+maxVars, len(ids))]
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, platform)
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		rows, err := s.q.QueryContext(ctx, `SELECT thread_id, listed_total FROM discovered_threads
+			WHERE platform = ? AND thread_id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("listed totals of %s threads: %w", platform, err)
+		}
+		for rows.Next() {
+			var id string
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("listed totals of %s threads: %w", platform, err)
+			}
+			out[id] = n
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, fmt.Errorf("listed totals of %s threads: %w", platform, err)
+		}
+	}
 	return out, nil
 }

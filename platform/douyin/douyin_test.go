@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
 
@@ -26,8 +27,34 @@ const threadID = "7251524159191958327"
 
 // memKnown is an in-memory record of seen cids.
 type memKnown struct {
-	mu  sync.Mutex
-	ids map[string]bool
+	mu     sync.Mutex
+	ids    map[string]bool
+	totals map[string]int // reply counts last listed, as the store keeps them
+}
+
+// listed returns the reply counts last listed of those of ids listed before.
+func (m *memKnown) listed(_ context.Context, ids []string) (map[string]int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]int{}
+	for _, id := range ids {
+		if n, ok := m.totals[id]; ok {
+			out[id] = n
+		}
+	}
+	return out, nil
+}
+
+// recordListed keeps the counts a poll listed.
+func (m *memKnown) recordListed(ls []platform.ListedThread) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.totals == nil {
+		m.totals = map[string]int{}
+	}
+	for _, t := range ls {
+		m.totals[t.ThreadID] = t.Total
+	}
 }
 
 func (m *memKnown) known(_ context.Context, ids []string) (map[string]bool, error) {

@@ -27,11 +27,15 @@ func (s *Source) Videos() []platform.Video { return slices.Clone(s.cfg.Videos) }
 // at most VideoMaxPages pages: the order is not documented (Douyin's
 // default is "hot"), and a video can hold thousands of comments. A listing
 // known newest first is paged while pages bring unknown comments, at most
-// MaxPages pages. An oldest-first listing is scanned like an unknown one:
+// MaxPages pages, and, while the total moved by more than the pages read
+// explain (a new comment counts itself and its replies, a listed comment
+// the rise of its reply count over the last listing's, from listed),
+// within VideoMaxPages pages: a reply under a comment further down moves
+// the total and nothing on page 1. An oldest-first listing is scanned like an unknown one:
 // its new comments are at the end, which a bounded scan of a large video
 // does not reach, but Douyin has not been seen listing videos that way.
-func (s *Source) PollVideo(ctx context.Context, v platform.Video, prev model.ThreadState, known platform.KnownFunc) (platform.VideoResult, error) {
-	vs := &videoScan{src: s, v: v, known: known, status: map[string]bool{}}
+func (s *Source) PollVideo(ctx context.Context, v platform.Video, prev model.ThreadState, known platform.KnownFunc, listed platform.ListedFunc) (platform.VideoResult, error) {
+	vs := &videoScan{src: s, v: v, known: known, listed: listed, status: map[string]bool{}}
 	p1, fresh, err := vs.get(ctx, 1)
 	if err != nil {
 		return vs.failed(prev, err)
@@ -55,11 +59,25 @@ func (s *Source) PollVideo(ctx context.Context, v platform.Video, prev model.Thr
 		}
 	case !changed:
 	default: // newest first: new comments come first
-		for fresh > 0 && last.HasMore && last.Items > 0 && n < s.cfg.MaxPages {
+		moved := int(p1.Total - prev.Total)
+		explained, err := vs.explained(ctx, 0)
+		if err != nil {
+			return vs.failed(prev, err)
+		}
+		more := func() bool {
+			return fresh > 0 || (explained < moved && n < s.cfg.VideoMaxPages)
+		}
+		for more() && last.HasMore && last.Items > 0 && n < s.cfg.MaxPages {
 			n++
+			from := len(vs.res.Listed)
 			if last, fresh, err = vs.get(ctx, n); err != nil {
 				return vs.failed(prev, err)
 			}
+			e, err := vs.explained(ctx, from)
+			if err != nil {
+				return vs.failed(prev, err)
+			}
+			explained += e
 		}
 	}
 	now := s.now()
@@ -100,11 +118,41 @@ func (vs *videoScan) sortComments() {
 	})
 }
 
+// explained is how much of the video's total the comments listed from
+// vs.res.Listed[from:] on account for: a new comment itself and its
+// replies, a known one the rise of its reply count since the last listing.
+func (vs *videoScan) explained(ctx context.Context, from int) (int, error) {
+	listed := vs.res.Listed[from:]
+	before := map[string]int{}
+	if vs.listed != nil && len(listed) > 0 {
+		ids := make([]string, len(listed))
+		for i, t := range listed {
+			ids[i] = t.ThreadID
+		}
+		var err error
+		if before, err = vs.listed(ctx, ids); err != nil {
+			return 0, &model.SourceError{Action: model.SourceRetry, Msg: "look up listed reply counts: " + vs.src.videos.client.Redact(err.Error())}
+		}
+	}
+	n := 0
+	for _, t := range listed {
+		switch {
+		case vs.status[t.ThreadID]:
+			n += 1 + t.Total
+		case vs.listed == nil:
+		default:
+			n += max(t.Total-before[t.ThreadID], 0)
+		}
+	}
+	return n, nil
+}
+
 // videoScan is the work of one poll of one video.
 type videoScan struct {
 	src    *Source
 	v      platform.Video
 	known  platform.KnownFunc
+	listed platform.ListedFunc
 	status map[string]bool // cid listed in this poll -> not known before it
 	obs    platform.OrderObserver
 	last   int // the page listed last, for order detection

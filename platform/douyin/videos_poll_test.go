@@ -3,6 +3,7 @@ package douyin
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -14,11 +15,12 @@ import (
 func (h *harness) pollVideo(v platform.Video) (platform.VideoResult, int) {
 	h.t.Helper()
 	before := h.api.VideoCallCount()
-	res, err := h.src.PollVideo(context.Background(), v, h.state, h.known.known)
+	res, err := h.src.PollVideo(context.Background(), v, h.state, h.known.known, h.known.listed)
 	if err != nil {
 		h.t.Fatalf("PollVideo: %v", err)
 	}
 	h.known.record(res.Comments)
+	h.known.recordListed(res.Listed)
 	h.state = res.State
 	return res, h.api.VideoCallCount() - before
 }
@@ -95,6 +97,57 @@ func TestPollVideo(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Newest first, a video changed only by replies: a reply under a comment
+// on page 1 costs page 1; one under a comment further down moves the total
+// and nothing on page 1, so the poll reads on until the rise is explained
+// (within video_max_pages), and the comment is listed with its new count.
+func TestPollVideoNewestRepliesFurtherDown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(a *simulator.JustOneAPI, c *Config) {
+		a.VideoOrder, a.VideoPageSize = simulator.OrderNewest, 10
+		c.VideoMaxPages = 4
+	})
+	v := platform.Video{ID: videoID, AnswerTopLevel: true, DiscoverThreads: true}
+	ids := h.addComments(45)
+	if _, calls := h.pollVideo(v); calls != 5 {
+		t.Fatalf("first sight: %d calls", calls)
+	}
+	reply := func(cid string) {
+		h.api.AddReply(cid, simulator.Reply{AwemeID: videoID, Text: "同问", UserUID: "1", CreateTime: time.Now().Unix(), ReplyToReplyID: "0"})
+	}
+	// ids are in creation order: the newest is on page 1, the oldest on page 5.
+	newest, third := ids[len(ids)-1], ids[len(ids)-25]
+	reply(newest)
+	res, calls := h.pollVideo(v)
+	if calls != 1 {
+		t.Fatalf("a reply on page 1: %d calls, want 1", calls)
+	}
+	if got := listedTotal(res, newest); got != 1 {
+		t.Fatalf("page 1's comment listed with %d replies", got)
+	}
+	reply(third)
+	res, calls = h.pollVideo(v)
+	if calls != 3 {
+		t.Fatalf("a reply on page 3: %d calls, want 3 (read until the rise is explained)", calls)
+	}
+	if got := listedTotal(res, third); got != 1 {
+		t.Fatalf("page 3's comment listed with %d replies, want 1", got)
+	}
+	if _, calls := h.pollVideo(v); calls != 1 {
+		t.Fatalf("unchanged after: %d calls", calls)
+	}
+}
+
+func listedTotal(res platform.VideoResult, id string) int {
+	n := -1
+	for _, t := range res.Listed {
+		if t.ThreadID == id {
+			n = t.Total
+		}
+	}
+	return n
 }
 
 // The section's videos reach the source with their modes and bounds.
