@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +69,28 @@ var demoThreads = []struct{ id, aweme, campaign string }{
 // demoVideo is a whole Douyin video the demo watches: its new top-level
 // comments are answered and the threads under them discovered.
 const demoVideo = "7262080445271772416"
+
+// demoLLMKey is the made-up key of the demo's language model imitation.
+const demoLLMKey = "demo-llm-key" //nolint:gosec // G101: made up
+
+// demoDraftRule follows the example rules in the demo's rules.yaml: the
+// questions no template answers get a draft from the (imitated) model,
+// held for a person; one asking for contacts gets a draft that names a
+// WeChat id, which reject_if flags.
+const demoDraftRule = `
+  # The demo's own: a language model (the simulator imitates one) drafts
+  # the answers to questions no rule above answers; a person approves them
+  # (autoreplyd inbox). See docs/drafts.md.
+  - name: product_question
+    description: 模型起草，人工审核
+    when: 'text matches "[?？吗]$"'
+    draft:
+      llm: demo
+      system: '你是一家小店的客服，回答简短友好，不承诺价格和发货时间。'
+      prompt: '用户 {{ user.nickname }} 问：{{ text }}'
+      max_length: 60
+    reject_if: 'containsAny(draft, ["微信", "vx", "http", "保证"])'
+`
 
 // demoBacklog is how many replies each thread holds before a new database
 // first looks at it.
@@ -249,7 +272,14 @@ sources:
     rate: 5/s
     burst: 3
     daily_cap: 0
-`, tick, urls.Douyin, demoToken, botUID, demoVideo, threads.String(), urls.Kitkot, demoAPIKey, demoSessionKey)
+llm:
+  demo:
+    base_url: %s
+    api_key: %s
+    model: demo-chat
+    rate: 5/s
+    daily_tokens: 100000
+`, tick, urls.Douyin, demoToken, botUID, demoVideo, threads.String(), urls.Kitkot, demoAPIKey, demoSessionKey, urls.LLM, demoLLMKey)
 	path := filepath.Join(dir, "config.yaml")
 	// Private: it holds (made-up) secrets inline, which run warns of in a
 	// file others can read.
@@ -261,7 +291,7 @@ sources:
 		notes = append(notes, fmt.Sprintf("using the existing %s (not overwritten)", termesc.String(path)))
 	}
 	rulesPath := filepath.Join(dir, "rules.yaml")
-	if existed, err = writeNew(rulesPath, autoreplyd.ExampleRules, 0o644); err != nil {
+	if existed, err = writeNew(rulesPath, append(slices.Clone(autoreplyd.ExampleRules), demoDraftRule...), 0o644); err != nil {
 		return nil, err
 	}
 	if existed {
@@ -332,10 +362,14 @@ func (p *printer) event(ev poller.Event) {
 		p.counts["no_match"]++
 	case ev.Status == model.StatusSkipped:
 		what = fmt.Sprintf("rule %s: skipped (%s)", ev.Rule, ev.Reason)
+	case ev.Status == model.StatusFlagged && ev.Reply != "":
+		what = fmt.Sprintf("rule %s: the model's draft %q flagged for a person (%s), nothing sent", ev.Rule, ev.Reply, ev.Reason)
 	case ev.Status == model.StatusFlagged:
 		what = fmt.Sprintf("rule %s: flagged for a person, nothing sent (autoreplyd inbox)", ev.Rule)
 	case ev.Status == model.StatusHeld:
 		what = fmt.Sprintf("rule %s: held for approval %q (autoreplyd inbox)", ev.Rule, ev.Reply)
+	case ev.Status == model.StatusDrafting:
+		what = fmt.Sprintf("rule %s: asking the model for a draft", ev.Rule)
 	default:
 		what = fmt.Sprintf("rule %s: %s %q", ev.Rule, ev.Status, ev.Reply)
 		if ev.Reason != "" {

@@ -48,6 +48,10 @@ func TestRun(t *testing.T) {
 		"  comments seen:      ",
 		"  handled replies:    ",
 		"  JustOneAPI calls:   ",
+		// Questions no template answers: the imitated model drafts,
+		// a person approves.
+		"rule product_question: asking the model for a draft",
+		"rule product_question: held for approval ",
 		"  database:           " + db + "\n",
 		"query it:  /opt/bin/autoreplyd history --database " + db,
 	} {
@@ -60,7 +64,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("the demo logged an error:\n%s", log.String())
 	}
 	// Nothing the demo printed holds its (made-up) credentials.
-	for _, secret := range []string{demoToken, demoAPIKey, demoSessionKey} {
+	for _, secret := range []string{demoToken, demoAPIKey, demoSessionKey, demoLLMKey} {
 		if strings.Contains(o, secret) || strings.Contains(log.String(), secret) {
 			t.Errorf("output contains %q", secret)
 		}
@@ -95,6 +99,17 @@ func TestRun(t *testing.T) {
 	// Every sent row was printed as it happened.
 	if n := strings.Count(o, `: sent "`); n < len(sent) {
 		t.Errorf("%d sent decisions printed, %d sent rows", n, len(sent))
+	}
+	// The drafts held for a person are the model's, with its tokens.
+	held, err := st.History(t.Context(), store.Filter{Status: model.StatusHeld})
+	if err != nil || len(held) == 0 {
+		t.Fatalf("held rows: %d, %v", len(held), err)
+	}
+	for _, r := range held {
+		if r.Rule != "product_question" || r.LLM != "demo" || r.LLMModel != "demo-chat" || r.DraftText == "" ||
+			r.ReplyText != r.DraftText || r.PromptTokens == 0 {
+			t.Errorf("held row %+v", r)
+		}
 	}
 	// Nothing is left pending after the run.
 	pending, err := st.History(t.Context(), store.Filter{Status: model.StatusPending})
@@ -246,7 +261,7 @@ func TestRunPrintsReload(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(seven), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 7 rules\n") })
+	testutil.WaitFor(t, "the reload to be printed", func() bool { return strings.Contains(out.String(), "\nrules reloaded: 8 rules\n") })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v\n%s", err, log.String())

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"net/url"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -65,6 +66,9 @@ func simCredentials(cfg *config.Config) simulator.SimCredentials {
 		case *weibo.SourceSection:
 			set(&c.WeiboAccessToken, x.AccessToken.Value())
 		}
+	}
+	for _, e := range cfg.LLM {
+		set(&c.LLMAPIKey, e.APIKey.Value())
 	}
 	for _, r := range cfg.Responders {
 		switch x := r.Section.(type) {
@@ -151,6 +155,13 @@ func baseURLKeys(cfg *config.Config, urls simulator.SimBaseURLs) []baseURLKey {
 	}
 	for _, r := range cfg.Responders {
 		add(r.Key(), r.Type, r.Section.Base().BaseURL)
+	}
+	// A model endpoint on loopback is an earlier run's imitation; one
+	// elsewhere is the operator's own, left alone.
+	for _, e := range cfg.LLM {
+		if u, err := url.Parse(e.BaseURL); err == nil && u.Hostname() == "127.0.0.1" {
+			out = append(out, baseURLKey{e.Key() + ".base_url", strings.TrimRight(e.BaseURL, "/"), urls.LLM})
+		}
 	}
 	return out
 }
