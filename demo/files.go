@@ -1,10 +1,10 @@
 package demo
 
 import (
-	"net/url"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
