@@ -127,6 +127,14 @@ func TestPlaygroundDraftFlagged(t *testing.T) {
 	if strings.Contains(r.body, srv.Key()) {
 		t.Error("the page shows the key")
 	}
+	// Markup in the comment is text in the messages shown.
+	f := playDraftForm("<script>alert(1)</script>多少钱？", draftRules, true)
+	f.Set("nickname", hostileNickname)
+	r = cl.post("/ui/playground", "/ui/playground", f)
+	wantIn(t, "hostile", r.body, "用户 &#34;&gt;&lt;img src=x onerror=alert(1)&gt;小王&#39;s 问：&lt;script&gt;alert(1)&lt;/script&gt;多少钱？")
+	if strings.Contains(r.body, "<img src=x") || strings.Contains(r.body, "<script>alert") {
+		t.Errorf("markup from the comment reached the page:\n%s", r.body)
+	}
 	// Nothing was recorded: the playground saves nothing.
 	if n, err := w.st.CountStatuses(t.Context(), model.StatusDrafting, model.StatusFlagged, model.StatusHeld); err != nil || n != 2 {
 		t.Errorf("waiting claims: %d %v, want the world's 2", n, err)
