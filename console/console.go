@@ -1,8 +1,9 @@
 // Package console is autoreplyd's web console, served under /ui/ on the
 // listen address when the config has a console section: the inbox of
-// flagged comments and held answers (approve, edit, reject, done), the live
-// decisions (server-sent events), the rules with their counts, a playground
-// that explains a made-up comment, replay of edited rules and the daemon's
+// flagged comments and held answers (approve, edit, reject, done; a model's
+// drafts among them), the live decisions (server-sent events), the rules
+// with their counts, a playground that explains a made-up comment (and may
+// ask a model for a draft of it), replay of edited rules and the daemon's
 // health. Pages are rendered on the server (html/template, assets embedded);
 // the little JavaScript there is adds keyboard keys and the live feed.
 //
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/redact"
+	"github.com/autoreplyd/autoreplyd/llm"
 	"github.com/autoreplyd/autoreplyd/notify"
 	"github.com/autoreplyd/autoreplyd/platform"
 	"github.com/autoreplyd/autoreplyd/poller"
@@ -96,6 +98,10 @@ type Options struct {
 	RulesPath string
 	// Responders check an edited answer (by name, as claims record them).
 	Responders map[string]platform.Responder
+	// LLM are the daemon's model endpoints by name (llm.NAME): the
+	// playground may ask them for a draft, under their own rates. Nil or
+	// empty: the playground offers no draft.
+	LLM map[string]*llm.Client
 	// ApprovalMaxAge is approval.max_age.
 	ApprovalMaxAge time.Duration
 	// Status reports the daemon's state (nil: the health page is empty).

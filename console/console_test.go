@@ -109,7 +109,9 @@ const (
 	hostileNickname = `"><img src=x onerror=alert(1)>小王's`
 )
 
-func newWorld(t *testing.T) *world {
+// newWorld is a world; tune, if given, changes the console's options
+// before it is built.
+func newWorld(t *testing.T, tune ...func(*Options)) *world {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := store.Open(t.Context(), filepath.Join(dir, "autoreplyd.db"))
@@ -148,7 +150,7 @@ func newWorld(t *testing.T) *world {
 	w.flagged = rec("7300000000000000002", "0", hostileComment, "林",
 		store.Claim{Rule: "complaint", Responder: "kitkot", Status: model.StatusFlagged})
 	logger := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := New(Options{
+	opts := Options{
 		Users:          []User{{Name: "ops", Hash: opsHash()}, {Name: "林", Password: pwFile}},
 		SessionTTL:     time.Hour,
 		Listen:         listenAddr,
@@ -169,7 +171,11 @@ func newWorld(t *testing.T) *world {
 		Redact:   redact.New(platformToken),
 		Logger:   logger,
 		Now:      w.clock,
-	})
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
+	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

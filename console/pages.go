@@ -53,7 +53,11 @@ type inboxRow struct {
 	ID                                    int64
 	Status, Rule, Platform, When, Expires string
 	Nickname, Comment, Reply, Parent      string
-	Thread, History                       []contextLine
+	// Reason and Why say why a claim is flagged (a draft's guardrail:
+	// reject_if, draft_too_long, llm_refusal ...); Drafted names the model
+	// that drafted the answer ("" when none did).
+	Reason, Why, Drafted string
+	Thread, History      []contextLine
 }
 
 // contextLine is one claim of a row's context.
@@ -75,16 +79,23 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request, s *session, code
 	if err == nil {
 		rows, err = c.opts.Reader.Inbox(ctx, inboxLimit, model.StatusFlagged, model.StatusHeld)
 	}
+	// Claims whose draft a model is still writing have nothing to decide
+	// yet: counted, so that a person knows more are coming.
+	var drafting int
+	if err == nil {
+		drafting, err = c.opts.Reader.CountStatuses(ctx, model.StatusDrafting)
+	}
 	if err != nil {
 		c.fail(w, r, s, http.StatusInternalServerError, p.L.T("error.store", c.show(err.Error())))
 		return
 	}
 	p.Title = fmt.Sprintf("(%d) %s", total, p.L.T("inbox.title"))
 	data := struct {
-		Rows  []inboxRow
-		More  bool
-		Limit int
-	}{More: total > len(rows), Limit: inboxLimit}
+		Rows     []inboxRow
+		More     bool
+		Limit    int
+		Drafting int
+	}{More: total > len(rows), Limit: inboxLimit, Drafting: drafting}
 	// Each row's context is a few indexed reads; reading rows side by side
 	// keeps the page fast on a large history (BENCHMARKS.md, "Console
 	// pages").
@@ -95,7 +106,7 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request, s *session, code
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			data.Rows[i] = c.inboxRow(ctx, h)
+			data.Rows[i] = c.inboxRow(ctx, p.L, h)
 		})
 	}
 	wg.Wait()
@@ -104,9 +115,13 @@ func (c *Console) inbox(w http.ResponseWriter, r *http.Request, s *session, code
 
 // inboxRow is h with its context. A context that cannot be read is left
 // out (logged): the row itself is what matters.
-func (c *Console) inboxRow(ctx context.Context, h store.HistoryRow) inboxRow {
+func (c *Console) inboxRow(ctx context.Context, l *lang, h store.HistoryRow) inboxRow {
 	row := inboxRow{ID: h.ID, Status: h.Status, Rule: c.show(h.Rule), Platform: h.Platform, When: c.timeText(h.CreatedAt),
-		Nickname: c.show(h.UserNickname), Comment: c.show(h.CommentText), Reply: c.show(h.ReplyText)}
+		Nickname: c.show(h.UserNickname), Comment: c.show(h.CommentText), Reply: c.show(h.ReplyText),
+		Drafted: c.drafted(l, h.LLM, h.LLMModel, h.PromptTokens+h.CompletionTokens)}
+	if h.Status == model.StatusFlagged {
+		row.Reason, row.Why = c.show(h.Reason), c.show(h.Error)
+	}
 	if h.Status == model.StatusHeld && c.opts.ApprovalMaxAge > 0 && !h.CreatedAt.IsZero() {
 		row.Expires = c.timeText(h.CreatedAt.Add(c.opts.ApprovalMaxAge))
 	}
@@ -388,9 +403,14 @@ func (*Console) platforms() []string {
 type playgroundData struct {
 	Text, Nickname, Labels, Time, Rules, Platform string
 	Platforms                                     []string
-	Explained                                     bool
-	Lines                                         []explain.Line
-	Outcome                                       []string
+	// CanDraft: the daemon has model endpoints, so the form offers to ask
+	// them (Draft: it was asked to).
+	CanDraft, Draft bool
+	Explained       bool
+	Lines           []explain.Line
+	Outcome         []string
+	// Drafts are the drafting rules' requests and answers, when asked.
+	Drafts []playDraft
 }
 
 // playground explains a made-up comment with the rules in the form
@@ -399,7 +419,7 @@ type playgroundData struct {
 func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session) {
 	p := c.signedPage(r, s, "playground")
 	l := p.L
-	d := playgroundData{Platforms: c.platforms(), Platform: model.PlatformDouyin}
+	d := playgroundData{Platforms: c.platforms(), Platform: model.PlatformDouyin, CanDraft: len(c.opts.LLM) > 0}
 	// A GET with a text (a live decision's link) evaluates it under the
 	// live rules; nothing is saved either way.
 	if r.Method != http.MethodPost && r.URL.Query().Get("text") == "" {
@@ -412,6 +432,8 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session)
 	if r.Method != http.MethodPost {
 		d.Rules = c.liveRulesYAML()
 	}
+	// Only a POST (CSRF-checked) spends tokens: a link cannot.
+	d.Draft = d.CanDraft && r.Method == http.MethodPost && r.PostFormValue("draft") == "1"
 	if pl := r.FormValue("platform"); slices.Contains(d.Platforms, pl) {
 		d.Platform = pl
 	}
@@ -449,17 +471,61 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	d.Explained = true
-	d.Lines, d.Outcome = explain.Explain(set.Rules(), set.Explain(cm, now), now)
+	verdicts := set.Explain(cm, now)
+	d.Lines, d.Outcome = explain.Explain(set.Rules(), verdicts, now)
+	if d.Draft {
+		d.Drafts = c.playDrafts(r.Context(), l, s.user, set, verdicts, cm, now)
+	}
 	c.render(w, r, http.StatusOK, "playground", p, d)
 }
 
+// formRulesFile is the name the rules of a form load under, beside the
+// live rules (see formRulesName).
+const formRulesFile = "console.yaml"
+
+// formRulesName is where the rules of a form load as from: a file in the
+// live rules' directory, so that a relative draft.context_file is the file
+// the live rule reads.
+func (c *Console) formRulesName() string {
+	dir := c.opts.RulesPath
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		dir = filepath.Dir(dir)
+	}
+	return filepath.Join(dir, formRulesFile)
+}
+
 // loadFormRules loads the rules of a form; when they do not load, p's
-// error lists the problems.
+// error lists the problems. A draft.context_file must be one the live
+// rules use: the playground shows and sends a context file's text, and a
+// console user may not read the daemon's other files (its keys among
+// them) that way.
 func (c *Console) loadFormRules(p *page, yamlText string) (*rules.Set, bool) {
-	set, err := rules.LoadBytes("console.yaml", []byte(yamlText), rules.Options{Location: c.opts.Location})
+	name := c.formRulesName()
+	set, err := rules.LoadBytes(name, []byte(yamlText), rules.Options{Location: c.opts.Location})
+	var problems []string
 	if err != nil {
+		problems = strings.Split(strings.TrimRight(c.show(err.Error()), "\n"), "\n")
+	} else {
+		live := map[string]bool{}
+		for _, ri := range c.opts.Rules().Rules() {
+			if ri.Draft != nil && ri.Draft.ContextFile != "" {
+				live[ri.Draft.ContextFile] = true
+			}
+		}
+		for _, ri := range set.Rules() {
+			if ri.Draft != nil && ri.Draft.ContextFile != "" && !live[ri.Draft.ContextFile] {
+				problems = append(problems, c.show(p.L.T("play.context_file", formRulesFile, ri.Line, ri.Name, ri.Draft.ContextFile)))
+			}
+		}
+	}
+	if len(problems) > 0 {
 		p.Error = p.L.T("play.bad_rules")
-		p.Errors = strings.Split(strings.TrimRight(c.show(err.Error()), "\n"), "\n")
+		for i := range problems {
+			// The positions name the form, not a file in the rules'
+			// directory.
+			problems[i] = strings.ReplaceAll(problems[i], name, formRulesFile)
+		}
+		p.Errors = problems
 		return nil, false
 	}
 	return set, true
