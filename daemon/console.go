@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/console"
+	"github.com/autoreplyd/autoreplyd/llm"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -46,7 +47,7 @@ func (s *consoleState) reloaded(at time.Time, changed bool, err error) {
 // the daemon's store, live rules and responders. listen is the address the
 // listener is bound to, which the console answers to besides the allowed
 // hosts.
-func (d *Daemon) newConsole(listen string, bindings []poller.Binding) (*console.Console, error) {
+func (d *Daemon) newConsole(listen string, bindings []poller.Binding, llms map[string]*llm.Client) (*console.Console, error) {
 	cc := d.cfg.Console
 	if cc == nil {
 		return nil, nil
@@ -72,6 +73,7 @@ func (d *Daemon) newConsole(listen string, bindings []poller.Binding) (*console.
 	reader.SetRedactor(d.redact)
 	d.consoleReader = reader
 	return console.New(console.Options{
+		LLM:            llms,
 		Users:          users,
 		SessionTTL:     cc.SessionTTL,
 		Listen:         listen,

@@ -179,7 +179,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if d.listener != nil {
 		listenAddr = d.listener.Addr().String()
 	}
-	if d.console, err = d.newConsole(listenAddr, bindings); err != nil {
+	llms, err := d.llmClients()
+	if err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if d.console, err = d.newConsole(listenAddr, bindings, llms); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
@@ -203,10 +208,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	ApplyRetry(&po, cfg)
 	po.ApprovalMaxAge = cfg.Approval.MaxAge
-	if po.LLM, err = d.llmClients(); err != nil {
-		_ = d.Close()
-		return nil, err
-	}
+	po.LLM = llms
 	if d.notifier, err = d.newDispatcher(st); err != nil {
 		_ = d.Close()
 		return nil, err
