@@ -71,7 +71,7 @@ var demoThreads = []struct{ id, aweme, campaign string }{
 const demoVideo = "7262080445271772416"
 
 // demoLLMKey is the made-up key of the demo's language model imitation.
-const demoLLMKey = "demo-llm-key" //nolint:gosec // G101: made up
+const demoLLMKey = "demo-llm-key"
 
 // demoDraftRule follows the example rules in the demo's rules.yaml: the
 // questions no template answers get a draft from the (imitated) model,

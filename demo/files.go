@@ -127,7 +127,7 @@ type baseURLKey struct {
 
 // simURL is the simulator's URL of an API, by section type; ok is false
 // for a type the simulator does not imitate.
-func simURL(typ string, urls simulator.SimBaseURLs) (url string, ok bool) {
+func simURL(typ string, urls simulator.SimBaseURLs) (u string, ok bool) {
 	switch typ {
 	case douyin.Type:
 		return urls.Douyin, true

@@ -113,7 +113,9 @@ func (p *Poller) RunDrafts(ctx context.Context) {
 func (p *Poller) Drafts(ctx context.Context) Stats {
 	var st Stats
 	for name := range p.opts.LLM {
-		for p.draftEndpoint(ctx, name, &st) && ctx.Err() == nil {
+		more := true
+		for more && ctx.Err() == nil {
+			more = p.draftEndpoint(ctx, name, &st)
 		}
 	}
 	return st
@@ -133,6 +135,7 @@ func (p *Poller) draftEndpoint(ctx context.Context, name string, st *Stats) bool
 		}
 		return false
 	}
+	errs := st.Errors
 	for _, it := range items {
 		if ctx.Err() != nil {
 			return false
@@ -141,7 +144,9 @@ func (p *Poller) draftEndpoint(ctx context.Context, name string, st *Stats) bool
 			return false
 		}
 	}
-	return len(items) == draftBatch
+	// A full batch may have more behind it, unless something failed: the
+	// same claims would come back at once.
+	return len(items) == draftBatch && st.Errors == errs
 }
 
 // llmPaused says whether endpoint name is paused (a 4xx paused it until
@@ -218,7 +223,7 @@ func (p *Poller) draftOne(ctx context.Context, name string, client *llm.Client, 
 			}
 		}
 		set := p.rules()
-		context, ok := set.DraftContext(it.Rule)
+		facts, ok := set.DraftContext(it.Rule)
 		if !ok {
 			settle(store.DraftOutcome{Status: model.StatusFailed, Reason: ReasonRuleChanged,
 				Error: "rule " + it.Rule + " no longer drafts: its draft was not asked for"})
@@ -231,7 +236,7 @@ func (p *Poller) draftOne(ctx context.Context, name string, client *llm.Client, 
 			return err == nil
 		}
 		start := time.Now()
-		d, err := client.Draft(ctx, llm.Request{System: it.Request.System, Context: context, Prompt: it.Request.Prompt})
+		d, err := client.Draft(ctx, llm.Request{System: it.Request.System, Context: facts, Prompt: it.Request.Prompt})
 		if llm.Sent(err) {
 			var e *llm.Error
 			pt, ct := d.PromptTokens, d.CompletionTokens

@@ -128,13 +128,13 @@ func (s *Store) DueDrafts(ctx context.Context, llm string, now time.Time, limit 
 		var it DraftItem
 		var created, commentCreated, draftedAt sql.NullString
 		var draftText sql.NullString
-		var notify, labelsJSON, model string
+		var notify, labelsJSON, modelName string
 		var approve int
 		var pt, ct int64
 		c := &it.Comment
 		if err := rows.Scan(&it.ID, &it.Rule, &it.Responder, &created,
 			&it.Request.LLM, &it.Request.System, &it.Request.Prompt, &it.Request.MaxLength, &approve, &notify, &it.Attempts,
-			&draftText, &model, &pt, &ct, &draftedAt,
+			&draftText, &modelName, &pt, &ct, &draftedAt,
 			&c.Platform, &c.ID, &c.ThreadID, &c.PostID, &c.RootID, &c.ReplyToID,
 			&c.User.UID, &c.User.Nickname, &c.User.UniqueID, &c.Text, &commentCreated, &labelsJSON); err != nil {
 			return nil, fmt.Errorf("list due drafts: %w", err)
@@ -147,7 +147,7 @@ func (s *Store) DueDrafts(ctx context.Context, llm string, now time.Time, limit 
 		}
 		c.Labels = labels.get(labelsJSON)
 		if draftText.Valid {
-			it.Draft = &StoredDraft{Text: draftText.String, Model: model, PromptTokens: pt, CompletionTokens: ct, At: readTime(draftedAt)}
+			it.Draft = &StoredDraft{Text: draftText.String, Model: modelName, PromptTokens: pt, CompletionTokens: ct, At: readTime(draftedAt)}
 		}
 		items = append(items, it)
 	}
