@@ -6,6 +6,7 @@ package poller
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
@@ -54,20 +55,67 @@ func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSou
 	known := func(ctx context.Context, ids []string) (map[string]bool, error) {
 		return p.opts.Store.Known(ctx, plat, ids)
 	}
-	for _, v := range vs.Videos() {
+	// As for threads: videos with no back-off running are polled whatever
+	// the time; quiet ones whose interval has passed, the longest overdue
+	// first, while half the cycle's quiet budget lasts (the threads' polls
+	// come after). Videos that went quiet together would otherwise come
+	// due together, all in one long cycle, and stay in step (BENCHMARKS.md,
+	// "Whole videos").
+	videos := vs.Videos()
+	now := p.opts.Now()
+	var due, quiet []platform.Video
+	for _, v := range videos {
+		prev := states[platform.VideoStateID(v.ID)]
+		switch {
+		case !ad.due(prev, now):
+		case ad.max > 0 && !prev.NextPoll.IsZero():
+			quiet = append(quiet, v)
+		default:
+			due = append(due, v)
+		}
+	}
+	slices.SortStableFunc(quiet, func(a, b platform.Video) int {
+		return states[platform.VideoStateID(a.ID)].NextPoll.Compare(states[platform.VideoStateID(b.ID)].NextPoll)
+	})
+	deadline := now.Add(QuietBudget(p.opts.Period) / 2)
+	poll := map[string]bool{}
+	for _, v := range due {
+		poll[v.ID] = true
+	}
+	for _, v := range videos {
 		if ctx.Err() != nil {
 			return d, false
 		}
-		log := p.sourceLog(b).With("video", v.ID)
 		prev := states[platform.VideoStateID(v.ID)]
-		if ad.due(prev, p.opts.Now()) {
+		if poll[v.ID] {
 			if !p.pollVideo(ctx, b, vs, v, prev, ad, known, st) {
 				return d, false
 			}
-		} else {
-			st.Deferred++
-			p.opts.Metrics.Deferred(plat, name, 1)
 		}
+	}
+	late := 0
+	for i, v := range quiet {
+		if ctx.Err() != nil {
+			return d, false
+		}
+		if p.opts.Now().After(deadline) {
+			late = len(quiet) - i
+			break
+		}
+		poll[v.ID] = true
+		if !p.pollVideo(ctx, b, vs, v, states[platform.VideoStateID(v.ID)], ad, known, st) {
+			return d, false
+		}
+	}
+	if deferred := len(videos) - len(poll); deferred > 0 {
+		st.Deferred += deferred
+		p.opts.Metrics.Deferred(plat, name, deferred)
+	}
+	if late > 0 {
+		p.sourceLog(b).Info("quiet videos left for the next cycle: this cycle's time for them is up", "left", late)
+	}
+	for _, v := range videos {
+		log := p.sourceLog(b).With("video", v.ID)
 		if !v.DiscoverThreads {
 			continue
 		}

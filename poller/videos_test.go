@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,4 +320,69 @@ func TestVideoMaxThreadsEvictionLogged(t *testing.T) {
 		!strings.Contains(dropped[0], "max_threads=2") {
 		t.Fatalf("eviction log lines: %q\nall:\n%s", dropped, logs.String())
 	}
+}
+
+// Quiet videos whose back-off ends together are not all listed in one
+// long cycle: those due are listed the longest overdue first while the
+// cycle's time for them lasts, the rest first thing next cycle.
+func TestVideosQuietBudget(t *testing.T) {
+	t.Parallel()
+	var videos []platform.Video
+	for i := range 6 {
+		videos = append(videos, platform.Video{ID: fmt.Sprintf("72515179753400271%02d", i), AnswerTopLevel: true, DiscoverThreads: true, MaxThreads: 200})
+	}
+	h := newHarness(t, setup{threads: []model.Thread{}, videos: videos})
+	var ticking atomic.Bool
+	p := h.newPoller(func(o *poller.Options) {
+		o.Period = time.Minute
+		o.Bindings[0].MaxInterval = 10 * time.Minute
+		o.Bindings[0].QuietPolls = 1
+		o.Now = func() time.Time {
+			if ticking.Load() {
+				h.clk.Advance(5 * time.Second) // every look at the clock costs time
+			}
+			return h.clk.Now()
+		}
+	})
+	for range 3 {
+		h.cycleOK(p)
+		h.clk.Advance(time.Minute)
+	}
+	h.clk.Advance(time.Hour) // every back-off over: all six due at once
+	listed := func() map[string]int {
+		out := map[string]int{}
+		for _, c := range h.jo.VideoCalls() {
+			out[c.AwemeID]++
+		}
+		return out
+	}
+	before := listed()
+	ticking.Store(true)
+	st := h.cycleOK(p)
+	first := listed()
+	polled := 0
+	for _, v := range videos {
+		polled += first[v.ID] - before[v.ID]
+	}
+	if polled == 0 || polled >= 6 || st.Deferred == 0 {
+		t.Fatalf("a cycle with all six quiet videos due listed %d of them (stats %+v): want some, not all", polled, st)
+	}
+	// The rest follow, the longest overdue first: each listed once before
+	// any is listed again.
+	for range 5 {
+		all := true
+		now := listed()
+		for _, v := range videos {
+			n := now[v.ID] - before[v.ID]
+			if n > 1 {
+				t.Fatalf("video %s listed %d times before every overdue video was listed once: %v", v.ID, n, now)
+			}
+			all = all && n == 1
+		}
+		if all {
+			return
+		}
+		h.cycleOK(p)
+	}
+	t.Fatalf("not every overdue video was listed in six cycles: %v", listed())
 }
