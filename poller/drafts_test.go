@@ -7,6 +7,7 @@ import (
 
 	"github.com/autoreplyd/autoreplyd/llm"
 	"github.com/autoreplyd/autoreplyd/llm/llmtest"
+	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/store"
@@ -306,4 +307,36 @@ func p2Clients(t *testing.T, m *llmtest.Server) map[string]*llm.Client {
 		t.Fatal(err)
 	}
 	return map[string]*llm.Client{"deepseek": c}
+}
+
+// The drafting stage counts its requests and tokens by endpoint.
+func TestDraftMetrics(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, setup{rules: draftRules})
+	m := llmtest.New(t)
+	c, err := llm.New(m.Spec("deepseek"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mx := metrics.New("test")
+	mx.DeclareLLM([]string{"deepseek"})
+	p := h.newPoller(func(o *poller.Options) {
+		o.LLM = map[string]*llm.Client{"deepseek": c}
+		o.Metrics = mx
+	})
+	h.initThreads(p)
+	m.Queue(llmtest.Status(429))
+	h.add(threadA, "10000000000000002", "小明", "多少钱")
+	h.cycle(p)
+	h.drafts(p)
+	h.clk.Advance(time.Hour)
+	h.drafts(p)
+	wantMetric(t, mx, 1, "autoreplyd_llm_requests_total", "llm", "deepseek", "status", "retry")
+	wantMetric(t, mx, 1, "autoreplyd_llm_requests_total", "llm", "deepseek", "status", "ok")
+	prompt, completion := m.Tokens()
+	wantMetric(t, mx, float64(prompt), "autoreplyd_llm_tokens_total", "llm", "deepseek", "kind", "prompt")
+	wantMetric(t, mx, float64(completion), "autoreplyd_llm_tokens_total", "llm", "deepseek", "kind", "completion")
+	if prompt == 0 || completion == 0 {
+		t.Fatalf("tokens served: %d, %d", prompt, completion)
+	}
 }
