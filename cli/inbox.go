@@ -218,10 +218,20 @@ func writeInboxTable(w io.Writer, rows []store.HistoryRow, now time.Time, maxAge
 		if !r.CreatedAt.IsZero() {
 			waited = age(max(now.Sub(r.CreatedAt), 0))
 		}
+		status := r.Status
+		if r.Status == model.StatusFlagged && r.Reason != "" {
+			// A guardrail's or a model's reason: why a draft is here.
+			status += " (" + r.Reason + ")"
+		}
+		answer := dash(cut(r.ReplyText, tableReplyCells))
+		if r.LLM != "" && r.ReplyText != "" {
+			// A model wrote it: the person reading should know.
+			answer = "[llm." + r.LLM + "] " + answer
+		}
 		table = append(table, []string{
-			strconv.FormatInt(r.ID, 10), waited, r.Status, expiresCell(r, now, maxAge),
+			strconv.FormatInt(r.ID, 10), waited, status, expiresCell(r, now, maxAge),
 			r.Platform, r.ThreadID, cut(r.UserNickname, tableUserCells), r.Rule,
-			cut(r.CommentText, tableTextCells), dash(cut(r.ReplyText, tableReplyCells)),
+			cut(r.CommentText, tableTextCells), answer,
 		})
 	}
 	writeCells(w, table)

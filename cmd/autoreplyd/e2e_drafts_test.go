@@ -127,7 +127,7 @@ func TestEndToEndDraftHeldApprovedEditedSentOnce(t *testing.T) {
 	if len(w.kk.Posts()) != 0 {
 		t.Fatal("a held draft was sent")
 	}
-	if stdout, stderr, code := w.run("inbox", "--config", w.cfg); code != 0 || !strings.Contains(stdout, "亲，这款99元") {
+	if stdout, stderr, code := w.run("inbox", "--config", w.cfg, "--wide"); code != 0 || !strings.Contains(stdout, "[llm.deepseek] 亲，这款99元") {
 		t.Fatalf("inbox: %d\n%s%s", code, stdout, stderr)
 	}
 	if _, stderr, code := w.run("approve", r.ID.String(), "--config", w.cfg, "--text", "小明，99元，橱窗第一格 🛒", "--by", "lin"); code != 0 {
