@@ -340,3 +340,22 @@ func TestDraftMetrics(t *testing.T) {
 		t.Fatalf("tokens served: %d, %d", prompt, completion)
 	}
 }
+
+// A dry run asks no model: a drafting rule's match is recorded dry_run.
+func TestDraftDryRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, setup{rules: draftRules})
+	m := llmtest.New(t)
+	p := h.newPoller(func(o *poller.Options) {
+		o.DryRun = true
+		o.LLM = p2Clients(t, m)
+	})
+	h.initThreads(p)
+	cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
+	h.cycle(p)
+	h.drafts(p)
+	wantStatus(t, h.row(cid), model.StatusDryRun, "draft")
+	if n := len(m.Requests()); n != 0 {
+		t.Fatalf("a dry run asked the model %d times", n)
+	}
+}
