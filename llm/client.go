@@ -103,6 +103,27 @@ func (c *Client) Allow() bool {
 	return false
 }
 
+// Ready waits, while ctx allows, until a request may start on the client's
+// rate, and keeps the token for the next Draft, as a true Allow does. A
+// caller that must record a request as begun before making it (the
+// drafting stage) waits here first, so that what it records is followed by
+// the request at once.
+func (c *Client) Ready(ctx context.Context) error {
+	c.mu.Lock()
+	if c.banked > 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	if err := c.lim.Wait(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.banked++
+	c.mu.Unlock()
+	return nil
+}
+
 // wait takes one token of the rate: one Allow kept, else waiting for one
 // while ctx allows.
 func (c *Client) wait(ctx context.Context) error {

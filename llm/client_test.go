@@ -461,3 +461,30 @@ func noSecret(t *testing.T, secret string, outs ...string) {
 		}
 	}
 }
+
+// Ready waits for the rate and keeps the token: the Draft after it does not
+// wait again, and a Ready whose context ends first reports it.
+func TestReady(t *testing.T) {
+	t.Parallel()
+	m := llmtest.New(t)
+	spec := m.Spec("deepseek")
+	spec.Rate, spec.Burst = rate.Every(time.Hour), 1
+	c, err := llm.New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ready(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ready(t.Context()); err != nil {
+		t.Fatalf("a second Ready with a token kept: %v", err)
+	}
+	if _, err := c.Draft(t.Context(), llm.Request{Prompt: "多少钱"}); err != nil {
+		t.Fatalf("Draft after Ready: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := c.Ready(ctx); err == nil {
+		t.Fatal("Ready with the hour's token spent did not report the context's end")
+	}
+}

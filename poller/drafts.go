@@ -229,6 +229,10 @@ func (p *Poller) draftOne(ctx context.Context, name string, client *llm.Client, 
 				Error: "rule " + it.Rule + " no longer drafts: its draft was not asked for"})
 			return true
 		}
+		// The rate first: a request recorded begun is made at once.
+		if err := client.Ready(ctx); err != nil {
+			return false
+		}
 		if ok, err := p.opts.Store.BeginDraft(ctx, it.ID, it.Attempts, now); err != nil || !ok {
 			if err != nil && failed(ctx, log, "begin draft: asked for later", "problem", store.Describe(err), "err", err) {
 				st.Errors++
