@@ -225,8 +225,8 @@ func TestWithoutBinaries(t *testing.T) {
 	if f := end(t); f.skipped != "" || !strings.Contains(f.fatal, "TEST_POSTGRES=require") {
 		t.Errorf("require: skipped %q, failed %q; want a failure", f.skipped, f.fatal)
 	}
-	t.Setenv(RequireEnv, "requried")
-	if f := end(t); f.skipped != "" || !strings.Contains(f.fatal, `"requried"`) {
+	t.Setenv(RequireEnv, "reqire")
+	if f := end(t); f.skipped != "" || !strings.Contains(f.fatal, `"reqire"`) {
 		t.Errorf("misspelt: skipped %q, failed %q; want a failure", f.skipped, f.fatal)
 	}
 }

@@ -31,11 +31,11 @@ type description struct {
 // literalRE finds a quoted value in a CHECK.
 var literalRE = regexp.MustCompile(`'[^']*'`)
 
-// checkValues lists the quoted values in the CHECK clauses of sql, each
+// checkValues lists the quoted values in the CHECK clauses of def, each
 // as "table: 'value'".
-func checkValues(table, sql string) []string {
+func checkValues(table, def string) []string {
 	var out []string
-	for rest := sql; ; {
+	for rest := def; ; {
 		i := strings.Index(strings.ToUpper(rest), "CHECK")
 		if i < 0 {
 			return out
