@@ -359,3 +359,27 @@ func TestDraftDryRun(t *testing.T) {
 		t.Fatalf("a dry run asked the model %d times", n)
 	}
 }
+
+// A provider that sends its reasoning beside the answer (DeepSeek's
+// reasoning_content), or inside it (<think>), gets the answer alone held.
+func TestDraftReasoningProviders(t *testing.T) {
+	t.Parallel()
+	for name, b := range map[string]llmtest.Behaviour{
+		"reasoning_content": llmtest.Reasoning("用户问价格，应该说明橱窗。", "亲，价格在橱窗里哦"),
+		"think":             llmtest.Think("用户问价格，应该说明橱窗。", "亲，价格在橱窗里哦"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			h, m, p := draftHarness(t, draftRules, nil)
+			m.Queue(b)
+			cid := h.add(threadA, "10000000000000002", "小明", "多少钱")
+			h.cycle(p)
+			h.drafts(p)
+			r := h.row(cid)
+			wantStatus(t, r, model.StatusHeld, "")
+			if r.ReplyText != "亲，价格在橱窗里哦" || r.DraftText != r.ReplyText {
+				t.Fatalf("held %q (draft %q)", r.ReplyText, r.DraftText)
+			}
+		})
+	}
+}
