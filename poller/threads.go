@@ -70,7 +70,9 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	// the rest of the time, the longest overdue first.
 	var due, quiet []model.Thread
 	deferred := 0
-	for _, th := range b.Source.Threads() {
+	watched := b.Source.Threads()
+	p.known.keep(name, watched)
+	for _, th := range watched {
 		prev := states[th.ID]
 		switch {
 		case !ad.due(prev, now):
@@ -149,12 +151,12 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 	if len(threads)+len(quiet) == 0 {
 		return 0
 	}
-	plat := b.Source.Platform()
+	plat, name := b.Source.Platform(), b.SourceName()
 	limit := max(b.Concurrency, 1)
 	// sctx ends this source's polls for this cycle.
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	known := func(ctx context.Context, ids []string) (map[string]bool, error) {
+	lookup := func(ctx context.Context, ids []string) (map[string]bool, error) {
 		return p.opts.Store.Known(ctx, plat, ids)
 	}
 	slots := make(chan struct{}, limit)
@@ -188,7 +190,16 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 				return
 			}
 			prev := states[th.ID]
-			polls.Go(func() { results <- p.pollOne(sctx, b.Source, th, prev, known) })
+			if _, disc := listed[th.ID]; disc {
+				polls.Go(func() { results <- p.pollOne(sctx, b.Source, th, prev, lookup) })
+				continue
+			}
+			polls.Go(func() {
+				known, done := p.known.lookup(p.opts.Store, plat, name, th.ID)
+				r := p.pollOne(sctx, b.Source, th, prev, known)
+				done()
+				results <- r
+			})
 		}
 	}()
 
