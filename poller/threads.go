@@ -237,12 +237,11 @@ func (p *Poller) pollOne(ctx context.Context, src platform.Source, th model.Thre
 // returns false when the source must not be polled further this cycle.
 func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed map[string]listedThread, ad adaptive, idle *idleStates, st *Stats) bool {
 	plat := b.Source.Platform()
-	log := p.sourceLog(b).With("thread", r.th.ID)
 	if bt := r.res.BadTimes; bt.Count > 0 {
 		// One line per poll however many comments it concerns: a platform
 		// sending garbage times must not flood the log.
-		log.Warn("comment create times unusable (unreadable or out of range): recorded with the time they were seen",
-			"comments", bt.Count, "first_comment", bt.FirstID, "first_value", bt.FirstRaw)
+		p.sourceLog(b).Warn("comment create times unusable (unreadable or out of range): recorded with the time they were seen",
+			"thread", r.th.ID, "comments", bt.Count, "first_comment", bt.FirstID, "first_value", bt.FirstRaw)
 	}
 	st.Polled++
 	st.Calls += r.res.Calls
@@ -251,9 +250,14 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed m
 		// Nothing new: the state is saved with others', in one commit.
 		idle.add(ad.after(r.prev, r.res.State, 0, p.opts.Now()))
 		p.markPolled(ctx, b, r.th, listed, st)
-		log.Debug("thread polled", "new", 0, "calls", r.res.Calls, "total", r.res.State.Total)
+		// The logger is made only when the line is written: most polls
+		// find nothing, and making it allocates for every one of them.
+		if p.log.Enabled(ctx, slog.LevelDebug) {
+			p.sourceLog(b).Debug("thread polled", "thread", r.th.ID, "new", 0, "calls", r.res.Calls, "total", r.res.State.Total)
+		}
 		return true
 	}
+	log := p.sourceLog(b).With("thread", r.th.ID)
 	// A discovered thread is polled once the video was seen and its count
 	// moved: its replies are new, even at its first poll, except, for a
 	// thread that had replies when the video was first seen (a baseline
@@ -345,16 +349,7 @@ func (s *idleStates) flush() {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), idleSaveTimeout)
 	defer cancel()
-	err := s.p.opts.Store.Batch(ctx, func(db *store.Store) error {
-		// Only db here: the outer store would wait for this batch for ever.
-		for _, ts := range s.states {
-			if err := db.SaveThreadState(ctx, ts); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if err := s.p.opts.Store.SaveThreadStates(ctx, s.states); err != nil {
 		s.log.Error("save thread states", "threads", len(s.states), "problem", store.Describe(err), "err", err)
 		s.st.Errors++
 	}
