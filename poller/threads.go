@@ -349,7 +349,16 @@ func (s *idleStates) flush() {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), idleSaveTimeout)
 	defer cancel()
-	if err := s.p.opts.Store.SaveThreadStates(ctx, s.states); err != nil {
+	err := s.p.opts.Store.Batch(ctx, func(db *store.Store) error {
+		// Only db here: the outer store would wait for this batch for ever.
+		for _, ts := range s.states {
+			if err := db.SaveThreadState(ctx, ts); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		s.log.Error("save thread states", "threads", len(s.states), "problem", store.Describe(err), "err", err)
 		s.st.Errors++
 	}

@@ -70,31 +70,10 @@ func (s *Store) SaveThreadState(ctx context.Context, st model.ThreadState) error
 	if err := s.writable("save thread state"); err != nil {
 		return err
 	}
-	return s.saveThread(ctx, s.stmt(ctx, nil, s.stmts.saveThread), st)
-}
-
-// SaveThreadStates saves the poll states of threads (as SaveThreadState
-// does each) in one batch: the states of idle polls, saved a few hundred a
-// commit. The statement is bound to the batch's transaction once, not once
-// a state.
-func (s *Store) SaveThreadStates(ctx context.Context, states []model.ThreadState) error {
-	return s.Batch(ctx, func(db *Store) error {
-		stmt := db.stmt(ctx, nil, db.stmts.saveThread)
-		for _, st := range states {
-			if err := db.saveThread(ctx, stmt, st); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// saveThread runs the prepared saveThread statement stmt for st.
-func (s *Store) saveThread(ctx context.Context, stmt *sql.Stmt, st model.ThreadState) error {
 	if st.Platform == "" || st.ThreadID == "" {
 		return fmt.Errorf("save thread state: platform and thread id are required (got %q, %q)", st.Platform, st.ThreadID)
 	}
-	_, err := stmt.ExecContext(ctx,
+	_, err := s.stmt(ctx, nil, s.stmts.saveThread).ExecContext(ctx,
 		st.Platform, st.ThreadID, st.Initialized, st.Total, st.Known, st.Order, st.PageSize,
 		st.Cursor, st.Polls, nullTime(st.LastFullScan), nullTime(st.LastPolled), st.IdlePolls, nullTime(st.NextPoll),
 		s.labels.get(st.Platform, st.ThreadID))

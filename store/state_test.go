@@ -51,36 +51,6 @@ func TestThreadStateRoundTrip(t *testing.T) {
 	}
 }
 
-// TestSaveThreadStates: the states are saved as SaveThreadState saves each,
-// all or none: one invalid state leaves every state as it was.
-func TestSaveThreadStates(t *testing.T) {
-	t.Parallel()
-	s, _ := openTest(t)
-	ctx := t.Context()
-	states := []model.ThreadState{
-		{Platform: model.PlatformDouyin, ThreadID: "7251524159191958327", Initialized: true, Total: 12, Known: 12,
-			Order: model.OrderNewest, PageSize: 10, Polls: 3, LastPolled: t0, IdlePolls: 2, NextPoll: t0.Add(time.Minute)},
-		{Platform: model.PlatformDouyin, ThreadID: "7251524159191958400", Initialized: true, Total: 1, Known: 1,
-			Cursor: "游标-🙂", Polls: 1, LastFullScan: t0, LastPolled: t0},
-	}
-	if err := s.SaveThreadStates(ctx, states); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range states {
-		if got, ok, err := s.ThreadState(ctx, want.Platform, want.ThreadID); err != nil || !ok || got != want {
-			t.Fatalf("ThreadState = %+v, %v, %v; want %+v", got, ok, err, want)
-		}
-	}
-	changed := states[0]
-	changed.Polls, changed.IdlePolls = 4, 3
-	if err := s.SaveThreadStates(ctx, []model.ThreadState{changed, {Platform: model.PlatformDouyin}}); err == nil {
-		t.Fatal("SaveThreadStates with a state without a thread id accepted")
-	}
-	if got, _, _ := s.ThreadState(ctx, changed.Platform, changed.ThreadID); got != states[0] {
-		t.Fatalf("after a failed batch = %+v, want it unchanged: %+v", got, states[0])
-	}
-}
-
 func TestPauses(t *testing.T) {
 	t.Parallel()
 	s, _ := openTest(t)
