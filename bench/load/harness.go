@@ -271,6 +271,8 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		return m, scrapes, im.takeCalls(cycleEnd(m)), nil
 	}
 
+	var cpu0 cpuMark // CPU times at the start of the measured cycles
+	cpuOK := false
 	var added []newReply
 	var chosen []int       // the threads given new replies before the last cycle
 	var chosenVideos []int // the videos given new comments before the last cycle
@@ -306,6 +308,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		chosen = g.chooseSticky(active, o.Threads, chosen, o.Sticky)
 		if k == o.Warmup+1 {
 			measuredFrom = time.Now()
+			cpu0, cpuOK = markCPU(d.cmd.Process.Pid)
 			if prof != nil {
 				if err := prof.start(ctx); err != nil {
 					return nil, err
@@ -378,6 +381,9 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		measureCost()
 	}
 
+	if cpu1, ok := markCPU(d.cmd.Process.Pid); ok && cpuOK {
+		rep.Daemon.CPUSeconds, rep.Harness.CPUSeconds = cpu1.daemon-cpu0.daemon, cpu1.harness-cpu0.harness
+	}
 	if prof != nil {
 		if err := prof.stop(ctx); err != nil {
 			return nil, err
