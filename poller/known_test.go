@@ -22,7 +22,7 @@ func TestKnownCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { _ = db.Close() }) // closed already below unless the test failed first
 	const plat, src, th, other = model.PlatformDouyin, "douyin", "7000000000000000001", "7000000000000000002"
 	now := time.Now()
 	record := func(ids ...string) {
@@ -97,7 +97,11 @@ func TestKnownCacheBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	now := time.Now()
 	var ids []string
 	for i := range maxKnownCached + 10 {
