@@ -238,6 +238,8 @@ type Poller struct {
 	selfWarned map[string]bool
 	// draftWake tells RunDrafts a drafting claim was recorded.
 	draftWake chan struct{}
+	// known answers the look-ups of watched threads' idle polls.
+	known knownCache
 }
 
 // New builds a Poller. currentRules is called once per cycle and per comment

@@ -70,7 +70,9 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	// the rest of the time, the longest overdue first.
 	var due, quiet []model.Thread
 	deferred := 0
-	for _, th := range b.Source.Threads() {
+	watched := b.Source.Threads()
+	p.known.keep(name, watched)
+	for _, th := range watched {
 		prev := states[th.ID]
 		switch {
 		case !ad.due(prev, now):
@@ -149,12 +151,12 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 	if len(threads)+len(quiet) == 0 {
 		return 0
 	}
-	plat := b.Source.Platform()
+	plat, name := b.Source.Platform(), b.SourceName()
 	limit := max(b.Concurrency, 1)
 	// sctx ends this source's polls for this cycle.
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
-	known := func(ctx context.Context, ids []string) (map[string]bool, error) {
+	lookup := func(ctx context.Context, ids []string) (map[string]bool, error) {
 		return p.opts.Store.Known(ctx, plat, ids)
 	}
 	slots := make(chan struct{}, limit)
@@ -188,7 +190,16 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 				return
 			}
 			prev := states[th.ID]
-			polls.Go(func() { results <- p.pollOne(sctx, b.Source, th, prev, known) })
+			if _, disc := listed[th.ID]; disc {
+				polls.Go(func() { results <- p.pollOne(sctx, b.Source, th, prev, lookup) })
+				continue
+			}
+			polls.Go(func() {
+				known, done := p.known.lookup(p.opts.Store, plat, name, th.ID)
+				r := p.pollOne(sctx, b.Source, th, prev, known)
+				done()
+				results <- r
+			})
 		}
 	}()
 
@@ -226,12 +237,11 @@ func (p *Poller) pollOne(ctx context.Context, src platform.Source, th model.Thre
 // returns false when the source must not be polled further this cycle.
 func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed map[string]listedThread, ad adaptive, idle *idleStates, st *Stats) bool {
 	plat := b.Source.Platform()
-	log := p.sourceLog(b).With("thread", r.th.ID)
 	if bt := r.res.BadTimes; bt.Count > 0 {
 		// One line per poll however many comments it concerns: a platform
 		// sending garbage times must not flood the log.
-		log.Warn("comment create times unusable (unreadable or out of range): recorded with the time they were seen",
-			"comments", bt.Count, "first_comment", bt.FirstID, "first_value", bt.FirstRaw)
+		p.sourceLog(b).Warn("comment create times unusable (unreadable or out of range): recorded with the time they were seen",
+			"thread", r.th.ID, "comments", bt.Count, "first_comment", bt.FirstID, "first_value", bt.FirstRaw)
 	}
 	st.Polled++
 	st.Calls += r.res.Calls
@@ -240,9 +250,14 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed m
 		// Nothing new: the state is saved with others', in one commit.
 		idle.add(ad.after(r.prev, r.res.State, 0, p.opts.Now()))
 		p.markPolled(ctx, b, r.th, listed, st)
-		log.Debug("thread polled", "new", 0, "calls", r.res.Calls, "total", r.res.State.Total)
+		// The logger is made only when the line is written: most polls
+		// find nothing, and making it allocates for every one of them.
+		if p.log.Enabled(ctx, slog.LevelDebug) {
+			p.sourceLog(b).Debug("thread polled", "thread", r.th.ID, "new", 0, "calls", r.res.Calls, "total", r.res.State.Total)
+		}
 		return true
 	}
+	log := p.sourceLog(b).With("thread", r.th.ID)
 	// A discovered thread is polled once the video was seen and its count
 	// moved: its replies are new, even at its first poll, except, for a
 	// thread that had replies when the video was first seen (a baseline

@@ -161,15 +161,15 @@ type daemonProc struct {
 	client  *http.Client
 }
 
-// startDaemon runs `bin run --config cfg` and waits for /-/ready to answer
-// 200; it returns the time from exec to that answer.
-func startDaemon(ctx context.Context, bin, cfg, credDir, listen, dir string) (*daemonProc, time.Duration, error) {
+// startDaemon runs `bin [pre...] run --config cfg` and waits for /-/ready
+// to answer 200; it returns the time from exec to that answer.
+func startDaemon(ctx context.Context, bin string, pre []string, cfg, credDir, listen, dir string) (*daemonProc, time.Duration, error) {
 	logPath := filepath.Join(dir, "autoreplyd.log")
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, 0, err
 	}
-	cmd := exec.Command(bin, "run", "--config", cfg) //nolint:gosec // G204: running the binary it built is the benchmark
+	cmd := exec.Command(bin, append(pre, "run", "--config", cfg)...) //nolint:gosec // G204: running the binary it built is the benchmark
 	env := []string{"CREDENTIALS_DIRECTORY=" + credDir}
 	for _, kv := range os.Environ() {
 		// No override may change the written config.

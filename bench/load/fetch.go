@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -38,6 +39,9 @@ type fetchResult struct {
 	// Seconds is the time of the timed polls, CycleSeconds each cycle's.
 	Seconds      float64   `json:"seconds"`
 	CycleSeconds []float64 `json:"cycle_seconds"`
+	// CPUSeconds is the harness's CPU time in the timed polls: fetching,
+	// decoding and the imitation serving the pages.
+	CPUSeconds float64 `json:"cpu_seconds"`
 	// CommentsPerSecond is Found ÷ Seconds: new replies per second.
 	CommentsPerSecond float64 `json:"comments_per_second"`
 	Concurrency       int     `json:"concurrency"`
@@ -126,8 +130,12 @@ func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, cy
 			polled = append(polled, threads[t])
 		}
 		start := time.Now()
+		cpu0, ok0 := procCPU(os.Getpid())
 		found, calls, err := pollRound(ctx, limited, polled, res.Concurrency)
 		secs := time.Since(start).Seconds()
+		if cpu1, ok1 := procCPU(os.Getpid()); ok0 && ok1 {
+			res.CPUSeconds += cpu1 - cpu0
+		}
 		if err != nil {
 			return res, fmt.Errorf("fetch baseline: cycle %d: %w", c.N, err)
 		}

@@ -154,7 +154,14 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	}
 
 	bin := o.Bin
-	if bin == "" {
+	switch {
+	case bin == "" && o.Pprof != "":
+		bin = filepath.Join(dir, "pprofd")
+		logf("building ./bench/pprofd")
+		if err := buildProfiled(ctx, bin); err != nil {
+			return nil, err
+		}
+	case bin == "":
 		bin = filepath.Join(dir, "autoreplyd")
 		logf("building ./cmd/autoreplyd")
 		if err := buildDaemon(ctx, bin); err != nil {
@@ -190,8 +197,22 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		return nil, err
 	}
 
+	var prof *profiler
+	var pre []string
+	if o.Pprof != "" {
+		pport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		paddr := fmt.Sprintf("127.0.0.1:%d", pport)
+		if prof, err = newProfiler(o.Pprof, paddr); err != nil {
+			return nil, err
+		}
+		pre = []string{"-pprof-listen", paddr}
+	}
+
 	logf("starting autoreplyd run (schedule @every %s, source rate %s, concurrency %d)", o.Period, o.SourceRate, o.Concurrency)
-	d, startup, err := startDaemon(ctx, bin, cfgPath, credDir, listen, dir)
+	d, startup, err := startDaemon(ctx, bin, pre, cfgPath, credDir, listen, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +271,8 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		return m, scrapes, im.takeCalls(cycleEnd(m)), nil
 	}
 
+	var cpu0 cpuMark // CPU times at the start of the measured cycles
+	cpuOK := false
 	var added []newReply
 	var chosen []int       // the threads given new replies before the last cycle
 	var chosenVideos []int // the videos given new comments before the last cycle
@@ -285,6 +308,12 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		chosen = g.chooseSticky(active, o.Threads, chosen, o.Sticky)
 		if k == o.Warmup+1 {
 			measuredFrom = time.Now()
+			cpu0, cpuOK = markCPU(d.cmd.Process.Pid)
+			if prof != nil {
+				if err := prof.start(ctx); err != nil {
+					return nil, err
+				}
+			}
 		}
 		fresh := im.addNew(g, chosen, o.NewPerActive, o.Match, o.Spam, true)
 		added = append(added, fresh...)
@@ -350,6 +379,16 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		}
 		prev, lastEnd = m, cycleEnd(m)
 		measureCost()
+	}
+
+	if cpu1, ok := markCPU(d.cmd.Process.Pid); ok && cpuOK {
+		rep.Daemon.CPUSeconds, rep.Harness.CPUSeconds = cpu1.daemon-cpu0.daemon, cpu1.harness-cpu0.harness
+	}
+	if prof != nil {
+		if err := prof.stop(ctx); err != nil {
+			return nil, err
+		}
+		logf("profiles of the measured cycles in %s", o.Pprof)
 	}
 
 	// Adaptive polling may leave questions in quiet threads for up to

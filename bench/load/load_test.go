@@ -461,3 +461,18 @@ func TestVideos(t *testing.T) {
 		})
 	}
 }
+
+// TestStatCPU: user + system time from a /proc/PID/stat line, whatever the
+// command name holds.
+func TestStatCPU(t *testing.T) {
+	line := "4242 (auto reply) d) S 1 4242 4242 0 -1 4194304 1000 0 0 0 1234 567 0 0 20 0 9 0 100 0 0\n"
+	if got, ok := statCPU(line); !ok || math.Abs(got-18.01) > 1e-9 {
+		t.Errorf("statCPU = %v, %v; want 18.01 (1234 + 567 ticks)", got, ok)
+	}
+	if _, ok := statCPU("4242 (x) S 1 2"); ok {
+		t.Error("a short line read")
+	}
+	if got, ok := procCPU(os.Getpid()); !ok || got < 0 {
+		t.Errorf("procCPU(self) = %v, %v", got, ok)
+	}
+}

@@ -213,6 +213,9 @@ type daemonReport struct {
 	ScrapeAllocBytes   float64        `json:"scrape_alloc_bytes"`
 	StopSeconds        float64        `json:"stop_seconds"`
 	LogLines           map[string]int `json:"log_lines"`
+	// CPUSeconds is the daemon's CPU time over the measured cycles (0:
+	// not read).
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 // drainReport is the cycles run after the measured ones, with no new
@@ -224,6 +227,9 @@ type drainReport struct {
 
 type harnessReport struct {
 	PeakRSS int64 `json:"peak_rss_bytes"`
+	// CPUSeconds is the harness's CPU time over the measured cycles: the
+	// imitation serving the daemon, adding replies, the scrapes.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 func (r *report) latencies(ls []time.Duration) { r.latency = ls }
@@ -401,6 +407,10 @@ func (r *report) print(w io.Writer) (err error) {
 			fd.Polls, fd.Calls, fd.Cycles, fd.Concurrency, fd.Rate, fd.Burst, fd.Seconds, fd.CommentsPerSecond, fd.Found, fd.NewReplies, fd.ActivePolls)
 		p("pipeline ÷ fetch+decode (same pages, same rate): %.3g (target ≥ 0.5); both move the same new replies through the same pages, so this is fetch+decode seconds ÷ pipeline seconds (%.3fs ÷ %.3fs)",
 			s.Ratio, fd.Seconds, s.CycleSeconds)
+		if run := r.Daemon.CPUSeconds + r.Harness.CPUSeconds; run > 0 && fd.CPUSeconds > 0 {
+			p("CPU time, less moved by other work on the machine than wall time: the measured cycles %.1fs (daemon %.1fs, harness %.1fs: the imitation, new replies, scrapes), fetch+decode %.1fs (the imitation included); fetch+decode ÷ pipeline %.3g",
+				run, r.Daemon.CPUSeconds, r.Harness.CPUSeconds, fd.CPUSeconds, fd.CPUSeconds/run)
+		}
 	} else {
 		p("no configured threads: no per-thread figures and no fetch+decode baseline (it replays thread polls)")
 	}
