@@ -15,10 +15,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/autoreplyd/autoreplyd/llm"
 	"github.com/autoreplyd/autoreplyd/model"
@@ -29,11 +27,11 @@ import (
 
 // Reasons of drafted answers.
 const (
-	ReasonLLMBudget    = "llm_budget"     // the endpoint's daily_tokens are spent: skipped
-	ReasonDraftTooLong = "draft_too_long" // over the rule's max_length or the platform's limit: flagged
-	ReasonRejectIf     = "reject_if"      // the rule's reject_if held for the draft: flagged
-	ReasonRuleChanged  = "rule_changed"   // the rule no longer drafts (edited or removed) before its draft was asked for: failed
-	ReasonNoLLM        = "no_llm"         // the endpoint is not configured: failed
+	ReasonLLMBudget    = "llm_budget"             // the endpoint's daily_tokens are spent: skipped
+	ReasonDraftTooLong = rules.ReasonDraftTooLong // over the rule's max_length or the platform's limit: flagged
+	ReasonRejectIf     = rules.ReasonRejectIf     // the rule's reject_if held for the draft (or failed): flagged
+	ReasonRuleChanged  = "rule_changed"           // the rule no longer drafts (edited or removed) before its draft was asked for: failed
+	ReasonNoLLM        = "no_llm"                 // the endpoint is not configured: failed
 )
 
 // draftBatch is how many due drafts of one endpoint are read at a time.
@@ -261,11 +259,7 @@ func (p *Poller) draftOne(ctx context.Context, name string, client *llm.Client, 
 				return false
 			}
 			if kind == llm.KindRefused {
-				var e *llm.Error
-				reason := "llm_refused"
-				if errors.As(err, &e) && e.Reason != "" {
-					reason = "llm_" + e.Reason
-				}
+				reason := llmReason(err, "llm_refused")
 				log.Warn("the model gave no usable draft: flagged for a person", "reason", reason, "err", err)
 				settle(store.DraftOutcome{Status: model.StatusFlagged, Reason: reason, Error: err.Error(), ReplyText: d.Text})
 				return true
@@ -277,11 +271,7 @@ func (p *Poller) draftOne(ctx context.Context, name string, client *llm.Client, 
 			_ = p.opts.Store.DraftLater(sctx, it.ID, ReasonShutdown, "stopped while drafting", p.opts.Now(), p.opts.Now())
 			return false
 		case kind == llm.KindFatal:
-			var e *llm.Error
-			reason := "llm_error"
-			if errors.As(err, &e) && e.Reason != "" {
-				reason = "llm_" + e.Reason
-			}
+			reason := llmReason(err, "llm_error")
 			settle(store.DraftOutcome{Status: model.StatusFailed, Reason: reason, Error: err.Error()})
 			why := fmt.Sprintf("%s: %v", reason, err)
 			if perr := p.persistPause(ctx, LLMScope(name), time.Time{}, why); perr != nil {
@@ -291,11 +281,7 @@ func (p *Poller) draftOne(ctx context.Context, name string, client *llm.Client, 
 				"reason", reason, "err", err)
 			return false
 		default: // retry: timeout, 429, 5xx, connection
-			var e *llm.Error
-			reason := "llm_error"
-			if errors.As(err, &e) && e.Reason != "" {
-				reason = "llm_" + e.Reason
-			}
+			reason := llmReason(err, "llm_error")
 			next := p.opts.Now().Add(p.retryDelay(it.Attempts + 1))
 			if err := p.opts.Store.DraftLater(sctx, it.ID, reason, err.Error(), next, p.opts.Now()); err != nil {
 				st.Errors++
@@ -335,30 +321,37 @@ type DraftVerdict struct {
 }
 
 // JudgeDraft runs the guardrails of rule on a model's draft text for
-// comment c: over maxLength characters (0: no limit of the rule's) or the
-// platform's limit (tc, when known), or reject_if true or failing, it is
-// flagged. The drafting stage, `explain --draft` and the console's
-// playground judge drafts with it alike.
+// comment c: the rule's own (rules.Set.JudgeDraft: reject_if, then
+// maxLength; a failing reject_if stops the draft too, as untrusted), then
+// the platform's limit (tc, when known). The drafting stage,
+// `explain --draft` and the console's playground judge drafts with it.
 func JudgeDraft(set *rules.Set, rule string, c model.Comment, text string, maxLength int, tc platform.TextChecker, now time.Time) DraftVerdict {
 	flag := func(reason, why string) DraftVerdict {
 		return DraftVerdict{Status: model.StatusFlagged, Reason: reason, Why: why}
 	}
-	if n := utf8.RuneCountInString(text); maxLength > 0 && n > maxLength {
-		return flag(ReasonDraftTooLong, strconv.Itoa(n)+" characters, over the rule's max_length "+strconv.Itoa(maxLength))
+	reason, why, err := set.JudgeDraft(rule, c, text, maxLength, now)
+	switch {
+	case err != nil:
+		return flag(ReasonRejectIf, "reject_if failed, so the draft is not trusted: "+err.Error())
+	case reason != "":
+		return flag(reason, why)
 	}
 	if tc != nil {
 		if err := tc.CheckText(c, text); err != nil {
 			return flag(ReasonDraftTooLong, err.Error())
 		}
 	}
-	reject, err := set.RejectDraft(rule, c, text, now)
-	switch {
-	case err != nil:
-		return flag(ReasonRejectIf, "reject_if failed, so the draft is not trusted: "+err.Error())
-	case reject:
-		return flag(ReasonRejectIf, "the rule's reject_if is true for this draft")
-	}
 	return DraftVerdict{}
+}
+
+// llmReason is a claim's reason for a model's error: llm_ and the error's
+// own word (llm_http_429, llm_refusal, ...), else fallback.
+func llmReason(err error, fallback string) string {
+	var e *llm.Error
+	if errors.As(err, &e) && e.Reason != "" {
+		return "llm_" + e.Reason
+	}
+	return fallback
 }
 
 // dayStart is the start of now's day in the configured time zone: daily

@@ -137,6 +137,8 @@ func TestDraftGuardrailsFlag(t *testing.T) {
 	}{
 		{"reject_if", llmtest.Inject(), poller.ReasonRejectIf},
 		{"max_length", llmtest.Overlong(80), poller.ReasonDraftTooLong},
+		// Both: reject_if, the more telling reason, as `autoreplyd test` says.
+		{"reject_if before max_length", llmtest.OK(strings.Repeat("好", 70) + "加微信"), poller.ReasonRejectIf},
 		{"refusal", llmtest.Refusal("抱歉，我无法回答。"), "llm_refusal"},
 		{"truncated", llmtest.Length("亲，这款"), "llm_truncated"},
 	} {

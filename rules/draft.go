@@ -350,3 +350,29 @@ func (s *Set) DraftContext(name string) (string, bool) {
 	}
 	return r.draft.context, true
 }
+
+// Reasons a drafting rule's own guardrails give for a draft they stop.
+const (
+	ReasonRejectIf     = "reject_if"      // the rule's reject_if is true for the draft
+	ReasonDraftTooLong = "draft_too_long" // over the rule's max_length (or, in the daemon, the platform's limit)
+)
+
+// JudgeDraft runs drafting rule name's own guardrails on a draft for
+// comment c: reject_if first (the more telling reason), then max_length
+// (characters; 0: none). It returns the reason and why the draft is
+// stopped, or "" when it passes; err when reject_if fails. The daemon's
+// drafting stage (which adds the platform's limit), explain --draft, the
+// console's playground and `autoreplyd test` all judge drafts with it.
+func (s *Set) JudgeDraft(name string, c model.Comment, draft string, maxLength int, now time.Time) (reason, why string, err error) {
+	reject, err := s.RejectDraft(name, c, draft, now)
+	switch {
+	case err != nil:
+		return "", "", err
+	case reject:
+		return ReasonRejectIf, "the rule's reject_if is true for this draft", nil
+	}
+	if n := utf8.RuneCountInString(draft); maxLength > 0 && n > maxLength {
+		return ReasonDraftTooLong, fmt.Sprintf("%d characters, over the rule's max_length %d", n, maxLength), nil
+	}
+	return "", "", nil
+}

@@ -22,7 +22,6 @@ import (
 	"regexp"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/pacing"
@@ -108,9 +107,9 @@ type Expect struct {
 // Reasons a drafting rule flags the comment instead of using the draft.
 const (
 	// ReasonRejectIf: the rule's reject_if is true of the draft.
-	ReasonRejectIf = "reject_if"
+	ReasonRejectIf = rules.ReasonRejectIf
 	// ReasonDraftTooLong: the draft has more characters than max_length.
-	ReasonDraftTooLong = "draft_too_long"
+	ReasonDraftTooLong = rules.ReasonDraftTooLong
 )
 
 // Outcome is what one acting rule does with a comment: answer, hold its
@@ -370,14 +369,12 @@ func (ch *chain) useDraft(o *Outcome, d rules.Decision, tc *Case, c model.Commen
 		o.Drafting = true
 		return nil
 	}
-	reject, err := ch.owner[d.Rule].RejectDraft(d.Rule, c, tc.Draft, now)
+	reason, _, err := ch.owner[d.Rule].JudgeDraft(d.Rule, c, tc.Draft, d.Draft.MaxLength, now)
 	switch {
 	case err != nil:
 		return fmt.Errorf("rule %q failed: %w", d.Rule, err)
-	case reject:
-		o.Flagged, o.FlagReason = true, ReasonRejectIf
-	case d.Draft.MaxLength > 0 && utf8.RuneCountInString(tc.Draft) > d.Draft.MaxLength:
-		o.Flagged, o.FlagReason = true, ReasonDraftTooLong
+	case reason != "":
+		o.Flagged, o.FlagReason = true, reason
 	default:
 		o.Held = d.Approve
 		o.Replies = []string{tc.Draft}
