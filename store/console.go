@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -32,18 +33,18 @@ const (
 	sqlRuleCounts = `
 WITH RECURSIVE keys(rule, status, reason) AS (
 	SELECT rule, status, reason FROM replies
-	WHERE rowid = (SELECT rowid FROM replies INDEXED BY replies_rule_status
+	WHERE id = (SELECT id FROM replies INDEXED BY replies_rule_status
 	               WHERE rule >= '' ORDER BY rule, status, reason LIMIT 1)
 	UNION ALL
 	SELECT n.rule, n.status, n.reason FROM keys
-	JOIN replies n ON n.rowid = coalesce(
-		(SELECT rowid FROM replies INDEXED BY replies_rule_status
+	JOIN replies n ON n.id = coalesce(
+		(SELECT id FROM replies INDEXED BY replies_rule_status
 		 WHERE rule = keys.rule AND status = keys.status AND reason > keys.reason
 		 ORDER BY reason LIMIT 1),
-		(SELECT rowid FROM replies INDEXED BY replies_rule_status
+		(SELECT id FROM replies INDEXED BY replies_rule_status
 		 WHERE rule = keys.rule AND status > keys.status
 		 ORDER BY status, reason LIMIT 1),
-		(SELECT rowid FROM replies INDEXED BY replies_rule_status
+		(SELECT id FROM replies INDEXED BY replies_rule_status
 		 WHERE rule > keys.rule
 		 ORDER BY rule, status, reason LIMIT 1))
 )
@@ -67,6 +68,15 @@ SELECT rules.rule, b.i,
        (SELECT count(*) FROM replies r INDEXED BY replies_rule
         WHERE r.rule = rules.rule AND r.created_at >= b.lo AND r.created_at < b.hi)
 FROM rules, b`
+	// pgRuleSeries is sqlRuleSeries in PostgreSQL's JSON functions.
+	pgRuleSeries = `
+WITH b AS (SELECT x.ord - 1 AS i, x.e ->> 0 AS lo, x.e ->> 1 AS hi
+           FROM json_array_elements($1::json) WITH ORDINALITY AS x(e, ord)),
+     rules AS (SELECT value AS rule FROM json_array_elements_text($2::json))
+SELECT rules.rule, b.i,
+       (SELECT count(*) FROM replies r
+        WHERE r.rule = rules.rule AND r.created_at >= b.lo AND r.created_at < b.hi)
+FROM rules, b`
 
 	// sqlThreadAnswers reads a thread's newest sent claims but those on one
 	// comment (parameters: platform, thread, comment, limit).
@@ -88,7 +98,7 @@ WHERE platform = ? AND comment_id IN (?,
 	(SELECT root_id FROM comments WHERE platform = ? AND comment_id = ?))`
 
 	// sqlInbox reads the newest claims of some statuses (parameters: the
-	// statuses, then the limit; -1 is none; the IN list is completed at
+	// statuses, then the limit; the IN list is completed at
 	// run time). The ids come first, from replies_status alone; only the
 	// rows kept are joined with their comments: sorting every waiting
 	// claim joined, as History's query does, took 18 ms for 1,347.
@@ -246,7 +256,7 @@ func (s *Store) RuleStats(ctx context.Context, since, until time.Time, bucket ti
 		if err != nil {
 			return nil, fmt.Errorf("rule statistics: %w", err)
 		}
-		rows, err := s.query(ctx, sqlRuleSeries, string(bj), string(rj))
+		rows, err := s.query(ctx, s.dialect(sqlRuleSeries, pgRuleSeries), string(bj), string(rj))
 		if err != nil {
 			return nil, fmt.Errorf("rule statistics: %w", err)
 		}
@@ -460,7 +470,7 @@ func (s *Store) Inbox(ctx context.Context, limit int, statuses ...string) ([]His
 		statuses = []string{model.StatusFlagged, model.StatusHeld}
 	}
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		limit = math.MaxInt64 // no limit (SQLite's -1 is an error in PostgreSQL)
 	}
 	args := make([]any, 0, len(statuses)+1)
 	for _, st := range statuses {

@@ -423,6 +423,7 @@ func queryPlan(t *testing.T, s *Store, q string, args ...any) string {
 // A lost or unused index fails here, not only in a benchmark: each console
 // query searches an index and never scans a table whole.
 func TestConsoleQueryPlans(t *testing.T) {
+	sqliteOnly(t)
 	t.Parallel()
 	s := threadFixture(t)
 	for _, tc := range []struct {

@@ -75,13 +75,14 @@ const (
 	// listing's time), false when the count moved.
 	sqlUpsertDiscovered = `INSERT INTO discovered_threads (platform, aweme_id, thread_id, known_total, listed_total,
 		   last_active, discovered_at, baseline)
-		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?4 > 0)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)
 		 ON CONFLICT (platform, thread_id) DO UPDATE SET
 		   last_active = excluded.last_active,
-		   known_total = min(known_total, excluded.listed_total),
+		   known_total = CASE WHEN discovered_threads.known_total < excluded.listed_total
+		                      THEN discovered_threads.known_total ELSE excluded.listed_total END,
 		   listed_total = excluded.listed_total
-		 WHERE listed_total <> excluded.listed_total
-		 RETURNING discovered_at = ?6`
+		 WHERE discovered_threads.listed_total <> excluded.listed_total
+		 RETURNING CASE WHEN discovered_at = ?6 THEN 1 ELSE 0 END`
 	// sqlZeroDiscovered brings a recorded thread's count down to 0; a
 	// comment without replies is not recorded.
 	sqlZeroDiscovered = `UPDATE discovered_threads SET last_active = ?1, known_total = 0, listed_total = 0
@@ -178,14 +179,14 @@ func (s *Store) RecordVideoListing(ctx context.Context, l VideoListing) ([]strin
 			}
 			continue
 		}
-		known := 0
+		known, baseline := 0, 0
 		if l.Baseline {
-			known = total
+			known, baseline = total, 1
 		}
 		// A row comes back when one was written: inserted (found now) or
 		// updated (found earlier, or earlier in this listing).
 		var isNew bool
-		err := upsert.QueryRowContext(ctx, l.Platform, l.AwemeID, t.ThreadID, known, total, at).Scan(&isNew)
+		err := upsert.QueryRowContext(ctx, l.Platform, l.AwemeID, t.ThreadID, known, total, at, baseline).Scan(&isNew)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -218,7 +219,7 @@ func (s *Store) labelVideoThreads(ctx context.Context, tx txn, platform, awemeID
 	rows, err := tx.QueryContext(ctx,
 		`SELECT d.thread_id FROM discovered_threads d
 		 LEFT JOIN threads t ON t.platform = d.platform AND t.thread_id = d.thread_id
-		 WHERE d.platform = ? AND d.aweme_id = ? AND t.labels IS NOT ?`, platform, awemeID, labels)
+		 WHERE d.platform = ? AND d.aweme_id = ? AND t.labels IS DISTINCT FROM ?`, platform, awemeID, labels)
 	if err != nil {
 		return fmt.Errorf("labels of %s video %s: %w", platform, awemeID, err)
 	}
@@ -352,11 +353,11 @@ func (s *Store) EvictDiscoveredThreads(ctx context.Context, platform, awemeID st
 	}
 	rows, err := s.q.QueryContext(ctx,
 		`DELETE FROM discovered_threads
-		 WHERE rowid IN (
-		   SELECT rowid FROM discovered_threads INDEXED BY discovered_threads_video WHERE platform = ?1 AND aweme_id = ?2
+		 WHERE platform = ?1 AND thread_id IN (
+		   SELECT thread_id FROM discovered_threads INDEXED BY discovered_threads_video WHERE platform = ?1 AND aweme_id = ?2
 		   EXCEPT
-		   SELECT rowid FROM (SELECT rowid, last_active, thread_id FROM discovered_threads INDEXED BY discovered_threads_video
-		                      WHERE platform = ?1 AND aweme_id = ?2 ORDER BY `+discoveredOrder+` LIMIT ?3))
+		   SELECT thread_id FROM (SELECT thread_id FROM discovered_threads INDEXED BY discovered_threads_video
+		                          WHERE platform = ?1 AND aweme_id = ?2 ORDER BY `+discoveredOrder+` LIMIT ?3) AS kept)
 		 RETURNING `+discoveredColumns, platform, awemeID, max(keep, 0))
 	if err != nil {
 		return nil, fmt.Errorf("%s of %s video %s: %w", op, platform, awemeID, err)

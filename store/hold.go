@@ -20,7 +20,7 @@ func (s *Store) Hold(ctx context.Context, id int64, reason, msg string, next, no
 	}
 	next = clampTime(next) // storable: past 9999 stays far off, before year 1 is due now
 	res, err := s.q.ExecContext(ctx,
-		`UPDATE replies SET status = ?, reason = ?, error = ?, attempts = max(attempts - 1, 0),
+		`UPDATE replies SET status = ?, reason = ?, error = ?, attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
 		   updated_at = ?, next_attempt_at = ?
 		 WHERE id = ? AND status = ?`,
 		model.StatusRetrying, s.scrub(reason), s.scrub(msg), formatTime(now), nullTime(next), id, model.StatusPending)

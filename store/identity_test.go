@@ -15,6 +15,7 @@ import (
 // says so, refuses to record or start a send, and never creates a fresh
 // database at the path.
 func TestCheckFileNoticesLoss(t *testing.T) {
+	sqliteOnly(t)
 	t.Parallel()
 	for _, tc := range []struct {
 		name string

@@ -38,9 +38,12 @@ func threadLabels(t *testing.T, s *Store) map[string]string {
 // campaignCounts is the analyst's per-campaign query over replies_v.
 func campaignCounts(t *testing.T, s *Store) map[string]int {
 	t.Helper()
-	rows, err := s.db.QueryContext(t.Context(),
+	// The analyst's query in each database's JSON spelling.
+	rows, err := s.db.QueryContext(t.Context(), s.dialect(
 		`SELECT coalesce(json_extract(labels, '$.campaign'), '(none)') AS campaign, count(*)
-		 FROM replies_v WHERE status = 'sent' GROUP BY campaign`)
+		 FROM replies_v WHERE status = 'sent' GROUP BY campaign`,
+		`SELECT coalesce(labels::jsonb ->> 'campaign', '(none)') AS campaign, count(*)
+		 FROM replies_v WHERE status = 'sent' GROUP BY campaign`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,12 @@
 package store
 
 import (
-	"database/sql"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/redact"
-	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -19,7 +17,7 @@ import (
 func TestRedactorScrubsEveryFreeTextColumn(t *testing.T) {
 	t.Parallel()
 	const token, key = "jo-token/with+escapes", "kk-api-key-1234"
-	s, path := openTest(t)
+	s, _ := openTest(t)
 	s.SetRedactor(redact.New(token, key))
 	ctx := t.Context()
 
@@ -42,11 +40,7 @@ func TestRedactorScrubsEveryFreeTextColumn(t *testing.T) {
 	}
 
 	// Read every text column back with plain SQL.
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer testutil.Close(t, db)
+	db := s.db
 	var all []string
 	for _, q := range []string{
 		`SELECT text || '|' || user_nickname || '|' || user_unique_id FROM comments`,

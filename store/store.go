@@ -1,4 +1,5 @@
-// Package store owns autoreplyd's SQLite database: its schema and
+// Package store owns autoreplyd's database (SQLite, or PostgreSQL for
+// several instances on one ledger; see postgres.go): its schema and
 // migrations, the claims that guarantee at most one answer per comment and
 // rule, per-thread poll state, pauses of sources and responders, and the
 // history queries analysts and the history command run.
@@ -59,8 +60,10 @@ var ErrNoClaim = errors.New("no such claim")
 // use.
 type Store struct {
 	db       *sql.DB
-	path     string
+	path     string // the SQLite file, or the PostgreSQL URL as shown
 	readOnly bool
+	// pg says the database is PostgreSQL (see postgres.go).
+	pg bool
 
 	// q runs the queries: db, or the transaction of a Batch.
 	q querier
@@ -95,7 +98,12 @@ func (s *Store) scrub(x string) string { return s.redact.String(x) }
 
 // Open opens (creating if needed) the database at path for writing and
 // migrates it to SchemaVersion. Only the daemon should call it.
+//
+// path may also be a PostgreSQL URL (postgres://...; see IsPostgres).
 func Open(ctx context.Context, path string) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path, false)
+	}
 	// The directory is created if missing (systemd's StateDirectory does it
 	// too); the database file below.
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
@@ -146,6 +154,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // the daemon has the database open. It refuses a missing file and a schema
 // other than SchemaVersion.
 func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgres(ctx, path, true)
+	}
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist", path)
@@ -188,11 +199,13 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Created reports whether Open created the database file: an empty
-// database, which takes every thread for one never seen.
+// Created reports whether Open created the database file (on PostgreSQL:
+// found the database empty and created the schema): an empty database,
+// which takes every thread for one never seen.
 func (s *Store) Created() bool { return s.created }
 
-// Path is the database file the store was opened on.
+// Path is the database file the store was opened on (a PostgreSQL URL
+// without its password).
 func (s *Store) Path() string { return s.path }
 
 // buildDSN turns a file path into an SQLite URI: the path is made absolute and

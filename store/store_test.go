@@ -18,17 +18,6 @@ import (
 // t0 is the tests' clock origin.
 var t0 = time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 
-func openTest(t testing.TB) (*Store, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "autoreplyd.db")
-	s, err := Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { testutil.Close(t, s) })
-	return s, path
-}
-
 func comment(id string) model.Comment {
 	return model.Comment{
 		Platform:  model.PlatformDouyin,
@@ -60,7 +49,7 @@ func TestMigrateFromEmpty(t *testing.T) {
 	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
-	v, err := userVersion(ctx, s.db)
+	v, err := s.schemaVersion(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +58,9 @@ func TestMigrateFromEmpty(t *testing.T) {
 	}
 	for _, name := range []string{"comments", "replies", "threads", "pauses", "replies_v"} {
 		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = ?`, name).Scan(&n); err != nil {
+		q := s.dialect(`SELECT count(*) FROM sqlite_schema WHERE name = ?`,
+			`SELECT count(*) FROM pg_class WHERE relname = ? AND relkind IN ('r', 'v')`)
+		if err := s.db.QueryRowContext(ctx, q, name).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n != 1 {
@@ -96,7 +87,7 @@ func TestReopenIsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reopen %d: %v", i, err)
 		}
-		v, err := userVersion(ctx, s2.db)
+		v, err := s2.schemaVersion(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,6 +107,17 @@ func TestReopenIsIdempotent(t *testing.T) {
 
 func setUserVersion(t *testing.T, path string, v int) {
 	t.Helper()
+	if IsPostgres(path) {
+		db, err := sql.Open("pgx", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer testutil.Close(t, db)
+		if _, err := db.Exec(`UPDATE schema_version SET version = $1`, v); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +149,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 }
 
 func TestPragmasInEffect(t *testing.T) {
+	sqliteOnly(t)
 	t.Parallel()
 	s, _ := openTest(t)
 	ctx := t.Context()
@@ -357,7 +360,7 @@ func TestUnicodeAndBigIDsRoundTrip(t *testing.T) {
 		t.Errorf("text changed: %+v", h)
 	}
 	var typ string
-	if err := r.db.QueryRowContext(ctx, `SELECT typeof(comment_id) FROM comments`).Scan(&typ); err != nil || typ != "text" {
+	if err := r.db.QueryRowContext(ctx, r.dialect(`SELECT typeof(comment_id) FROM comments`, `SELECT pg_typeof(comment_id)::text FROM comments`)).Scan(&typ); err != nil || typ != "text" {
 		t.Errorf("comment_id stored as %q (%v), want text", typ, err)
 	}
 }
@@ -370,7 +373,8 @@ func TestTimesAreSortableUTCText(t *testing.T) {
 	now := time.Date(2025, 3, 1, 16, 4, 5, 678_900_000, shanghai)
 	mustRecord(t, s, comment("1"), now, pending("r"))
 	var created, viaSQLite string
-	if err := s.db.QueryRowContext(ctx, `SELECT created_at, datetime(created_at) FROM replies`).Scan(&created, &viaSQLite); err != nil {
+	if err := s.db.QueryRowContext(ctx, s.dialect(`SELECT created_at, datetime(created_at) FROM replies`,
+		`SELECT created_at, to_char(created_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM replies`)).Scan(&created, &viaSQLite); err != nil {
 		t.Fatal(err)
 	}
 	if created != "2025-03-01T08:04:05.678Z" || viaSQLite != "2025-03-01 08:04:05" {

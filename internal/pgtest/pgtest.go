@@ -468,12 +468,26 @@ var shared struct {
 	err     error
 }
 
+// Runner runs a package's tests: its *testing.M, or a wrapper that runs
+// them more than once (package store runs its suite on each backend).
+type Runner interface{ Run() int }
+
+// Skipped reports why tests needing a server would skip: the one-line
+// reason when the binaries are missing and not required, "" when tests
+// run (or, required and missing, fail).
+func Skipped() string {
+	if _, err := findBin(); err != nil && os.Getenv(RequireEnv) == "" {
+		return skipMessage
+	}
+	return ""
+}
+
 // Main runs the tests of m and then stops the shared server, if a test
 // started it. Call it from TestMain in every package that calls
 // NewDatabase:
 //
 //	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-func Main(m *testing.M) int {
+func Main(m Runner) int {
 	shared.mu.Lock()
 	shared.inMain = true
 	shared.mu.Unlock()
