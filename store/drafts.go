@@ -304,10 +304,12 @@ type DraftStat struct {
 // (zero: unbounded), by rule and endpoint.
 func (s *Store) DraftStats(ctx context.Context, f StatsFilter) ([]DraftStat, error) {
 	q := `SELECT r.rule, d.llm,
-	        count(d.draft_text), sum(r.status = 'drafting'),
-	        sum(r.status = 'held'), sum(r.decided_by <> '' AND r.status NOT IN ('held', 'rejected', 'expired', 'flagged', 'handled')),
-	        sum(r.decision_note = ?), sum(r.status = 'rejected'), sum(r.status = 'expired'), sum(r.status = 'flagged'),
-	        sum(d.prompt_tokens + d.completion_tokens)
+	        count(d.draft_text), count(*) FILTER (WHERE r.status = 'drafting'),
+	        count(*) FILTER (WHERE r.status = 'held'),
+	        count(*) FILTER (WHERE r.decided_by <> '' AND r.status NOT IN ('held', 'rejected', 'expired', 'flagged', 'handled')),
+	        count(*) FILTER (WHERE r.decision_note = ?), count(*) FILTER (WHERE r.status = 'rejected'),
+	        count(*) FILTER (WHERE r.status = 'expired'), count(*) FILTER (WHERE r.status = 'flagged'),
+	        coalesce(sum(d.prompt_tokens + d.completion_tokens), 0)
 	      FROM replies r JOIN drafts d ON d.reply_id = r.id
 	      WHERE (? = '' OR r.created_at >= ?) AND (? = '' OR r.created_at < ?) AND (? = '' OR r.platform = ?) AND (? = '' OR r.rule = ?)
 	      GROUP BY r.rule, d.llm ORDER BY r.rule, d.llm`

@@ -104,6 +104,13 @@ func TestDraftLifecycle(t *testing.T) {
 	if due, err := s.DueDrafts(ctx, "", at.Add(time.Hour), 0); err != nil || len(due) != 0 {
 		t.Fatalf("a held draft is still due: %+v, %v", due, err)
 	}
+	st, err := s.DraftStats(ctx, StatsFilter{})
+	if err != nil || len(st) != 1 {
+		t.Fatalf("draft stats: %+v, %v", st, err)
+	}
+	if g := st[0]; g.LLM != "deepseek" || g.Drafted != 1 || g.Held != 1 || g.Waiting != 0 || g.Approved != 0 || g.Tokens != 150 {
+		t.Errorf("draft stats: %+v", g)
+	}
 }
 
 // A draft that failed for now stays drafting and is due again later; a

@@ -36,7 +36,8 @@ func sqliteCode(err error) (int, bool) {
 
 // IsTransient reports whether err is a storage condition that can clear
 // without a restart, so the operation should be retried later rather than
-// the daemon exiting: the database locked by another process (busy), the
+// the daemon exiting: PostgreSQL unreachable, restarting, failing over or
+// read-only (see pgTransient), the database locked by another process (busy), the
 // disk or database full, the file or its directory read-only or not
 // accessible (permissions the operator fixes in place), or an I/O error.
 // A corrupt file, a file that is not a database, a schema newer than this
@@ -44,6 +45,9 @@ func sqliteCode(err error) (int, bool) {
 func IsTransient(err error) bool {
 	if err == nil {
 		return false
+	}
+	if transient, ok := pgTransient(err); ok {
+		return transient
 	}
 	if code, ok := sqliteCode(err); ok {
 		switch code & 0xff {
@@ -67,6 +71,9 @@ func IsTransient(err error) bool {
 func Describe(err error) string {
 	if err == nil {
 		return ""
+	}
+	if why := pgDescribe(err); why != "" {
+		return why
 	}
 	if code, ok := sqliteCode(err); ok {
 		if code == codeReadOnlyDirectory {
