@@ -59,9 +59,15 @@ type Config struct {
 	// file is readable by others.
 	InlineSecrets []string `koanf:"-" json:"-"`
 
-	// Database is the SQLite file; a relative path is resolved against the
-	// config file's directory.
+	// Database is the SQLite file (a relative path is resolved against the
+	// config file's directory), or a PostgreSQL URL (postgres://...),
+	// which holds no password.
 	Database string `koanf:"database" json:"database"`
+	// DatabasePassword is PostgreSQL's password, read from
+	// DatabasePasswordFile only (an inline key would sit beside the URL
+	// in every copy of the config).
+	DatabasePassword     Secret `koanf:"-" json:"-"`
+	DatabasePasswordFile string `koanf:"database_password_file" json:"database_password_file,omitempty"`
 	// Rules is a rules file or a directory of *.yaml files; relative paths
 	// are resolved against the config file's directory.
 	Rules string `koanf:"rules" json:"rules"`

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/dburl"
+
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
@@ -122,7 +124,9 @@ func finish(c *Config, credDir string, p *problems) {
 	// First: later steps (and the daemon's expr.Timezone) panic on a bad zone.
 	c.Location = validateTimezone(c.Timezone, p)
 
-	c.Database = resolvePath(dir, c.Database)
+	if !dburl.IsPostgres(c.Database) {
+		c.Database = resolvePath(dir, c.Database)
+	}
 	c.Rules = resolvePath(dir, c.Rules)
 	if c.Console != nil && c.Console.SessionTTL == 0 {
 		c.Console.SessionTTL = DefaultSessionTTL
@@ -187,6 +191,7 @@ func (c *Config) secretRefs() []secretRef {
 			{Key: "secret", Value: &n.Secret, File: &n.SecretFile},
 		})
 	}
+	refs = append(refs, secretRef{key: "database_password", val: &c.DatabasePassword, file: &c.DatabasePasswordFile})
 	refs = append(refs, c.llmSecretRefs()...)
 	return append(refs, c.consoleSecretRefs()...)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/dburl"
+
 	"golang.org/x/time/rate"
 
 	"github.com/autoreplyd/autoreplyd/notify"
@@ -21,8 +23,15 @@ func (c *Config) validate(p *problems) {
 	if _, err := ParseSchedule(c.Schedule); err != nil {
 		p.addf("schedule", "invalid cron spec: %v", err)
 	}
-	if c.Database == "" {
+	switch {
+	case c.Database == "":
 		p.addf("database", "empty")
+	case dburl.IsPostgres(c.Database):
+		if err := dburl.Check(c.Database); err != nil {
+			p.addf("database", "%v", err)
+		}
+	case c.DatabasePasswordFile != "":
+		p.addf("database_password_file", "only for a PostgreSQL database (database: postgres://...)")
 	}
 	if c.Rules == "" {
 		p.addf("rules", "empty")

@@ -12,8 +12,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,14 +20,13 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/autoreplyd/autoreplyd/internal/dburl"
 	"github.com/autoreplyd/autoreplyd/store/pgschema"
 )
 
 // IsPostgres reports whether database (the config's `database` value)
 // names a PostgreSQL database rather than an SQLite file.
-func IsPostgres(database string) bool {
-	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
-}
+func IsPostgres(database string) bool { return dburl.IsPostgres(database) }
 
 // pgWriteLock is the key of the advisory lock every write transaction
 // takes at BEGIN: PostgreSQL's counterpart of SQLite's BEGIN IMMEDIATE.
@@ -45,9 +42,10 @@ const pgMaxConns = 8
 
 // PGOptions are what a PostgreSQL connection needs beyond its URL.
 type PGOptions struct {
-	// PasswordFile holds the password (its first line), when the URL
-	// names none; "" reads none (the URL's passfile, or no password).
-	PasswordFile string
+	// Password is the config's database_password (from
+	// database_password_file); "" leaves it to the URL's passfile, or
+	// none.
+	Password string
 }
 
 var pgOptions struct {
@@ -64,66 +62,23 @@ func SetPGOptions(o PGOptions) {
 	pgOptions.mu.Unlock()
 }
 
-// DisplayURL is database as it may be shown: a PostgreSQL URL without its
-// password or passfile (an SQLite path as it is).
-func DisplayURL(database string) string {
-	if !IsPostgres(database) {
-		return database
-	}
-	u, err := url.Parse(database)
-	if err != nil {
-		return "postgres://(unreadable URL)"
-	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.EqualFold(k, "password") || strings.EqualFold(k, "passfile") {
-			q.Del(k)
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// CheckURL refuses a PostgreSQL URL that carries a password: it would be
-// shown wherever the URL is (logs, ps, the config's readers).
-func CheckURL(database string) error {
-	if !IsPostgres(database) {
-		return nil
-	}
-	u, err := url.Parse(database)
-	if err != nil {
-		return fmt.Errorf("not a PostgreSQL URL (postgres://user@host:5432/dbname?sslmode=verify-full)")
-	}
-	if _, has := u.User.Password(); has || u.Query().Has("password") {
-		return fmt.Errorf("the URL holds a password: give it in database_password_file or the URL's passfile instead")
-	}
-	return nil
-}
-
 // pgConfig parses dsn into pgx's connection settings, with the password
 // from the options' file.
 func pgConfig(dsn string, readOnly bool) (*pgx.ConnConfig, error) {
-	if err := CheckURL(dsn); err != nil {
+	if err := dburl.Check(dsn); err != nil {
 		return nil, err
 	}
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		// pgx's message may quote the URL: say it in our words only.
-		return nil, errors.New("cannot read the PostgreSQL URL (postgres://user@host:5432/dbname?sslmode=verify-full)")
+		// The URL holds no password (refused above); pgx's message may
+		// quote it.
+		return nil, fmt.Errorf("read the PostgreSQL URL: %w", err)
 	}
 	pgOptions.mu.Lock()
 	o := pgOptions.o
 	pgOptions.mu.Unlock()
-	if o.PasswordFile != "" {
-		b, err := os.ReadFile(o.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("database_password_file: %w", err)
-		}
-		pw, _, _ := strings.Cut(string(b), "\n")
-		cfg.Password = strings.TrimRight(pw, "\r")
+	if o.Password != "" {
+		cfg.Password = o.Password
 	}
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
@@ -141,7 +96,7 @@ func pgConfig(dsn string, readOnly bool) (*pgx.ConnConfig, error) {
 // openPostgres opens the database at dsn (a postgres:// URL) for writing,
 // migrating it, or for reading only.
 func openPostgres(ctx context.Context, dsn string, readOnly bool) (*Store, error) {
-	shown := DisplayURL(dsn)
+	shown := dburl.Display(dsn)
 	cfg, err := pgConfig(dsn, readOnly)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", shown, err)
