@@ -84,9 +84,12 @@ func runCheck(path string, env Env) error {
 // checkPauses prints the persisted pauses in force when the database exists,
 // reading it only; a database it cannot read is a warning, not a failure.
 func checkPauses(env Env, cfg *config.Config, red *redact.Redactor) {
-	if _, err := os.Stat(cfg.Database); err != nil {
-		return
+	if !store.IsPostgres(cfg.Database) {
+		if _, err := os.Stat(cfg.Database); err != nil {
+			return
+		}
 	}
+	usePassword(cfg)
 	ctx := context.Background()
 	st, err := store.OpenReadOnly(ctx, cfg.Database)
 	if err != nil {

@@ -62,6 +62,7 @@ func zoneOf(timezone string) (*time.Location, error) {
 // configDatabase is the database of cfg: path ("" for the config's
 // database) shown in tz (nil for the config's timezone).
 func configDatabase(cfg *config.Config, path string, tz *time.Location) database {
+	usePassword(cfg)
 	if path == "" {
 		path = cfg.Database
 	}
@@ -121,4 +122,10 @@ func parseRange(since, until string, loc *time.Location) (from, to time.Time, er
 		return time.Time{}, time.Time{}, fmt.Errorf("--until: %w", err)
 	}
 	return from, to, nil
+}
+
+// usePassword gives the store cfg's PostgreSQL password (database_password_file)
+// for the connections a command opens.
+func usePassword(cfg *config.Config) {
+	store.SetPGOptions(store.PGOptions{Password: cfg.DatabasePassword.Value()})
 }

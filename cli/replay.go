@@ -78,6 +78,7 @@ func runReplay(ctx context.Context, env Env, f replayFlags) (err error) {
 		if db.path == "" {
 			db.path = cfg.Database
 		}
+		usePassword(cfg)
 		if db.rules == "" {
 			db.rules = cfg.Rules
 		}

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/dburl"
+
 	"github.com/cenkalti/backoff/v5"
 	"github.com/fsnotify/fsnotify"
 	"github.com/robfig/cron/v3"
@@ -225,7 +227,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		return nil, err
 	}
 	d.poller = p
-	d.log.Info("ready", "rules", set.Len(), "rule_files", len(set.Files()), "sources", len(bindings), "database", cfg.Database, "dry_run", d.dryRun)
+	d.log.Info("ready", "rules", set.Len(), "rule_files", len(set.Files()), "sources", len(bindings), "database", dburl.Display(cfg.Database), "dry_run", d.dryRun)
 	return d, nil
 }
 
@@ -268,9 +270,10 @@ var (
 // cannot be written fails here. With wait, a transient failure is logged
 // and retried with backoff until it works or ctx ends.
 func (d *Daemon) openStore(ctx context.Context, wait bool, bindings []poller.Binding) (*store.Store, error) {
-	path := d.cfg.Database
+	path := dburl.Display(d.cfg.Database)
+	store.SetPGOptions(store.PGOptions{Password: d.cfg.DatabasePassword.Value()})
 	open := func() (*store.Store, error) {
-		st, err := store.Open(ctx, path)
+		st, err := store.Open(ctx, d.cfg.Database)
 		if err != nil {
 			return nil, store.Explain(err)
 		}
@@ -344,13 +347,13 @@ func (d *Daemon) warnNewDatabase(bindings []poller.Binding) {
 	}
 	if len(answer) > 0 {
 		d.log.Warn("NEW EMPTY DATABASE with backlog: answer: every reply already under the watched threads will be answered; if autoreplyd ran before with this config, its database was lost and those replies were answered already: stop now and restore it",
-			"database", d.cfg.Database, "threads", threads, "backlog_answer", answer)
+			"database", dburl.Display(d.cfg.Database), "threads", threads, "backlog_answer", answer)
 		return
 	}
 	// Info: the backlog is recorded, not answered, so nothing is answered
 	// twice even after a lost database (cooldowns and retries start over).
 	d.log.Info("new empty database: every watched thread is seen for the first time and its existing replies are recorded, not answered; if autoreplyd ran before with this config, its history was lost",
-		"database", d.cfg.Database, "threads", threads)
+		"database", dburl.Display(d.cfg.Database), "threads", threads)
 }
 
 // onEvent is the poller's OnEvent: the console's live page first (it never
@@ -545,12 +548,12 @@ func (d *Daemon) checkDatabase() error {
 		msg := err.Error()
 		d.dbLost.Store(&msg)
 		d.log.Error("DATABASE LOST: the database file was deleted or replaced while open; nothing is polled or sent until it is back (restore it) or autoreplyd is restarted (a new empty database takes every thread as never seen)",
-			"database", d.cfg.Database, "err", err)
+			"database", dburl.Display(d.cfg.Database), "err", err)
 		d.notifyReady("DATABASE LOST: nothing is polled or sent; restore " + d.cfg.Database + " or restart")
 		return err
 	}
 	if d.dbLost.Swap(nil) != nil {
-		d.log.Info("database file back: polling and sending again", "database", d.cfg.Database)
+		d.log.Info("database file back: polling and sending again", "database", dburl.Display(d.cfg.Database))
 		d.notifyReady(d.runningStatus())
 	}
 	return nil
