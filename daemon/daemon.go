@@ -526,6 +526,9 @@ func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
 	if err := d.checkDatabase(); err != nil {
 		return poller.Stats{Errors: 1}
 	}
+	if !d.databaseAnswers(ctx) {
+		return poller.Stats{Errors: 1}
+	}
 	start := time.Now()
 	st := d.poller.Cycle(ctx)
 	d.consoleState.cycled(time.Now().In(d.cfg.Location), st)
@@ -533,6 +536,34 @@ func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
 		"new", st.New, "sent", st.Sent, "retrying", st.Retrying, "failed", st.Failed, "unknown", st.Unknown,
 		"dry_run", st.DryRun, "skipped", st.Skipped, "flagged", st.Flagged, "held", st.Held, "expired", st.Expired, "errors", st.Errors)
 	return st
+}
+
+// databaseAnswers asks the database before a cycle (PostgreSQL: see
+// store.Ping). While it does not answer, the cycle is skipped (nothing
+// could be claimed, so nothing would be sent, and every page fetched would
+// be fetched again), counted, and logged at ERROR once per outage; the
+// first answer after an outage (this ping's, or the poller's store
+// errors') is logged once at INFO.
+func (d *Daemon) databaseAnswers(ctx context.Context) bool {
+	err := d.store.Ping(ctx)
+	switch {
+	case err == nil:
+		if d.poller.DatabaseBack() {
+			d.log.Info("database is back: polling and sending again", "database", dburl.Display(d.cfg.Database))
+		}
+		d.metrics.DatabaseUp()
+		return true
+	case ctx.Err() != nil:
+		return false
+	}
+	d.metrics.DatabaseUnavailable()
+	if !d.poller.MarkDatabaseDown() {
+		d.log.Error("database unavailable: nothing is polled, claimed or sent until it is back; waiting",
+			"database", dburl.Display(d.cfg.Database), "problem", store.Describe(err), "err", err)
+	} else {
+		d.log.Debug("database still unavailable: cycle skipped", "err", err)
+	}
+	return false
 }
 
 // checkDatabase makes sure the database file the daemon has open is still

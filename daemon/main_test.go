@@ -1,8 +1,11 @@
 package daemon
 
 import (
+	"os"
 	"testing"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/pgtest"
 )
 
 // TestMain shortens the wait between attempts to open an unavailable
@@ -11,5 +14,5 @@ import (
 // each setting the variable.
 func TestMain(m *testing.M) {
 	storeRetryInitial = 50 * time.Millisecond
-	m.Run()
+	os.Exit(pgtest.Main(m))
 }

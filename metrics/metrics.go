@@ -87,6 +87,7 @@ type Metrics struct {
 	notifications *prometheus.CounterVec
 	inbox         *prometheus.GaugeVec
 	llm           *llmMetrics
+	db            *dbMetrics
 
 	mu       sync.Mutex
 	ruleErrs map[string]int             // rule errors since start, for the console
@@ -164,6 +165,7 @@ func New(version string) *Metrics {
 		f(c)
 	}
 	m.llm = newLLMMetrics(f)
+	m.db = newDBMetrics(f)
 	return m
 }
 

@@ -14,6 +14,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -240,6 +241,10 @@ type Poller struct {
 	draftWake chan struct{}
 	// known answers the look-ups of watched threads' idle polls.
 	known knownCache
+	// dbDown is set by the first store error of an outage (the database
+	// unreachable, restarting, failing over, locked) and cleared by
+	// DatabaseBack: the outage is logged once, not once per thread.
+	dbDown atomic.Bool
 }
 
 // New builds a Poller. currentRules is called once per cycle and per comment

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/autoreplyd/autoreplyd/store"
 )
 
 // pauseSaveTimeout bounds persisting a source pause, which is done even
@@ -33,3 +35,34 @@ func (p *Poller) persistPause(ctx context.Context, scope string, until time.Time
 	defer cancel()
 	return p.opts.Store.SetPause(sctx, scope, until, reason, p.opts.Now())
 }
+
+// storeDown handles a store error that may be the database being
+// unavailable: such an error ends this source's polls for the cycle
+// (nothing can be claimed, so nothing would be sent, and every further
+// page fetched would only be fetched again), is logged at ERROR once per
+// outage and at DEBUG after, and counted. It reports whether err was one.
+func (p *Poller) storeDown(ctx context.Context, log *slog.Logger, msg string, err error, st *Stats) bool {
+	if !store.IsTransient(err) || ctx.Err() != nil {
+		return false
+	}
+	st.Errors++
+	if p.dbDown.Swap(true) {
+		log.Debug(msg, "problem", store.Describe(err), "err", err)
+		return true
+	}
+	p.opts.Metrics.DatabaseUnavailable()
+	log.Error(msg+"; database unavailable: nothing is claimed or sent until it is back", "problem", store.Describe(err), "err", err)
+	return true
+}
+
+// DatabaseDown reports whether a store error of an unavailable database
+// was seen since the last DatabaseBack.
+func (p *Poller) DatabaseDown() bool { return p.dbDown.Load() }
+
+// DatabaseBack clears DatabaseDown, reporting whether it was set: the
+// daemon found the database answering again.
+func (p *Poller) DatabaseBack() bool { return p.dbDown.Swap(false) }
+
+// MarkDatabaseDown sets DatabaseDown, reporting whether it was set already
+// (the outage was logged).
+func (p *Poller) MarkDatabaseDown() bool { return p.dbDown.Swap(true) }

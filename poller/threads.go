@@ -48,6 +48,9 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	}
 	states, err := p.opts.Store.ThreadStates(ctx, plat)
 	if err != nil {
+		if p.storeDown(ctx, log, "load thread states: source not polled this cycle", err, st) {
+			return
+		}
 		if ctx.Err() == nil {
 			log.Error("load thread states: source not polled this cycle", "problem", store.Describe(err), "err", err)
 			st.Errors++
@@ -276,7 +279,7 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed m
 			}
 		}
 		if err := p.handleComments(ctx, b, old, true, false, st); err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || p.storeDown(ctx, log, "record comments: they are seen again", err, st) {
 				return false
 			}
 			log.Error("record comments: they are seen again next cycle", "problem", store.Describe(err), "err", err)
@@ -288,7 +291,7 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed m
 	if err := p.handleComments(ctx, b, comments, firstSight, false, st); err != nil {
 		// The thread state is not saved: comments not recorded are seen
 		// again next cycle, so nothing is lost.
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || p.storeDown(ctx, log, "record comments: they are seen again", err, st) {
 			return false
 		}
 		log.Error("record comments: they are seen again next cycle", "problem", store.Describe(err), "err", err)

@@ -337,3 +337,17 @@ func rebind(query string) string {
 	}
 	return b.String()
 }
+
+// Ping reports whether the database answers. On PostgreSQL it asks the
+// server (the daemon asks before each cycle, so that a database down is
+// one skipped cycle, not an error for every thread); an SQLite file is
+// always there to ask, its troubles showing at the writes themselves.
+func (s *Store) Ping(ctx context.Context) error {
+	if !s.pg {
+		return nil
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("database %s: %w", s.path, err)
+	}
+	return nil
+}
