@@ -21,13 +21,13 @@ func pgTransient(err error) (transient, ok bool) {
 	if errors.As(err, &pe) {
 		switch {
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
-			strings.HasPrefix(pe.Code, "53"), // insufficient resources: disk full, too many connections
-			strings.HasPrefix(pe.Code, "58"), // system error: I/O
+			strings.HasPrefix(pe.Code, "53"),                           // insufficient resources: disk full, too many connections
+			strings.HasPrefix(pe.Code, "58"),                           // system error: I/O
 			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03", // shutting down, crashed, starting up
 			pe.Code == "57014",                     // query cancelled (statement_timeout, an operator's cancel)
 			pe.Code == "40001", pe.Code == "40P01", // serialization failure, deadlock
-			pe.Code == "25006",                     // read-only transaction: a standby, during or after a failover
-			pe.Code == "55P03":                     // lock not available
+			pe.Code == "25006", // read-only transaction: a standby, during or after a failover
+			pe.Code == "55P03": // lock not available
 			return true, true
 		}
 		return false, true
