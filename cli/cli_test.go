@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/pgtest"
+
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
@@ -20,7 +22,7 @@ func TestMain(m *testing.M) {
 	// the golden files do not depend on the machine. Set before any test
 	// goroutine starts.
 	time.Local = time.UTC
-	m.Run()
+	os.Exit(pgtest.Main(m))
 }
 
 // result is what one in-process command printed.

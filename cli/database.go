@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/dburl"
+
 	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/redact"
 	"github.com/autoreplyd/autoreplyd/internal/termesc"
@@ -82,7 +84,7 @@ func (db *database) settleZone(ctx context.Context, st *store.Store) error {
 	}
 	name, ok, err := st.Meta(ctx, store.MetaTimezone)
 	if err != nil {
-		return fmt.Errorf("database %s: %w", db.path, err)
+		return fmt.Errorf("database %s: %w", dburl.Display(db.path), err)
 	}
 	if !ok {
 		db.loc = time.Local
@@ -90,7 +92,7 @@ func (db *database) settleZone(ctx context.Context, st *store.Store) error {
 	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return fmt.Errorf("database %s: the recorded time zone (meta timezone) %q is unknown here: give --timezone", db.path, termesc.String(name))
+		return fmt.Errorf("database %s: the recorded time zone (meta timezone) %q is unknown here: give --timezone", dburl.Display(db.path), termesc.String(name))
 	}
 	db.loc = loc
 	return nil

@@ -50,10 +50,12 @@ stopped in the running daemon's memory: restart autoreplyd after resuming it.`,
 				err = listPauses(cmd.Context(), env.Stdout, st, time.Now(), db)
 				return errors.Join(err, st.Close())
 			}
-			if _, err := os.Stat(db.path); err != nil {
-				return fmt.Errorf("database %s: %w", db.path, err)
+			if !store.IsPostgres(db.path) {
+				if _, err := os.Stat(db.path); err != nil {
+					return fmt.Errorf("database %s: %w", db.path, err)
+				}
 			}
-			st, err := store.Open(cmd.Context(), db.path)
+			st, err := openWritable(cmd.Context(), db.path)
 			if err != nil {
 				return err
 			}

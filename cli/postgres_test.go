@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autoreplyd/autoreplyd/internal/pgtest"
+	"github.com/autoreplyd/autoreplyd/store"
+)
+
+// The read and decide commands on PostgreSQL print exactly what they print
+// on SQLite for the same history: history in every format, stats, inbox,
+// replay's input; resolve, resume and approve change the shared database.
+func TestCommandsOnPostgres(t *testing.T) {
+	t.Parallel()
+	lite := seededDB(t)
+	pg := pgtest.NewDatabase(t)
+	seedHistory(t, pg, seedRows)
+	now := time.Now()
+	liteInbox := inboxDB(t, now)
+	pgInbox := pgtest.NewDatabase(t)
+	seedHistory(t, pgInbox, inboxRows(now))
+
+	same := func(t *testing.T, dbs [2]string, args ...string) {
+		t.Helper()
+		var out [2]result
+		for i, db := range dbs {
+			out[i] = runCLI(t, nil, append(append([]string{}, args...), "--database", db, "--timezone", "Asia/Shanghai")...)
+			if out[i].code != 0 {
+				t.Fatalf("%v on %s: exit %d\n%s", args, []string{"SQLite", "PostgreSQL"}[i], out[i].code, out[i].stderr)
+			}
+		}
+		if out[0].stdout != out[1].stdout {
+			t.Errorf("%v: PostgreSQL printed\n%s\nSQLite printed\n%s", args, out[1].stdout, out[0].stdout)
+		}
+		if out[0].stdout == "" {
+			t.Errorf("%v printed nothing", args)
+		}
+	}
+	for _, format := range []string{"table", "json", "csv"} {
+		same(t, [2]string{lite, pg}, "history", "--format", format, "--limit", "0")
+		same(t, [2]string{liteInbox, pgInbox}, "inbox", "--format", format)
+	}
+	same(t, [2]string{lite, pg}, "history", "--status", "sent", "--format", "json")
+	same(t, [2]string{lite, pg}, "history", "--rule", "price", "--since", "720h", "--format", "csv")
+	same(t, [2]string{lite, pg}, "stats", "--since", "720h")
+	same(t, [2]string{lite, pg}, "stats", "--since", "720h", "--format", "json")
+
+	// resolve writes to PostgreSQL; history reads it back.
+	if r := runCLI(t, nil, "resolve", "--database", pg, "--drop", claimUnknown); r.code != 0 || !strings.Contains(r.stdout, "unknown → failed") {
+		t.Fatalf("resolve on PostgreSQL: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if got := claimJSON(t, pg, claimUnknown); got.Status != "failed" || got.Reason != "resolved_drop" {
+		t.Errorf("claim after resolve: %s/%s", got.Status, got.Reason)
+	}
+	// approve (an inbox decision) on PostgreSQL.
+	if r := runCLI(t, nil, "approve", "--database", pgInbox, "--by", "客服小王", strconv.Itoa(inboxHeld)); r.code != 0 {
+		t.Fatalf("approve on PostgreSQL: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if got := claimJSON(t, pgInbox, strconv.Itoa(inboxHeld)); got.Status != "retrying" || got.DecidedBy != "客服小王" {
+		t.Errorf("claim after approve: %s, decided by %q", got.Status, got.DecidedBy)
+	}
+	// resume lifts a pause recorded in PostgreSQL.
+	ctx := t.Context()
+	st, err := store.Open(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPause(ctx, "responder:kitkot", time.Now().Add(time.Hour), "code 429", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "resume", "--list", "--database", pg); r.code != 0 || !strings.Contains(r.stdout, "responder:kitkot paused") {
+		t.Fatalf("resume --list on PostgreSQL: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, nil, "resume", "--database", pg, "responder:kitkot"); r.code != 0 {
+		t.Fatalf("resume on PostgreSQL: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, nil, "resume", "--list", "--database", pg); strings.Contains(r.stdout, "responder:kitkot paused") {
+		t.Fatalf("still paused after resume: %q", r.stdout)
+	}
+}
