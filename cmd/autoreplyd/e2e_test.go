@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/pgtest"
+
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/simulator"
 )
@@ -57,10 +59,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	m.Run()
+	code := pgtest.Main(m)
 	if err := os.RemoveAll(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
+	os.Exit(code)
 }
 
 // Distinctive secrets: no output may ever contain them.
