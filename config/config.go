@@ -62,6 +62,11 @@ type Config struct {
 	// Database is the SQLite file; a relative path is resolved against the
 	// config file's directory.
 	Database string `koanf:"database" json:"database"`
+	// Instance is this daemon's name among the daemons sharing one
+	// database: its thread leases and its claims carry it. Default: the
+	// host name, made fit (see DefaultInstance). Keep it stable across
+	// restarts: a restarted daemon settles the claims of its own name.
+	Instance string `koanf:"instance" json:"instance"`
 	// Rules is a rules file or a directory of *.yaml files; relative paths
 	// are resolved against the config file's directory.
 	Rules string `koanf:"rules" json:"rules"`
