@@ -87,6 +87,7 @@ type Metrics struct {
 	notifications *prometheus.CounterVec
 	inbox         *prometheus.GaugeVec
 	llm           *llmMetrics
+	leases        *leaseMetrics
 
 	mu       sync.Mutex
 	ruleErrs map[string]int             // rule errors since start, for the console
@@ -164,6 +165,7 @@ func New(version string) *Metrics {
 		f(c)
 	}
 	m.llm = newLLMMetrics(f)
+	m.leases = newLeaseMetrics(f)
 	return m
 }
 
