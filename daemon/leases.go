@@ -230,7 +230,8 @@ func (l *leases) step(ctx context.Context) error {
 			from[h] += n
 		}
 	}
-	all := slices.Concat(renewed, got)
+	// The jobs' leases already held come back renewed from the second ask.
+	all := slices.Compact(slices.Sorted(slices.Values(slices.Concat(renewed, got))))
 	held = append(held, slices.DeleteFunc(slices.Clone(got), func(n string) bool { return !store.IsThreadLease(n) })...)
 	if excess := len(held) - (target + 1); excess > 0 {
 		stale = append(stale, held[len(held)-excess:]...)
