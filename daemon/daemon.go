@@ -394,7 +394,9 @@ func (d *Daemon) Store() *store.Store { return d.store }
 // Poller is the daemon's poller.
 func (d *Daemon) Poller() *poller.Poller { return d.poller }
 
-// Close closes the database, and the listen address if Run did not take it.
+// Close lets go of the leases held, so that another daemon takes the
+// threads over at its next cycle rather than once they expire, and closes
+// the database, and the listen address if Run did not take it.
 func (d *Daemon) Close() error {
 	if d.listener != nil {
 		_ = d.listener.Close()
@@ -406,6 +408,11 @@ func (d *Daemon) Close() error {
 	}
 	if d.store == nil {
 		return nil
+	}
+	if d.leases != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), leaseReleaseTimeout)
+		d.leases.Release(ctx)
+		cancel()
 	}
 	err := d.store.Close()
 	d.store = nil
@@ -653,11 +660,6 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			<-notifying
 			<-drafting
 			<-renewing
-			// Let go of the leases: another daemon takes the threads
-			// over at its next cycle rather than after they expire.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			d.leases.Release(rctx)
-			cancel()
 			stopWatch()
 			<-watching
 			d.log.Info("stopped")

@@ -29,6 +29,10 @@ import (
 // commit.
 const minLeaseTTL = 10 * time.Second
 
+// leaseReleaseTimeout bounds letting go of the leases at a stop: a
+// database that does not answer only leaves them to expire.
+const leaseReleaseTimeout = 5 * time.Second
+
 // jobs are the leases of the jobs run by one daemon at a time.
 var jobs = []string{store.JobRetention, store.JobOutbox}
 
@@ -295,8 +299,10 @@ func (l *leases) Run(ctx context.Context) {
 	}
 }
 
-// Release lets go of every lease held, so that another daemon takes the
-// threads over at its next cycle instead of after their expiry.
+// Release lets go of every lease held and dates the heartbeat a time to
+// live back, so that the other daemons count this one gone: at their next
+// cycle they share its threads out between themselves, rather than once
+// its leases expire.
 func (l *leases) Release(ctx context.Context) {
 	l.stepMu.Lock()
 	defer l.stepMu.Unlock()
@@ -306,14 +312,14 @@ func (l *leases) Release(ctx context.Context) {
 		names = append(names, n)
 	}
 	l.mu.Unlock()
-	if len(names) == 0 {
-		return
-	}
 	if _, err := l.st.ReleaseLeases(ctx, l.name, names); err != nil {
-		l.log.Warn("leases not released: another instance takes the threads over once they expire", "err", err)
+		l.log.Warn("leases not released: other instances take the threads over once they expire", "err", err)
 		return
 	}
 	l.set(nil, time.Time{})
+	if err := l.st.Heartbeat(ctx, l.name, l.now().Add(-l.ttl)); err != nil {
+		l.log.Warn("instance not marked stopped: other instances count it alive until its heartbeat ages", "err", err)
+	}
 }
 
 // startInstance starts this daemon's life on the database: it refuses to

@@ -386,11 +386,14 @@ notify:
 		t.Errorf("the retention ran on node-b, or not on node-a:\nnode-a:\n%s\nnode-b:\n%s", logsA.String(), logsB.String())
 	}
 
-	// node-a stops cleanly, letting go of its leases: node-b takes the
-	// jobs at its next cycle, without waiting for them to expire.
-	a.leases.Release(t.Context())
+	// node-a stops cleanly (Close), letting go of its leases: node-b
+	// takes the jobs and all threads at its next cycle, without waiting
+	// for them to expire.
+	testutil.Close(t, a)
 	clk.Advance(time.Minute)
-	b.Cycle(t.Context())
+	if st := b.Cycle(t.Context()); st.Polled != len(threads) {
+		t.Errorf("node-b polled %d threads after node-a stopped, want %d", st.Polled, len(threads))
+	}
 	if !b.leases.holds(store.JobOutbox) || !b.leases.holds(store.JobRetention) {
 		t.Error("node-b did not take the jobs released by node-a")
 	}
