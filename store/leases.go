@@ -184,27 +184,32 @@ func (s *Store) AcquireLeases(ctx context.Context, holder string, names []string
 	}
 	defer tx.Rollback()
 	ts := formatTime(now)
-	current, err := leasesOf(ctx, tx.Tx, names)
-	if err != nil {
-		return g, fmt.Errorf("acquire leases: %w", err)
-	}
 	var want []string
 	prev := map[string]string{}
 	seen := map[string]bool{}
-	for _, n := range names {
-		if seen[n] || (limit > 0 && len(want) >= limit) {
-			continue
+	// Read a batch at a time, until limit names are found takeable: a
+	// daemon one short of its share reads a batch, not every thread.
+	for start := 0; start < len(names) && (limit <= 0 || len(want) < limit); start += maxVars {
+		chunk := names[start:min(start+maxVars, len(names))]
+		current, err := leasesOf(ctx, tx.Tx, chunk)
+		if err != nil {
+			return g, fmt.Errorf("acquire leases: %w", err)
 		}
-		seen[n] = true
-		cur, ok := current[n]
-		switch {
-		case !ok, cur.Holder == holder:
-		case formatTime(cur.ExpiresAt) <= ts:
-			prev[n] = cur.Holder
-		default:
-			continue // another holder's, unexpired
+		for _, n := range chunk {
+			if seen[n] || (limit > 0 && len(want) >= limit) {
+				continue
+			}
+			seen[n] = true
+			cur, ok := current[n]
+			switch {
+			case !ok, cur.Holder == holder:
+			case formatTime(cur.ExpiresAt) <= ts:
+				prev[n] = cur.Holder
+			default:
+				continue // another holder's, unexpired
+			}
+			want = append(want, n)
 		}
-		want = append(want, n)
 	}
 	expires := formatTime(now.Add(ttl))
 	// ?1..?4 are shared by every row; the names follow.
