@@ -68,6 +68,11 @@ type Config struct {
 	// in every copy of the config).
 	DatabasePassword     Secret `koanf:"-" json:"-"`
 	DatabasePasswordFile string `koanf:"database_password_file" json:"database_password_file,omitempty"`
+	// Instance is this daemon's name among the daemons sharing one
+	// database: its thread leases and its claims carry it. Default: the
+	// host name, made fit (see DefaultInstance). Keep it stable across
+	// restarts: a restarted daemon settles the claims of its own name.
+	Instance string `koanf:"instance" json:"instance"`
 	// Rules is a rules file or a directory of *.yaml files; relative paths
 	// are resolved against the config file's directory.
 	Rules string `koanf:"rules" json:"rules"`

@@ -36,6 +36,7 @@ func (c *Config) validate(p *problems) {
 	if c.Rules == "" {
 		p.addf("rules", "empty")
 	}
+	c.validateInstance(p)
 	if c.Listen != "" {
 		if _, port, err := net.SplitHostPort(c.Listen); err != nil {
 			p.addf("listen", "want host:port (e.g. 127.0.0.1:9464), or \"\" to turn the listener off")

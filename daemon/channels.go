@@ -82,11 +82,20 @@ func BuildChannels(cfg *config.Config) ([]notify.Channel, error) {
 }
 
 // outbox is the store's notifications table as the dispatcher reads it.
-type outbox struct{ st *store.Store }
+// outbox is the store's notification outbox. Its deliveries are made by
+// one daemon at a time: the holder of the job's lease (holds); to the
+// others nothing is due.
+type outbox struct {
+	st    *store.Store
+	holds func() bool
+}
 
 var _ notify.Outbox = outbox{}
 
 func (o outbox) Due(ctx context.Context, channel string, now time.Time, limit int) ([]notify.Pending, error) {
+	if o.holds != nil && !o.holds() {
+		return nil, nil
+	}
 	ns, err := o.st.DueNotifications(ctx, channel, now, limit)
 	if err != nil {
 		return nil, err
@@ -137,7 +146,8 @@ func (d *Daemon) newDispatcher(st *store.Store) (*notify.Dispatcher, error) {
 		names[i] = ch.Name()
 	}
 	d.metrics.DeclareChannels(names)
-	return notify.NewDispatcher(chs, outbox{st}, notify.Options{
+	holds := func() bool { return d.leases.holds(store.JobOutbox) }
+	return notify.NewDispatcher(chs, outbox{st: st, holds: holds}, notify.Options{
 		Logger: d.log.With("component", "notify"),
 		Count:  d.metrics.Notification,
 	}), nil

@@ -66,6 +66,9 @@ type Options struct {
 	// runs cycles itself and never calls Run (run --once), which then
 	// works while the service holds the port. Run binds it if New did not.
 	NoListen bool
+	// Now is the clock of the leases, heartbeats and recovery of pending
+	// claims, and the poller's (default time.Now; tests move it).
+	Now func() time.Time
 }
 
 // Daemon is a running autoreplyd.
@@ -85,6 +88,12 @@ type Daemon struct {
 	// redact scrubs every configured secret from what the daemon stores
 	// and serves, whichever platform echoed it.
 	redact *redact.Redactor
+	// now is Options.Now; leaseTTL the time to live of a lease and a
+	// heartbeat; leases the leases this daemon holds (see leases.go).
+	now      func() time.Time
+	leaseTTL time.Duration
+	leases   *leases
+	version  string
 
 	watchLog *slog.Logger
 	onReload func(changed bool, err error)
@@ -127,7 +136,16 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	}
 	d := &Daemon{cfg: cfg, log: log.With("component", "daemon"), dryRun: opts.DryRun || cfg.DryRun,
 		watchLog: log.With("component", "watch"), onReload: opts.OnReload, debounce: reloadDebounce,
-		redact: redact.New(cfg.Secrets()...)}
+		redact: redact.New(cfg.Secrets()...), now: opts.Now, version: opts.Version}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	var period time.Duration
+	if sched, err := config.ParseSchedule(cfg.Schedule); err == nil {
+		// Run refuses a bad spec; the poller's default period stands in here.
+		period = schedulePeriod(sched, d.now().In(cfg.Location))
+	}
+	d.leaseTTL = leaseTTL(period)
 	// First: a busy port is the whole story of a failed start (one line,
 	// naming the listen key), not an error after "ready", warnings and a
 	// wait for the database. Connections wait in the kernel's queue until
@@ -204,10 +222,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 	if j := cfg.SendJitter; j > 0 {
 		po.Jitter = func() time.Duration { return rand.N(j) }
 	}
-	if sched, err := config.ParseSchedule(cfg.Schedule); err == nil {
-		// Run refuses a bad spec; the poller's default period stands in here.
-		po.Period = schedulePeriod(sched, time.Now().In(cfg.Location))
+	po.Period = period
+	if opts.Now != nil {
+		po.Now = opts.Now
 	}
+	d.leases = newLeases(st, cfg.Instance, d.leaseTTL, d.now, log.With("component", "leases"), d.metrics, leaseNames(bindings))
+	po.Holds = d.leases.Holds
 	ApplyRetry(&po, cfg)
 	po.ApprovalMaxAge = cfg.Approval.MaxAge
 	po.LLM = llms
@@ -227,7 +247,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *Daemon, err 
 		return nil, err
 	}
 	d.poller = p
-	d.log.Info("ready", "rules", set.Len(), "rule_files", len(set.Files()), "sources", len(bindings), "database", dburl.Display(cfg.Database), "dry_run", d.dryRun)
+	d.log.Info("ready", "instance", cfg.Instance, "rules", set.Len(), "rule_files", len(set.Files()), "sources", len(bindings), "database", dburl.Display(cfg.Database), "dry_run", d.dryRun)
 	return d, nil
 }
 
@@ -278,10 +298,11 @@ func (d *Daemon) openStore(ctx context.Context, wait bool, bindings []poller.Bin
 			return nil, store.Explain(err)
 		}
 		st.SetRedactor(d.redact)
-		n, requeued, err := st.RecoverPending(ctx, time.Now())
+		st.SetInstance(d.cfg.Instance)
+		n, requeued, err := d.startInstance(ctx, st)
 		if err != nil {
 			_ = st.Close()
-			return nil, store.Explain(fmt.Errorf("database %s: %w", path, err))
+			return nil, err
 		}
 		if n > 0 {
 			d.log.Warn("claims were pending when autoreplyd last stopped: marked unknown and NOT resent; check them with `autoreplyd history --status unknown`", "count", n)
@@ -376,7 +397,9 @@ func (d *Daemon) Store() *store.Store { return d.store }
 // Poller is the daemon's poller.
 func (d *Daemon) Poller() *poller.Poller { return d.poller }
 
-// Close closes the database, and the listen address if Run did not take it.
+// Close lets go of the leases held, so that another daemon takes the
+// threads over at its next cycle rather than once they expire, and closes
+// the database, and the listen address if Run did not take it.
 func (d *Daemon) Close() error {
 	if d.listener != nil {
 		_ = d.listener.Close()
@@ -388,6 +411,11 @@ func (d *Daemon) Close() error {
 	}
 	if d.store == nil {
 		return nil
+	}
+	if d.leases != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), leaseReleaseTimeout)
+		d.leases.Release(ctx)
+		cancel()
 	}
 	err := d.store.Close()
 	d.store = nil
@@ -530,11 +558,13 @@ func (d *Daemon) Cycle(ctx context.Context) poller.Stats {
 		return poller.Stats{Errors: 1}
 	}
 	start := time.Now()
+	d.leases.Step(ctx)
 	st := d.poller.Cycle(ctx)
 	d.consoleState.cycled(time.Now().In(d.cfg.Location), st)
 	d.log.Info("cycle done", "took", time.Since(start).Round(time.Millisecond), "threads", st.Polled, "deferred", st.Deferred, "calls", st.Calls,
 		"new", st.New, "sent", st.Sent, "retrying", st.Retrying, "failed", st.Failed, "unknown", st.Unknown,
-		"dry_run", st.DryRun, "skipped", st.Skipped, "flagged", st.Flagged, "held", st.Held, "expired", st.Expired, "errors", st.Errors)
+		"dry_run", st.DryRun, "skipped", st.Skipped, "flagged", st.Flagged, "held", st.Held, "expired", st.Expired, "errors", st.Errors,
+		"elsewhere", st.Elsewhere)
 	return st
 }
 
@@ -648,6 +678,9 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 	// holds up no cycle.
 	drafting := make(chan struct{})
 	go func() { defer close(drafting); d.poller.RunDrafts(ctx) }()
+	// The heartbeat and the leases are renewed between cycles too.
+	renewing := make(chan struct{})
+	go func() { defer close(renewing); d.leases.Run(ctx) }()
 	watchdog, stopWatchdog := d.watchdogTicker()
 	defer stopWatchdog()
 	for {
@@ -660,6 +693,7 @@ func (d *Daemon) Run(ctx context.Context, reload <-chan struct{}) error {
 			<-pruning
 			<-notifying
 			<-drafting
+			<-renewing
 			stopWatch()
 			<-watching
 			d.log.Info("stopped")

@@ -70,7 +70,12 @@ func (d *Daemon) pruneLoop(ctx context.Context, firstDone <-chan struct{}) {
 	t := time.NewTicker(PruneInterval)
 	defer t.Stop()
 	for {
-		_, _ = d.Prune(ctx, time.Now()) // logs its outcome
+		// One daemon prunes: the holder of the job's lease.
+		if d.leases.holds(store.JobRetention) {
+			_, _ = d.Prune(ctx, time.Now()) // logs its outcome
+		} else {
+			d.log.Debug("retention left to the instance holding its lease")
+		}
 		select {
 		case <-ctx.Done():
 			return

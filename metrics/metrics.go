@@ -88,6 +88,7 @@ type Metrics struct {
 	inbox         *prometheus.GaugeVec
 	llm           *llmMetrics
 	db            *dbMetrics
+	leases        *leaseMetrics
 
 	mu       sync.Mutex
 	ruleErrs map[string]int             // rule errors since start, for the console
@@ -166,6 +167,7 @@ func New(version string) *Metrics {
 	}
 	m.llm = newLLMMetrics(f)
 	m.db = newDBMetrics(f)
+	m.leases = newLeaseMetrics(f)
 	return m
 }
 

@@ -164,6 +164,14 @@ type Options struct {
 	// (llm.NAME). Their drafts are asked for by RunDrafts or Drafts.
 	LLM map[string]*llm.Client
 
+	// Holds, when set, says whether this daemon may poll a thread now: its
+	// platform and poll state id (a video's platform.VideoStateID, whose
+	// answer covers the threads discovered under the video). Several
+	// daemons sharing a database poll each thread on one of them only,
+	// the holder of its lease. A thread it does not hold is left alone:
+	// no API call, no state written. nil: every thread.
+	Holds func(platform, threadID string) bool
+
 	// Period is the time between two cycles (the schedule's), the least
 	// unit of adaptive polling's back-off (default DefaultPeriod): the unit
 	// is one cycle, the last cycle's length when that was longer.
@@ -188,12 +196,16 @@ type Stats struct {
 	Errors    int // source errors and rule errors
 	RuleError int
 	Deferred  int // threads not polled: quiet, and not due yet (adaptive polling)
+	// Elsewhere counts the threads and videos not polled because another
+	// daemon holds them (Options.Holds).
+	Elsewhere int
 }
 
 // add adds o's counts to s.
 func (s *Stats) add(o Stats) {
 	s.Polled += o.Polled
 	s.Deferred += o.Deferred
+	s.Elsewhere += o.Elsewhere
 	s.Calls += o.Calls
 	s.New += o.New
 	s.Claimed += o.Claimed
@@ -347,6 +359,12 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 		}
 	}
 	return p, nil
+}
+
+// holds reports whether this daemon may poll thread (or video state id)
+// threadID of plat now (Options.Holds).
+func (p *Poller) holds(plat, threadID string) bool {
+	return p.opts.Holds == nil || p.opts.Holds(plat, threadID)
 }
 
 // sourceLog is the logger of b's source: its platform, and its name when

@@ -1137,7 +1137,7 @@ func TestCancel(t *testing.T) {
 		if r.Status != model.StatusPending || r.Attempts != 0 {
 			t.Fatalf("queued claim while its send waits: %+v", r)
 		}
-		unknown, requeued, err := h.st.RecoverPending(context.Background(), h.clk.Now())
+		unknown, requeued, err := h.st.RecoverPending(context.Background(), h.clk.Now(), 0)
 		if err != nil || unknown != 0 || requeued != 1 {
 			t.Fatalf("RecoverPending = %d, %d, %v; want 0 unknown, 1 requeued", unknown, requeued, err)
 		}

@@ -78,6 +78,8 @@ func (p *Poller) pollSource(ctx context.Context, b Binding, pauses map[string]st
 	for _, th := range watched {
 		prev := states[th.ID]
 		switch {
+		case !p.holds(plat, th.ID):
+			st.Elsewhere++
 		case !ad.due(prev, now):
 			deferred++
 		case ad.max > 0 && !prev.NextPoll.IsZero():
@@ -170,8 +172,9 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 	quit := make(chan struct{})
 	defer close(quit)
 	all := append(slices.Clip(threads), quiet...)
-	// left is written by the dispatcher before it closes results.
-	left := 0
+	// left and elsewhere are written by the dispatcher before it closes
+	// results.
+	left, elsewhere := 0, 0
 	go func() {
 		var polls sync.WaitGroup
 		defer close(results)
@@ -192,8 +195,20 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 				left = len(all) - i
 				return
 			}
+			// Asked again as the poll starts: a lease that lapsed during
+			// a long cycle may be another daemon's by now.
+			_, disc := listed[th.ID]
+			lease := th.ID
+			if disc {
+				lease = platform.VideoStateID(th.PostID) // its video's lease covers it
+			}
+			if !p.holds(plat, lease) {
+				<-slots // not used
+				elsewhere++
+				continue
+			}
 			prev := states[th.ID]
-			if _, disc := listed[th.ID]; disc {
+			if disc {
 				polls.Go(func() { results <- p.pollOne(sctx, b.Source, th, prev, lookup) })
 				continue
 			}
@@ -218,6 +233,7 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 		<-slots
 	}
 	idle.flush()
+	st.Elsewhere += elsewhere
 	return left
 }
 

@@ -64,8 +64,15 @@ func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSou
 	videos := vs.Videos()
 	now := p.opts.Now()
 	var due, quiet []platform.Video
+	held := map[string]bool{}
 	for _, v := range videos {
 		prev := states[platform.VideoStateID(v.ID)]
+		if !p.holds(plat, platform.VideoStateID(v.ID)) {
+			// Another daemon polls it, and the threads under it.
+			st.Elsewhere++
+			continue
+		}
+		held[v.ID] = true
 		switch {
 		case !ad.due(prev, now):
 		case ad.max > 0 && !prev.NextPoll.IsZero():
@@ -87,7 +94,7 @@ func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSou
 			return d, false
 		}
 		prev := states[platform.VideoStateID(v.ID)]
-		if poll[v.ID] {
+		if poll[v.ID] && p.holdsNow(plat, v, st) {
 			if !p.pollVideo(ctx, b, vs, v, prev, ad, known, st) {
 				return d, false
 			}
@@ -103,11 +110,14 @@ func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSou
 			break
 		}
 		poll[v.ID] = true
+		if !p.holdsNow(plat, v, st) {
+			continue
+		}
 		if !p.pollVideo(ctx, b, vs, v, states[platform.VideoStateID(v.ID)], ad, known, st) {
 			return d, false
 		}
 	}
-	if deferred := len(videos) - len(poll); deferred > 0 {
+	if deferred := len(held) - len(poll); deferred > 0 {
 		st.Deferred += deferred
 		p.opts.Metrics.Deferred(plat, name, deferred)
 	}
@@ -116,7 +126,7 @@ func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSou
 	}
 	for _, v := range videos {
 		log := p.sourceLog(b).With("video", v.ID)
-		if !v.DiscoverThreads {
+		if !v.DiscoverThreads || !held[v.ID] {
 			continue
 		}
 		// Every cycle, due or not: a thread whose poll failed or was cut
@@ -141,6 +151,17 @@ func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSou
 		}
 	}
 	return d, true
+}
+
+// holdsNow asks Options.Holds again as video v's poll starts (a lease that
+// lapsed during a long cycle may be another daemon's by now), counting a
+// video let go in st.
+func (p *Poller) holdsNow(plat string, v platform.Video, st *Stats) bool {
+	if p.holds(plat, platform.VideoStateID(v.ID)) {
+		return true
+	}
+	st.Elsewhere++
+	return false
 }
 
 // pollVideo polls one video and records what it found; false: the source

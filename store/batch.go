@@ -105,15 +105,15 @@ const (
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (platform, comment_id) DO NOTHING`
 	sqlInsertClaim = `INSERT INTO replies (platform, comment_id, thread_id, rule, responder, status, reason,
-		   reply_text, attempts, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		   reply_text, attempts, created_at, updated_at, instance)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		 ON CONFLICT (platform, comment_id, rule) DO NOTHING
 		 RETURNING id`
 	sqlSettle = `UPDATE replies SET status = ?, reason = ?, error = ?,
 		   platform_reply_id = CASE WHEN ? = '' THEN platform_reply_id ELSE ? END,
 		   updated_at = ?, next_attempt_at = ?
 		 WHERE id = ? AND status = ?`
-	sqlStartSend = `UPDATE replies SET attempts = 1, updated_at = ?
+	sqlStartSend = `UPDATE replies SET attempts = 1, updated_at = ?, instance = ?
 		 WHERE id = ? AND status = ? AND attempts = 0`
 	// The labels (?14) are the configured ones (SetThreadLabels); NULL when
 	// not known keeps the row's own, '{}' on a new row.

@@ -76,43 +76,61 @@ var Dispositions = []string{model.DispositionEvaluated, model.DispositionBacklog
 // known, so it becomes unknown ("crashed") and is never resent
 // automatically. A queued claim (attempts 0) was never sent: it becomes
 // retrying, due now ("requeued"), without using up an attempt.
-func (s *Store) RecoverPending(ctx context.Context, now time.Time) (unknown, requeued int, err error) {
-	if err := s.writableAt("recover pending claims", now); err != nil {
+//
+// Only claims no live daemon may still be sending are settled: those of
+// this store's instance (SetInstance), of no instance (made before schema
+// 10) and of instances dead at now, whose heartbeat is ttl old or older
+// or which have no row. A claim of another daemon still alive is left to
+// it. With ttl <= 0 every other instance counts as dead.
+func (s *Store) RecoverPending(ctx context.Context, now time.Time, ttl time.Duration) (unknown, requeued int, err error) {
+	if ttl <= 0 {
+		return s.recoverPending(ctx, "recover pending claims", now, `1 = 1`)
+	}
+	return s.recoverPending(ctx, "recover pending claims", now,
+		`(instance = ? OR instance = '' OR NOT EXISTS
+		   (SELECT 1 FROM instances i WHERE i.name = replies.instance AND i.heartbeat_at > ?))`,
+		s.instance, formatTime(now.Add(-ttl)))
+}
+
+// recoverPending settles as RecoverPending does the pending claims that
+// also meet cond (an SQL condition on replies, with args).
+func (s *Store) recoverPending(ctx context.Context, op string, now time.Time, cond string, args ...any) (unknown, requeued int, err error) {
+	if err := s.writableAt(op, now); err != nil {
 		return 0, 0, err
 	}
 	tx, err := s.begin(ctx)
 	if err != nil {
-		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
+		return 0, 0, fmt.Errorf("%s: %w", op, err)
 	}
 	defer tx.Rollback()
 	ts := formatTime(now)
 	res, err := tx.ExecContext(ctx,
 		`UPDATE replies SET status = ?, reason = ?, error = ?, updated_at = ?, next_attempt_at = ?
-		 WHERE status = ? AND attempts = 0`,
-		model.StatusRetrying, model.ReasonRequeued,
-		"queued but not yet sent when the daemon stopped", ts, ts, model.StatusPending)
+		 WHERE status = ? AND attempts = 0 AND `+cond,
+		append([]any{model.StatusRetrying, model.ReasonRequeued,
+			"queued but not yet sent when the daemon stopped", ts, ts, model.StatusPending}, args...)...)
 	if err != nil {
-		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
+		return 0, 0, fmt.Errorf("%s: %w", op, err)
 	}
 	q, err := res.RowsAffected()
 	if err != nil {
-		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
+		return 0, 0, fmt.Errorf("%s: %w", op, err)
 	}
 	res, err = tx.ExecContext(ctx,
 		`UPDATE replies SET status = ?, reason = ?, error = ?, updated_at = ?, next_attempt_at = NULL
-		 WHERE status = ?`,
-		model.StatusUnknown, model.ReasonCrashed,
-		"pending when the daemon stopped; the reply may or may not have been posted",
-		ts, model.StatusPending)
+		 WHERE status = ? AND `+cond,
+		append([]any{model.StatusUnknown, model.ReasonCrashed,
+			"pending when the daemon stopped; the reply may or may not have been posted",
+			ts, model.StatusPending}, args...)...)
 	if err != nil {
-		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
+		return 0, 0, fmt.Errorf("%s: %w", op, err)
 	}
 	u, err := res.RowsAffected()
 	if err != nil {
-		return 0, 0, fmt.Errorf("recover pending claims: %w", err)
+		return 0, 0, fmt.Errorf("%s: %w", op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("recover pending claims: commit: %w", err)
+		return 0, 0, fmt.Errorf("%s: commit: %w", op, err)
 	}
 	return int(u), int(q), nil
 }
@@ -252,7 +270,7 @@ func (s *Store) Record(ctx context.Context, c model.Comment, disposition string,
 		var id int64
 		err := s.stmt(ctx, tx.Tx, s.stmts.insertClaim).QueryRowContext(ctx,
 			c.Platform, c.ID, c.ThreadID, cl.Rule, cl.Responder, cl.Status, s.scrub(cl.Reason),
-			s.scrub(cl.ReplyText), attempts, ts, ts).Scan(&id)
+			s.scrub(cl.ReplyText), attempts, ts, ts, s.instance).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // already claimed, by us earlier or by another process
 		}
@@ -338,7 +356,7 @@ func (s *Store) StartSend(ctx context.Context, id int64, now time.Time) (bool, e
 	if err := s.CheckFile(); err != nil {
 		return false, fmt.Errorf("start send of claim %d: %w", id, err)
 	}
-	res, err := s.stmt(ctx, nil, s.stmts.startSend).ExecContext(ctx, formatTime(now), id, model.StatusPending)
+	res, err := s.stmt(ctx, nil, s.stmts.startSend).ExecContext(ctx, formatTime(now), s.instance, id, model.StatusPending)
 	if err != nil {
 		return false, fmt.Errorf("start send of claim %d: %w", id, err)
 	}
@@ -406,9 +424,9 @@ func (s *Store) BeginRetry(ctx context.Context, id int64, now time.Time) (bool, 
 	}
 	ts := formatTime(now)
 	res, err := s.q.ExecContext(ctx,
-		`UPDATE replies SET status = ?, attempts = attempts + 1, updated_at = ?, next_attempt_at = NULL
+		`UPDATE replies SET status = ?, attempts = attempts + 1, updated_at = ?, next_attempt_at = NULL, instance = ?
 		 WHERE id = ? AND status = ? AND next_attempt_at <= ?`,
-		model.StatusPending, ts, id, model.StatusRetrying, ts)
+		model.StatusPending, ts, s.instance, id, model.StatusRetrying, ts)
 	if err != nil {
 		return false, fmt.Errorf("begin retry of claim %d: %w", id, err)
 	}

@@ -206,7 +206,7 @@ func TestRecoverPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := t0.Add(time.Hour)
-	n, requeued, err := s.RecoverPending(ctx, later)
+	n, requeued, err := s.RecoverPending(ctx, later, 0)
 	if err != nil || n != 2 || requeued != 1 {
 		t.Fatalf("RecoverPending = %d unknown, %d requeued, %v; want 2, 1", n, requeued, err)
 	}
@@ -246,7 +246,7 @@ func TestRecoverPending(t *testing.T) {
 	if err := s.Settle(ctx, a[0].ID, Settlement{Status: model.StatusSent}, later); !errors.Is(err, ErrNotPending) {
 		t.Errorf("Settle crashed claim = %v", err)
 	}
-	if n, _, _ := s.RecoverPending(ctx, later); n != 0 {
+	if n, _, _ := s.RecoverPending(ctx, later, 0); n != 0 {
 		t.Errorf("second RecoverPending = %d", n)
 	}
 }

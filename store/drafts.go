@@ -169,7 +169,12 @@ func (s *Store) BeginDraft(ctx context.Context, id int64, attempts int, now time
 	if err := s.CheckFile(); err != nil {
 		return false, fmt.Errorf("begin draft of claim %d: %w", id, err)
 	}
-	res, err := s.q.ExecContext(ctx,
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("begin draft of claim %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx,
 		`UPDATE drafts SET attempts = attempts + 1, requested_at = ?
 		 WHERE reply_id = ? AND attempts = ? AND draft_text IS NULL
 		   AND EXISTS (SELECT 1 FROM replies WHERE id = ? AND status = ?)`,
@@ -181,7 +186,17 @@ func (s *Store) BeginDraft(ctx context.Context, id int64, attempts int, now time
 	if err != nil {
 		return false, fmt.Errorf("begin draft of claim %d: %w", id, err)
 	}
-	return n == 1, nil
+	if n != 1 {
+		return false, nil
+	}
+	// The claim now waits on this daemon's request.
+	if _, err := tx.ExecContext(ctx, `UPDATE replies SET instance = ? WHERE id = ?`, s.instance, id); err != nil {
+		return false, fmt.Errorf("begin draft of claim %d: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("begin draft of claim %d: commit: %w", id, err)
+	}
+	return true, nil
 }
 
 // SaveDraft stores the model's answer to drafting claim id (its text, even

@@ -42,8 +42,11 @@ func pgTransient(err error) (transient, ok bool) {
 	case pgconn.SafeToRetry(err), pgconn.Timeout(err), errors.Is(err, driver.ErrBadConn):
 		return true, true
 	}
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	// A connection broken under a query. (Not any net.Error: a
+	// syscall.Errno is one too, and an SQLite file's EACCES is not
+	// PostgreSQL's.)
+	var oe *net.OpError
+	if errors.As(err, &oe) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true, true
 	}
 	if strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "conn busy") {

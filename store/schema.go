@@ -403,6 +403,40 @@ LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id
 LEFT JOIN threads v ON t.thread_id IS NULL AND v.platform = r.platform AND v.thread_id = 'video:' || c.post_id
 LEFT JOIN drafts d ON d.reply_id = r.id;
 `,
+
+	// 10: several daemons on one database (issue 21). instances holds one
+	// row per daemon (its config's instance): where and since when it
+	// runs, and its heartbeat, written every quarter of a lease's time to
+	// live; a daemon is alive while its heartbeat is younger than that
+	// time. leases gives each polled thread ('thread:' platform ':'
+	// thread_id, a video's 'video:' state key included) and each job run
+	// once (job:retention, job:outbox) to one holder until expires_at.
+	// replies.instance is the daemon that made a claim, or last started
+	// its send or draft ('' for claims made before): a daemon's startup,
+	// or the takeover of a dead daemon's threads, settles only the
+	// pending claims of its own name, of no name or of dead daemons.
+	// replies_v keeps its columns.
+	`
+ALTER TABLE replies ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE instances (
+	name         TEXT PRIMARY KEY,
+	host         TEXT NOT NULL DEFAULT '',
+	pid          INTEGER NOT NULL DEFAULT 0,
+	version      TEXT NOT NULL DEFAULT '',
+	started_at   TEXT NOT NULL,
+	heartbeat_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE leases (
+	name        TEXT PRIMARY KEY,
+	holder      TEXT NOT NULL,
+	expires_at  TEXT NOT NULL,
+	acquired_at TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX leases_holder ON leases (holder);
+`,
 }
 
 // SchemaVersion is the schema version (PRAGMA user_version) this code

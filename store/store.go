@@ -74,6 +74,9 @@ type Store struct {
 	// redact scrubs the configured secrets from the free text written (nil:
 	// nothing to scrub); see SetRedactor.
 	redact *redact.Redactor
+	// instance is the daemon's name, written on the claims it makes and
+	// the sends and drafts it starts; see SetInstance.
+	instance string
 	// ident is the file the writer opened, to notice its loss (nil when
 	// read-only); created says Open created it.
 	ident   *identity

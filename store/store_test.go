@@ -291,7 +291,7 @@ func TestReadOnlyWhileWriterInTransaction(t *testing.T) {
 		"SetPause":        r.SetPause(ctx, "source:douyin", time.Time{}, "x", t0),
 		"ClearPause":      r.ClearPause(ctx, "source:douyin"),
 	}
-	_, _, checks["RecoverPending"] = r.RecoverPending(ctx, t0)
+	_, _, checks["RecoverPending"] = r.RecoverPending(ctx, t0, 0)
 	_, checks["BeginRetry"] = r.BeginRetry(ctx, 1, t0)
 	for name, err := range checks {
 		if !errors.Is(err, ErrReadOnly) {

@@ -417,7 +417,9 @@ func TestSameSchemaAsSQLite(t *testing.T) {
 	}
 	// The descriptions hold what they claim to: a description that lost a
 	// part would compare equal and prove nothing.
-	if len(lite.tables) != 8 || len(lite.views["replies_v"]) != 34 || !slices.Contains(lite.keys, "replies unique (platform, comment_id, rule)") ||
+	if len(lite.tables) != 10 || len(lite.views["replies_v"]) != 34 ||
+		!slices.Contains(lite.tables["replies"], "instance text not null default ''") ||
+		!slices.Contains(lite.indexes, "leases_holder on leases (holder)") || !slices.Contains(lite.keys, "replies unique (platform, comment_id, rule)") ||
 		!slices.Contains(lite.indexes, "replies_due on replies (next_attempt_at) where status='retrying'") ||
 		!slices.Contains(lite.tables["threads"], "labels json not null default '{}'") ||
 		!slices.Contains(lite.checks, "replies: 'drafting'") || !slices.Contains(lite.checks, "comments: 'self'") {

@@ -317,6 +317,30 @@ LEFT JOIN threads t ON t.platform = r.platform AND t.thread_id = r.thread_id
 LEFT JOIN threads v ON t.thread_id IS NULL AND v.platform = r.platform AND v.thread_id = 'video:' || c.post_id
 LEFT JOIN drafts d ON d.reply_id = r.id;
 `,
+
+	// 10: several daemons on one database: the instances and their
+	// leases, and the instance of each claim (replies_v unchanged).
+	`
+ALTER TABLE replies ADD COLUMN instance text COLLATE "C" NOT NULL DEFAULT '';
+
+CREATE TABLE instances (
+	name         text COLLATE "C" PRIMARY KEY,
+	host         text COLLATE "C" NOT NULL DEFAULT '',
+	pid          bigint NOT NULL DEFAULT 0,
+	version      text COLLATE "C" NOT NULL DEFAULT '',
+	started_at   text COLLATE "C" NOT NULL,
+	heartbeat_at text COLLATE "C" NOT NULL
+);
+
+CREATE TABLE leases (
+	name        text COLLATE "C" PRIMARY KEY,
+	holder      text COLLATE "C" NOT NULL,
+	expires_at  text COLLATE "C" NOT NULL,
+	acquired_at text COLLATE "C" NOT NULL
+);
+
+CREATE INDEX leases_holder ON leases (holder);
+`,
 }
 
 // versionTable holds the schema version, in one row (the CHECK on its key
