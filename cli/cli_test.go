@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/pgtest"
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
@@ -20,7 +21,9 @@ func TestMain(m *testing.M) {
 	// the golden files do not depend on the machine. Set before any test
 	// goroutine starts.
 	time.Local = time.UTC
-	m.Run()
+	// migrate's tests create PostgreSQL databases on a shared server,
+	// which Main stops at the end.
+	os.Exit(pgtest.Main(m))
 }
 
 // result is what one in-process command printed.

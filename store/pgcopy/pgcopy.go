@@ -90,9 +90,10 @@ type Options struct {
 	Batch int
 	// Now is the clock that judges a daemon's heartbeat (nil: time.Now).
 	Now func() time.Time
-	// Progress, when set, is told after each committed batch how many rows
-	// of table this run copied so far.
-	Progress func(table string, copied int64)
+	// Progress, when set, is told how many rows of table this run copied
+	// so far: when the table's copy starts (0), after each committed batch,
+	// and once more with done when the table is complete.
+	Progress func(table string, copied int64, done bool)
 
 	// afterBatch, set by tests, runs after each committed batch; an error
 	// stops the copy there, as an interruption would.
@@ -568,29 +569,35 @@ func (c *copier) copyTable(ctx context.Context, t table) (int64, error) {
 		}
 	}
 	var copied int64
+	tell := func(done bool) {
+		if c.opts.Progress != nil {
+			c.opts.Progress(t.name, copied, done)
+		}
+	}
+	tell(false)
 	for {
 		rows, err := c.readBatch(ctx, t, last)
 		if err != nil {
 			return copied, fmt.Errorf("source: read %s: %w", t.name, err)
 		}
 		if len(rows) == 0 {
+			tell(true)
 			return copied, nil
 		}
 		if err := c.writeBatch(ctx, t, rows); err != nil {
 			return copied, fmt.Errorf("target: copy into %s: %w", t.name, err)
 		}
 		copied += int64(len(rows))
-		if c.opts.Progress != nil {
-			c.opts.Progress(t.name, copied)
-		}
 		if c.opts.afterBatch != nil {
 			if err := c.opts.afterBatch(t.name); err != nil {
 				return copied, err
 			}
 		}
 		if len(rows) < c.opts.Batch {
+			tell(true)
 			return copied, nil
 		}
+		tell(false)
 		// The key columns of the last row read, by their place in t.cols.
 		end := rows[len(rows)-1]
 		last = last[:0]
