@@ -277,12 +277,23 @@ func (c *copier) run(ctx context.Context) (Report, error) {
 	if err := c.claimTarget(ctx, tables, rep.Fingerprint); err != nil {
 		return rep, err
 	}
+	// The batches commit without waiting for their WAL to reach the disk:
+	// should the server crash, it loses the newest batches only, in commit
+	// order, and the next run copies them again after the highest key that
+	// survived. The commit in durable below waits for all of them before
+	// anything is checked.
+	if _, err := c.dst.Exec(ctx, `SET synchronous_commit = off`); err != nil {
+		return rep, fmt.Errorf("target: %w", err)
+	}
 	for _, t := range tables {
 		n, err := c.copyTable(ctx, t)
 		rep.Tables = append(rep.Tables, Table{Name: t.name, Copied: n})
 		if err != nil {
 			return rep, err
 		}
+	}
+	if err := c.durable(ctx, rep.Fingerprint); err != nil {
+		return rep, err
 	}
 	// The identities continue after the copied ids, so that the daemon's
 	// next claim on PostgreSQL does not take an id the copy used.
@@ -298,6 +309,20 @@ func (c *copier) run(ctx context.Context) (Report, error) {
 		return rep, fmt.Errorf("%w: %s", ErrMismatch, strings.Join(bad, ", "))
 	}
 	return rep, nil
+}
+
+// durable makes every batch committed so far durable: a commit with
+// synchronous_commit on returns once the WAL is on disk up to its own
+// record, which comes after every earlier commit's.
+func (c *copier) durable(ctx context.Context, fp string) error {
+	if _, err := c.dst.Exec(ctx, `SET synchronous_commit = on`); err != nil {
+		return fmt.Errorf("target: %w", err)
+	}
+	// A write, so that the commit has a record to wait for.
+	if _, err := c.dst.Exec(ctx, `UPDATE meta SET value = $2 WHERE key = $1`, MetaMigratedFrom, fp); err != nil {
+		return fmt.Errorf("target: flush the copy: %w", err)
+	}
+	return nil
 }
 
 // refuseLiveDaemon refuses a target a daemon is running on: the copy would
