@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -89,7 +90,11 @@ func TestMigrateCopiesAndPrintsTheCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(t.Context())
+	t.Cleanup(func() {
+		if err := conn.Close(context.Background()); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
 	var text, reason string
 	if err := conn.QueryRow(t.Context(), `SELECT text FROM comments WHERE comment_id = '730000000000000001'`).Scan(&text); err != nil || text != "多少钱？🙂" {
 		t.Errorf("comment text %q (%v)", text, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/autoreplyd/autoreplyd/internal/pgtest"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -177,12 +178,8 @@ func dump(t *testing.T, sqlitePath, dsn string) (src, dst map[string][][]any) {
 	t.Helper()
 	ctx := t.Context()
 	db := openRaw(t, sqlitePath)
-	defer db.Close()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	defer testutil.Close(t, db)
+	conn := connect(t, dsn)
 	src, dst = map[string][][]any{}, map[string][][]any{}
 	for name, key := range allTables {
 		rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) ORDER BY cid`, name)
@@ -206,7 +203,7 @@ func dump(t *testing.T, sqlitePath, dsn string) (src, dst map[string][][]any) {
 		if name == "meta" {
 			where = " WHERE key <> 'migrated_from'"
 		}
-		q := "SELECT " + list + " FROM " + name + where + " ORDER BY " + key
+		q := "SELECT " + list + " FROM " + name + where + " ORDER BY " + key //nolint:gosec // G202: the test's own table names
 		srows, err := db.QueryContext(ctx, q)
 		if err != nil {
 			t.Fatal(err)
@@ -261,6 +258,21 @@ func sameRows(t *testing.T, sqlitePath, dsn string) {
 	}
 }
 
+// connect opens a connection to dsn, closed (and checked) when t ends.
+func connect(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := conn.Close(context.Background()); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return conn
+}
+
 func target(t *testing.T, dsn string) *pgx.ConnConfig {
 	t.Helper()
 	cfg, err := ParseTarget(dsn, "")
@@ -304,11 +316,7 @@ func TestCopyKeepsEveryRowExactly(t *testing.T) {
 
 	// The identities continue after the copied ids.
 	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dsn)
 	var maxReply, maxRowid, newReply, newRowid int64
 	if err := conn.QueryRow(ctx, `SELECT max(id) FROM replies`).Scan(&maxReply); err != nil {
 		t.Fatal(err)
@@ -442,11 +450,7 @@ func TestCopyRefusesAnotherHistory(t *testing.T) {
 
 	// A database with rows of its own, no copy's.
 	dsn2 := pgtest.NewDatabase(t)
-	conn, err := pgx.Connect(t.Context(), dsn2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(t.Context())
+	conn := connect(t, dsn2)
 	if _, err := Copy(t.Context(), Options{Source: a, Target: target(t, dsn2)}); err != nil {
 		t.Fatal(err) // migrates the schema
 	}
@@ -494,11 +498,7 @@ func TestCopyRefusesWhileADaemonRunsOnTheTarget(t *testing.T) {
 	path := filepath.Join(dir, "src.db")
 	populate(t, path, 3, "")
 	dsn := pgtest.NewDatabase(t)
-	conn, err := pgx.Connect(t.Context(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(t.Context())
+	conn := connect(t, dsn)
 	// The instances table of schema 10, as the contract describes it.
 	if _, err := conn.Exec(t.Context(), `CREATE TABLE instances (name text PRIMARY KEY, host text NOT NULL DEFAULT '',
 		pid bigint NOT NULL DEFAULT 0, version text NOT NULL DEFAULT '', started_at text NOT NULL, heartbeat_at text NOT NULL)`); err != nil {
@@ -510,7 +510,7 @@ func TestCopyRefusesWhileADaemonRunsOnTheTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := func() time.Time { return now }
-	_, err = Copy(t.Context(), Options{Source: path, Target: target(t, dsn), Now: clock})
+	_, err := Copy(t.Context(), Options{Source: path, Target: target(t, dsn), Now: clock})
 	if err == nil || !strings.Contains(err.Error(), `a daemon is running on it (instance "a" on host "host-a"`) {
 		t.Fatalf("copy while a daemon runs: %v", err)
 	}

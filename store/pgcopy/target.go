@@ -49,7 +49,7 @@ func ParseTarget(raw, password string) (*pgx.ConnConfig, error) {
 		}
 		// pgx ignores a passfile it cannot read, which would end in a
 		// puzzling authentication failure; say so now.
-		f, err := os.Open(pf) //nolint:gosec // G304: the operator names the file
+		f, err := os.Open(pf)
 		if err != nil {
 			return nil, fmt.Errorf("passfile: %w", err)
 		}
