@@ -1,6 +1,6 @@
 // Package cli holds autoreplyd's commands (run, check, test, explain,
 // history, stats, replay, resume, resolve, inbox, approve, reject, done,
-// notify-test, demo, simulate, version): flag parsing and output. cmd/autoreplyd only calls
+// notify-test, demo, simulate, migrate, version): flag parsing and output. cmd/autoreplyd only calls
 // Main, so the commands can be tested in-process with their exact output.
 package cli
 
@@ -91,6 +91,7 @@ func newRoot(ctx context.Context, env Env) *cobra.Command {
 	root.AddCommand(inboxCmd(env), approveCmd(env), rejectCmd(env), doneCmd(env))
 	root.AddCommand(replayCmd(env))
 	root.AddCommand(consoleCmd(env))
+	root.AddCommand(migrateCmd(env))
 	return root
 }
 

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/pgtest"
-
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 )
 
@@ -22,6 +21,8 @@ func TestMain(m *testing.M) {
 	// the golden files do not depend on the machine. Set before any test
 	// goroutine starts.
 	time.Local = time.UTC
+	// migrate's and the PostgreSQL tests create databases on a shared
+	// server, which Main stops at the end.
 	os.Exit(pgtest.Main(m))
 }
 

@@ -1,4 +1,4 @@
-package pgschema
+package pgschema_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/store/pgschema"
 
 	"github.com/jackc/pgx/v5"
 
@@ -393,7 +395,7 @@ func both(t *testing.T) (string, *pgx.Conn) {
 	t.Helper()
 	ctx := context.Background()
 	conn := connect(t, pgtest.NewDatabase(t))
-	if err := Migrate(ctx, conn); err != nil {
+	if err := pgschema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "autoreplyd.db")

@@ -1,4 +1,4 @@
-package pgschema
+package pgschema_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/autoreplyd/autoreplyd/store/pgschema"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,8 +32,8 @@ func connect(t *testing.T, dsn string) *pgx.Conn {
 
 // Every SQLite migration has its PostgreSQL counterpart.
 func TestOneMigrationPerSQLiteMigration(t *testing.T) {
-	if len(Migrations) != store.SchemaVersion {
-		t.Errorf("%d PostgreSQL migrations, %d SQLite ones", len(Migrations), store.SchemaVersion)
+	if len(pgschema.Migrations) != store.SchemaVersion {
+		t.Errorf("%d PostgreSQL migrations, %d SQLite ones", len(pgschema.Migrations), store.SchemaVersion)
 	}
 }
 
@@ -39,15 +41,15 @@ func TestOneMigrationPerSQLiteMigration(t *testing.T) {
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
 	conn := connect(t, pgtest.NewDatabase(t))
-	if v, err := Version(ctx, conn); err != nil || v != 0 {
+	if v, err := pgschema.Version(ctx, conn); err != nil || v != 0 {
 		t.Fatalf("fresh database: version %d, %v; want 0", v, err)
 	}
 	for range 2 {
-		if err := Migrate(ctx, conn); err != nil {
+		if err := pgschema.Migrate(ctx, conn); err != nil {
 			t.Fatal(err)
 		}
-		if v, err := Version(ctx, conn); err != nil || v != len(Migrations) {
-			t.Fatalf("version %d, %v; want %d", v, err, len(Migrations))
+		if v, err := pgschema.Version(ctx, conn); err != nil || v != len(pgschema.Migrations) {
+			t.Fatalf("version %d, %v; want %d", v, err, len(pgschema.Migrations))
 		}
 	}
 	var rows int
@@ -60,10 +62,10 @@ func TestMigrate(t *testing.T) {
 func TestMigrateFromOlderVersion(t *testing.T) {
 	ctx := context.Background()
 	conn := connect(t, pgtest.NewDatabase(t))
-	saved := Migrations
-	Migrations = saved[:4]
-	err := Migrate(ctx, conn)
-	Migrations = saved
+	saved := pgschema.Migrations
+	pgschema.Migrations = saved[:4]
+	err := pgschema.Migrate(ctx, conn)
+	pgschema.Migrations = saved
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ INSERT INTO replies (id, platform, comment_id, rule, status, created_at, updated
 VALUES (41, 'douyin', '7312345678901234567', 'thanks', 'sent', '2026-01-02T03:04:05.000Z', '2026-01-02T03:04:05.000Z')`); err != nil {
 		t.Fatal(err)
 	}
-	if err := Migrate(ctx, conn); err != nil {
+	if err := pgschema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	var id int64
@@ -91,10 +93,10 @@ VALUES (41, 'douyin', '7312345678901234567', 'thanks', 'sent', '2026-01-02T03:04
 func TestMigrateRollsBack(t *testing.T) {
 	ctx := context.Background()
 	conn := connect(t, pgtest.NewDatabase(t))
-	saved := Migrations
-	Migrations = append(slices.Clone(saved), `CREATE TABLE broken (`)
-	err := Migrate(ctx, conn)
-	Migrations = saved
+	saved := pgschema.Migrations
+	pgschema.Migrations = append(slices.Clone(saved), `CREATE TABLE broken (`)
+	err := pgschema.Migrate(ctx, conn)
+	pgschema.Migrations = saved
 	if err == nil {
 		t.Fatal("a broken migration succeeded")
 	}
@@ -102,7 +104,7 @@ func TestMigrateRollsBack(t *testing.T) {
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := Version(ctx, conn); err != nil || v != 0 || tables != 0 {
+	if v, err := pgschema.Version(ctx, conn); err != nil || v != 0 || tables != 0 {
 		t.Errorf("after a failed migration: version %d (%v), %d tables; want 0, 0", v, err, tables)
 	}
 }
@@ -111,17 +113,17 @@ func TestMigrateRollsBack(t *testing.T) {
 func TestMigrateRefusesNewer(t *testing.T) {
 	ctx := context.Background()
 	conn := connect(t, pgtest.NewDatabase(t))
-	if err := Migrate(ctx, conn); err != nil {
+	if err := pgschema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := conn.Exec(ctx, `UPDATE schema_version SET version = version + 1`); err != nil {
 		t.Fatal(err)
 	}
-	if err := Migrate(ctx, conn); err == nil {
+	if err := pgschema.Migrate(ctx, conn); err == nil {
 		t.Fatal("migrated a database newer than the code")
 	}
-	if v, _ := Version(ctx, conn); v != len(Migrations)+1 {
-		t.Errorf("version %d after the refusal, want %d", v, len(Migrations)+1)
+	if v, _ := pgschema.Version(ctx, conn); v != len(pgschema.Migrations)+1 {
+		t.Errorf("version %d after the refusal, want %d", v, len(pgschema.Migrations)+1)
 	}
 }
 
@@ -134,7 +136,7 @@ func TestMigrateConcurrently(t *testing.T) {
 	errs := make([]error, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() { errs[i] = Migrate(ctx, c) })
+		wg.Go(func() { errs[i] = pgschema.Migrate(ctx, c) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -142,8 +144,8 @@ func TestMigrateConcurrently(t *testing.T) {
 			t.Errorf("migrator %d: %v", i, err)
 		}
 	}
-	if v, err := Version(ctx, conns[0]); err != nil || v != len(Migrations) {
-		t.Errorf("version %d, %v; want %d", v, err, len(Migrations))
+	if v, err := pgschema.Version(ctx, conns[0]); err != nil || v != len(pgschema.Migrations) {
+		t.Errorf("version %d, %v; want %d", v, err, len(pgschema.Migrations))
 	}
 }
 
@@ -153,7 +155,7 @@ func TestMigrateConcurrently(t *testing.T) {
 func TestClaimAtMostOnce(t *testing.T) {
 	ctx := context.Background()
 	conn := connect(t, pgtest.NewDatabase(t))
-	if err := Migrate(ctx, conn); err != nil {
+	if err := pgschema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	const now = "2026-01-02T03:04:05.000Z"
@@ -189,7 +191,7 @@ func TestClaimAtMostOnce(t *testing.T) {
 func TestChecks(t *testing.T) {
 	ctx := context.Background()
 	conn := connect(t, pgtest.NewDatabase(t))
-	if err := Migrate(ctx, conn); err != nil {
+	if err := pgschema.Migrate(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
 	const now = "2026-01-02T03:04:05.000Z"
