@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/autoreplyd/autoreplyd/internal/pgtest"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
 )
 
@@ -24,7 +25,7 @@ func TestPostgresStoppedAndStarted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer testutil.Close(t, s)
 	mustRecord(t, s, comment("1"), t0, pending("r"))
 
 	if err := srv.Stop(); err != nil {

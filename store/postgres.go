@@ -160,12 +160,12 @@ func pgMigrate(ctx context.Context, db *sql.DB) error {
 }
 
 // withPgx runs fn with the pgx connection under one of db's.
-func withPgx(ctx context.Context, db *sql.DB, fn func(*pgx.Conn) error) error {
+func withPgx(ctx context.Context, db *sql.DB, fn func(*pgx.Conn) error) (err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { err = errors.Join(err, conn.Close()) }()
 	return conn.Raw(func(dc any) error {
 		c, ok := dc.(*pgConn)
 		if !ok {
