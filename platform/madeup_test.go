@@ -216,7 +216,7 @@ responders:
 		t.Fatal(err)
 	}
 	defer testutil.Close(t, d)
-	st := d.Poller().Cycle(t.Context())
+	st := d.Cycle(t.Context())
 	if st.Sent != 2 || st.Polled != 2 {
 		t.Fatalf("cycle: %+v", st)
 	}
@@ -242,7 +242,7 @@ responders:
 	}
 
 	// A second cycle answers nothing again.
-	if st := d.Poller().Cycle(t.Context()); st.Sent != 0 || st.New != 0 {
+	if st := d.Cycle(t.Context()); st.Sent != 0 || st.New != 0 {
 		t.Errorf("second cycle: %+v", st)
 	}
 
