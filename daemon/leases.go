@@ -299,10 +299,11 @@ func (l *leases) Run(ctx context.Context) {
 	}
 }
 
-// Release lets go of every lease held and dates the heartbeat a time to
-// live back, so that the other daemons count this one gone: at their next
-// cycle they share its threads out between themselves, rather than once
-// its leases expire.
+// Release lets go of every lease held and dates the heartbeat back to 1970,
+// so that the other daemons count this one gone (at their next cycle they
+// share its threads out between themselves, rather than once its leases
+// expire) and so does `autoreplyd migrate`, which waits for a heartbeat
+// ten minutes old.
 func (l *leases) Release(ctx context.Context) {
 	l.stepMu.Lock()
 	defer l.stepMu.Unlock()
@@ -317,7 +318,7 @@ func (l *leases) Release(ctx context.Context) {
 		return
 	}
 	l.set(nil, time.Time{})
-	if err := l.st.Heartbeat(ctx, l.name, l.now().Add(-l.ttl)); err != nil {
+	if err := l.st.Heartbeat(ctx, l.name, time.Unix(0, 0)); err != nil {
 		l.log.Warn("instance not marked stopped: other instances count it alive until its heartbeat ages", "err", err)
 	}
 }

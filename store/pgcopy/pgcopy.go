@@ -59,8 +59,9 @@ const MetaMigratedFrom = "migrated_from"
 // AliveWindow is how recent an instance's heartbeat must be for the copy to
 // take its daemon for running. A live daemon writes its heartbeat every
 // quarter of its lease TTL (twice the schedule period): within ten minutes
-// for any schedule of up to twenty minutes. A daemon stopped a moment ago
-// also looks alive until its heartbeat is that old.
+// for any schedule of up to twenty minutes. A daemon stopped cleanly dates
+// its heartbeat back to 1970; one killed looks alive until its heartbeat
+// is that old.
 const AliveWindow = 10 * time.Minute
 
 // skipped are the tables of runtime state, which mean nothing in another
