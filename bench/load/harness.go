@@ -276,7 +276,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		first.Video = &v
 	}
 	first.fill(m, metrics{})
-	first.Spill = first.DaemonCalls != first.Calls
+	first.Spill = o.Instances == 1 && first.DaemonCalls != first.Calls
 	rep.FirstCycle = first
 	rep.Daemon.RSSAfterFirstCycle = procStatus(d.cmd.Process.Pid, "VmRSS")["VmRSS"]
 	logf("first cycle: %.1fs, %d calls, %d backlog replies recorded", first.Seconds, first.Calls, first.Backlog)
@@ -302,6 +302,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	}
 
 	var cpu0 cpuMark // CPU times at the start of the measured cycles
+	var instCPU0 []float64
 	cpuOK := false
 	var added []newReply
 	var chosen []int       // the threads given new replies before the last cycle
@@ -339,6 +340,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		if k == o.Warmup+1 {
 			measuredFrom = time.Now()
 			cpu0, cpuOK = markCPU(d.cmd.Process.Pid)
+			instCPU0 = instancesCPU(ds)
 			if prof != nil {
 				if err := prof.start(ctx); err != nil {
 					return nil, err
@@ -416,6 +418,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	}
 	measuredTo := lastEnd
 
+	instCPU1 := instancesCPU(ds)
 	if cpu1, ok := markCPU(d.cmd.Process.Pid); ok && cpuOK {
 		rep.Daemon.CPUSeconds, rep.Harness.CPUSeconds = cpu1.daemon-cpu0.daemon, cpu1.harness-cpu0.harness
 	}
@@ -462,6 +465,9 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	for i, di := range ds {
 		rep.Instances = append(rep.Instances, instanceReport{Name: cmp.Or(instanceName(i, o.Instances), "(default)"),
 			StartupSeconds: startups[i].Seconds(), PeakRSS: procStatus(di.cmd.Process.Pid, "VmHWM")["VmHWM"]})
+		if instCPU0 != nil && instCPU1 != nil {
+			rep.Instances[i].CPUSeconds = instCPU1[i] - instCPU0[i]
+		}
 	}
 	stopAt := time.Now()
 	var stopErrs []error
@@ -486,6 +492,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		}
 		r.measuredCycles(cycles, measuredFrom, measuredTo, stopAt)
 	}
+	rep.combineInstances()
 	if err := errors.Join(stopErrs...); err != nil {
 		return nil, err
 	}

@@ -189,9 +189,32 @@ type instanceReport struct {
 	CycleMax       float64 `json:"cycle_max_seconds"`
 	// PollsPerCycle is the threads it polled a cycle, on average: its
 	// share of the threads.
-	PollsPerCycle float64        `json:"polls_per_cycle"`
-	PeakRSS       int64          `json:"peak_rss_bytes"`
-	LogLines      map[string]int `json:"log_lines"`
+	PollsPerCycle float64 `json:"polls_per_cycle"`
+	PeakRSS       int64   `json:"peak_rss_bytes"`
+	// CPUSeconds is its CPU time over the measured cycles (0: not read).
+	CPUSeconds float64        `json:"cpu_seconds"`
+	LogLines   map[string]int `json:"log_lines"`
+	seconds    []float64      // the measured cycles' lengths, sorted
+}
+
+// combinedCycles is the measured cycles of every daemon taken together.
+type combinedCycles struct {
+	Cycles   int     `json:"cycles"`
+	CycleP50 float64 `json:"cycle_p50_seconds"`
+	CycleMax float64 `json:"cycle_max_seconds"`
+}
+
+// combineInstances fills r.Combined from r.Instances.
+func (r *report) combineInstances() {
+	var all []float64
+	for _, in := range r.Instances {
+		all = append(all, in.seconds...)
+	}
+	sorted := sortedCopy(all)
+	r.Combined = combinedCycles{Cycles: len(sorted), CycleP50: percentile(sorted, 50)}
+	if len(sorted) > 0 {
+		r.Combined.CycleMax = sorted[len(sorted)-1]
+	}
 }
 
 // measuredCycles fills the cycle figures of r from cycles: those started in
@@ -208,10 +231,25 @@ func (r *instanceReport) measuredCycles(cycles []logCycle, from, to, stop time.T
 		polls += c.threads
 	}
 	sorted := sortedCopy(secs)
+	r.seconds = sorted
 	r.Cycles = len(sorted)
 	r.CycleP50 = percentile(sorted, 50)
 	if len(sorted) > 0 {
 		r.CycleMax = sorted[len(sorted)-1]
 		r.PollsPerCycle = float64(polls) / float64(len(sorted))
 	}
+}
+
+// instancesCPU is each daemon's CPU time so far, nil when one cannot be
+// read.
+func instancesCPU(ds []*daemonProc) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		t, ok := procCPU(d.cmd.Process.Pid)
+		if !ok {
+			return nil
+		}
+		out[i] = t
+	}
+	return out
 }

@@ -214,7 +214,7 @@ func TestSmokePostgres(t *testing.T) {
 	}
 	in := rep.Instances[0]
 	// The measured cycles, and perhaps one that ran unmeasured between them.
-	if in.Cycles < 2 || in.CycleP50 <= 0 || in.CycleMax < in.CycleP50 || in.PollsPerCycle != 20 || in.PeakRSS <= 0 {
+	if in.Cycles < 2 || in.CycleP50 <= 0 || in.CycleMax < in.CycleP50 || in.PollsPerCycle != 20 || in.PeakRSS <= 0 || in.CPUSeconds <= 0 {
 		t.Errorf("instance: %+v", in)
 	}
 	if rep.Options.Database != "pg" || rep.Options.Instances != 1 {
@@ -275,6 +275,14 @@ time=2026-12-03T12:00:50.000Z level=WARN msg="cycle done soon" took=1s
 	r.measuredCycles(cycles, at(5), at(40), at(40))
 	if r.Cycles != 2 || r.CycleP50 != 1.25 || r.CycleMax != 2 || r.PollsPerCycle != 5000 {
 		t.Errorf("measured: %+v", r)
+	}
+	var other instanceReport
+	other.measuredCycles(cycles, at(0), at(40), at(60))
+	rep := report{Instances: []instanceReport{r, other}}
+	rep.combineInstances()
+	// 1.25 and 2, with 10.5, 2, 1.25 and 4.
+	if c := rep.Combined; c.Cycles != 6 || c.CycleP50 != 2 || c.CycleMax != 10.5 {
+		t.Errorf("combined: %+v", c)
 	}
 }
 

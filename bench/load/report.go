@@ -25,7 +25,9 @@ type report struct {
 	Drain      drainReport    `json:"drain"`
 	// Instances is each daemon's cycles (from its log), RSS and log lines.
 	Instances []instanceReport `json:"instances"`
-	Check     check            `json:"check"`
+	// Combined is every daemon's measured cycles together.
+	Combined combinedCycles `json:"instances_combined"`
+	Check    check          `json:"check"`
 	// Videos is the watched videos' summary (nil without -videos).
 	Videos  *videoSummary   `json:"videos,omitempty"`
 	latency []time.Duration // raw, for summarize: replies in configured threads
@@ -534,10 +536,11 @@ func (r *report) printInstances(p func(format string, args ...any)) {
 	}
 	p("per daemon (cycles from its log's \"cycle done\" lines, started in the measured window):")
 	for _, in := range r.Instances {
-		p("  %s: %d cycles, p50 %.2fs, max %.2fs, %.0f threads polled a cycle; peak RSS %s; startup %.3fs; log %s",
-			in.Name, in.Cycles, in.CycleP50, in.CycleMax, in.PollsPerCycle, mb(in.PeakRSS), in.StartupSeconds, logSummary(in.LogLines))
+		p("  %s: %d cycles, p50 %.2fs, max %.2fs, %.0f threads polled a cycle; CPU %.1fs over the measured cycles; peak RSS %s; startup %.3fs; log %s",
+			in.Name, in.Cycles, in.CycleP50, in.CycleMax, in.PollsPerCycle, in.CPUSeconds, mb(in.PeakRSS), in.StartupSeconds, logSummary(in.LogLines))
 	}
 	if len(r.Instances) > 1 {
+		p("  all %d daemons: %d cycles, p50 %.2fs, max %.2fs", len(r.Instances), r.Combined.Cycles, r.Combined.CycleP50, r.Combined.CycleMax)
 		p("  (the cycle table and the figures above are daemon 0's cycles; the calls, idle-thread calls and check count every daemon's)")
 	}
 }
