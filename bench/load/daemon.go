@@ -83,20 +83,24 @@ func writeSecrets(dir string, im *imitation) (string, error) {
 
 // writeConfig writes the rules and the daemon's config; it returns the
 // config's path. Secrets are named by file (relative: read from
-// $CREDENTIALS_DIRECTORY), never written into the config.
-func writeConfig(dir string, o options, im *imitation, listen string) (string, error) {
+// $CREDENTIALS_DIRECTORY), never written into the config. database is an
+// SQLite path or a postgres:// URL (of a trust-authenticated throwaway
+// server: no password to name).
+func writeConfig(dir string, o options, im *imitation, listen, database string) (string, error) {
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(rulesPath, []byte(rulesYAML), 0o600); err != nil {
 		return "", err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# written by bench/load\n")
-	fmt.Fprintf(&b, "database: %s\n", strconv.Quote(filepath.Join(dir, dbName)))
+	fmt.Fprintf(&b, "database: %s\n", strconv.Quote(database))
 	fmt.Fprintf(&b, "rules: %s\n", strconv.Quote(rulesPath))
 	fmt.Fprintf(&b, "schedule: \"@every %s\"\n", o.Period)
 	fmt.Fprintf(&b, "timezone: Asia/Shanghai\n")
 	fmt.Fprintf(&b, "listen: %s\n", listen)
-	fmt.Fprintf(&b, "log: {level: warn, format: text}\n")
+	// Info: each daemon's cycle times are read from its "cycle done" lines
+	// (a few hundred lines a cycle at most: one per decision and send).
+	fmt.Fprintf(&b, "log: {level: info, format: text}\n")
 	if o.SendJitter != "" {
 		fmt.Fprintf(&b, "send_jitter: %s\n", o.SendJitter)
 	}
@@ -162,17 +166,23 @@ type daemonProc struct {
 }
 
 // startDaemon runs `bin [pre...] run --config cfg` and waits for /-/ready
-// to answer 200; it returns the time from exec to that answer.
-func startDaemon(ctx context.Context, bin string, pre []string, cfg, credDir, listen, dir string) (*daemonProc, time.Duration, error) {
-	logPath := filepath.Join(dir, "autoreplyd.log")
+// to answer 200; it returns the time from exec to that answer. The
+// daemon's output goes to logName in dir; listen is where it serves
+// /metrics (set by env, one config serving several daemons), instance its
+// AUTOREPLYD_INSTANCE ("" = unset).
+func startDaemon(ctx context.Context, bin string, pre []string, cfg, credDir, listen, instance, dir, logName string) (*daemonProc, time.Duration, error) {
+	logPath := filepath.Join(dir, logName)
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, 0, err
 	}
 	cmd := exec.Command(bin, append(pre, "run", "--config", cfg)...) //nolint:gosec // G204: running the binary it built is the benchmark
-	env := []string{"CREDENTIALS_DIRECTORY=" + credDir}
+	env := []string{"CREDENTIALS_DIRECTORY=" + credDir, "AUTOREPLYD_LISTEN=" + listen}
+	if instance != "" {
+		env = append(env, "AUTOREPLYD_INSTANCE="+instance)
+	}
 	for _, kv := range os.Environ() {
-		// No override may change the written config.
+		// No other override may change the written config.
 		if !strings.HasPrefix(kv, "AUTOREPLYD_") && !strings.HasPrefix(kv, "CREDENTIALS_DIRECTORY=") &&
 			!strings.HasPrefix(kv, "NOTIFY_SOCKET=") && !strings.HasPrefix(kv, "WATCHDOG_") {
 			env = append(env, kv)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -96,6 +97,16 @@ func (o options) validate() error {
 		return errors.New("-sticky must be in [0, 1]")
 	case o.FetchConcurrency < 0:
 		return errors.New("-fetch-concurrency must not be negative")
+	case o.Database != "sqlite" && o.Database != "pg":
+		return errors.New("-database must be sqlite or pg")
+	case o.Database == "pg" && o.History > 0:
+		// The seeded history is an SQLite file; copying it into
+		// PostgreSQL is autoreplyd migrate's job, not the harness's.
+		return errors.New("-history needs -database sqlite")
+	case o.Instances < 1:
+		return errors.New("-instances must be at least 1")
+	case o.Instances > 1 && o.Pprof != "":
+		return errors.New("-pprof profiles one daemon: it needs -instances 1")
 	}
 	return nil
 }
@@ -183,6 +194,17 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		rep.History = &info
 		logf("history: %d rows, %.0f MB (cache %s, reused %v)", info.Rows, float64(info.Bytes)/1e6, info.Cache, info.Reused)
 	}
+	database := filepath.Join(dir, dbName)
+	if o.Database == "pg" {
+		srv, dsn, perr := startPostgres(ctx)
+		if perr != nil {
+			return nil, perr
+		}
+		// After the daemons are stopped (deferred later, run earlier).
+		defer func() { err = errors.Join(err, srv.Close()) }()
+		database = dsn
+		logf("PostgreSQL: a throwaway cluster in %s (fsync off), database %s", srv.SocketDir(), pgDatabase)
+	}
 	credDir, err := writeSecrets(dir, im)
 	if err != nil {
 		return nil, err
@@ -192,7 +214,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		return nil, err
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
-	cfgPath, err := writeConfig(dir, o, im, listen)
+	cfgPath, err := writeConfig(dir, o, im, listen, database)
 	if err != nil {
 		return nil, err
 	}
@@ -211,19 +233,27 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		pre = []string{"-pprof-listen", paddr}
 	}
 
-	logf("starting autoreplyd run (schedule @every %s, source rate %s, concurrency %d)", o.Period, o.SourceRate, o.Concurrency)
-	d, startup, err := startDaemon(ctx, bin, pre, cfgPath, credDir, listen, dir)
+	logf("starting %d × autoreplyd run (schedule @every %s, source rate %s, concurrency %d, database %s)", o.Instances, o.Period, o.SourceRate, o.Concurrency, o.Database)
+	ds, startups, err := startDaemons(ctx, o.Instances, bin, pre, cfgPath, credDir, listen, dir)
 	if err != nil {
 		return nil, err
 	}
 	stopped := false
 	defer func() {
 		if !stopped {
-			err = errors.Join(err, d.kill())
+			for _, d := range ds {
+				err = errors.Join(err, d.kill())
+			}
 		}
 	}()
+	// Daemon 0 paces the run: the harness adds replies before its ticks
+	// and measures its cycles; the others run on their own ticks, and the
+	// imitation counts everyone's calls.
+	d, startup := ds[0], startups[0]
 	rep.Startup = startupReport{Seconds: startup.Seconds(), HistoryRows: o.History, Threads: o.Threads}
-	logf("ready after %s", startup.Round(time.Millisecond))
+	for i, t := range startups {
+		logf("daemon %d ready after %s", i, t.Round(time.Millisecond))
+	}
 
 	// The first cycle: every thread seen for the first time.
 	// The schedule's ticks: @every fires on whole seconds, PERIOD apart,
@@ -246,7 +276,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		first.Video = &v
 	}
 	first.fill(m, metrics{})
-	first.Spill = first.DaemonCalls != first.Calls
+	first.Spill = o.Instances == 1 && first.DaemonCalls != first.Calls
 	rep.FirstCycle = first
 	rep.Daemon.RSSAfterFirstCycle = procStatus(d.cmd.Process.Pid, "VmRSS")["VmRSS"]
 	logf("first cycle: %.1fs, %d calls, %d backlog replies recorded", first.Seconds, first.Calls, first.Backlog)
@@ -272,6 +302,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 	}
 
 	var cpu0 cpuMark // CPU times at the start of the measured cycles
+	var instCPU0 []float64
 	cpuOK := false
 	var added []newReply
 	var chosen []int       // the threads given new replies before the last cycle
@@ -309,6 +340,7 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		if k == o.Warmup+1 {
 			measuredFrom = time.Now()
 			cpu0, cpuOK = markCPU(d.cmd.Process.Pid)
+			instCPU0 = instancesCPU(ds)
 			if prof != nil {
 				if err := prof.start(ctx); err != nil {
 					return nil, err
@@ -346,8 +378,9 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		c.fill(m, prev)
 		// The calls the harness counted are exactly the cycle's; the
 		// daemon's count differs when the scrape came after the next cycle
-		// had started polling.
-		c.Spill = c.DaemonCalls != c.Calls
+		// had started polling. (With several daemons it is daemon 0's
+		// share: nothing to compare.)
+		c.Spill = o.Instances == 1 && c.DaemonCalls != c.Calls
 		c.polled = make(map[int]int, len(calls))
 		for id, tc := range calls {
 			if t, ok := threadIndex(id); ok {
@@ -378,9 +411,14 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 				v.ThreadCalls, v.ActiveThreadCalls, v.ActiveThreads, v.ThreadSeen, v.IdleThreadCalls, v.WaitingThreads)
 		}
 		prev, lastEnd = m, cycleEnd(m)
+		if err := exitedEarly(ds); err != nil {
+			return nil, err
+		}
 		measureCost()
 	}
+	measuredTo := lastEnd
 
+	instCPU1 := instancesCPU(ds)
 	if cpu1, ok := markCPU(d.cmd.Process.Pid); ok && cpuOK {
 		rep.Daemon.CPUSeconds, rep.Harness.CPUSeconds = cpu1.daemon-cpu0.daemon, cpu1.harness-cpu0.harness
 	}
@@ -420,21 +458,48 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 			cy.AllocBytes -= float64(cy.Scrapes) * c.bytes
 		}
 	}
-	// Just before SIGTERM: the daemon's peak RSS so far.
+	// Just before SIGTERM: the daemons' peak RSS so far.
 	st := procStatus(d.cmd.Process.Pid, "VmHWM", "VmRSS")
 	rep.Daemon.PeakRSS, rep.Daemon.RSS = st["VmHWM"], st["VmRSS"]
 	rep.Daemon.GoRuntimeMetrics = prev.has("go_memstats_mallocs_total")
-	stopTook, stopErr := d.stop(90 * time.Second)
-	stopped = true
-	rep.Daemon.StopSeconds = stopTook.Seconds()
-	rep.Daemon.LogLines = d.logLines()
-	if stopErr != nil {
-		return nil, stopErr
+	for i, di := range ds {
+		rep.Instances = append(rep.Instances, instanceReport{Name: cmp.Or(instanceName(i, o.Instances), "(default)"),
+			StartupSeconds: startups[i].Seconds(), PeakRSS: procStatus(di.cmd.Process.Pid, "VmHWM")["VmHWM"]})
+		if instCPU0 != nil && instCPU1 != nil {
+			rep.Instances[i].CPUSeconds = instCPU1[i] - instCPU0[i]
+		}
 	}
-	logf("autoreplyd stopped after SIGTERM in %s", stopTook.Round(time.Millisecond))
+	stopAt := time.Now()
+	var stopErrs []error
+	for i, di := range ds {
+		took, err := di.stop(90 * time.Second)
+		if i == 0 {
+			rep.Daemon.StopSeconds = took.Seconds()
+		}
+		stopErrs = append(stopErrs, err)
+	}
+	stopped = true
+	rep.Daemon.LogLines = map[string]int{}
+	for i, di := range ds {
+		r := &rep.Instances[i]
+		r.LogLines = di.logLines()
+		for k, v := range r.LogLines {
+			rep.Daemon.LogLines[k] += v
+		}
+		cycles, err := readCycles(di.logPath)
+		if err != nil {
+			return nil, err
+		}
+		r.measuredCycles(cycles, measuredFrom, measuredTo, stopAt)
+	}
+	rep.combineInstances()
+	if err := errors.Join(stopErrs...); err != nil {
+		return nil, err
+	}
+	logf("autoreplyd stopped after SIGTERM in %s", time.Since(stopAt).Round(time.Millisecond))
 
 	ans := im.answers()
-	rep.Check, err = verify(ctx, filepath.Join(dir, dbName), added, ans)
+	rep.Check, err = verify(ctx, o.Database == "pg", database, added, ans)
 	if err != nil {
 		return nil, fmt.Errorf("verify the history: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/internal/pgtest"
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -28,12 +30,7 @@ func TestSmoke(t *testing.T) {
 		t.Skip("builds and runs the daemon")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "autoreplyd")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/autoreplyd")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildDaemonForTest(t, tmp)
 
 	o := defaultOptions()
 	o.Threads, o.Replies, o.Cycles, o.Warmup, o.Period = 20, 5, 3, 1, time.Second
@@ -162,6 +159,130 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("a secret shows in %s", name)
 			}
 		}
+	}
+}
+
+// buildDaemonForTest builds ./cmd/autoreplyd into dir.
+func buildDaemonForTest(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "autoreplyd")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/autoreplyd")
+	build.Dir = "../.."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSmokePostgres runs the harness small on its own throwaway PostgreSQL
+// (-database pg): the daemon's history goes there (no SQLite file in the
+// run directory), the check reads it from there, and the daemon's cycles
+// are read from its log.
+func TestSmokePostgres(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	if why := pgtest.Skipped(); why != "" {
+		t.Skip(why)
+	}
+	tmp := t.TempDir()
+	o := defaultOptions()
+	o.Threads, o.Replies, o.Cycles, o.Period = 20, 5, 2, time.Second
+	o.Active, o.NewPerActive, o.SendJitter = 0.25, 1, "0"
+	o.Database = "pg"
+	o.Bin, o.Dir = buildDaemonForTest(t, tmp), filepath.Join(tmp, "run")
+	o.Timeout = 2 * time.Minute
+	var log bytes.Buffer
+	rep, err := run(context.Background(), o, &log)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	c := rep.Check
+	if len(c.Problems) > 0 || c.Questions != 4 || c.Posts != 4 || c.SentRows != 4 || c.Spam != 2 || c.Chatter != 4 {
+		t.Errorf("check: %+v\n%s", c, log.String())
+	}
+	if _, err := os.Stat(filepath.Join(o.Dir, dbName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an SQLite database in the run directory (%v): the daemon did not use PostgreSQL", err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(o.Dir, "config.yaml"))
+	if err != nil || !strings.Contains(string(cfg), `database: "postgres://`) {
+		t.Errorf("config (%v):\n%s", err, cfg)
+	}
+	if len(rep.Instances) != 1 {
+		t.Fatalf("instances: %+v", rep.Instances)
+	}
+	in := rep.Instances[0]
+	// The measured cycles, and perhaps one that ran unmeasured between them.
+	if in.Cycles < 2 || in.CycleP50 <= 0 || in.CycleMax < in.CycleP50 || in.PollsPerCycle != 20 || in.PeakRSS <= 0 || in.CPUSeconds <= 0 {
+		t.Errorf("instance: %+v", in)
+	}
+	if rep.Options.Database != "pg" || rep.Options.Instances != 1 {
+		t.Errorf("options: %+v", rep.Options)
+	}
+}
+
+// The flags that cannot go together are refused before anything starts.
+func TestValidateDatabaseInstances(t *testing.T) {
+	for _, tc := range []struct {
+		set  func(*options)
+		want string
+	}{
+		{func(o *options) { o.Database = "mysql" }, "-database must be sqlite or pg"},
+		{func(o *options) { o.Database, o.History = "pg", 1000 }, "-history needs -database sqlite"},
+		{func(o *options) { o.Instances = 0 }, "-instances must be at least 1"},
+		{func(o *options) { o.Instances, o.Pprof = 2, "/tmp/prof" }, "-pprof profiles one daemon"},
+	} {
+		o := defaultOptions()
+		tc.set(&o)
+		if err := o.validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("validate: %v, want %q", err, tc.want)
+		}
+	}
+	o := defaultOptions()
+	o.Database, o.Instances = "pg", 2
+	if err := o.validate(); err != nil {
+		t.Errorf("-database pg -instances 2: %v", err)
+	}
+}
+
+// A "cycle done" line gives its end, its length and the threads polled;
+// the measured cycles are those started in the window and ended before
+// the stop.
+func TestCycleLines(t *testing.T) {
+	log := `time=2026-12-03T12:00:00.000Z level=INFO msg="source backing off" until=x
+time=2026-12-03T12:00:10.500Z level=INFO msg="cycle done" took=10.5s threads=5000 deferred=0 calls=5000
+time=2026-12-03T12:00:22.000Z level=INFO msg="cycle done" took=2s threads=4999 deferred=0 calls=5000
+time=2026-12-03T12:00:31.250Z level=INFO msg="cycle done" took=1.25s threads=5001 deferred=0 calls=5001
+time=2026-12-03T12:00:41.000Z level=INFO msg="cycle done" took=4s threads=10 deferred=0 calls=10
+time=2026-12-03T12:00:50.000Z level=WARN msg="cycle done soon" took=1s
+`
+	path := filepath.Join(t.TempDir(), "autoreplyd.log")
+	if err := os.WriteFile(path, []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cycles, err := readCycles(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cycles) != 4 || cycles[0].took != 10500*time.Millisecond || cycles[1].threads != 4999 ||
+		!cycles[2].end.Equal(time.Date(2026, 12, 3, 12, 0, 31, 250e6, time.UTC)) {
+		t.Fatalf("cycles: %+v", cycles)
+	}
+	at := func(s int) time.Time { return time.Date(2026, 12, 3, 12, 0, s, 0, time.UTC) }
+	var r instanceReport
+	// The first started before the window (at 0 s); the last ended after the stop.
+	r.measuredCycles(cycles, at(5), at(40), at(40))
+	if r.Cycles != 2 || r.CycleP50 != 1.25 || r.CycleMax != 2 || r.PollsPerCycle != 5000 {
+		t.Errorf("measured: %+v", r)
+	}
+	var other instanceReport
+	other.measuredCycles(cycles, at(0), at(40), at(60))
+	rep := report{Instances: []instanceReport{r, other}}
+	rep.combineInstances()
+	// 1.25 and 2, with 10.5, 2, 1.25 and 4.
+	if c := rep.Combined; c.Cycles != 6 || c.CycleP50 != 2 || c.CycleMax != 10.5 {
+		t.Errorf("combined: %+v", c)
 	}
 }
 

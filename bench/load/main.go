@@ -13,6 +13,7 @@
 //	go run ./bench/load -threads 10000 -replies 20 -active 0.01 -period 10s -cycles 6
 //	go run ./bench/load -history 1000000 -cycles 2
 //	go run ./bench/load -threads 0 -videos 1000 -video-comments 50000 -video-active 0.05 -video-order hot
+//	go run ./bench/load -database pg -instances 2 -cycles 4 -source-rate 100000/s
 //
 // Everything stays on 127.0.0.1; the secrets are made up for the run and
 // never printed.
@@ -61,6 +62,9 @@ type options struct {
 	History      int
 	HistoryCache string
 
+	Database  string
+	Instances int
+
 	Videos             int
 	VideoComments      int
 	VideoActive        float64
@@ -104,6 +108,8 @@ func defaultOptions() options {
 		VideoThreadReplies: 0.5,
 		VideoOrder:         "newest",
 		VideoPageSize:      simulator.DefaultVideoPageSize,
+		Database:           "sqlite",
+		Instances:          1,
 		Seed:               1,
 		Timeout:            3 * time.Hour,
 	}
@@ -133,6 +139,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Echo, "echo", o.Echo, "answers show up in their thread, as on Douyin (the daemon sees them as its own)")
 	fs.IntVar(&o.History, "history", o.History, "rows of pre-seeded history (comments + replies) in the database at start (the target is 1000000)")
 	fs.StringVar(&o.HistoryCache, "history-cache", o.HistoryCache, `seeded database cache ("" = <user cache dir>/autoreplyd-bench/history-N.db)`)
+	fs.StringVar(&o.Database, "database", o.Database, "sqlite (a file in the run directory) or pg (a throwaway PostgreSQL cluster the harness starts, fsync off, stopped at exit)")
+	fs.IntVar(&o.Instances, "instances", o.Instances, "daemons run on the same config and database, each with AUTOREPLYD_INSTANCE=bench-<i> when more than one (they share the threads through leases)")
 	fs.IntVar(&o.Videos, "videos", o.Videos, "watched videos (sources.douyin.videos, top_level answer, threads discover); 0 = none, and -threads 0 watches videos only")
 	fs.IntVar(&o.VideoComments, "video-comments", o.VideoComments, "top-level comments already there, spread evenly over the videos (the backlog of their first sight); a share of them have replies")
 	fs.Float64Var(&o.VideoActive, "video-active", o.VideoActive, "fraction of videos that get new top-level comments each cycle (at least one video)")

@@ -23,7 +23,11 @@ type report struct {
 	Daemon     daemonReport   `json:"daemon"`
 	Harness    harnessReport  `json:"harness"`
 	Drain      drainReport    `json:"drain"`
-	Check      check          `json:"check"`
+	// Instances is each daemon's cycles (from its log), RSS and log lines.
+	Instances []instanceReport `json:"instances"`
+	// Combined is every daemon's measured cycles together.
+	Combined combinedCycles `json:"instances_combined"`
+	Check    check          `json:"check"`
 	// Videos is the watched videos' summary (nil without -videos).
 	Videos  *videoSummary   `json:"videos,omitempty"`
 	latency []time.Duration // raw, for summarize: replies in configured threads
@@ -54,6 +58,8 @@ type optionsSummary struct {
 	PageSize     int     `json:"page_size"`
 	Echo         bool    `json:"echo"`
 	History      int     `json:"history"`
+	Database     string  `json:"database"`
+	Instances    int     `json:"instances"`
 
 	Videos             int     `json:"videos,omitempty"`
 	VideoComments      int     `json:"video_comments,omitempty"`
@@ -70,7 +76,7 @@ func (o options) summary() optionsSummary {
 	s := optionsSummary{Threads: o.Threads, Replies: o.Replies, Active: o.Active, NewPerActive: o.NewPerActive, Match: o.Match,
 		Spam: o.Spam, Period: o.Period.String(), Cycles: o.Cycles, Warmup: o.Warmup, Sticky: o.Sticky, SourceRate: o.SourceRate, SourceBurst: o.SourceBurst,
 		Concurrency: o.Concurrency, SendRate: o.SendRate, MaxInterval: o.MaxInterval, QuietPolls: o.QuietPolls, SendJitter: o.SendJitter,
-		Order: o.Order, PageSize: o.PageSize, Echo: o.Echo, History: o.History}
+		Order: o.Order, PageSize: o.PageSize, Echo: o.Echo, History: o.History, Database: o.Database, Instances: o.Instances}
 	if o.Videos > 0 {
 		s.Videos, s.VideoComments, s.VideoActive, s.VideoNew = o.Videos, o.VideoComments, o.VideoActive, o.VideoNew
 		s.VideoThreadReplies, s.VideoOrder, s.VideoPageSize, s.VideoMaxPages = o.VideoThreadReplies, o.VideoOrder, o.VideoPageSize, o.VideoMaxPages
@@ -326,7 +332,7 @@ func (r *report) print(w io.Writer) (err error) {
 		o.Threads, o.Replies, o.Order, o.PageSize, o.Echo, o.Active, o.NewPerActive, o.Match*100, o.Spam*100, o.Sticky, stickyText(o.Sticky))
 	p("config: @every %s, send_jitter %s, sources.douyin rate %s burst %d concurrency %d, max_interval %s, quiet_polls %s; kitkot rate %s, no daily cap",
 		o.Period, o.SendJitter, o.SourceRate, o.SourceBurst, o.Concurrency, o.MaxInterval, omitted(o.QuietPolls), o.SendRate)
-	p("daemon: %s (sha256 %s, built %s)", r.Binary.Path, r.Binary.SHA256, r.Binary.Built)
+	p("daemon: %s (sha256 %s, built %s); %d instance(s) on %s", r.Binary.Path, r.Binary.SHA256, r.Binary.Built, o.Instances, databaseText(o.Database))
 	p("")
 	if h := r.History; h != nil {
 		how := "reused"
@@ -400,6 +406,7 @@ func (r *report) print(w io.Writer) (err error) {
 	}
 	p("daemon RSS: peak (VmHWM before SIGTERM) %s, now %s, after the first cycle %s; stopped %.2fs after SIGTERM",
 		mb(r.Daemon.PeakRSS), mb(r.Daemon.RSS), mb(r.Daemon.RSSAfterFirstCycle), r.Daemon.StopSeconds)
+	r.printInstances(p)
 	if o.Threads > 0 {
 		fd := r.Fetch
 		p("new replies through the pipeline: %d listed first in %.3fs of measured cycles: %.1f new replies/s", s.Seen, s.CycleSeconds, s.NewRepliesPerSecond)
@@ -512,4 +519,28 @@ func recentText(recent bool) string {
 		return "one on a newest-first listing's page 1"
 	}
 	return "any, older ones included"
+}
+
+// databaseText names the -database of the run.
+func databaseText(db string) string {
+	if db == "pg" {
+		return "PostgreSQL (a throwaway local cluster, unix socket, fsync off)"
+	}
+	return "SQLite"
+}
+
+// printInstances writes each daemon's cycles as its log records them.
+func (r *report) printInstances(p func(format string, args ...any)) {
+	if len(r.Instances) == 0 {
+		return
+	}
+	p("per daemon (cycles from its log's \"cycle done\" lines, started in the measured window):")
+	for _, in := range r.Instances {
+		p("  %s: %d cycles, p50 %.2fs, max %.2fs, %.0f threads polled a cycle; CPU %.1fs over the measured cycles; peak RSS %s; startup %.3fs; log %s",
+			in.Name, in.Cycles, in.CycleP50, in.CycleMax, in.PollsPerCycle, in.CPUSeconds, mb(in.PeakRSS), in.StartupSeconds, logSummary(in.LogLines))
+	}
+	if len(r.Instances) > 1 {
+		p("  all %d daemons: %d cycles, p50 %.2fs, max %.2fs", len(r.Instances), r.Combined.Cycles, r.Combined.CycleP50, r.Combined.CycleMax)
+		p("  (the cycle table and the figures above are daemon 0's cycles; the calls, idle-thread calls and check count every daemon's)")
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -40,8 +39,9 @@ func (c *check) problem(format string, args ...any) {
 }
 
 // verify compares the new replies with what reached kitkot and what the
-// history at dbPath records of them.
-func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (_ check, err error) {
+// history at database (an SQLite path, or with pg a PostgreSQL URL)
+// records of them.
+func verify(ctx context.Context, pg bool, database string, added []newReply, ans answers) (_ check, err error) {
 	var c check
 	for _, r := range added {
 		switch r.Where {
@@ -77,11 +77,7 @@ func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (
 		c.problem("%d answers reached kitkot for %d questions", c.Posts, c.Questions)
 	}
 
-	dsn, err := sqliteDSN(dbPath, "mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		return c, err
-	}
-	db, err := sql.Open("sqlite", dsn)
+	db, ph, err := historyDB(pg, database)
 	if err != nil {
 		return c, err
 	}
@@ -96,7 +92,11 @@ func verify(ctx context.Context, dbPath string, added []newReply, ans answers) (
 		for i, r := range part {
 			args[i] = r.CID
 		}
-		in := "?" + strings.Repeat(",?", len(part)-1)
+		marks := make([]string, len(part))
+		for i := range part {
+			marks[i] = ph(i + 1)
+		}
+		in := strings.Join(marks, ",")
 		//nolint:gosec // G202: in is placeholders only; the ids are bound
 		rows, err := db.QueryContext(ctx, `SELECT comment_id, rule, status FROM replies
 			WHERE platform = 'douyin' AND comment_id IN (`+in+`)`, args...)

@@ -2,7 +2,8 @@
 // server's binaries (Debian's /usr/lib/postgresql/*/bin, or PATH), runs
 // initdb into a temporary directory, starts the server on a free loopback
 // port with its unix socket in that directory, and gives each test a fresh
-// database, dropped when the test ends. It is imported by tests only.
+// database, dropped when the test ends. It is imported by tests, and by
+// the load harness (bench/load -database pg) through StartServer.
 //
 // PostgreSQL refuses to run as root, and CI runs as root: then the
 // server runs as the postgres user Debian's package creates (nobody when
@@ -108,6 +109,23 @@ func Start(t testing.TB) *Server {
 		}
 	})
 	return s
+}
+
+// StartServer starts a server outside a test (the load harness's): the
+// caller must Close it. Its error names the missing binaries as Start's
+// skip does.
+func StartServer() (*Server, error) { return start() }
+
+// Close stops a server from StartServer and removes its directory.
+func (s *Server) Close() error { return s.close() }
+
+// CreateDatabase creates an empty database name on s (a server from
+// StartServer: nothing drops it but Close) and returns its DSN (see DSN).
+func (s *Server) CreateDatabase(ctx context.Context, name string) (string, error) {
+	if err := s.admin(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", fmt.Errorf("create database %s: %w", name, err)
+	}
+	return s.DSN(name), nil
 }
 
 // unavailable ends t for err: a skip for missing binaries unless they are

@@ -230,3 +230,44 @@ func TestWithoutBinaries(t *testing.T) {
 		t.Errorf("misspelt: skipped %q, failed %q; want a failure", f.skipped, f.fatal)
 	}
 }
+
+// A server from StartServer (outside a test's lifetime) makes databases
+// one can use, and Close stops it and removes its directory.
+func TestStartServerClose(t *testing.T) {
+	if Skipped() != "" {
+		t.Skip(Skipped())
+	}
+	ctx := context.Background()
+	s, err := StartServer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsn, err := s.CreateDatabase(ctx, "bench")
+	if err != nil {
+		_ = s.Close()
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		_ = s.Close()
+		t.Fatal(err)
+	}
+	var name string
+	err = conn.QueryRow(ctx, `SELECT current_database()`).Scan(&name)
+	_ = conn.Close(ctx)
+	if err != nil || name != "bench" {
+		t.Errorf("current_database() = %q, %v; want bench", name, err)
+	}
+	if _, err := s.CreateDatabase(ctx, "bench"); err == nil {
+		t.Error("a second database named bench was created")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.SocketDir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("directory %s after Close: %v; want it gone", s.SocketDir(), err)
+	}
+	if _, err := pgx.Connect(ctx, dsn); err == nil {
+		t.Error("connected after Close")
+	}
+}
