@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,7 +28,11 @@ func TestCommandsOnPostgres(t *testing.T) {
 		t.Helper()
 		var out [2]result
 		for i, db := range dbs {
-			out[i] = runCLI(t, nil, append(append([]string{}, args...), "--database", db, "--timezone", "Asia/Shanghai")...)
+			a := append(append([]string{}, args...), "--database", db)
+			if args[0] != "replay" { // replay reads the zone the daemon recorded
+				a = append(a, "--timezone", "Asia/Shanghai")
+			}
+			out[i] = runCLI(t, nil, a...)
 			if out[i].code != 0 {
 				t.Fatalf("%v on %s: exit %d\n%s", args, []string{"SQLite", "PostgreSQL"}[i], out[i].code, out[i].stderr)
 			}
@@ -47,6 +52,14 @@ func TestCommandsOnPostgres(t *testing.T) {
 	same(t, [2]string{lite, pg}, "history", "--rule", "price", "--since", "720h", "--format", "csv")
 	same(t, [2]string{lite, pg}, "stats", "--since", "720h")
 	same(t, [2]string{lite, pg}, "stats", "--since", "720h", "--format", "json")
+	// replay re-evaluates the history's comments with rules files.
+	liteReplay := filepath.Join(t.TempDir(), "replay.db")
+	seedReplay(t, liteReplay)
+	pgReplay := pgtest.NewDatabase(t)
+	seedReplay(t, pgReplay)
+	for _, format := range []string{"table", "json"} {
+		same(t, [2]string{liteReplay, pgReplay}, append([]string{"replay", "--format", format}, replayPeriod...)...)
+	}
 
 	// resolve writes to PostgreSQL; history reads it back.
 	if r := runCLI(t, nil, "resolve", "--database", pg, "--drop", claimUnknown); r.code != 0 || !strings.Contains(r.stdout, "unknown → failed") {

@@ -51,6 +51,14 @@ var replayComments = []replayComment{
 func replayWorld(t *testing.T) string {
 	t.Helper()
 	cfg, db := checkWorld(t, goodRules, "")
+	seedReplay(t, db)
+	return cfg
+}
+
+// seedReplay records replayComments in the database db (a file or a
+// PostgreSQL URL).
+func seedReplay(t *testing.T, db string) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, db)
 	if err != nil {
@@ -78,7 +86,6 @@ func replayWorld(t *testing.T) string {
 			}
 		}
 	}
-	return cfg
 }
 
 var replayPeriod = []string{"--rules", "testdata/replay.rules.yaml", "--since", "2026-11-23 10:00", "--until", "2026-11-23 11:00"}
