@@ -114,7 +114,7 @@ const (
 func newWorld(t *testing.T, tune ...func(*Options)) *world {
 	t.Helper()
 	dir := t.TempDir()
-	st, err := store.Open(t.Context(), filepath.Join(dir, "autoreplyd.db"))
+	st, err := store.Open(t.Context(), testDatabase(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
