@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/model"
+	"github.com/autoreplyd/autoreplyd/poller"
 	"github.com/autoreplyd/autoreplyd/simulator"
 	"github.com/autoreplyd/autoreplyd/store"
 )
@@ -73,4 +75,73 @@ func TestPostgresStoppedAndStarted(t *testing.T) {
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("sent claims on PostgreSQL: %d, %v", len(rows), err)
 	}
+}
+
+// PostgreSQL stopped in the middle of a cycle, while an answer is in
+// flight at kitkot: nothing more is sent while it is down; the answer in
+// flight is recorded sent once it is back, and every other comment of the
+// cycle is answered after, once, without restarting the daemon.
+func TestPostgresStoppedMidCycle(t *testing.T) {
+	t.Parallel()
+	srv := pgtest.Start(t)
+	jo, kk, url := imitations(t)
+	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, "retry: {initial_delay: 1s, max_delay: 2s}\n"))
+	cfg.Database = srv.NewDatabase(t)
+	logs := &syncbuf.Buffer{}
+	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer testutil.Close(t, d)
+	d.Cycle(t.Context()) // baseline
+	const n = 4
+	for i := range n {
+		jo.AddReply(threadA, simulator.Reply{AwemeID: aweme, Text: "多少钱", UserUID: fmt.Sprint(2001 + i), Nickname: fmt.Sprintf("客%d", i),
+			CreateTime: time.Now().Unix(), ReplyToReplyID: "0"})
+	}
+	// The first answer is taken, then kitkot holds the request: the
+	// database stops meanwhile.
+	kk.Faults.Push(simulator.Fault{Kind: simulator.FaultSlowAfter, Delay: 2 * time.Second})
+	done := make(chan poller.Stats)
+	go func() { done <- d.Cycle(t.Context()) }()
+	testutil.WaitFor(t, "the first answer at kitkot", func() bool { return len(kk.Posts()) == 1 })
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second) // the outage: the held answer returns, nothing else may go
+	if got := len(kk.Posts()); got != 1 {
+		t.Fatalf("%d answers sent while PostgreSQL was down, want only the one in flight", got)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	for range 3 {
+		if sent(t, d) == n {
+			break
+		}
+		d.Cycle(t.Context())
+	}
+	if got := sent(t, d); got != n {
+		t.Fatalf("%d of %d claims sent after the outage\n%s", got, n, logs.String())
+	}
+	byText := map[string]int{}
+	for _, p := range kk.Posts() {
+		byText[p.Text]++
+	}
+	for i := range n {
+		if text := fmt.Sprintf("客%d 你好，价格请看橱窗", i); byText[text] != 1 {
+			t.Errorf("%q posted %d times", text, byText[text])
+		}
+	}
+}
+
+// sent counts the sent claims.
+func sent(t *testing.T, d *Daemon) int {
+	t.Helper()
+	rows, err := d.Store().History(t.Context(), store.Filter{Statuses: []string{model.StatusSent}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(rows)
 }

@@ -33,6 +33,7 @@ func (p *Poller) Cycle(ctx context.Context) Stats {
 	// answers for this cycle's retries.
 	pauses := p.activePauses(ctx)
 	p.loadResponderPauses(ctx, pauses)
+	p.recoverStranded(ctx)
 	p.expireHeld(ctx, &st)
 	p.retryDue(ctx, &st)
 	// The pages' answers are sent while polling goes on; the cycle ends

@@ -55,6 +55,9 @@ const (
 	DefaultRetryInitial = time.Minute
 	// DefaultRetryMax caps one retry delay.
 	DefaultRetryMax = time.Hour
+	// DefaultStoreWait bounds a send's wait for an unavailable database
+	// (Options.StoreWait).
+	DefaultStoreWait = 30 * time.Second
 	// DefaultSendTimeout bounds one send's exchange with the platform (the
 	// rate limiter's wait comes before and is not counted).
 	DefaultSendTimeout = 90 * time.Second
@@ -157,6 +160,11 @@ type Options struct {
 	RetryInitial time.Duration
 	RetryMax     time.Duration
 	SendTimeout  time.Duration
+	// StoreWait is how long a send waits for an unavailable database to
+	// mark its claim attempted before, and to record its outcome after
+	// (default DefaultStoreWait). Past it the claim is left to the next
+	// cycle that finds the database back (see recoverStranded).
+	StoreWait time.Duration
 	// Jitter returns a random delay to wait before each send, so answers do
 	// not go out in a machine-regular rhythm. Optional.
 	Jitter func() time.Duration
@@ -257,6 +265,17 @@ type Poller struct {
 	// unreachable, restarting, failing over, locked) and cleared by
 	// DatabaseBack: the outage is logged once, not once per thread.
 	dbDown atomic.Bool
+	// stranded are the claims a send left behind while the database was
+	// unavailable past StoreWait (see recoverStranded), under strandMu.
+	strandMu sync.Mutex
+	stranded stranded
+}
+
+// stranded claims: queued ones never marked attempted (nothing was sent),
+// and sent or failed ones whose outcome could not be recorded.
+type stranded struct {
+	queued  []int64
+	settled map[int64]store.Settlement
 }
 
 // New builds a Poller. currentRules is called once per cycle and per comment
@@ -288,6 +307,9 @@ func New(opts Options, currentRules func() *rules.Set) (*Poller, error) {
 	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = DefaultRetryMax
+	}
+	if opts.StoreWait <= 0 {
+		opts.StoreWait = DefaultStoreWait
 	}
 	if opts.SendTimeout <= 0 {
 		opts.SendTimeout = DefaultSendTimeout

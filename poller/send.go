@@ -24,16 +24,19 @@ import (
 // unknown.
 func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Comment, st *Stats, waited bool) {
 	log := p.log.With("platform", c.Platform, "comment", c.ID, "rule", cl.Rule, "responder", cl.Responder, "claim", id)
-	settle := func(s store.Settlement) {
+	settle := func(sett store.Settlement) {
+		s := sett
 		// Settling must happen even during shutdown.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.StoreWait)
 		defer cancel()
 		err := p.opts.Store.Settle(sctx, id, s, p.opts.Now())
 		// A database locked by another process (or briefly full) must not
 		// leave a send that happened recorded as pending: try again while
 		// the time allows.
-		for err != nil && store.IsTransient(err) {
-			log.Warn("settle claim: database unavailable; trying again", "status", s.Status, "problem", store.Describe(err), "err", err)
+		for tries := 0; err != nil && store.IsTransient(err); tries++ {
+			if tries == 0 {
+				log.Warn("settle claim: database unavailable; trying again", "status", s.Status, "problem", store.Describe(err), "err", err)
+			}
 			select {
 			case <-sctx.Done():
 			case <-time.After(time.Second):
@@ -42,10 +45,17 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 			}
 			break
 		}
-		if err != nil {
+		switch {
+		case err != nil && store.IsTransient(err) && ctx.Err() == nil:
+			// Recorded by the first cycle that finds the database back;
+			// a stop before it leaves the claim pending, unknown at the
+			// next start, never resent.
+			p.strand(func(s *stranded) { s.settled[id] = sett })
+			log.Error("settle claim: database still unavailable; its outcome is recorded when it is back", "status", sett.Status, "problem", store.Describe(err), "err", err)
+		case err != nil:
 			// The claim stays pending; at the next start it becomes unknown
 			// and is never resent automatically.
-			log.Error("settle claim", "status", s.Status, "problem", store.Describe(err), "err", err)
+			log.Error("settle claim", "status", sett.Status, "problem", store.Describe(err), "err", err)
 		}
 	}
 	resp, ok := p.opts.Responders[cl.Responder]
@@ -73,8 +83,14 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 		ok, err := p.startSend(ctx, id)
 		if err != nil {
 			// Nothing was sent; the claim stays queued (pending, not
-			// attempted) and is sent after the next start.
+			// attempted): requeued by the first cycle that finds the
+			// database back, or at the next start.
 			st.Errors++
+			if store.IsTransient(err) && ctx.Err() == nil {
+				p.strand(func(s *stranded) { s.queued = append(s.queued, id) })
+				log.Error("mark the claim attempted: database unavailable; not sent: it is sent once the database is back", "problem", store.Describe(err), "err", err)
+				return
+			}
 			log.Error("mark the claim attempted; not sent: it is sent after the next start", "problem", store.Describe(err), "err", err)
 			return
 		}
@@ -123,7 +139,7 @@ func (p *Poller) send(ctx context.Context, id int64, cl store.Claim, c model.Com
 // startSend marks queued claim id attempted, trying again for a while when
 // the database is locked or briefly unavailable.
 func (p *Poller) startSend(ctx context.Context, id int64) (bool, error) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.StoreWait)
 	defer cancel()
 	for {
 		ok, err := p.opts.Store.StartSend(sctx, id, p.opts.Now())
@@ -185,4 +201,56 @@ func (p *Poller) wait(ctx context.Context, responder string) error {
 		}
 	}
 	return nil
+}
+
+// strand records a claim left behind by an unavailable database.
+func (p *Poller) strand(f func(*stranded)) {
+	p.strandMu.Lock()
+	defer p.strandMu.Unlock()
+	if p.stranded.settled == nil {
+		p.stranded.settled = map[int64]store.Settlement{}
+	}
+	f(&p.stranded)
+}
+
+// recoverStranded finishes, once the database answers again, what sends
+// left behind while it did not: the outcomes of sends made are recorded
+// (the claims are still pending: nothing else touched them), and queued
+// claims never marked attempted are requeued, due now, for this cycle's
+// retries. What fails again stays for the next cycle; a stop before then
+// leaves the claims to the next start's RecoverPending (attempted:
+// unknown, never resent; queued: requeued).
+func (p *Poller) recoverStranded(ctx context.Context) {
+	p.strandMu.Lock()
+	s := p.stranded
+	p.stranded = stranded{}
+	p.strandMu.Unlock()
+	if len(s.queued) == 0 && len(s.settled) == 0 {
+		return
+	}
+	now := p.opts.Now()
+	for id, sett := range s.settled {
+		err := p.opts.Store.Settle(ctx, id, sett, now)
+		switch {
+		case err == nil:
+			p.log.Info("settle claim: recorded now that the database is back", "claim", id, "status", sett.Status)
+		case store.IsTransient(err):
+			p.strand(func(st *stranded) { st.settled[id] = sett })
+		default:
+			p.log.Error("settle claim", "claim", id, "status", sett.Status, "problem", store.Describe(err), "err", err)
+		}
+	}
+	if len(s.queued) == 0 {
+		return
+	}
+	n, err := p.opts.Store.RequeueQueued(ctx, s.queued, now)
+	switch {
+	case err == nil:
+		p.log.Info("answers left queued while the database was unavailable: sent now", "count", n)
+	case store.IsTransient(err):
+		p.strand(func(st *stranded) { st.queued = append(st.queued, s.queued...) })
+	default:
+		p.log.Error("requeue answers left queued while the database was unavailable: they are sent after the next start",
+			"count", len(s.queued), "problem", store.Describe(err), "err", err)
+	}
 }

@@ -135,6 +135,44 @@ func (s *Store) recoverPending(ctx context.Context, op string, now time.Time, co
 	return int(u), int(q), nil
 }
 
+// RequeueQueued makes the queued claims among ids (pending, never marked
+// attempted: nothing was sent) retrying, due now, reason requeued, as
+// RecoverPending does at a start; the poller calls it for the claims a
+// send could not mark attempted while the database was unavailable. It
+// returns how many it requeued; others (settled meanwhile, attempted) are
+// left as they are.
+func (s *Store) RequeueQueued(ctx context.Context, ids []int64, now time.Time) (int, error) {
+	if err := s.writableAt("requeue queued claims", now); err != nil {
+		return 0, err
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("requeue queued claims: %w", err)
+	}
+	defer tx.Rollback()
+	ts := formatTime(now)
+	n := 0
+	for _, id := range ids {
+		res, err := tx.ExecContext(ctx,
+			`UPDATE replies SET status = ?, reason = ?, error = ?, updated_at = ?, next_attempt_at = ?
+			 WHERE id = ? AND status = ? AND attempts = 0`,
+			model.StatusRetrying, model.ReasonRequeued, "queued but not marked attempted while the database was unavailable",
+			ts, ts, id, model.StatusPending)
+		if err != nil {
+			return 0, fmt.Errorf("requeue queued claim %d: %w", id, err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("requeue queued claim %d: %w", id, err)
+		}
+		n += int(k)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("requeue queued claims: commit: %w", err)
+	}
+	return n, nil
+}
+
 // Known reports which of ids are recorded comments of platform. Only known
 // ids are keys of the result.
 func (s *Store) Known(ctx context.Context, platform string, ids []string) (map[string]bool, error) {
