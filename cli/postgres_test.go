@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/internal/pgtest"
+	"github.com/autoreplyd/autoreplyd/internal/testutil"
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
@@ -95,5 +96,47 @@ func TestCommandsOnPostgres(t *testing.T) {
 	}
 	if r := runCLI(t, nil, "resume", "--list", "--database", pg); strings.Contains(r.stdout, "responder:kitkot paused") {
 		t.Fatalf("still paused after resume: %q", r.stdout)
+	}
+}
+
+// check reads a PostgreSQL database's pauses, with database_password_file's
+// password, which no output shows, even when the server is unreachable.
+func TestCheckOnPostgres(t *testing.T) {
+	t.Parallel()
+	cfg, _ := checkWorld(t, goodRules, "")
+	pwFile := filepath.Join(filepath.Dir(cfg), "pg-password")
+	const pw = "pg-PASSWORD-check-7e1d"
+	testutil.WriteFile(t, pwFile, pw+"\n")
+	dsn := pgtest.NewDatabase(t)
+	st, err := store.Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPause(t.Context(), "responder:kitkot", time.Now().Add(time.Hour), "code 601: 余额不足", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"AUTOREPLYD_DATABASE=" + dsn, "AUTOREPLYD_DATABASE_PASSWORD_FILE=" + pwFile}
+	r := runCLI(t, env, "check", "--config", cfg)
+	if r.code != 0 || !strings.Contains(r.stdout, "config "+cfg+": OK") || !strings.Contains(r.stdout, "paused: responder:kitkot") {
+		t.Fatalf("check on PostgreSQL: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	unreachable := []string{"AUTOREPLYD_DATABASE=postgres://autoreplyd@127.0.0.1:1/autoreplyd?sslmode=disable&connect_timeout=2",
+		"AUTOREPLYD_DATABASE_PASSWORD_FILE=" + pwFile}
+	r2 := runCLI(t, unreachable, "check", "--config", cfg)
+	if r2.code != 0 || !strings.Contains(r2.stderr, "pauses not checked") {
+		t.Fatalf("check with PostgreSQL unreachable: exit %d\n%s\n%s", r2.code, r2.stdout, r2.stderr)
+	}
+	for _, out := range []string{r.stdout, r.stderr, r2.stdout, r2.stderr} {
+		if strings.Contains(out, pw) {
+			t.Fatalf("the database password was printed:\n%s", out)
+		}
+	}
+	// A password written in the URL is refused, naming the key, not shown.
+	r3 := runCLI(t, []string{"AUTOREPLYD_DATABASE=postgres://autoreplyd:" + pw + "@db1/autoreplyd"}, "check", "--config", cfg)
+	if r3.code == 0 || !strings.Contains(r3.stderr, "database") || strings.Contains(r3.stdout+r3.stderr, pw) {
+		t.Fatalf("a password in the URL: exit %d\n%s\n%s", r3.code, r3.stdout, r3.stderr)
 	}
 }

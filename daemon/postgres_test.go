@@ -1,12 +1,14 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/autoreplyd/autoreplyd/config"
 	"github.com/autoreplyd/autoreplyd/internal/pgtest"
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
@@ -144,4 +146,34 @@ func sent(t *testing.T, d *Daemon) int {
 		t.Fatal(err)
 	}
 	return len(rows)
+}
+
+// A daemon started while PostgreSQL is unreachable waits for it, saying so
+// with the URL as shown (no password, no passfile) and never the password
+// from database_password_file.
+func TestPostgresUnreachableAtStartShowsNoPassword(t *testing.T) {
+	t.Parallel()
+	_, _, url := imitations(t)
+	dir := t.TempDir()
+	cfg := load(t, writeConfig(t, dir, url, "@every 1h", rulesV1, ""))
+	const pw = "pg-PASSWORD-daemon-3c9a"
+	cfg.Database = "postgres://autoreplyd@127.0.0.1:1/autoreplyd?sslmode=disable&connect_timeout=1&passfile=" + dir + "/pgpass"
+	cfg.DatabasePassword = config.Secret(pw)
+	logs := &syncbuf.Buffer{}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	_, err := New(ctx, cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), WaitForStore: true})
+	if err == nil {
+		t.Fatal("started without its database")
+	}
+	out := logs.String() + err.Error()
+	if !strings.Contains(logs.String(), "database unavailable") || !strings.Contains(logs.String(), "PostgreSQL is unreachable") {
+		t.Errorf("no 'database unavailable' saying why:\n%s", logs.String())
+	}
+	if strings.Contains(out, pw) || strings.Contains(out, "pgpass") {
+		t.Errorf("the password or the passfile shows:\n%s", out)
+	}
+	if !strings.Contains(logs.String(), "postgres://autoreplyd@127.0.0.1:1/autoreplyd") {
+		t.Errorf("the database is not named:\n%s", logs.String())
+	}
 }
