@@ -1,7 +1,6 @@
 package console
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,22 +13,7 @@ import (
 // as package store's do, so every page's queries are proven on both.
 var onPostgres bool
 
-type bothBackends struct{ m *testing.M }
-
-func (b bothBackends) Run() int {
-	if code := b.m.Run(); code != 0 {
-		return code
-	}
-	if why := pgtest.Skipped(); why != "" {
-		fmt.Fprintln(os.Stderr, "console: the suite ran on SQLite only:", why)
-		return 0
-	}
-	fmt.Fprintln(os.Stderr, "console: the same suite on PostgreSQL")
-	onPostgres = true
-	return b.m.Run()
-}
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(bothBackends{m})) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(pgtest.Twice(m, "console", &onPostgres))) }
 
 // testDatabase is an empty database of the pass's backend.
 func testDatabase(t *testing.T, dir string) string {

@@ -18,23 +18,32 @@ import (
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
-// The daemon on PostgreSQL, and PostgreSQL stopped mid-run: while it is
-// down nothing is polled, claimed or sent, the outage is logged once
-// however many cycles it lasts, and once it is back every comment that
-// arrived meanwhile is answered, once.
-func TestPostgresStoppedAndStarted(t *testing.T) {
-	t.Parallel()
+// pgDaemon is a daemon on a PostgreSQL server of the test's own (to stop
+// and restart) against the imitations, past its baseline cycle; extra is
+// appended to its config.
+func pgDaemon(t *testing.T, extra string) (*pgtest.Server, *Daemon, *simulator.JustOneAPI, *simulator.Kitkot, *syncbuf.Buffer) {
+	t.Helper()
 	srv := pgtest.Start(t)
 	jo, kk, url := imitations(t)
-	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, ""))
+	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, extra))
 	cfg.Database = srv.NewDatabase(t)
 	logs := &syncbuf.Buffer{}
 	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer testutil.Close(t, d)
+	t.Cleanup(func() { testutil.Close(t, d) })
 	d.Cycle(t.Context()) // baseline
+	return srv, d, jo, kk, logs
+}
+
+// The daemon on PostgreSQL, and PostgreSQL stopped mid-run: while it is
+// down nothing is polled, claimed or sent, the outage is logged once
+// however many cycles it lasts, and once it is back every comment that
+// arrived meanwhile is answered, once.
+func TestPostgresStoppedAndStarted(t *testing.T) {
+	t.Parallel()
+	srv, d, jo, kk, logs := pgDaemon(t, "")
 	jo.AddReply(threadA, simulator.Reply{AwemeID: aweme, Text: "多少钱", UserUID: "1001", Nickname: "小明", CreateTime: time.Now().Unix(), ReplyToReplyID: "0"})
 	if st := d.Cycle(t.Context()); st.Sent != 1 {
 		t.Fatalf("cycle on PostgreSQL: %+v", st)
@@ -85,17 +94,7 @@ func TestPostgresStoppedAndStarted(t *testing.T) {
 // cycle is answered after, once, without restarting the daemon.
 func TestPostgresStoppedMidCycle(t *testing.T) {
 	t.Parallel()
-	srv := pgtest.Start(t)
-	jo, kk, url := imitations(t)
-	cfg := load(t, writeConfig(t, t.TempDir(), url, "@every 1h", rulesV1, "retry: {initial_delay: 1s, max_delay: 2s}\n"))
-	cfg.Database = srv.NewDatabase(t)
-	logs := &syncbuf.Buffer{}
-	d, err := New(t.Context(), cfg, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer testutil.Close(t, d)
-	d.Cycle(t.Context()) // baseline
+	srv, d, jo, kk, logs := pgDaemon(t, "retry: {initial_delay: 1s, max_delay: 2s}\n")
 	const n = 4
 	for i := range n {
 		jo.AddReply(threadA, simulator.Reply{AwemeID: aweme, Text: "多少钱", UserUID: fmt.Sprint(2001 + i), Nickname: fmt.Sprintf("客%d", i),

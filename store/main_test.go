@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 
@@ -15,23 +14,7 @@ import (
 // always in CI) on PostgreSQL, one suite for both backends.
 var onPostgres bool
 
-// bothBackends runs the package's tests once per backend.
-type bothBackends struct{ m *testing.M }
-
-func (b bothBackends) Run() int {
-	if code := b.m.Run(); code != 0 {
-		return code
-	}
-	if why := pgtest.Skipped(); why != "" {
-		fmt.Fprintln(os.Stderr, "store: the suite ran on SQLite only:", why)
-		return 0
-	}
-	fmt.Fprintln(os.Stderr, "store: the same suite on PostgreSQL")
-	onPostgres = true
-	return b.m.Run()
-}
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(bothBackends{m})) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(pgtest.Twice(m, "store", &onPostgres))) }
 
 // openTest opens an empty store on the pass's backend and returns it with
 // what Open was given (the SQLite file, or the PostgreSQL URL).

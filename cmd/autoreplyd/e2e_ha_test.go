@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,24 +34,15 @@ func (w *world) onPostgres() string {
 	return dsn
 }
 
-// startAs starts a daemon named instance.
+// startAs starts a daemon named instance, with the credentials directory
+// of its own when tokenPerInstance made one.
 func (w *world) startAs(instance string) *daemon {
 	w.t.Helper()
-	d := &daemon{done: make(chan struct{})}
-	d.cmd = exec.Command(binary, "run", "--config", w.cfg)
-	d.cmd.Env = append(w.environ(), "AUTOREPLYD_INSTANCE="+instance)
+	env := []string{"AUTOREPLYD_INSTANCE=" + instance}
 	if dir := filepath.Join(w.dir, "creds-"+instance); dirExists(dir) {
-		d.cmd.Env = append(d.cmd.Env, "CREDENTIALS_DIRECTORY="+dir)
+		env = append(env, "CREDENTIALS_DIRECTORY="+dir)
 	}
-	d.cmd.Stderr = d
-	must(w.t, d.cmd.Start())
-	go func() { _ = d.cmd.Wait(); close(d.done) }()
-	w.t.Cleanup(func() {
-		_ = d.cmd.Process.Kill()
-		<-d.done
-		w.record(d.log())
-	})
-	return d
+	return w.startEnv(env)
 }
 
 // pgClaims reads every claim from PostgreSQL.

@@ -437,9 +437,15 @@ func (d *daemon) log() string {
 
 func (w *world) start(args ...string) *daemon {
 	w.t.Helper()
+	return w.startEnv(nil, args...)
+}
+
+// startEnv is start with extra environment variables (later ones win).
+func (w *world) startEnv(extra []string, args ...string) *daemon {
+	w.t.Helper()
 	d := &daemon{done: make(chan struct{})}
 	d.cmd = exec.Command(binary, append([]string{"run", "--config", w.cfg}, args...)...)
-	d.cmd.Env = w.environ()
+	d.cmd.Env = append(w.environ(), extra...)
 	d.cmd.Stderr = d
 	must(w.t, d.cmd.Start())
 	go func() { _ = d.cmd.Wait(); close(d.done) }()

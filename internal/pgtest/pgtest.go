@@ -500,6 +500,34 @@ func Skipped() string {
 	return ""
 }
 
+// Twice is a Runner of m's tests on both of the store's backends: once as
+// they are (SQLite), then, when a server is there (always under
+// TEST_POSTGRES=require), again with *onPostgres set, for the packages
+// whose tests open their database through a helper that looks at it. pkg
+// names the package in the line saying which pass runs.
+func Twice(m *testing.M, pkg string, onPostgres *bool) Runner {
+	return twice{m, pkg, onPostgres}
+}
+
+type twice struct {
+	m          *testing.M
+	pkg        string
+	onPostgres *bool
+}
+
+func (b twice) Run() int {
+	if code := b.m.Run(); code != 0 {
+		return code
+	}
+	if why := Skipped(); why != "" {
+		fmt.Fprintf(os.Stderr, "%s: the suite ran on SQLite only: %s\n", b.pkg, why)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "%s: the same suite on PostgreSQL\n", b.pkg)
+	*b.onPostgres = true
+	return b.m.Run()
+}
+
 // Main runs the tests of m and then stops the shared server, if a test
 // started it. Call it from TestMain in every package that calls
 // NewDatabase:
