@@ -56,7 +56,7 @@ type openFile struct {
 // number (BenchmarkFileChecks: 0.1 ms with the test's own, 1.2-1.5 ms with
 // 200 more, 5 ms with 1,000 more): once a second it is nothing, before
 // every send it would be most of the send's store time. sendCheck's own
-// look costs the same whatever their number (15-20 µs: a stat and three
+// look costs the same whatever their number (14-20 µs: a stat and three
 // readlinks).
 const checkReuse = time.Second
 
