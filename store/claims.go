@@ -391,7 +391,7 @@ func (s *Store) StartSend(ctx context.Context, id int64, now time.Time) (bool, e
 		return false, err
 	}
 	// No send whose claim lives only in a deleted file.
-	if err := s.CheckFile(); err != nil {
+	if err := s.sendCheck(); err != nil {
 		return false, fmt.Errorf("start send of claim %d: %w", id, err)
 	}
 	res, err := s.stmt(ctx, nil, s.stmts.startSend).ExecContext(ctx, formatTime(now), s.instance, id, model.StatusPending)
@@ -457,7 +457,7 @@ func (s *Store) BeginRetry(ctx context.Context, id int64, now time.Time) (bool, 
 	if err := s.writableAt("begin retry", now); err != nil {
 		return false, err
 	}
-	if err := s.CheckFile(); err != nil {
+	if err := s.sendCheck(); err != nil {
 		return false, fmt.Errorf("begin retry of claim %d: %w", id, err)
 	}
 	ts := formatTime(now)

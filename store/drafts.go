@@ -166,7 +166,7 @@ func (s *Store) BeginDraft(ctx context.Context, id int64, attempts int, now time
 	if err := s.writableAt("begin draft", now); err != nil {
 		return false, err
 	}
-	if err := s.CheckFile(); err != nil {
+	if err := s.sendCheck(); err != nil {
 		return false, fmt.Errorf("begin draft of claim %d: %w", id, err)
 	}
 	tx, err := s.begin(ctx)

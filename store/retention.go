@@ -59,7 +59,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (PruneRe
 	if err := s.writable("prune history"); err != nil {
 		return res, err
 	}
-	if err := s.CheckFile(); err != nil {
+	if err := s.sendCheck(); err != nil {
 		return res, fmt.Errorf("prune history: %w", err)
 	}
 	if batch <= 0 {
