@@ -169,6 +169,8 @@ func TestNotifyLifecycle(t *testing.T) {
 	testutil.WaitFor(t, "READY=1 after every reload", func() bool { return sock.count("READY=1") == 1+n })
 
 	stop()
+	// The datagram is read by the socket's goroutine: wait for it.
+	testutil.WaitFor(t, "STOPPING=1", func() bool { return sock.count("STOPPING=1") == 1 })
 	want := []string{"READY=1"}
 	for range n {
 		want = append(want, "RELOADING=1", "READY=1")
