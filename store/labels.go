@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -95,13 +96,28 @@ func (s *Store) SetThreadLabels(ctx context.Context, threads []ThreadLabels) err
 		return fmt.Errorf("set thread labels: %w", err)
 	}
 	defer tx.Rollback()
-	for _, t := range threads {
-		_, err := tx.ExecContext(ctx,
-			`INSERT INTO threads (platform, thread_id, labels) VALUES (?, ?, ?)
-			 ON CONFLICT (platform, thread_id) DO UPDATE SET labels = excluded.labels`,
-			t.Platform, t.ThreadID, byThread[threadKey{t.Platform, t.ThreadID}])
-		if err != nil {
-			return fmt.Errorf("set labels of %s thread %s: %w", t.Platform, t.ThreadID, err)
+	// Only the rows whose labels differ are written: every start sets the
+	// labels of every watched thread, and with 100,000 threads writing
+	// them all took seconds of each start; unchanged, it is one read.
+	have, err := threadLabelsIn(ctx, tx.Tx)
+	if err != nil {
+		return fmt.Errorf("set thread labels: %w", err)
+	}
+	var upsert *sql.Stmt
+	for k, j := range byThread {
+		if old, ok := have[k]; ok && old == j {
+			continue
+		}
+		if upsert == nil {
+			if upsert, err = tx.PrepareContext(ctx,
+				`INSERT INTO threads (platform, thread_id, labels) VALUES (?, ?, ?)
+				 ON CONFLICT (platform, thread_id) DO UPDATE SET labels = excluded.labels`); err != nil {
+				return fmt.Errorf("set thread labels: %w", err)
+			}
+			defer upsert.Close()
+		}
+		if _, err := upsert.ExecContext(ctx, k.platform, k.thread, j); err != nil {
+			return fmt.Errorf("set labels of %s thread %s: %w", k.platform, k.thread, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -112,4 +128,23 @@ func (s *Store) SetThreadLabels(ctx context.Context, threads []ThreadLabels) err
 	s.labels.byVideo = nil
 	s.labels.mu.Unlock()
 	return nil
+}
+
+// threadLabelsIn reads the labels of every threads row.
+func threadLabelsIn(ctx context.Context, tx *sql.Tx) (map[threadKey]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT platform, thread_id, labels FROM threads`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[threadKey]string{}
+	for rows.Next() {
+		var k threadKey
+		var j string
+		if err := rows.Scan(&k.platform, &k.thread, &j); err != nil {
+			return nil, err
+		}
+		out[k] = j
+	}
+	return out, rows.Err()
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -427,5 +428,25 @@ func TestVideoTopLevelLabels(t *testing.T) {
 	}
 	if got := labelsOf(top); got != `{"campaign":"own"}` {
 		t.Errorf("a discovered thread's claim has labels %s, want its own row's", got)
+	}
+}
+
+// BenchmarkSetThreadLabelsUnchanged is a start's labels of 100,000 watched
+// threads whose config did not change: one read, no write.
+func BenchmarkSetThreadLabelsUnchanged(b *testing.B) {
+	s, _ := openTest(b)
+	ctx := context.Background()
+	threads := make([]ThreadLabels, 100_000)
+	for i := range threads {
+		threads[i] = ThreadLabels{Platform: "douyin", ThreadID: strconv.Itoa(7_251_524_159_000_000 + i),
+			Labels: map[string]string{"campaign": "spring"}}
+	}
+	if err := s.SetThreadLabels(ctx, threads); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := s.SetThreadLabels(ctx, threads); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
