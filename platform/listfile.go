@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -64,10 +65,11 @@ type ListFrom struct {
 // "threads_file[threads.jsonl:17]" for an entry read from line 17 of the
 // file. A nil ListFrom is a list written in the YAML only.
 func (f *ListFrom) Key(list string, i int) string {
+	// Called for every entry (Watched): concatenation, not fmt.
 	if f == nil || i < f.inline || i-f.inline >= len(f.lines) {
-		return fmt.Sprintf("%s[%d]", list, i)
+		return list + "[" + strconv.Itoa(i) + "]"
 	}
-	return fmt.Sprintf("%s_file[%s:%d]", list, f.file, f.lines[i-f.inline])
+	return list + "_file[" + f.file + ":" + strconv.Itoa(f.lines[i-f.inline]) + "]"
 }
 
 // ListOf declares the file key of a section's list (list + "_file", path its
@@ -79,10 +81,10 @@ func ListOf[T any](list string, path *string, entries *[]T, from *ListFrom) List
 		from.inline, from.file, from.lines = len(*entries), *path, nil
 		fields := entryFields(reflect.TypeFor[T]())
 		readLines(r, func(line int) string {
-			return fmt.Sprintf("%s.%s[%s:%d]", section, fileKey, *path, line)
-		}, p, func(key string, obj map[string]json.RawMessage, line int) int {
+			return section + "." + fileKey + "[" + *path + ":" + strconv.Itoa(line) + "]"
+		}, p, func(keyOf func() string, obj map[string]json.RawMessage, line int) int {
 			var e T
-			bad := decodeEntry(reflect.ValueOf(&e).Elem(), fields, key, obj, p)
+			bad := decodeEntry(reflect.ValueOf(&e).Elem(), fields, keyOf, obj, p)
 			// An entry is kept even when a key of it was refused, so that
 			// the problems Check finds in it are keyed on its line, and
 			// dropped there as the refused key's consequences.
@@ -118,10 +120,11 @@ func (l ListFile) Load(dir, section string, p Problems) {
 }
 
 // readLines calls entry for each line of r holding an object, with the
-// line's key, its keys and values, and its number; entry returns how many
-// problems it found. Blank lines and comments (#) are skipped.
+// line's key (made only for a problem), its keys and values, and its
+// number; entry returns how many problems it found. Blank lines and
+// comments (#) are skipped.
 func readLines(r io.Reader, keyOf func(line int) string, p Problems,
-	entry func(key string, obj map[string]json.RawMessage, line int) int) {
+	entry func(keyOf func() string, obj map[string]json.RawMessage, line int) int) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), MaxListLine)
 	n, bad := 0, 0
@@ -143,21 +146,21 @@ func readLines(r io.Reader, keyOf func(line int) string, p Problems,
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		key := keyOf(n)
+		lineKey := func() string { return keyOf(n) }
 		if !utf8.Valid(line) {
-			add(key, "not valid UTF-8")
+			add(lineKey(), "not valid UTF-8")
 			continue
 		}
 		if line[0] != '{' {
-			add(key, "expected a JSON object, one entry a line (`jq -c '.[]'` writes a JSON array that way)")
+			add(lineKey(), "expected a JSON object, one entry a line (`jq -c '.[]'` writes a JSON array that way)")
 			continue
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(line, &obj); err != nil {
-			add(key, "%s", jsonProblem(err))
+			add(lineKey(), "%s", jsonProblem(err))
 			continue
 		}
-		bad += entry(key, obj, n)
+		bad += entry(lineKey, obj, n)
 	}
 	if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
 		p.Addf(keyOf(n+1), "line longer than %d KiB: one entry a line", MaxListLine>>10)
@@ -183,17 +186,17 @@ func entryFields(t reflect.Type) map[string]int {
 // decodeEntry sets the fields of v from obj, by exact key (encoding/json
 // alone would take "Comment_ID" for comment_id, which the YAML refuses),
 // and returns how many problems it added.
-func decodeEntry(v reflect.Value, fields map[string]int, key string, obj map[string]json.RawMessage, p Problems) int {
+func decodeEntry(v reflect.Value, fields map[string]int, keyOf func() string, obj map[string]json.RawMessage, p Problems) int {
 	bad := 0
 	for k, raw := range obj {
 		i, ok := fields[k]
 		if !ok {
-			p.Addf(key+"."+shownKey(k), "unknown key")
+			p.Addf(keyOf()+"."+shownKey(k), "unknown key")
 			bad++
 			continue
 		}
 		if err := json.Unmarshal(raw, v.Field(i).Addr().Interface()); err != nil {
-			p.Addf(key+"."+k, "%s", jsonProblem(err))
+			p.Addf(keyOf()+"."+k, "%s", jsonProblem(err))
 			bad++
 		}
 	}

@@ -247,20 +247,40 @@ func CheckCommentThreads(p Problems, section string, ts []CommentThread, from *L
 	}
 	seen := make(map[string]int, len(ts))
 	for i, t := range ts {
-		k := section + "." + from.Key("threads", i)
-		CheckID(p, k+".comment_id", t.CommentID, false)
-		CheckID(p, k+".aweme_id", t.AwemeID, true)
-		CheckLabels(p, k+".labels", t.Labels)
-		CheckRoute(p, k+".responder", t.Responder)
+		// The keys are made only for a thread with a problem: a list of
+		// 100,000 threads is checked on every start and every `check`.
+		if !commentThreadOK(t) {
+			k := section + "." + from.Key("threads", i)
+			CheckID(p, k+".comment_id", t.CommentID, false)
+			CheckID(p, k+".aweme_id", t.AwemeID, true)
+			CheckLabels(p, k+".labels", t.Labels)
+			CheckRoute(p, k+".responder", t.Responder)
+		}
 		if t.CommentID == "" {
 			continue
 		}
 		if j, dup := seen[t.CommentID]; dup {
-			p.Addf(k+".comment_id", "duplicate comment_id %s: also at %s.%s", t.CommentID, section, from.Key("threads", j))
+			p.Addf(section+"."+from.Key("threads", i)+".comment_id", "duplicate comment_id %s: also at %s.%s",
+				t.CommentID, section, from.Key("threads", j))
 			continue
 		}
 		seen[t.CommentID] = i
 	}
+}
+
+// commentThreadOK reports whether CheckCommentThreads finds nothing wrong
+// with t itself (duplicates aside).
+func commentThreadOK(t CommentThread) bool {
+	if !IsDigits(t.CommentID) || (t.AwemeID != "" && !IsDigits(t.AwemeID)) {
+		return false
+	}
+	for k := range t.Labels {
+		if strings.TrimSpace(k) == "" {
+			return false
+		}
+	}
+	return t.Responder == "" // routes are rare: check them fully
+
 }
 
 // CommentThreadsWatched lists comment threads as Watched; from as for
