@@ -206,8 +206,11 @@ func decodeEntry(v reflect.Value, fields map[string]int, keyOf func() string, ob
 // shownKey is a key from the file as a problem may show it: quoted unless
 // it is plain, so that no control character reaches a terminal.
 func shownKey(k string) string {
+	plain := func(r rune) bool {
+		return r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+	}
 	for _, r := range k {
-		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if !plain(r) {
 			return fmt.Sprintf("%q", k)
 		}
 	}
