@@ -67,8 +67,9 @@ func (p problems) covers(key string) bool {
 	return false
 }
 
-// join stamps file and env origin on every problem, sorts them by key and
-// joins them; nil when there are none.
+// join stamps file and env origin on every problem, sorts them by key (in
+// the order of the entries: threads[2] before threads[10], a list file's
+// line 9 before its line 10) and joins them; nil when there are none.
 func (p problems) join(file string, envKeys map[string]string) error {
 	if len(p) == 0 {
 		return nil
@@ -78,7 +79,7 @@ func (p problems) join(file string, envKeys map[string]string) error {
 		e.Env = envOrigin(e.Key, envKeys)
 	}
 	slices.SortStableFunc(p, func(a, b *KeyError) int {
-		return cmp.Or(cmp.Compare(a.Key, b.Key), cmp.Compare(a.Msg, b.Msg))
+		return cmp.Or(compareKeys(a.Key, b.Key), cmp.Compare(a.Msg, b.Msg))
 	})
 	p = slices.CompactFunc(p, func(a, b *KeyError) bool { return a.Key == b.Key && a.Msg == b.Msg })
 	errs := make([]error, len(p))
@@ -86,6 +87,36 @@ func (p problems) join(file string, envKeys map[string]string) error {
 		errs[i] = e
 	}
 	return errors.Join(errs...)
+}
+
+// compareKeys orders key paths as strings, except that runs of digits
+// (list indexes, line numbers) compare as numbers.
+func compareKeys(a, b string) int {
+	for a != "" && b != "" {
+		da, db := digitRun(a), digitRun(b)
+		if da == 0 || db == 0 {
+			if c := cmp.Compare(a[0], b[0]); c != 0 {
+				return c
+			}
+			a, b = a[1:], b[1:]
+			continue
+		}
+		na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+		if c := cmp.Or(cmp.Compare(len(na), len(nb)), cmp.Compare(na, nb)); c != 0 {
+			return c
+		}
+		a, b = a[da:], b[db:]
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// digitRun is the length of the run of ASCII digits s starts with.
+func digitRun(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
 }
 
 // envOrigin returns the variable that set key, or a key under it (a

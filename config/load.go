@@ -140,6 +140,7 @@ func finish(c *Config, credDir string, p *problems) {
 			p.add(err)
 		}
 	}
+	c.loadListFiles(dir, p)
 	// One problem per key: a key decoding refused (a list where an id
 	// belongs) is left empty, and "missing" beside it would be wrong.
 	var v problems
@@ -147,6 +148,24 @@ func finish(c *Config, credDir string, p *problems) {
 	for _, e := range v {
 		if !p.covers(e.Key) {
 			p.add(e)
+		}
+	}
+}
+
+// loadListFiles appends the entries of each source's list files
+// (threads_file, ...) to its lists, before the sections are checked: the
+// checks (ids, duplicates across the YAML list and the file, routes) are
+// the same wherever an entry was written.
+func (c *Config) loadListFiles(dir string, p *problems) {
+	for _, s := range c.Sources {
+		lf, ok := s.Section.(platform.ListFiler)
+		if !ok {
+			continue
+		}
+		for _, f := range lf.ListFiles() {
+			if !p.covers(s.Key() + "." + f.Key) { // else already reported as malformed
+				f.Load(dir, s.Key(), p)
+			}
 		}
 	}
 }

@@ -239,34 +239,56 @@ type CommentThread struct {
 }
 
 // CheckCommentThreads checks a section's threads: ids, labels, routes, no
-// thread listed twice, at least one.
-func CheckCommentThreads(p Problems, section string, ts []CommentThread) {
+// thread listed twice (in the YAML list or its file), at least one. from
+// says where each was written (nil: all in the YAML).
+func CheckCommentThreads(p Problems, section string, ts []CommentThread, from *ListFrom) {
 	if len(ts) == 0 {
-		p.Addf(section+".threads", "no threads to watch: list at least one {comment_id, aweme_id}")
+		p.Addf(section+".threads", "no threads to watch: list at least one {comment_id, aweme_id} in threads or threads_file")
 	}
-	seen := map[string]int{}
+	seen := make(map[string]int, len(ts))
 	for i, t := range ts {
-		k := fmt.Sprintf("%s.threads[%d]", section, i)
-		CheckID(p, k+".comment_id", t.CommentID, false)
-		CheckID(p, k+".aweme_id", t.AwemeID, true)
-		CheckLabels(p, k+".labels", t.Labels)
-		CheckRoute(p, k+".responder", t.Responder)
+		// The keys are made only for a thread with a problem: a list of
+		// 100,000 threads is checked on every start and every `check`.
+		if !commentThreadOK(t) {
+			k := section + "." + from.Key("threads", i)
+			CheckID(p, k+".comment_id", t.CommentID, false)
+			CheckID(p, k+".aweme_id", t.AwemeID, true)
+			CheckLabels(p, k+".labels", t.Labels)
+			CheckRoute(p, k+".responder", t.Responder)
+		}
 		if t.CommentID == "" {
 			continue
 		}
 		if j, dup := seen[t.CommentID]; dup {
-			p.Addf(k+".comment_id", "duplicate comment_id %s: also at %s.threads[%d]", t.CommentID, section, j)
+			p.Addf(section+"."+from.Key("threads", i)+".comment_id", "duplicate comment_id %s: also at %s.%s",
+				t.CommentID, section, from.Key("threads", j))
 			continue
 		}
 		seen[t.CommentID] = i
 	}
 }
 
-// CommentThreadsWatched lists comment threads as Watched.
-func CommentThreadsWatched(ts []CommentThread) []Watched {
+// commentThreadOK reports whether CheckCommentThreads finds nothing wrong
+// with t itself (duplicates aside).
+func commentThreadOK(t CommentThread) bool {
+	if !IsDigits(t.CommentID) || (t.AwemeID != "" && !IsDigits(t.AwemeID)) {
+		return false
+	}
+	for k := range t.Labels {
+		if strings.TrimSpace(k) == "" {
+			return false
+		}
+	}
+	return t.Responder == "" // routes are rare: check them fully
+
+}
+
+// CommentThreadsWatched lists comment threads as Watched; from as for
+// CheckCommentThreads.
+func CommentThreadsWatched(ts []CommentThread, from *ListFrom) []Watched {
 	out := make([]Watched, len(ts))
 	for i, t := range ts {
-		out[i] = Watched{Key: fmt.Sprintf("threads[%d]", i), ThreadID: t.CommentID, Responder: t.Responder}
+		out[i] = Watched{Key: from.Key("threads", i), ThreadID: t.CommentID, Responder: t.Responder}
 	}
 	return out
 }

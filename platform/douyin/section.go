@@ -1,7 +1,6 @@
 package douyin
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
@@ -36,14 +35,21 @@ type Section struct {
 	// thread (a safety net against unstable paging); 0 turns it off.
 	FullRescanEvery int                      `koanf:"full_rescan_every" json:"full_rescan_every"`
 	Threads         []platform.CommentThread `koanf:"threads" json:"threads"`
+	// ThreadsFile holds more threads, one JSON object a line (see
+	// platform.ListOf), watched after those of Threads.
+	ThreadsFile string `koanf:"threads_file" json:"threads_file,omitempty"`
 	// Videos are whole videos watched: their top-level comments, and the
 	// threads under them.
 	Videos []Video `koanf:"videos" json:"videos,omitempty"`
+	// VideosFile holds more videos, as ThreadsFile holds threads.
+	VideosFile string `koanf:"videos_file" json:"videos_file,omitempty"`
 	// VideoMaxPages caps the pages of one video listed in one cycle.
 	VideoMaxPages int `koanf:"video_max_pages" json:"video_max_pages"`
 	// StopPause is how long a credentials or balance refusal (JustOneAPI
 	// 100/300/600/601/602) is persisted as a pause of the source.
 	StopPause time.Duration `koanf:"stop_pause" json:"stop_pause"`
+
+	threadsFrom, videosFrom platform.ListFrom
 }
 
 // NewSection returns a section with every default.
@@ -65,11 +71,11 @@ func (s *Section) Check(key string, p platform.Problems) {
 	// CheckCommentThreads then becomes "at least one thread or video".
 	switch {
 	case len(s.Threads) > 0:
-		platform.CheckCommentThreads(p, key, s.Threads)
+		platform.CheckCommentThreads(p, key, s.Threads, &s.threadsFrom)
 	case len(s.Videos) == 0:
-		p.Addf(key+".threads", "no threads or videos to watch: list at least one thread {comment_id, aweme_id} or video {aweme_id}")
+		p.Addf(key+".threads", "no threads or videos to watch: list at least one thread {comment_id, aweme_id} or video {aweme_id} (in threads, threads_file, videos or videos_file)")
 	}
-	CheckVideos(p, key, s.Videos)
+	CheckVideos(p, key, s.Videos, &s.videosFrom)
 	if s.VideoMaxPages < 1 {
 		p.Addf(key+".video_max_pages", "must be at least 1")
 	}
@@ -81,14 +87,22 @@ func (s *Section) Secrets() []platform.SecretRef {
 	return []platform.SecretRef{{Key: "token", Value: &s.Token, File: &s.TokenFile, Required: true}}
 }
 
+// ListFiles implements platform.ListFiler: threads_file and videos_file.
+func (s *Section) ListFiles() []platform.ListFile {
+	return []platform.ListFile{
+		platform.ListOf("threads", &s.ThreadsFile, &s.Threads, &s.threadsFrom),
+		platform.ListOf("videos", &s.VideosFile, &s.Videos, &s.videosFrom),
+	}
+}
+
 // Watched implements platform.SourceSection.
 // The videos come after the threads, each with its VideoID set and no
 // ThreadID: a video is not a thread, and the threads it leads to are found
 // at run time.
 func (s *Section) Watched() []platform.Watched {
-	out := platform.CommentThreadsWatched(s.Threads)
+	out := platform.CommentThreadsWatched(s.Threads, &s.threadsFrom)
 	for i, v := range s.Videos {
-		out = append(out, platform.Watched{Key: fmt.Sprintf("videos[%d]", i), VideoID: v.AwemeID})
+		out = append(out, platform.Watched{Key: s.videosFrom.Key("videos", i), VideoID: v.AwemeID})
 	}
 	return out
 }

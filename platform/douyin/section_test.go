@@ -66,7 +66,7 @@ func TestVideoDefaults(t *testing.T) {
 		t.Errorf("%+v: answer %v, discover %v, limit %d", v, v.AnswersTopLevel(), v.DiscoversThreads(), v.ThreadLimit())
 	}
 	var p problemList
-	CheckVideos(&p, "sources.douyin", []Video{v})
+	CheckVideos(&p, "sources.douyin", []Video{v}, nil)
 	if want := []string{"sources.douyin.videos[0].max_threads: 0 is outside 1..10000"}; !reflect.DeepEqual([]string(p), want) {
 		t.Errorf("problems = %q, want %q", p, want)
 	}

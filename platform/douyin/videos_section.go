@@ -1,7 +1,6 @@
 package douyin
 
 import (
-	"fmt"
 	"maps"
 
 	"github.com/autoreplyd/autoreplyd/platform"
@@ -82,7 +81,8 @@ func (v Video) ThreadLimit() int {
 }
 
 // CheckVideos checks a section's videos: ids, labels, modes, bounds, no
-// video listed twice.
+// video listed twice (in the YAML list or its file); from says where each
+// was written (nil: all in the YAML).
 //
 // A video may also be the aweme_id of an explicit thread: nothing is then
 // answered twice. The explicit thread's replies are polled once, as that
@@ -90,10 +90,10 @@ func (v Video) ThreadLimit() int {
 // thread the config lists (store.RecordVideoListing skips it). The thread's
 // top-level comment itself is the video's to answer, and an explicit thread
 // never answers its own top-level comment.
-func CheckVideos(p platform.Problems, section string, vs []Video) {
-	seen := map[string]int{}
+func CheckVideos(p platform.Problems, section string, vs []Video, from *platform.ListFrom) {
+	seen := make(map[string]int, len(vs))
 	for i, v := range vs {
-		k := fmt.Sprintf("%s.videos[%d]", section, i)
+		k := section + "." + from.Key("videos", i)
 		platform.CheckID(p, k+".aweme_id", v.AwemeID, false)
 		platform.CheckLabels(p, k+".labels", v.Labels)
 		switch v.TopLevel {
@@ -113,7 +113,7 @@ func CheckVideos(p platform.Problems, section string, vs []Video) {
 			continue
 		}
 		if j, dup := seen[v.AwemeID]; dup {
-			p.Addf(k+".aweme_id", "duplicate aweme_id %s: also at %s.videos[%d]", v.AwemeID, section, j)
+			p.Addf(k+".aweme_id", "duplicate aweme_id %s: also at %s.%s", v.AwemeID, section, from.Key("videos", j))
 			continue
 		}
 		seen[v.AwemeID] = i

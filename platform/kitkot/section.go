@@ -39,6 +39,11 @@ type SourceSection struct {
 	MaxPages            int                      `koanf:"max_pages" json:"max_pages"`
 	FullRescanEvery     int                      `koanf:"full_rescan_every" json:"full_rescan_every"`
 	Threads             []platform.CommentThread `koanf:"threads" json:"threads"`
+	// ThreadsFile holds more threads, one JSON object a line (see
+	// platform.ListOf), watched after those of Threads.
+	ThreadsFile string `koanf:"threads_file" json:"threads_file,omitempty"`
+
+	threadsFrom platform.ListFrom
 }
 
 // NewSourceSection returns a section with every default.
@@ -54,7 +59,12 @@ func NewSourceSection() *SourceSection {
 func (s *SourceSection) Check(key string, p platform.Problems) {
 	platform.CheckSelfUIDs(p, key, s.SelfUIDList)
 	platform.CheckPaging(p, key, s.MaxPages, s.FullRescanEvery)
-	platform.CheckCommentThreads(p, key, s.Threads)
+	platform.CheckCommentThreads(p, key, s.Threads, &s.threadsFrom)
+}
+
+// ListFiles implements platform.ListFiler: threads_file.
+func (s *SourceSection) ListFiles() []platform.ListFile {
+	return []platform.ListFile{platform.ListOf("threads", &s.ThreadsFile, &s.Threads, &s.threadsFrom)}
 }
 
 // Secrets implements platform.SourceSection.
@@ -64,7 +74,7 @@ func (s *SourceSection) Secrets() []platform.SecretRef {
 
 // Watched implements platform.SourceSection.
 func (s *SourceSection) Watched() []platform.Watched {
-	return platform.CommentThreadsWatched(s.Threads)
+	return platform.CommentThreadsWatched(s.Threads, &s.threadsFrom)
 }
 
 // SelfUIDs implements platform.SourceSection.

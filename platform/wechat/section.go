@@ -83,6 +83,11 @@ type SourceSection struct {
 	platform.SourceBase `koanf:",squash"`
 	App                 `koanf:",squash"`
 	Articles            []Watch `koanf:"articles" json:"articles"`
+	// ArticlesFile holds more articles, one JSON object a line (see
+	// platform.ListOf), watched after those of Articles.
+	ArticlesFile string `koanf:"articles_file" json:"articles_file,omitempty"`
+
+	articlesFrom platform.ListFrom
 }
 
 // NewSourceSection returns a section with every default.
@@ -97,11 +102,11 @@ func NewSourceSection() *SourceSection {
 func (s *SourceSection) Check(key string, p platform.Problems) {
 	s.App.check(key, p)
 	if len(s.Articles) == 0 {
-		p.Addf(key+".articles", "no articles to watch: list at least one {msg_data_id, index}")
+		p.Addf(key+".articles", "no articles to watch: list at least one {msg_data_id, index} in articles or articles_file")
 	}
-	seen := map[string]int{}
+	seen := make(map[string]int, len(s.Articles))
 	for i, a := range s.Articles {
-		k := fmt.Sprintf("%s.articles[%d]", key, i)
+		k := key + "." + s.articlesFrom.Key("articles", i)
 		platform.CheckID(p, k+".msg_data_id", a.MsgDataID, false)
 		if a.Index < 0 {
 			p.Addf(k+".index", "must not be negative")
@@ -113,11 +118,16 @@ func (s *SourceSection) Check(key string, p platform.Problems) {
 		}
 		id := a.MsgDataID + "/" + strconv.Itoa(a.Index)
 		if j, dup := seen[id]; dup {
-			p.Addf(k, "duplicate article %s index %d: also at %s.articles[%d]", a.MsgDataID, a.Index, key, j)
+			p.Addf(k, "duplicate article %s index %d: also at %s.%s", a.MsgDataID, a.Index, key, s.articlesFrom.Key("articles", j))
 			continue
 		}
 		seen[id] = i
 	}
+}
+
+// ListFiles implements platform.ListFiler: articles_file.
+func (s *SourceSection) ListFiles() []platform.ListFile {
+	return []platform.ListFile{platform.ListOf("articles", &s.ArticlesFile, &s.Articles, &s.articlesFrom)}
 }
 
 // Secrets implements platform.SourceSection.
@@ -127,7 +137,7 @@ func (s *SourceSection) Secrets() []platform.SecretRef { return s.App.secrets() 
 func (s *SourceSection) Watched() []platform.Watched {
 	out := make([]platform.Watched, len(s.Articles))
 	for i, a := range s.Articles {
-		out[i] = platform.Watched{Key: fmt.Sprintf("articles[%d]", i), ThreadID: ThreadID(a.MsgDataID, a.Index), Responder: a.Responder}
+		out[i] = platform.Watched{Key: s.articlesFrom.Key("articles", i), ThreadID: ThreadID(a.MsgDataID, a.Index), Responder: a.Responder}
 	}
 	return out
 }

@@ -1,8 +1,6 @@
 package weibo
 
 import (
-	"fmt"
-
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/platform"
 )
@@ -48,6 +46,11 @@ type SourceSection struct {
 	AccessTokenFile     string          `koanf:"access_token_file" json:"access_token_file,omitempty"`
 	SelfUIDList         []string        `koanf:"self_uids" json:"self_uids"`
 	Weibos              []Watch         `koanf:"weibos" json:"weibos"`
+	// WeibosFile holds more weibos, one JSON object a line (see
+	// platform.ListOf), watched after those of Weibos.
+	WeibosFile string `koanf:"weibos_file" json:"weibos_file,omitempty"`
+
+	weibosFrom platform.ListFrom
 }
 
 // NewSourceSection returns a section with every default.
@@ -59,11 +62,11 @@ func NewSourceSection() *SourceSection {
 func (s *SourceSection) Check(key string, p platform.Problems) {
 	platform.CheckSelfUIDs(p, key, s.SelfUIDList)
 	if len(s.Weibos) == 0 {
-		p.Addf(key+".weibos", "no weibos to watch: list at least one {id}")
+		p.Addf(key+".weibos", "no weibos to watch: list at least one {id} in weibos or weibos_file")
 	}
-	seen := map[string]int{}
+	seen := make(map[string]int, len(s.Weibos))
 	for i, w := range s.Weibos {
-		k := fmt.Sprintf("%s.weibos[%d]", key, i)
+		k := key + "." + s.weibosFrom.Key("weibos", i)
 		platform.CheckID(p, k+".id", w.ID, false)
 		platform.CheckLabels(p, k+".labels", w.Labels)
 		platform.CheckRoute(p, k+".responder", w.Responder)
@@ -71,11 +74,16 @@ func (s *SourceSection) Check(key string, p platform.Problems) {
 			continue
 		}
 		if j, dup := seen[w.ID]; dup {
-			p.Addf(k+".id", "duplicate id %s: also at %s.weibos[%d]", w.ID, key, j)
+			p.Addf(k+".id", "duplicate id %s: also at %s.%s", w.ID, key, s.weibosFrom.Key("weibos", j))
 			continue
 		}
 		seen[w.ID] = i
 	}
+}
+
+// ListFiles implements platform.ListFiler: weibos_file.
+func (s *SourceSection) ListFiles() []platform.ListFile {
+	return []platform.ListFile{platform.ListOf("weibos", &s.WeibosFile, &s.Weibos, &s.weibosFrom)}
 }
 
 // Secrets implements platform.SourceSection.
@@ -87,7 +95,7 @@ func (s *SourceSection) Secrets() []platform.SecretRef {
 func (s *SourceSection) Watched() []platform.Watched {
 	out := make([]platform.Watched, len(s.Weibos))
 	for i, w := range s.Weibos {
-		out[i] = platform.Watched{Key: fmt.Sprintf("weibos[%d]", i), ThreadID: w.ID, Responder: w.Responder}
+		out[i] = platform.Watched{Key: s.weibosFrom.Key("weibos", i), ThreadID: w.ID, Responder: w.Responder}
 	}
 	return out
 }
