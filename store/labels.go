@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -76,7 +77,7 @@ func (s *Store) encodeLabels(labels map[string]string) (string, error) {
 // then on. Threads not listed keep the labels their rows hold: history of a
 // thread removed from the config stays labelled as it was. The daemon calls
 // it at start, with the whole config.
-func (s *Store) SetThreadLabels(ctx context.Context, threads []ThreadLabels) error {
+func (s *Store) SetThreadLabels(ctx context.Context, threads []ThreadLabels) (err error) {
 	if err := s.writable("set thread labels"); err != nil {
 		return err
 	}
@@ -103,21 +104,24 @@ func (s *Store) SetThreadLabels(ctx context.Context, threads []ThreadLabels) err
 	if err != nil {
 		return fmt.Errorf("set thread labels: %w", err)
 	}
-	var upsert *sql.Stmt
+	var changed []threadKey
 	for k, j := range byThread {
-		if old, ok := have[k]; ok && old == j {
-			continue
+		if old, ok := have[k]; !ok || old != j {
+			changed = append(changed, k)
 		}
-		if upsert == nil {
-			if upsert, err = tx.PrepareContext(ctx,
-				`INSERT INTO threads (platform, thread_id, labels) VALUES (?, ?, ?)
-				 ON CONFLICT (platform, thread_id) DO UPDATE SET labels = excluded.labels`); err != nil {
-				return fmt.Errorf("set thread labels: %w", err)
+	}
+	if len(changed) > 0 {
+		upsert, err := tx.PrepareContext(ctx,
+			`INSERT INTO threads (platform, thread_id, labels) VALUES (?, ?, ?)
+			 ON CONFLICT (platform, thread_id) DO UPDATE SET labels = excluded.labels`)
+		if err != nil {
+			return fmt.Errorf("set thread labels: %w", err)
+		}
+		defer func() { err = errors.Join(err, upsert.Close()) }()
+		for _, k := range changed {
+			if _, err := upsert.ExecContext(ctx, k.platform, k.thread, byThread[k]); err != nil {
+				return fmt.Errorf("set labels of %s thread %s: %w", k.platform, k.thread, err)
 			}
-			defer upsert.Close()
-		}
-		if _, err := upsert.ExecContext(ctx, k.platform, k.thread, j); err != nil {
-			return fmt.Errorf("set labels of %s thread %s: %w", k.platform, k.thread, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
