@@ -8,11 +8,25 @@ package main
 import (
 	"context"
 	"os"
+	"runtime/debug"
 	_ "time/tzdata" // timezones work on machines without a zoneinfo database
 
 	"github.com/autoreplyd/autoreplyd/cli"
 )
 
+// defaultMemoryLimit is the Go runtime's soft memory limit when
+// GOMEMLIMIT does not set one. The daemon's live heap is small (68 MB
+// with 100,000 watched threads) but each cycle allocates much more than
+// that (pages decoded and dropped); with the runtime's default pacing the
+// heap grows to several times the live data before it is collected, and
+// the resident memory stays there (330 MB measured at 100,000 threads).
+// Near the limit the collector runs sooner instead. It is soft: a live
+// heap above it is never refused, only collected more often.
+const defaultMemoryLimit = 150 << 20
+
 func main() {
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ(), Stdin: os.Stdin}))
 }
