@@ -24,9 +24,18 @@ import (
 // heap above it is never refused, only collected more often.
 const defaultMemoryLimit = 150 << 20
 
+// memoryLimit is the limit main sets: defaultMemoryLimit, unless
+// GOMEMLIMIT is in the environment (the runtime has read it: ok false).
+func memoryLimit(lookup func(string) (string, bool)) (limit int64, ok bool) {
+	if _, set := lookup("GOMEMLIMIT"); set {
+		return 0, false
+	}
+	return defaultMemoryLimit, true
+}
+
 func main() {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(defaultMemoryLimit)
+	if limit, ok := memoryLimit(os.LookupEnv); ok {
+		debug.SetMemoryLimit(limit)
 	}
 	os.Exit(cli.Main(context.Background(), os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ(), Stdin: os.Stdin}))
 }
