@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -261,13 +262,22 @@ func (c *pgConn) CheckNamedValue(nv *driver.NamedValue) error {
 // hundred distinct queries, each many times.
 var pgSQLCache sync.Map
 
+// pgSQLCached counts the texts stored in pgSQLCache, at most pgSQLCacheMax.
+var pgSQLCached atomic.Int64
+
+const pgSQLCacheMax = 4096
+
 // pgSQL is query in PostgreSQL's spelling (see rebind).
 func pgSQL(query string) string {
 	if v, ok := pgSQLCache.Load(query); ok {
 		return v.(string)
 	}
 	out := rebind(crossJoin.ReplaceAllString(indexedBy.ReplaceAllString(query, ""), "JOIN"))
-	pgSQLCache.Store(query, out)
+	// Bounded: queries with IN lists come in as many texts as list
+	// lengths; past the bound a text is rewritten each time, not kept.
+	if pgSQLCached.Add(1) <= pgSQLCacheMax {
+		pgSQLCache.Store(query, out)
+	}
 	return out
 }
 

@@ -29,7 +29,7 @@ func Display(database string) string {
 	}
 	q := u.Query()
 	for k := range q {
-		if strings.EqualFold(k, "password") || strings.EqualFold(k, "passfile") {
+		if secretParam(k) || strings.EqualFold(k, "passfile") {
 			q.Del(k)
 		}
 	}
@@ -48,11 +48,21 @@ func Check(database string) error {
 	if err != nil {
 		return errors.New("not a readable PostgreSQL URL (postgres://user@host:5432/dbname?sslmode=verify-full)")
 	}
-	if _, has := u.User.Password(); has || u.Query().Has("password") {
+	hasSecret := false
+	for k := range u.Query() {
+		hasSecret = hasSecret || secretParam(k)
+	}
+	if _, has := u.User.Password(); has || hasSecret {
 		return errors.New("the URL holds a password: give it in database_password_file (or the URL's passfile) instead")
 	}
 	if strings.TrimPrefix(u.Path, "/") == "" {
 		return errors.New("the URL names no database (postgres://user@host:5432/dbname?sslmode=verify-full)")
 	}
 	return nil
+}
+
+// secretParam reports whether a URL parameter holds a secret: the
+// password, or the client key's (sslpassword).
+func secretParam(k string) bool {
+	return strings.EqualFold(k, "password") || strings.EqualFold(k, "sslpassword")
 }

@@ -12,6 +12,7 @@ func TestDisplayAndCheck(t *testing.T) {
 		{"postgresql://ar@db1/autoreplyd?passfile=/etc/autoreplyd/pgpass&sslmode=require", "postgresql://ar@db1/autoreplyd?sslmode=require", ""},
 		{"postgres://ar:hunter2-secret@db1/autoreplyd", "postgres://ar@db1/autoreplyd", "holds a password"},
 		{"postgres://ar@db1/autoreplyd?password=hunter2-secret", "postgres://ar@db1/autoreplyd", "holds a password"},
+		{"postgres://ar@db1/autoreplyd?sslmode=verify-full&sslpassword=hunter2-secret", "postgres://ar@db1/autoreplyd?sslmode=verify-full", "holds a password"},
 		{"postgres://ar@db1/", "postgres://ar@db1/", "names no database"},
 		{"postgres://ar@db1:bad port/x\x7f", "postgres://(unreadable URL)", "not a readable"},
 	} {
