@@ -74,11 +74,11 @@ func (c *Client) Snippet(body []byte, limit int) string {
 	return termesc.String(s)
 }
 
-// NoRedirects returns a copy of hc (nil: a zero client) that answers a
-// redirect to the caller instead of following it: following one resends the
-// request elsewhere (a 307 or 308 with its body).
+// NoRedirects returns a copy of hc (nil: the shared client New uses) that
+// answers a redirect to the caller instead of following it: following one
+// resends the request elsewhere (a 307 or 308 with its body).
 func NoRedirects(hc *http.Client) *http.Client {
-	var nc http.Client
+	nc := *shared
 	if hc != nil {
 		nc = *hc
 	}
@@ -86,7 +86,7 @@ func NoRedirects(hc *http.Client) *http.Client {
 	return &nc
 }
 
-// NoReplay returns a copy of hc (nil: a zero client) for requests with a
+// NoReplay returns a copy of hc (nil: the shared client) for requests with a
 // side effect: it follows no redirect (NoRedirects) and opens a fresh
 // connection per request. Go's transport resends a request it thinks
 // idempotent (a GET, even one that posts a reply) when a reused keep-alive

@@ -41,13 +41,31 @@ type Client struct {
 	red   *atomic.Pointer[redact.Redactor]
 }
 
-// New returns a Client sending through hc (nil: a zero http.Client) whose
+// MaxIdlePerHost is how many idle connections to one host the shared
+// transport keeps (Go's default keeps 2). A source polls with up to its
+// concurrency requests at once, all to one host: with 2 kept, the others'
+// connections were closed after each answer and dialed anew for the next
+// poll, a new TCP and TLS handshake for most polls of a cycle. Polls with a
+// higher concurrency than this still reconnect for the excess.
+const MaxIdlePerHost = 64
+
+// shared is the http.Client of every Client made without one: Go's default
+// transport with MaxIdlePerHost idle connections kept a host. Its idle
+// connections close after the default transport's 90 s.
+var shared = func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = MaxIdlePerHost
+	return &http.Client{Transport: t}
+}()
+
+// New returns a Client sending through hc (nil: a client on a shared
+// transport keeping MaxIdlePerHost idle connections a host) whose
 // messages name endpoint (its query, fragment and password left out) and
 // never hold one of secrets. Whether hc may reuse connections and follow
 // redirects is the caller's choice: see NoReplay and NoRedirects.
 func New(hc *http.Client, endpoint string, secrets ...string) *Client {
 	if hc == nil {
-		hc = &http.Client{}
+		hc = shared
 	}
 	c := &Client{hc: hc, shown: Shown(endpoint), red: new(atomic.Pointer[redact.Redactor])}
 	c.SetSecrets(secrets...)
@@ -59,7 +77,7 @@ func New(hc *http.Client, endpoint string, secrets ...string) *Client {
 // on fresh connections (NoReplay) and others on kept-alive ones.
 func (c *Client) Sharing(hc *http.Client) *Client {
 	if hc == nil {
-		hc = &http.Client{}
+		hc = shared
 	}
 	return &Client{hc: hc, shown: c.shown, red: c.red}
 }

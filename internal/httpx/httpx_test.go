@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -344,4 +345,64 @@ func (r resender) RoundTrip(req *http.Request) (*http.Response, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return r.rt.RoundTrip(req)
+}
+
+// TestKeepsConnectionsOfConcurrentPolls polls one host 8 requests at a time,
+// five rounds, through a Client made without an http.Client (as every
+// platform client is): the 8 connections of the first round are kept and
+// reused. Go's default transport keeps 2 a host, and dialed 6 anew each
+// round (32 connections).
+func TestKeepsConnectionsOfConcurrentPolls(t *testing.T) {
+	const conc = 8
+	var conns atomic.Int32
+	var mu sync.Mutex
+	arrived, gate := 0, make(chan struct{})
+	// Each request waits for the round's others: the 8 are in flight at
+	// once, on 8 connections.
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrived++
+		g := gate
+		if arrived == conc {
+			close(gate)
+			arrived, gate = 0, make(chan struct{})
+		}
+		mu.Unlock()
+		select {
+		case <-g:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := New(nil, srv.URL)
+	for round := range 5 {
+		var wg sync.WaitGroup
+		errs := make(chan error, conc)
+		for range conc {
+			wg.Go(func() {
+				a, herr := c.Do(context.Background(), Request{Method: http.MethodGet, URL: srv.URL + "/list", Limit: 100, Timeout: time.Minute})
+				if herr != nil {
+					errs <- herr
+				} else if a.Status != 200 {
+					errs <- fmt.Errorf("status %d", a.Status)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+	if n := conns.Load(); n != conc {
+		t.Errorf("%d connections for 5 rounds of %d requests at once, want %d (kept alive and reused)", n, conc, conc)
+	}
 }
