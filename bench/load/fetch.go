@@ -49,6 +49,9 @@ type fetchResult struct {
 	// sources.douyin.rate and burst.
 	Rate  string `json:"rate"`
 	Burst int    `json:"burst"`
+	// InHarness: polled from the harness's own process (beside the
+	// imitation), not from a process of its own.
+	InHarness bool `json:"in_harness"`
 }
 
 // baselineThread is one thread of the baseline and what its source knows
@@ -70,44 +73,62 @@ type baselineThread struct {
 // with its known replies, o.fetchConcurrency() at a time and under the
 // daemon's sources.douyin rate and burst. The replies found must be exactly
 // those added.
-func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, cycles []cycleReport) (fetchResult, error) {
-	res := fetchResult{Cycles: len(cycles), Concurrency: o.fetchConcurrency(), Rate: o.SourceRate, Burst: o.SourceBurst}
-	limit, err := config.ParseRate(o.SourceRate)
-	if err != nil {
+//
+// inHarness polls from the harness's own process, sharing its runtime with
+// the imitation; otherwise a child process polls (fetchproc.go), as the
+// daemon does, and the CPU time is the child's plus the harness's (the
+// imitation serving) over each round.
+func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, cycles []cycleReport, inHarness bool) (fetchResult, error) {
+	res := fetchResult{Cycles: len(cycles), Concurrency: o.fetchConcurrency(), Rate: o.SourceRate, Burst: o.SourceBurst, InHarness: inHarness}
+	if _, err := config.ParseRate(o.SourceRate); err != nil {
 		return res, fmt.Errorf("fetch baseline: -source-rate: %w", err)
 	}
-	threads := map[int]*baselineThread{}
+	seen := map[int]bool{}
 	for _, c := range cycles {
 		for t := range c.polled {
-			if threads[t] == nil {
-				threads[t] = &baselineThread{th: model.Thread{ID: threadID(t), PostID: awemeID(t)}}
-			}
+			seen[t] = true
 		}
 	}
-	res.Threads = len(threads)
-	if len(threads) == 0 {
+	res.Threads = len(seen)
+	if len(seen) == 0 {
 		return res, nil
 	}
-	all := make([]*baselineThread, 0, len(threads))
-	watched := make([]model.Thread, 0, len(threads))
-	for _, t := range slices.Sorted(maps.Keys(threads)) {
-		all = append(all, threads[t])
-		watched = append(watched, threads[t].th)
-	}
-	// Two sources over the same threads: the first sight is not limited
-	// (it is not measured, and would take long at the daemon's rate).
-	cfg := douyin.Config{BaseURL: im.base, Token: im.token, Threads: watched, Timeout: time.Minute, FullRescanEvery: -1}
-	free, err := douyin.New(cfg)
-	if err != nil {
-		return res, err
-	}
-	cfg.Rate, cfg.Burst = limit, o.SourceBurst
-	limited, err := douyin.New(cfg)
-	if err != nil {
-		return res, err
-	}
-	if _, _, err := pollRound(ctx, free, all, res.Concurrency); err != nil {
-		return res, fmt.Errorf("fetch baseline: first sight: %w", err)
+	threads := slices.Sorted(maps.Keys(seen))
+	var poll func([]int) (childResult, error)
+	if inHarness {
+		b, err := newBaseline(im.base, im.token, threads, o.SourceRate, o.SourceBurst)
+		if err != nil {
+			return res, err
+		}
+		if err := b.firstSight(ctx, res.Concurrency); err != nil {
+			return res, err
+		}
+		poll = func(ts []int) (childResult, error) {
+			start := time.Now()
+			cpu0, ok0 := procCPU(os.Getpid())
+			found, calls, err := b.round(ctx, ts, res.Concurrency)
+			r := childResult{Found: found, Calls: calls, Seconds: time.Since(start).Seconds()}
+			if cpu1, ok1 := procCPU(os.Getpid()); ok0 && ok1 {
+				r.CPUSeconds = cpu1 - cpu0
+			}
+			return r, err
+		}
+	} else {
+		child, err := startFetchChild(ctx, childSetup{Base: im.base, Token: im.token, Threads: threads,
+			Concurrency: res.Concurrency, Rate: o.SourceRate, Burst: o.SourceBurst})
+		if err != nil {
+			return res, err
+		}
+		defer func() { _ = child.close() }()
+		poll = func(ts []int) (childResult, error) {
+			cpu0, ok0 := procCPU(os.Getpid())
+			r, err := child.round(ts)
+			// The harness's share: the imitation serving the pages.
+			if cpu1, ok1 := procCPU(os.Getpid()); ok0 && ok1 {
+				r.CPUSeconds += cpu1 - cpu0
+			}
+			return r, err
+		}
 	}
 	im.takeCalls(time.Now()) // not kept: the imitation's record stays small
 
@@ -125,26 +146,17 @@ func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, cy
 			res.NewReplies += len(im.addNew(g, idx, n, o.Match, o.Spam, false))
 			res.ActivePolls += len(idx)
 		}
-		polled := make([]*baselineThread, 0, len(c.polled))
-		for _, t := range slices.Sorted(maps.Keys(c.polled)) {
-			polled = append(polled, threads[t])
-		}
-		start := time.Now()
-		cpu0, ok0 := procCPU(os.Getpid())
-		found, calls, err := pollRound(ctx, limited, polled, res.Concurrency)
-		secs := time.Since(start).Seconds()
-		if cpu1, ok1 := procCPU(os.Getpid()); ok0 && ok1 {
-			res.CPUSeconds += cpu1 - cpu0
-		}
+		r, err := poll(slices.Sorted(maps.Keys(c.polled)))
 		if err != nil {
 			return res, fmt.Errorf("fetch baseline: cycle %d: %w", c.N, err)
 		}
 		im.takeCalls(time.Now())
-		res.Polls += len(polled)
-		res.Found += found
-		res.Calls += calls
-		res.Seconds += secs
-		res.CycleSeconds = append(res.CycleSeconds, secs)
+		res.Polls += len(c.polled)
+		res.Found += r.Found
+		res.Calls += r.Calls
+		res.Seconds += r.Seconds
+		res.CPUSeconds += r.CPUSeconds
+		res.CycleSeconds = append(res.CycleSeconds, r.Seconds)
 	}
 	if res.Seconds > 0 {
 		res.CommentsPerSecond = float64(res.Found) / res.Seconds
@@ -153,6 +165,63 @@ func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, cy
 		return res, fmt.Errorf("fetch baseline: found %d new replies, %d were added", res.Found, res.NewReplies)
 	}
 	return res, nil
+}
+
+// baseline is the daemon's own Douyin source over the baseline's threads,
+// with what it knows of each between polls.
+type baseline struct {
+	// free makes the first sight (not measured, and it would take long at
+	// the daemon's rate), limited the measured polls.
+	free, limited *douyin.Source
+	threads       map[int]*baselineThread
+}
+
+func newBaseline(base, token string, threads []int, rate string, burst int) (*baseline, error) {
+	limit, err := config.ParseRate(rate)
+	if err != nil {
+		return nil, fmt.Errorf("fetch baseline: -source-rate: %w", err)
+	}
+	b := &baseline{threads: make(map[int]*baselineThread, len(threads))}
+	watched := make([]model.Thread, 0, len(threads))
+	for _, t := range threads {
+		bt := &baselineThread{th: model.Thread{ID: threadID(t), PostID: awemeID(t)}}
+		b.threads[t] = bt
+		watched = append(watched, bt.th)
+	}
+	cfg := douyin.Config{BaseURL: base, Token: token, Threads: watched, Timeout: time.Minute, FullRescanEvery: -1}
+	if b.free, err = douyin.New(cfg); err != nil {
+		return nil, err
+	}
+	cfg.Rate, cfg.Burst = limit, burst
+	if b.limited, err = douyin.New(cfg); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// firstSight polls every thread once, without rate limit.
+func (b *baseline) firstSight(ctx context.Context, conc int) error {
+	all := make([]*baselineThread, 0, len(b.threads))
+	for _, t := range slices.Sorted(maps.Keys(b.threads)) {
+		all = append(all, b.threads[t])
+	}
+	if _, _, err := pollRound(ctx, b.free, all, conc); err != nil {
+		return fmt.Errorf("fetch baseline: first sight: %w", err)
+	}
+	return nil
+}
+
+// round polls ts once each, under the rate limit.
+func (b *baseline) round(ctx context.Context, ts []int, conc int) (found, calls int, err error) {
+	polled := make([]*baselineThread, 0, len(ts))
+	for _, t := range ts {
+		bt := b.threads[t]
+		if bt == nil {
+			return 0, 0, fmt.Errorf("thread %d was not in the first sight", t)
+		}
+		polled = append(polled, bt)
+	}
+	return pollRound(ctx, b.limited, polled, conc)
 }
 
 // pollRound polls each of ts once through src, conc at a time, each from its

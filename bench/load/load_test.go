@@ -20,6 +20,15 @@ import (
 	"github.com/autoreplyd/autoreplyd/store"
 )
 
+// TestMain lets the test binary be the fetch+decode baseline's child: the
+// harness runs its own executable, which under `go test` is this one.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 2 && os.Args[1] == fetchChildArg {
+		os.Exit(fetchChild(os.Stdin, os.Stdout))
+	}
+	os.Exit(m.Run())
+}
+
 // TestSmoke runs the whole harness small: 20 threads of 5 replies, two
 // measured cycles a second apart (no send jitter), over a seeded history of 2,000 rows. The
 // daemon must answer every question exactly once (at kitkot and in the
@@ -122,6 +131,13 @@ func TestSmoke(t *testing.T) {
 	}
 	if s.NewRepliesPerSecond <= 0 || s.Ratio <= 0 || math.Abs(s.Ratio-fd.Seconds/s.CycleSeconds) > 1e-9*s.Ratio {
 		t.Errorf("ratio %v: want fetch+decode seconds ÷ pipeline seconds, %v ÷ %v", s.Ratio, fd.Seconds, s.CycleSeconds)
+	}
+	// The same baseline twice: from a process of its own (the child, which
+	// found the replies, so it ran) and from the harness's process.
+	fh := rep.FetchInHarness
+	if fd.InHarness || !fh.InHarness || fh.Polls != fd.Polls || fh.Found != fd.Found || fh.Calls < fh.Polls ||
+		fd.Seconds <= 0 || fh.Seconds <= 0 || math.Abs(s.RatioInHarness-fh.Seconds/s.CycleSeconds) > 1e-9*s.RatioInHarness {
+		t.Errorf("fetch+decode in the harness: %+v, ratio %v; in a process of its own: %+v", fh, s.RatioInHarness, fd)
 	}
 
 	var text, js bytes.Buffer

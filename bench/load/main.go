@@ -161,6 +161,9 @@ func (o *options) register(fs *flag.FlagSet) {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == fetchChildArg {
+		os.Exit(fetchChild(os.Stdin, os.Stdout))
+	}
 	opts := defaultOptions()
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
 	opts.register(fs)

@@ -19,10 +19,13 @@ type report struct {
 	FirstCycle cycleReport    `json:"first_cycle"`
 	Cycles     []cycleReport  `json:"cycles"`
 	Summary    summary        `json:"summary"`
-	Fetch      fetchResult    `json:"fetch_decode"`
-	Daemon     daemonReport   `json:"daemon"`
-	Harness    harnessReport  `json:"harness"`
-	Drain      drainReport    `json:"drain"`
+	// Fetch is the fetch+decode baseline polled from a process of its own,
+	// FetchInHarness the same polled from the harness's process.
+	Fetch          fetchResult   `json:"fetch_decode"`
+	FetchInHarness fetchResult   `json:"fetch_decode_in_harness"`
+	Daemon         daemonReport  `json:"daemon"`
+	Harness        harnessReport `json:"harness"`
+	Drain          drainReport   `json:"drain"`
 	// Instances is each daemon's cycles (from its log), RSS and log lines.
 	Instances []instanceReport `json:"instances"`
 	// Combined is every daemon's measured cycles together.
@@ -199,10 +202,14 @@ type summary struct {
 	MallocsPerHandled  float64 `json:"mallocs_per_handled_comment"`
 	// Ratio is the pipeline's new replies per second ÷ the fetch+decode
 	// baseline's over the same pages at the same rate limit (the target is
-	// at least 0.5). Both move the same replies (the baseline checks it
+	// at least 0.9, issue 22; 0.5 before it). Both move the same replies (the baseline checks it
 	// finds as many as the cycles saw), so it is the baseline's seconds ÷
-	// the measured cycles' seconds.
-	Ratio float64 `json:"pipeline_to_fetch_ratio"`
+	// the measured cycles' seconds. The baseline polls from a process of
+	// its own, as the daemon does; RatioInHarness is the same against the
+	// baseline polled from the harness's process (the figure of runs before
+	// 2026-12-03 in BENCHMARKS.md).
+	Ratio          float64 `json:"pipeline_to_fetch_ratio"`
+	RatioInHarness float64 `json:"pipeline_to_fetch_in_harness_ratio"`
 	// Late counts cycles whose split of calls may be off; Unmeasured the
 	// cycles that ran between measured ones without new replies.
 	Late       int `json:"late"`
@@ -304,6 +311,9 @@ func (r *report) summarize() {
 	}
 	if r.Fetch.CommentsPerSecond > 0 {
 		s.Ratio = s.NewRepliesPerSecond / r.Fetch.CommentsPerSecond
+	}
+	if r.FetchInHarness.CommentsPerSecond > 0 {
+		s.RatioInHarness = s.NewRepliesPerSecond / r.FetchInHarness.CommentsPerSecond
 	}
 }
 
@@ -412,11 +422,13 @@ func (r *report) print(w io.Writer) (err error) {
 		p("new replies through the pipeline: %d listed first in %.3fs of measured cycles: %.1f new replies/s", s.Seen, s.CycleSeconds, s.NewRepliesPerSecond)
 		p("fetch+decode of the same pages: %d polls (%d calls) over %d cycles, concurrency %d, rate %s burst %d: %.3f s, %.1f new replies/s (%d found, %d on %d threads with new replies)",
 			fd.Polls, fd.Calls, fd.Cycles, fd.Concurrency, fd.Rate, fd.Burst, fd.Seconds, fd.CommentsPerSecond, fd.Found, fd.NewReplies, fd.ActivePolls)
-		p("pipeline ÷ fetch+decode (same pages, same rate): %.3g (target ≥ 0.5); both move the same new replies through the same pages, so this is fetch+decode seconds ÷ pipeline seconds (%.3fs ÷ %.3fs)",
+		p("pipeline ÷ fetch+decode (same pages, same rate): %.3g (target ≥ 0.9); both move the same new replies through the same pages, so this is fetch+decode seconds ÷ pipeline seconds (%.3fs ÷ %.3fs); fetch+decode polls from a process of its own, as the daemon does",
 			s.Ratio, fd.Seconds, s.CycleSeconds)
+		fh := r.FetchInHarness
+		p("  the same against fetch+decode from the harness's own process, beside the imitation: %.3g (%.3fs, %d calls)", s.RatioInHarness, fh.Seconds, fh.Calls)
 		if run := r.Daemon.CPUSeconds + r.Harness.CPUSeconds; run > 0 && fd.CPUSeconds > 0 {
-			p("CPU time, less moved by other work on the machine than wall time: the measured cycles %.1fs (daemon %.1fs, harness %.1fs: the imitation, new replies, scrapes), fetch+decode %.1fs (the imitation included); fetch+decode ÷ pipeline %.3g",
-				run, r.Daemon.CPUSeconds, r.Harness.CPUSeconds, fd.CPUSeconds, fd.CPUSeconds/run)
+			p("CPU time, less moved by other work on the machine than wall time: the measured cycles %.1fs (daemon %.1fs, harness %.1fs: the imitation, new replies, scrapes), fetch+decode %.1fs (its process and the imitation); fetch+decode ÷ pipeline %.3g; from the harness's process %.1fs, %.3g",
+				run, r.Daemon.CPUSeconds, r.Harness.CPUSeconds, fd.CPUSeconds, fd.CPUSeconds/run, fh.CPUSeconds, fh.CPUSeconds/run)
 		}
 	} else {
 		p("no configured threads: no per-thread figures and no fetch+decode baseline (it replays thread polls)")
