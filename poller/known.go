@@ -21,7 +21,8 @@ const maxKnownCached = 64
 // which every poll would otherwise wait for behind the others' queries and
 // the page transactions.
 //
-// Only ids the database returned are kept, and a recorded comment is never
+// Only ids the database returned, or that a page batch of the thread's poll
+// has just committed (learn), are kept, and a recorded comment is never
 // deleted (retention blanks its text, not its row), so a remembered id is
 // still recorded: the answer is the one the database would give. An id not
 // remembered is looked up in the database, as before.
@@ -111,6 +112,44 @@ func cached(set, id string) bool {
 		set = set[i+1:]
 	}
 	return false
+}
+
+// learn adds to thread th's remembered ids those of comments, which its
+// poll's page batch has just committed (every comment handled is recorded,
+// so each is now in the database), up to maxKnownCached ids in all. A first
+// sight asks nothing (it records the whole listing), and a poll that found
+// new replies asked about them before they were recorded: without this the
+// next poll of the thread would ask the database about its first page again.
+func (k *knownCache) learn(source, th string, comments []model.Comment) {
+	if len(comments) == 0 {
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.ids == nil {
+		k.ids = map[string]map[string]string{}
+	}
+	m := k.ids[source]
+	if m == nil {
+		m = map[string]string{}
+		k.ids[source] = m
+	}
+	set := m[th]
+	n := strings.Count(set, "\x00")
+	var b strings.Builder
+	b.WriteString(set)
+	for _, c := range comments {
+		if n >= maxKnownCached {
+			break
+		}
+		if c.ID == "" || strings.Contains(c.ID, "\x00") || cached(b.String(), c.ID) {
+			continue
+		}
+		b.WriteString(c.ID)
+		b.WriteByte(0)
+		n++
+	}
+	m[th] = b.String()
 }
 
 // keep forgets the threads of source not among watched (a reload dropped

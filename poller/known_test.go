@@ -5,6 +5,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +127,32 @@ func TestKnownCacheBound(t *testing.T) {
 	}
 	if n != maxKnownCached {
 		t.Fatalf("%d ids remembered, want %d", n, maxKnownCached)
+	}
+}
+
+// TestKnownCacheLearn: what a poll recorded is added to what the thread
+// remembers, once each, at most maxKnownCached ids, never an empty id or one
+// holding the separator.
+func TestKnownCacheLearn(t *testing.T) {
+	var k knownCache
+	var cs []model.Comment
+	for i := range maxKnownCached + 5 {
+		cs = append(cs, model.Comment{ID: "7" + time.Duration(i).String()})
+	}
+	k.learn("douyin", "t", []model.Comment{{ID: "a"}, {ID: "a"}, {ID: ""}, {ID: "b\x00c"}})
+	if got := k.ids["douyin"]["t"]; got != "a\x00" {
+		t.Fatalf("remembered %q, want only a", got)
+	}
+	k.learn("douyin", "t", cs)
+	set := k.ids["douyin"]["t"]
+	if n := strings.Count(set, "\x00"); n != maxKnownCached {
+		t.Fatalf("%d ids remembered, want %d", n, maxKnownCached)
+	}
+	if !cached(set, "a") || !cached(set, cs[0].ID) || cached(set, cs[len(cs)-1].ID) {
+		t.Fatalf("remembered %q: want a and the first comments, not the last", set)
+	}
+	k.learn("douyin", "t", nil)
+	if k.ids["douyin"]["t"] != set {
+		t.Fatal("learning nothing changed what is remembered")
 	}
 }

@@ -314,6 +314,10 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed m
 		st.Errors++
 		return true
 	}
+	if !isDiscovered {
+		// Committed: the next poll's look-up of them needs no query.
+		p.known.learn(b.SourceName(), r.th.ID, comments)
+	}
 	if r.err == nil {
 		state := ad.after(r.prev, r.res.State, len(r.res.Comments), p.opts.Now())
 		// Saved even when the cycle is being cancelled (SIGTERM during the

@@ -7,6 +7,7 @@ package poller_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -46,6 +47,12 @@ type fakeSource struct {
 	panics   map[string]bool
 	inflight int
 	peak     int // the most polls in flight at once
+	// ask: every poll of a thread seen before asks its known function
+	// about the ids its earlier polls listed (an idle poll's look-up of its
+	// first page); unknown counts the ids it answered not recorded.
+	ask     bool
+	listed  map[string][]string
+	unknown int
 	started  int
 	ended    int
 	order    []string // the threads polled, in order
@@ -68,7 +75,7 @@ func (s *fakeSource) Threads() []model.Thread { return slices.Clone(s.threads) }
 // KnownCodes: the codes the tests' errors carry are labelled by themselves.
 func (s *fakeSource) KnownCodes() []string { return []string{"302"} }
 
-func (s *fakeSource) PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, _ platform.KnownFunc) (model.PollResult, error) {
+func (s *fakeSource) PollThread(ctx context.Context, th model.Thread, prev model.ThreadState, known platform.KnownFunc) (model.PollResult, error) {
 	if s.clk != nil {
 		s.clk.Advance(s.tick)
 	}
@@ -113,7 +120,31 @@ func (s *fakeSource) PollThread(ctx context.Context, th model.Thread, prev model
 	s.mu.Lock()
 	cs := s.pending[th.ID]
 	delete(s.pending, th.ID)
+	asked := slices.Clone(s.listed[th.ID])
 	s.mu.Unlock()
+	if s.ask && prev.Initialized && len(asked) > 0 {
+		got, err := known(ctx, asked)
+		if err != nil {
+			return model.PollResult{State: prev, Calls: 1}, err
+		}
+		s.mu.Lock()
+		for _, id := range asked {
+			if !got[id] {
+				s.unknown++
+			}
+		}
+		s.mu.Unlock()
+	}
+	if s.ask {
+		s.mu.Lock()
+		if s.listed == nil {
+			s.listed = map[string][]string{}
+		}
+		for _, c := range cs {
+			s.listed[th.ID] = append(s.listed[th.ID], c.ID)
+		}
+		s.mu.Unlock()
+	}
 	st := prev
 	st.Platform, st.ThreadID, st.Initialized = fakePlatform, th.ID, true
 	st.Polls++
@@ -788,5 +819,56 @@ func TestDailyCapCountsQueuedAnswers(t *testing.T) {
 	st := w.cycle(p)
 	if st.Sent != 2 || st.Skipped != 1 {
 		t.Fatalf("stats: %+v; want 2 sent, 1 skipped by the daily cap", st)
+	}
+}
+
+// The replies a poll recorded are known to the next poll's look-up without
+// asking the database: after a first sight (which asks nothing) and after
+// a poll that found new replies. To tell memory from the database, the
+// test deletes the recorded rows behind the store's back: an answer from
+// the database would then say "not recorded".
+func TestKnownRepliesOfRecordedPages(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 2)
+	w.src.ask = true
+	p := w.poller(nil, nil)
+	w.add(0)
+	w.add(0)
+	w.add(1)
+	if st := w.cycle(p); st.New != 3 {
+		t.Fatalf("first sight: %+v", st)
+	}
+	raw, err := sql.Open("sqlite", w.dbf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	forget := func() {
+		t.Helper()
+		// The claims first: they refer to their comments.
+		for _, q := range []string{"DELETE FROM replies", "DELETE FROM comments"} {
+			if _, err := raw.ExecContext(w.ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	forget()
+	if st := w.cycle(p); st.Polled != 2 || st.Errors != 0 {
+		t.Fatalf("second cycle: %+v", st)
+	}
+	if w.src.unknown != 0 {
+		t.Fatalf("%d of the first sight's 3 replies looked up in the database, want all from memory", w.src.unknown)
+	}
+	// A new reply, answered, then looked up by the next poll.
+	w.add(1)
+	if st := w.cycle(p); st.New != 1 || st.Sent != 1 {
+		t.Fatalf("third cycle: %+v", st)
+	}
+	forget()
+	if st := w.cycle(p); st.Polled != 2 || st.Errors != 0 {
+		t.Fatalf("fourth cycle: %+v", st)
+	}
+	if w.src.unknown != 0 {
+		t.Fatalf("%d replies looked up in the database, want all from memory", w.src.unknown)
 	}
 }
