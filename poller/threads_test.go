@@ -53,9 +53,9 @@ type fakeSource struct {
 	ask     bool
 	listed  map[string][]string
 	unknown int
-	started  int
-	ended    int
-	order    []string // the threads polled, in order
+	started int
+	ended   int
+	order   []string // the threads polled, in order
 }
 
 func newFakeSource(n int) *fakeSource {
