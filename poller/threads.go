@@ -134,6 +134,9 @@ type polled struct {
 	// another thread's source error, or by the cycle's end, platform.ErrCycleEnds
 	// included).
 	cancelled bool
+	// storeErr is the store's error that failed a look-up of the poll
+	// (err is then the source's report of it, without the store's error).
+	storeErr error
 }
 
 // pollThreads polls threads with at most b.Concurrency polls started and
@@ -247,9 +250,46 @@ func (p *Poller) pollOne(ctx context.Context, src platform.Source, th model.Thre
 			r.res, r.err = model.PollResult{State: prev}, fmt.Errorf("poll %s thread %s: panic: %v", src.Platform(), th.ID, v)
 		}
 	}()
+	var serr storeErrs
+	if known != nil {
+		lookup := known
+		known = func(ctx context.Context, ids []string) (map[string]bool, error) {
+			m, err := lookup(ctx, ids)
+			serr.keep(err)
+			return m, err
+		}
+	}
 	r.res, r.err = src.PollThread(ctx, th, prev, known)
 	r.cancelled = r.err != nil && (ctx.Err() != nil || errors.Is(r.err, platform.ErrCycleEnds))
+	if r.err != nil {
+		r.storeErr = serr.first()
+	}
 	return r
+}
+
+// storeErrs keeps the first store error a poll's look-ups met: a source
+// reports a failed look-up as its own error, without the store's, and the
+// poller must tell the database being down from the platform failing.
+type storeErrs struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (s *storeErrs) keep(err error) {
+	if err == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+func (s *storeErrs) first() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 // handlePolled records what one poll found and saves the thread's state. It
@@ -340,6 +380,11 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed m
 		// not saved, so it is polled again next time.
 		log.Debug("poll cancelled", "err", r.err)
 		return ctx.Err() == nil
+	}
+	if r.storeErr != nil && p.storeDown(ctx, log, "look up known replies: the thread is polled again", r.storeErr, st) {
+		// The database, not the platform: one line for the outage, and
+		// the source's other polls end (they would fail the same way).
+		return false
 	}
 	st.Errors++
 	p.opts.Metrics.PollError(plat, b.SourceName(), r.err)

@@ -133,6 +133,9 @@ func (p *Poller) pollVideos(ctx context.Context, b Binding, vs platform.VideoSou
 		// short stays changed until one succeeds.
 		changed, err := p.opts.Store.ChangedThreads(ctx, plat, v.ID)
 		if err != nil {
+			if p.storeDown(ctx, log, "list changed threads: polled next cycle", err, st) {
+				return d, false
+			}
 			if failed(ctx, log, "list changed threads: polled next cycle", "problem", store.Describe(err), "err", err) {
 				st.Errors++
 			}
@@ -170,10 +173,18 @@ func (p *Poller) pollVideo(ctx context.Context, b Binding, vs platform.VideoSour
 	ad adaptive, known platform.KnownFunc, st *Stats) bool {
 	plat := b.Source.Platform()
 	log := p.sourceLog(b).With("video", v.ID)
+	var serr storeErrs
 	listed := func(ctx context.Context, ids []string) (map[string]int, error) {
-		return p.opts.Store.ListedTotals(ctx, plat, ids)
+		m, err := p.opts.Store.ListedTotals(ctx, plat, ids)
+		serr.keep(err)
+		return m, err
 	}
-	res, err := vs.PollVideo(ctx, v, prev, known, listed)
+	lookup := func(ctx context.Context, ids []string) (map[string]bool, error) {
+		m, err := known(ctx, ids)
+		serr.keep(err)
+		return m, err
+	}
+	res, err := vs.PollVideo(ctx, v, prev, lookup, listed)
 	if bt := res.BadTimes; bt.Count > 0 {
 		log.Warn("comment create times unusable (unreadable or out of range): recorded with the time they were seen",
 			"comments", bt.Count, "first_comment", bt.FirstID, "first_value", bt.FirstRaw)
@@ -185,15 +196,22 @@ func (p *Poller) pollVideo(ctx context.Context, b Binding, vs platform.VideoSour
 	if err := p.handleComments(ctx, b, res.Comments, firstSight, !v.AnswerTopLevel, st); err != nil {
 		// Neither the listing nor the state is saved: the comments are
 		// seen again next cycle.
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || p.storeDown(ctx, log, "record comments: they are seen again", err, st) {
 			return false
 		}
 		log.Error("record comments: they are seen again next cycle", "problem", store.Describe(err), "err", err)
 		st.Errors++
 		return true
 	}
-	if v.DiscoverThreads && len(res.Listed) > 0 {
-		p.recordListing(ctx, b, v, res.Listed, firstSight && b.Backlog != BacklogAnswer, st)
+	if err != nil && !errors.Is(err, platform.ErrCycleEnds) && ctx.Err() == nil {
+		if serr := serr.first(); serr != nil && p.storeDown(ctx, log, "look up known comments: the video is polled again", serr, st) {
+			// The database, not the platform: one line for the outage,
+			// and the source's other polls end.
+			return false
+		}
+	}
+	if v.DiscoverThreads && len(res.Listed) > 0 && !p.recordListing(ctx, b, v, res.Listed, firstSight && b.Backlog != BacklogAnswer, st) {
+		return false
 	}
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, platform.ErrCycleEnds) {
@@ -210,6 +228,9 @@ func (p *Poller) pollVideo(ctx context.Context, b Binding, vs platform.VideoSour
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := p.opts.Store.SaveThreadState(sctx, state); err != nil {
+		if p.storeDown(ctx, log, "save video state: the video is polled again", err, st) {
+			return false
+		}
 		log.Error("save video state", "problem", store.Describe(err), "err", err)
 		st.Errors++
 	}
@@ -221,7 +242,10 @@ func (p *Poller) pollVideo(ctx context.Context, b Binding, vs platform.VideoSour
 // its max_threads, logging what it found and dropped. baseline: the first
 // sight of a video whose backlog is not answered, whose threads so far are
 // taken as read.
-func (p *Poller) recordListing(ctx context.Context, b Binding, v platform.Video, listed []platform.ListedThread, baseline bool, st *Stats) {
+//
+// It returns false when the database is unavailable (logged once for the
+// outage): the source must not be polled further this cycle.
+func (p *Poller) recordListing(ctx context.Context, b Binding, v platform.Video, listed []platform.ListedThread, baseline bool, st *Stats) bool {
 	plat := b.Source.Platform()
 	log := p.sourceLog(b).With("video", v.ID)
 	l := store.VideoListing{Platform: plat, AwemeID: v.ID, Labels: v.Labels, At: p.opts.Now(), Baseline: baseline}
@@ -231,23 +255,30 @@ func (p *Poller) recordListing(ctx context.Context, b Binding, v platform.Video,
 	}
 	found, err := p.opts.Store.RecordVideoListing(ctx, l)
 	if err != nil {
+		if p.storeDown(ctx, log, "record video listing: its threads are found at the next listing", err, st) {
+			return false
+		}
 		if failed(ctx, log, "record video listing: its threads are found at the next listing", "problem", store.Describe(err), "err", err) {
 			st.Errors++
 		}
-		return
+		return true
 	}
 	if len(found) > 0 {
 		log.Info("threads discovered under the video", "found", len(found), "baseline", baseline)
 	}
 	dropped, err := p.opts.Store.EvictDiscoveredThreads(ctx, plat, v.ID, v.MaxThreads)
 	if err != nil {
+		if p.storeDown(ctx, log, "keep the video's threads within max_threads", err, st) {
+			return false
+		}
 		if failed(ctx, log, "keep the video's threads within max_threads", "problem", store.Describe(err), "err", err) {
 			st.Errors++
 		}
-		return
+		return true
 	}
 	for _, t := range dropped {
 		log.Info("discovered thread dropped: the video keeps its max_threads most recently active",
 			"thread", t.ThreadID, "last_active", t.LastActive.Format(time.RFC3339), "max_threads", v.MaxThreads)
 	}
+	return true
 }
