@@ -122,6 +122,9 @@ type rulesWatch struct {
 	isDir bool   // path is a directory of rule files
 	base  string // in file mode, the rules file's name in dir
 	links string // what the rules resolved to through symlinks, last seen
+	// resolved counts the resolutions (each stats every rule file and
+	// follows its links).
+	resolved int
 }
 
 func newRulesWatch(path string) (*rulesWatch, error) {
@@ -146,9 +149,20 @@ func newRulesWatch(path string) (*rulesWatch, error) {
 // chmod) never does; events on other names do not either, unless they
 // changed where a symlinked rules file points (a Kubernetes ConfigMap update
 // renames a "..data" link and touches no rules file name).
+//
+// A write to another name is let go without resolving the links (a swap
+// creates, renames or removes, it does not write): the database, its -wal
+// and the log may live in the rules' directory, and are written many times
+// a second.
 func (w *rulesWatch) relevant(ev fsnotify.Event) bool {
 	if ev.Op&^fsnotify.Chmod == 0 {
 		return false
+	}
+	if ev.Op&^(fsnotify.Chmod|fsnotify.Write) == 0 && filepath.Clean(ev.Name) != w.dir {
+		name := filepath.Base(ev.Name)
+		if w.isDir && !isRuleFileName(name) || !w.isDir && name != w.base {
+			return false
+		}
 	}
 	links := w.resolve()
 	moved := links != w.links
@@ -169,6 +183,7 @@ func (w *rulesWatch) relevant(ev fsnotify.Event) bool {
 
 // resolve describes what the rules files are through symlinks.
 func (w *rulesWatch) resolve() string {
+	w.resolved++
 	paths, err := ruleFilePaths(w.path)
 	if err != nil {
 		return ""

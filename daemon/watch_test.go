@@ -501,3 +501,45 @@ func TestWatchHostileNestingKeepsRunning(t *testing.T) {
 	testutil.SaveByRename(t, rulesPath, rulesV2)
 	w.waitCounts("the fixed reload", [3]int{1, 0, 1})
 }
+
+// Writes to other files of the rules' directory (the database and its -wal
+// beside the rules, many times a second) are not relevant and resolve no
+// links; writes to a rule file and a swapped link still are.
+func TestWatchIgnoresWritesToOtherFiles(t *testing.T) {
+	t.Parallel()
+	for _, isDir := range []bool{true, false} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "rules.yaml")
+		testutil.WriteFile(t, path, rulesThanks)
+		if isDir {
+			path = dir
+		}
+		w, err := newRulesWatch(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := w.resolved
+		for _, name := range []string{"autoreplyd.db", "autoreplyd.db-wal", "autoreplyd.db-shm", "notes.yaml~"} {
+			for range 100 {
+				if w.relevant(fsnotify.Event{Name: filepath.Join(dir, name), Op: fsnotify.Write}) {
+					t.Fatalf("dir %v: a write to %s is relevant", isDir, name)
+				}
+			}
+		}
+		if w.resolved != before {
+			t.Errorf("dir %v: %d link resolutions for writes to other files, want none", isDir, w.resolved-before)
+		}
+		if !w.relevant(fsnotify.Event{Name: filepath.Join(dir, "rules.yaml"), Op: fsnotify.Write}) {
+			t.Errorf("dir %v: a write to the rules file is not relevant", isDir)
+		}
+		// A link swap (a ConfigMap update) is a create, resolved.
+		if err := os.Symlink(filepath.Join(dir, "rules.yaml"), filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+		n := w.resolved
+		w.relevant(fsnotify.Event{Name: filepath.Join(dir, "..data"), Op: fsnotify.Create})
+		if w.resolved != n+1 {
+			t.Errorf("dir %v: a created name resolved no links", isDir)
+		}
+	}
+}
