@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -114,8 +115,12 @@ func fetchDecode(ctx context.Context, im *imitation, g *generator, o options, cy
 			return r, err
 		}
 	} else {
-		child, err := startFetchChild(ctx, childSetup{Base: im.base, Token: im.token, Threads: threads,
-			Concurrency: res.Concurrency, Rate: o.SourceRate, Burst: o.SourceBurst})
+		setup := childSetup{Base: im.base, Token: im.token, Threads: threads,
+			Concurrency: res.Concurrency, Rate: o.SourceRate, Burst: o.SourceBurst}
+		if o.Pprof != "" {
+			setup.CPUProfile = filepath.Join(o.Pprof, "fetch-cpu.pprof")
+		}
+		child, err := startFetchChild(ctx, setup)
 		if err != nil {
 			return res, err
 		}

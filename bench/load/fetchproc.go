@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"time"
 )
 
@@ -34,6 +35,10 @@ type childSetup struct {
 	Concurrency int    `json:"concurrency"`
 	Rate        string `json:"rate"`
 	Burst       int    `json:"burst"`
+	// CPUProfile, when set, is where the child writes the CPU profile of
+	// its measured rounds (with -pprof: fetch-cpu.pprof beside the
+	// daemon's).
+	CPUProfile string `json:"cpu_profile,omitempty"`
 }
 
 // childRound asks the child to poll these threads once (a measured cycle).
@@ -138,11 +143,24 @@ func fetchChild(r io.Reader, w io.Writer) int {
 	if err := enc.Encode(childResult{}); err != nil {
 		return 1
 	}
+	if setup.CPUProfile != "" {
+		f, err := os.Create(setup.CPUProfile)
+		if err != nil {
+			return fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	for {
 		var rd childRound
 		if err := dec.Decode(&rd); err != nil {
 			if errors.Is(err, io.EOF) {
-				return 0
+				return 0 // the deferred profile is written
 			}
 			return fail(fmt.Errorf("round: %w", err))
 		}

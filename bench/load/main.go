@@ -151,7 +151,7 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.VideoPageSize, "video-page-size", o.VideoPageSize, "top-level comments a page of the video listing")
 	fs.IntVar(&o.VideoMaxPages, "video-max-pages", o.VideoMaxPages, "sources.douyin.video_max_pages (0 = key omitted)")
 	fs.IntVar(&o.FetchConcurrency, "fetch-concurrency", o.FetchConcurrency, "threads polled at once in the fetch+decode baseline (0 = as many as the daemon: -concurrency)")
-	fs.StringVar(&o.Pprof, "pprof", o.Pprof, `profile the daemon's measured cycles into this directory (CPU, allocations; runs bench/pprofd, the daemon with a profiling listener: -bin must then be a build of it)`)
+	fs.StringVar(&o.Pprof, "pprof", o.Pprof, `profile the daemon's measured cycles into this directory (CPU, allocations; runs bench/pprofd, the daemon with a profiling listener: -bin must then be a build of it), and the fetch+decode baseline's process (fetch-cpu.pprof)`)
 	fs.Uint64Var(&o.Seed, "seed", o.Seed, "traffic seed")
 	fs.StringVar(&o.Bin, "bin", o.Bin, `autoreplyd binary ("" = go build ./cmd/autoreplyd into the run directory)`)
 	fs.StringVar(&o.Dir, "dir", o.Dir, `run directory, kept afterwards ("" = a temporary one, removed)`)

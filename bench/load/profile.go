@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 )
 
@@ -37,20 +38,39 @@ type profiler struct {
 	base   string // http://127.0.0.1:PORT
 	dir    string
 	client *http.Client
+	own    *os.File // the harness's CPU profile while it runs
 }
 
 // start starts the daemon's CPU profile and saves its allocation
-// profile so far as allocs-start.pprof.
+// profile so far as allocs-start.pprof. The harness's own CPU profile
+// (harness-cpu.pprof: the imitation, the new replies, the scrapes) covers
+// the same window.
 func (p *profiler) start(ctx context.Context) error {
 	if err := p.save(ctx, http.MethodGet, "/debug/pprof/allocs", "allocs-start.pprof"); err != nil {
 		return err
 	}
+	f, err := os.Create(filepath.Join(p.dir, "harness-cpu.pprof"))
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	p.own = f
 	return p.save(ctx, http.MethodPost, "/cpu/start", "")
 }
 
-// stop ends the CPU profile, saved as cpu.pprof, and saves the allocation
-// profile as allocs-end.pprof.
+// stop ends the CPU profiles, the daemon's saved as cpu.pprof, and saves
+// the allocation profile as allocs-end.pprof.
 func (p *profiler) stop(ctx context.Context) error {
+	if p.own != nil {
+		pprof.StopCPUProfile()
+		if err := p.own.Close(); err != nil {
+			return err
+		}
+		p.own = nil
+	}
 	if err := p.save(ctx, http.MethodPost, "/cpu/stop", "cpu.pprof"); err != nil {
 		return err
 	}
