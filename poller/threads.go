@@ -178,10 +178,36 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 	// left and elsewhere are written by the dispatcher before it closes
 	// results.
 	left, elsewhere := 0, 0
+	// The polls run on limit workers, each polling one thread after
+	// another: a goroutine a poll would grow a fresh stack through the
+	// decoding of every page (1.5% of the daemon's CPU at 10,000 threads).
+	// The slots still bound the polls started and not yet handled; a
+	// worker is always free when a slot is, since results never blocks.
+	type job struct {
+		th   model.Thread
+		prev model.ThreadState
+		disc bool
+	}
+	work := make(chan job)
 	go func() {
 		var polls sync.WaitGroup
 		defer close(results)
 		defer polls.Wait()
+		defer close(work)
+		for range limit {
+			polls.Go(func() {
+				for j := range work {
+					if j.disc {
+						results <- p.pollOne(sctx, b.Source, j.th, j.prev, lookup)
+						continue
+					}
+					known, done := p.known.lookup(p.opts.Store, plat, name, j.th.ID)
+					r := p.pollOne(sctx, b.Source, j.th, j.prev, known)
+					done()
+					results <- r
+				}
+			})
+		}
 		for i, th := range all {
 			select {
 			case slots <- struct{}{}:
@@ -210,17 +236,7 @@ func (p *Poller) pollThreads(ctx context.Context, b Binding, threads, quiet []mo
 				elsewhere++
 				continue
 			}
-			prev := states[th.ID]
-			if disc {
-				polls.Go(func() { results <- p.pollOne(sctx, b.Source, th, prev, lookup) })
-				continue
-			}
-			polls.Go(func() {
-				known, done := p.known.lookup(p.opts.Store, plat, name, th.ID)
-				r := p.pollOne(sctx, b.Source, th, prev, known)
-				done()
-				results <- r
-			})
+			work <- job{th: th, prev: states[th.ID], disc: disc}
 		}
 	}()
 
