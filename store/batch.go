@@ -131,6 +131,8 @@ const (
 
 type statements struct {
 	insertComment, insertClaim, settle, startSend, saveThread *sql.Stmt
+	// saveThreads saves statesPerInsert thread states (SaveThreadStates).
+	saveThreads *sql.Stmt
 	// Run for every thread of every listed video page (discovered.go).
 	upsertDiscovered, zeroDiscovered *sql.Stmt
 }
@@ -148,6 +150,7 @@ func prepare(ctx context.Context, db *sql.DB) (*statements, error) {
 		{&st.settle, sqlSettle},
 		{&st.startSend, sqlStartSend},
 		{&st.saveThread, sqlSaveThread},
+		{&st.saveThreads, sqlSaveThreadStates(statesPerInsert)},
 		{&st.upsertDiscovered, sqlUpsertDiscovered},
 		{&st.zeroDiscovered, sqlZeroDiscovered},
 	} {
@@ -165,7 +168,7 @@ func (st *statements) close() error {
 		return nil
 	}
 	var errs []error
-	for _, s := range []*sql.Stmt{st.insertComment, st.insertClaim, st.settle, st.startSend, st.saveThread,
+	for _, s := range []*sql.Stmt{st.insertComment, st.insertClaim, st.settle, st.startSend, st.saveThread, st.saveThreads,
 		st.upsertDiscovered, st.zeroDiscovered} {
 		if s != nil {
 			errs = append(errs, s.Close())

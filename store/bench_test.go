@@ -128,3 +128,64 @@ func BenchmarkBareInsert(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSaveIdleStates saves the states of 10,000 labelled threads (a
+// cycle's idle polls, each row already there) in commits of n states, as
+// the poller's idle batches do, one statement a state (SaveThreadState) or
+// in multi-row statements (SaveThreadStates): an op is a cycle's worth.
+func BenchmarkSaveIdleStates(b *testing.B) {
+	const threads = 10000
+	for _, bc := range []struct {
+		n        int
+		multiRow bool
+	}{{200, false}, {1000, false}, {5000, false}, {200, true}, {1000, true}, {5000, true}} {
+		n, name := bc.n, "one-a-statement"
+		if bc.multiRow {
+			name = "multi-row"
+		}
+		b.Run(name+"/batch="+strconv.Itoa(n), func(b *testing.B) {
+			s, _ := openTest(b)
+			ctx := context.Background()
+			states := make([]model.ThreadState, threads)
+			for i := range states {
+				states[i] = model.ThreadState{Platform: "douyin", ThreadID: "7" + strconv.Itoa(1_000_000_000+i), Initialized: true,
+					Total: 20, Known: 20, Order: "newest", PageSize: 10, Polls: 1, LastPolled: t0}
+			}
+			save := func(batch []model.ThreadState) {
+				err := s.Batch(ctx, func(db *Store) error {
+					if bc.multiRow {
+						return db.SaveThreadStates(ctx, batch)
+					}
+					for _, st := range batch {
+						if err := db.SaveThreadState(ctx, st); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			labels := make([]ThreadLabels, len(states))
+			for i, st := range states {
+				labels[i] = ThreadLabels{Platform: st.Platform, ThreadID: st.ThreadID, Labels: map[string]string{"campaign": "春季"}}
+			}
+			if err := s.SetThreadLabels(ctx, labels); err != nil {
+				b.Fatal(err)
+			}
+			save(states)
+			b.ReportAllocs()
+			for k := 0; b.Loop(); k++ {
+				for i := range states {
+					states[i].Polls++
+					states[i].IdlePolls++
+					states[i].LastPolled = t0.Add(time.Duration(k) * time.Minute)
+				}
+				for i := 0; i < threads; i += n {
+					save(states[i:min(i+n, threads)])
+				}
+			}
+		})
+	}
+}

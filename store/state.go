@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/model"
@@ -81,6 +82,97 @@ func (s *Store) SaveThreadState(ctx context.Context, st model.ThreadState) error
 		return fmt.Errorf("save state of %s thread %s: %w", st.Platform, st.ThreadID, err)
 	}
 	return nil
+}
+
+// statesPerInsert is how many thread states one multi-row upsert of
+// SaveThreadStates carries: 14 parameters each, well within SQLite's 32,766
+// and PostgreSQL's 65,535 parameters a statement.
+const statesPerInsert = 500
+
+// SaveThreadStates saves many threads' states, as SaveThreadState does for
+// one, in multi-row statements: on PostgreSQL each statement is a round
+// trip, and 10,000 idle threads' states one at a time took 1.6 s a cycle
+// (BenchmarkSaveIdleStates). A thread whose labels were never set (its row
+// keeps its own) is saved on its own, as by SaveThreadState. Call it in a
+// Batch to have them all in one commit.
+func (s *Store) SaveThreadStates(ctx context.Context, states []model.ThreadState) error {
+	if err := s.writable("save thread states"); err != nil {
+		return err
+	}
+	rows := make([]any, 0, min(len(states), statesPerInsert)*14)
+	n := 0
+	// in holds the threads of the statement being built: PostgreSQL
+	// refuses an upsert that changes one row twice, so a thread seen again
+	// starts the next statement (the later state wins, as in order).
+	in := map[threadKey]bool{}
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		var err error
+		if n == statesPerInsert {
+			_, err = s.stmt(ctx, nil, s.stmts.saveThreads).ExecContext(ctx, rows...)
+		} else {
+			_, err = s.q.ExecContext(ctx, sqlSaveThreadStates(n), rows...)
+		}
+		if err != nil {
+			return fmt.Errorf("save the states of %d threads: %w", n, err)
+		}
+		rows, n = rows[:0], 0
+		clear(in)
+		return nil
+	}
+	for _, st := range states {
+		if st.Platform == "" || st.ThreadID == "" {
+			return fmt.Errorf("save thread state: platform and thread id are required (got %q, %q)", st.Platform, st.ThreadID)
+		}
+		labels := s.labels.get(st.Platform, st.ThreadID)
+		if labels == nil {
+			if err := s.SaveThreadState(ctx, st); err != nil {
+				return err
+			}
+			continue
+		}
+		k := threadKey{st.Platform, st.ThreadID}
+		if in[k] {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		in[k] = true
+		rows = append(rows, st.Platform, st.ThreadID, st.Initialized, st.Total, st.Known, st.Order, st.PageSize,
+			st.Cursor, st.Polls, nullTime(st.LastFullScan), nullTime(st.LastPolled), st.IdlePolls, nullTime(st.NextPoll), labels)
+		if n++; n == statesPerInsert {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// sqlSaveThreadStates is the upsert of n thread states, each with its
+// labels.
+func sqlSaveThreadStates(n int) string {
+	var b strings.Builder
+	b.Grow(n*48 + 1024)
+	b.WriteString(`INSERT INTO threads (platform, thread_id, initialized, total, known, listing_order, page_size,
+		   cursor, polls, last_full_scan, last_polled, idle_polls, next_poll, labels) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(`
+		 ON CONFLICT (platform, thread_id) DO UPDATE SET
+		   initialized = excluded.initialized, total = excluded.total, known = excluded.known,
+		   listing_order = excluded.listing_order, page_size = excluded.page_size,
+		   cursor = excluded.cursor, polls = excluded.polls,
+		   last_full_scan = excluded.last_full_scan, last_polled = excluded.last_polled,
+		   idle_polls = excluded.idle_polls, next_poll = excluded.next_poll,
+		   labels = excluded.labels`)
+	return b.String()
 }
 
 // Pause is a persisted pause of a source or responder.
