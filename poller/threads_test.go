@@ -851,7 +851,7 @@ func TestKnownRepliesOfRecordedPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
+	defer func() { _ = raw.Close() }()
 	forget := func() {
 		t.Helper()
 		// The claims first: they refer to their comments.

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 2 && os.Args[1] == fetchChildArg {
 		os.Exit(fetchChild(os.Stdin, os.Stdout))
 	}
-	os.Exit(m.Run())
+	m.Run()
 }
 
 // TestSmoke runs the whole harness small: 20 threads of 5 replies, two
