@@ -235,10 +235,10 @@ func TestTwoInstancesShareAndTakeOver(t *testing.T) {
 	if n := strings.Count(logsA.String(), "took over threads of a dead instance"); n != 1 {
 		t.Errorf("takeover logged %d times, want once", n)
 	}
-	_, metrics := get(t, a.HealthHandler(), "/metrics")
+	_, exposed := get(t, a.HealthHandler(), "/metrics")
 	for _, want := range []string{`autoreplyd_leases_held{kind="thread"} 10`, `autoreplyd_leases_held{kind="job"} 2`,
 		`autoreplyd_lease_takeovers_total 5`, `autoreplyd_instances_alive 1`} {
-		if !strings.Contains(metrics, want) {
+		if !strings.Contains(exposed, want) {
 			t.Errorf("node-a's metrics lack %s", want)
 		}
 	}
@@ -553,9 +553,9 @@ func TestLeaseHeartbeatRaces(t *testing.T) {
 			if a.holds(store.JobOutbox) || !bl.holds(store.JobOutbox) {
 				t.Error("the outbox's lease is not node-b's alone")
 			}
-			_, metrics := get(t, bl.metrics.Handler(), "/metrics")
-			if !strings.Contains(metrics, "autoreplyd_lease_takeovers_total 6") {
-				t.Errorf("node-b's metrics lack 6 takeovers:\n%s", metrics)
+			_, exposed := get(t, bl.metrics.Handler(), "/metrics")
+			if !strings.Contains(exposed, "autoreplyd_lease_takeovers_total 6") {
+				t.Errorf("node-b's metrics lack 6 takeovers:\n%s", exposed)
 			}
 		})
 	}

@@ -311,24 +311,6 @@ func TestTakeRefusedWhenHeartbeatRenewedMeanwhile(t *testing.T) {
 	}
 }
 
-func scanLeaseNames(rows interface {
-	Next() bool
-	Scan(...any) error
-	Close() error
-	Err() error
-}) ([]string, error) {
-	defer func() { _ = rows.Close() }()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
-}
-
 // claimInstance reads the instance of claim id.
 func claimInstance(t *testing.T, s *Store, id int64) string {
 	t.Helper()
