@@ -435,7 +435,7 @@ func leaseRows(t *testing.T, st *store.Store, holders ...string) []store.Lease {
 }
 
 // newTestLeases is the leases of daemon name on st, watching threads.
-func newTestLeases(t *testing.T, st *store.Store, name string, clk *testClock, threads []string) (*leases, *metrics.Metrics) {
+func newTestLeases(t *testing.T, st *store.Store, name string, clk *testClock, threads []string) *leases {
 	t.Helper()
 	if err := st.RegisterInstance(t.Context(), store.Instance{Name: name}, clk.Now()); err != nil {
 		t.Fatal(err)
@@ -444,8 +444,7 @@ func newTestLeases(t *testing.T, st *store.Store, name string, clk *testClock, t
 	for _, th := range threads {
 		names = append(names, store.ThreadLease("douyin", th))
 	}
-	m := metrics.New("test")
-	return newLeases(st, name, 2*time.Minute, clk.Now, quietLogger(), m, names), m
+	return newLeases(st, name, 2*time.Minute, clk.Now, quietLogger(), metrics.New("test"), names)
 }
 
 // With 1,000 thread leases held, renewing them is the heartbeat alone:
@@ -464,7 +463,7 @@ func TestLeaseRenewalWritesOneRow(t *testing.T) {
 			t.Cleanup(func() { testutil.Close(t, st) })
 			clk := &testClock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
 			threads := leaseThreads(1000)
-			l, _ := newTestLeases(t, st, "node-a", clk, threads)
+			l := newTestLeases(t, st, "node-a", clk, threads)
 			l.Step(t.Context())
 			taken := leaseRows(t, st, "node-a")
 			if len(taken) != len(threads)+len(jobs) {
@@ -512,9 +511,9 @@ func TestLeaseHeartbeatRaces(t *testing.T) {
 			clk := &testClock{t: start}
 			threads := leaseThreads(4)
 			first := store.ThreadLease("douyin", threads[0])
-			a, _ := newTestLeases(t, st, "node-a", clk, threads)
+			a := newTestLeases(t, st, "node-a", clk, threads)
 			a.Step(ctx)
-			bl, _ := newTestLeases(t, st, "node-b", clk, threads)
+			bl := newTestLeases(t, st, "node-b", clk, threads)
 
 			// node-a's heartbeat in time, a millisecond before its
 			// validity ends: node-b takes none of its leases.
