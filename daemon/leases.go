@@ -172,13 +172,9 @@ func (l *leases) renewLocked(ctx context.Context, reread bool) ([]string, error)
 		return nil, err
 	}
 	if reread || !l.now().Before(l.valid()) {
-		ls, err := l.st.HeldLeases(ctx, l.name)
+		names, err := l.st.HeldLeaseNames(ctx, l.name)
 		if err != nil {
 			return nil, err
-		}
-		names := make([]string, len(ls))
-		for i, le := range ls {
-			names[i] = le.Name
 		}
 		l.set(names, beat.Add(l.ttl))
 		return names, nil

