@@ -120,7 +120,8 @@ func newLeases(st *store.Store, name string, ttl time.Duration, now func() time.
 }
 
 // Holds reports whether this daemon holds the lease of a thread (or a
-// video's state id) of plat, unexpired now: poller.Options.Holds.
+// video's state id) of plat, and its last heartbeat is still valid:
+// poller.Options.Holds.
 func (l *leases) Holds(plat, threadID string) bool { return l.holds(store.ThreadLease(plat, threadID)) }
 
 // holds reports whether lease name is held, and this daemon's last
