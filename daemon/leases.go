@@ -29,6 +29,14 @@ import (
 // commit.
 const minLeaseTTL = 10 * time.Second
 
+// heartbeatEvery is how often a daemon writes its heartbeat between
+// cycles, whatever its schedule: a quarter of the shortest time to live.
+// Each daemon judges the others' heartbeats by its own time to live, so a
+// daemon whose schedule differs (a rolling restart that changes it) must
+// still be seen alive by one whose time to live is the shortest. It is
+// one row's write.
+const heartbeatEvery = minLeaseTTL / 4
+
 // leaseReleaseTimeout bounds letting go of the leases at a stop: a
 // database that does not answer only leaves them to expire.
 const leaseReleaseTimeout = 5 * time.Second
@@ -36,8 +44,9 @@ const leaseReleaseTimeout = 5 * time.Second
 // jobs are the leases of the jobs run by one daemon at a time.
 var jobs = []string{store.JobRetention, store.JobOutbox}
 
-// leaseTTL is how long a lease and a heartbeat last: two schedule periods
-// (a daemon that misses one cycle keeps its threads), at least minLeaseTTL.
+// leaseTTL is how long a heartbeat, and so the leases of its daemon,
+// lasts: two schedule periods (a daemon that misses one cycle keeps its
+// threads), at least minLeaseTTL.
 func leaseTTL(period time.Duration) time.Duration {
 	if period <= 0 {
 		period = poller.DefaultPeriod
@@ -73,6 +82,12 @@ func leaseNames(bindings []poller.Binding) []string {
 // leases holds this daemon's leases: the fair-share step at each cycle's
 // start, the heartbeat between cycles, and the answer to "may I poll
 // this thread now" (Holds) from the leases held, by this daemon's clock.
+//
+// A lease is held while its holder's heartbeat is fresh, so the heartbeat
+// renews every lease held at once: held are the leases, until the end of
+// the last heartbeat's validity (written at t, valid until t+ttl). Once
+// that has passed, the leases are read again after the next heartbeat:
+// another daemon may have taken them meanwhile.
 type leases struct {
 	st      *store.Store
 	name    string
@@ -86,8 +101,12 @@ type leases struct {
 	// stepMu keeps the cycle's step and the heartbeat's renewal apart.
 	stepMu sync.Mutex
 	mu     sync.Mutex
-	// held maps each lease held to its expiry (under mu).
-	held map[string]time.Time
+	// held are the leases held, valid before until (under mu).
+	held  map[string]bool
+	until time.Time
+	// failing says the last heartbeat failed, so that a database that
+	// stays away is logged once (under stepMu).
+	failing bool
 	// recovered are the dead instances whose claims were settled, so
 	// that a takeover is logged and settled once; an instance seen alive
 	// again is forgotten (under stepMu).
@@ -97,30 +116,39 @@ type leases struct {
 func newLeases(st *store.Store, name string, ttl time.Duration, now func() time.Time, log *slog.Logger,
 	m *metrics.Metrics, threads []string) *leases {
 	return &leases{st: st, name: name, ttl: ttl, now: now, log: log, metrics: m, threads: threads,
-		held: map[string]time.Time{}, recovered: map[string]bool{}}
+		held: map[string]bool{}, recovered: map[string]bool{}}
 }
 
 // Holds reports whether this daemon holds the lease of a thread (or a
-// video's state id) of plat, unexpired now: poller.Options.Holds.
+// video's state id) of plat, and its last heartbeat is still valid:
+// poller.Options.Holds.
 func (l *leases) Holds(plat, threadID string) bool { return l.holds(store.ThreadLease(plat, threadID)) }
 
-// holds reports whether lease name is held, unexpired now.
+// holds reports whether lease name is held, and this daemon's last
+// heartbeat still valid now.
 func (l *leases) holds(name string) bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	exp, ok := l.held[name]
-	return ok && now.Before(exp)
+	return l.held[name] && now.Before(l.until)
 }
 
-// set records names as held until exp, replacing what was held.
-func (l *leases) set(names []string, exp time.Time) {
+// valid returns the end of the last heartbeat's validity.
+func (l *leases) valid() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.until
+}
+
+// set records names as held until until, replacing what was held.
+func (l *leases) set(names []string, until time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	clear(l.held)
+	l.until = until
 	threads, jobs := 0, 0
 	for _, n := range names {
-		l.held[n] = exp
+		l.held[n] = true
 		if store.IsThreadLease(n) {
 			threads++
 		} else {
@@ -130,34 +158,43 @@ func (l *leases) set(names []string, exp time.Time) {
 	l.metrics.SetLeases(threads, jobs)
 }
 
-// renew writes the heartbeat and renews every lease held. The leases
-// another daemon took meanwhile are dropped from those held.
-func (l *leases) renew(ctx context.Context) error {
-	l.stepMu.Lock()
-	defer l.stepMu.Unlock()
-	_, err := l.renewLocked(ctx)
-	return err
-}
-
-func (l *leases) renewLocked(ctx context.Context) ([]string, error) {
-	now := l.now()
-	if err := l.st.Heartbeat(ctx, l.name, now); err != nil {
+// renewLocked writes the heartbeat, which keeps the leases held for a
+// time to live from now. The leases held are read again from the database
+// (and returned, sorted) when reread is set, and when the last heartbeat's
+// validity had ended by the time this one was written: then another
+// daemon may have taken some of them, and a take is committed before a
+// heartbeat written after it (the store runs the two one after the
+// other), so the read sees it. Otherwise no other daemon could take them
+// (it judges this heartbeat by a clock that agrees with ours): the leases
+// held stay as they are and nil is returned.
+func (l *leases) renewLocked(ctx context.Context, reread bool) ([]string, error) {
+	beat := l.now()
+	if err := l.st.Heartbeat(ctx, l.name, beat); err != nil {
 		return nil, err
 	}
-	names, err := l.st.RenewLeases(ctx, l.name, l.ttl, now)
-	if err != nil {
-		return nil, err
+	if reread || !l.now().Before(l.valid()) {
+		names, err := l.st.HeldLeaseNames(ctx, l.name)
+		if err != nil {
+			return nil, err
+		}
+		l.set(names, beat.Add(l.ttl))
+		return names, nil
 	}
-	l.set(names, now.Add(l.ttl))
-	return names, nil
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.until = beat.Add(l.ttl)
+	return nil, nil
 }
 
-// Step is the cycle's start: it renews the leases held, counts the live
-// daemons, takes free or expired thread leases up to its fair share (the
+// Step is the cycle's start: it writes the heartbeat and reads the leases
+// held (a lease taken by a daemon whose clock is skewed, or deleted by
+// hand, is seen within a cycle), counts the live daemons, takes free
+// thread leases and those of dead holders up to its fair share (the
 // threads over the live daemons, rounded up), lets go of those beyond one
 // more than it, takes the jobs' leases when free, and settles the pending
 // claims of the dead daemons it took threads over from. A failure is
-// logged; the leases held stay good until they expire.
+// logged; the leases held stay good until the last heartbeat's validity
+// ends.
 func (l *leases) Step(ctx context.Context) {
 	l.stepMu.Lock()
 	defer l.stepMu.Unlock()
@@ -168,10 +205,11 @@ func (l *leases) Step(ctx context.Context) {
 }
 
 func (l *leases) step(ctx context.Context) error {
-	renewed, err := l.renewLocked(ctx)
+	mine, err := l.renewLocked(ctx, true)
 	if err != nil {
 		return err
 	}
+	until := l.valid()
 	now := l.now()
 	alive, err := l.st.AliveInstances(ctx, now, l.ttl)
 	if err != nil {
@@ -193,7 +231,7 @@ func (l *leases) step(ctx context.Context) error {
 		wanted[n] = true
 	}
 	var held, stale []string
-	for _, n := range renewed {
+	for _, n := range mine {
 		switch {
 		case !store.IsThreadLease(n):
 		case wanted[n]:
@@ -215,13 +253,20 @@ func (l *leases) step(ctx context.Context) error {
 			}
 		}
 	}
-	// Taken in two asks: the jobs' are not shared out.
+	// Taken in two asks: the jobs' are not shared out. Only the leases not
+	// held are asked for: a lease held is not written.
+	var freeJobs []string
+	for _, n := range jobs {
+		if !slices.Contains(mine, n) {
+			freeJobs = append(freeJobs, n)
+		}
+	}
 	var got []string
 	from := map[string]int{}
 	for _, ask := range []struct {
 		names []string
 		limit int
-	}{{free, target - len(held)}, {jobs, 0}} {
+	}{{free, target - len(held)}, {freeJobs, 0}} {
 		if len(ask.names) == 0 {
 			continue
 		}
@@ -234,8 +279,7 @@ func (l *leases) step(ctx context.Context) error {
 			from[h] += n
 		}
 	}
-	// The jobs' leases already held come back renewed from the second ask.
-	all := slices.Compact(slices.Sorted(slices.Values(slices.Concat(renewed, got))))
+	all := slices.Compact(slices.Sorted(slices.Values(slices.Concat(mine, got))))
 	held = append(held, slices.DeleteFunc(slices.Clone(got), func(n string) bool { return !store.IsThreadLease(n) })...)
 	if excess := len(held) - (target + 1); excess > 0 {
 		stale = append(stale, held[len(held)-excess:]...)
@@ -247,12 +291,12 @@ func (l *leases) step(ctx context.Context) error {
 		all = slices.DeleteFunc(all, func(n string) bool { return slices.Contains(stale, n) })
 		l.log.Debug("leases let go", "threads", len(stale), "fair_share", target, "instances", len(alive))
 	}
-	l.set(all, now.Add(l.ttl))
+	l.set(all, until)
 	l.takeovers(ctx, from, alive)
 	return nil
 }
 
-// takeovers settles the pending claims of the dead daemons whose expired
+// takeovers settles the pending claims of the dead daemons whose stale
 // leases were taken over (from: how many from each), as a crash's are,
 // once per death.
 func (l *leases) takeovers(ctx context.Context, from map[string]int, alive []string) {
@@ -280,11 +324,11 @@ func (l *leases) takeovers(ctx context.Context, from map[string]int, alive []str
 	}
 }
 
-// Run renews the leases and the heartbeat every quarter of their time to
-// live until ctx ends, so that a cycle longer than the schedule's period
-// loses none of them.
+// Run writes the heartbeat every heartbeatEvery until ctx ends, so that a
+// cycle longer than the schedule's period loses none of the leases. A
+// failure is logged once until a heartbeat is written again.
 func (l *leases) Run(ctx context.Context) {
-	t := time.NewTicker(l.ttl / 4)
+	t := time.NewTicker(heartbeatEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -292,10 +336,26 @@ func (l *leases) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := l.renew(ctx); err != nil && ctx.Err() == nil {
-			l.log.Error("leases: heartbeat failed; the threads held are polled until their leases expire",
-				"problem", store.Describe(err), "err", err)
-		}
+		l.beat(ctx)
+	}
+}
+
+// beat writes one heartbeat of Run's, logging a failure that follows a
+// success.
+func (l *leases) beat(ctx context.Context) {
+	l.stepMu.Lock()
+	defer l.stepMu.Unlock()
+	_, err := l.renewLocked(ctx, false)
+	switch {
+	case err == nil:
+		l.failing = false
+	case ctx.Err() != nil:
+	case l.failing:
+		l.log.Debug("leases: heartbeat failed again", "err", err)
+	default:
+		l.failing = true
+		l.log.Error("leases: heartbeat failed; the threads held are polled until their leases expire",
+			"problem", store.Describe(err), "err", err)
 	}
 }
 

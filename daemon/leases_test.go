@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/autoreplyd/autoreplyd/config"
+	"github.com/autoreplyd/autoreplyd/internal/pgtest"
 	"github.com/autoreplyd/autoreplyd/internal/syncbuf"
 	"github.com/autoreplyd/autoreplyd/internal/testutil"
+	"github.com/autoreplyd/autoreplyd/metrics"
 	"github.com/autoreplyd/autoreplyd/model"
 	"github.com/autoreplyd/autoreplyd/notify/notifytest"
 	"github.com/autoreplyd/autoreplyd/simulator"
@@ -233,10 +235,10 @@ func TestTwoInstancesShareAndTakeOver(t *testing.T) {
 	if n := strings.Count(logsA.String(), "took over threads of a dead instance"); n != 1 {
 		t.Errorf("takeover logged %d times, want once", n)
 	}
-	_, metrics := get(t, a.HealthHandler(), "/metrics")
+	_, exposed := get(t, a.HealthHandler(), "/metrics")
 	for _, want := range []string{`autoreplyd_leases_held{kind="thread"} 10`, `autoreplyd_leases_held{kind="job"} 2`,
 		`autoreplyd_lease_takeovers_total 5`, `autoreplyd_instances_alive 1`} {
-		if !strings.Contains(metrics, want) {
+		if !strings.Contains(exposed, want) {
 			t.Errorf("node-a's metrics lack %s", want)
 		}
 	}
@@ -406,3 +408,154 @@ const rulesNotifyOne = `rules:
     action: flag
     notify: [crm]
 `
+
+// leaseBackends are the databases a lease test runs on: an SQLite file,
+// and a PostgreSQL database (skipped with a reason when no server can be
+// started, never in CI).
+var leaseBackends = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "autoreplyd.db") }},
+	{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
+}
+
+// leaseRows are the lease rows of holders.
+func leaseRows(t *testing.T, st *store.Store, holders ...string) []store.Lease {
+	t.Helper()
+	var out []store.Lease
+	for _, h := range holders {
+		ls, err := st.HeldLeases(t.Context(), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ls...)
+	}
+	return out
+}
+
+// newTestLeases is the leases of daemon name on st, watching threads.
+func newTestLeases(t *testing.T, st *store.Store, name string, clk *testClock, threads []string) *leases {
+	t.Helper()
+	if err := st.RegisterInstance(t.Context(), store.Instance{Name: name}, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, th := range threads {
+		names = append(names, store.ThreadLease("douyin", th))
+	}
+	return newLeases(st, name, 2*time.Minute, clk.Now, quietLogger(), metrics.New("test"), names)
+}
+
+// With 1,000 thread leases held, renewing them is the heartbeat alone:
+// over three times to live of heartbeats and cycles, no lease row is
+// written (taken, expiry, holder: byte for byte as taken), the instance's
+// heartbeat moves, and every lease stays held.
+func TestLeaseRenewalWritesOneRow(t *testing.T) {
+	t.Parallel()
+	for _, b := range leaseBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := store.Open(t.Context(), b.dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { testutil.Close(t, st) })
+			clk := &testClock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+			threads := leaseThreads(1000)
+			l := newTestLeases(t, st, "node-a", clk, threads)
+			l.Step(t.Context())
+			taken := leaseRows(t, st, "node-a")
+			if len(taken) != len(threads)+len(jobs) {
+				t.Fatalf("node-a took %d leases, want %d", len(taken), len(threads)+len(jobs))
+			}
+			for i := range 24 { // 6 minutes: 3 TTLs
+				clk.Advance(15 * time.Second)
+				if i%4 == 3 {
+					l.Step(t.Context()) // a cycle a minute
+				} else {
+					l.beat(t.Context())
+				}
+				if !l.holds(store.ThreadLease("douyin", threads[i])) || !l.holds(store.JobOutbox) {
+					t.Fatalf("%v in: node-a no longer holds its leases", clk.Now())
+				}
+			}
+			if got := leaseRows(t, st, "node-a"); !slices.Equal(got, taken) {
+				t.Errorf("lease rows written by renewals:\nbefore %+v\nafter  %+v", taken[:2], got[:2])
+			}
+			in, ok, err := st.LookupInstance(t.Context(), "node-a")
+			if err != nil || !ok || !in.HeartbeatAt.Equal(clk.Now()) {
+				t.Errorf("node-a's heartbeat = %+v, %v, %v; want %v", in, ok, err, clk.Now())
+			}
+		})
+	}
+}
+
+// The races of a heartbeat against a take. A daemon whose heartbeat
+// lapsed stops holding its leases at the end of its validity, by its own
+// clock, and once another took them over, its next heartbeat finds them
+// gone; one that wrote its heartbeat in time keeps every lease, past the
+// expiry written at their take.
+func TestLeaseHeartbeatRaces(t *testing.T) {
+	t.Parallel()
+	for _, b := range leaseBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := store.Open(t.Context(), b.dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { testutil.Close(t, st) })
+			ctx := t.Context()
+			start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+			clk := &testClock{t: start}
+			threads := leaseThreads(4)
+			first := store.ThreadLease("douyin", threads[0])
+			a := newTestLeases(t, st, "node-a", clk, threads)
+			a.Step(ctx)
+			bl := newTestLeases(t, st, "node-b", clk, threads)
+
+			// node-a's heartbeat in time, a millisecond before its
+			// validity ends: node-b takes none of its leases.
+			clk.Advance(a.ttl - time.Millisecond)
+			a.beat(ctx)
+			clk.Advance(time.Millisecond)
+			bl.Step(ctx)
+			if n := len(leaseRows(t, st, "node-b")); n != 0 || !a.holds(first) {
+				t.Fatalf("node-b took %d leases of node-a, whose heartbeat was fresh", n)
+			}
+
+			// node-a's heartbeat lapses (a pause, a partition): at the end
+			// of its validity it stops holding, by its own clock, before
+			// anyone took anything.
+			clk.Advance(a.ttl - 2*time.Millisecond)
+			if !a.holds(first) {
+				t.Fatal("node-a let go before its heartbeat's validity ended")
+			}
+			clk.Advance(time.Millisecond)
+			if a.holds(first) || a.Holds("douyin", threads[1]) {
+				t.Fatal("node-a still polls at the end of its heartbeat's validity")
+			}
+			// node-b takes them over at once and polls them; node-a's late
+			// heartbeat finds them gone and polls none.
+			bl.Step(ctx)
+			if got := leaseRows(t, st, "node-b"); len(got) != len(threads)+len(jobs) || !bl.holds(first) {
+				t.Fatalf("node-b took %d leases from the lapsed node-a, want all", len(got))
+			}
+			clk.Advance(time.Second)
+			a.beat(ctx)
+			for _, th := range threads {
+				if a.Holds("douyin", th) {
+					t.Errorf("node-a holds %s after node-b took it over", th)
+				}
+			}
+			if a.holds(store.JobOutbox) || !bl.holds(store.JobOutbox) {
+				t.Error("the outbox's lease is not node-b's alone")
+			}
+			_, exposed := get(t, bl.metrics.Handler(), "/metrics")
+			if !strings.Contains(exposed, "autoreplyd_lease_takeovers_total 6") {
+				t.Errorf("node-b's metrics lack 6 takeovers:\n%s", exposed)
+			}
+		})
+	}
+}

@@ -415,7 +415,10 @@ LEFT JOIN drafts d ON d.reply_id = r.id;
 	// its send or draft ('' for claims made before): a daemon's startup,
 	// or the takeover of a dead daemon's threads, settles only the
 	// pending claims of its own name, of no name or of dead daemons.
-	// replies_v keeps its columns.
+	// replies_v keeps its columns. Since, with no change of schema, a
+	// lease holds while its holder's heartbeat is fresh (written every
+	// 2.5 s), and expires_at is only written at a take (then + the time
+	// to live).
 	`
 ALTER TABLE replies ADD COLUMN instance TEXT NOT NULL DEFAULT '';
 

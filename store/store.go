@@ -88,6 +88,9 @@ type Store struct {
 	// pages run the same few queries many times; preparing one costs about
 	// as much as running it). Shared by batches; closed by Close.
 	cache *stmtCache
+	// leasesRead, when set (by tests), runs in AcquireLeases's
+	// transaction between its read of the leases and its take.
+	leasesRead func(ctx context.Context, tx *sql.Tx) error
 }
 
 // SetRedactor makes the store scrub r's secrets from every free-text column
