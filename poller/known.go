@@ -116,13 +116,18 @@ func cached(set, id string) bool {
 
 // learn adds to thread th's remembered ids those of comments, which its
 // poll's page batch has just committed (every comment handled is recorded,
-// so each is now in the database), up to maxKnownCached ids in all. A first
-// sight asks nothing (it records the whole listing), and a poll that found
+// so each is now in the database), up to limit ids in all (the listing's
+// page size: what the next poll's look-up of its first page asks about;
+// maxKnownCached when unknown or larger). A first sight asks nothing (it
+// records the whole listing, the first page first), and a poll that found
 // new replies asked about them before they were recorded: without this the
 // next poll of the thread would ask the database about its first page again.
-func (k *knownCache) learn(source, th string, comments []model.Comment) {
+func (k *knownCache) learn(source, th string, comments []model.Comment, limit int) {
 	if len(comments) == 0 {
 		return
+	}
+	if limit <= 0 || limit > maxKnownCached {
+		limit = maxKnownCached
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -139,7 +144,7 @@ func (k *knownCache) learn(source, th string, comments []model.Comment) {
 	var b strings.Builder
 	b.WriteString(set)
 	for _, c := range comments {
-		if n >= maxKnownCached {
+		if n >= limit {
 			break
 		}
 		if c.ID == "" || strings.Contains(c.ID, "\x00") || cached(b.String(), c.ID) {

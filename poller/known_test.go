@@ -139,11 +139,11 @@ func TestKnownCacheLearn(t *testing.T) {
 	for i := range maxKnownCached + 5 {
 		cs = append(cs, model.Comment{ID: "7" + time.Duration(i).String()})
 	}
-	k.learn("douyin", "t", []model.Comment{{ID: "a"}, {ID: "a"}, {ID: ""}, {ID: "b\x00c"}})
+	k.learn("douyin", "t", []model.Comment{{ID: "a"}, {ID: "a"}, {ID: ""}, {ID: "b\x00c"}}, 0)
 	if got := k.ids["douyin"]["t"]; got != "a\x00" {
 		t.Fatalf("remembered %q, want only a", got)
 	}
-	k.learn("douyin", "t", cs)
+	k.learn("douyin", "t", cs, 1000)
 	set := k.ids["douyin"]["t"]
 	if n := strings.Count(set, "\x00"); n != maxKnownCached {
 		t.Fatalf("%d ids remembered, want %d", n, maxKnownCached)
@@ -151,8 +151,13 @@ func TestKnownCacheLearn(t *testing.T) {
 	if !cached(set, "a") || !cached(set, cs[0].ID) || cached(set, cs[len(cs)-1].ID) {
 		t.Fatalf("remembered %q: want a and the first comments, not the last", set)
 	}
-	k.learn("douyin", "t", nil)
+	k.learn("douyin", "t", nil, 0)
 	if k.ids["douyin"]["t"] != set {
 		t.Fatal("learning nothing changed what is remembered")
+	}
+	// A page of 10: a first sight of a long thread keeps its first page.
+	k.learn("douyin", "long", cs, 10)
+	if set := k.ids["douyin"]["long"]; strings.Count(set, "\x00") != 10 || !cached(set, cs[9].ID) || cached(set, cs[10].ID) {
+		t.Fatalf("with a page of 10, remembered %q", set)
 	}
 }

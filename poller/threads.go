@@ -375,7 +375,7 @@ func (p *Poller) handlePolled(ctx context.Context, b Binding, r polled, listed m
 	}
 	if !isDiscovered {
 		// Committed: the next poll's look-up of them needs no query.
-		p.known.learn(b.SourceName(), r.th.ID, comments)
+		p.known.learn(b.SourceName(), r.th.ID, comments, r.res.State.PageSize)
 	}
 	if r.err == nil {
 		state := ad.after(r.prev, r.res.State, len(r.res.Comments), p.opts.Now())
