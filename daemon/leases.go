@@ -359,27 +359,25 @@ func (l *leases) beat(ctx context.Context) {
 	}
 }
 
-// Release lets go of every lease held and dates the heartbeat back to 1970,
-// so that the other daemons count this one gone (at their next cycle they
-// share its threads out between themselves, rather than once its leases
-// expire) and so does `autoreplyd migrate`, which waits for a heartbeat
-// ten minutes old.
+// Release lets go of every lease held: it dates the heartbeat back to
+// 1970, which frees them all at once (a lease is held while its holder's
+// heartbeat is fresh), so that the other daemons count this one gone (at
+// their next cycle they share its threads out between themselves, rather
+// than once its heartbeat ages) and so does `autoreplyd migrate`, which
+// waits for a heartbeat ten minutes old; then it deletes its lease rows, in
+// one statement. Deleting 100,000 rows by name, 500 a statement, outlasted
+// the stop's 5 s and left the heartbeat fresh.
 func (l *leases) Release(ctx context.Context) {
 	l.stepMu.Lock()
 	defer l.stepMu.Unlock()
-	l.mu.Lock()
-	names := make([]string, 0, len(l.held))
-	for n := range l.held {
-		names = append(names, n)
-	}
-	l.mu.Unlock()
-	if _, err := l.st.ReleaseLeases(ctx, l.name, names); err != nil {
-		l.log.Warn("leases not released: other instances take the threads over once they expire", "err", err)
-		return
-	}
 	l.set(nil, time.Time{})
 	if err := l.st.Heartbeat(ctx, l.name, time.Unix(0, 0)); err != nil {
-		l.log.Warn("instance not marked stopped: other instances count it alive until its heartbeat ages", "err", err)
+		l.log.Warn("instance not marked stopped: other instances take the threads over once its heartbeat ages", "err", err)
+		return
+	}
+	if _, err := l.st.ReleaseAllLeases(ctx, l.name); err != nil {
+		// Free already: the rows are taken over as a dead holder's.
+		l.log.Debug("lease rows not deleted", "err", err)
 	}
 }
 

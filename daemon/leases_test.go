@@ -559,3 +559,48 @@ func TestLeaseHeartbeatRaces(t *testing.T) {
 		})
 	}
 }
+
+// A clean stop with 20,000 leases held: the heartbeat is dated back to 1970
+// (which frees every lease at once: another daemon takes them all at its
+// next step, with no wait for a time to live) and the lease rows are gone,
+// within the stop's time for it.
+func TestReleaseFreesEveryLease(t *testing.T) {
+	t.Parallel()
+	for _, b := range leaseBackends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			st, err := store.Open(t.Context(), b.dsn(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { testutil.Close(t, st) })
+			clk := &testClock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
+			threads := leaseThreads(20000)
+			a := newTestLeases(t, st, "node-a", clk, threads)
+			a.Step(t.Context())
+			if n := len(leaseRows(t, st, "node-a")); n != len(threads)+len(jobs) {
+				t.Fatalf("node-a took %d leases, want %d", n, len(threads)+len(jobs))
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), leaseReleaseTimeout)
+			a.Release(ctx)
+			cancel()
+			if a.holds(store.ThreadLease("douyin", threads[0])) {
+				t.Error("node-a still holds a lease after Release")
+			}
+			in, ok, err := st.LookupInstance(t.Context(), "node-a")
+			if err != nil || !ok || !in.HeartbeatAt.Equal(time.Unix(0, 0)) {
+				t.Errorf("node-a's heartbeat after Release: %+v, %v, %v; want 1970", in, ok, err)
+			}
+			if n := len(leaseRows(t, st, "node-a")); n != 0 {
+				t.Errorf("%d lease rows of node-a left after Release", n)
+			}
+			// node-b, started just after, takes every thread at its first
+			// step (node-a counts as gone, not alive for a time to live).
+			bl := newTestLeases(t, st, "node-b", clk, threads)
+			bl.Step(t.Context())
+			if n := len(leaseRows(t, st, "node-b")); n != len(threads)+len(jobs) {
+				t.Errorf("node-b took %d leases at once, want %d", n, len(threads)+len(jobs))
+			}
+		})
+	}
+}

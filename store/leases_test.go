@@ -554,3 +554,39 @@ func BenchmarkLeaseRenewal100k(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReleaseLeases100k is a clean stop's release of 100,000 leases:
+// by name, 500 a statement (what a stop did before), or every row of the
+// holder in one statement (ReleaseAllLeases, after the heartbeat dated
+// back). Each op takes the leases again first, untimed.
+func BenchmarkReleaseLeases100k(b *testing.B) {
+	s, _ := openTest(b)
+	ctx := context.Background()
+	names := threadNames(100000)
+	if err := s.Heartbeat(ctx, "a", t0); err != nil {
+		b.Fatal(err)
+	}
+	take := func(b *testing.B) {
+		b.StopTimer()
+		if g, err := s.AcquireLeases(ctx, "a", names, leaseTTL, t0, 0); err != nil || len(g.Names) != len(names) {
+			b.Fatal(len(g.Names), err)
+		}
+		b.StartTimer()
+	}
+	b.Run("by-name", func(b *testing.B) {
+		for range b.N {
+			take(b)
+			if n, err := s.ReleaseLeases(ctx, "a", names); err != nil || n != len(names) {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run("all", func(b *testing.B) {
+		for range b.N {
+			take(b)
+			if n, err := s.ReleaseAllLeases(ctx, "a"); err != nil || n != len(names) {
+				b.Fatal(n, err)
+			}
+		}
+	})
+}
