@@ -124,7 +124,14 @@ func writeConfig(dir string, o options, im *imitation, listen, database string) 
 	if o.VideoMaxPages != 0 {
 		fmt.Fprintf(&b, "    video_max_pages: %d\n", o.VideoMaxPages)
 	}
-	if o.Threads > 0 {
+	switch {
+	case o.Threads > 0 && o.ThreadsFile:
+		p, err := writeThreadsFile(dir, o.Threads)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "    threads_file: %s\n", strconv.Quote(p))
+	case o.Threads > 0:
 		fmt.Fprintf(&b, "    threads:\n")
 		for i := range o.Threads {
 			fmt.Fprintf(&b, "      - {comment_id: \"%s\", aweme_id: \"%s\"}\n", threadID(i), awemeID(i))
@@ -151,6 +158,22 @@ func writeConfig(dir string, o options, im *imitation, listen, database string) 
 	}
 	fmt.Fprintf(&b, "    daily_cap: 0\n")
 	p := filepath.Join(dir, "config.yaml")
+	return p, os.WriteFile(p, []byte(b.String()), 0o600)
+}
+
+// threadsFileName is the watched threads' list file with -threads-file.
+const threadsFileName = "threads.jsonl"
+
+// writeThreadsFile writes the n watched threads as a JSON Lines list file
+// (threads_file) in dir and returns its path. At 100,000 threads the same
+// list inline in the YAML costs the daemon 1.5–2 s of every start (see
+// BENCHMARKS.md, "Config at 100,000 threads").
+func writeThreadsFile(dir string, n int) (string, error) {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "{\"comment_id\": \"%s\", \"aweme_id\": \"%s\"}\n", threadID(i), awemeID(i))
+	}
+	p := filepath.Join(dir, threadsFileName)
 	return p, os.WriteFile(p, []byte(b.String()), 0o600)
 }
 

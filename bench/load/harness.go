@@ -107,6 +107,10 @@ func (o options) validate() error {
 		return errors.New("-instances must be at least 1")
 	case o.Instances > 1 && o.Pprof != "":
 		return errors.New("-pprof profiles one daemon: it needs -instances 1")
+	case o.Restarts < 0:
+		return errors.New("-restarts must not be negative")
+	case o.Restarts > 0 && o.Instances > 1:
+		return errors.New("-restarts times one daemon's start: it needs -instances 1")
 	}
 	return nil
 }
@@ -528,6 +532,16 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		}
 		logf("fetch+decode baseline (in the harness's process): %d new replies found in %d calls, %.2fs", rep.FetchInHarness.Found, rep.FetchInHarness.Calls, rep.FetchInHarness.Seconds)
 	}
+	// Last: a restarted daemon runs a cycle at once, and nothing after this
+	// reads the imitation's calls or the history.
+	for i := range o.Restarts {
+		took, err := restart(ctx, bin, pre, cfgPath, credDir, listen, dir, i+1)
+		if err != nil {
+			return nil, err
+		}
+		rep.Startup.RestartSeconds = append(rep.Startup.RestartSeconds, took.Seconds())
+		logf("restart %d: ready after %s", i+1, took.Round(time.Millisecond))
+	}
 	rep.Harness.PeakRSS = procStatus(os.Getpid(), "VmHWM")["VmHWM"]
 	rep.summarize()
 	rep.summarizeVideos()
@@ -535,6 +549,21 @@ func run(ctx context.Context, o options, logw io.Writer) (_ *report, err error) 
 		return nil, ctx.Err()
 	}
 	return rep, nil
+}
+
+// restart starts the daemon once more on the run's config and database
+// (the run's history, the poll states it left) and stops it as soon as
+// /-/ready answers 200; it returns the time from exec to that answer.
+func restart(ctx context.Context, bin string, pre []string, cfg, credDir, listen, dir string, n int) (time.Duration, error) {
+	d, took, err := startDaemon(ctx, bin, pre, cfg, credDir, listen, "", dir, fmt.Sprintf("autoreplyd-restart-%d.log", n))
+	if err != nil {
+		return 0, fmt.Errorf("restart %d: %w", n, err)
+	}
+	// The first cycle starts right away: SIGTERM lets it finish.
+	if _, err := d.stop(90 * time.Second); err != nil {
+		return 0, fmt.Errorf("restart %d: %w", n, err)
+	}
+	return took, nil
 }
 
 // fill sets the figures the daemon's metrics give, as the difference

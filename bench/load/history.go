@@ -30,6 +30,11 @@ const historyThreads = 10000
 // historySeedBatch rows are inserted per transaction.
 const historySeedBatch = 50000
 
+// historyRowsPerInsert rows go into one INSERT statement of each table:
+// with one statement a row, database/sql's and the driver's work per call
+// was most of the seeding.
+const historyRowsPerInsert = 100
+
 // historyInfo says where the seeded database came from.
 type historyInfo struct {
 	Rows        int     `json:"rows"`
@@ -189,16 +194,45 @@ func seedHistory(ctx context.Context, path string, n int, logf func(string, ...a
 		}
 	}
 
-	g := newHistoryRows(n, time.Now())
-	for done := 0; done < n; {
-		m := min(historySeedBatch, n-done)
-		if err := insertHistory(ctx, db, g, m); err != nil {
+	// No rollback journal while seeding: a seeding that fails leaves a
+	// file that is removed anyway, and the WAL would write every page twice.
+	// WAL, as the store made it, is set again at the end.
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode=OFF"); err != nil {
+		return err
+	}
+	// The rows are made in a goroutine of their own, a batch ahead of the
+	// inserts: on two cores making them costs about as much as inserting.
+	batches := make(chan []historyRow, 2)
+	genCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		defer close(batches)
+		g := newHistoryRows(n, time.Now())
+		for done := 0; done < n; {
+			b := make([]historyRow, min(historySeedBatch, n-done))
+			for i := range b {
+				b[i] = g.next()
+			}
+			done += len(b)
+			select {
+			case batches <- b:
+			case <-genCtx.Done():
+				return
+			}
+		}
+	}()
+	done := 0
+	for b := range batches {
+		if err := insertHistory(ctx, db, b); err != nil {
 			return err
 		}
-		done += m
+		done += len(b)
 		if done%500000 == 0 || done == n {
 			logf("  %d/%d rows", done, n)
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	logf("  creating %d indexes again", len(indexes))
 	for _, ix := range indexes {
@@ -206,43 +240,89 @@ func seedHistory(ctx context.Context, path string, n int, logf func(string, ...a
 			return fmt.Errorf("create index %s: %w", ix.name, err)
 		}
 	}
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		return err
+	}
 	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 		return err
 	}
 	return db.Close()
 }
 
-// insertHistory inserts the next m rows of g in one transaction.
-func insertHistory(ctx context.Context, db *sql.DB, g *historyRows, m int) (err error) {
+// Each seeded row's columns, in the order of the INSERTs below.
+const (
+	commentInsert = `INSERT INTO comments (platform, comment_id, thread_id, post_id, root_id,
+		reply_to_id, user_uid, user_nickname, user_unique_id, text, comment_created_at, disposition, seen_at) VALUES `
+	commentValues = `('douyin', ?, ?, ?, ?, '0', ?, ?, ?, ?, ?, 'evaluated', ?)`
+	claimInsert   = `INSERT INTO replies (platform, comment_id, thread_id, rule, responder, status,
+		reason, error, reply_text, attempts, platform_reply_id, created_at, updated_at) VALUES `
+	claimValues = `('douyin', ?, ?, ?, 'kitkot', ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// multiInsert is head followed by k copies of values.
+func multiInsert(head, values string, k int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range k {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(values)
+	}
+	return b.String()
+}
+
+// insertHistory inserts rows in one transaction, historyRowsPerInsert rows
+// a statement.
+func insertHistory(ctx context.Context, db *sql.DB, rows []historyRow) (err error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	comment, err := tx.PrepareContext(ctx, `INSERT INTO comments (platform, comment_id, thread_id, post_id, root_id,
-		reply_to_id, user_uid, user_nickname, user_unique_id, text, comment_created_at, disposition, seen_at)
-		VALUES ('douyin', ?, ?, ?, ?, '0', ?, ?, ?, ?, ?, 'evaluated', ?)`)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, comment.Close()) }()
-	claim, err := tx.PrepareContext(ctx, `INSERT INTO replies (platform, comment_id, thread_id, rule, responder, status,
-		reason, error, reply_text, attempts, platform_reply_id, created_at, updated_at)
-		VALUES ('douyin', ?, ?, ?, 'kitkot', ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, claim.Close()) }()
-	for range m {
-		r := g.next()
-		if _, err := comment.ExecContext(ctx, r.commentID, r.thread, r.post, r.thread, r.user.uid, r.user.nickname,
-			r.user.uniqueID, r.text, r.commentAt, r.created); err != nil {
+	var comment, claim *sql.Stmt // prepared for the statement size in use
+	defer func() {
+		for _, st := range []*sql.Stmt{comment, claim} {
+			if st != nil {
+				err = errors.Join(err, st.Close())
+			}
+		}
+	}()
+	size := 0
+	var cargs, rargs []any
+	for len(rows) > 0 {
+		k := min(historyRowsPerInsert, len(rows))
+		if k != size {
+			for _, st := range []*sql.Stmt{comment, claim} {
+				if st != nil {
+					if err := st.Close(); err != nil {
+						return err
+					}
+				}
+			}
+			comment, claim = nil, nil
+			if comment, err = tx.PrepareContext(ctx, multiInsert(commentInsert, commentValues, k)); err != nil {
+				return err
+			}
+			if claim, err = tx.PrepareContext(ctx, multiInsert(claimInsert, claimValues, k)); err != nil {
+				return err
+			}
+			size = k
+		}
+		cargs, rargs = cargs[:0], rargs[:0]
+		for _, r := range rows[:k] {
+			cargs = append(cargs, r.commentID, r.thread, r.post, r.thread, r.user.uid, r.user.nickname,
+				r.user.uniqueID, r.text, r.commentAt, r.created)
+			rargs = append(rargs, r.commentID, r.thread, r.rule, r.status, r.reason, r.errText, r.replyText,
+				r.attempts, r.platformReplyID, r.created, r.updated)
+		}
+		if _, err := comment.ExecContext(ctx, cargs...); err != nil {
 			return err
 		}
-		if _, err := claim.ExecContext(ctx, r.commentID, r.thread, r.rule, r.status, r.reason, r.errText, r.replyText,
-			r.attempts, r.platformReplyID, r.created, r.updated); err != nil {
+		if _, err := claim.ExecContext(ctx, rargs...); err != nil {
 			return err
 		}
+		rows = rows[k:]
 	}
 	return tx.Commit()
 }

@@ -14,6 +14,11 @@
 //	go run ./bench/load -history 1000000 -cycles 2
 //	go run ./bench/load -threads 0 -videos 1000 -video-comments 50000 -video-active 0.05 -video-order hot
 //	go run ./bench/load -database pg -instances 2 -cycles 4 -source-rate 100000/s
+//	go run ./bench/load -curve threads=1000,10000,100000
+//	go run ./bench/load -curve history=0,10M -threads 10000 -cycles 2 -warmup 0
+//
+// -curve runs the scenario once per value of -threads or -history, one run
+// at a time, and ends with a table of one row per run.
 //
 // Everything stays on 127.0.0.1; the secrets are made up for the run and
 // never printed.
@@ -22,11 +27,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,6 +68,9 @@ type options struct {
 
 	History      int
 	HistoryCache string
+	ThreadsFile  bool
+	Restarts     int
+	Curve        string
 
 	Database  string
 	Instances int
@@ -139,6 +149,9 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.Echo, "echo", o.Echo, "answers show up in their thread, as on Douyin (the daemon sees them as its own)")
 	fs.IntVar(&o.History, "history", o.History, "rows of pre-seeded history (comments + replies) in the database at start (the target is 1000000)")
 	fs.StringVar(&o.HistoryCache, "history-cache", o.HistoryCache, `seeded database cache ("" = <user cache dir>/autoreplyd-bench/history-N.db)`)
+	fs.BoolVar(&o.ThreadsFile, "threads-file", o.ThreadsFile, "list the watched threads in a JSON Lines file (sources.douyin.threads_file) instead of inline in the YAML")
+	fs.IntVar(&o.Restarts, "restarts", o.Restarts, "at the end, start the daemon again this many times on the run's config and database and time each start (exec → first 200 from /-/ready), stopping it right after")
+	fs.StringVar(&o.Curve, "curve", o.Curve, "run the scenario once for each value of one option, a fresh daemon and database each time, and print one row per value: threads=1000,10000,100000 or history=0,10M (a bare list is threads; k and M multiply by 1,000 and 1,000,000). Options not given take the curve's defaults (see docs/development.md)")
 	fs.StringVar(&o.Database, "database", o.Database, "sqlite (a file in the run directory) or pg (a throwaway PostgreSQL cluster the harness starts, fsync off, stopped at exit)")
 	fs.IntVar(&o.Instances, "instances", o.Instances, "daemons run on the same config and database, each with AUTOREPLYD_INSTANCE=bench-<i> when more than one (they share the threads through leases)")
 	fs.IntVar(&o.Videos, "videos", o.Videos, "watched videos (sources.douyin.videos, top_level answer, threads discover); 0 = none, and -threads 0 watches videos only")
@@ -174,6 +187,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if opts.Curve != "" {
+		os.Exit(mainCurve(ctx, fs, &opts))
+	}
 	rep, err := run(ctx, opts, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -201,12 +217,67 @@ func main() {
 	}
 }
 
+// mainCurve runs -curve and prints its reports and table; it returns the
+// exit code: 0, 1 when a run did not finish (the rows so far are printed),
+// 2 for a mistake in the options, 3 when a run failed its check.
+func mainCurve(ctx context.Context, fs *flag.FlagSet, opts *options) int {
+	c, err := parseCurve(opts.Curve)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		return 2
+	}
+	applied, err := applyCurveDefaults(fs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		return 2
+	}
+	if len(applied) > 0 {
+		fmt.Fprintf(os.Stderr, "load: curve defaults for the options not given: %s\n", strings.Join(applied, " "))
+	}
+	cr, runErr := runCurve(ctx, *opts, c, os.Stderr)
+	if cr == nil {
+		fmt.Fprintln(os.Stderr, "load:", runErr)
+		return 2
+	}
+	var perr error
+	if opts.JSON {
+		perr = writeJSON(os.Stdout, cr)
+	} else {
+		perr = cr.print(os.Stdout)
+	}
+	if opts.JSONOut != "" {
+		perr = errors.Join(perr, writeJSONFile(opts.JSONOut, cr))
+	}
+	switch {
+	case runErr != nil || perr != nil:
+		fmt.Fprintln(os.Stderr, "load:", errors.Join(runErr, perr))
+		return 1
+	case cr.problems():
+		return 3
+	}
+	return 0
+}
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeJSONFile writes v as indented JSON into the file at path.
+func writeJSONFile(path string, v any) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(writeJSON(f, v), f.Close())
+}
+
 func printReport(w io.Writer, rep *report, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(rep)
+		return writeJSON(w, rep)
 	}
 	return rep.print(w)
 }

@@ -61,6 +61,7 @@ type optionsSummary struct {
 	PageSize     int     `json:"page_size"`
 	Echo         bool    `json:"echo"`
 	History      int     `json:"history"`
+	ThreadsFile  bool    `json:"threads_file"`
 	Database     string  `json:"database"`
 	Instances    int     `json:"instances"`
 
@@ -79,7 +80,7 @@ func (o options) summary() optionsSummary {
 	s := optionsSummary{Threads: o.Threads, Replies: o.Replies, Active: o.Active, NewPerActive: o.NewPerActive, Match: o.Match,
 		Spam: o.Spam, Period: o.Period.String(), Cycles: o.Cycles, Warmup: o.Warmup, Sticky: o.Sticky, SourceRate: o.SourceRate, SourceBurst: o.SourceBurst,
 		Concurrency: o.Concurrency, SendRate: o.SendRate, MaxInterval: o.MaxInterval, QuietPolls: o.QuietPolls, SendJitter: o.SendJitter,
-		Order: o.Order, PageSize: o.PageSize, Echo: o.Echo, History: o.History, Database: o.Database, Instances: o.Instances}
+		Order: o.Order, PageSize: o.PageSize, Echo: o.Echo, History: o.History, ThreadsFile: o.ThreadsFile, Database: o.Database, Instances: o.Instances}
 	if o.Videos > 0 {
 		s.Videos, s.VideoComments, s.VideoActive, s.VideoNew = o.Videos, o.VideoComments, o.VideoActive, o.VideoNew
 		s.VideoThreadReplies, s.VideoOrder, s.VideoPageSize, s.VideoMaxPages = o.VideoThreadReplies, o.VideoOrder, o.VideoPageSize, o.VideoMaxPages
@@ -110,6 +111,9 @@ type startupReport struct {
 	Seconds     float64 `json:"seconds"`
 	HistoryRows int     `json:"history_rows"`
 	Threads     int     `json:"threads"`
+	// RestartSeconds are the starts of -restarts, on the database the
+	// run left, exec to the first 200 each.
+	RestartSeconds []float64 `json:"restart_seconds,omitempty"`
 }
 
 // cycleReport is one cycle: N 0 is the first (every thread seen for the
@@ -351,7 +355,7 @@ func (r *report) print(w io.Writer) (err error) {
 		}
 		p("history: %d rows (comments + replies), %s database, %s, cache %s", h.Rows, mb(h.Bytes), how, h.Cache)
 	}
-	p("startup (exec → first 200 from /-/ready, %d threads, %d history rows): %.3fs", r.Startup.Threads, r.Startup.HistoryRows, r.Startup.Seconds)
+	p("startup (exec → first 200 from /-/ready, %d threads%s, %d history rows): %.3fs", r.Startup.Threads, threadsWhere(o.ThreadsFile), r.Startup.HistoryRows, r.Startup.Seconds)
 	f := r.FirstCycle
 	spill := ""
 	if f.Spill {
@@ -414,6 +418,9 @@ func (r *report) print(w io.Writer) (err error) {
 	} else {
 		p("daemon allocations: not exposed (/metrics has no go_memstats_mallocs_total)")
 	}
+	if rs := r.Startup.RestartSeconds; len(rs) > 0 {
+		p("restarts on the database the run left (exec → first 200 from /-/ready): %s", secondsList(rs))
+	}
 	p("daemon RSS: peak (VmHWM before SIGTERM) %s, now %s, after the first cycle %s; stopped %.2fs after SIGTERM",
 		mb(r.Daemon.PeakRSS), mb(r.Daemon.RSS), mb(r.Daemon.RSSAfterFirstCycle), r.Daemon.StopSeconds)
 	r.printInstances(p)
@@ -455,6 +462,23 @@ func (r *report) print(w io.Writer) (err error) {
 		p("note: %d cycle(s) started before their replies were all added or off the predicted tick: their split of calls may be off", s.Late)
 	}
 	return err
+}
+
+// threadsWhere says where the config lists the threads.
+func threadsWhere(file bool) string {
+	if file {
+		return " in threads_file"
+	}
+	return " inline in the YAML"
+}
+
+// secondsList is "0.79 / 0.85 / 0.95 s".
+func secondsList(s []float64) string {
+	parts := make([]string, len(s))
+	for i, v := range s {
+		parts[i] = fmt.Sprintf("%.2f", v)
+	}
+	return strings.Join(parts, " / ") + " s"
 }
 
 // stickyText says what -sticky does to the pick of active threads.
