@@ -59,11 +59,10 @@ type childResult struct {
 
 // processFetcher is the harness's end of a baseline child.
 type processFetcher struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	out  *json.Decoder
-	enc  *json.Encoder
-	wait chan error
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *json.Decoder
+	enc *json.Encoder
 }
 
 // startFetchChild starts the baseline child on the threads and has it poll
@@ -86,7 +85,7 @@ func startFetchChild(ctx context.Context, setup childSetup) (*processFetcher, er
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("fetch baseline: start the child: %w", err)
 	}
-	f := &processFetcher{cmd: cmd, in: in, out: json.NewDecoder(bufio.NewReader(out)), enc: json.NewEncoder(in), wait: make(chan error, 1)}
+	f := &processFetcher{cmd: cmd, in: in, out: json.NewDecoder(bufio.NewReader(out)), enc: json.NewEncoder(in)}
 	if _, err := f.exchange(setup); err != nil {
 		_ = f.close()
 		return nil, fmt.Errorf("fetch baseline: first sight: %w", err)
