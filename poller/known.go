@@ -86,17 +86,23 @@ func (k *knownCache) lookup(db *store.Store, plat, source, th string) (known pla
 		}
 		k.mu.Lock()
 		defer k.mu.Unlock()
-		if k.ids == nil {
-			k.ids = map[string]map[string]string{}
-		}
-		m := k.ids[source]
-		if m == nil {
-			m = map[string]string{}
-			k.ids[source] = m
-		}
-		m[th] = next
+		k.source(source)[th] = next
 	}
 	return known, done
+}
+
+// source returns the remembered ids of source's threads, making the map
+// on first use. The caller holds k.mu.
+func (k *knownCache) source(source string) map[string]string {
+	if k.ids == nil {
+		k.ids = map[string]map[string]string{}
+	}
+	m := k.ids[source]
+	if m == nil {
+		m = map[string]string{}
+		k.ids[source] = m
+	}
+	return m
 }
 
 // cached reports whether set (ids each followed by a NUL) holds id.
@@ -131,14 +137,7 @@ func (k *knownCache) learn(source, th string, comments []model.Comment, limit in
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.ids == nil {
-		k.ids = map[string]map[string]string{}
-	}
-	m := k.ids[source]
-	if m == nil {
-		m = map[string]string{}
-		k.ids[source] = m
-	}
+	m := k.source(source)
 	set := m[th]
 	n := strings.Count(set, "\x00")
 	var b strings.Builder
