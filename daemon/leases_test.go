@@ -412,12 +412,26 @@ const rulesNotifyOne = `rules:
 // leaseBackends are the databases a lease test runs on: an SQLite file,
 // and a PostgreSQL database (skipped with a reason when no server can be
 // started, never in CI).
-var leaseBackends = []struct {
+// leaseBackend is a store backend the lease tests run on.
+type leaseBackend struct {
 	name string
 	dsn  func(t *testing.T) string
-}{
+}
+
+var leaseBackends = []leaseBackend{
 	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "autoreplyd.db") }},
 	{"postgres", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
+}
+
+// open opens an empty store on the backend, closed at the test's end.
+func (b leaseBackend) open(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(t.Context(), b.dsn(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { testutil.Close(t, st) })
+	return st
 }
 
 // leaseRows are the lease rows of holders.
@@ -456,11 +470,7 @@ func TestLeaseRenewalWritesOneRow(t *testing.T) {
 	for _, b := range leaseBackends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			st, err := store.Open(t.Context(), b.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { testutil.Close(t, st) })
+			st := b.open(t)
 			clk := &testClock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
 			threads := leaseThreads(1000)
 			l := newTestLeases(t, st, "node-a", clk, threads)
@@ -501,11 +511,7 @@ func TestLeaseHeartbeatRaces(t *testing.T) {
 	for _, b := range leaseBackends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			st, err := store.Open(t.Context(), b.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { testutil.Close(t, st) })
+			st := b.open(t)
 			ctx := t.Context()
 			start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 			clk := &testClock{t: start}
@@ -569,11 +575,7 @@ func TestReleaseFreesEveryLease(t *testing.T) {
 	for _, b := range leaseBackends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			st, err := store.Open(t.Context(), b.dsn(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { testutil.Close(t, st) })
+			st := b.open(t)
 			clk := &testClock{t: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)}
 			threads := leaseThreads(20000)
 			a := newTestLeases(t, st, "node-a", clk, threads)
